@@ -1,0 +1,498 @@
+/**
+ * The connections of one alias in one thread: lease to scopes, release by the rules of
+ * DESIGN §2.3 (close when unusable or obsolete, else keep idle), budget with a finite wait,
+ * optional process-wide budget, idle expiry, leak detection, counters.
+ *
+ * Why not tarn (knex's pool)? Spool's rules are per scope: a connection is closed *at scope end*
+ * when `maxAge` says so, a specific connection is discarded when it broke, idle connections must
+ * not keep the event loop alive, and the budget may be shared across threads. tarn can only
+ * destroy a resource lazily at its next validation and reaps with a timer that holds the process.
+ * @internal
+ */
+import type { Backend } from './backends/backend';
+import { DatabaseConnection } from './connection';
+import { OperationalError, PoolExhaustedError, type HolderInfo, type SpoolError } from './errors';
+import { messages } from './messages';
+import type { Scope } from './scope';
+import type { ResolvedDatabaseSettings } from './settings';
+import type { SharedBudget } from './shared-budget';
+import { threadId } from 'node:worker_threads';
+
+/** Counters and gauges of one alias in one thread. */
+export interface AliasStats {
+  alias: string;
+  /** Open connections (leased + idle). */
+  open: number;
+  /** Connections held by scopes. */
+  leased: number;
+  /** Open connections no scope holds. */
+  idle: number;
+  /** Connections being opened. */
+  opening: number;
+  /** Scopes waiting for a connection. */
+  waiting: number;
+  /** This thread's budget (`max`). */
+  max: number;
+  opens: number;
+  closes: number;
+  leases: number;
+  releases: number;
+  /** Leases that had to wait for the budget. */
+  waits: number;
+  /** Leases that gave up after `acquireTimeoutMs`. */
+  timeouts: number;
+  leaks: number;
+  healthChecks: number;
+  healthCheckFailures: number;
+  queries: number;
+  errors: number;
+}
+
+/** What a pool needs from its handler. */
+export interface PoolHost {
+  emit(event: string, payload: unknown): boolean;
+  /** Does anyone listen to `event`? (Payloads are built only then.) */
+  wants(event: string): boolean;
+  warn(message: string): void;
+  readonly captureStacks: boolean;
+  /** Ask other threads to close idle connections of `alias` (process-wide budget pressure). */
+  pressure(alias: string): void;
+  /** Called when the first connection of the thread opens. */
+  onFirstOpen(): void;
+}
+
+interface LeaseWaiter {
+  scope: Scope;
+  resolve: (conn: DatabaseConnection | null) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+type Counters = Omit<AliasStats, 'alias' | 'open' | 'leased' | 'idle' | 'opening' | 'waiting' | 'max'>;
+
+export class AliasPool {
+  readonly alias: string;
+  private readonly all = new Set<DatabaseConnection>();
+  private readonly idle: DatabaseConnection[] = [];
+  private opening = 0;
+  private readonly waiters: LeaseWaiter[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimerAt = 0;
+  /** No new leases (shutdown). */
+  closed = false;
+  /** Scopes alive that used this alias in `pin: 'transaction'` mode. */
+  activeTxScopes = 0;
+  readonly counters: Counters = {
+    opens: 0,
+    closes: 0,
+    leases: 0,
+    releases: 0,
+    waits: 0,
+    timeouts: 0,
+    leaks: 0,
+    healthChecks: 0,
+    healthCheckFailures: 0,
+    queries: 0,
+    errors: 0,
+  };
+
+  constructor(
+    private readonly host: PoolHost,
+    readonly settings: ResolvedDatabaseSettings,
+    readonly backend: Backend,
+    private readonly shared: SharedBudget | undefined,
+  ) {
+    this.alias = settings.alias;
+  }
+
+  private get usesShared(): boolean {
+    return this.shared !== undefined && this.shared.covers(this.alias);
+  }
+
+  /**
+   * Lease a connection to `scope`: an idle one (health-checked if configured), else a new one
+   * within the budget, else wait up to `acquireTimeoutMs` for one to be released.
+   */
+  async lease(scope: Scope): Promise<DatabaseConnection> {
+    if (this.closed) throw new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias });
+    const site = this.host.captureStacks ? captureSite() : undefined;
+    const started = Date.now();
+    const deadline = started + this.settings.acquireTimeoutMs;
+    let first = true;
+    for (;;) {
+      if (this.closed) throw new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias });
+      // Newcomers queue behind waiters (fairness); a woken waiter goes first.
+      if (this.waiters.length === 0 || !first) {
+        const idle = this.takeIdle();
+        if (idle) {
+          if (this.settings.healthChecks && !(await this.check(idle))) continue;
+          return this.assign(idle, scope, site, started);
+        }
+        if (this.all.size + this.opening < this.settings.max) {
+          const conn = await this.openNew(deadline, started);
+          return this.assign(conn, scope, site, started);
+        }
+      }
+      if (first) this.counters.waits += 1;
+      first = false;
+      const handed = await this.wait(scope, deadline, started);
+      if (handed) return this.assign(handed, scope, site, started);
+    }
+  }
+
+  /**
+   * Take back a connection a scope no longer holds, and apply the rules: close it if it is
+   * unusable, if `maxAge` is 0, if it is older than `maxAge`, or if the pool is closing; else
+   * hand it to a waiting scope or keep it idle.
+   * `perUse` (pin: 'transaction'): the scope is still alive, so `maxAge: 0` does not close it yet.
+   */
+  async release(conn: DatabaseConnection, perUse = false): Promise<void> {
+    const scope = conn.holder;
+    conn.holder = undefined;
+    conn.leaseSite = undefined;
+    if (conn.leakTimer) {
+      clearTimeout(conn.leakTimer);
+      conn.leakTimer = undefined;
+    }
+    this.counters.releases += 1;
+    if (this.host.wants('release')) {
+      this.host.emit('release', {
+        alias: this.alias,
+        scopeId: scope?.id,
+        connectionId: conn.id,
+        serverId: conn.serverId,
+        heldMs: Date.now() - conn.leasedAt,
+      });
+    }
+    const reason = this.closeReason(conn, perUse);
+    if (reason) {
+      await this.close(conn, reason);
+      this.wakeOne();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(conn);
+      return;
+    }
+    this.idle.push(conn);
+    this.scheduleExpiry();
+  }
+
+  /** Why a released connection must close, or undefined to keep it. */
+  private closeReason(conn: DatabaseConnection, perUse: boolean): string | undefined {
+    if (this.closed) return 'shutdown';
+    if (conn.broken) return 'unusable';
+    if (this.settings.inMemory) return undefined;
+    const maxAge = this.settings.maxAge;
+    if (maxAge === 0) {
+      if (!perUse || this.activeTxScopes <= this.idle.length) return 'maxAge';
+    } else if (maxAge !== null && Date.now() - conn.createdAt >= maxAge * 1000) return 'maxAge';
+    if (this.usesShared && this.waiters.length === 0 && (this.shared as SharedBudget).waiting(this.alias) > 0) {
+      return 'budget pressure';
+    }
+    return undefined;
+  }
+
+  /** A scope in `pin: 'transaction'` mode ended: close idle connections no live scope needs. */
+  txScopeEnded(): Promise<void> {
+    this.activeTxScopes -= 1;
+    if (this.settings.maxAge !== 0 || this.settings.inMemory) return Promise.resolve();
+    const extra = this.idle.splice(0, Math.max(0, this.idle.length - this.activeTxScopes));
+    return Promise.all(extra.map((c) => this.close(c, 'maxAge'))).then(() => undefined);
+  }
+
+  /** Close idle connections (all, or those of `filter`). */
+  async closeIdle(reason = 'closeAll'): Promise<number> {
+    const list = this.idle.splice(0);
+    await Promise.all(list.map((c) => this.close(c, reason)));
+    return list.length;
+  }
+
+  /** Stop leasing: fail the waiting scopes, close idle connections. Leased ones close when released. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    await this.closeIdle('shutdown');
+  }
+
+  /** Leased connections (for shutdown's forced close and for reports). */
+  leased(): DatabaseConnection[] {
+    return [...this.all].filter((c) => c.holder !== undefined);
+  }
+
+  /** Close every connection at once, synchronously (thread exit). */
+  destroyAll(): void {
+    for (const c of this.all) {
+      c.closing = true;
+      this.backend.destroy(c.raw);
+      if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
+    }
+    this.all.clear();
+    this.idle.length = 0;
+  }
+
+  /** The driver reported the connection lost. An idle one is closed now; a leased one at release. */
+  onDead(conn: DatabaseConnection, error: Error): void {
+    const converted = this.backend.convertError(error, this.alias, undefined);
+    conn.markBroken(converted);
+    this.host.emit('error', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId, error: converted });
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) {
+      this.idle.splice(i, 1);
+      void this.close(conn, 'unusable').then(() => this.wakeOne());
+    }
+  }
+
+  stats(): AliasStats {
+    let leased = 0;
+    for (const c of this.all) if (c.holder !== undefined) leased += 1;
+    return {
+      alias: this.alias,
+      open: this.all.size,
+      leased,
+      idle: this.idle.length,
+      opening: this.opening,
+      waiting: this.waiters.length,
+      max: this.settings.max,
+      ...this.counters,
+    };
+  }
+
+  holders(): HolderInfo[] {
+    const now = Date.now();
+    const out: HolderInfo[] = [];
+    for (const c of this.all) {
+      const s = c.holder;
+      if (!s) continue;
+      out.push({
+        scopeId: s.id,
+        scopeName: s.name,
+        alias: this.alias,
+        heldForMs: now - c.leasedAt,
+        leasedAt: c.leaseSite?.stack ? trimStack(c.leaseSite.stack) : undefined,
+        threadId,
+      });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private takeIdle(): DatabaseConnection | undefined {
+    const now = Date.now();
+    for (;;) {
+      const c = this.idle.pop();
+      if (c === undefined) return undefined;
+      if (c.broken || this.expired(c, now)) {
+        void this.close(c, c.broken ? 'unusable' : 'maxAge');
+        continue;
+      }
+      return c;
+    }
+  }
+
+  private expired(c: DatabaseConnection, now: number): boolean {
+    if (this.settings.inMemory) return false;
+    const maxAge = this.settings.maxAge;
+    if (maxAge !== null && maxAge > 0 && now - c.createdAt >= maxAge * 1000) return true;
+    const idle = this.settings.idleTimeoutMs;
+    return idle !== null && now - c.lastUsedAt >= idle;
+  }
+
+  /** Health check before the first use of a reused connection in a scope. */
+  private async check(conn: DatabaseConnection): Promise<boolean> {
+    this.counters.healthChecks += 1;
+    try {
+      this.backend.setRef(conn.raw, true);
+      await this.backend.ping(conn.raw);
+      this.backend.setRef(conn.raw, false);
+      conn.checked = true;
+      return true;
+    } catch (err) {
+      this.counters.healthCheckFailures += 1;
+      conn.markBroken(this.backend.convertError(err, this.alias, undefined));
+      await this.close(conn, 'health check failed');
+      return false;
+    }
+  }
+
+  private async openNew(deadline: number, started: number): Promise<DatabaseConnection> {
+    this.opening += 1;
+    let unit = false;
+    try {
+      if (this.usesShared) {
+        const shared = this.shared as SharedBudget;
+        unit = await shared.acquire(this.alias, deadline, () => this.host.pressure(this.alias));
+        if (!unit) {
+          this.counters.timeouts += 1;
+          throw this.exhausted(shared.limit(this.alias), Date.now() - started, 'process');
+        }
+      }
+      const conn = await this.connect();
+      unit = false; // now owned by the connection, returned when it closes
+      return conn;
+    } finally {
+      this.opening -= 1;
+      if (unit) (this.shared as SharedBudget).release(this.alias);
+    }
+  }
+
+  private async connect(): Promise<DatabaseConnection> {
+    let conn: DatabaseConnection | undefined;
+    let raw;
+    try {
+      raw = await this.backend.open(this.settings, (err) => {
+        if (conn) this.onDead(conn, err);
+      });
+    } catch (err) {
+      const e = this.backend.convertError(err, this.alias, undefined);
+      (e as { message: string }).message = messages.connectFailed(this.alias, e.message);
+      this.counters.errors += 1;
+      throw e;
+    }
+    conn = new DatabaseConnection(this.alias, this.backend, raw);
+    try {
+      for (const sql of this.settings.initSql) await this.backend.query(raw, sql, []);
+    } catch (err) {
+      this.backend.destroy(raw);
+      throw this.backend.convertError(err, this.alias, undefined);
+    }
+    this.backend.setRef(raw, false);
+    this.all.add(conn);
+    this.counters.opens += 1;
+    this.host.onFirstOpen();
+    this.host.emit('connectionCreated', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId });
+    return conn;
+  }
+
+  /** Close one connection; never rejects. */
+  async close(conn: DatabaseConnection, reason: string): Promise<void> {
+    if (conn.closing) return;
+    conn.closing = true;
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.counters.closes += 1;
+    try {
+      // Keep the event loop alive until the goodbye is sent: a close is short and bounded.
+      this.backend.setRef(conn.raw, true);
+      await this.backend.close(conn.raw);
+    } catch (err) {
+      this.host.warn(messages.idleCloseFailed(this.alias, (err as Error).message));
+    }
+    if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
+    this.host.emit('connectionClosed', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId, reason });
+  }
+
+  private assign(conn: DatabaseConnection, scope: Scope, site: { stack?: string } | undefined, started: number): DatabaseConnection {
+    conn.holder = scope;
+    conn.leasedAt = Date.now();
+    conn.leaseSite = site;
+    conn.lastUsedAt = conn.leasedAt;
+    this.counters.leases += 1;
+    const threshold = this.settings.leakThresholdMs;
+    if (threshold !== null) {
+      conn.leakTimer = setTimeout(() => this.leak(conn, scope), threshold);
+      conn.leakTimer.unref();
+    }
+    if (this.host.wants('lease')) {
+      this.host.emit('lease', {
+        alias: this.alias,
+        scopeId: scope.id,
+        connectionId: conn.id,
+        serverId: conn.serverId,
+        waitedMs: conn.leasedAt - started,
+      });
+    }
+    return conn;
+  }
+
+  private leak(conn: DatabaseConnection, scope: Scope): void {
+    conn.leakTimer = undefined;
+    if (conn.holder !== scope) return;
+    this.counters.leaks += 1;
+    const heldMs = Date.now() - conn.leasedAt;
+    const stack = conn.leaseSite?.stack ? trimStack(conn.leaseSite.stack) : undefined;
+    this.host.emit('leak', { alias: this.alias, scopeId: scope.id, scopeName: scope.name, connectionId: conn.id, heldMs, stack });
+    this.host.warn(messages.leak(this.alias, scope.describe(), heldMs, stack));
+  }
+
+  private wait(scope: Scope, deadline: number, started: number): Promise<DatabaseConnection | null> {
+    return new Promise((resolve, reject) => {
+      const waiter: LeaseWaiter = {
+        scope,
+        resolve,
+        reject,
+        // Deliberately not unref'd: a scope waiting for a connection is work in progress.
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          this.counters.timeouts += 1;
+          reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
+        }, Math.max(0, deadline - Date.now())),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Capacity was freed: let the first waiter try again. */
+  private wakeOne(): void {
+    const w = this.waiters.shift();
+    if (w) {
+      clearTimeout(w.timer);
+      w.resolve(null);
+    }
+  }
+
+  private exhausted(budget: number, waitedMs: number, where: 'thread' | 'process'): SpoolError {
+    const holders = this.holders();
+    return new PoolExhaustedError(messages.poolExhausted(this.alias, budget, waitedMs, holders, where), {
+      alias: this.alias,
+      budget,
+      waitedMs,
+      holders,
+    });
+  }
+
+  /** Close idle connections when their idle time or age runs out (unref'd timer). */
+  private scheduleExpiry(): void {
+    if (this.settings.inMemory || this.idle.length === 0) return;
+    let at = Infinity;
+    const { maxAge, idleTimeoutMs } = this.settings;
+    for (const c of this.idle) {
+      if (idleTimeoutMs !== null) at = Math.min(at, c.lastUsedAt + idleTimeoutMs);
+      if (maxAge !== null && maxAge > 0) at = Math.min(at, c.createdAt + maxAge * 1000);
+    }
+    if (at === Infinity) return;
+    if (this.idleTimer && this.idleTimerAt <= at) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimerAt = at;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const now = Date.now();
+      for (const c of [...this.idle]) if (this.expired(c, now)) void this.close(c, 'idle');
+      this.scheduleExpiry();
+    }, Math.max(0, at - Date.now()) + 5);
+    this.idleTimer.unref();
+  }
+}
+
+/** Capture where a lease happened; V8 formats the stack only if it is read. */
+function captureSite(): { stack?: string } {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, captureSite);
+  return site;
+}
+
+/** Drop Spool's own frames from a lease stack, keep the user's. */
+function trimStack(stack: string): string {
+  const lines = stack.split('\n').slice(1);
+  const user = lines.filter((l) => !/[\\/]@spool[\\/]connections[\\/]|[\\/]packages[\\/]connections[\\/]dist[\\/]|node:internal|node:async_hooks/.test(l));
+  return (user.length ? user : lines).slice(0, 8).join('\n');
+}

@@ -1,0 +1,104 @@
+/**
+ * What Spool needs from a database backend. One file per vendor, same names:
+ * `postgres.ts`, `mysql.ts`, `sqlite.ts`. Each converts its driver's errors at one boundary
+ * (`convertError`) and owns the raw driver connection's life (open, close, ref/unref).
+ */
+import type { DatabaseError, InterfaceError } from '../errors';
+import type { ResolvedDatabaseSettings } from '../settings';
+
+export const ISOLATION_LEVELS = ['read uncommitted', 'read committed', 'repeatable read', 'serializable'] as const;
+export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+
+export type Vendor = 'postgresql' | 'mysql' | 'sqlite';
+
+/** The result of one statement, the same shape on every backend. */
+export interface QueryResult<Row = Record<string, unknown>> {
+  /** Rows returned (SELECT, RETURNING); empty for other statements. */
+  rows: Row[];
+  /** Rows returned, or rows affected for INSERT/UPDATE/DELETE. */
+  rowCount: number;
+  /** MySQL `insertId` / SQLite `lastInsertRowid` of the last INSERT; undefined on PostgreSQL (use RETURNING). */
+  insertId?: number | bigint | undefined;
+}
+
+/** Options of one statement. */
+export interface QueryOptions {
+  /** Return rows as arrays of column values instead of objects. */
+  rowMode?: 'array';
+}
+
+/** Capabilities, as questions (Django's `features`). */
+export interface Features {
+  /** Can INSERT/UPDATE/DELETE return columns (`RETURNING`)? */
+  canReturnRowsFromBulkInsert: boolean;
+  /** Does the backend support savepoints inside transactions? */
+  usesSavepoints: boolean;
+  /** Which isolation levels can `atomic({ isolationLevel })` request? */
+  isolationLevels: readonly IsolationLevel[];
+  /** Does a database error inside a transaction abort it until rollback (PostgreSQL)? */
+  errorAbortsTransaction: boolean;
+  /** Does the server have processes whose connections can be counted (not SQLite)? */
+  hasServerConnections: boolean;
+  /** Does the backend support `SELECT … FOR UPDATE`? */
+  hasSelectForUpdate: boolean;
+  /** Does the backend support `regex` lookups natively? */
+  supportsRegex: boolean;
+}
+
+/** Driver-specific connection plus the hooks the wrapper needs. */
+export interface RawConnection {
+  /** The driver object: `pg.Client`, a mysql2 `Connection`, a better-sqlite3 `Database`. */
+  readonly driver: unknown;
+  /** The server-side id of this connection: PostgreSQL backend pid, MySQL thread id, SQLite: a per-process serial. */
+  readonly serverId: number;
+}
+
+export interface Backend {
+  readonly vendor: Vendor;
+  /** knex's client name for this backend. */
+  readonly knexClient: 'pg' | 'mysql2' | 'better-sqlite3';
+  readonly features: Features;
+  /** The driver's package name (for error messages). */
+  readonly driverPackage: string;
+
+  /** Open a connection. `onDead` is called once when the driver reports the connection lost. */
+  open(settings: ResolvedDatabaseSettings, onDead: (error: Error) => void): Promise<RawConnection>;
+  /** Close politely (Terminate / COM_QUIT), falling back to destroying the socket. Never rejects. */
+  close(raw: RawConnection): Promise<void>;
+  /** Close at once, synchronously (thread exit). */
+  destroy(raw: RawConnection): void;
+  /** Run one statement with bound parameters (native placeholders). Rejects with the driver's error. */
+  query(raw: RawConnection, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
+  /** A cheap round trip to check the connection (`SELECT 1`, COM_PING). */
+  ping(raw: RawConnection): Promise<void>;
+  /** Is a transaction open on the connection, as far as the driver knows? `undefined` when it cannot tell. */
+  inTransaction(raw: RawConnection): boolean | undefined;
+  /** Let the connection's socket keep (true) or not keep (false) the event loop alive. */
+  setRef(raw: RawConnection, ref: boolean): void;
+
+  /** Convert a driver error into Spool's tree, keeping it as `cause`. */
+  convertError(error: unknown, alias: string, sql: string | undefined): DatabaseError | InterfaceError;
+  /** Does this error mean the connection cannot be used again? */
+  isFatal(error: unknown, raw: RawConnection): boolean;
+
+  /**
+   * Wrap a statement that another library (knex) runs on the driver object directly, for
+   * backends that must coordinate such statements (SQLite's per-thread write lock).
+   */
+  wrapForeign?<T>(raw: RawConnection, sql: string, run: () => Promise<T>): Promise<T>;
+
+  /** Placeholder for the n-th (0-based) bound value. */
+  placeholder(index: number): string;
+  /** Quote an identifier that has already been validated. */
+  quoteIdentifier(name: string): string;
+  /** Prepare a value for binding (SQLite cannot bind booleans or dates). */
+  prepareValue(value: unknown): unknown;
+
+  /** SQL to start a transaction, at an optional isolation level (one or more statements). */
+  beginSql(isolation: IsolationLevel | undefined): string[];
+  readonly commitSql: string;
+  readonly rollbackSql: string;
+  savepointSql(name: string): string;
+  releaseSavepointSql(name: string): string;
+  rollbackToSavepointSql(name: string): string;
+}

@@ -1,0 +1,249 @@
+/**
+ * PostgreSQL through `pg` (node-postgres). Errors are converted on SQLSTATE classes, as psycopg
+ * and Django do; the server's detail (`constraint`, `table`, `column`, `detail`, `hint`) is kept.
+ */
+import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from './backend';
+import {
+  DataError,
+  DatabaseError,
+  IntegrityError,
+  InterfaceError,
+  InternalError,
+  NotSupportedError,
+  OperationalError,
+  ProgrammingError,
+  type DatabaseErrorClass,
+} from '../errors';
+import { loadDriver } from './load-driver';
+import type { ResolvedDatabaseSettings } from '../settings';
+
+/** The part of `pg.Client` Spool uses. */
+interface PgClient {
+  processID: number | null;
+  connect(): Promise<void>;
+  query(config: { text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  end(): Promise<void>;
+  on(event: 'error' | 'end', listener: (err?: Error) => void): void;
+  ref(): void;
+  unref(): void;
+  getTransactionStatus?(): string | null;
+  connection: { stream: { destroy(): void; destroyed?: boolean } };
+  _ending?: boolean;
+  _queryable?: boolean;
+}
+interface PgModule {
+  Client: new (config: Record<string, unknown>) => PgClient;
+}
+
+interface PgRaw extends RawConnection {
+  readonly driver: PgClient;
+  dead: boolean;
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed/i;
+
+/** SQLSTATE class → error class (psycopg's mapping, which Django inherits). */
+function classFor(sqlState: string): DatabaseErrorClass {
+  const cls = sqlState.slice(0, 2);
+  switch (cls) {
+    case '0A':
+      return NotSupportedError;
+    case '21':
+    case '42':
+    case '2F':
+    case '34':
+    case '3F':
+    case '44':
+      return ProgrammingError;
+    case '22':
+      return DataError;
+    case '23':
+      return IntegrityError;
+    case '08':
+    case '28':
+    case '3D':
+    case '40':
+    case '53':
+    case '54':
+    case '55':
+    case '57':
+    case '58':
+    case 'HV':
+      return OperationalError;
+    default:
+      return InternalError;
+  }
+}
+
+function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown> {
+  const base: Record<string, unknown> = typeof s.connection === 'string' ? { connectionString: s.connection } : { ...s.connection };
+  if (base.connectionTimeoutMillis === undefined) base.connectionTimeoutMillis = s.connectTimeoutMs;
+  if (base.application_name === undefined) base.application_name = 'spool';
+  return base;
+}
+
+const ISOLATION_SQL: Record<IsolationLevel, string> = {
+  'read uncommitted': 'READ UNCOMMITTED',
+  'read committed': 'READ COMMITTED',
+  'repeatable read': 'REPEATABLE READ',
+  serializable: 'SERIALIZABLE',
+};
+
+export const postgresBackend: Backend = {
+  vendor: 'postgresql',
+  knexClient: 'pg',
+  driverPackage: 'pg',
+  features: {
+    canReturnRowsFromBulkInsert: true,
+    usesSavepoints: true,
+    isolationLevels: ['read uncommitted', 'read committed', 'repeatable read', 'serializable'],
+    errorAbortsTransaction: true,
+    hasServerConnections: true,
+    hasSelectForUpdate: true,
+    supportsRegex: true,
+  },
+
+  async open(settings, onDead) {
+    const pg = loadDriver<PgModule>('pg', settings.client);
+    const client = new pg.Client(toConnectionConfig(settings));
+    const raw: PgRaw = { driver: client, serverId: 0, dead: false };
+    // pg emits 'error' on an idle client whose server went away; without a listener the process crashes.
+    client.on('error', (err) => {
+      raw.dead = true;
+      onDead(err ?? new Error('connection error'));
+    });
+    client.on('end', () => {
+      if (!raw.dead) {
+        raw.dead = true;
+        onDead(new Error('Connection terminated'));
+      }
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      raw.dead = true;
+      try {
+        client.connection.stream.destroy();
+      } catch {
+        /* already gone */
+      }
+      throw err;
+    }
+    (raw as { serverId: number }).serverId = client.processID ?? 0;
+    return raw;
+  },
+
+  async close(raw) {
+    const r = raw as PgRaw;
+    r.dead = true;
+    const client = r.driver;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.end(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            client.connection.stream.destroy();
+            resolve();
+          }, 2000);
+          timer.unref();
+        }),
+      ]);
+    } catch {
+      client.connection.stream.destroy();
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  },
+
+  destroy(raw) {
+    const r = raw as PgRaw;
+    r.dead = true;
+    try {
+      r.driver.connection.stream.destroy();
+    } catch {
+      /* already gone */
+    }
+  },
+
+  async query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
+    const config: { text: string; values: unknown[]; rowMode?: 'array' } = { text: sql, values: bindings as unknown[] };
+    if (options?.rowMode) config.rowMode = 'array';
+    const res = await (raw as PgRaw).driver.query(config);
+    const rows = (res.rows ?? []) as Record<string, unknown>[];
+    return { rows, rowCount: res.rowCount ?? rows.length };
+  },
+
+  async ping(raw) {
+    await (raw as PgRaw).driver.query({ text: 'SELECT 1', values: [] });
+  },
+
+  inTransaction(raw) {
+    const status = (raw as PgRaw).driver.getTransactionStatus?.();
+    if (status === undefined || status === null) return undefined;
+    return status !== 'I';
+  },
+
+  setRef(raw, ref) {
+    const c = (raw as PgRaw).driver;
+    if (ref) c.ref();
+    else c.unref();
+  },
+
+  convertError(error, alias, sql) {
+    const e = error as {
+      code?: string;
+      message?: string;
+      constraint?: string;
+      table?: string;
+      column?: string;
+      detail?: string;
+      hint?: string;
+    };
+    const message = e?.message ?? String(error);
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    if (code && /^[0-9A-Z]{5}$/.test(code)) {
+      const Cls = classFor(code);
+      return new Cls(message, {
+        cause: error,
+        alias,
+        sql,
+        sqlState: code,
+        vendorCode: code,
+        constraint: e.constraint,
+        table: e.table,
+        column: e.column,
+        detail: e.detail,
+        hint: e.hint,
+      });
+    }
+    if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(message)) {
+      if (/not queryable|Client was closed/i.test(message)) return new InterfaceError(message, { cause: error, alias });
+      return new OperationalError(message, { cause: error, alias, sql, vendorCode: code });
+    }
+    return new DatabaseError(message, { cause: error, alias, sql, vendorCode: code });
+  },
+
+  isFatal(error, raw) {
+    const r = raw as PgRaw;
+    if (r.dead || r.driver._queryable === false || r.driver._ending) return true;
+    const e = error as { code?: string; message?: string };
+    if (typeof e?.code === 'string') {
+      if (e.code.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03') return true;
+      if (CONNECTION_CODES.has(e.code)) return true;
+    }
+    return CONNECTION_MESSAGES.test(e?.message ?? '');
+  },
+
+  placeholder: (i) => `$${i + 1}`,
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  prepareValue: (v) => v,
+
+  beginSql: (isolation) => [isolation ? `BEGIN ISOLATION LEVEL ${ISOLATION_SQL[isolation]}` : 'BEGIN'],
+  commitSql: 'COMMIT',
+  rollbackSql: 'ROLLBACK',
+  savepointSql: (n) => `SAVEPOINT "${n}"`,
+  releaseSavepointSql: (n) => `RELEASE SAVEPOINT "${n}"`,
+  rollbackToSavepointSql: (n) => `ROLLBACK TO SAVEPOINT "${n}"`,
+};

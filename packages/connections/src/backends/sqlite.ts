@@ -1,0 +1,293 @@
+/**
+ * SQLite through `better-sqlite3`, which is synchronous and per thread.
+ *
+ * File databases use WAL, a busy timeout and foreign keys. Statements are prepared once per
+ * connection and cached. Because a statement blocks the thread while it waits for a lock, two
+ * connections of the same thread must never wait on each other inside SQLite (the holder could
+ * never run again): writes are serialised per file and thread by an asynchronous lock, held from
+ * the first write of a transaction to its end. Other threads and processes wait in SQLite's busy
+ * handler as usual.
+ */
+import { resolve as resolvePath } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import type { Backend, QueryOptions, QueryResult, RawConnection } from './backend';
+import {
+  DataError,
+  DatabaseError,
+  IntegrityError,
+  InterfaceError,
+  InternalError,
+  OperationalError,
+  ProgrammingError,
+  type DatabaseErrorClass,
+} from '../errors';
+import { loadDriver } from './load-driver';
+import type { SqliteConnectionSettings } from '../settings';
+
+interface Statement {
+  reader: boolean;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  raw(toggle: boolean): Statement;
+}
+interface SqliteDatabase {
+  open: boolean;
+  inTransaction: boolean;
+  prepare(sql: string): Statement;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  close(): void;
+}
+type SqliteModule = new (filename: string, options: Record<string, unknown>) => SqliteDatabase;
+
+interface SqliteRaw extends RawConnection {
+  readonly driver: SqliteDatabase;
+  readonly file: string | null;
+  readonly busyTimeoutMs: number;
+  readonly statements: Map<string, Statement>;
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+let serial = 0;
+
+/** Per-thread write locks, one per database file. */
+interface WriteLock {
+  holder: SqliteRaw | null;
+  queue: Array<{ raw: SqliteRaw; grant: () => void }>;
+}
+const writeLocks = new Map<string, WriteLock>();
+
+function lockFor(file: string): WriteLock {
+  let l = writeLocks.get(file);
+  if (!l) {
+    l = { holder: null, queue: [] };
+    writeLocks.set(file, l);
+  }
+  return l;
+}
+
+function releaseLock(raw: SqliteRaw): void {
+  if (!raw.file) return;
+  const l = writeLocks.get(raw.file);
+  if (!l || l.holder !== raw) return;
+  const next = l.queue.shift();
+  l.holder = next ? next.raw : null;
+  next?.grant();
+}
+
+function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
+  const l = lockFor(raw.file as string);
+  if (l.holder === null || l.holder === raw) {
+    l.holder = raw;
+    return undefined;
+  }
+  return new Promise<void>((resolve, reject) => {
+    const entry = { raw, grant: () => {
+      clearTimeout(timer);
+      resolve();
+    } };
+    const timer = setTimeout(() => {
+      const i = l.queue.indexOf(entry);
+      if (i >= 0) l.queue.splice(i, 1);
+      const err = Object.assign(new Error('database is locked (another connection of this thread holds the write lock)'), {
+        code: 'SQLITE_BUSY',
+      });
+      reject(err);
+    }, raw.busyTimeoutMs);
+    l.queue.push(entry);
+  });
+}
+
+const PROGRAMMING = /syntax error|no such (table|column|function|index)|has no column|already exists|incomplete input|parameter|no tables specified|ambiguous column|misuse/i;
+
+function classFor(code: string | undefined, message: string): DatabaseErrorClass {
+  if (!code) return PROGRAMMING.test(message) ? ProgrammingError : DatabaseError;
+  if (code.startsWith('SQLITE_CONSTRAINT')) return IntegrityError;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return OperationalError;
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_FULL' || code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_NOMEM' || code === 'SQLITE_INTERRUPT' || code === 'SQLITE_ABORT') return OperationalError;
+  if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return DataError;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_INTERNAL' || code === 'SQLITE_NOTADB') return InternalError;
+  if (code === 'SQLITE_MISUSE' || code === 'SQLITE_AUTH') return ProgrammingError;
+  if (code === 'SQLITE_ERROR') return PROGRAMMING.test(message) ? ProgrammingError : OperationalError;
+  return DatabaseError;
+}
+
+function constraintFrom(code: string | undefined, message: string): { constraint?: string; table?: string; column?: string } {
+  const m = /constraint failed: (.+)$/.exec(message);
+  if (!m || !m[1]) return {};
+  const what = m[1].trim();
+  if (code === 'SQLITE_CONSTRAINT_CHECK') return { constraint: what };
+  const first = what.split(',')[0]?.trim() ?? '';
+  const dot = first.indexOf('.');
+  if (dot > 0) return { table: first.slice(0, dot), column: first.slice(dot + 1), constraint: what };
+  return { constraint: what };
+}
+
+function settingsOf(connection: unknown): SqliteConnectionSettings {
+  return (typeof connection === 'string' ? { filename: connection } : connection) as SqliteConnectionSettings;
+}
+
+function statement(raw: SqliteRaw, sql: string): Statement {
+  let stmt = raw.statements.get(sql);
+  if (stmt === undefined) {
+    stmt = raw.driver.prepare(sql);
+    if (raw.statements.size >= STATEMENT_CACHE_SIZE) {
+      const oldest = raw.statements.keys().next().value;
+      if (oldest !== undefined) raw.statements.delete(oldest);
+    }
+    raw.statements.set(sql, stmt);
+  }
+  return stmt;
+}
+
+function run(raw: SqliteRaw, stmt: Statement, bindings: readonly unknown[], options?: QueryOptions): QueryResult {
+  try {
+    if (stmt.reader) {
+      const rows = stmt.raw(options?.rowMode === 'array').all(...bindings) as Record<string, unknown>[];
+      return { rows, rowCount: rows.length };
+    }
+    const info = stmt.run(...bindings);
+    return { rows: [], rowCount: info.changes, insertId: info.lastInsertRowid };
+  } finally {
+    if (raw.file && !raw.driver.inTransaction) releaseLock(raw);
+  }
+}
+
+export const sqliteBackend: Backend = {
+  vendor: 'sqlite',
+  knexClient: 'better-sqlite3',
+  driverPackage: 'better-sqlite3',
+  features: {
+    canReturnRowsFromBulkInsert: true,
+    usesSavepoints: true,
+    isolationLevels: ['serializable'],
+    errorAbortsTransaction: false,
+    hasServerConnections: false,
+    hasSelectForUpdate: false,
+    supportsRegex: false,
+  },
+
+  async open(settings) {
+    const Database = loadDriver<SqliteModule>('better-sqlite3', settings.client);
+    const s = settingsOf(settings.connection);
+    const inMemory = s.filename === ':memory:';
+    const busyTimeoutMs = s.busyTimeoutMs ?? 5000;
+    const db = new Database(s.filename, {
+      readonly: s.readonly ?? false,
+      fileMustExist: s.fileMustExist ?? false,
+      timeout: busyTimeoutMs,
+    });
+    try {
+      if (!inMemory && !s.readonly) {
+        db.pragma(`journal_mode = ${s.journalMode ?? 'WAL'}`);
+        if ((s.journalMode ?? 'WAL') === 'WAL') db.pragma('synchronous = NORMAL');
+      }
+      db.pragma(`foreign_keys = ${s.foreignKeys === false ? 'OFF' : 'ON'}`);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    serial += 1;
+    const raw: SqliteRaw = {
+      driver: db,
+      serverId: threadId * 1_000_000 + serial,
+      file: inMemory ? null : resolvePath(s.filename),
+      busyTimeoutMs,
+      statements: new Map(),
+    };
+    return raw;
+  },
+
+  async close(raw) {
+    this.destroy(raw);
+  },
+
+  destroy(raw) {
+    const r = raw as SqliteRaw;
+    releaseLock(r);
+    r.statements.clear();
+    try {
+      if (r.driver.open) r.driver.close();
+    } catch {
+      /* already closed */
+    }
+  },
+
+  query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
+    const r = raw as SqliteRaw;
+    let stmt: Statement;
+    try {
+      stmt = statement(r, sql);
+      if (r.file && !stmt.reader) {
+        const wait = acquireLock(r);
+        if (wait) return wait.then(() => run(r, stmt, bindings, options));
+      }
+      return Promise.resolve(run(r, stmt, bindings, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  },
+
+  async wrapForeign<T>(raw: RawConnection, sql: string, run: () => Promise<T>): Promise<T> {
+    const r = raw as SqliteRaw;
+    if (!r.file || statement(r, sql).reader) return run();
+    const wait = acquireLock(r);
+    if (wait) await wait;
+    try {
+      return await run();
+    } finally {
+      if (!r.driver.inTransaction) releaseLock(r);
+    }
+  },
+
+  async ping(raw) {
+    if (!(raw as SqliteRaw).driver.open) throw new TypeError('The database connection is not open');
+  },
+
+  inTransaction(raw) {
+    const d = (raw as SqliteRaw).driver;
+    return d.open ? d.inTransaction : false;
+  },
+
+  setRef() {
+    /* no socket */
+  },
+
+  convertError(error, alias, sql) {
+    const e = error as { code?: string; message?: string };
+    const message = e?.message ?? String(error);
+    if (error instanceof TypeError && /not open|closed/i.test(message)) {
+      return new InterfaceError(message, { cause: error, alias });
+    }
+    if (error instanceof RangeError || (error instanceof TypeError && !e.code)) {
+      return new ProgrammingError(message, { cause: error, alias, sql });
+    }
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    const Cls = classFor(code, message);
+    return new Cls(message, { cause: error, alias, sql, vendorCode: code, ...constraintFrom(code, message) });
+  },
+
+  isFatal(error, raw) {
+    const r = raw as SqliteRaw;
+    if (!r.driver.open) return true;
+    const code = (error as { code?: string })?.code ?? '';
+    return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
+  },
+
+  placeholder: () => '?',
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  prepareValue(v) {
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    if (v instanceof Date) return v.toISOString();
+    if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v)) return JSON.stringify(v);
+    return v;
+  },
+
+  // IMMEDIATE takes the write lock at BEGIN, so that two transactions never deadlock upgrading
+  // from read to write (Django's `transaction_mode`); the per-thread lock above keeps the order.
+  beginSql: () => ['BEGIN IMMEDIATE'],
+  commitSql: 'COMMIT',
+  rollbackSql: 'ROLLBACK',
+  savepointSql: (n) => `SAVEPOINT "${n}"`,
+  releaseSavepointSql: (n) => `RELEASE SAVEPOINT "${n}"`,
+  rollbackToSavepointSql: (n) => `ROLLBACK TO SAVEPOINT "${n}"`,
+};

@@ -1,0 +1,125 @@
+/**
+ * A scope: the unit of work a connection follows (a request, a task, a test). It leases at most
+ * one connection per alias, lazily, and releases each exactly once when it ends.
+ * @internal
+ */
+import type { AliasPool } from './alias-pool';
+import type { DatabaseConnection } from './connection';
+import { ScopeEndedError } from './errors';
+import { messages } from './messages';
+
+export type ScopeKind = 'scope' | 'root' | 'detached';
+
+/** What a scope needs from its handler. */
+export interface ScopeHost {
+  releaseFromScope(scope: Scope, conn: DatabaseConnection): Promise<void>;
+  scopeEnded(scope: Scope): void;
+}
+
+let nextScopeId = 0;
+
+export class Scope {
+  readonly id = ++nextScopeId;
+  readonly startedAt = Date.now();
+  state: 'active' | 'ending' | 'ended' = 'active';
+  /** Connections leased by this scope (pin: 'scope'). */
+  readonly conns = new Map<string, DatabaseConnection>();
+  /** Leases in flight, so that concurrent first queries share one lease. */
+  private readonly leasing = new Map<string, Promise<DatabaseConnection>>();
+  /** Pools used in pin: 'transaction' mode, told when the scope ends. */
+  private txPools: Set<AliasPool> | undefined;
+  private ended: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: ScopeHost,
+    readonly name: string | undefined,
+    readonly parent: Scope | undefined,
+    readonly kind: ScopeKind,
+  ) {}
+
+  /** `scope #12 'name'`, for messages. */
+  describe(): string {
+    if (this.kind === 'root') return `the root scope (unscoped work) of this thread`;
+    return `Scope #${this.id}${this.name ? ` '${this.name}'` : ''}`;
+  }
+
+  assertActive(alias: string): void {
+    if (this.state !== 'active') throw new ScopeEndedError(messages.scopeEnded(this.describe(), alias), { alias });
+  }
+
+  /**
+   * This scope's connection to `pool`'s alias: the one it holds, or a new lease. Returns the
+   * connection itself when held (no promise on the hot path).
+   */
+  connection(pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
+    const alias = pool.alias;
+    this.assertActive(alias);
+    const held = this.conns.get(alias);
+    if (held !== undefined) {
+      if (held.broken === undefined || this.kind !== 'root' || held.inAtomicBlock) return held;
+      // The root scope never ends, so a broken connection would poison all unscoped work: replace it.
+      this.conns.delete(alias);
+      void this.host.releaseFromScope(this, held);
+    }
+    let pending = this.leasing.get(alias);
+    if (pending === undefined) {
+      pending = pool.lease(this).then(
+        (conn) => {
+          this.leasing.delete(alias);
+          if (this.state !== 'active') {
+            // The scope ended while the lease was in flight: give it straight back.
+            void pool.release(conn);
+            throw new ScopeEndedError(messages.scopeEnded(this.describe(), alias), { alias });
+          }
+          this.conns.set(alias, conn);
+          return conn;
+        },
+        (err: unknown) => {
+          this.leasing.delete(alias);
+          throw err;
+        },
+      );
+      this.leasing.set(alias, pending);
+    }
+    return pending;
+  }
+
+  /** Note that this scope uses `pool` in pin: 'transaction' mode. */
+  usesPerUse(pool: AliasPool): void {
+    if (!this.txPools) this.txPools = new Set();
+    if (!this.txPools.has(pool)) {
+      this.txPools.add(pool);
+      pool.activeTxScopes += 1;
+    }
+  }
+
+  /** Give up the connection of one alias before the scope ends (root scope idle timeout). */
+  async releaseOne(alias: string): Promise<void> {
+    const conn = this.conns.get(alias);
+    if (!conn) return;
+    this.conns.delete(alias);
+    await this.host.releaseFromScope(this, conn);
+  }
+
+  /** End the scope: release every connection exactly once. Idempotent; never rejects. */
+  end(): Promise<void> {
+    if (this.ended === undefined) {
+      this.state = 'ending';
+      this.ended = this.finish();
+    }
+    return this.ended;
+  }
+
+  private async finish(): Promise<void> {
+    try {
+      if (this.leasing.size > 0) await Promise.allSettled([...this.leasing.values()]);
+      const conns = [...this.conns.values()];
+      this.conns.clear();
+      await Promise.all(conns.map((c) => this.host.releaseFromScope(this, c)));
+      if (this.txPools) await Promise.all([...this.txPools].map((p) => p.txScopeEnded()));
+    } finally {
+      this.state = 'ended';
+      this.host.scopeEnded(this);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The raw SQL escape hatch: a tagged template whose values are always bound as parameters.
+ * Identifiers go through `sql.id()`, which validates and quotes them; lists through `sql.join()`.
+ *
+ * ### Examples
+ * ```ts
+ * const rows = await sql`SELECT * FROM author WHERE id = ${id}`;
+ * await sql.using('replica')`SELECT 1`;
+ * const cols = sql.join([sql.id('id'), sql.id('name')]);
+ * await sql`SELECT ${cols} FROM ${sql.id('author')} WHERE id IN (${sql.join(ids)})`;
+ * ```
+ * The generated SQL (PostgreSQL): `SELECT "id", "name" FROM "author" WHERE id IN ($1, $2)`.
+ */
+import type { Backend, QueryOptions, QueryResult } from './backends/backend';
+import { ProgrammingError } from './errors';
+import { messages } from './messages';
+
+const FRAGMENT = Symbol.for('spool.sql.fragment');
+const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/** A validated identifier (table, column, schema.table). */
+export class SqlIdentifier {
+  readonly parts: readonly string[];
+  constructor(name: string) {
+    if (typeof name !== 'string') throw new ProgrammingError(messages.badIdentifier(name));
+    const parts = name.split('.');
+    if (parts.length > 2 || parts.some((p) => !IDENT.test(p))) throw new ProgrammingError(messages.badIdentifier(name));
+    this.parts = parts;
+  }
+}
+
+/** A list of values or fragments joined by a separator fragment. */
+export class SqlJoin {
+  constructor(
+    readonly items: readonly unknown[],
+    readonly separator: SqlFragment,
+  ) {}
+}
+
+/** A piece of SQL with its values, not yet bound to a dialect. */
+export class SqlFragment {
+  declare readonly [FRAGMENT]: true;
+  constructor(
+    readonly strings: readonly string[],
+    readonly values: readonly unknown[],
+  ) {
+    Object.defineProperty(this, FRAGMENT, { value: true });
+  }
+
+  static is(v: unknown): v is SqlFragment {
+    return v instanceof SqlFragment || (typeof v === 'object' && v !== null && (v as { [FRAGMENT]?: true })[FRAGMENT] === true);
+  }
+
+  /** The SQL text with the backend's placeholders, and the values to bind. */
+  compile(backend: Backend): { text: string; bindings: unknown[] } {
+    const bindings: unknown[] = [];
+    const text = appendFragment(this, backend, bindings);
+    return { text, bindings };
+  }
+}
+
+function appendFragment(f: SqlFragment, backend: Backend, bindings: unknown[]): string {
+  let text = f.strings[0] ?? '';
+  for (let i = 0; i < f.values.length; i++) {
+    text += appendValue(f.values[i], i, backend, bindings) + (f.strings[i + 1] ?? '');
+  }
+  return text;
+}
+
+function appendValue(v: unknown, index: number, backend: Backend, bindings: unknown[]): string {
+  if (v instanceof SqlFragment || SqlFragment.is(v)) return appendFragment(v, backend, bindings);
+  if (v instanceof SqlIdentifier) return v.parts.map((p) => backend.quoteIdentifier(p)).join('.');
+  if (v instanceof SqlJoin) {
+    const sep = appendFragment(v.separator, backend, bindings);
+    return v.items.map((item, j) => appendValue(item, j, backend, bindings)).join(sep);
+  }
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
+    throw new ProgrammingError(messages.badTemplateValue(index, v));
+  }
+  bindings.push(backend.prepareValue(v));
+  return backend.placeholder(bindings.length - 1);
+}
+
+/** What a query needs to run: implemented by the connection handler. */
+export interface SqlExecutor {
+  runRaw(alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult>;
+  backend(alias: string): Backend;
+}
+
+/**
+ * A raw query: a fragment bound to an alias. Awaiting it runs it on the current scope's
+ * connection (inside the scope's `atomic()` block, if any) and yields the rows.
+ */
+export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment implements PromiseLike<Row[]> {
+  constructor(
+    strings: readonly string[],
+    values: readonly unknown[],
+    private readonly executor: SqlExecutor,
+    readonly alias: string,
+  ) {
+    super(strings, values);
+  }
+
+  /** Run and return the rows. */
+  rows(): Promise<Row[]> {
+    return this.executor.runRaw(this.alias, this).then((r) => r.rows as Row[]);
+  }
+
+  /** Run and return rows, `rowCount` and `insertId`. */
+  result(): Promise<QueryResult<Row>> {
+    return this.executor.runRaw(this.alias, this) as Promise<QueryResult<Row>>;
+  }
+
+  /** Run and return the first row, or undefined. */
+  first(): Promise<Row | undefined> {
+    return this.rows().then((r) => r[0]);
+  }
+
+  /** The SQL and bindings this query sends to its alias's database. */
+  toSQL(): { text: string; bindings: unknown[] } {
+    return this.compile(this.executor.backend(this.alias));
+  }
+
+  then<A = Row[], B = never>(
+    onfulfilled?: ((value: Row[]) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.rows().then(onfulfilled, onrejected);
+  }
+
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Row[] | B> {
+    return this.rows().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<Row[]> {
+    return this.rows().finally(onfinally);
+  }
+}
+
+/** The `sql` tag, bound to an alias. */
+export interface SqlTag {
+  <Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): SqlQuery<Row>;
+  /** The same tag on another alias: ``sql.using('replica')`SELECT 1` ``. */
+  using(alias: string): SqlTag;
+  /** A validated, quoted identifier: `sql.id('author')`, `sql.id('public.author')`. */
+  id(name: string): SqlIdentifier;
+  /** Values (bound) or fragments joined by `separator` (default `, `): ``sql.join(ids)``. */
+  join(items: readonly unknown[], separator?: SqlFragment): SqlJoin;
+}
+
+const COMMA = new SqlFragment([', '], []);
+
+export function makeSqlTag(executor: () => SqlExecutor, alias = 'default'): SqlTag {
+  const tag = function sqlTag<Row>(strings: TemplateStringsArray, ...values: unknown[]): SqlQuery<Row> {
+    if (!Array.isArray(strings) || !Array.isArray((strings as TemplateStringsArray).raw)) {
+      throw new ProgrammingError(messages.sqlNotTemplate());
+    }
+    return new SqlQuery<Row>(strings, values, executor(), alias);
+  } as SqlTag;
+  tag.using = (other: string) => makeSqlTag(executor, other);
+  tag.id = (name: string) => new SqlIdentifier(name);
+  tag.join = (items: readonly unknown[], separator: SqlFragment = COMMA) => new SqlJoin(items, separator);
+  return tag;
+}
