@@ -295,7 +295,9 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   async scope<T>(fn: (scope: ScopeInfo) => T | Promise<T>, options: ScopeOptions = {}): Promise<T> {
     const s = this.newScope(options.name, 'scope');
     try {
-      return await this.als.run({ scope: s, block: undefined }, fn, this.info(s));
+      // The async wrapper matters: `fn` may return a lazy thenable (sql`…`), which must be
+      // awaited inside the scope's context, not in the caller's.
+      return await this.als.run({ scope: s, block: undefined }, async () => fn(this.info(s)));
     } finally {
       await s.end();
     }
@@ -602,7 +604,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     let result: T | undefined;
     let failure: { error: unknown } | undefined;
     try {
-      result = await this.als.run(inner, fn, this.transactionHandle(alias));
+      result = await this.als.run(inner, async () => fn(this.transactionHandle(alias)));
     } catch (error) {
       failure = { error };
     }

@@ -1,1 +1,20 @@
-// placeholder
+/**
+ * @spool/testing: the database matrix the suites loop over, server-side connection counting, and
+ * teardown checks. Tests talk to real databases; these helpers only choose and observe them.
+ */
+export { ConnectionCounter, sqliteHandles, type CounterTarget } from './connection-counter';
+export {
+  TEST_DATABASES,
+  matrix,
+  probe,
+  requestedDatabases,
+  resolveMatrix,
+  testDatabase,
+  testDatabases,
+  withAdmin,
+  type TestDatabase,
+  type TestDatabaseName,
+  type TestRole,
+} from './matrix';
+export { mysqlAdminUrl, pgAdminUrl } from './servers';
+export { LeakedConnectionsError, assertNoLeakedConnections } from './teardown';

@@ -227,11 +227,17 @@ export const mysqlBackend: Backend = {
         resolve();
       }, 2000);
       timer.unref();
+      // Resolve when the server has closed its side (after COM_QUIT), so that a closed connection
+      // is gone from the processlist, not merely asked to go.
+      const stream = r.driver.stream as { once?(e: string, l: () => void): void; destroyed?: boolean } | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (stream?.once && !stream.destroyed) stream.once('close', done);
       try {
         r.driver.end(() => {
-          clearTimeout(timer);
-          r.driver.destroy();
-          resolve();
+          if (!stream?.once || stream.destroyed) done();
         });
       } catch {
         clearTimeout(timer);

@@ -80,8 +80,14 @@ function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown
   const base: Record<string, unknown> = typeof s.connection === 'string' ? { connectionString: s.connection } : { ...s.connection };
   if (base.connectionTimeoutMillis === undefined) base.connectionTimeoutMillis = s.connectTimeoutMs;
   if (base.application_name === undefined) base.application_name = 'spool';
+  // A backend whose client vanished mid-query (a terminated worker) otherwise runs the query to
+  // its end before noticing; this makes the server check the socket every second (PostgreSQL 14+).
+  if (base.options === undefined && checkIntervalSupported) base.options = '-c client_connection_check_interval=1000';
   return base;
 }
+
+/** Cleared when a server rejects the setting (PostgreSQL < 14), for the rest of the thread. */
+let checkIntervalSupported = true;
 
 const ISOLATION_SQL: Record<IsolationLevel, string> = {
   'read uncommitted': 'READ UNCOMMITTED',
@@ -127,6 +133,10 @@ export const postgresBackend: Backend = {
         client.connection.stream.destroy();
       } catch {
         /* already gone */
+      }
+      if (checkIntervalSupported && /client_connection_check_interval/.test((err as Error)?.message ?? '')) {
+        checkIntervalSupported = false;
+        return this.open(settings, onDead);
       }
       throw err;
     }

@@ -1,0 +1,177 @@
+/**
+ * Counts a user's connections as the server sees them, from a separate monitoring connection:
+ * `pg_stat_activity` on PostgreSQL, the processlist on MariaDB/MySQL, and for SQLite the open
+ * file handles on the database file (in `/proc/self/fd`, which covers every thread). Leak tests
+ * assert these numbers, not Spool's own counters.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mysqlAdminUrl, pgAdminUrl } from './servers';
+
+export type CounterTarget = { kind: 'postgres' | 'mysql'; user: string } | { kind: 'sqlite'; file: string };
+
+interface Monitor {
+  query(sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+export class ConnectionCounter {
+  private monitor: Promise<Monitor> | undefined;
+
+  constructor(readonly target: CounterTarget) {}
+
+  /** Connections open now. */
+  async count(): Promise<number> {
+    return (await this.serverIds()).length;
+  }
+
+  /**
+   * Server-side ids of the open connections (PostgreSQL pids, MySQL thread ids; for SQLite the
+   * file descriptor numbers).
+   */
+  async serverIds(): Promise<number[]> {
+    const t = this.target;
+    if (t.kind === 'sqlite') return sqliteHandles(t.file);
+    const m = await this.connect();
+    if (t.kind === 'postgres') {
+      const rows = await m.query(
+        `SELECT pid FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`,
+        [t.user],
+      );
+      return rows.map((r) => Number(r.pid));
+    }
+    const rows = await m.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() ORDER BY ID`, [t.user]);
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** Wait until `predicate(count)` holds, polling, up to `timeoutMs`; resolves with the last count. */
+  async waitFor(predicate: (count: number) => boolean, timeoutMs = 5000, intervalMs = 25): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let n = await this.count();
+    while (!predicate(n) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, intervalMs));
+      n = await this.count();
+    }
+    return n;
+  }
+
+  /** Wait until the count is exactly `n` (or the timeout); resolves with the last count. */
+  waitForCount(n: number, timeoutMs = 5000): Promise<number> {
+    return this.waitFor((c) => c === n, timeoutMs);
+  }
+
+  /**
+   * Sample the count every `intervalMs` while `work` runs; resolves with the work's result and the
+   * peak seen (the true peak may fall between samples; the budget tests also check `stats()`).
+   */
+  async peakDuring<T>(work: () => Promise<T>, intervalMs = 10): Promise<{ result: T; peak: number; samples: number }> {
+    let peak = 0;
+    let samples = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const n = await this.count();
+        samples += 1;
+        if (n > peak) peak = n;
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    })();
+    try {
+      const result = await work();
+      return { result, peak, samples };
+    } finally {
+      running = false;
+      await sampler;
+    }
+  }
+
+  /** Kill a connection server-side (`pg_terminate_backend` / `KILL`). */
+  async terminate(serverId: number): Promise<void> {
+    const t = this.target;
+    if (t.kind === 'sqlite') throw new Error('SQLite has no server connections to terminate');
+    const m = await this.connect();
+    if (t.kind === 'postgres') await m.query('SELECT pg_terminate_backend($1)', [serverId]);
+    else await m.query(`KILL ${Number(serverId)}`, []);
+  }
+
+  /** Close the monitoring connection. */
+  async close(): Promise<void> {
+    const m = this.monitor;
+    this.monitor = undefined;
+    if (m) await (await m).close();
+  }
+
+  private connect(): Promise<Monitor> {
+    if (!this.monitor) this.monitor = openMonitor(this.target.kind as 'postgres' | 'mysql').then(serialised);
+    return this.monitor;
+  }
+}
+
+/** One query at a time on the monitoring connection, whatever the callers do. */
+function serialised(m: Monitor): Monitor {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    query: (sql, params) => {
+      const run = tail.then(() => m.query(sql, params));
+      tail = run.catch(() => undefined);
+      return run;
+    },
+    close: () => tail.then(() => m.close()),
+  };
+}
+
+async function openMonitor(kind: 'postgres' | 'mysql'): Promise<Monitor> {
+  if (kind === 'postgres') {
+    const pg = require('pg') as typeof import('pg');
+    const c = new pg.Client({ connectionString: pgAdminUrl(), application_name: 'spool-monitor' });
+    await c.connect();
+    c.on('error', () => {});
+    (c as unknown as { unref(): void }).unref();
+    return {
+      query: async (sql, params) => {
+        (c as unknown as { ref(): void }).ref();
+        try {
+          return (await c.query(sql, params)).rows;
+        } finally {
+          (c as unknown as { unref(): void }).unref();
+        }
+      },
+      close: () => c.end(),
+    };
+  }
+  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+  const c = await mysql.createConnection({ uri: mysqlAdminUrl() });
+  c.on('error', () => {});
+  const stream = (c as unknown as { connection: { stream: { ref(): void; unref(): void } } }).connection.stream;
+  stream.unref();
+  return {
+    query: async (sql, params) => {
+      stream.ref();
+      try {
+        const [rows] = await c.query(sql, params);
+        return rows as Array<Record<string, unknown>>;
+      } finally {
+        stream.unref();
+      }
+    },
+    close: () => c.end(),
+  };
+}
+
+/** File descriptors of this process open on `file` (the main database file, not -wal/-shm). */
+export function sqliteHandles(file: string): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc/self/fd');
+  } catch {
+    return out;
+  }
+  for (const fd of entries) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === file) out.push(Number(fd));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}

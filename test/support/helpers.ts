@@ -1,0 +1,52 @@
+/**
+ * Shared test helpers: the matrix loop, per-vendor SQL for backend ids, small utilities.
+ */
+import { connections, currentScope, sql, type DatabaseSettings } from '@spool/connections';
+import { testDatabases, type TestDatabase } from '@spool/testing';
+
+export const DATABASES: TestDatabase[] = testDatabases();
+
+/** `describe` once per database of the matrix. */
+export function eachDatabase(name: string, fn: (db: TestDatabase) => void): void {
+  if (DATABASES.length === 0) {
+    test.skip(`${name}: no database in the matrix`, () => {});
+    return;
+  }
+  for (const db of DATABASES) describe(`${db.name}: ${name}`, () => fn(db));
+}
+
+/** The server-side id of this scope's connection to `alias` (SQLite: Spool's connection serial). */
+export async function backendId(db: TestDatabase, alias = 'default'): Promise<number> {
+  const s = sql.using(alias);
+  if (db.name === 'postgres') return Number((await s<{ id: number }>`SELECT pg_backend_pid() AS id`)[0]?.id);
+  if (db.name === 'mysql') return Number((await s<{ id: number }>`SELECT CONNECTION_ID() AS id`)[0]?.id);
+  await s`SELECT 1`;
+  const c = currentScope()?.connections().find((x) => x.alias === alias);
+  if (!c) throw new Error('no connection in scope');
+  return c.serverId;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Configure the default handler with the worker's database under `default` (plus extra aliases). */
+export function configureFor(db: TestDatabase, overrides: Partial<DatabaseSettings> = {}, extra: Record<string, DatabaseSettings> = {}, rest: Record<string, unknown> = {}): void {
+  connections.configure({ databases: { default: db.settings(overrides), ...extra }, ...rest });
+}
+
+/** A barrier for N parties. */
+export function barrier(n: number): () => Promise<void> {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((r) => (release = r));
+  return () => {
+    arrived += 1;
+    if (arrived === n) release();
+    return all;
+  };
+}
+
+/** Capture warnings sent to the logger. */
+export function captureWarnings(): { logger: { warn(m: string): void }; messages: string[] } {
+  const messages: string[] = [];
+  return { logger: { warn: (m: string) => void messages.push(m) }, messages };
+}
