@@ -57,8 +57,10 @@ export interface PoolHost {
   readonly captureStacks: boolean;
   /** Ask other threads to close idle connections of `alias` (process-wide budget pressure). */
   pressure(alias: string): void;
-  /** Called when the first connection of the thread opens. */
-  onFirstOpen(): void;
+  /** Called when a connection opened (after `connectionCreated`'s bookkeeping). */
+  opened(conn: DatabaseConnection): void;
+  /** Called when a connection closed or was destroyed. */
+  closed(conn: DatabaseConnection): void;
 }
 
 interface LeaseWaiter {
@@ -232,6 +234,7 @@ export class AliasPool {
       c.closing = true;
       this.backend.destroy(c.raw);
       if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
+      this.host.closed(c);
     }
     this.all.clear();
     this.idle.length = 0;
@@ -366,7 +369,7 @@ export class AliasPool {
     this.backend.setRef(raw, false);
     this.all.add(conn);
     this.counters.opens += 1;
-    this.host.onFirstOpen();
+    this.host.opened(conn);
     this.host.emit('connectionCreated', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId });
     return conn;
   }
@@ -379,14 +382,12 @@ export class AliasPool {
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     this.counters.closes += 1;
-    try {
-      // Keep the event loop alive until the goodbye is sent: a close is short and bounded.
-      this.backend.setRef(conn.raw, true);
-      await this.backend.close(conn.raw);
-    } catch (err) {
-      this.host.warn(messages.idleCloseFailed(this.alias, (err as Error).message));
-    }
+    // Keep the event loop alive until the goodbye is sent: a close is short and bounded, and
+    // backend.close() never rejects (it falls back to destroying the socket).
+    this.backend.setRef(conn.raw, true);
+    await this.backend.close(conn.raw);
     if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
+    this.host.closed(conn);
     this.host.emit('connectionClosed', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId, reason });
   }
 

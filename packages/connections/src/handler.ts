@@ -29,6 +29,15 @@ import { ConnectionRouter } from './router';
 import { Scope, type ScopeHost, type ScopeKind } from './scope';
 import { resolveSettings, type ResolvedDatabaseSettings, type ResolvedSettings, type Settings } from './settings';
 import { SharedBudget } from './shared-budget';
+import {
+  buildWorkerData,
+  inheritedWorkerData,
+  settingsFromWorkerData,
+  WorkerRegistry,
+  type PrepareWorkerOptions,
+  type WorkerLike,
+  type WorkerSpoolData,
+} from './worker-link';
 import { makeSqlTag, type SqlExecutor, type SqlFragment, type SqlTag } from './sql';
 
 /** Options of `scope()`. */
@@ -123,6 +132,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   private control: ControlChannel | undefined;
   private routerInstance: ConnectionRouter | undefined;
   private shuttingDown = false;
+  private registry: WorkerRegistry | undefined;
   private exitHooked = false;
   private activeScopes = 0;
   private startedScopes = 0;
@@ -143,6 +153,8 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
       throw new ConfigError(messages.alreadyConfigured());
     }
     const resolved = resolveSettings(input);
+    const inherited = inheritedWorkerData();
+    this.registry = inherited ? new WorkerRegistry(inherited.registry, inherited.aliases) : undefined;
     this.resetState();
     this.settings = resolved;
     this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
@@ -193,8 +205,48 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   }
 
   private requireSettings(): ResolvedSettings {
-    if (!this.settings) throw new ConfigError(messages.notConfigured());
-    return this.settings;
+    if (!this.settings) {
+      // A worker started by prepareWorker() or @spool/workers gets its parent's settings on first use.
+      const inherited = inheritedWorkerData();
+      if (inherited) this.configure(settingsFromWorkerData(inherited));
+      else throw new ConfigError(messages.notConfigured());
+    }
+    return this.settings as ResolvedSettings;
+  }
+
+  /**
+   * Prepare a worker thread: put `workerData` in its options (spread it into yours), then call
+   * `attach(worker)`. The worker gets this thread's database settings (with the overrides given)
+   * and, once it is gone, this thread gives back its budget units and kills its MySQL/MariaDB
+   * connections still running a statement (PostgreSQL notices by itself within a second).
+   */
+  prepareWorker(options: PrepareWorkerOptions = {}): { workerData: { spool: WorkerSpoolData }; attach(worker: WorkerLike): void } {
+    const data = buildWorkerData(this.requireSettings().raw, options);
+    const budget = data.sharedBudget ? SharedBudget.from(data.sharedBudget) : undefined;
+    return {
+      workerData: { spool: data },
+      attach: (worker) => {
+        const tid = worker.threadId;
+        worker.once('exit', () => {
+          void this.cleanUpAfterWorker(tid, data, budget);
+        });
+      },
+    };
+  }
+
+  /** After a worker is gone: reclaim its budget units, kill its connections the server still runs. */
+  private async cleanUpAfterWorker(tid: number, data: WorkerSpoolData, budget: SharedBudget | undefined): Promise<void> {
+    const reclaimed = budget ? budget.reclaim(tid) : 0;
+    const left = new WorkerRegistry(data.registry, data.aliases).entries();
+    let killed = 0;
+    const byAlias = new Map<string, number[]>();
+    for (const [alias, id] of left) byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
+    for (const [alias, ids] of byAlias) {
+      const db = this.settings?.databases.get(alias);
+      if (!db || db.driver !== 'mysql2') continue;
+      killed += await killConnections(backendFor(db.driver), db, ids);
+    }
+    this.emit('workerExit', { threadId: tid, leftOpen: left.length, killed, reclaimed });
   }
 
   /** @internal */
@@ -231,12 +283,18 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   }
 
   /** @internal */
-  onFirstOpen(): void {
+  opened(conn: DatabaseConnection): void {
+    this.registry?.add(conn.alias, conn.serverId);
     if (this.exitHooked) return;
     this.exitHooked = true;
     // When the thread exits, close every socket at once (a worker's sockets would otherwise only
     // close when its event loop is torn down, which terminate() does but an uncaught error may not).
     process.once('exit', () => this.destroyAll());
+  }
+
+  /** @internal */
+  closed(conn: DatabaseConnection): void {
+    this.registry?.remove(conn.alias, conn.serverId);
   }
 
   /** Another thread waits for the process-wide budget: give back idle connections of `alias`. */
@@ -325,7 +383,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
       try {
         return { ok: true, value: await fn() };
       } catch (error) {
-        this.warn(`Detached work in ${s.describe()} failed: ${(error as Error)?.stack ?? String(error)}`);
+        this.warn(messages.detachedFailed(s.describe(), (error as Error)?.stack ?? String(error)));
         this.emit('error', { scopeId: s.id, error });
         return { ok: false, error };
       } finally {
@@ -421,10 +479,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
       const { text, bindings } = fragment.compile(backend);
       const ctx = this.als.getStore();
       if (ctx !== undefined && blockFor(ctx, alias) !== undefined && TX_CONTROL.test(text)) {
-        throw new TransactionManagementError(
-          `This is forbidden when an 'atomic' block is active (alias '${alias}'): ${text.trim().split(/\s+/)[0]} from raw SQL. Let atomic() commit and roll back.`,
-          { alias },
-        );
+        throw new TransactionManagementError(messages.forbiddenInAtomic(alias, (text.trim().split(/\s+/)[0] ?? '').toUpperCase()), { alias });
       }
       return this.query(alias, text, bindings, options);
     } catch (err) {
@@ -495,12 +550,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   ): Promise<QueryResult> {
     const pool = this.pools.get(conn.alias) as AliasPool;
     if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
-    if (conn.broken) {
-      throw new InterfaceError(`The connection to '${conn.alias}' is unusable: ${conn.broken.message}. It is closed when ${ctx.scope.describe()} ends.`, {
-        alias: conn.alias,
-        cause: conn.broken,
-      });
-    }
+    if (conn.broken) throw this.unusable(conn, ctx);
     if (conn.needsRollback && conn.blocks.length > 0) {
       throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
     }
@@ -532,6 +582,14 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     }
   }
 
+  private unusable(conn: DatabaseConnection, ctx: Context | undefined): InterfaceError {
+    const broken = conn.broken as Error;
+    return new InterfaceError(messages.connectionUnusable(conn.alias, broken.message, ctx ? ctx.scope.describe() : 'The scope'), {
+      alias: conn.alias,
+      cause: broken,
+    });
+  }
+
   /** Convert a driver error, mark the connection unusable or the atomic block failed. */
   private failed(conn: DatabaseConnection, err: unknown, sql: string): SpoolError {
     const pool = this.pools.get(conn.alias) as AliasPool;
@@ -547,9 +605,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** Run transaction-control SQL on a connection whose gate the caller holds. */
   private readonly control_ = async (conn: DatabaseConnection, sql: string): Promise<void> => {
-    if (conn.broken) {
-      throw new InterfaceError(`The connection to '${conn.alias}' is unusable: ${conn.broken.message}.`, { alias: conn.alias, cause: conn.broken });
-    }
+    if (conn.broken) throw this.unusable(conn, conn.holder ? { scope: conn.holder, block: undefined } : undefined);
     conn.backend.setRef(conn.raw, true);
     try {
       await conn.backend.query(conn.raw, sql, []);
@@ -767,7 +823,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     if (!lease) return run();
     const { conn, ctx } = lease;
     if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
-    if (conn.broken) throw new InterfaceError(`The connection to '${conn.alias}' is unusable: ${conn.broken.message}.`, { alias: conn.alias, cause: conn.broken });
+    if (conn.broken) throw this.unusable(conn, ctx);
     if (conn.needsRollback && conn.blocks.length > 0) {
       throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
     }
@@ -924,6 +980,30 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     this.control = undefined;
     this.shuttingDown = false;
   }
+}
+
+/** Kill server connections by id over a one-off connection (MySQL `KILL CONNECTION`). */
+async function killConnections(backend: Backend, db: ResolvedDatabaseSettings, ids: number[]): Promise<number> {
+  let killed = 0;
+  let raw;
+  try {
+    raw = await backend.open(db, () => {});
+  } catch {
+    return 0;
+  }
+  try {
+    for (const id of ids) {
+      try {
+        await backend.query(raw, `KILL CONNECTION ${Math.trunc(id)}`, []);
+        killed += 1;
+      } catch {
+        /* already gone */
+      }
+    }
+  } finally {
+    await backend.close(raw);
+  }
+  return killed;
 }
 
 function sumStats(threads: ThreadStats[]): Record<string, AliasStats> {

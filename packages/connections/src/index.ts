@@ -28,6 +28,7 @@ import {
   type Transaction,
 } from './handler';
 import type { Settings } from './settings';
+import type { PrepareWorkerOptions } from './worker-link';
 import type { SqlTag } from './sql';
 
 /**
@@ -93,6 +94,14 @@ export function detach<T>(fn: () => T | Promise<T>, options?: ScopeOptions): Pro
   return connections.detach(fn, options);
 }
 
+/**
+ * Prepare a worker thread to share this thread's settings and be cleaned up after: spread
+ * `workerData` into the Worker's options, then `attach(worker)`.
+ */
+export function prepareWorker(options?: PrepareWorkerOptions): ReturnType<ConnectionHandler['prepareWorker']> {
+  return connections.prepareWorker(options);
+}
+
 /** Stop leasing, wait for scopes up to `deadlineMs`, close everything, report what was forced. */
 export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownReport> {
   return connections.shutdown(options);
@@ -145,6 +154,8 @@ export type {
   SqliteConnectionSettings,
 } from './settings';
 export { SharedBudget } from './shared-budget';
+export { inheritedWorkerData, isWorkerSpoolData, workerSettings } from './worker-link';
+export type { PrepareWorkerOptions, WorkerLike, WorkerSpoolData } from './worker-link';
 export type { SharedBudgetOptions } from './shared-budget';
 export { SqlFragment, SqlIdentifier, SqlJoin, SqlQuery } from './sql';
 export type { SqlTag } from './sql';

@@ -94,7 +94,13 @@ export const messages = {
     `sql must be used as a tagged template: sql\`SELECT … WHERE id = \${id}\`. Values are bound as parameters; for identifiers use sql.id(name).`,
   shutdownForced: (count: number, deadlineMs: number): string =>
     `shutdown(): ${count} connection(s) were still leased after ${deadlineMs} ms and were closed (open transactions rolled back).`,
-  idleCloseFailed: (alias: string, cause: string): string => `Closing a connection to '${alias}' failed: ${cause}`,
+  forbiddenInAtomic: (alias: string, statement: string): string =>
+    `This is forbidden when an 'atomic' block is active (alias '${alias}'): ${statement} from raw SQL. Let atomic() commit and roll back.`,
+  connectionUnusable: (alias: string, cause: string, scope: string): string =>
+    `The connection to '${alias}' is unusable (${cause}). ${scope} keeps failing on it until it ends; the connection is then closed and the next scope gets a new one.`,
+  detachedFailed: (scope: string, cause: string): string => `Detached work in ${scope} failed: ${cause}`,
+  workerSettingsNotCloneable: (cause: string): string =>
+    `The database settings cannot be sent to a worker thread (${cause}): use plain values (no functions or class instances) in 'databases'.`,
   sharedBudgetAlias: (alias: string, known: readonly string[]): string =>
     `The process-wide budget has no slot for alias '${alias}' (it covers ${list(known)}).`,
   sharedBudgetFull: (): string =>

@@ -1,0 +1,163 @@
+/**
+ * Linking a worker thread to its parent: the parent's database settings reach the worker
+ * (without the user repeating them in the worker file), and when the worker is gone the parent
+ * cleans up after it: it gives back the worker's share of a process-wide budget and, for
+ * servers that do not notice a vanished client mid-query (MariaDB/MySQL run the statement to its
+ * end), it kills the worker's connections still alive on the server.
+ *
+ * The worker records the server-side id of each connection it opens in a small
+ * `SharedArrayBuffer` (the registry), which the parent can read after the worker died, whatever
+ * way it died (`terminate()`, a crash, `process.exit()`).
+ *
+ * ### Examples
+ * ```ts
+ * // parent
+ * const link = prepareWorker({ max: { default: 1 } });
+ * const worker = new Worker('./job.js', { workerData: { ...link.workerData, id: 42 } });
+ * link.attach(worker);
+ * // job.js: settings arrive from the parent on first use; or call configure(workerSettings())
+ * await scope(() => sql`SELECT 1`);
+ * ```
+ */
+import { workerData as currentWorkerData } from 'node:worker_threads';
+import { ConfigError } from './errors';
+import { messages } from './messages';
+import type { DatabaseSettings, Settings, SharedBudgetHandle } from './settings';
+import type { SharedBudget } from './shared-budget';
+
+/** How many connections (all aliases together) a worker's registry records. */
+const REGISTRY_SLOTS = 64;
+
+/** What travels to the worker in `workerData.spool`. */
+export interface WorkerSpoolData {
+  readonly kind: 'spool.worker';
+  /** The serialisable part of the parent's settings (routers and logger stay behind). */
+  readonly settings: { databases: Record<string, DatabaseSettings>; strict?: boolean; captureStacks?: boolean };
+  readonly sharedBudget?: SharedBudgetHandle;
+  /** Pairs (alias index + 1, server id) of the worker's open connections. */
+  readonly registry: SharedArrayBuffer;
+  readonly aliases: readonly string[];
+}
+
+export interface PrepareWorkerOptions {
+  /** Per-alias budget of the worker (its `max`), e.g. `{ default: 1 }`. Default: the worker default (1). */
+  max?: Record<string, number>;
+  /** Other per-alias overrides for the worker (e.g. `maxAge`). */
+  overrides?: Record<string, Partial<DatabaseSettings>>;
+  /** A process-wide budget shared by the worker (and its siblings). */
+  budget?: SharedBudget;
+}
+
+/** Something with a thread id that emits `exit` (a `Worker`). */
+export interface WorkerLike {
+  readonly threadId: number;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+}
+
+/** The worker's side: records the server ids of its open connections. @internal */
+export class WorkerRegistry {
+  private readonly cells: Int32Array;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly aliases: readonly string[],
+  ) {
+    this.cells = new Int32Array(buffer);
+  }
+
+  static create(): SharedArrayBuffer {
+    return new SharedArrayBuffer(REGISTRY_SLOTS * 2 * 4);
+  }
+
+  add(alias: string, serverId: number): void {
+    const a = this.aliases.indexOf(alias) + 1;
+    if (a === 0 || serverId <= 0) return;
+    for (let i = 0; i < REGISTRY_SLOTS; i++) {
+      if (Atomics.load(this.cells, 2 * i) === 0) {
+        Atomics.store(this.cells, 2 * i + 1, serverId);
+        Atomics.store(this.cells, 2 * i, a);
+        return;
+      }
+    }
+  }
+
+  remove(alias: string, serverId: number): void {
+    const a = this.aliases.indexOf(alias) + 1;
+    for (let i = 0; i < REGISTRY_SLOTS; i++) {
+      if (Atomics.load(this.cells, 2 * i) === a && Atomics.load(this.cells, 2 * i + 1) === serverId) {
+        Atomics.store(this.cells, 2 * i, 0);
+        Atomics.store(this.cells, 2 * i + 1, 0);
+        return;
+      }
+    }
+  }
+
+  /** Connections recorded as open: `[alias, serverId]`. */
+  entries(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (let i = 0; i < REGISTRY_SLOTS; i++) {
+      const a = Atomics.load(this.cells, 2 * i);
+      if (a > 0) out.push([this.aliases[a - 1] as string, Atomics.load(this.cells, 2 * i + 1)]);
+    }
+    return out;
+  }
+}
+
+/** Is `value` the data a parent put in `workerData.spool`? */
+export function isWorkerSpoolData(value: unknown): value is WorkerSpoolData {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'spool.worker';
+}
+
+/** The Spool data the parent passed to this worker, if any. */
+export function inheritedWorkerData(): WorkerSpoolData | undefined {
+  const data = (currentWorkerData as { spool?: unknown } | null | undefined)?.spool;
+  return isWorkerSpoolData(data) ? data : undefined;
+}
+
+/**
+ * The settings the parent passed to this worker (through `prepareWorker()` or `@spool/workers`),
+ * ready for `configure()`. Add routers or a logger of the worker's own before configuring if
+ * needed. Throws `ConfigError` when the worker was not started with them.
+ */
+export function workerSettings(): Settings {
+  const data = inheritedWorkerData();
+  if (!data) throw new ConfigError(messages.notConfigured());
+  return settingsFromWorkerData(data);
+}
+
+/** @internal */
+export function settingsFromWorkerData(data: WorkerSpoolData): Settings {
+  const s: Settings = { databases: data.settings.databases };
+  if (data.settings.strict !== undefined) s.strict = data.settings.strict;
+  if (data.settings.captureStacks !== undefined) s.captureStacks = data.settings.captureStacks;
+  if (data.sharedBudget) s.sharedBudget = data.sharedBudget;
+  return s;
+}
+
+/** Build the `workerData.spool` payload from the parent's settings. @internal */
+export function buildWorkerData(parent: Settings, options: PrepareWorkerOptions): WorkerSpoolData {
+  const databases: Record<string, DatabaseSettings> = {};
+  for (const [alias, db] of Object.entries(parent.databases)) {
+    const max = options.max?.[alias];
+    const copy: DatabaseSettings = { ...db, ...(options.overrides?.[alias] ?? {}) };
+    if (max !== undefined) copy.max = max;
+    databases[alias] = copy;
+  }
+  try {
+    structuredClone(databases);
+  } catch (err) {
+    throw new ConfigError(messages.workerSettingsNotCloneable((err as Error).message), { cause: err, option: 'databases' });
+  }
+  const settings: WorkerSpoolData['settings'] = { databases };
+  if (parent.strict !== undefined) settings.strict = parent.strict;
+  if (parent.captureStacks !== undefined) settings.captureStacks = parent.captureStacks;
+  const budget = options.budget ?? (parent.sharedBudget as SharedBudget | SharedBudgetHandle | undefined);
+  const data: WorkerSpoolData = {
+    kind: 'spool.worker',
+    settings,
+    registry: WorkerRegistry.create(),
+    aliases: Object.keys(databases),
+    ...(budget ? { sharedBudget: 'handle' in budget && typeof budget.handle === 'function' ? budget.handle() : (budget as SharedBudgetHandle) } : {}),
+  };
+  return data;
+}

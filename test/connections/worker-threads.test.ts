@@ -1,0 +1,70 @@
+// Plain worker_threads: 8 workers × 100 scopes under a role limit lower than 8 × knex's default
+// pool (10); and DESIGN §8 scenario 7, a worker terminated mid-query.
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { configure, connections, prepareWorker, shutdown } from '@spool/connections';
+import type { ConnectionCounter } from '@spool/testing';
+import { eachDatabase } from '../support/helpers';
+
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
+
+function runWorker(file: string, workerData: Record<string, unknown>, spool: ReturnType<typeof prepareWorker>) {
+  const worker = new Worker(file, { workerData: { ...spool.workerData, ...workerData } });
+  spool.attach(worker);
+  const messages: Array<Record<string, unknown>> = [];
+  worker.on('message', (m) => messages.push(m));
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  return { worker, messages, exited };
+}
+
+eachDatabase('plain worker_threads', (db) => {
+  let counter: ConnectionCounter;
+  afterEach(() => shutdown());
+  afterAll(() => counter?.close());
+
+  test('8 workers × 100 scopes stay within one connection each, under a role limited to 20', async () => {
+    await db.setup();
+    const role = await db.role('lim', { connectionLimit: 20 });
+    counter = role.counter();
+    configure({ databases: { default: role.settings({ maxAge: 0 }) } });
+    const spool = prepareWorker();
+    const { result: outcomes, peak } = await counter.peakDuring(async () => {
+      const workers = Array.from({ length: 8 }, () => runWorker(fixture('scopes-worker.js'), { scopes: 100, aliases: ['default'] }, spool));
+      const codes = await Promise.all(workers.map((w) => w.exited));
+      return workers.map((w, i) => ({ code: codes[i], messages: w.messages }));
+    }, 5);
+    for (const o of outcomes) {
+      expect(o.messages.find((m) => m.error)).toBeUndefined();
+      expect(o.code).toBe(0);
+      const stats = o.messages.find((m) => m.done)?.stats as { aliases: Record<string, { opens: number; leases: number; open: number }> };
+      expect(stats.aliases.default?.leases).toBe(100);
+      expect(stats.aliases.default?.open).toBe(0);
+    }
+    expect(peak).toBeLessThanOrEqual(8);
+    expect(await counter.waitForCount(0, 2000)).toBe(0);
+  });
+
+  test('a worker terminated mid-query: the count returns to 0 within 2 s and the exit is reported', async () => {
+    await db.setup();
+    counter = db.counter();
+    configure({ databases: { default: db.settings() } });
+    const spool = prepareWorker();
+    const exits: Array<{ leftOpen: number; killed: number }> = [];
+    connections.on('workerExit', (e) => exits.push(e));
+    const w = runWorker(fixture('long-query-worker.js'), { db: db.name }, spool);
+    await new Promise<void>((resolve) => w.worker.on('message', (m) => m.started && resolve()));
+    await new Promise((r) => setTimeout(r, 200)); // the long query is running
+    expect(await counter.count()).toBe(1);
+    const started = Date.now();
+    await w.worker.terminate();
+    expect(await w.exited).toBe(1); // terminated: not a clean exit, so a pool can report the task failed
+    expect(w.messages.some((m) => m.finished)).toBe(false);
+    expect(await counter.waitForCount(0, 2000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2000 + 500);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exits).toHaveLength(1);
+    if (db.name === 'mysql') expect(exits[0]?.killed).toBe(1);
+    connections.removeAllListeners('workerExit');
+  });
+});
+
