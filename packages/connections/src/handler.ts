@@ -576,6 +576,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
           connectionId: conn.id,
           serverId: conn.serverId,
           inTransaction: conn.blocks.length > 0,
+          transactionControl: false,
           error,
         });
       }
@@ -606,15 +607,31 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   /** Run transaction-control SQL on a connection whose gate the caller holds. */
   private readonly control_ = async (conn: DatabaseConnection, sql: string): Promise<void> => {
     if (conn.broken) throw this.unusable(conn, conn.holder ? { scope: conn.holder, block: undefined } : undefined);
+    const started = this.listenerCount('query') > 0 ? performance.now() : 0;
+    let error: SpoolError | undefined;
     conn.backend.setRef(conn.raw, true);
     try {
       await conn.backend.query(conn.raw, sql, []);
     } catch (err) {
-      const converted = conn.backend.convertError(err, conn.alias, sql);
-      if (conn.backend.isFatal(err, conn.raw)) conn.markBroken(converted);
-      throw converted;
+      error = conn.backend.convertError(err, conn.alias, sql);
+      if (conn.backend.isFatal(err, conn.raw)) conn.markBroken(error);
+      throw error;
     } finally {
       conn.backend.setRef(conn.raw, false);
+      if (started !== 0) {
+        this.emit('query', {
+          alias: conn.alias,
+          sql,
+          bindings: [],
+          durationMs: performance.now() - started,
+          scopeId: conn.holder?.id,
+          connectionId: conn.id,
+          serverId: conn.serverId,
+          inTransaction: true,
+          transactionControl: true,
+          error,
+        });
+      }
     }
   };
 
@@ -849,6 +866,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
           connectionId: conn.id,
           serverId: conn.serverId,
           inTransaction: conn.blocks.length > 0,
+          transactionControl: false,
           error,
         });
       }
