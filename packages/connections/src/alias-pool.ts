@@ -278,7 +278,7 @@ export class AliasPool {
         scopeName: s.name,
         alias: this.alias,
         heldForMs: now - c.leasedAt,
-        leasedAt: c.leaseSite?.stack ? trimStack(c.leaseSite.stack) : undefined,
+        leasedAt: leaseSite(c),
         threadId,
       });
     }
@@ -419,7 +419,7 @@ export class AliasPool {
     if (conn.holder !== scope) return;
     this.counters.leaks += 1;
     const heldMs = Date.now() - conn.leasedAt;
-    const stack = conn.leaseSite?.stack ? trimStack(conn.leaseSite.stack) : undefined;
+    const stack = leaseSite(conn);
     this.host.emit('leak', { alias: this.alias, scopeId: scope.id, scopeName: scope.name, connectionId: conn.id, heldMs, stack });
     this.host.warn(messages.leak(this.alias, scope.describe(), heldMs, stack));
   }
@@ -491,9 +491,22 @@ function captureSite(): { stack?: string } {
   return site;
 }
 
-/** Drop Spool's own frames from a lease stack, keep the user's. */
-function trimStack(stack: string): string {
-  const lines = stack.split('\n').slice(1);
-  const user = lines.filter((l) => !/[\\/]@spool[\\/]connections[\\/]|[\\/]packages[\\/]connections[\\/]dist[\\/]|node:internal|node:async_hooks/.test(l));
-  return (user.length ? user : lines).slice(0, 8).join('\n');
+const SPOOL_FRAME = /[\\/]@spool[\\/]|[\\/]packages[\\/][a-z]+[\\/]dist[\\/]|node:internal|node:async_hooks|\(<anonymous>\)$|at <anonymous>$/;
+
+/** The user's frames of a stack (Spool's own and Node's internals dropped), or undefined. */
+function userFrames(stack: string | undefined): string | undefined {
+  if (!stack) return undefined;
+  const user = stack
+    .split('\n')
+    .slice(1)
+    .filter((l) => !SPOOL_FRAME.test(l));
+  return user.length ? user.slice(0, 8).join('\n') : undefined;
+}
+
+/** Where a connection was leased: the leasing code, or where its scope was opened. */
+function leaseSite(conn: DatabaseConnection): string | undefined {
+  const direct = userFrames(conn.leaseSite?.stack);
+  if (direct) return direct;
+  const opened = userFrames(conn.holder?.site?.stack);
+  return opened ? `(in the scope opened at)\n${opened}` : undefined;
 }

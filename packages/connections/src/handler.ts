@@ -401,7 +401,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   private newScope(name: string | undefined, kind: ScopeKind): Scope {
     this.requireSettings();
     const parent = kind === 'detached' ? undefined : this.als.getStore()?.scope;
-    const s = new Scope(this, name, parent, kind);
+    const s = new Scope(this, name, parent, kind, this.captureStacks);
     this.activeScopes += 1;
     this.startedScopes += 1;
     return s;

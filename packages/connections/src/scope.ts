@@ -29,13 +29,25 @@ export class Scope {
   /** Pools used in pin: 'transaction' mode, told when the scope ends. */
   private txPools: Set<AliasPool> | undefined;
   private ended: Promise<void> | undefined;
+  /**
+   * Where the scope was opened. A lease made from a thenable's `then()` (awaiting sql`…` or a
+   * query set) has no user frame on its stack, so reports fall back to this one.
+   */
+  readonly site: { stack?: string } | undefined;
 
   constructor(
     private readonly host: ScopeHost,
     readonly name: string | undefined,
     readonly parent: Scope | undefined,
     readonly kind: ScopeKind,
-  ) {}
+    captureSite = false,
+  ) {
+    if (captureSite) {
+      const site: { stack?: string } = {};
+      Error.captureStackTrace(site, Scope);
+      this.site = site;
+    }
+  }
 
   /** `scope #12 'name'`, for messages. */
   describe(): string {
