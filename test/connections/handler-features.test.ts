@@ -1,0 +1,229 @@
+// The rest of the handler: pin: 'transaction', detach(), builder(), the sql tag, openScope(),
+// process-wide budgets (SharedBudget), stats and closeAll everywhere.
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  atomic,
+  builder,
+  configure,
+  connections,
+  currentScope,
+  detach,
+  openScope,
+  prepareWorker,
+  ProgrammingError,
+  scope,
+  SharedBudget,
+  shutdown,
+  sql,
+  TransactionManagementError,
+} from '@spool/connections';
+import type { ConnectionCounter } from '@spool/testing';
+import { backendId, barrier, captureWarnings, configureFor, eachDatabase, sleep } from '../support/helpers';
+
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
+
+function idleWorker(spool: ReturnType<typeof prepareWorker>) {
+  const worker = new Worker(fixture('idle-worker.js'), { workerData: spool.workerData });
+  spool.attach(worker);
+  const ask = () =>
+    new Promise<{ ok: boolean; error?: string; stats?: { open: number } }>((resolve) => {
+      worker.once('message', resolve);
+      worker.postMessage('query');
+    });
+  const exit = () => new Promise<number>((resolve) => {
+    worker.once('exit', resolve);
+    worker.postMessage('exit');
+  });
+  return { worker, ask, exit };
+}
+
+eachDatabase('handler features', (db) => {
+  let counter: ConnectionCounter;
+  beforeAll(async () => {
+    await db.setup();
+    counter = db.counter();
+    configureFor(db);
+    await scope(async () => {
+      await sql`DROP TABLE IF EXISTS spool_feat`;
+      await sql`CREATE TABLE spool_feat (id INTEGER PRIMARY KEY, name VARCHAR(50))`;
+    });
+    await shutdown();
+  });
+  afterEach(() => shutdown());
+  afterAll(async () => {
+    configureFor(db);
+    await scope(() => sql`DROP TABLE IF EXISTS spool_feat`);
+    await shutdown();
+    await counter.close();
+  });
+
+  test("pin: 'transaction' holds a connection only per statement or atomic block", async () => {
+    configureFor(db, { pin: 'transaction', max: 2 });
+    const go = barrier(5);
+    // Five concurrent scopes that await other work between queries share two connections.
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        scope(async () => {
+          await sql`SELECT ${i} AS i`;
+          await go();
+          await sleep(20); // "awaiting another service": holds nothing
+          await atomic(async () => {
+            await sql`INSERT INTO spool_feat (id, name) VALUES (${100 + i}, ${'x'})`;
+            await sql`UPDATE spool_feat SET name = ${'y'} WHERE id = ${100 + i}`;
+          });
+        }),
+      ),
+    );
+    const s = connections.stats().aliases.default;
+    expect(s?.open).toBe(0); // maxAge 0: all closed once no scope uses them
+    expect(s?.opens).toBeLessThanOrEqual(2 * 2 + 5); // never more than max at a time
+    expect(s?.timeouts).toBe(0);
+    expect(await counter.waitForCount(0)).toBe(0);
+    const [row] = await scope(() => sql<{ n: number | string }>`SELECT count(*) AS n FROM spool_feat WHERE name = ${'y'}`);
+    expect(Number(row?.n)).toBe(5);
+    await scope(() => sql`DELETE FROM spool_feat`);
+  });
+
+  test('detach() runs in a fresh scope that inherits neither connection nor transaction', async () => {
+    const w = captureWarnings();
+    configureFor(db, { max: 3 }, {}, { logger: w.logger });
+    let outerId = 0;
+    let detached!: ReturnType<typeof detach<number>>;
+    await scope(() =>
+      atomic(async () => {
+        outerId = await backendId(db);
+        await sql`INSERT INTO spool_feat (id, name) VALUES (${1}, ${'in-tx'})`;
+        detached = detach(async () => {
+          expect(connections.inAtomicBlock()).toBe(false);
+          const id = await backendId(db);
+          return id;
+        });
+        const r = await detached;
+        expect(r).toMatchObject({ ok: true });
+        expect((r as { value: number }).value).not.toBe(outerId);
+        setRollbackSafely();
+      }),
+    );
+    const failed = await detach(async () => {
+      throw new Error('background failure');
+    });
+    expect(failed.ok).toBe(false);
+    expect(w.messages.some((m) => /^Detached work in Scope #\d+ 'detached' failed: Error: background failure/.test(m))).toBe(true);
+    expect(await counter.waitForCount(0)).toBe(0);
+    function setRollbackSafely() {
+      connections.setRollback(true);
+    }
+  });
+
+  test('builder() runs knex queries on the scope’s connection and transaction', async () => {
+    configureFor(db);
+    await scope(async () => {
+      const id = await backendId(db);
+      await atomic(async () => {
+        await builder()('spool_feat').insert({ id: 7, name: 'knex' });
+        expect(await builder()('spool_feat').where({ id: 7 }).first()).toEqual({ id: 7, name: 'knex' });
+        connections.setRollback(true);
+      });
+      expect(await builder()('spool_feat').where({ id: 7 })).toEqual([]);
+      expect(await backendId(db)).toBe(id);
+      expect(() => builder().transaction()).toThrow(TransactionManagementError);
+      expect(connections.stats().aliases.default?.opens).toBe(1);
+    });
+    expect(await counter.waitForCount(0)).toBe(0);
+  });
+
+  test('the sql tag binds values, quotes identifiers, joins lists and refuses what it cannot bind', async () => {
+    configureFor(db);
+    await scope(async () => {
+      const evil = "'; DROP TABLE spool_feat; --";
+      await sql`INSERT INTO ${sql.id('spool_feat')} (id, name) VALUES (${1}, ${evil}), (${2}, ${'b'})`;
+      const rows = await sql`SELECT ${sql.join([sql.id('id'), sql.id('name')])} FROM spool_feat WHERE id IN (${sql.join([1, 2, 3])}) ORDER BY id`;
+      expect(rows).toEqual([
+        { id: 1, name: evil },
+        { id: 2, name: 'b' },
+      ]);
+      const where = sql`name = ${'b'}`;
+      expect(await sql`SELECT id FROM spool_feat WHERE ${where}`).toEqual([{ id: 2 }]);
+      const r = await sql`UPDATE spool_feat SET name = ${'c'} WHERE id = ${2}`.result();
+      expect(r.rowCount).toBe(1);
+      expect(await sql`SELECT name FROM spool_feat WHERE id = ${2}`.first()).toEqual({ name: 'c' });
+      const compiled = sql`SELECT * FROM t WHERE a = ${1} AND b = ${'x'}`.toSQL();
+      expect(compiled).toEqual({
+        text: db.name === 'postgres' ? 'SELECT * FROM t WHERE a = $1 AND b = $2' : 'SELECT * FROM t WHERE a = ? AND b = ?',
+        bindings: [1, 'x'],
+      });
+      expect(() => sql.id('name; DROP')).toThrow(ProgrammingError);
+      await expect(sql`SELECT ${undefined}`).rejects.toThrow('Value #1 of the sql template is undefined, which cannot be bound.');
+      await sql`DELETE FROM spool_feat`;
+    });
+  });
+
+  test('openScope(): run() and end() for frameworks that cannot wrap a function', async () => {
+    configureFor(db);
+    const handle = openScope({ name: 'request' });
+    const id = await handle.run(async () => {
+      expect(currentScope()?.name).toBe('request');
+      return backendId(db);
+    });
+    expect(handle.connections()).toEqual([{ alias: 'default', serverId: db.name === 'sqlite' ? expect.any(Number) : id }]);
+    expect(await counter.count()).toBe(1);
+    await handle.end();
+    await handle.end(); // exactly once
+    expect(await counter.waitForCount(0)).toBe(0);
+    expect(connections.stats().aliases.default).toMatchObject({ releases: 1, open: 0 });
+  });
+
+  test('a process-wide budget caps connections across scopes of this thread', async () => {
+    const budget = SharedBudget.create({ default: 2 });
+    configure({ databases: { default: db.settings({ max: 10, acquireTimeoutMs: 5000 }) }, sharedBudget: budget });
+    const { peak } = await counter.peakDuring(() =>
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          scope(async () => {
+            await sql`SELECT ${i}`;
+            await sleep(30);
+          }),
+        ),
+      ),
+    );
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(budget.inUse('default')).toBe(0);
+    expect(connections.stats().aliases.default?.opens).toBe(6);
+  });
+
+  test('a process-wide budget caps connections across worker threads, and idle ones yield under pressure', async () => {
+    const budget = SharedBudget.create({ default: 1 });
+    configure({ databases: { default: db.settings({ maxAge: null, acquireTimeoutMs: 5000 }) }, sharedBudget: budget });
+    const spool = prepareWorker();
+    const a = idleWorker(spool);
+    const b = idleWorker(spool);
+    expect(await a.ask()).toMatchObject({ ok: true, stats: { open: 1 } }); // A keeps its connection idle
+    expect(budget.inUse('default')).toBe(1);
+    expect(await counter.count()).toBe(1);
+    // B needs one too: A is asked to give its idle connection back.
+    expect(await b.ask()).toMatchObject({ ok: true, stats: { open: 1 } });
+    expect(await counter.count()).toBe(1);
+    const everywhere = await connections.stats({ everywhere: true });
+    expect(everywhere.threads.length).toBeGreaterThanOrEqual(3);
+    expect(everywhere.totals.default?.open).toBe(1);
+    expect(await connections.closeAll({ everywhere: true })).toBe(1);
+    expect(await counter.waitForCount(0)).toBe(0);
+    expect(budget.inUse('default')).toBe(0);
+    expect(await a.exit()).toBe(0);
+    expect(await b.exit()).toBe(0);
+  });
+
+  test('a worker terminated while holding budget units gives them back', async () => {
+    const budget = SharedBudget.create({ default: 2 });
+    configure({ databases: { default: db.settings({ maxAge: null }) }, sharedBudget: budget });
+    const spool = prepareWorker();
+    const a = idleWorker(spool);
+    await a.ask();
+    expect(budget.inUse('default')).toBe(1);
+    await a.worker.terminate();
+    await sleep(50);
+    expect(budget.inUse('default')).toBe(0);
+    expect(await counter.waitForCount(0, 2000)).toBe(0);
+  });
+});
