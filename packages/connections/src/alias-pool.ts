@@ -11,7 +11,7 @@
  */
 import type { Backend } from './backends/backend';
 import { DatabaseConnection } from './connection';
-import { OperationalError, PoolExhaustedError, type HolderInfo, type SpoolError } from './errors';
+import { DatabaseError, InterfaceError, OperationalError, PoolExhaustedError, SpoolError, type HolderInfo } from './errors';
 import { messages } from './messages';
 import type { Scope } from './scope';
 import type { ResolvedDatabaseSettings } from './settings';
@@ -354,10 +354,16 @@ export class AliasPool {
         if (conn) this.onDead(conn, err);
       });
     } catch (err) {
-      const e = this.backend.convertError(err, this.alias, undefined);
-      (e as { message: string }).message = messages.connectFailed(this.alias, e.message);
       this.counters.errors += 1;
-      throw e;
+      if (SpoolError.is(err)) throw err; // e.g. the driver package is missing (ConfigError)
+      const converted = this.backend.convertError(err, this.alias, undefined);
+      const message = messages.connectFailed(this.alias, converted.message);
+      // Whatever the driver says, failing to connect is operational unless the server was more specific.
+      if (converted.constructor === DatabaseError || InterfaceError.is(converted)) {
+        throw new OperationalError(message, { alias: this.alias, cause: err });
+      }
+      (converted as { message: string }).message = message;
+      throw converted;
     }
     conn = new DatabaseConnection(this.alias, this.backend, raw);
     try {

@@ -1,0 +1,413 @@
+// Every message of the catalogue has a test that matches its text (STYLE: "Give every validation
+// message a test that matches its text"). The last test checks that none was forgotten.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  atomic,
+  builder,
+  ConfigError,
+  configure,
+  ConnectionHandler,
+  connections,
+  detach,
+  OperationalError,
+  PoolExhaustedError,
+  prepareWorker,
+  ProgrammingError,
+  scope,
+  SharedBudget,
+  shutdown,
+  sql,
+  TransactionManagementError,
+  workerSettings,
+  type Settings,
+} from '@spool/connections';
+import { captureWarnings } from '../support/helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { messages } = require('../../packages/connections/dist/messages') as { messages: Record<string, unknown> };
+
+const covered = new Set<string>();
+const file = join(tmpdir(), `spool-messages-${process.pid}.db`);
+const sqlite = { client: 'better-sqlite3' as const, connection: { filename: file } };
+
+function configError(settings: unknown): ConfigError {
+  try {
+    configure(settings as Settings);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('configure() accepted the settings');
+}
+
+afterEach(() => shutdown());
+
+describe('configuration messages', () => {
+  test('notAnObject', () => {
+    covered.add('notAnObject');
+    expect(configError(null).message).toBe('configure() settings must be an object, got null.');
+  });
+
+  test('unknownOption, at every level, naming the option and the valid ones', () => {
+    covered.add('unknownOption');
+    const top = configError({ databases: { default: sqlite }, stirct: true });
+    expect(top.message).toBe("Unknown option 'stirct'. Valid options: 'databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget'.");
+    expect(top.option).toBe('stirct');
+    const db = configError({ databases: { default: { ...sqlite, maxage: 1 } } });
+    expect(db.message).toMatch(/^Unknown option 'databases\.default\.maxage'\. Valid options: 'client', 'connection', 'maxAge', /);
+    const conn = configError({ databases: { default: { client: 'sqlite', connection: { filename: file, timeout: 1 } } } });
+    expect(conn.message).toMatch(/^Unknown option 'databases\.default\.connection\.timeout'\. Valid options: 'filename', 'readonly'/);
+  });
+
+  test('badOption names the option, the expectation and what was given', () => {
+    covered.add('badOption');
+    expect(configError({ databases: { default: { ...sqlite, maxAge: -1 } } }).message).toBe(
+      "Option 'databases.default.maxAge' must be a number >= 0 or null, got number -1.",
+    );
+    expect(configError({ databases: { default: { ...sqlite, max: 0 } } }).message).toBe(
+      "Option 'databases.default.max' must be an integer >= 1, got number 0.",
+    );
+    expect(configError({ databases: { default: { ...sqlite, pin: 'request' } } }).message).toBe(
+      "Option 'databases.default.pin' must be 'scope' or 'transaction', got 'request'.",
+    );
+    expect(configError({ databases: { default: { ...sqlite, healthChecks: 'yes' } } }).message).toBe(
+      "Option 'databases.default.healthChecks' must be a boolean, got 'yes'.",
+    );
+    expect(configError({ databases: { default: sqlite }, routers: {} }).message).toBe("Option 'routers' must be an array, got an object.");
+    expect(configError({ databases: { default: sqlite }, logger: console.log }).message).toBe(
+      "Option 'logger' must be an object with a warn(message) method, got a function.",
+    );
+    expect(configError({ databases: [] }).message).toBe("Option 'databases' must be an object of aliases, got an array.");
+  });
+
+  test('missingDefault', () => {
+    covered.add('missingDefault');
+    expect(configError({ databases: {} }).message).toBe(
+      "The 'databases' setting must define a 'default' alias (it is empty). Queries without using(alias) run on 'default'.",
+    );
+  });
+
+  test('badAliasName', () => {
+    covered.add('badAliasName');
+    expect(configError({ databases: { default: sqlite, 'my db': sqlite } }).message).toBe(
+      "Database alias 'my db' is not valid: use letters, digits, '_' and '-' (at most 64 characters).",
+    );
+  });
+
+  test('unknownClient', () => {
+    covered.add('unknownClient');
+    const e = configError({ databases: { default: { client: 'oracle', connection: 'x' } } });
+    expect(e.message).toBe("Unknown client 'oracle' for database 'default' (option 'databases.default.client'). Use one of 'pg', 'mysql2', 'better-sqlite3'.");
+    expect(e.option).toBe('databases.default.client');
+  });
+
+  test('missingConnection', () => {
+    covered.add('missingConnection');
+    expect(configError({ databases: { default: { client: 'pg' } } }).message).toBe(
+      "Database 'default' has no 'connection': give a URL string or an object (for SQLite: { filename }).",
+    );
+  });
+
+  test('memoryMax', () => {
+    covered.add('memoryMax');
+    expect(configError({ databases: { default: { client: 'sqlite', connection: ':memory:', max: 2 } } }).message).toBe(
+      "Database 'default' is an in-memory SQLite database, which lives inside one connection: 'max' must be 1, got 2. Use a file to share data between connections.",
+    );
+  });
+
+  test('mirrorUnknown', () => {
+    covered.add('mirrorUnknown');
+    expect(configError({ databases: { default: { ...sqlite, test: { mirror: 'primary' } } } }).message).toBe(
+      "Database 'default' mirrors 'primary' (option 'databases.default.test.mirror'), which is not a configured alias.",
+    );
+  });
+
+  test('driverMissing names the package to install', async () => {
+    covered.add('driverMissing');
+    // Simulate an application that did not install pg (a module-resolution failure, not database behaviour).
+    let pending: Promise<unknown> | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('pg', () => {
+        throw new Error("Cannot find module 'pg'");
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fresh = require('@spool/connections') as typeof import('@spool/connections');
+      fresh.configure({ databases: { default: { client: 'postgres', connection: 'postgres://nowhere/x' } } });
+      pending = fresh.scope(() => fresh.sql`SELECT 1`).catch((e: unknown) => {
+        expect(fresh.ConfigError.is(e)).toBe(true);
+        expect((e as Error).message).toBe(
+          "The 'postgres' client needs the 'pg' package, which could not be loaded (Cannot find module 'pg'). Install it: npm install pg",
+        );
+        return 'checked';
+      });
+    });
+    try {
+      expect(await pending).toBe('checked');
+    } finally {
+      jest.dontMock('pg');
+    }
+  });
+
+  test('notConfigured and alreadyConfigured', async () => {
+    covered.add('notConfigured');
+    covered.add('alreadyConfigured');
+    const h = new ConnectionHandler();
+    await expect(h.query('default', 'SELECT 1', [])).rejects.toThrow(
+      'Spool is not configured in this thread: call configure({ databases: { default: … } }) first.',
+    );
+    configure({ databases: { default: sqlite } });
+    await sql`SELECT 1`; // the root scope holds a connection now
+    expect(() => configure({ databases: { default: sqlite } })).toThrow(
+      "Spool is already configured in this thread and connections are open: call 'await shutdown()' (or connections.closeAll()) before configure() again.",
+    );
+    await connections.closeAll();
+    configure({ databases: { default: sqlite } });
+  });
+
+  test('workerSettingsNotCloneable', () => {
+    covered.add('workerSettingsNotCloneable');
+    configure({ databases: { default: { ...sqlite, connection: { filename: file } } } });
+    (connections.rawSettings().databases.default as { initSql?: unknown }).initSql = [() => 'SELECT 1'] as unknown as string[];
+    expect(() => prepareWorker()).toThrow(/^The database settings cannot be sent to a worker thread \(.*\): use plain values/);
+  });
+
+  test('workerSettings() outside a prepared worker says how to configure', () => {
+    expect(() => workerSettings()).toThrow(ConfigError);
+  });
+});
+
+describe('runtime messages', () => {
+  beforeEach(() => configure({ databases: { default: sqlite } }));
+
+  test('unknownAlias', async () => {
+    covered.add('unknownAlias');
+    await expect(scope(() => sql.using('replica')`SELECT 1`)).rejects.toThrow(
+      "The connection 'replica' doesn't exist. Configured aliases: 'default'.",
+    );
+  });
+
+  test('noScope', async () => {
+    covered.add('noScope');
+    await shutdown();
+    configure({ databases: { default: sqlite }, strict: true });
+    await expect(sql`SELECT 1`).rejects.toThrow(/^A query on 'default' ran outside any scope while strict mode is on\./);
+  });
+
+  test('scopeEnded: a query issued after its scope ended', async () => {
+    covered.add('scopeEnded');
+    let late!: Promise<unknown>;
+    await scope(async () => {
+      await sql`SELECT 1`;
+      // Work started in the scope but run after it ended (a timer nobody awaited).
+      late = new Promise((resolve) => setTimeout(() => resolve(sql`SELECT 2`.then(() => undefined)), 30));
+    });
+    await expect(late).rejects.toThrow(
+      /^Scope #\d+ has ended, but a query on 'default' was issued from it afterwards\. Await every query inside its scope, or start background work with detach\(\)\.$/,
+    );
+  });
+
+  test('scopeEndedInTransaction', async () => {
+    covered.add('scopeEndedInTransaction');
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: sqlite }, logger: w.logger });
+    let dangling!: Promise<unknown>;
+    await scope(async () => {
+      dangling = atomic(() => new Promise((r) => setTimeout(r, 50))).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    const err = (await dangling) as Error;
+    expect(err.message).toMatch(/^Scope #\d+ ended while its atomic block on 'default' was still running: the transaction was rolled back\. Await atomic\(\) inside the scope\.$/);
+    expect(w.messages).toContainEqual(expect.stringMatching(/ended while its atomic block on 'default' was still running/));
+  });
+
+  test('shuttingDown', async () => {
+    covered.add('shuttingDown');
+    await shutdown();
+    const err = await scope(() => sql`SELECT 1`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationalError);
+    expect((err as Error).message).toBe("Spool is shutting down: no new connection to 'default' can be leased.");
+  });
+
+  test('poolExhausted (thread) and its holders', async () => {
+    covered.add('poolExhausted');
+    await shutdown();
+    configure({ databases: { default: { ...sqlite, max: 1, acquireTimeoutMs: 50 } } });
+    let release!: () => void;
+    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))), { name: 'holder' });
+    await new Promise((r) => setTimeout(r, 10));
+    const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as PoolExhaustedError;
+    expect(err).toBeInstanceOf(PoolExhaustedError);
+    expect(err.message).toMatch(
+      /^Timed out after \d+ ms waiting for a connection to 'default': this thread's budget of 1 connections is in use\. Raise 'max' \(or the pool's budget\), lower the time scopes hold connections, or look for scopes that never end\.\nHolders:\n  - scope #\d+ 'holder' has held it for \d+ ms, leased at:/,
+    );
+    release();
+    await held;
+  });
+
+  test('poolExhausted (process-wide budget)', async () => {
+    await shutdown();
+    const budget = SharedBudget.create({ default: 1 });
+    configure({ databases: { default: { ...sqlite, acquireTimeoutMs: 50 } }, sharedBudget: budget });
+    let release!: () => void;
+    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))));
+    await new Promise((r) => setTimeout(r, 10));
+    const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^Timed out after \d+ ms waiting for a connection to 'default': the process-wide budget of 1 connections is in use\./);
+    release();
+    await held;
+  });
+
+  test('connectFailed', async () => {
+    covered.add('connectFailed');
+    await shutdown();
+    configure({ databases: { default: { client: 'pg', connection: { host: '127.0.0.1', port: 1, user: 'x' } } } });
+    const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as OperationalError;
+    expect(err).toBeInstanceOf(OperationalError);
+    expect(err.message).toMatch(/^Could not connect to 'default': .*ECONNREFUSED/);
+  });
+
+  test('brokenAtomic, durableNested, rollbackFlagOutside, isolationUnsupported, isolationNested, forbiddenInAtomic', async () => {
+    for (const k of ['brokenAtomic', 'durableNested', 'rollbackFlagOutside', 'isolationUnsupported', 'isolationNested', 'forbiddenInAtomic']) covered.add(k);
+    await scope(async () => {
+      await expect(
+        atomic(async () => {
+          await sql`SELECT * FROM nowhere_at_all`.catch(() => undefined);
+          await sql`SELECT 1`;
+        }),
+      ).rejects.toThrow(
+        "You can't execute queries until the end of the 'atomic' block: an earlier query on 'default' failed inside it. Let the error leave the block (it rolls back), or wrap the query that may fail in its own atomic() to roll back to a savepoint.",
+      );
+      await expect(atomic(() => atomic(() => undefined, { durable: true }))).rejects.toThrow(
+        "A durable atomic block cannot be nested within another atomic block (alias 'default').",
+      );
+      expect(() => connections.setRollback(true)).toThrow("The rollback flag doesn't work outside of an 'atomic' block (alias 'default').");
+      await expect(atomic(() => undefined, { isolationLevel: 'repeatable read' })).rejects.toThrow(
+        "Isolation level 'repeatable read' is not supported on 'default'. Supported: 'serializable'.",
+      );
+      await expect(atomic(() => atomic(() => undefined, { isolationLevel: 'serializable' }))).rejects.toThrow(
+        "An isolation level can only be set on the outermost atomic block (alias 'default'): this block is nested.",
+      );
+      await expect(atomic(() => sql`COMMIT`)).rejects.toThrow(
+        "This is forbidden when an 'atomic' block is active (alias 'default'): COMMIT from raw SQL. Let atomic() commit and roll back.",
+      );
+    });
+  });
+
+  test('forgottenTransaction', async () => {
+    covered.add('forgottenTransaction');
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: sqlite }, logger: w.logger });
+    await scope(() => sql`BEGIN`);
+    expect(w.messages).toContainEqual(
+      expect.stringMatching(
+        /^Scope #\d+ ended with a transaction still open on 'default': it was rolled back\. Use atomic\(\) rather than raw BEGIN, and await it inside the scope\.$/,
+      ),
+    );
+  });
+
+  test('leak', async () => {
+    covered.add('leak');
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: { ...sqlite, leakThresholdMs: 20 } }, logger: w.logger });
+    await scope(async () => {
+      await sql`SELECT 1`;
+      await new Promise((r) => setTimeout(r, 60));
+    });
+    expect(w.messages).toContainEqual(expect.stringMatching(/^Possible connection leak: Scope #\d+ has held a connection to 'default' for \d+ ms \(leakThresholdMs\)\. It was leased at:\n/));
+  });
+
+  test('onCommitFailed and detachedFailed', async () => {
+    covered.add('onCommitFailed');
+    covered.add('detachedFailed');
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: sqlite }, logger: w.logger });
+    await scope(() =>
+      atomic(() =>
+        connections.onCommit(
+          () => {
+            throw new Error('hook');
+          },
+          { robust: true },
+        ),
+      ),
+    );
+    await detach(() => {
+      throw new Error('bg');
+    });
+    expect(w.messages).toContainEqual(expect.stringMatching(/^A robust onCommit hook on 'default' failed; the others still ran\. Error: hook/));
+    expect(w.messages).toContainEqual(expect.stringMatching(/^Detached work in Scope #\d+ 'detached' failed: Error: bg/));
+  });
+
+  test('transactionInBuilder', () => {
+    covered.add('transactionInBuilder');
+    expect(() => builder().transaction()).toThrow(
+      'builder(alias).transaction() is not available: use atomic(async () => …), which binds the scope\'s builder and models to the transaction.',
+    );
+  });
+
+  test('badTemplateValue, badIdentifier, sqlNotTemplate', async () => {
+    covered.add('badTemplateValue');
+    covered.add('badIdentifier');
+    covered.add('sqlNotTemplate');
+    await expect(scope(() => sql`SELECT ${1}, ${() => 2}`)).rejects.toThrow(
+      'Value #2 of the sql template is a function, which cannot be bound. Bind strings, numbers, bigints, booleans, dates, buffers, null or plain objects (stored as JSON).',
+    );
+    expect(() => sql.id('1table')).toThrow(ProgrammingError);
+    expect(() => sql.id('a.b.c')).toThrow(
+      "'a.b.c' is not a valid SQL identifier for sql.id(): use 1-63 characters of letters, digits, '_' and '$', not starting with a digit (optionally 'schema.name').",
+    );
+    expect(() => (sql as unknown as (s: string) => unknown)('SELECT 1')).toThrow(
+      'sql must be used as a tagged template: sql`SELECT … WHERE id = ${id}`. Values are bound as parameters; for identifiers use sql.id(name).',
+    );
+  });
+
+  test('connectionUnusable', async () => {
+    covered.add('connectionUnusable');
+    await scope(async () => {
+      await sql`SELECT 1`;
+      // Close the driver connection under the scope, as a dying server would.
+      const conn = [...(connections as unknown as { pools: Map<string, { stats(): unknown; leased(): Array<{ raw: { driver: { close(): void } }; markBroken(e: Error): void }> }> }).pools.get('default')!.leased()][0]!;
+      conn.raw.driver.close();
+      await expect(sql`SELECT 1`).rejects.toThrow();
+      await expect(sql`SELECT 1`).rejects.toThrow(/^The connection to 'default' is unusable \(.*\)\. Scope #\d+ keeps failing on it until it ends; the connection is then closed and the next scope gets a new one\.$/);
+    });
+    expect(await scope(() => sql`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+  });
+
+  test('shutdownForced', async () => {
+    covered.add('shutdownForced');
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: sqlite }, logger: w.logger });
+    let release!: () => void;
+    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))), { name: 'stuck' });
+    await new Promise((r) => setTimeout(r, 10));
+    const report = await shutdown({ deadlineMs: 30 });
+    expect(report.forced).toBe(1);
+    expect(report.forcedScopes[0]).toMatch(/^Scope #\d+ 'stuck'$/);
+    expect(w.messages).toContain('shutdown(): 1 connection(s) were still leased after 30 ms and were closed (open transactions rolled back).');
+    release();
+    await held;
+  });
+
+  test('sharedBudgetAlias and sharedBudgetFull', () => {
+    covered.add('sharedBudgetAlias');
+    covered.add('sharedBudgetFull');
+    const b = SharedBudget.create({ default: 1 }, { threads: 1 });
+    expect(() => b.tryAcquire('replica')).toThrow("The process-wide budget has no slot for alias 'replica' (it covers 'default').");
+    expect(() => SharedBudget.create({ default: 0 })).toThrow("Option 'budget.default' must be an integer >= 1, got number 0.");
+    const full = SharedBudget.create({ default: 1 }, { threads: 0 });
+    expect(() => full.tryAcquire('default')).toThrow(
+      "The process-wide budget has no free thread slot: more threads use it than it was created for (option 'threads').",
+    );
+  });
+});
+
+test('every message of the catalogue is covered above', () => {
+  expect([...covered].sort()).toEqual(Object.keys(messages).sort());
+});
