@@ -1,0 +1,102 @@
+// Spool works as an npm dependency: pack every package (`npm pack`), install the tarballs into a
+// fresh project outside the workspace, and run a script against SQLite from ESM, from CommonJS,
+// and from TypeScript (types resolve from the tarballs, no workspace-only paths).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+describe('packaging', () => {
+  let dir: string;
+  let packages: string[];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'spool-pack-'));
+    const packs = join(dir, 'tarballs');
+    mkdirSync(packs);
+    packages = readdirSync(join(root, 'packages'));
+    run(npm, ['pack', '--silent', '--pack-destination', packs, ...packages.flatMap((p) => ['--workspace', `packages/${p}`])], root);
+    const tarballs = readdirSync(packs).map((f) => join(packs, f));
+    expect(tarballs).toHaveLength(packages.length);
+    const app = join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'spool-consumer', private: true, type: 'module' }, null, 2));
+    // better-sqlite3 compiles from source on install; link the workspace's built copy instead, and
+    // skip install scripts (none of Spool's packages has any).
+    run(npm, ['install', '--prefer-offline', '--ignore-scripts', ...tarballs, `better-sqlite3@file:${join(root, 'node_modules', 'better-sqlite3')}`, '@types/node@20'], app);
+  }, 240_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const script = `
+    configure({ databases: { default: { client: 'better-sqlite3', connection: { filename: ':memory:' } } } });
+    const rows = await scope(async () => {
+      await sql\`CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)\`;
+      await atomic(() => sql\`INSERT INTO t (name) VALUES (\${'packed'})\`);
+      return sql\`SELECT id, name FROM t\`;
+    });
+    const stats = connections.stats().aliases.default;
+    console.log(JSON.stringify({ rows, opens: stats.opens, isError: ConfigError.is(new ConfigError('x')) }));
+  `;
+  const expected = { rows: [{ id: 1, name: 'packed' }], opens: 1, isError: true };
+
+  test('the tarballs hold built code and types, not sources or workspace paths', () => {
+    const listing = run('tar', ['-tzf', readdirSync(join(dir, 'tarballs')).map((f) => join(dir, 'tarballs', f)).find((f) => f.includes('spool-connections')) as string], dir);
+    expect(listing).toContain('package/dist/index.js');
+    expect(listing).toContain('package/dist/index.d.ts');
+    expect(listing).not.toContain('package/src/');
+    expect(listing).not.toContain('.tsbuildinfo');
+  });
+
+  test('ESM: import { … } from "@spool/connections" runs against SQLite', () => {
+    const app = join(dir, 'app');
+    writeFileSync(join(app, 'esm.mjs'), `import { configure, scope, sql, atomic, connections, ConfigError } from '@spool/connections';\n${script}`);
+    expect(JSON.parse(run('node', ['esm.mjs'], app))).toEqual(expected);
+  });
+
+  test('CommonJS: require("@spool/connections") runs against SQLite', () => {
+    const app = join(dir, 'app');
+    writeFileSync(join(app, 'cjs.cjs'), `const { configure, scope, sql, atomic, connections, ConfigError } = require('@spool/connections');\n(async () => {${script}})();`);
+    expect(JSON.parse(run('node', ['cjs.cjs'], app))).toEqual(expected);
+  });
+
+  test('TypeScript: types resolve from the tarballs under strict nodenext, and the output runs', () => {
+    const app = join(dir, 'app');
+    writeFileSync(
+      join(app, 'app.ts'),
+      `import { configure, scope, sql, atomic, connections, ConfigError, type Settings, type ThreadStats } from '@spool/connections';
+       const settings: Settings = { databases: { default: { client: 'better-sqlite3', connection: { filename: ':memory:' }, maxAge: 0 } } };
+       const typed: ThreadStats['aliases'] = {};
+       void typed;
+       ${script.replace('configure({', 'void settings; configure({')}`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] }, files: ['app.ts'] }),
+    );
+    run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
+    expect(JSON.parse(run('node', ['out/app.js'], app))).toEqual(expected);
+  });
+
+  test('every package can be loaded from ESM', () => {
+    const app = join(dir, 'app');
+    const names = packages.map((p) => `@spool/${p}`);
+    writeFileSync(join(app, 'all.mjs'), `${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}\nconsole.log(JSON.stringify([${names.map((_, i) => `Object.keys(m${i}).length`).join(',')}]));`);
+    const counts = JSON.parse(run('node', ['all.mjs'], app)) as number[];
+    expect(counts.every((n) => n > 0)).toBe(true);
+  });
+});
