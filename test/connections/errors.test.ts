@@ -18,7 +18,8 @@ async function failure(q: PromiseLike<unknown>): Promise<DatabaseError> {
     await q;
   } catch (err) {
     expect(SpoolError.is(err)).toBe(true);
-    expect((err as Error).cause).toBeInstanceOf(Error);
+    // The driver's error (possibly from another realm under jest, so no instanceof check).
+    expect((err as Error).cause).toEqual(expect.objectContaining({ message: expect.any(String) }));
     return err as DatabaseError;
   }
   throw new Error('the statement succeeded');

@@ -117,7 +117,9 @@ export class AliasPool {
    */
   async lease(scope: Scope): Promise<DatabaseConnection> {
     if (this.closed) throw new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias });
-    const site = this.host.captureStacks ? captureSite() : undefined;
+    // The scope already knows where it was opened; the exact leasing line costs a stack capture
+    // per lease, so it is taken only when leak detection is on.
+    const site = this.host.captureStacks && this.settings.leakThresholdMs !== null ? captureSite() : undefined;
     const started = Date.now();
     const deadline = started + this.settings.acquireTimeoutMs;
     let first = true;

@@ -495,23 +495,8 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     options: QueryOptions | undefined,
   ): Promise<QueryResult> {
     const wait = conn.enter(ctx);
-    if (wait === undefined) return this.runEntered(conn, ctx, sql, bindings, options);
-    return wait.then(() => this.runEntered(conn, ctx, sql, bindings, options));
-  }
-
-  private async runEntered(
-    conn: DatabaseConnection,
-    ctx: Context,
-    sql: string,
-    bindings: readonly unknown[],
-    options: QueryOptions | undefined,
-  ): Promise<QueryResult> {
-    try {
-      return await this.execute(conn, ctx, sql, bindings, options);
-    } finally {
-      conn.leave();
-      if (ctx.scope.kind === 'root') this.touchRoot(conn);
-    }
+    if (wait === undefined) return this.execute(conn, ctx, sql, bindings, options, true);
+    return wait.then(() => this.execute(conn, ctx, sql, bindings, options, true));
   }
 
   /** pin: 'transaction': hold a connection only for this statement (or use the block's). */
@@ -529,7 +514,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     const conn = await pool.lease(ctx.scope);
     conn.busy = true;
     try {
-      return await this.execute(conn, ctx, sql, bindings, options);
+      return await this.execute(conn, ctx, sql, bindings, options, false);
     } finally {
       conn.busy = false;
       await pool.release(conn, true);
@@ -539,47 +524,74 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   /**
    * The one boundary every statement crosses: guards, the driver call, error conversion (the
    * driver's error kept as `cause`), the failed-block mark, counters and the `query` event.
-   * The caller holds the connection's gate.
+   * The caller holds the connection's gate; with `leave`, it is given back when the statement
+   * settles. Written with plain promise callbacks: this is the hot path of every query.
    */
-  private async execute(
+  private execute(
     conn: DatabaseConnection,
     ctx: Context,
     sql: string,
     bindings: readonly unknown[],
     options: QueryOptions | undefined,
+    leave: boolean,
   ): Promise<QueryResult> {
-    const pool = this.pools.get(conn.alias) as AliasPool;
-    if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
-    if (conn.broken) throw this.unusable(conn, ctx);
-    if (conn.needsRollback && conn.blocks.length > 0) {
-      throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
-    }
     const backend = conn.backend;
     const started = this.listenerCount('query') > 0 ? performance.now() : 0;
-    let error: SpoolError | undefined;
-    backend.setRef(conn.raw, true);
+    let pending: Promise<QueryResult>;
     try {
-      return await backend.query(conn.raw, sql, bindings, options);
-    } catch (err) {
-      error = this.failed(conn, err, sql);
-      throw error;
-    } finally {
-      backend.setRef(conn.raw, false);
-      pool.counters.queries += 1;
-      if (started !== 0) {
-        this.emit('query', {
-          alias: conn.alias,
-          sql,
-          bindings,
-          durationMs: performance.now() - started,
-          scopeId: ctx.scope.id,
-          connectionId: conn.id,
-          serverId: conn.serverId,
-          inTransaction: conn.blocks.length > 0,
-          transactionControl: false,
-          error,
-        });
+      if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
+      if (conn.broken) throw this.unusable(conn, ctx);
+      if (conn.needsRollback && conn.blocks.length > 0) {
+        throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
       }
+      backend.setRef(conn.raw, true);
+      pending = backend.query(conn.raw, sql, bindings, options);
+    } catch (err) {
+      this.settled(conn, ctx, leave, 0, sql, bindings, undefined);
+      return Promise.reject(SpoolError.is(err) ? err : this.failed(conn, err, sql));
+    }
+    return pending.then(
+      (result) => {
+        this.settled(conn, ctx, leave, started, sql, bindings, undefined);
+        return result;
+      },
+      (err: unknown) => {
+        const error = this.failed(conn, err, sql);
+        this.settled(conn, ctx, leave, started, sql, bindings, error);
+        throw error;
+      },
+    );
+  }
+
+  /** After a statement: unref the socket, count, report, give the gate back. */
+  private settled(
+    conn: DatabaseConnection,
+    ctx: Context,
+    leave: boolean,
+    started: number,
+    sql: string,
+    bindings: readonly unknown[],
+    error: SpoolError | undefined,
+  ): void {
+    conn.backend.setRef(conn.raw, false);
+    (this.pools.get(conn.alias) as AliasPool).counters.queries += 1;
+    if (started !== 0) {
+      this.emit('query', {
+        alias: conn.alias,
+        sql,
+        bindings,
+        durationMs: performance.now() - started,
+        scopeId: ctx.scope.id,
+        connectionId: conn.id,
+        serverId: conn.serverId,
+        inTransaction: conn.blocks.length > 0,
+        transactionControl: false,
+        error,
+      });
+    }
+    if (leave) {
+      conn.leave();
+      if (ctx.scope.kind === 'root') this.touchRoot(conn);
     }
   }
 

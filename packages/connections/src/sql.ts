@@ -43,9 +43,7 @@ export class SqlFragment {
   constructor(
     readonly strings: readonly string[],
     readonly values: readonly unknown[],
-  ) {
-    Object.defineProperty(this, FRAGMENT, { value: true });
-  }
+  ) {}
 
   static is(v: unknown): v is SqlFragment {
     return v instanceof SqlFragment || (typeof v === 'object' && v !== null && (v as { [FRAGMENT]?: true })[FRAGMENT] === true);
@@ -53,11 +51,49 @@ export class SqlFragment {
 
   /** The SQL text with the backend's placeholders, and the values to bind. */
   compile(backend: Backend): { text: string; bindings: unknown[] } {
-    const bindings: unknown[] = [];
-    const text = appendFragment(this, backend, bindings);
+    const values = this.values;
+    let plain = true;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === 'object' && v !== null && (SqlFragment.is(v) || v instanceof SqlIdentifier || v instanceof SqlJoin)) {
+        plain = false;
+        break;
+      }
+    }
+    if (!plain) {
+      const bindings: unknown[] = [];
+      return { text: appendFragment(this, backend, bindings), bindings };
+    }
+    // Only bound values: the text depends on the call site's strings and the dialect alone, so it
+    // is built once per template literal and backend.
+    let perBackend = textCache.get(this.strings);
+    if (perBackend === undefined) {
+      perBackend = new Map();
+      textCache.set(this.strings, perBackend);
+    }
+    let text = perBackend.get(backend);
+    const bindings = new Array<unknown>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
+        throw new ProgrammingError(messages.badTemplateValue(i, v));
+      }
+      bindings[i] = backend.prepareValue(v);
+    }
+    if (text === undefined) {
+      text = this.strings[0] ?? '';
+      for (let i = 0; i < values.length; i++) text += backend.placeholder(i) + (this.strings[i + 1] ?? '');
+      perBackend.set(backend, text);
+    }
     return { text, bindings };
   }
 }
+
+/** Compiled text per template literal (its strings array is the same object at every call). */
+const textCache = new WeakMap<readonly string[], Map<Backend, string>>();
+
+// The brand lives on the prototype: recognised across copies of the package, free per instance.
+Object.defineProperty(SqlFragment.prototype, FRAGMENT, { value: true });
 
 function appendFragment(f: SqlFragment, backend: Backend, bindings: unknown[]): string {
   let text = f.strings[0] ?? '';
