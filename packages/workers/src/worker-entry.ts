@@ -1,0 +1,103 @@
+/**
+ * The file piscina loads in every worker of a `WorkerPool`. It loads the user's worker file,
+ * runs each task through its `task()` handler (a scope per task), and links the worker to its
+ * pool:
+ *
+ * - the database settings arrive in `workerData.spool` (from `connections.prepareWorker()`), and
+ *   @spool/connections configures itself from them on the first query: the worker file has no
+ *   `configure()`;
+ * - every server connection the worker opens or closes is recorded in the pool's
+ *   `ConnectionTable`, so that if the worker dies the pool can close what the server still runs;
+ * - the pool's private channel is answered (stats, close idle connections, shut down).
+ *
+ * A task that throws is answered with a `TaskFailure`, so its error keeps its class and fields.
+ * @internal
+ */
+import { pathToFileURL } from 'node:url';
+import { threadId, workerData } from 'node:worker_threads';
+import { connections } from '@spool/connections';
+import { ConnectionTable } from './connection-table';
+import { failure, isEnvelope } from './envelope';
+import { messages } from './messages';
+import { servePoolChannel } from './pool-channel';
+import { isTask, runTask, task, type TaskHandler } from './task';
+
+/** What a `WorkerPool` puts in `workerData.spoolPool`. */
+export interface PoolWorkerData {
+  readonly kind: 'spool.pool';
+  /** The user's worker file (absolute path). */
+  readonly filename: string;
+  /** The name of the pool's private BroadcastChannel. */
+  readonly channel: string;
+  /** The pool's `ConnectionTable` and the aliases it indexes (those with server connections). */
+  readonly table: SharedArrayBuffer;
+  readonly aliases: readonly string[];
+}
+
+const pool = (workerData as { spoolPool?: PoolWorkerData } | null | undefined)?.spoolPool;
+if (pool?.kind === 'spool.pool') link(pool);
+
+function link(data: PoolWorkerData): void {
+  const table = new ConnectionTable(data.table, data.aliases);
+  connections.on('connectionCreated', (e: { alias: string; serverId: number }) => {
+    table.add(threadId, e.alias, e.serverId);
+  });
+  connections.on('connectionClosed', (e: { alias: string; serverId: number }) => {
+    table.remove(threadId, e.alias, e.serverId);
+  });
+  servePoolChannel(data.channel, {
+    stats: () => connections.stats(),
+    closeAll: () => (connections.configured ? connections.closeAll() : 0),
+    shutdown: () => connections.shutdown({ deadlineMs: 0 }),
+  });
+}
+
+const handlers = new Map<string, Promise<TaskHandler<unknown, unknown>>>();
+
+function handlerFor(exportName: string): Promise<TaskHandler<unknown, unknown>> {
+  let h = handlers.get(exportName);
+  if (!h) {
+    h = load(exportName);
+    handlers.set(exportName, h);
+    // A failed load is reported to this task and retried by the next.
+    h.catch(() => handlers.delete(exportName));
+  }
+  return h;
+}
+
+async function load(exportName: string): Promise<TaskHandler<unknown, unknown>> {
+  if (!pool) throw new Error('@spool/workers: this worker was not started by a WorkerPool (workerData.spoolPool is missing).');
+  const mod = await importFile(pool.filename);
+  let fn: unknown = exportName === 'default' && typeof mod === 'function' ? mod : (mod as Record<string, unknown> | null)?.[exportName];
+  // A CommonJS file with `exports.default = …`, loaded through import(): default is the exports object.
+  if (fn !== null && typeof fn === 'object' && typeof (fn as { default?: unknown }).default === 'function' && exportName === 'default') {
+    fn = (fn as { default: unknown }).default;
+  }
+  if (typeof fn !== 'function') throw new TypeError(messages.noHandler(pool.filename, exportName));
+  // A plain function still gets a scope per call: the guarantee does not depend on task().
+  return isTask(fn) ? fn : task(fn as (args: unknown) => unknown);
+}
+
+/** `require()` a CommonJS file (as piscina does); `import()` an ES module. */
+async function importFile(filename: string): Promise<unknown> {
+  try {
+    return require(filename) as unknown;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+  }
+  return import(pathToFileURL(filename).href);
+}
+
+/** Run one task posted by the pool. Never rejects for the task's own errors: they travel as a `TaskFailure`. */
+export default async function runEnvelope(envelope: unknown): Promise<unknown> {
+  if (!isEnvelope(envelope)) {
+    throw new TypeError('@spool/workers: the worker entry received something that is not a task envelope.');
+  }
+  try {
+    const handler = await handlerFor(envelope.handler);
+    return await runTask(handler, envelope.args, { name: envelope.name, id: envelope.id });
+  } catch (err) {
+    return failure(err);
+  }
+}
