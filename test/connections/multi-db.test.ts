@@ -13,7 +13,7 @@ import {
   sql,
   type DatabaseSettings,
 } from '@spool/connections';
-import { ConnectionCounter } from '@spool/testing';
+import { ConnectionCounter, forTests } from '@spool/testing';
 import type { TestDatabase } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
 
@@ -147,5 +147,33 @@ eachDatabase('multiple databases', (db) => {
     expect(() => configure({ databases: { main: db.settings() } })).toThrow(
       "The 'databases' setting must define a 'default' alias (found 'main'). Queries without using(alias) run on 'default'.",
     );
+  });
+});
+
+eachDatabase('test mirrors', (db) => {
+  afterEach(() => shutdown());
+  test('a mirror alias reads the mirrored test database over its own connection', async () => {
+    await db.setup();
+    const counter = db.counter();
+    configure(
+      forTests({
+        databases: {
+          default: db.settings(),
+          replica: { client: 'pg', connection: 'postgres://nowhere.invalid/prod', maxAge: null, test: { mirror: 'default' } },
+        },
+      }),
+    );
+    await scope(async () => {
+      await sql`DROP TABLE IF EXISTS spool_mirror`;
+      await sql`CREATE TABLE spool_mirror (name VARCHAR(20))`;
+      await sql`INSERT INTO spool_mirror (name) VALUES (${'seen'})`;
+      expect(await sql.using('replica')`SELECT name FROM spool_mirror`).toEqual([{ name: 'seen' }]);
+      if (db.hasServer) expect(await counter.count()).toBe(2); // its own connection
+      await sql`DROP TABLE spool_mirror`;
+    });
+    expect(connections.stats().aliases.replica?.open).toBe(1); // maxAge null: kept idle
+    await shutdown();
+    expect(await counter.waitForCount(0)).toBe(0);
+    await counter.close();
   });
 });

@@ -16,6 +16,7 @@ import { createBoundKnex, createCompilerKnex, type BuilderHost } from './builder
 import { DatabaseConnection } from './connection';
 import { blockFor, type Context } from './context';
 import { ControlChannel } from './control-channel';
+import type { ConnectionHandlerEvents } from './events';
 import {
   ConfigError,
   InterfaceError,
@@ -119,6 +120,18 @@ interface BuilderLease {
   perUse: boolean;
 }
 
+type Listener<K extends keyof ConnectionHandlerEvents> = (event: ConnectionHandlerEvents[K]) => void;
+
+/** Typed event methods (the class is a plain EventEmitter underneath). */
+export interface ConnectionHandler {
+  on<K extends keyof ConnectionHandlerEvents>(event: K, listener: Listener<K>): this;
+  once<K extends keyof ConnectionHandlerEvents>(event: K, listener: Listener<K>): this;
+  off<K extends keyof ConnectionHandlerEvents>(event: K, listener: Listener<K>): this;
+  addListener<K extends keyof ConnectionHandlerEvents>(event: K, listener: Listener<K>): this;
+  removeListener<K extends keyof ConnectionHandlerEvents>(event: K, listener: Listener<K>): this;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHost, SqlExecutor, BuilderHost {
   private settings: ResolvedSettings | undefined;
   private readonly pools = new Map<string, AliasPool>();

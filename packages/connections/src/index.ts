@@ -120,6 +120,17 @@ export type {
   Transaction,
 } from './handler';
 export type { AliasStats } from './alias-pool';
+export type {
+  ConnectionClosedEvent,
+  ConnectionEvent,
+  ConnectionHandlerEvents,
+  ErrorEvent,
+  LeakEvent,
+  LeaseEvent,
+  QueryEvent,
+  ReleaseEvent,
+  WorkerExitEvent,
+} from './events';
 export type { AtomicOptions } from './atomic';
 export type { Backend, Features, IsolationLevel, QueryOptions, QueryResult, Vendor } from './backends';
 export { ISOLATION_LEVELS } from './backends';

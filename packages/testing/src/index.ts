@@ -18,3 +18,4 @@ export {
 } from './matrix';
 export { mysqlAdminUrl, pgAdminUrl } from './servers';
 export { LeakedConnectionsError, assertNoLeakedConnections } from './teardown';
+export { forTests } from './test-settings';
