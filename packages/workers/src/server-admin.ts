@@ -7,7 +7,13 @@
  * against `workers × perWorker` and never push the server-side count above it.
  * @internal
  */
-import { ConnectionHandler, type DatabaseSettings, type Logger, type SharedBudget } from '@spool/connections';
+import { ConnectionHandler, PoolExhaustedError, type DatabaseSettings, type Logger, type SharedBudget } from '@spool/connections';
+
+/**
+ * How long a kill waits for a unit of the budget before going without. Workers holding idle
+ * connections give theirs back at once (budget pressure); a busy pool frees one at its next task end.
+ */
+const BUDGET_WAIT_MS = 1000;
 
 /** What the pool learnt about one alias's server limits, and how it compares with the pool. */
 export interface CapacityReport {
@@ -37,6 +43,7 @@ export interface ServerLimits {
 
 export class ServerAdmin {
   private handler: ConnectionHandler | undefined;
+  private unbudgeted: ConnectionHandler | undefined;
 
   constructor(
     private readonly databases: Record<string, DatabaseSettings>,
@@ -44,30 +51,34 @@ export class ServerAdmin {
     private readonly logger: Logger | undefined,
   ) {}
 
+  /** The budgeted handler: its connection takes a unit of the pool's budget (waiting at most `BUDGET_WAIT_MS`). */
   private h(): ConnectionHandler {
-    if (!this.handler) {
-      const databases: Record<string, DatabaseSettings> = {};
-      for (const [alias, db] of Object.entries(this.databases)) {
-        databases[alias] = {
-          ...db,
-          max: 1,
-          maxAge: 0,
-          healthChecks: false,
-          leakThresholdMs: null,
-          pin: 'scope',
-          idleTimeoutMs: 1000,
-        };
-      }
-      const h = new ConnectionHandler();
-      h.configure({
-        databases,
-        captureStacks: false,
-        ...(this.budget ? { sharedBudget: this.budget } : {}),
-        ...(this.logger ? { logger: this.logger } : {}),
-      });
-      this.handler = h;
-    }
+    if (!this.handler) this.handler = this.create(true);
     return this.handler;
+  }
+
+  private create(budgeted: boolean): ConnectionHandler {
+    const databases: Record<string, DatabaseSettings> = {};
+    for (const [alias, db] of Object.entries(this.databases)) {
+      databases[alias] = {
+        ...db,
+        max: 1,
+        maxAge: 0,
+        healthChecks: false,
+        leakThresholdMs: null,
+        pin: 'scope',
+        idleTimeoutMs: 1000,
+        ...(budgeted && this.budget ? { acquireTimeoutMs: BUDGET_WAIT_MS } : {}),
+      };
+    }
+    const h = new ConnectionHandler();
+    h.configure({
+      databases,
+      captureStacks: false,
+      ...(budgeted && this.budget ? { sharedBudget: this.budget } : {}),
+      ...(this.logger ? { logger: this.logger } : {}),
+    });
+    return h;
   }
 
   /** The server's connection limits for the alias's user; undefined for SQLite. */
@@ -137,10 +148,22 @@ export class ServerAdmin {
    * the number closed.
    */
   async kill(alias: string, ids: readonly number[]): Promise<number> {
-    const h = this.h();
-    const vendor = h.backend(alias).vendor;
     const safe = ids.filter((id) => Number.isSafeInteger(id) && id > 0);
-    if (safe.length === 0 || vendor === 'sqlite') return 0;
+    if (safe.length === 0 || this.h().backend(alias).vendor === 'sqlite') return 0;
+    try {
+      return await this.killWith(this.h(), alias, safe);
+    } catch (err) {
+      if (!PoolExhaustedError.is(err)) throw err;
+      // Nobody gave a unit back in time (a budget of 1, or every worker busy in long tasks):
+      // close them anyway, outside the budget. The dead worker's units are still held, so the
+      // count can pass the budget by this one connection, for the few ms the kill takes.
+      if (!this.unbudgeted) this.unbudgeted = this.create(false);
+      return this.killWith(this.unbudgeted, alias, safe);
+    }
+  }
+
+  private killWith(h: ConnectionHandler, alias: string, safe: readonly number[]): Promise<number> {
+    const vendor = h.backend(alias).vendor;
     return h.scope(async () => {
       let killed = 0;
       for (const id of safe) {
@@ -174,9 +197,10 @@ export class ServerAdmin {
   }
 
   async close(): Promise<void> {
-    const h = this.handler;
+    const handlers = [this.handler, this.unbudgeted];
     this.handler = undefined;
-    if (h) await h.shutdown({ deadlineMs: 1000 });
+    this.unbudgeted = undefined;
+    for (const h of handlers) if (h) await h.shutdown({ deadlineMs: 1000 });
   }
 }
 
