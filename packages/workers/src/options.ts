@@ -77,8 +77,8 @@ export interface MapOptions<A> {
   settled?: boolean;
   /** Abort every task of this map still queued or running. */
   signal?: AbortSignal;
-  /** Time limit of each task, as in `run()`. */
-  timeoutMs?: number | null;
+  /** Time limit of each task, as in `run()`, or a function of the item and its index. */
+  timeoutMs?: number | null | ((item: A, index: number) => number | null | undefined);
   /** Each task's name, or a function of the item and its index. */
   name?: string | ((item: A, index: number) => string);
   /** The export of the worker file to run. */
@@ -280,7 +280,7 @@ export function resolveMapOptions<A>(input: unknown, workers: number): {
   concurrency: number;
   settled: boolean;
   signal: AbortSignal | undefined;
-  timeoutMs: number | null | undefined;
+  timeoutMs: number | null | undefined | ((item: A, index: number) => number | null | undefined);
   name: string | ((item: A, index: number) => string) | undefined;
   handler: string | undefined;
 } {
@@ -296,7 +296,10 @@ export function resolveMapOptions<A>(input: unknown, workers: number): {
     concurrency: o.concurrency === undefined ? 2 * workers : positiveInt(where, 'concurrency', o.concurrency),
     settled: (o.settled as boolean | undefined) ?? false,
     signal: signalOption(where, o.signal),
-    timeoutMs: timeout(where, 'timeoutMs', o.timeoutMs),
+    timeoutMs:
+      typeof o.timeoutMs === 'function'
+        ? (o.timeoutMs as (item: A, index: number) => number | null | undefined)
+        : timeout(where, 'timeoutMs', o.timeoutMs),
     name: o.name as string | ((item: A, index: number) => string) | undefined,
     handler: exportName(where, 'handler', o.handler),
   };

@@ -438,8 +438,9 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     };
     const runOptions: RunOptions = {};
     if (o.signal) runOptions.signal = o.signal;
-    if (o.timeoutMs !== undefined) runOptions.timeoutMs = o.timeoutMs;
+    if (o.timeoutMs !== undefined && typeof o.timeoutMs !== 'function') runOptions.timeoutMs = o.timeoutMs;
     if (o.handler) runOptions.handler = o.handler;
+    const perItem = typeof o.name === 'function' || typeof o.timeoutMs === 'function';
     try {
       for (;;) {
         while (!exhausted && !stopped && inFlight < o.concurrency) {
@@ -450,9 +451,18 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
           }
           const item = next.value;
           const i = index++;
-          const name = typeof o.name === 'function' ? o.name(item, i) : o.name;
+          let options = runOptions;
+          if (perItem || o.name !== undefined) {
+            options = { ...runOptions };
+            const name = typeof o.name === 'function' ? o.name(item, i) : o.name;
+            if (name !== undefined) options.name = name;
+            if (typeof o.timeoutMs === 'function') {
+              const ms = o.timeoutMs(item, i);
+              if (ms !== undefined) options.timeoutMs = ms;
+            }
+          }
           inFlight += 1;
-          this.run(item, name === undefined ? runOptions : { ...runOptions, name }).then(
+          this.run(item, options).then(
             (value) => settle({ ok: true, value, item, index: i }),
             (error: unknown) => settle({ ok: false, error, item, index: i }),
           );
