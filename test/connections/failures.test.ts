@@ -10,19 +10,12 @@ import {
   sql,
   SpoolError,
 } from '@spool/connections';
-import type { ConnectionCounter } from '@spool/testing';
-import { backendId, captureWarnings, configureFor, eachDatabase, sleep } from '../support/helpers';
+import { backendId, captureWarnings, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 class Boom extends Error {}
 
 eachDatabase('failures', (db) => {
-  let counter: ConnectionCounter;
-  beforeAll(async () => {
-    await db.setup();
-    counter = db.counter();
-  });
-  afterEach(() => shutdown());
-  afterAll(() => counter.close());
+  const counter = useDatabase(db);
 
   test('a scope that throws while holding a connection releases it (maxAge 0: closed)', async () => {
     configureFor(db);

@@ -1,16 +1,9 @@
 // DESIGN §8 scenarios 1 (lazy open) and 2 (per-scope isolation).
 import { connections, scope, shutdown, sql } from '@spool/connections';
-import type { ConnectionCounter } from '@spool/testing';
-import { backendId, barrier, configureFor, eachDatabase } from '../support/helpers';
+import { backendId, barrier, configureFor, eachDatabase, useDatabase } from '../support/helpers';
 
 eachDatabase('lazy open and per-scope isolation', (db) => {
-  let counter: ConnectionCounter;
-  beforeAll(async () => {
-    await db.setup();
-    counter = db.counter();
-  });
-  afterEach(() => shutdown());
-  afterAll(() => counter.close());
+  const counter = useDatabase(db);
 
   test('entering a scope opens nothing; the first query opens one; the second opens none', async () => {
     configureFor(db);

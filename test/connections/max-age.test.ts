@@ -1,16 +1,9 @@
 // DESIGN §8 scenarios 3 (maxAge 0) and 4 (maxAge N / null).
 import { connections, scope, shutdown, sql } from '@spool/connections';
-import type { ConnectionCounter } from '@spool/testing';
-import { backendId, configureFor, eachDatabase, sleep } from '../support/helpers';
+import { backendId, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 eachDatabase('maxAge', (db) => {
-  let counter: ConnectionCounter;
-  beforeAll(async () => {
-    await db.setup();
-    counter = db.counter();
-  });
-  afterEach(() => shutdown());
-  afterAll(() => counter.close());
+  const counter = useDatabase(db);
 
   test('maxAge 0: 50 sequential then 10 concurrent scopes; each opens one and closes it at its end', async () => {
     configureFor(db, { maxAge: 0 });

@@ -4,8 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { connections, NoScopeError, scope, shutdown, sql } from '@spool/connections';
-import type { ConnectionCounter } from '@spool/testing';
-import { configureFor, eachDatabase } from '../support/helpers';
+import { configureFor, eachDatabase, useDatabase } from '../support/helpers';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
@@ -26,13 +25,7 @@ function runScript(file: string, settings: unknown): Promise<{ code: number | nu
 }
 
 eachDatabase('unscoped work and process exit', (db) => {
-  let counter: ConnectionCounter;
-  beforeAll(async () => {
-    await db.setup();
-    counter = db.counter();
-  });
-  afterEach(() => shutdown());
-  afterAll(() => counter.close());
+  const counter = useDatabase(db);
 
   test('a query outside any scope runs in the root scope, which keeps one connection until idleTimeoutMs', async () => {
     configureFor(db, { idleTimeoutMs: 400 });

@@ -1,8 +1,8 @@
 /**
  * Shared test helpers: the matrix loop, per-vendor SQL for backend ids, small utilities.
  */
-import { connections, currentScope, sql, type DatabaseSettings } from '@spool/connections';
-import { testDatabases, type TestDatabase } from '@spool/testing';
+import { connections, currentScope, shutdown, sql, type DatabaseSettings } from '@spool/connections';
+import { testDatabases, type ConnectionCounter, type TestDatabase } from '@spool/testing';
 
 export const DATABASES: TestDatabase[] = testDatabases();
 
@@ -49,4 +49,26 @@ export function barrier(n: number): () => Promise<void> {
 export function captureWarnings(): { logger: { warn(m: string): void }; messages: string[] } {
   const messages: string[] = [];
   return { logger: { warn: (m: string) => void messages.push(m) }, messages };
+}
+
+/**
+ * The usual lifecycle of a suite on one database: provision it, count its connections from a
+ * monitoring connection, shut Spool down after each test, close the monitor at the end.
+ * Returns the counter (usable from beforeAll on).
+ */
+export function useDatabase(db: TestDatabase): ConnectionCounter {
+  let counter: ConnectionCounter | undefined;
+  beforeAll(async () => {
+    await db.setup();
+    counter = db.counter();
+  });
+  afterEach(() => shutdown());
+  afterAll(() => counter?.close());
+  return new Proxy({} as ConnectionCounter, {
+    get(_target, prop) {
+      if (!counter) throw new Error('useDatabase(): the counter exists once beforeAll ran');
+      const value = (counter as unknown as Record<PropertyKey, unknown>)[prop];
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(counter) : value;
+    },
+  });
 }

@@ -552,11 +552,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     const started = this.listenerCount('query') > 0 ? performance.now() : 0;
     let pending: Promise<QueryResult>;
     try {
-      if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
-      if (conn.broken) throw this.unusable(conn, ctx);
-      if (conn.needsRollback && conn.blocks.length > 0) {
-        throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
-      }
+      this.guard(conn, ctx);
       backend.setRef(conn.raw, true);
       pending = backend.query(conn.raw, sql, bindings, options);
     } catch (err) {
@@ -574,6 +570,15 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
         throw error;
       },
     );
+  }
+
+  /** Refuse a statement in an ended scope, on a broken connection, or in a failed atomic block. */
+  private guard(conn: DatabaseConnection, ctx: Context): void {
+    if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
+    if (conn.broken) throw this.unusable(conn, ctx);
+    if (conn.needsRollback && conn.blocks.length > 0) {
+      throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
+    }
   }
 
   /** After a statement: unref the socket, count, report, give the gate back. */
@@ -864,37 +869,18 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     const lease = this.builderLeases.get(driver);
     if (!lease) return run();
     const { conn, ctx } = lease;
-    if (ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
-    if (conn.broken) throw this.unusable(conn, ctx);
-    if (conn.needsRollback && conn.blocks.length > 0) {
-      throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
-    }
+    this.guard(conn, ctx);
     const started = this.listenerCount('query') > 0 ? performance.now() : 0;
-    let error: SpoolError | undefined;
     conn.backend.setRef(conn.raw, true);
     try {
       const wrap = conn.backend.wrapForeign;
-      return await (wrap ? wrap(conn.raw, sql, run) : run());
+      const result = await (wrap ? wrap(conn.raw, sql, run) : run());
+      this.settled(conn, ctx, false, started, sql, bindings, undefined);
+      return result;
     } catch (err) {
-      error = this.failed(conn, err, sql);
+      const error = this.failed(conn, err, sql);
+      this.settled(conn, ctx, false, started, sql, bindings, error);
       throw error;
-    } finally {
-      conn.backend.setRef(conn.raw, false);
-      (this.pools.get(conn.alias) as AliasPool).counters.queries += 1;
-      if (started !== 0) {
-        this.emit('query', {
-          alias: conn.alias,
-          sql,
-          bindings,
-          durationMs: performance.now() - started,
-          scopeId: ctx.scope.id,
-          connectionId: conn.id,
-          serverId: conn.serverId,
-          inTransaction: conn.blocks.length > 0,
-          transactionControl: false,
-          error,
-        });
-      }
     }
   }
 
