@@ -12,6 +12,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   testTimeout: 60_000,
   maxWorkers: process.env.SPOOL_TEST_WORKERS ? Number(process.env.SPOOL_TEST_WORKERS) : 2,
   verbose: false,

@@ -5,6 +5,8 @@
 export { ConnectionCounter, sqliteHandles, type CounterTarget } from './connection-counter';
 export {
   TEST_DATABASES,
+  beginTestRun,
+  endTestRun,
   matrix,
   probe,
   requestedDatabases,

@@ -131,8 +131,72 @@ export interface TestDatabase {
   setup(): Promise<void>;
 }
 
+/**
+ * The name of this worker's role and database: `spool_t<worker>`, or `spool_<run>_<worker>` when
+ * the run has an id (`SPOOL_TEST_RUN`, set by `beginTestRun()`), so that two test runs on one
+ * machine never share roles, databases or connection counts.
+ */
 function workerTag(): string {
-  return `spool_t${process.env.JEST_WORKER_ID ?? '0'}`;
+  const run = process.env.SPOOL_TEST_RUN;
+  const worker = process.env.JEST_WORKER_ID ?? '0';
+  return run ? `spool_${run}_${worker}` : `spool_t${worker}`;
+}
+
+const RUN_TAG = /^spool_(\d+)_\d+(_[a-z0-9_]+)?$/;
+
+/** Is the process that created a run-tagged role still alive? */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Give this test run an id (the calling process's pid) and drop what earlier runs left behind
+ * (roles and databases of runs whose process is gone). Call from jest's globalSetup.
+ */
+export async function beginTestRun(databases: readonly TestDatabaseName[]): Promise<void> {
+  process.env.SPOOL_TEST_RUN = String(process.pid);
+  for (const name of databases) if (name !== 'sqlite') await dropRunObjects(name, (pid) => !alive(pid));
+}
+
+/** Drop this run's roles and databases. Call from jest's globalTeardown. */
+export async function endTestRun(databases: readonly TestDatabaseName[]): Promise<void> {
+  const run = Number(process.env.SPOOL_TEST_RUN);
+  if (!run) return;
+  for (const name of databases) if (name !== 'sqlite') await dropRunObjects(name, (pid) => pid === run);
+}
+
+async function dropRunObjects(name: 'postgres' | 'mysql', which: (pid: number) => boolean): Promise<void> {
+  await withAdmin(name, async (q) => {
+    if (name === 'postgres') {
+      const dbs = (await q(`SELECT datname AS n FROM pg_database WHERE datname LIKE 'spool\\_%'`)) as Array<{ n: string }>;
+      for (const { n } of dbs) {
+        const m = RUN_TAG.exec(n);
+        if (m && which(Number(m[1]))) await q(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+      }
+      const roles = (await q(`SELECT rolname AS n FROM pg_roles WHERE rolname LIKE 'spool\\_%'`)) as Array<{ n: string }>;
+      // Member roles first (spool_<run>_<w>_<suffix>), then the owners.
+      for (const { n } of roles.sort((a, b) => b.n.length - a.n.length)) {
+        const m = RUN_TAG.exec(n);
+        if (m && which(Number(m[1]))) await q(`DROP ROLE IF EXISTS "${n}"`);
+      }
+    } else {
+      const dbs = (await q(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'spool\\_%'`)) as Array<{ n: string }>;
+      for (const { n } of dbs) {
+        const m = RUN_TAG.exec(n);
+        if (m && which(Number(m[1]))) await q(`DROP DATABASE IF EXISTS \`${n}\``);
+      }
+      const users = (await q(`SELECT User AS n FROM mysql.user WHERE User LIKE 'spool\\_%'`)) as Array<{ n: string }>;
+      for (const { n } of users) {
+        const m = RUN_TAG.exec(n);
+        if (m && which(Number(m[1]))) await q(`DROP USER IF EXISTS '${n}'@'%'`);
+      }
+    }
+  });
 }
 
 /** The databases of the matrix, as objects the suites loop over. */
