@@ -138,8 +138,9 @@ export class AliasPool {
         }
       }
       if (first) this.counters.waits += 1;
+      // A waiter woken to retry that lost the race keeps its place at the head of the queue.
+      const handed = await this.wait(scope, deadline, started, !first);
       first = false;
-      const handed = await this.wait(scope, deadline, started);
       if (handed) return this.assign(handed, scope, site, started);
     }
   }
@@ -432,7 +433,7 @@ export class AliasPool {
     this.host.warn(messages.leak(this.alias, scope.describe(), heldMs, stack));
   }
 
-  private wait(scope: Scope, deadline: number, started: number): Promise<DatabaseConnection | null> {
+  private wait(scope: Scope, deadline: number, started: number, front: boolean): Promise<DatabaseConnection | null> {
     return new Promise((resolve, reject) => {
       const waiter: LeaseWaiter = {
         scope,
@@ -446,7 +447,8 @@ export class AliasPool {
           reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
         }, Math.max(0, deadline - Date.now())),
       };
-      this.waiters.push(waiter);
+      if (front) this.waiters.unshift(waiter);
+      else this.waiters.push(waiter);
     });
   }
 
