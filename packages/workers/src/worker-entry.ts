@@ -16,6 +16,8 @@
 import { pathToFileURL } from 'node:url';
 import { threadId, workerData } from 'node:worker_threads';
 import { connections } from '@spool/connections';
+import { transferableSymbol } from 'piscina';
+import { TaskTransferError } from './errors';
 import { ConnectionTable } from './connection-table';
 import { failure, isEnvelope } from './envelope';
 import { messages } from './messages';
@@ -94,10 +96,26 @@ export default async function runEnvelope(envelope: unknown): Promise<unknown> {
   if (!isEnvelope(envelope)) {
     throw new TypeError('@spool/workers: the worker entry received something that is not a task envelope.');
   }
+  let value: unknown;
   try {
     const handler = await handlerFor(envelope.handler);
-    return await runTask(handler, envelope.args, { name: envelope.name, id: envelope.id });
+    value = await runTask(handler, envelope.args, { name: envelope.name, id: envelope.id });
   } catch (err) {
     return failure(err);
   }
+  // piscina posts the result after this returns; a result that cannot be cloned would then crash
+  // the worker (closing its connections, losing its warm state) for a mistake in one task. Check
+  // here instead, and fail that task alone.
+  if (value !== null && typeof value === 'object' && !(transferableSymbol in value) && !ArrayBuffer.isView(value)) {
+    try {
+      structuredClone(value);
+    } catch (err) {
+      return failure(new TaskTransferError(messages.notTransferable(messages.describeTask(envelope.name, envelope.id), (err as Error).message)));
+    }
+  } else if (typeof value === 'function' || typeof value === 'symbol') {
+    return failure(
+      new TaskTransferError(messages.notTransferable(messages.describeTask(envelope.name, envelope.id), `the task returned ${typeof value === 'function' ? 'a function' : 'a symbol'}`)),
+    );
+  }
+  return value;
 }

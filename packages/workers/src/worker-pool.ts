@@ -641,7 +641,7 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     if (this.#forcedDeadline !== undefined) {
       return new PoolClosedError(messages.poolClosedRunning(messages.describePool(this.#options.name), task, this.#forcedDeadline), { ...base, cause: err });
     }
-    const message = String((err as Error)?.message ?? err);
+    const message = describeRejection(err);
     const exit = /worker exited with code: (-?\d+)/.exec(message);
     if (exit) {
       const exitCode = Number(exit[1]);
@@ -728,6 +728,19 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     if (exitCode >= 0) this.#workerExits += 1;
     const event: WorkerExitEvent = { threadId: tid, exitCode, leftOpen: left.length, killed, reclaimed };
     this.emit('workerExit', event);
+  }
+}
+
+/** A rejection's message; a worker's uncaught error may arrive as a plain object. */
+function describeRejection(err: unknown): string {
+  if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
+    return String((err as { message: string }).message);
+  }
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
   }
 }
 
