@@ -1,0 +1,8 @@
+/**
+ * @spool/web: every web request gets its own Spool scope, ended exactly once when the response
+ * has been sent or the client disconnected; `atomicRequests` wraps requests in `atomic()`.
+ */
+export { spoolMiddleware, type NextFunction } from './express';
+export { spoolPlugin } from './fastify';
+export { withScope, type RequestHandler } from './http';
+export type { RequestScopeOptions } from './request-scope';
