@@ -1,0 +1,55 @@
+/** A `varchar(maxLength)` column. */
+import type { Vendor } from '@spool/connections';
+import type { ValidationMessage } from '../errors';
+import type { ScalarSpecOf } from '../types';
+import { Field, type FieldOptions } from './field';
+
+export interface CharFieldOptions extends FieldOptions<string> {
+  /** The maximum length in characters (required, as in Django). */
+  maxLength: number;
+  /** The column's collation, per vendor or for all: `{ mysql: 'utf8mb4_bin', postgresql: 'C' }`. */
+  dbCollation?: string | Partial<Record<Vendor, string>>;
+}
+
+/**
+ * ### Examples
+ * ```ts
+ * name: new CharField({ maxLength: 100 }),
+ * status: new CharField({ maxLength: 10, choices: ['draft', 'published'], default: 'draft' }),
+ * ```
+ * `status` is typed `'draft' | 'published'`.
+ */
+export class CharField<const O extends CharFieldOptions = CharFieldOptions> extends Field<ScalarSpecOf<string, string, 'text', O>> {
+  readonly internalType: string = 'CharField';
+  readonly lookupKind = 'text' as const;
+  readonly maxLength: number;
+  readonly dbCollation: string | Partial<Record<Vendor, string>> | undefined;
+
+  constructor(options: O & CharFieldOptions) {
+    super(options, ['maxLength', 'dbCollation']);
+    this.dbCollation = options.dbCollation;
+    if (!Number.isInteger(options?.maxLength) || options.maxLength < 1) {
+      throw new TypeError(`CharField: maxLength must be a positive integer, got ${String(options?.maxLength)}.`);
+    }
+    this.maxLength = options.maxLength;
+  }
+
+  dbType(_vendor: Vendor): string {
+    return `varchar(${this.maxLength})`;
+  }
+
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined || typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+    return this.invalid(`${JSON.stringify(value)} value must be a string.`);
+  }
+
+  protected override checkValue(value: unknown): ValidationMessage[] {
+    if (typeof value !== 'string') return [{ message: `${JSON.stringify(value)} value must be a string.`, code: 'invalid' }];
+    const n = [...value].length;
+    if (n > this.maxLength) {
+      return [{ message: `Ensure this value has at most ${this.maxLength} characters (it has ${n}).`, code: 'max_length', params: { limitValue: this.maxLength, showValue: n } }];
+    }
+    return [];
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A calendar date, as an ISO string `'YYYY-MM-DD'` (JavaScript has no date-only type, and a `Date`
+ * at midnight shifts with time zones). A `Date` is accepted on input and read in UTC.
+ */
+import type { Vendor } from '@spool/connections';
+import type { ValidationMessage } from '../errors';
+import type { ScalarSpecOf } from '../types';
+import { Field, type FieldOptions, type FromDb } from './field';
+
+export interface DateFieldOptions extends FieldOptions<string | Date> {
+  /** Set to today on every save. */
+  autoNow?: boolean;
+  /** Set to today when first created. */
+  autoNowAdd?: boolean;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** `'YYYY-MM-DD'` of a Date, in UTC (or local time). @internal */
+export function formatDate(d: Date, local = false): string {
+  return local
+    ? `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
+    : `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+/** Parse a date given by the user into `'YYYY-MM-DD'`, or undefined when it is not one. @internal */
+export function parseDate(value: unknown): string | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : formatDate(value);
+  if (typeof value !== 'string') return undefined;
+  const m = ISO_DATE.exec(value.trim().slice(0, 10));
+  if (!m) return undefined;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return formatDate(d) === m[0] ? m[0] : undefined;
+}
+
+export class DateField<const O extends DateFieldOptions = {}> extends Field<ScalarSpecOf<string, string | Date, 'date', O>> {
+  readonly internalType: string = 'DateField';
+  readonly lookupKind = 'date' as const;
+  readonly autoNow: boolean;
+  readonly autoNowAdd: boolean;
+
+  constructor(options?: O & DateFieldOptions) {
+    super(options ?? {}, ['autoNow', 'autoNowAdd']);
+    this.autoNow = options?.autoNow ?? false;
+    this.autoNowAdd = options?.autoNowAdd ?? false;
+    if (this.autoNow || this.autoNowAdd) (this as { editable: boolean }).editable = false;
+  }
+
+  dbType(_vendor: Vendor): string {
+    return 'date';
+  }
+
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined) return value;
+    const d = parseDate(value);
+    return d ?? this.invalid(`${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`);
+  }
+
+  override toDb(value: unknown, _vendor: Vendor): unknown {
+    return parseDate(value) ?? value;
+  }
+
+  override fromDb(vendor: Vendor): FromDb {
+    // pg parses DATE into a local-midnight Date; mysql2 (timezone 'Z') into a UTC-midnight Date.
+    const local = vendor === 'postgresql';
+    return (v) => (v instanceof Date ? formatDate(v, local) : typeof v === 'string' ? v.slice(0, 10) : v);
+  }
+
+  override preSave(instance: Record<string, unknown>, add: boolean): unknown {
+    if (this.autoNow || (this.autoNowAdd && add)) {
+      const today = formatDate(new Date());
+      instance[this.attname] = today;
+      return today;
+    }
+    return instance[this.attname];
+  }
+
+  protected override checkValue(value: unknown): ValidationMessage[] {
+    return parseDate(value) ? [] : [{ message: `${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`, code: 'invalid' }];
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A fixed-point `numeric(maxDigits, decimalPlaces)` column. Values are strings (`'12.50'`) so that
+ * no digit is lost; numbers are accepted on input. SQLite stores the value with NUMERIC affinity
+ * (as Django does) and the field formats it back to `decimalPlaces` digits.
+ */
+import type { Vendor } from '@spool/connections';
+import type { ValidationMessage } from '../errors';
+import type { ScalarSpecOf } from '../types';
+import { Field, type FieldOptions, type FromDb } from './field';
+
+export interface DecimalFieldOptions extends FieldOptions<string | number> {
+  /** Total number of digits. */
+  maxDigits: number;
+  /** Digits after the decimal point. */
+  decimalPlaces: number;
+}
+
+const DECIMAL = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOptions> extends Field<ScalarSpecOf<string, string | number, 'decimal', O>> {
+  readonly internalType: string = 'DecimalField';
+  readonly lookupKind = 'decimal' as const;
+  readonly maxDigits: number;
+  readonly decimalPlaces: number;
+
+  constructor(options: O & DecimalFieldOptions) {
+    super(options, ['maxDigits', 'decimalPlaces']);
+    if (!Number.isInteger(options.maxDigits) || options.maxDigits < 1) throw new TypeError(`DecimalField: maxDigits must be a positive integer, got ${String(options.maxDigits)}.`);
+    if (!Number.isInteger(options.decimalPlaces) || options.decimalPlaces < 0 || options.decimalPlaces > options.maxDigits) {
+      throw new TypeError(`DecimalField: decimalPlaces must be an integer between 0 and maxDigits (${options.maxDigits}), got ${String(options.decimalPlaces)}.`);
+    }
+    this.maxDigits = options.maxDigits;
+    this.decimalPlaces = options.decimalPlaces;
+  }
+
+  dbType(vendor: Vendor): string {
+    return vendor === 'sqlite' ? 'decimal' : `numeric(${this.maxDigits}, ${this.decimalPlaces})`;
+  }
+
+  /** Format a number or numeric string with `decimalPlaces` digits. */
+  format(value: unknown): string {
+    if (typeof value === 'number') return value.toFixed(this.decimalPlaces);
+    const s = String(value).trim();
+    if (!DECIMAL.test(s)) return this.invalid(`${JSON.stringify(value)} value must be a decimal number.`);
+    if (/[eE]/.test(s)) return Number(s).toFixed(this.decimalPlaces);
+    const neg = s.startsWith('-');
+    const body = s.replace(/^[-+]/, '');
+    const [int = '0', frac = ''] = body.split('.');
+    if (frac.length <= this.decimalPlaces) {
+      const f = frac.padEnd(this.decimalPlaces, '0');
+      return `${neg ? '-' : ''}${int || '0'}${this.decimalPlaces > 0 ? `.${f}` : ''}`;
+    }
+    return Number(s).toFixed(this.decimalPlaces);
+  }
+
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined) return value;
+    if (typeof value === 'number' && !Number.isFinite(value)) return this.invalid(`${String(value)} value must be a decimal number.`);
+    return this.format(value);
+  }
+
+  override toDb(value: unknown, vendor: Vendor): unknown {
+    if (vendor === 'sqlite') return typeof value === 'number' ? value : Number(value);
+    return typeof value === 'number' ? String(value) : value;
+  }
+
+  override fromDb(vendor: Vendor): FromDb {
+    if (vendor === 'postgresql' || vendor === 'mysql') return undefined;
+    return (v) => (v === null || v === undefined ? v : this.format(v));
+  }
+
+  protected override checkValue(value: unknown): ValidationMessage[] {
+    const s = typeof value === 'number' ? value.toFixed(this.decimalPlaces) : String(value);
+    if (!DECIMAL.test(s)) return [{ message: `${JSON.stringify(value)} value must be a decimal number.`, code: 'invalid' }];
+    const body = s.replace(/^[-+]/, '').replace(/^0+(?=\d)/, '');
+    const [int = '', frac = ''] = body.split('.');
+    const intDigits = int === '0' ? 0 : int.length;
+    const fracDigits = frac.replace(/0+$/, '').length;
+    const out: ValidationMessage[] = [];
+    if (intDigits + Math.max(fracDigits, 0) > this.maxDigits || intDigits > this.maxDigits - this.decimalPlaces) {
+      out.push({ message: `Ensure that there are no more than ${this.maxDigits - this.decimalPlaces} digits before the decimal point and ${this.maxDigits} in total.`, code: 'max_digits' });
+    }
+    if (fracDigits > this.decimalPlaces) out.push({ message: `Ensure that there are no more than ${this.decimalPlaces} decimal places.`, code: 'max_decimal_places' });
+    return out;
+  }
+}

@@ -1,0 +1,30 @@
+/** A `double precision` column (SQLite `real`), JavaScript numbers. */
+import type { Vendor } from '@spool/connections';
+import type { ValidationMessage } from '../errors';
+import type { ScalarSpecOf } from '../types';
+import { Field, type FieldOptions } from './field';
+
+export type FloatFieldOptions = FieldOptions<number>;
+
+export class FloatField<const O extends FloatFieldOptions = {}> extends Field<ScalarSpecOf<number, number, 'float', O>> {
+  readonly internalType: string = 'FloatField';
+  readonly lookupKind = 'float' as const;
+
+  constructor(options?: O & FloatFieldOptions) {
+    super(options ?? {});
+  }
+
+  dbType(vendor: Vendor): string {
+    return vendor === 'sqlite' ? 'real' : 'double precision';
+  }
+
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined || typeof value === 'number') return value;
+    if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+    return this.invalid(`${JSON.stringify(value)} value must be a float.`);
+  }
+
+  protected override checkValue(value: unknown): ValidationMessage[] {
+    return typeof value === 'number' && Number.isFinite(value) ? [] : [{ message: `${JSON.stringify(value)} value must be a float.`, code: 'invalid' }];
+  }
+}

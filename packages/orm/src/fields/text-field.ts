@@ -1,0 +1,35 @@
+/** An unbounded text column (`text`, MariaDB `longtext`). */
+import type { Vendor } from '@spool/connections';
+import type { ValidationMessage } from '../errors';
+import type { ScalarSpecOf } from '../types';
+import { Field, type FieldOptions } from './field';
+
+export interface TextFieldOptions extends FieldOptions<string> {
+  /** The column's collation, per vendor or for all. */
+  dbCollation?: string | Partial<Record<Vendor, string>>;
+}
+
+export class TextField<const O extends TextFieldOptions = {}> extends Field<ScalarSpecOf<string, string, 'text', O>> {
+  readonly internalType: string = 'TextField';
+  readonly lookupKind = 'text' as const;
+  readonly dbCollation: string | Partial<Record<Vendor, string>> | undefined;
+
+  constructor(options?: O & TextFieldOptions) {
+    super(options ?? {}, ['dbCollation']);
+    this.dbCollation = options?.dbCollation;
+  }
+
+  dbType(vendor: Vendor): string {
+    return vendor === 'mysql' ? 'longtext' : 'text';
+  }
+
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined || typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return this.invalid(`${JSON.stringify(value)} value must be a string.`);
+  }
+
+  protected override checkValue(value: unknown): ValidationMessage[] {
+    return typeof value === 'string' ? [] : [{ message: `${JSON.stringify(value)} value must be a string.`, code: 'invalid' }];
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Deleting with `onDelete` (Django's `Collector`): starting from the rows to delete, follow every
+ * foreign key pointing at them and apply its rule, then run the statements in dependency order,
+ * inside the caller's transaction.
+ *
+ * - `cascade`: the referencing rows are deleted too (and what references them, recursively); when
+ *   a referencing model has no dependents of its own the rows are deleted by one statement
+ *   without being fetched ("fast delete").
+ * - `protect`: `ProtectedError` naming the referencing objects; nothing is deleted.
+ * - `restrict`: `RestrictedError`, unless every referencing row is itself deleted by a cascade of
+ *   the same operation.
+ * - `setNull` / `setDefault`: one UPDATE of the referencing rows.
+ * - `doNothing`: left to the database.
+ *
+ * Many-to-many rows go with their owner (the through table's keys cascade). @internal
+ */
+import { connections } from '@spool/connections';
+import { ProtectedError, RestrictedError } from '../errors';
+import { ForeignObject } from '../fields/foreign-key';
+import type { ModelMeta, RelatedObject } from '../models/model-meta';
+import { QuerySet } from './query-set';
+import { Q } from './q';
+
+const BATCH = 500;
+
+interface FastDelete {
+  meta: ModelMeta;
+  field: string;
+  values: unknown[];
+}
+
+export class Collector {
+  /** Primary keys to delete, per model, in the order models were reached (parents first). */
+  private readonly data = new Map<ModelMeta, Set<unknown>>();
+  private readonly fast: FastDelete[] = [];
+  private readonly updates: Array<{ meta: ModelMeta; field: ForeignObject<never>; value: unknown; values: unknown[] }> = [];
+  private readonly restricted: Array<{ rel: RelatedObject; pks: unknown[] }> = [];
+
+  constructor(readonly alias: string) {}
+
+  /** Reverse relations whose rows must be looked at when `meta`'s rows are deleted. */
+  private dependents(meta: ModelMeta): RelatedObject[] {
+    return meta.related().list.filter((r) => r.field instanceof ForeignObject && (r.field as ForeignObject<never>).onDelete !== 'doNothing');
+  }
+
+  /** Can rows of `meta` be deleted by one statement (no dependents)? */
+  canFastDelete(meta: ModelMeta): boolean {
+    return this.dependents(meta).length === 0;
+  }
+
+  /** Add rows of `meta` (by primary key) and everything their deletion touches. */
+  async collect(meta: ModelMeta, pks: readonly unknown[]): Promise<void> {
+    const known = this.data.get(meta) ?? new Set<unknown>();
+    const fresh = pks.filter((pk) => !known.has(pk));
+    if (!this.data.has(meta)) this.data.set(meta, known);
+    for (const pk of fresh) known.add(pk);
+    if (fresh.length === 0) return;
+    for (const rel of this.dependents(meta)) {
+      const fk = rel.field as ForeignObject<never>;
+      const target = fk.targetField;
+      // The referenced values: usually the primary keys themselves.
+      const values = target === meta.pk ? fresh : await this.valuesOf(meta, target.attname, fresh);
+      for (let i = 0; i < values.length; i += BATCH) {
+        const chunk = values.slice(i, i + BATCH);
+        const related = new QuerySet(rel.model).using(this.alias).filter(Q({ [`${fk.attname}__in`]: chunk }) as never);
+        switch (fk.onDelete) {
+          case 'cascade':
+            if (this.canFastDelete(rel.model)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
+            else await this.collect(rel.model, (await related.orderBy().valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[]);
+            break;
+          case 'protect': {
+            const objs = await related.orderBy().slice(0, 20).fetchAll();
+            if (objs.length > 0) {
+              throw new ProtectedError(
+                `Cannot delete some instances of model '${meta.name}' because they are referenced through protected foreign keys: '${rel.model.name}.${fk.name}' (${objs.map((o) => String(o)).join(', ')}).`,
+                { protectedObjects: objs, alias: this.alias },
+              );
+            }
+            break;
+          }
+          case 'restrict': {
+            const ids = (await related.orderBy().valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[];
+            if (ids.length > 0) this.restricted.push({ rel, pks: ids });
+            break;
+          }
+          case 'setNull':
+            this.updates.push({ meta: rel.model, field: fk, value: null, values: chunk });
+            break;
+          case 'setDefault':
+            this.updates.push({ meta: rel.model, field: fk, value: fk.getDefault(), values: chunk });
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  }
+
+  private async valuesOf(meta: ModelMeta, attname: string, pks: unknown[]): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (let i = 0; i < pks.length; i += BATCH) {
+      out.push(...((await new QuerySet(meta).using(this.alias).filter(Q({ pk__in: pks.slice(i, i + BATCH) }) as never).orderBy().valuesList(attname as never, { flat: true }).fetchAll()) as unknown[]));
+    }
+    return out;
+  }
+
+  /** Run the collected statements; returns `[total, perModel]`. Call inside atomic(). */
+  async delete(): Promise<[number, Record<string, number>]> {
+    for (const { rel, pks } of this.restricted) {
+      const deleted = this.data.get(rel.model);
+      const outside = pks.filter((pk) => !deleted?.has(pk));
+      if (outside.length > 0) {
+        const objs = await new QuerySet(rel.model).using(this.alias).filter(Q({ pk__in: outside.slice(0, 20) }) as never).fetchAll();
+        throw new RestrictedError(
+          `Cannot delete some instances of model '${rel.parent.name}' because they are referenced through restricted foreign keys: '${rel.model.name}.${rel.field.name}' (${objs.map((o) => String(o)).join(', ')}).`,
+          { restrictedObjects: objs, alias: this.alias },
+        );
+      }
+    }
+    const counts: Record<string, number> = {};
+    const add = (meta: ModelMeta, n: number) => {
+      if (n > 0 && !meta.autoCreated) counts[meta.name] = (counts[meta.name] ?? 0) + n;
+      else if (n > 0) counts[meta.name] = (counts[meta.name] ?? 0) + n;
+    };
+    for (const u of this.updates) {
+      await new QuerySet(u.meta).using(this.alias).filter(Q({ [`${u.field.attname}__in`]: u.values }) as never).update({ [u.field.attname]: u.value } as never);
+    }
+    for (const f of this.fast) {
+      const n = await rawDelete(f.meta, this.alias, { [`${f.field}__in`]: f.values });
+      add(f.meta, n);
+    }
+    // Children were reached after their parents: delete in reverse order.
+    const models = [...this.data.entries()].reverse();
+    for (const [meta, pks] of models) {
+      const list = [...pks];
+      for (let i = 0; i < list.length; i += BATCH) {
+        const n = await rawDelete(meta, this.alias, { pk__in: list.slice(i, i + BATCH) });
+        add(meta, n);
+      }
+    }
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return [total, counts];
+  }
+}
+
+/** DELETE FROM <table> WHERE <lookup> (no collection). */
+async function rawDelete(meta: ModelMeta, alias: string, lookup: Record<string, unknown>): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { compileDelete, bind } = require('./compiler') as typeof import('./compiler');
+  const qs = new QuerySet(meta).filter(Q(lookup) as never);
+  const q = qs.query.clone();
+  q.ordering = [];
+  if (q.empty) return 0;
+  const vendor = connections.backend(alias).vendor;
+  const compiled = compileDelete(q, vendor, alias);
+  const params: import('./nodes').Param[] = [];
+  q.collectParams(params);
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor));
+  return res.rowCount;
+}

@@ -1,0 +1,629 @@
+/**
+ * The query compiler: the only code that talks to knex builders. It turns a `Query` into a knex
+ * builder, lets knex produce the SQL (`toSQL().toNative()`), and caches the result by the query's
+ * *shape* (its structural key and the vendor), together with the order in which the query's
+ * parameters appear. A repeated shape never runs knex again: the cached SQL is reused and only
+ * the parameters are bound, so the SQL is exactly what knex produced.
+ *
+ * Values never enter the SQL text: every value is a `Param` (a bound parameter), identifiers come
+ * from model metadata (validated when the model is defined) and are quoted by knex. @internal
+ */
+import type { Knex } from 'knex';
+import { connections, type Vendor } from '@spool/connections';
+import type { Field } from '../fields/field';
+import { operationsFor, type Operations } from '../backends/operations';
+import type { ModelMeta } from '../models/model-meta';
+import { ModelState, FROM_DB } from '../models/model-state';
+import { STATE } from '../brand';
+import { Param, type ExprNode, type LookupNode, type WhereNode } from './nodes';
+import type { Query, RelatedSelection } from './query';
+
+/** A compiled statement: SQL plus how to bind a query's parameters into it. */
+export interface Compiled {
+  readonly sql: string;
+  /** For each binding: index of the Param (≥ 0), -1 limit, -2 offset, -3 a constant from `consts`. */
+  readonly slots: Int32Array;
+  readonly consts: readonly unknown[];
+  /** Number of Params the query collects (a sanity check). */
+  readonly paramCount: number;
+  /** Builds result objects from array rows, when the statement returns rows. */
+  readonly map: ((rows: unknown[][], db: string) => unknown[]) | undefined;
+}
+
+const LIMIT_MAGIC = 1_999_999_937;
+const OFFSET_MAGIC = 1_999_999_939;
+const MAX_CACHE = 5000;
+const cache = new Map<string, Compiled>();
+let hits = 0;
+let misses = 0;
+
+/** Cache statistics (for tests and the bench). */
+export function compilerStats(): { size: number; hits: number; misses: number } {
+  return { size: cache.size, hits, misses };
+}
+/** Empty the cache (tests). */
+export function clearCompiledCache(): void {
+  cache.clear();
+}
+
+/** The knex instance that only compiles for `alias`'s dialect. */
+export function knexFor(alias: string): Knex {
+  return connections.compiler(alias);
+}
+
+// ---- rendering expressions -------------------------------------------------------------------------
+
+interface Ctx {
+  readonly k: Knex;
+  readonly ops: Operations;
+  readonly vendor: Vendor;
+  readonly q: Query;
+  readonly forUpdateOrDelete: boolean;
+}
+
+type Fragment = [string, unknown[]];
+
+function renderExpr(n: ExprNode, c: Ctx): Fragment {
+  switch (n.t) {
+    case 'col':
+      return ['??', [n.k]];
+    case 'param':
+      return ['?', [n.p]];
+    case 'part': {
+      const [s, b] = renderExpr(n.arg, c);
+      const pieces = c.ops.datePart(n.part, n.datetime).split('%lhs');
+      return [pieces.join(s), repeat(b, pieces.length - 1)];
+    }
+    case 'date': {
+      const [s, b] = renderExpr(n.arg, c);
+      return [c.ops.dateOfDatetime.replace('%lhs', s), b];
+    }
+    case 'combined': {
+      const [l, lb] = renderExpr(n.lhs, c);
+      const [r, rb] = renderExpr(n.rhs, c);
+      return [`(${l} ${n.op} ${r})`, [...lb, ...rb]];
+    }
+    case 'agg': {
+      if (n.arg === '*') return [`${n.fn}(*)`, []];
+      const [s, b] = renderExpr(n.arg, c);
+      return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}${s})`, b];
+    }
+    case 'annot': {
+      const a = c.q.annotations.find((x) => x.name === n.name);
+      if (!a) throw new Error(`internal: unknown annotation ${n.name}`);
+      return renderExpr(a.node, c);
+    }
+    case 'raw':
+      return [n.sql.replace('%random', c.ops.random), [...n.bindings]];
+    case 'subquery': {
+      const sub = buildSelect(n.query, c.k, c.vendor, false, c.forUpdateOrDelete);
+      return ['?', [sub]];
+    }
+  }
+}
+
+function repeat(b: unknown[], times: number): unknown[] {
+  if (times <= 1) return b;
+  const out: unknown[] = [];
+  for (let i = 0; i < times; i++) out.push(...b);
+  return out;
+}
+
+const CMP: Record<string, string> = { exact: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+
+function renderLookup(n: LookupNode, c: Ctx): Fragment {
+  const [lhs, lb] = renderExpr(n.lhs, c);
+  const op = CMP[n.lookup];
+  if (op) {
+    const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
+    return [`${lhs} ${op} ${rhs}`, [...lb, ...rb]];
+  }
+  switch (n.lookup) {
+    case 'isnull':
+      return [`${lhs} IS ${n.isnull ? '' : 'NOT '}NULL`, lb];
+    case 'in': {
+      if (!Array.isArray(n.rhs)) {
+        const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
+        // MariaDB cannot read the table an UPDATE/DELETE writes in a subquery: materialise it.
+        if (c.forUpdateOrDelete && c.vendor === 'mysql') return [`${lhs} IN (SELECT * FROM ${rhs} AS ??)`, [...lb, ...rb, 'subquery']];
+        return [`${lhs} IN ${rhs}`, [...lb, ...rb]];
+      }
+      const parts: string[] = [];
+      const bind = [...lb];
+      for (const item of n.rhs as ExprNode[]) {
+        const [s, b] = renderExpr(item, c);
+        parts.push(s);
+        bind.push(...b);
+      }
+      return [`${lhs} IN (${parts.join(', ')})`, bind];
+    }
+    case 'range': {
+      const [a, ab] = renderExpr((n.rhs as ExprNode[])[0] as ExprNode, c);
+      const [b, bb] = renderExpr((n.rhs as ExprNode[])[1] as ExprNode, c);
+      return [`${lhs} BETWEEN ${a} AND ${b}`, [...lb, ...ab, ...bb]];
+    }
+    default: {
+      const template = c.ops.operators[n.lookup];
+      if (!template) throw new Error(`internal: no operator for ${n.lookup} on ${c.vendor}`);
+      let l = lhs;
+      // PostgreSQL LIKE works on text: cast other kinds (uuid) as Django does.
+      const kind = n.lhs.t === 'col' ? n.lhs.field.lookupKind : 'text';
+      if (c.vendor === 'postgresql' && kind !== 'text' && !template.includes('::text')) l = `${lhs}::text`;
+      const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
+      // Put the rhs in before the lhs: the lhs SQL (`??`) contains question marks.
+      const pieces = template.replace('?', '\u0001').split('%lhs');
+      const sql = pieces.join(l).replace('\u0001', rhs);
+      return [sql, [...repeat(lb, pieces.length - 1), ...rb]];
+    }
+  }
+}
+
+function applyWhere(b: QB, node: WhereNode, c: Ctx): void {
+  const or = node.connector === 'OR';
+  for (const child of node.children) {
+    if (child.t === 'where') {
+      const fn = function (this: QB) {
+        applyWhere(this, child, c);
+      };
+      if (child.negated) {
+        if (or) b.orWhereNot(fn);
+        else b.whereNot(fn);
+      } else if (or) b.orWhere(fn);
+      else b.where(fn);
+    } else if (child.t === 'nothing') {
+      if (or) b.orWhereRaw('1 = 0');
+      else b.whereRaw('1 = 0');
+    } else {
+      const [sql, bind] = renderLookup(child, c);
+      if (or) b.orWhereRaw(sql, bind as never);
+      else b.whereRaw(sql, bind as never);
+    }
+  }
+}
+
+function tableRef(alias: string, table: string): string | Record<string, string> {
+  return alias === table ? table : { [alias]: table };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type QB = Knex.QueryBuilder<any, any>;
+
+function from(k: Knex, alias: string, table: string): QB {
+  return k.from(tableRef(alias, table) as never) as unknown as QB;
+}
+
+function applyJoins(b: QB, q: Query): void {
+  for (const j of q.joins) {
+    const t = tableRef(j.alias, j.table);
+    if (j.outer) b.leftOuterJoin(t as never, `${j.alias}.${j.column}`, `${j.parentAlias}.${j.parentColumn}`);
+    else b.join(t as never, `${j.alias}.${j.column}`, `${j.parentAlias}.${j.parentColumn}`);
+  }
+}
+
+/** The selected expressions of a model query: base fields, select_related fields, annotations. */
+function modelColumns(q: Query): ExprNode[] {
+  const out: ExprNode[] = [];
+  for (const f of q.meta.fields) out.push({ t: 'col', k: `${q.alias}.${f.column}`, alias: q.alias, column: f.column, field: f });
+  const walk = (nodes: readonly RelatedSelection[]) => {
+    for (const n of nodes) {
+      for (const f of n.meta.fields) out.push({ t: 'col', k: `${n.alias}.${f.column}`, alias: n.alias, column: f.column, field: f });
+      walk(n.children);
+    }
+  };
+  if (q.related) walk(q.related);
+  return out;
+}
+
+/** Build the knex SELECT for a query. */
+export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean, forUpdateOrDelete = false): QB {
+  const ops = operationsFor(vendor);
+  const c: Ctx = { k, ops, vendor, q, forUpdateOrDelete };
+  const b = from(k, q.alias, q.meta.dbTable);
+  const selected: Knex.Raw[] = [];
+  const plain: string[] = [];
+  const groupBy: Fragment[] = [];
+  const pushCol = (n: ExprNode, as?: string) => {
+    if (n.t === 'col' && as === undefined) {
+      plain.push(n.k);
+      selected.push(k.raw('??', [n.k]));
+      return;
+    }
+    const [s, bind] = renderExpr(n, c);
+    selected.push(as === undefined ? k.raw(s, bind as never) : k.raw(`${s} as ??`, [...bind, as] as never));
+  };
+  if (q.select.kind === 'model') {
+    for (const n of modelColumns(q)) {
+      pushCol(n);
+      if (q.grouped) groupBy.push(renderExpr(n, c));
+    }
+  } else {
+    for (const col of q.select.columns) {
+      const isAnn = q.annotations.some((a) => a.name === col.name);
+      pushCol(col.node, isAnn || col.node.t !== 'col' ? col.name : undefined);
+      if (q.grouped && !(col.node.t === 'annot' || col.node.t === 'agg')) groupBy.push(renderExpr(col.node, c));
+    }
+  }
+  const annotationsSelected = q.select.kind === 'model' ? q.annotations : [];
+  for (const a of annotationsSelected) pushCol(a.node, a.name);
+  if (q.grouped && q.select.kind === 'values' && q.groupByValues) {
+    groupBy.length = 0;
+    for (const col of q.groupByValues) groupBy.push(renderExpr(col.node, c));
+  }
+  if (plain.length === selected.length) b.select(plain);
+  else b.select(selected);
+  if (q.distinct) b.distinct();
+  applyJoins(b, q);
+  applyWhere(b, q.where, c);
+  for (const [s, bind] of groupBy) b.groupByRaw(s, bind as never);
+  if (q.having.children.length > 0) {
+    b.having(function (this: QB) {
+      applyWhere(this, q.having, c);
+    } as never);
+  }
+  const ordering = q.ordering ?? [];
+  for (const o of ordering) {
+    if (o.node.t === 'col') b.orderBy(o.node.k, o.desc ? 'desc' : 'asc', o.nulls);
+    else {
+      const [s, bind] = renderExpr(o.node, c);
+      b.orderByRaw(`${s}${o.desc ? ' DESC' : ''}`, bind as never);
+    }
+  }
+  if (q.high !== undefined) b.limit(topLevel ? LIMIT_MAGIC : q.high - q.low);
+  if (q.low !== 0) b.offset(topLevel ? OFFSET_MAGIC : q.low);
+  if (q.forUpdate) {
+    if (q.forUpdate.of.length > 0) b.forUpdate(...q.forUpdate.of);
+    else b.forUpdate();
+    if (q.forUpdate.nowait) b.noWait();
+    if (q.forUpdate.skipLocked) b.skipLocked();
+  }
+  return b;
+}
+
+/** Turn a finished knex builder into a Compiled entry, mapping bindings back to Params. */
+function finish(builder: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } }, params: Param[], map: Compiled['map']): Compiled {
+  const native = builder.toSQL().toNative();
+  const slots = new Int32Array(native.bindings.length);
+  const consts: unknown[] = new Array(native.bindings.length);
+  native.bindings.forEach((b, i) => {
+    if (b instanceof Param) {
+      const idx = params.indexOf(b);
+      if (idx < 0) throw new Error('internal: a bound parameter was not collected');
+      slots[i] = idx;
+    } else if (b === LIMIT_MAGIC) slots[i] = -1;
+    else if (b === OFFSET_MAGIC) slots[i] = -2;
+    else {
+      slots[i] = -3;
+      consts[i] = b;
+    }
+  });
+  return { sql: native.sql, slots, consts, paramCount: params.length, map };
+}
+
+/** Bind a query's parameters into a compiled statement. */
+export function bind(c: Compiled, params: readonly Param[], vendor: Vendor, limit?: number, offset?: number): unknown[] {
+  const slots = c.slots;
+  const out = new Array(slots.length);
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i] as number;
+    if (s >= 0) out[i] = (params[s] as Param).bind(vendor);
+    else if (s === -1) out[i] = limit;
+    else if (s === -2) out[i] = offset;
+    else out[i] = c.consts[i];
+  }
+  return out;
+}
+
+function cached(key: string, build: () => Compiled): Compiled {
+  let entry = cache.get(key);
+  if (entry !== undefined) {
+    hits += 1;
+    return entry;
+  }
+  misses += 1;
+  entry = build();
+  if (cache.size >= MAX_CACHE) cache.clear();
+  cache.set(key, entry);
+  return entry;
+}
+
+/** Prepare the query's default ordering (may add joins, so on a clone). */
+export function withDefaultOrdering(q: Query): Query {
+  if (q.ordering !== undefined || q.meta.ordering.length === 0 || q.grouped) return q;
+  const memo = q.meta.cache.get(`ordering:${q.alias}`) as Query['ordering'] | null | undefined;
+  if (memo !== undefined && memo !== null) {
+    const c = q.clone();
+    c.ordering = memo;
+    return c;
+  }
+  const c = q.clone();
+  const before = c.joins.length;
+  c.setOrdering(q.meta.ordering);
+  if (memo === undefined) q.meta.cache.set(`ordering:${q.alias}`, c.joins.length === before ? c.ordering : null);
+  return c;
+}
+
+// ---- SELECT returning model instances or values ---------------------------------------------------
+
+/** Compile a SELECT (instances or values). */
+export function compileSelect(q: Query, vendor: Vendor, alias: string): Compiled {
+  return cached(`${vendor}|S|${q.shapeKey()}`, () => {
+    const params: Param[] = [];
+    q.collectParams(params);
+    const builder = buildSelect(q, knexFor(alias), vendor, true);
+    return finish(builder, params, q.select.kind === 'model' ? modelMapper(q, vendor) : valuesMapper(q, vendor));
+  });
+}
+
+/** COUNT(*) of a query (over a subquery when sliced, distinct or grouped). */
+export function compileCount(q: Query, vendor: Vendor, alias: string): Compiled {
+  return cached(`${vendor}|C|${q.shapeKey()}`, () => {
+    const params: Param[] = [];
+    q.collectParams(params);
+    const k = knexFor(alias);
+    let builder: QB;
+    if (q.isSliced || q.distinct || q.grouped) {
+      const inner = buildSelect(q, k, vendor, true);
+      builder = k.count({ __count: '*' }).from(inner.as('subquery')) as unknown as QB;
+    } else {
+      const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+      builder = from(k, q.alias, q.meta.dbTable).count({ __count: '*' }) as unknown as QB;
+      applyJoins(builder, q);
+      applyWhere(builder, q.where, c);
+    }
+    return finish(builder, params, (rows) => rows.map((r) => Number(r[0])));
+  });
+}
+
+/** `SELECT 1 AS a ... LIMIT 1`. */
+export function compileExists(q: Query, vendor: Vendor, alias: string): Compiled {
+  return cached(`${vendor}|E|${q.shapeKey()}`, () => {
+    const params: Param[] = [];
+    q.collectParams(params);
+    const k = knexFor(alias);
+    let builder: QB;
+    if (q.isSliced || q.grouped || q.distinct) {
+      builder = k.select(k.raw('1 as ??', ['a'])).from(buildSelect(q, k, vendor, true).as('subquery')).limit(1) as unknown as QB;
+    } else {
+      const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+      builder = from(k, q.alias, q.meta.dbTable).select(k.raw('1 as ??', ['a'])) as unknown as QB;
+      applyJoins(builder, q);
+      applyWhere(builder, q.where, c);
+      builder.limit(1);
+    }
+    return finish(builder, params, undefined);
+  });
+}
+
+/** `SELECT SUM(...) AS total, ...` over the query's rows. */
+export function compileAggregate(q: Query, names: readonly string[], vendor: Vendor, alias: string): Compiled {
+  return cached(`${vendor}|A|${names.join(',')}|${q.shapeKey()}`, () => {
+    const params: Param[] = [];
+    q.collectParams(params);
+    const k = knexFor(alias);
+    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+    const builder = from(k, q.alias, q.meta.dbTable);
+    const selects = names.map((name) => {
+      const a = q.annotations.find((x) => x.name === name);
+      if (!a) throw new Error(`internal: aggregate ${name}`);
+      const [s, bind] = renderExpr(a.node, c);
+      return k.raw(`${s} as ??`, [...bind, name] as never);
+    });
+    builder.select(selects);
+    applyJoins(builder, q);
+    applyWhere(builder, q.where, c);
+    const convs = names.map((name) => {
+      const a = q.annotations.find((x) => x.name === name) as Query['annotations'][number];
+      return a.convert ?? (a.field ? a.field.fromDb(vendor) : undefined);
+    });
+    return finish(builder, params, (rows) =>
+      rows.map((r) => {
+        const o: Record<string, unknown> = {};
+        names.forEach((n, i) => {
+          const v = r[i];
+          const conv = convs[i];
+          o[n] = conv === undefined || v === null || v === undefined ? (v === undefined ? null : v) : conv(v);
+        });
+        return o;
+      }),
+    );
+  });
+}
+
+/** UPDATE ... SET ... WHERE (pk IN a subquery when the filter joins). */
+export function compileUpdate(q: Query, sets: ReadonlyArray<[Field, ExprNode]>, vendor: Vendor, alias: string): Compiled {
+  const key = `${vendor}|U|${sets.map(([f, n]) => `${f.column}=${n.k}`).join(',')}|${q.shapeKey()}`;
+  return cached(key, () => {
+    const params: Param[] = [];
+    for (const [, n] of sets) collectInto(n, params);
+    q.collectParams(params);
+    const k = knexFor(alias);
+    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: true };
+    const values: Record<string, unknown> = {};
+    for (const [f, n] of sets) {
+      const [s, bind] = renderExpr(n, c);
+      values[f.column] = k.raw(s, bind as never);
+    }
+    const builder = k(q.meta.dbTable).update(values) as unknown as QB;
+    restrictTo(builder, q, c);
+    return finish(builder, params, undefined);
+  });
+}
+
+/** DELETE FROM ... WHERE (pk IN a subquery when the filter joins). */
+export function compileDelete(q: Query, vendor: Vendor, alias: string): Compiled {
+  return cached(`${vendor}|D|${q.shapeKey()}`, () => {
+    const params: Param[] = [];
+    q.collectParams(params);
+    const k = knexFor(alias);
+    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: true };
+    const builder = k(q.meta.dbTable).del() as unknown as QB;
+    restrictTo(builder, q, c);
+    return finish(builder, params, undefined);
+  });
+}
+
+function restrictTo(builder: QB, q: Query, c: Ctx): void {
+  if (q.joins.length === 0 && !q.isSliced) {
+    applyWhere(builder, q.where, c);
+    return;
+  }
+  // The filter needs joins (or a slice): restrict to the primary keys it selects.
+  const inner = q.clone();
+  inner.select = { kind: 'values', columns: [{ name: 'pk', node: { t: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk }, field: q.meta.pk, convert: undefined }], shape: 'flat' };
+  inner.ordering = inner.isSliced ? inner.ordering : [];
+  const sub = buildSelect(inner, c.k, c.vendor, false, true);
+  const pkCol = `${q.meta.dbTable}.${q.meta.pk.column}`;
+  if (c.vendor === 'mysql') builder.whereRaw('?? IN (SELECT * FROM ? AS ??)', [pkCol, sub, 'subquery'] as never);
+  else builder.whereIn(pkCol, sub);
+}
+
+function collectInto(n: ExprNode, out: Param[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./nodes') as typeof import('./nodes')).collectExpr(n, out);
+}
+
+/** INSERT of `rows` (columns in order), returning the primary key where the database can. */
+export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCount: number, returning: boolean, vendor: Vendor, alias: string): Compiled {
+  const key = `${vendor}|I|${meta.dbTable}|${columns.map((f) => f.column).join(',')}|${rowCount}|${returning ? 'R' : ''}`;
+  return cached(key, () => {
+    const k = knexFor(alias);
+    const params: Param[] = [];
+    const rows: Record<string, unknown>[] = [];
+    for (let r = 0; r < rowCount; r++) {
+      const row: Record<string, unknown> = {};
+      for (const f of columns) {
+        const p = new Param(null, undefined);
+        params.push(p);
+        row[f.column] = p;
+      }
+      rows.push(row);
+    }
+    let builder: QB;
+    if (columns.length === 0) {
+      builder = (vendor === 'mysql' ? k(meta.dbTable).insert({}) : k(meta.dbTable).insert(Array.from({ length: rowCount }, () => ({})))) as unknown as QB;
+    } else builder = k(meta.dbTable).insert(rowCount === 1 ? (rows[0] as Record<string, unknown>) : rows) as unknown as QB;
+    if (returning) builder.returning([meta.pk.column]);
+    return finish(builder, params, undefined);
+  });
+}
+
+// ---- hydration ------------------------------------------------------------------------------------
+
+type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
+
+/** A mapper from array rows to instances, built once per query shape and vendor. */
+function instanceMapper(meta: ModelMeta, vendor: Vendor, related: readonly RelatedSelection[] | undefined): { map: RowMapper; width: number } {
+  const fields = meta.fields;
+  const n = fields.length;
+  const names = fields.map((f) => f.attname);
+  const convs = fields.map((f) => f.fromDb(vendor));
+  const pkIndex = fields.indexOf(meta.pk);
+  const Cls = meta.modelClass as unknown as new (v: typeof FROM_DB) => Record<string | symbol, unknown>;
+  const children = (related ?? []).map((r) => ({ name: r.field.name, ...instanceMapper(r.meta, vendor, r.children) }));
+  let width = n;
+  const offsets: number[] = [];
+  for (const ch of children) {
+    offsets.push(width);
+    width += ch.width;
+  }
+  const map: RowMapper = (row, offset, db) => {
+    if (row[offset + pkIndex] === null) return null;
+    const o = new Cls(FROM_DB);
+    for (let i = 0; i < n; i++) {
+      const v = row[offset + i];
+      const conv = convs[i];
+      o[names[i] as string] = conv === undefined || v === null ? v : conv(v);
+    }
+    const state = new ModelState(false, db);
+    o[STATE] = state;
+    if (children.length > 0) {
+      const cache = new Map<string, unknown>();
+      for (let c = 0; c < children.length; c++) {
+        const ch = children[c] as (typeof children)[number];
+        cache.set(ch.name, ch.map(row, offset + (offsets[c] as number), db));
+      }
+      state.fieldsCache = cache;
+    }
+    return o;
+  };
+  return { map, width };
+}
+
+function modelMapper(q: Query, vendor: Vendor): Compiled['map'] {
+  const { map, width } = instanceMapper(q.meta, vendor, q.related);
+  const anns = q.annotations.map((a) => ({ name: a.name, conv: a.convert ?? (a.field ? a.field.fromDb(vendor) : undefined) }));
+  if (anns.length === 0) {
+    return (rows, db) => {
+      const out = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = map(rows[i] as unknown[], 0, db);
+      return out;
+    };
+  }
+  return (rows, db) =>
+    rows.map((row) => {
+      const o = map(row, 0, db) as Record<string, unknown>;
+      anns.forEach((a, i) => {
+        const v = row[width + i];
+        o[a.name] = a.conv === undefined || v === null ? v : a.conv(v);
+      });
+      return o;
+    });
+}
+
+function valuesMapper(q: Query, vendor: Vendor): Compiled['map'] {
+  if (q.select.kind !== 'values') return undefined;
+  const cols = q.select.columns;
+  const names = cols.map((c) => c.name);
+  const convs = cols.map((c) => c.convert ?? (c.field ? c.field.fromDb(vendor) : undefined));
+  const shape = q.select.shape;
+  const n = cols.length;
+  if (shape === 'flat') {
+    const conv = convs[0];
+    return (rows) => (conv === undefined ? rows.map((r) => r[0]) : rows.map((r) => (r[0] === null ? null : conv(r[0]))));
+  }
+  if (shape === 'tuple') {
+    return (rows) =>
+      rows.map((r) => {
+        const t = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const v = r[i];
+          const conv = convs[i];
+          t[i] = conv === undefined || v === null ? v : conv(v);
+        }
+        return t;
+      });
+  }
+  return (rows) =>
+    rows.map((r) => {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        const v = r[i];
+        const conv = convs[i];
+        o[names[i] as string] = conv === undefined || v === null ? v : conv(v);
+      }
+      return o;
+    });
+}
+
+/** A mapper for raw SQL rows (objects): columns named like fields (column or attname) fill them; others become attributes. */
+export function rawMapper(meta: ModelMeta, vendor: Vendor): (row: Record<string, unknown>, db: string) => unknown {
+  const byColumn = new Map<string, Field>();
+  for (const f of meta.fields) {
+    byColumn.set(f.column, f);
+    byColumn.set(f.attname, f);
+  }
+  const Cls = meta.modelClass as unknown as new (v: typeof FROM_DB) => Record<string | symbol, unknown>;
+  return (row, db) => {
+    const o = new Cls(FROM_DB);
+    for (const [k, v] of Object.entries(row)) {
+      const f = byColumn.get(k);
+      if (f) {
+        const conv = f.fromDb(vendor);
+        o[f.attname] = conv === undefined || v === null ? v : conv(v);
+      } else o[k] = v;
+    }
+    for (const f of meta.fields) if (!(f.attname in o)) o[f.attname] = undefined;
+    o[STATE] = new ModelState(false, db);
+    return o;
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The lookup vocabulary (Django's): which lookups and transforms exist, which apply to which kind
+ * of field, and how each one's value is checked and prepared for binding. @internal
+ */
+import { DataError, NotSupportedError, type Vendor } from '@spool/connections';
+import { FieldError } from '../errors';
+import type { Field } from '../fields/field';
+import type { LookupKind } from '../types';
+import { patternFor } from '../backends/operations';
+import { uuidHex } from '../fields/uuid-field';
+import type { Prep } from './nodes';
+
+export const COMPARISONS = ['exact', 'gt', 'gte', 'lt', 'lte'] as const;
+export const TEXT_LOOKUPS = ['iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith', 'regex', 'iregex'] as const;
+export const DATE_PARTS = ['year', 'month', 'day', 'week', 'week_day', 'iso_week_day', 'quarter', 'iso_year'] as const;
+export const TIME_PARTS = ['hour', 'minute', 'second'] as const;
+
+const COMPARISON_SET = new Set<string>(COMPARISONS);
+const TEXT_SET = new Set<string>(TEXT_LOOKUPS);
+const DATE_PART_SET = new Set<string>(DATE_PARTS);
+const TIME_PART_SET = new Set<string>(TIME_PARTS);
+const GENERIC = ['in', 'range', 'isnull'];
+
+/** Every lookup name (the last element of a key). */
+export const ALL_LOOKUPS = new Set<string>([...COMPARISONS, ...TEXT_LOOKUPS, ...GENERIC]);
+/** Every transform name (an element before the lookup). */
+export const ALL_TRANSFORMS = new Set<string>([...DATE_PARTS, ...TIME_PARTS, 'date']);
+
+export function isLookupName(name: string): boolean {
+  return ALL_LOOKUPS.has(name) || ALL_TRANSFORMS.has(name);
+}
+
+/** The lookups a kind of value supports. */
+export function lookupsFor(kind: LookupKind | 'relation' | 'part'): string[] {
+  switch (kind) {
+    case 'text':
+    case 'uuid':
+      return [...COMPARISONS, ...GENERIC, ...TEXT_LOOKUPS];
+    case 'boolean':
+    case 'json':
+      return ['exact', 'in', 'isnull'];
+    case 'relation':
+      return [...COMPARISONS, 'in', 'range', 'isnull'];
+    default:
+      return [...COMPARISONS, ...GENERIC];
+  }
+}
+
+/** The transforms a kind supports. */
+export function transformsFor(kind: LookupKind | 'relation' | 'part'): string[] {
+  if (kind === 'date') return [...DATE_PARTS];
+  if (kind === 'datetime') return [...DATE_PARTS, ...TIME_PARTS, 'date'];
+  return [];
+}
+
+export function isTextLookup(lookup: string): boolean {
+  return TEXT_SET.has(lookup);
+}
+export function isComparison(lookup: string): boolean {
+  return COMPARISON_SET.has(lookup);
+}
+export function isDatePart(name: string): boolean {
+  return DATE_PART_SET.has(name);
+}
+export function isTimePart(name: string): boolean {
+  return TIME_PART_SET.has(name);
+}
+
+/** The error for a lookup a field does not support (Django's wording). */
+export function unsupportedLookup(model: string, field: Field | string, lookup: string, kind: LookupKind | 'relation' | 'part'): FieldError {
+  const name = typeof field === 'string' ? field : field.name;
+  const type = typeof field === 'string' ? 'the value' : field.internalType;
+  const choices = [...lookupsFor(kind), ...transformsFor(kind)];
+  return new FieldError(`Unsupported lookup '${lookup}' for ${type} '${model}.${name}' or join on the field not permitted. Choices are: ${choices.join(', ')}.`, {
+    model,
+    field: lookup,
+    choices,
+  });
+}
+
+const fieldPreps = new WeakMap<Field, Prep>();
+
+/** Prepare values of `field` for binding (its `toDb`). */
+export function fieldPrep(field: Field): Prep {
+  let p = fieldPreps.get(field);
+  if (!p) {
+    p = (v, vendor) => field.toDb(v, vendor);
+    fieldPreps.set(field, p);
+  }
+  return p;
+}
+
+/** Reject strings PostgreSQL cannot store (NUL), with a message naming the field. */
+function checkPgText(s: string, vendor: Vendor, what: string): void {
+  if (vendor === 'postgresql' && s.includes('\u0000')) {
+    throw new DataError(`${what}: PostgreSQL text values cannot contain NUL (0x00) characters.`);
+  }
+}
+
+/** Prepare a pattern lookup's value: escape `\`, `%`, `_` and add the wildcards. */
+export function patternPrep(lookup: string, field: Field | undefined): Prep {
+  const label = field ? `${field.model?.name}.${field.name}__${lookup}` : lookup;
+  const uuid = field?.lookupKind === 'uuid';
+  if (lookup === 'regex' || lookup === 'iregex') {
+    return (v, vendor) => {
+      if (vendor === 'sqlite') throw new NotSupportedError(`The '${lookup}' lookup (${label}) is not supported on SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB.`);
+      const s = String(v);
+      checkPgText(s, vendor, label);
+      return s;
+    };
+  }
+  return (v, vendor) => {
+    let s = String(v);
+    // UUIDs are stored as 32 hex digits outside PostgreSQL: match against that form.
+    if (uuid && vendor !== 'postgresql') s = s.replace(/-/g, '').toLowerCase();
+    checkPgText(s, vendor, label);
+    if (lookup === 'iexact' && vendor === 'postgresql') return s;
+    return patternFor(lookup, s);
+  };
+}
+
+/** Prepare a text value compared with `=` (exact, in): the field's toDb plus the NUL check. */
+export function textPrep(field: Field): Prep {
+  const label = `${field.model?.name}.${field.name}`;
+  return (v, vendor) => {
+    if (typeof v === 'string') checkPgText(v, vendor, label);
+    return field.toDb(v, vendor);
+  };
+}
+
+export const numberPrep: Prep = (v) => Number(v);
+
+/** Check a pattern lookup's value at filter time. */
+export function checkPatternValue(model: string, path: string, lookup: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  throw new FieldError(`${model}: the '${lookup}' lookup on '${path}' takes a string, got ${value === null ? 'null' : typeof value}.`, { model, field: path });
+}
+
+export { uuidHex };

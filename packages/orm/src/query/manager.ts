@@ -1,0 +1,96 @@
+/**
+ * `Model.objects`: the entry point of queries (Django's `Manager`). Each method starts a new
+ * query set (`Author.objects.filter(...)` is `Author.objects.all().filter(...)`), so a manager
+ * never caches rows. Subclass it and override `getQuerySet()` for a custom default query.
+ */
+import type { ModelMeta } from '../models/model-meta';
+import type { AnyInstance, FieldsOf, InsertOf, RowOf, Simplify } from '../types';
+import { QuerySet } from './query-set';
+import { RawQuerySet } from './raw-query-set';
+import type { SqlFragment } from '@spool/connections';
+
+/** The query set methods a manager forwards. */
+export const MANAGER_METHODS = [
+  'filter',
+  'exclude',
+  'orderBy',
+  'reverse',
+  'distinct',
+  'slice',
+  'limit',
+  'offset',
+  'none',
+  'using',
+  'selectRelated',
+  'prefetchRelated',
+  'selectForUpdate',
+  'annotate',
+  'values',
+  'valuesList',
+  'get',
+  'first',
+  'last',
+  'count',
+  'exists',
+  'aggregate',
+  'update',
+  'delete',
+  'inBulk',
+  'iterator',
+  'bulkCreate',
+  'getOrCreate',
+  'updateOrCreate',
+  'toSQL',
+] as const;
+
+type Forwarded<I extends AnyInstance> = Pick<QuerySet<I, I, {}>, (typeof MANAGER_METHODS)[number]>;
+
+export interface Manager<I extends AnyInstance> extends Forwarded<I> {}
+
+export class Manager<I extends AnyInstance> {
+  /** @internal */
+  readonly meta: ModelMeta;
+
+  constructor(meta: ModelMeta) {
+    this.meta = meta;
+  }
+
+  /** The base query set of every method (override for a custom manager). */
+  getQuerySet(): QuerySet<I, I, {}> {
+    return new QuerySet<I, I, {}>(this.meta);
+  }
+
+  /** Create and save an instance (INSERT). */
+  create(values: InsertOf<FieldsOf<I>>): Promise<I> {
+    return this.getQuerySet().create(values);
+  }
+
+  /** Every row (a lazy query set). */
+  all(): QuerySet<I, I, {}> {
+    return this.getQuerySet();
+  }
+
+  /**
+   * Instances from your SQL: `Author.objects.raw(sql\`SELECT * FROM author WHERE id = ${id}\`)`.
+   * Values are bound parameters.
+   */
+  raw(fragment: SqlFragment, options: { using?: string } = {}): RawQuerySet<I> {
+    return new RawQuerySet<I>(this.meta, fragment, options.using);
+  }
+
+  /** The rows as plain objects, all columns. */
+  rows(): QuerySet<I, Simplify<RowOf<FieldsOf<I>>>, {}> {
+    return this.getQuerySet().values();
+  }
+}
+
+for (const name of MANAGER_METHODS) {
+  Object.defineProperty(Manager.prototype, name, {
+    value: function (this: Manager<AnyInstance>, ...args: unknown[]) {
+      const qs = this.getQuerySet() as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return (qs[name] as (...a: unknown[]) => unknown).apply(qs, args);
+    },
+    writable: true,
+    configurable: true,
+  });
+}

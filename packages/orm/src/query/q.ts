@@ -1,0 +1,90 @@
+/**
+ * `Q` objects: filters combined with AND, OR and NOT (Django's `Q`, with methods for `&`, `|`
+ * and `~`). Give the model's instance type for typed keys: `Q<Book>({ title__icontains: 'x' })`.
+ *
+ * ### Examples
+ * ```ts
+ * await Book.objects.filter(Q<Book>({ title__startswith: 'A' }).or({ pages__lt: 100 }).and(Q.not({ authorId: 3 })));
+ * ```
+ * The generated SQL (PostgreSQL): `... where (("book"."title" LIKE $1 or "book"."pages" < $2) and not ("book"."authorId" = $3))`.
+ */
+import { Q_BRAND, hasBrand } from '../brand';
+import type { FilterOf } from '../types';
+
+/** The lookups a Q accepts: typed for a model instance `I`, open otherwise. */
+export type QFilter<I> = unknown extends I ? Record<string, unknown> : FilterOf<I>;
+
+export type QChild = QNode<unknown> | readonly [string, unknown];
+
+/** A tree of filters. */
+export class QNode<I = unknown> {
+  /** @internal phantom */
+  declare readonly __instance?: I;
+  constructor(
+    readonly connector: 'AND' | 'OR',
+    readonly negated: boolean,
+    readonly children: readonly QChild[],
+  ) {}
+
+  static is(v: unknown): v is QNode<unknown> {
+    return v instanceof QNode || hasBrand(v, Q_BRAND);
+  }
+
+  /** `this AND other` (Django's `&`). */
+  and(...others: Array<QNode<I> | QFilter<I>>): QNode<I> {
+    return combine<I>('AND', [this, ...others.map((o) => toQ<I>(o))]);
+  }
+
+  /** `this OR other` (Django's `|`). */
+  or(...others: Array<QNode<I> | QFilter<I>>): QNode<I> {
+    return combine<I>('OR', [this, ...others.map((o) => toQ<I>(o))]);
+  }
+
+  /** `NOT this` (Django's `~`). */
+  not(): QNode<I> {
+    return new QNode<I>(this.connector, !this.negated, this.children);
+  }
+
+  /** Is the tree empty (no condition)? */
+  get empty(): boolean {
+    return this.children.length === 0;
+  }
+}
+Object.defineProperty(QNode.prototype, Q_BRAND, { value: true });
+
+function toQ<I>(v: QNode<I> | QFilter<I>): QNode<I> {
+  if (QNode.is(v)) return v as QNode<I>;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`Q() takes an object of lookups or another Q, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}.`);
+  return new QNode<I>('AND', false, Object.entries(v as Record<string, unknown>).map(([k, val]) => [k, val] as const));
+}
+
+function combine<I>(connector: 'AND' | 'OR', nodes: QNode<I>[]): QNode<I> {
+  const children: QChild[] = [];
+  for (const n of nodes) {
+    if (n.empty) continue;
+    // Flatten same-connector, non-negated children (as Django's Node.add squashes them).
+    if (n.connector === connector && !n.negated) children.push(...n.children);
+    else children.push(n as QNode<unknown>);
+  }
+  return new QNode<I>(connector, false, children);
+}
+
+/** Build a Q from lookups: `Q<Book>({ title: 'x' })`. */
+export function Q<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>> = {} as QFilter<I>): QNode<I> {
+  return toQ<I>(filter);
+}
+/** NOT of lookups: `Q.not({ title: 'x' })`. */
+Q.not = function not<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>>): QNode<I> {
+  return toQ<I>(filter).not();
+};
+/** OR of several filters. */
+Q.or = function or<I = unknown>(...filters: Array<NoInfer<QFilter<I> | QNode<I>>>): QNode<I> {
+  return combine<I>('OR', filters.map((f) => toQ<I>(f)));
+};
+/** AND of several filters. */
+Q.and = function and<I = unknown>(...filters: Array<NoInfer<QFilter<I> | QNode<I>>>): QNode<I> {
+  return combine<I>('AND', filters.map((f) => toQ<I>(f)));
+};
+Q.is = QNode.is;
+
+export type Q<I = unknown> = QNode<I>;

@@ -1,0 +1,859 @@
+/**
+ * Query sets: lazy, immutable descriptions of a query. Every chaining method returns a new query
+ * set; awaiting one runs it (once: the rows are kept, as Django's result cache). Terminal methods
+ * (`get`, `count`, `update`, ...) return promises.
+ *
+ * ### Examples
+ * ```ts
+ * const recent = Book.objects.filter({ published__year__gte: 2020 }).exclude({ title__icontains: 'draft' }).orderBy('-published');
+ * const books = await recent.slice(0, 10);            // runs now
+ * const titles = await recent.valuesList('title', { flat: true });
+ * const n = await recent.count();
+ * ```
+ * The generated SQL of `books` (PostgreSQL):
+ * `select "book"."id", "book"."title", ... from "book" where EXTRACT(YEAR FROM "book"."published") >= $1 and not ("book"."title"::text ... ) order by "book"."published" desc limit $2`
+ */
+import { atomic, connections, IntegrityError, TransactionManagementError, type Vendor } from '@spool/connections';
+import { FieldError, MultipleObjectsReturned, ObjectDoesNotExist } from '../errors';
+import type { Field } from '../fields/field';
+import { ForeignObject } from '../fields/foreign-key';
+import type { ModelMeta } from '../models/model-meta';
+import { QUERYSET_BRAND, STATE, hasBrand } from '../brand';
+import type {
+  AnnotationFilter,
+  AnyInstance,
+  FieldsOf,
+  FilterOf,
+  InsertOf,
+  OrderTerm,
+  PkOf,
+  PrefetchPath,
+  RowOf,
+  SelectRelatedPath,
+  Simplify,
+  UpdateOf,
+  ValueMap,
+  ValuePath,
+  ValuesRow,
+  ValuesTuple,
+} from '../types';
+import { Aggregate, Expression, OrderBy } from './expressions';
+import { Q, QNode } from './q';
+import { Query, describe, isModelInstance } from './query';
+import {
+  bind,
+  compileAggregate,
+  compileCount,
+  compileDelete,
+  compileExists,
+  compileSelect,
+  compileUpdate,
+  withDefaultOrdering,
+  type Compiled,
+} from './compiler';
+import { col, param, type ExprNode, type Param } from './nodes';
+import { fieldPrep } from './lookups';
+import type { Prefetch } from './prefetch';
+
+/** How many rows `get()` fetches to tell "more than one" (Django's MAX_GET_RESULTS + 1). */
+const MAX_GET_RESULTS = 21;
+const ARRAY_ROWS = { rowMode: 'array' as const };
+
+/** The value types of annotations `{ name: Count('x') }` → `{ name: number }`. */
+export type AnnotationTypes<N> = { [K in keyof N]: N[K] extends Expression<infer T> ? T : unknown };
+
+/** A filter argument: typed lookups, or a Q. */
+export type FilterArg<I, A> = (FilterOf<I> & AnnotationFilter<A>) | QNode<I> | QNode<unknown>;
+
+/** Options of `selectForUpdate()`. */
+export interface SelectForUpdateOptions {
+  /** Fail at once instead of waiting for a lock (NOWAIT). */
+  nowait?: boolean;
+  /** Skip rows locked by others (SKIP LOCKED). */
+  skipLocked?: boolean;
+  /** Lock only these tables' rows (`'self'` for the model's own): PostgreSQL `FOR UPDATE OF`. */
+  of?: readonly string[];
+}
+
+export interface QuerySetState {
+  db: string | undefined;
+  prefetch: readonly (string | Prefetch)[];
+  /** Hints for routers. */
+  hints: Record<string, unknown>;
+  /** Rows known without a query (prefetched related sets). */
+  known: unknown[] | undefined;
+  write: boolean;
+  /** A relation every fetched row points to: `[fieldName, instance]` (set in each row's cache, as Django's known_related_objects). */
+  knownRelated?: readonly [string, unknown];
+}
+
+const EMPTY_STATE: QuerySetState = { db: undefined, prefetch: [], hints: {}, known: undefined, write: false };
+
+/**
+ * A lazy query over instances `I` (rows typed `R`; `A` are the annotations). Awaiting it yields
+ * `R[]`.
+ */
+export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLike<R[]> {
+  /** @internal */
+  readonly query: Query;
+  /** @internal */
+  readonly state: QuerySetState;
+  private resultCache: R[] | undefined;
+  private running: Promise<R[]> | undefined;
+
+  constructor(meta: ModelMeta, query?: Query, state?: QuerySetState) {
+    this.query = query ?? new Query(meta);
+    this.state = state ?? EMPTY_STATE;
+  }
+
+  static is(v: unknown): v is QuerySet<AnyInstance, unknown, unknown> {
+    return v instanceof QuerySet || hasBrand(v, QUERYSET_BRAND);
+  }
+
+  /** The model's metadata. */
+  get meta(): ModelMeta {
+    return this.query.meta;
+  }
+
+  /** @internal */
+  protected chain<R2 = R, A2 = A>(query: Query = this.query.clone(), state: Partial<QuerySetState> = {}): QuerySet<I, R2, A2> {
+    const next = Object.create(Object.getPrototypeOf(this)) as QuerySet<I, R2, A2>;
+    (next as { query: Query }).query = query;
+    (next as { state: QuerySetState }).state = { ...this.state, known: undefined, ...state };
+    next.resultCache = undefined;
+    next.running = undefined;
+    return next;
+  }
+
+  // ---- the alias -----------------------------------------------------------------------------------
+
+  /** The alias this query set runs on: `using()`, else the routers (Django's `QuerySet.db`). */
+  get db(): string {
+    if (this.state.db !== undefined) return this.state.db;
+    const cls = this.meta.modelClass;
+    const router = connections.router;
+    return this.state.write || this.query.forUpdate ? router.dbForWrite(cls, this.state.hints) : router.dbForRead(cls, this.state.hints);
+  }
+
+  // ---- chaining ------------------------------------------------------------------------------------
+
+  /** A copy of this query set (re-evaluated when awaited). */
+  all(): QuerySet<I, R, A> {
+    return this.chain();
+  }
+
+  /**
+   * Rows matching every lookup (AND); several arguments or a `Q` for OR/NOT.
+   *
+   * ### Examples
+   * ```ts
+   * Book.objects.filter({ title__icontains: 'django', author__name__startswith: 'A' });
+   * Book.objects.filter({ author: { name__startswith: 'A' } });  // nested form
+   * Book.objects.filter(Q<Book>({ pages__lt: 100 }).or({ pages__gt: 1000 }));
+   * ```
+   */
+  filter(...args: FilterArg<I, A>[]): QuerySet<I, R, A> {
+    return this.addFilters(args, false, 'filter');
+  }
+
+  /** Rows not matching the lookups: `exclude({ a, b })` is `NOT (a AND b)`. */
+  exclude(...args: FilterArg<I, A>[]): QuerySet<I, R, A> {
+    return this.addFilters(args, true, 'exclude');
+  }
+
+  private addFilters(args: readonly unknown[], negate: boolean, method: string): QuerySet<I, R, A> {
+    if (this.query.isSliced) throw new TypeError(`Cannot ${method} a query once a slice has been taken.`);
+    const q = this.query.clone();
+    for (const arg of args) {
+      if (arg === undefined) continue;
+      if (QNode.is(arg)) q.addFilter(arg, negate);
+      else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) q.addFilter(Q(arg as Record<string, unknown>), negate);
+      else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
+    }
+    return this.chain(q);
+  }
+
+  /**
+   * Order by fields: `'name'`, `'-name'` (descending), `'author__name'`, `'?'` (random), an
+   * annotation, or an expression (`F('x').desc()`). With no argument, clears any ordering
+   * (including the model's default).
+   */
+  orderBy(...terms: Array<OrderTerm<I, A> | OrderBy | Expression>): QuerySet<I, R, A> {
+    if (this.query.isSliced) throw new TypeError('Cannot reorder a query once a slice has been taken.');
+    const q = this.query.clone();
+    q.setOrdering(terms as Array<string | OrderBy | Expression>);
+    return this.chain(q);
+  }
+
+  /** Reverse the ordering (the default ordering if none was given). */
+  reverse(): QuerySet<I, R, A> {
+    if (this.query.isSliced) throw new TypeError('Cannot reverse a query once a slice has been taken.');
+    const q = withDefaultOrdering(this.query).clone();
+    q.ordering = (q.ordering ?? []).map((o) => ({ ...o, desc: !o.desc, nulls: o.nulls === 'first' ? 'last' : o.nulls === 'last' ? 'first' : undefined }));
+    return this.chain(q);
+  }
+
+  /** SELECT DISTINCT. */
+  distinct(): QuerySet<I, R, A> {
+    const q = this.query.clone();
+    q.distinct = true;
+    return this.chain(q);
+  }
+
+  /** Rows `[start, end)` (Django's slicing): `slice(0, 10)`, `slice(20)`. */
+  slice(start: number, end?: number): QuerySet<I, R, A> {
+    const q = this.query.clone();
+    q.setLimits(start, end);
+    return this.chain(q);
+  }
+
+  /** At most `n` rows (LIMIT). */
+  limit(n: number): QuerySet<I, R, A> {
+    return this.slice(0, n);
+  }
+
+  /** Skip the first `n` rows (OFFSET). */
+  offset(n: number): QuerySet<I, R, A> {
+    return this.slice(n);
+  }
+
+  /** A query set that matches nothing, without running a query. */
+  none(): QuerySet<I, R, A> {
+    const q = this.query.clone();
+    q.empty = true;
+    return this.chain(q);
+  }
+
+  /** Run on `alias` (else the routers decide). */
+  using(alias: string): QuerySet<I, R, A> {
+    if (typeof alias !== 'string' || alias === '') throw new TypeError(`using() takes an alias, got ${describe(alias)}.`);
+    connections.settingsFor(alias);
+    return this.chain(this.query, { db: alias });
+  }
+
+  /**
+   * Join forward relations and build the related instances from the same row (one query):
+   * `selectRelated('author', 'author__publisher')`.
+   */
+  selectRelated(...paths: SelectRelatedPath<I>[]): QuerySet<I, R, A> {
+    const q = this.query.clone();
+    q.addSelectRelated(paths.length === 0 ? true : (paths as string[]));
+    return this.chain(q);
+  }
+
+  /**
+   * Load relations with one extra query per relation (`WHERE ... IN (...)`), after the main
+   * query: `prefetchRelated('books', 'books__tags')`, or a `Prefetch` with a custom query set.
+   */
+  prefetchRelated(...lookups: Array<PrefetchPath<I> | Prefetch>): QuerySet<I, R, A> {
+    for (const l of lookups) {
+      if (typeof l !== 'string' && !(l && typeof l === 'object' && 'lookup' in l)) throw new TypeError(`prefetchRelated() takes relation paths or Prefetch objects, got ${describe(l)}.`);
+    }
+    return this.chain(this.query, { prefetch: [...this.state.prefetch, ...(lookups as Array<string | Prefetch>)] });
+  }
+
+  /**
+   * Lock the selected rows until the end of the transaction (SELECT ... FOR UPDATE). Must run
+   * inside `atomic()`; ignored on SQLite (which locks the whole database on write), as in Django.
+   */
+  selectForUpdate(options: SelectForUpdateOptions = {}): QuerySet<I, R, A> {
+    const q = this.query.clone();
+    const of = (options.of ?? []).map((name) => {
+      if (name === 'self') return q.alias;
+      const j = q.joins.find((x) => x.relKey.endsWith(`.${name}`));
+      if (!j) throw new FieldError(`selectForUpdate({ of }): '${name}' is not 'self' nor a relation joined by selectRelated.`, { model: this.meta.name, field: name });
+      return j.alias;
+    });
+    q.forUpdate = { nowait: options.nowait ?? false, skipLocked: options.skipLocked ?? false, of };
+    return this.chain(q);
+  }
+
+  /**
+   * Add computed values to each row: aggregates over relations (grouping by the row) or
+   * expressions. `annotate({ nBooks: Count('books') })`.
+   */
+  annotate<N extends Record<string, Expression>>(annotations: N): QuerySet<I, R extends I ? R & Simplify<AnnotationTypes<N>> : Simplify<R & AnnotationTypes<N>>, Simplify<A & AnnotationTypes<N>>> {
+    if (annotations === null || typeof annotations !== 'object') throw new TypeError('annotate() takes an object of expressions.');
+    const q = this.query.clone();
+    for (const [name, e] of Object.entries(annotations)) q.addAnnotation(name, e);
+    if (q.select.kind === 'values') {
+      q.select = { ...q.select, columns: [...q.select.columns, ...q.valueColumns(Object.keys(annotations))] };
+    }
+    return this.chain(q);
+  }
+
+  /**
+   * Rows as plain objects of the given paths (all columns when none): `values('id', 'author__name')`.
+   * Before an aggregate `annotate()`, groups by these values.
+   */
+  values(): QuerySet<I, Simplify<RowOf<FieldsOf<I>> & A>, A>;
+  values<K extends ValuePath<I> | (keyof A & string)>(...keys: K[]): QuerySet<I, ValuesRow<I, A, K>, A>;
+  values(...keys: string[]): QuerySet<I, unknown, A> {
+    const q = this.query.clone();
+    q.setValues(keys, 'object');
+    return this.chain(q);
+  }
+
+  /** Rows as tuples: `valuesList('id', 'title')`; one column with `{ flat: true }` gives plain values. */
+  valuesList<K extends ValuePath<I> | (keyof A & string)>(key: K, options: { flat: true }): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : never, A>;
+  valuesList<const K extends readonly (ValuePath<I> | (keyof A & string))[]>(...keys: K): QuerySet<I, ValuesTuple<I, A, K>, A>;
+  valuesList(...args: unknown[]): QuerySet<I, unknown, A> {
+    const last = args[args.length - 1];
+    let flat = false;
+    if (last !== null && typeof last === 'object') {
+      const o = last as { flat?: boolean };
+      for (const k of Object.keys(o)) if (k !== 'flat') throw new TypeError(`valuesList(): unknown option '${k}'. Valid options: flat.`);
+      flat = o.flat === true;
+      args = args.slice(0, -1);
+    }
+    const q = this.query.clone();
+    q.setValues(args as string[], flat ? 'flat' : 'tuple');
+    return this.chain(q);
+  }
+
+  // ---- running -------------------------------------------------------------------------------------
+
+  then<T1 = R[], T2 = never>(onfulfilled?: ((value: R[]) => T1 | PromiseLike<T1>) | null, onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null): Promise<T1 | T2> {
+    return this.fetchAll().then(onfulfilled, onrejected);
+  }
+
+  catch<T2 = never>(onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null): Promise<R[] | T2> {
+    return this.fetchAll().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<R[]> {
+    return this.fetchAll().finally(onfinally);
+  }
+
+  /** Run (once) and return the rows. */
+  fetchAll(): Promise<R[]> {
+    if (this.resultCache !== undefined) return Promise.resolve(this.resultCache);
+    if (this.state.known !== undefined && !this.query.isSliced) {
+      this.resultCache = this.state.known as R[];
+      return Promise.resolve(this.resultCache);
+    }
+    if (this.running === undefined) {
+      this.running = this.execute().then(
+        (rows) => {
+          this.resultCache = rows;
+          this.running = undefined;
+          return rows;
+        },
+        (err) => {
+          this.running = undefined;
+          throw err;
+        },
+      );
+    }
+    return this.running;
+  }
+
+  private async execute(): Promise<R[]> {
+    const q = this.query;
+    if (q.empty) return [];
+    const alias = this.db;
+    const backend = connections.backend(alias);
+    const vendor = backend.vendor;
+    if (q.forUpdate && backend.features.hasSelectForUpdate && !connections.inAtomicBlock({ using: alias })) {
+      throw new TransactionManagementError(`selectForUpdate() on ${this.meta.name} cannot be used outside of a transaction: wrap it in atomic({ using: '${alias}' }).`, { alias });
+    }
+    const prepared = withDefaultOrdering(q);
+    const compiled = compileSelect(prepared, vendor, alias);
+    const rows = await runCompiled(compiled, prepared, vendor, alias);
+    const out = (compiled.map as NonNullable<Compiled['map']>)(rows, alias) as R[];
+    const known = this.state.knownRelated;
+    if (known !== undefined && q.select.kind === 'model') {
+      for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
+    }
+    if (this.state.prefetch.length > 0 && q.select.kind === 'model' && out.length > 0) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
+      await prefetchRelatedObjects(out as unknown as AnyInstance[], this.state.prefetch);
+    }
+    return out;
+  }
+
+  /** The SQL and bindings this query set would send (on its alias). */
+  toSQL(): { sql: string; bindings: unknown[] } {
+    const alias = this.db;
+    const vendor = connections.backend(alias).vendor;
+    const prepared = withDefaultOrdering(this.query);
+    const compiled = compileSelect(prepared, vendor, alias);
+    const params: Param[] = [];
+    prepared.collectParams(params);
+    return { sql: compiled.sql, bindings: bind(compiled, params, vendor, limitOf(prepared), prepared.low) };
+  }
+
+  /** This query as a subquery (for `__in`). @internal */
+  toSubquery(prefix: string): Query {
+    const q = rebase(this.query, prefix);
+    if (q.select.kind === 'model') q.setValues(['pk'], 'flat');
+    if (!q.isSliced) q.ordering = [];
+    return q;
+  }
+
+  /**
+   * The one row matching the lookups. Throws `Model.DoesNotExist` when none matches and
+   * `Model.MultipleObjectsReturned` when more than one does.
+   */
+  async get(...args: FilterArg<I, A>[]): Promise<R> {
+    let qs: QuerySet<I, R, A> = args.length > 0 ? this.filter(...args) : this.chain();
+    if (!qs.query.isSliced && !qs.query.forUpdate && !qs.query.distinct) {
+      const q = qs.query.clone();
+      q.ordering = [];
+      q.setLimits(0, MAX_GET_RESULTS);
+      qs = qs.chain(q);
+    }
+    const rows = await qs.fetchAll();
+    if (rows.length === 1) return rows[0] as R;
+    const meta = this.meta;
+    if (rows.length === 0) {
+      const Err = doesNotExistClass(meta);
+      throw new Err(`${meta.name} matching query does not exist.`, { model: meta.name });
+    }
+    const Err = multipleClass(meta);
+    throw new Err(`get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`, { model: meta.name });
+  }
+
+  /** The first row (by the ordering, else by primary key), or null. */
+  async first(): Promise<R | null> {
+    const qs = this.query.ordering !== undefined || this.meta.ordering.length > 0 ? this : this.orderBy('pk' as OrderTerm<I, A>);
+    const rows = await qs.slice(0, 1).fetchAll();
+    return rows[0] ?? null;
+  }
+
+  /** The last row (reversing the ordering, else by primary key), or null. */
+  async last(): Promise<R | null> {
+    const ordered = this.query.ordering !== undefined || this.meta.ordering.length > 0;
+    const qs = ordered ? this.reverse() : this.orderBy('-pk' as OrderTerm<I, A>);
+    const rows = await qs.slice(0, 1).fetchAll();
+    return rows[0] ?? null;
+  }
+
+  /** The number of rows (`SELECT COUNT(*)`), without fetching them. */
+  async count(): Promise<number> {
+    if (this.resultCache !== undefined) return this.resultCache.length;
+    const q = this.query;
+    if (q.empty) return 0;
+    const alias = this.db;
+    const vendor = connections.backend(alias).vendor;
+    const prepared = q.isSliced ? withDefaultOrdering(q) : withoutOrdering(q);
+    const compiled = compileCount(prepared, vendor, alias);
+    const rows = await runCompiled(compiled, prepared, vendor, alias);
+    return ((compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as number) ?? 0;
+  }
+
+  /** Does any row match? (`SELECT 1 ... LIMIT 1`.) */
+  async exists(): Promise<boolean> {
+    if (this.resultCache !== undefined) return this.resultCache.length > 0;
+    const q = this.query;
+    if (q.empty) return false;
+    const alias = this.db;
+    const vendor = connections.backend(alias).vendor;
+    const prepared = withoutOrdering(q);
+    const compiled = compileExists(prepared, vendor, alias);
+    const rows = await runCompiled(compiled, prepared, vendor, alias);
+    return rows.length > 0;
+  }
+
+  /**
+   * Aggregate over all the rows: `aggregate({ total: Sum('pages'), n: Count('id') })` →
+   * `{ total: number | null, n: number }`.
+   */
+  async aggregate<N extends Record<string, Aggregate>>(aggregates: N): Promise<Simplify<AnnotationTypes<N>>> {
+    if (aggregates === null || typeof aggregates !== 'object' || Object.keys(aggregates).length === 0) throw new TypeError('aggregate() takes an object of aggregates: { total: Sum("pages") }.');
+    const q = this.query.clone();
+    if (q.isSliced || q.distinct || q.grouped) {
+      throw new TypeError(`aggregate() over a sliced, distinct or annotated query set is not supported yet (${this.meta.name}); aggregate the unsliced query.`);
+    }
+    const names = Object.keys(aggregates);
+    for (const name of names) {
+      const a = aggregates[name];
+      if (!(a instanceof Aggregate) && !(Expression.is(a) && (a as Aggregate).kind === 'aggregate')) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
+      q.addAnnotation(name, a as Aggregate);
+    }
+    q.ordering = [];
+    if (q.empty) {
+      const out: Record<string, unknown> = {};
+      for (const n of names) out[n] = (aggregates[n] as Aggregate).fn === 'COUNT' ? 0 : null;
+      return out as Simplify<AnnotationTypes<N>>;
+    }
+    const alias = this.db;
+    const vendor = connections.backend(alias).vendor;
+    const compiled = compileAggregate(q, names, vendor, alias);
+    const rows = await runCompiled(compiled, q, vendor, alias);
+    return (compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as Simplify<AnnotationTypes<N>>;
+  }
+
+  /**
+   * Update every matching row in one statement; returns the number of rows matched. Values may be
+   * expressions: `update({ stock: F('stock').sub(1) })`. No save() runs (autoNow fields are not
+   * touched), as in Django.
+   */
+  async update(values: UpdateOf<FieldsOf<I>>): Promise<number> {
+    if (this.query.isSliced) throw new TypeError('Cannot update a query once a slice has been taken.');
+    const q = this.query.clone();
+    const sets = updateSets(q, values as Record<string, unknown>);
+    if (sets.length === 0) return 0;
+    if (q.empty) return 0;
+    q.ordering = [];
+    const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
+    const vendor = connections.backend(alias).vendor;
+    const compiled = compileUpdate(q, sets, vendor, alias);
+    const params: Param[] = [];
+    for (const [, n] of sets) collectParamsOf(n, params);
+    q.collectParams(params);
+    const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor));
+    return res.rowCount;
+  }
+
+  /**
+   * Delete the matching rows, and what depends on them per each foreign key's `onDelete`
+   * (cascade, protect, restrict, set null), in one transaction. Returns `[total, perModel]`.
+   */
+  async delete(): Promise<[number, Record<string, number>]> {
+    if (this.query.isSliced) throw new TypeError('Cannot use a limit or offset with delete().');
+    if (this.query.select.kind !== 'model') throw new TypeError('Cannot call delete() after values() or valuesList().');
+    if (this.query.empty) return [0, {}];
+    const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Collector } = require('./collector') as typeof import('./collector');
+    const collector = new Collector(alias);
+    if (collector.canFastDelete(this.meta) && this.query.joins.length === 0) {
+      const q = withoutOrdering(this.query);
+      const vendor = connections.backend(alias).vendor;
+      const compiled = compileDelete(q, vendor, alias);
+      const res = await runCompiledWrite(compiled, q, vendor, alias);
+      return [res, res > 0 ? { [this.meta.name]: res } : {}];
+    }
+    return atomic(async () => {
+      const pks = (await this.using(alias).orderBy().valuesList('pk' as ValuePath<I>, { flat: true }).fetchAll()) as unknown[];
+      await collector.collect(this.meta, pks);
+      return collector.delete();
+    }, { using: alias, savepoint: false });
+  }
+
+  /** Instances by primary key (or another unique field): a Map. */
+  async inBulk(ids?: readonly PkOf<I>[], options: { fieldName?: ValuePath<I> } = {}): Promise<Map<PkOf<I>, R>> {
+    const fieldName = (options.fieldName ?? 'pk') as string;
+    const field = fieldName === 'pk' ? this.meta.pk : this.meta.concreteField(fieldName, 'inBulk');
+    if (fieldName !== 'pk' && !field.unique) throw new FieldError(`inBulk()'s fieldName must be a unique field, '${fieldName}' is not.`, { model: this.meta.name, field: fieldName });
+    if (this.query.isSliced) throw new TypeError("Cannot use 'limit' or 'offset' with inBulk().");
+    const out = new Map<PkOf<I>, R>();
+    const attname = field.attname;
+    if (ids !== undefined) {
+      if (ids.length === 0) return out;
+      const batch = 1000;
+      for (let i = 0; i < ids.length; i += batch) {
+        const rows = await this.filter({ [`${fieldName}__in`]: ids.slice(i, i + batch) } as FilterArg<I, A>).fetchAll();
+        for (const r of rows) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
+      }
+      return out;
+    }
+    for (const r of await this.fetchAll()) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
+    return out;
+  }
+
+  /**
+   * Stream the rows in chunks of `chunkSize` (default 2000), without keeping them: an async
+   * iterator. Chunks are read by primary key (keyset pagination) when the query is ordered by it
+   * or not ordered, else with LIMIT/OFFSET.
+   */
+  async *iterator(options: { chunkSize?: number } = {}): AsyncGenerator<R, void, undefined> {
+    const chunkSize = options.chunkSize ?? 2000;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`iterator(): chunkSize must be a positive integer, got ${String(chunkSize)}.`);
+    if (this.state.prefetch.length > 0) throw new TypeError('iterator() with prefetchRelated() is not supported: prefetch needs all the rows. Slice the query instead.');
+    const q = this.query;
+    const pk = this.meta.pk;
+    const ordering = q.ordering ?? (this.meta.ordering.length > 0 ? undefined : []);
+    const keyset = !q.isSliced && !q.distinct && !q.grouped && ordering !== undefined && (ordering.length === 0 || (ordering.length === 1 && ordering[0]?.node.t === 'col' && ordering[0].node.field === pk && ordering[0].node.alias === q.alias));
+    const alias = this.db;
+    if (keyset) {
+      const desc = ordering.length === 1 && ordering[0]?.desc === true;
+      let last: unknown = undefined;
+      for (;;) {
+        let qs: QuerySet<I, R, A> = this.orderBy((desc ? '-pk' : 'pk') as OrderTerm<I, A>).using(alias);
+        if (last !== undefined) qs = qs.filter({ [desc ? 'pk__lt' : 'pk__gt']: last } as FilterArg<I, A>);
+        const rows = await qs.slice(0, chunkSize).fetchAll();
+        for (const r of rows) yield r;
+        if (rows.length < chunkSize) return;
+        const tail = rows[rows.length - 1] as Record<string, unknown> | unknown[] | unknown;
+        last = lastKey(q, tail, pk);
+        if (last === undefined) throw new TypeError('iterator(): keyset pagination needs the primary key in each row; include it in values().');
+      }
+    }
+    const end = q.high;
+    for (let start = 0; ; start += chunkSize) {
+      const stop = end === undefined ? start + chunkSize : Math.min(start + chunkSize, end - q.low);
+      if (end !== undefined && start >= end - q.low) return;
+      const rows = await this.using(alias).slice(start, stop).fetchAll();
+      for (const r of rows) yield r;
+      if (rows.length < stop - start) return;
+    }
+  }
+
+  // ---- creating ------------------------------------------------------------------------------------
+
+  /** Create and save an instance (INSERT). */
+  async create(values: InsertOf<FieldsOf<I>>): Promise<I> {
+    const Cls = this.meta.modelClass as unknown as new (v: unknown) => I & { $save(o: unknown): Promise<unknown> };
+    const obj = new Cls(values);
+    await obj.$save({ forceInsert: true, using: this.state.db });
+    return obj;
+  }
+
+  /**
+   * Insert many instances in batches (one multi-row INSERT per batch, in one transaction). Primary
+   * keys are set on the instances on PostgreSQL and SQLite (RETURNING); MariaDB, like MySQL in
+   * Django, does not set them.
+   */
+  async bulkCreate(objs: ReadonlyArray<I | InsertOf<FieldsOf<I>>>, options: { batchSize?: number; ignoreConflicts?: boolean } = {}): Promise<I[]> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { bulkInsert } = require('../models/persistence') as typeof import('../models/persistence');
+    return bulkInsert(this.meta, objs as unknown[], { ...options, using: this.state.db }) as Promise<I[]>;
+  }
+
+  /**
+   * Fetch the row matching `lookup`, or create it from `lookup` and `defaults`. Returns
+   * `[instance, created]`. Safe against a concurrent create through the unique constraint that
+   * should back `lookup` (the create runs in a savepoint; on IntegrityError the row is fetched).
+   */
+  async getOrCreate(lookup: FilterOf<I>, defaults: Partial<InsertOf<FieldsOf<I>>> = {}): Promise<[I, boolean]> {
+    const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
+    const qs = this.using(alias) as unknown as QuerySet<I, I, A>;
+    try {
+      return [await qs.get(lookup as FilterArg<I, A>), false];
+    } catch (err) {
+      if (!ObjectDoesNotExist.is(err)) throw err;
+    }
+    const params = createParams(this.meta, lookup as Record<string, unknown>, defaults as Record<string, unknown>);
+    try {
+      const obj = await atomic(() => qs.create(params as InsertOf<FieldsOf<I>>), { using: alias });
+      return [obj, true];
+    } catch (err) {
+      if (IntegrityError.is(err)) {
+        try {
+          return [await qs.get(lookup as FilterArg<I, A>), false];
+        } catch (again) {
+          if (ObjectDoesNotExist.is(again)) throw err;
+          throw again;
+        }
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Update the row matching `lookup` with `defaults` (locking it), or create it. Returns
+   * `[instance, created]`.
+   */
+  async updateOrCreate(lookup: FilterOf<I>, defaults: Partial<InsertOf<FieldsOf<I>>> = {}, createDefaults?: Partial<InsertOf<FieldsOf<I>>>): Promise<[I, boolean]> {
+    const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
+    return atomic(async () => {
+      const qs = this.using(alias).selectForUpdate() as unknown as QuerySet<I, I, A>;
+      let obj: I;
+      try {
+        obj = await qs.get(lookup as FilterArg<I, A>);
+      } catch (err) {
+        if (!ObjectDoesNotExist.is(err)) throw err;
+        const [created, wasCreated] = await (this.using(alias) as unknown as QuerySet<I, I, A>).getOrCreate(lookup, { ...defaults, ...(createDefaults ?? {}) });
+        if (wasCreated) return [created, true] as [I, boolean];
+        obj = created;
+      }
+      const rec = obj as unknown as Record<string, unknown> & { $save(o: unknown): Promise<unknown> };
+      const updateFields: string[] = [];
+      for (const [k, v] of Object.entries(defaults)) {
+        rec[k] = v;
+        const f = this.meta.fieldByAttname(k);
+        if (f) updateFields.push(f.name);
+      }
+      await rec.$save({ using: alias, updateFields: updateFields.length > 0 ? updateFields : undefined });
+      return [obj, false] as [I, boolean];
+    }, { using: alias });
+  }
+}
+Object.defineProperty(QuerySet.prototype, QUERYSET_BRAND, { value: true });
+
+// ---- helpers -------------------------------------------------------------------------------------------
+
+function limitOf(q: Query): number | undefined {
+  return q.high === undefined ? undefined : q.high - q.low;
+}
+
+/** Run a compiled SELECT-like statement and return its array rows. @internal */
+export async function runCompiled(compiled: Compiled, q: Query, vendor: Vendor, alias: string): Promise<unknown[][]> {
+  const params: Param[] = [];
+  q.collectParams(params);
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor, limitOf(q), q.low), ARRAY_ROWS);
+  return res.rows as unknown as unknown[][];
+}
+
+async function runCompiledWrite(compiled: Compiled, q: Query, vendor: Vendor, alias: string): Promise<number> {
+  const params: Param[] = [];
+  q.collectParams(params);
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor, limitOf(q), q.low));
+  return res.rowCount;
+}
+
+function withoutOrdering(q: Query): Query {
+  if (q.ordering !== undefined && q.ordering.length === 0) return q;
+  const c = q.clone();
+  c.ordering = [];
+  return c;
+}
+
+function collectParamsOf(n: ExprNode, out: Param[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./nodes') as typeof import('./nodes')).collectExpr(n, out);
+}
+
+/** The SET list of an update(): fields and their new value (a param or an expression on the model's own columns). */
+function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, ExprNode]> {
+  if (values === null || typeof values !== 'object') throw new TypeError('update() takes an object of field values.');
+  const meta = q.meta;
+  const sets: Array<[Field, ExprNode]> = [];
+  for (const [key, value] of Object.entries(values)) {
+    const f = meta.fieldByAttname(key);
+    if (!f) {
+      const declared = meta.field(key);
+      if (declared && !declared.concrete) throw new FieldError(`${meta.name}.${key} is a many-to-many or reverse relation: update() can only set columns. Use ${key}.set([...]) on instances.`, { model: meta.name, field: key });
+      throw meta.unknownField(key, 'update()', meta.fields.flatMap((x) => (x.attname === x.name ? [x.name] : [x.name, x.attname])));
+    }
+    if (f.primaryKey && f.autoGenerated && false) continue;
+    if (Expression.is(value)) {
+      const node = q.resolveExpression(value, { call: 0, reuseAll: false, negated: false, inOr: false, allowJoins: false, forceOuter: false } as never);
+      sets.push([f, node]);
+      continue;
+    }
+    let v: unknown = value;
+    if (f instanceof ForeignObject && isModelInstance(value)) v = (value as Record<string, unknown>)[(f as ForeignObject<never>).relatedMeta.pk.attname];
+    if (v === undefined) throw new FieldError(`${meta.name}.${key}: update() got undefined; use null to clear a nullable field.`, { model: meta.name, field: key });
+    if (v === null) {
+      if (!f.null) throw new FieldError(`${meta.name}.${f.name} is not nullable: update() cannot set it to null.`, { model: meta.name, field: key });
+      sets.push([f, { t: 'raw', k: 'NULL', sql: 'NULL', bindings: [] }]);
+      continue;
+    }
+    sets.push([f, param(f.toJs(v), fieldPrep(f))]);
+  }
+  return sets;
+}
+
+/** The values of a create from getOrCreate's lookup (exact keys only) and defaults. */
+function createParams(meta: ModelMeta, lookup: Record<string, unknown>, defaults: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(lookup)) {
+    if (k.includes('__')) continue;
+    if (k === 'pk') {
+      out[meta.pk.attname] = v;
+      continue;
+    }
+    out[k] = v;
+  }
+  for (const [k, v] of Object.entries(defaults)) out[k] = typeof v === 'function' ? (v as () => unknown)() : v;
+  return out;
+}
+
+function lastKey(q: Query, row: unknown, pk: Field): unknown {
+  if (q.select.kind === 'model') return (row as Record<string, unknown>)[pk.attname];
+  const cols = q.select.columns;
+  const i = cols.findIndex((c) => c.node.t === 'col' && c.node.field === pk && c.node.alias === q.alias);
+  if (i < 0) return undefined;
+  if (q.select.shape === 'flat') return row;
+  if (q.select.shape === 'tuple') return (row as unknown[])[i];
+  return (row as Record<string, unknown>)[(cols[i] as { name: string }).name];
+}
+
+/** Rebuild a query with another alias prefix (for use as a subquery). */
+function rebase(q: Query, prefix: string): Query {
+  if (q.prefix === prefix) return q.clone();
+  // Re-apply the query's parts on a fresh query with the new prefix: filters were resolved with
+  // the old aliases, so the simplest correct way is to rebuild from the recorded state.
+  const fresh = new Query(q.meta, prefix);
+  const map = new Map<string, string>([[q.alias, fresh.alias]]);
+  const c = fresh as unknown as { joins: Query['joins'] };
+  let n = 1;
+  c.joins = q.joins.map((j) => {
+    n += 1;
+    const alias = `${prefix}${n}`;
+    map.set(j.alias, alias);
+    return { ...j, alias, parentAlias: map.get(j.parentAlias) ?? j.parentAlias };
+  });
+  (fresh as unknown as { aliasCount: number }).aliasCount = n;
+  fresh.where = remapWhere(q.where, map);
+  fresh.having = remapWhere(q.having, map);
+  fresh.annotations = q.annotations.map((a) => ({ ...a, node: remapExpr(a.node, map) }));
+  fresh.select = q.select.kind === 'values' ? { ...q.select, columns: q.select.columns.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) })) } : q.select;
+  fresh.groupByValues = q.groupByValues?.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) }));
+  fresh.ordering = q.ordering?.map((o) => ({ ...o, node: remapExpr(o.node, map) }));
+  fresh.distinct = q.distinct;
+  fresh.low = q.low;
+  fresh.high = q.high;
+  fresh.empty = q.empty;
+  return fresh;
+}
+
+function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
+  switch (n.t) {
+    case 'col': {
+      const alias = map.get(n.alias) ?? n.alias;
+      return col(alias, n.field, n.column);
+    }
+    case 'part':
+    case 'date': {
+      const arg = remapExpr(n.arg, map);
+      return n.t === 'part' ? { ...n, arg, k: `${n.part}(${arg.k})` } : { ...n, arg, k: `date(${arg.k})` };
+    }
+    case 'combined': {
+      const lhs = remapExpr(n.lhs, map);
+      const rhs = remapExpr(n.rhs, map);
+      return { ...n, lhs, rhs, k: `(${lhs.k}${n.op}${rhs.k})` };
+    }
+    case 'agg': {
+      if (n.arg === '*') return n;
+      const arg = remapExpr(n.arg, map);
+      return { ...n, arg, k: `${n.fn}${n.distinct ? 'D' : ''}(${arg.k})` };
+    }
+    default:
+      return n;
+  }
+}
+
+function remapWhere<T extends import('./nodes').WhereChild>(w: T, map: Map<string, string>): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodes = require('./nodes') as typeof import('./nodes');
+  if (w.t === 'where') return nodes.where(w.connector, w.negated, w.children.map((c) => remapWhere(c, map))) as T;
+  if (w.t === 'lookup') {
+    const rhs = w.rhs === undefined ? undefined : Array.isArray(w.rhs) ? (w.rhs as ExprNode[]).map((r) => remapExpr(r, map)) : remapExpr(w.rhs as ExprNode, map);
+    return nodes.lookupNode(w.lookup, remapExpr(w.lhs, map), rhs, w.isnull) as T;
+  }
+  return w;
+}
+
+/** Per-model DoesNotExist / MultipleObjectsReturned classes (created once per model). @internal */
+export function doesNotExistClass(meta: ModelMeta): typeof ObjectDoesNotExist {
+  let cls = meta.cache.get('DoesNotExist') as typeof ObjectDoesNotExist | undefined;
+  if (!cls) {
+    const name = meta.name;
+    cls = class extends ObjectDoesNotExist {
+      static override readonly kind: string = `${name}.DoesNotExist`;
+    };
+    Object.defineProperty(cls, 'name', { value: 'DoesNotExist' });
+    meta.cache.set('DoesNotExist', cls);
+  }
+  return cls;
+}
+
+export function multipleClass(meta: ModelMeta): typeof MultipleObjectsReturned {
+  let cls = meta.cache.get('MultipleObjectsReturned') as typeof MultipleObjectsReturned | undefined;
+  if (!cls) {
+    const name = meta.name;
+    cls = class extends MultipleObjectsReturned {
+      static override readonly kind: string = `${name}.MultipleObjectsReturned`;
+    };
+    Object.defineProperty(cls, 'name', { value: 'MultipleObjectsReturned' });
+    meta.cache.set('MultipleObjectsReturned', cls);
+  }
+  return cls;
+}
+
+export { STATE };

@@ -1,0 +1,944 @@
+/**
+ * The query being built (Django's `sql.Query`): the base model, the joins, the where tree, the
+ * annotations, what is selected, ordering, slicing, locking. Query sets clone it on every call
+ * (they are immutable); the compiler turns it into SQL through knex.
+ *
+ * Names are resolved here, against the model's metadata, so that an unknown field or lookup is a
+ * `FieldError` before any SQL exists. Joins follow Django's rules: single-valued relations
+ * (forward foreign keys) are joined once and reused; multi-valued ones (reverse foreign keys,
+ * many-to-many) are reused within one `filter()` call but not across calls, so
+ * `filter({ a, b })` constrains the same related row and `filter({ a }).filter({ b })` may
+ * match different ones. Joins are INNER unless a NULL must survive them (a nullable or
+ * multi-valued relation under OR, NOT, `isnull: true`, ordering, annotation, select_related),
+ * then LEFT OUTER. A negated lookup across a multi-valued relation becomes a subquery
+ * (`pk NOT IN (SELECT ...)`), and a negated lookup on a nullable column adds `IS NOT NULL`, as
+ * Django's `split_exclude` and `build_filter` do. @internal
+ */
+import { FieldError } from '../errors';
+import { Field } from '../fields/field';
+import { ForeignObject } from '../fields/foreign-key';
+import { ManyToManyField } from '../fields/many-to-many-field';
+import type { ModelMeta, RelatedObject } from '../models/model-meta';
+import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
+import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value } from './expressions';
+import { QNode } from './q';
+import {
+  ALL_LOOKUPS,
+  checkPatternValue,
+  fieldPrep,
+  isComparison,
+  isDatePart,
+  isLookupName,
+  isTextLookup,
+  isTimePart,
+  lookupsFor,
+  numberPrep,
+  patternPrep,
+  textPrep,
+  transformsFor,
+  unsupportedLookup,
+} from './lookups';
+import {
+  EMPTY_WHERE,
+  NOTHING,
+  col,
+  collectExpr,
+  collectWhere,
+  joinKey,
+  lookupNode,
+  param,
+  where,
+  type ColNode,
+  type ExprNode,
+  type Join,
+  type LookupNode,
+  type Param,
+  type WhereChild,
+  type WhereNode,
+} from './nodes';
+
+/** An annotation: a name bound to an expression (aggregate or not). */
+export interface Annotation {
+  readonly name: string;
+  readonly node: ExprNode;
+  readonly aggregate: boolean;
+  /** The field whose `fromDb` converts the value, when known. */
+  readonly field: Field | undefined;
+  /** Converter for aggregates (COUNT → number, ...). */
+  readonly convert: ((v: unknown) => unknown) | undefined;
+}
+
+/** One selected value of `values()` / `valuesList()`. */
+export interface ValueColumn {
+  readonly name: string;
+  readonly node: ExprNode;
+  readonly field: Field | undefined;
+  readonly convert: ((v: unknown) => unknown) | undefined;
+}
+
+export interface OrderItem {
+  readonly node: ExprNode;
+  readonly desc: boolean;
+  readonly nulls: 'first' | 'last' | undefined;
+}
+
+/** A node of the select_related tree: a forward relation joined and hydrated with its parent. */
+export interface RelatedSelection {
+  readonly field: ForeignObject<never>;
+  readonly meta: ModelMeta;
+  readonly alias: string;
+  readonly children: RelatedSelection[];
+}
+
+export type SelectKind =
+  | { kind: 'model' }
+  | { kind: 'values'; columns: readonly ValueColumn[]; shape: 'object' | 'tuple' | 'flat' };
+
+export interface ForUpdate {
+  readonly nowait: boolean;
+  readonly skipLocked: boolean;
+  readonly of: readonly string[];
+}
+
+interface FilterContext {
+  /** The filter() call: multi-valued joins are reused within it. */
+  call: number;
+  /** Reuse every existing join (annotate, order, values). */
+  reuseAll: boolean;
+  /** Under NOT (odd number of negations). */
+  negated: boolean;
+  /** Under an OR branch. */
+  inOr: boolean;
+  /** May joins be created? (false in update()). */
+  allowJoins: boolean;
+  /** A LEFT join is needed regardless (ordering, annotations, values). */
+  forceOuter: boolean;
+}
+
+interface PathInfo {
+  alias: string;
+  field: Field;
+  column: string;
+  /** Names left: transforms and the lookup. */
+  rest: string[];
+  /** The path ended on a relation: values are instances of this model (or their pk). */
+  relTarget: ModelMeta | undefined;
+  multi: boolean;
+  /** May the final column be NULL (nullable field or outer join)? */
+  nullable: boolean;
+  /** The last join used (its outer-ness decides IS NOT NULL handling). */
+  lastJoin: Join | undefined;
+}
+
+const DEFAULT_CTX: FilterContext = { call: 0, reuseAll: true, negated: false, inOr: false, allowJoins: true, forceOuter: true };
+const LIMIT_PLACEHOLDER = Symbol('limit');
+
+export class Query {
+  readonly meta: ModelMeta;
+  /** Alias prefix: 'T' for the outermost query, 'U', 'V', ... for subqueries. */
+  readonly prefix: string;
+  /** The base table's alias. */
+  readonly alias: string;
+  joins: Join[] = [];
+  where: WhereNode = EMPTY_WHERE;
+  having: WhereNode = EMPTY_WHERE;
+  annotations: Annotation[] = [];
+  select: SelectKind = { kind: 'model' };
+  /** Group by the selected values (values() before annotate()). */
+  groupByValues: ValueColumn[] | undefined;
+  /** Explicit ordering; undefined means the model's default ordering. */
+  ordering: OrderItem[] | undefined;
+  /** Terms as given, for reverse() and messages. */
+  orderTerms: string[] | undefined;
+  /** Has the default ordering been cleared (orderBy() with no term)? */
+  distinct = false;
+  low = 0;
+  high: number | undefined;
+  forUpdate: ForUpdate | undefined;
+  related: RelatedSelection[] | undefined;
+  /** Nothing can match (an empty `__in`, `none()`). */
+  empty = false;
+  private calls = 0;
+  private aliasCount = 0;
+
+  constructor(meta: ModelMeta, prefix = 'T') {
+    this.meta = meta;
+    this.prefix = prefix;
+    this.alias = prefix === 'T' ? meta.dbTable : `${prefix}0`;
+    this.aliasCount = 1;
+  }
+
+  clone(): Query {
+    const q = Object.create(Query.prototype) as Query;
+    Object.assign(q, this);
+    q.joins = this.joins.map((j) => ({ ...j }));
+    return q;
+  }
+
+  // ---- joins --------------------------------------------------------------------------------------
+
+  private newAlias(table: string): string {
+    this.aliasCount += 1;
+    if (this.prefix === 'T' && table !== this.alias && !this.joins.some((j) => j.alias === table || j.table === table)) return table;
+    return `${this.prefix}${this.aliasCount}`;
+  }
+
+  private parentOuter(alias: string): boolean {
+    if (alias === this.alias) return false;
+    return this.joins.find((j) => j.alias === alias)?.outer ?? false;
+  }
+
+  /** Promote a join and the joins hanging from it to LEFT OUTER. */
+  private promote(j: Join): void {
+    if (j.outer) return;
+    j.outer = true;
+    for (const c of this.joins) if (c.parentAlias === j.alias) this.promote(c);
+  }
+
+  private join(
+    ctx: FilterContext,
+    spec: { table: string; parentAlias: string; parentColumn: string; column: string; multi: boolean; nullableHop: boolean; rel: string },
+  ): Join {
+    if (!ctx.allowJoins) {
+      throw new FieldError(`Joined field references are not permitted in this query (${this.meta.name}): update() and F() in updates work on the model's own columns.`, { model: this.meta.name });
+    }
+    const relKey = `${spec.parentAlias}|${spec.rel}`;
+    const wantOuter = spec.nullableHop && (ctx.forceOuter || ctx.inOr || ctx.negated);
+    for (const j of this.joins) {
+      if (j.relKey !== relKey) continue;
+      if (spec.multi && !ctx.reuseAll && j.call !== ctx.call) continue;
+      if (wantOuter || this.parentOuter(j.parentAlias)) this.promote(j);
+      return j;
+    }
+    const j: Join = {
+      alias: this.newAlias(spec.table),
+      table: spec.table,
+      parentAlias: spec.parentAlias,
+      parentColumn: spec.parentColumn,
+      column: spec.column,
+      outer: wantOuter || this.parentOuter(spec.parentAlias),
+      multi: spec.multi,
+      relKey,
+      call: ctx.call,
+    };
+    this.joins.push(j);
+    return j;
+  }
+
+  /**
+   * Resolve `names` (a key split on `__`) from the base model: follow relations (joining), stop at
+   * the column compared, return the transforms and lookup left.
+   */
+  private resolvePath(names: readonly string[], ctx: FilterContext, key: string): PathInfo {
+    let meta = this.meta;
+    let alias = this.alias;
+    let multi = false;
+    let nullable = false;
+    let lastJoin: Join | undefined;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      const el = meta.pathElement(name);
+      if (!el) {
+        throw meta.unknownField(name, key === name ? undefined : `'${key}'`);
+      }
+      const next = names[i + 1];
+      if (el.kind === 'field') {
+        const f = el.field;
+        const isFk = f instanceof ForeignObject;
+        if (!isFk || (name === f.attname && name !== f.name)) {
+          return { alias, field: f, column: f.column, rest: names.slice(i + 1), relTarget: undefined, multi, nullable: nullable || f.null, lastJoin };
+        }
+        const target = (f as ForeignObject<never>).relatedMeta;
+        const nextIsPk = next !== undefined && (next === 'pk' || (next === target.pk.name && !target.pk.isRelation));
+        if (next === undefined || nextIsPk || (isLookupName(next) && !target.pathElement(next))) {
+          return {
+            alias,
+            field: f,
+            column: f.column,
+            rest: names.slice(i + (nextIsPk ? 2 : 1)),
+            relTarget: nextIsPk ? undefined : target,
+            multi,
+            nullable: nullable || f.null,
+            lastJoin,
+          };
+        }
+        const j = this.join(ctx, {
+          table: target.dbTable,
+          parentAlias: alias,
+          parentColumn: f.column,
+          column: (f as ForeignObject<never>).targetField.column,
+          multi: false,
+          nullableHop: f.null,
+          rel: `fk:${f.model.name}.${f.name}`,
+        });
+        nullable = nullable || f.null;
+        alias = j.alias;
+        lastJoin = j;
+        meta = target;
+        continue;
+      }
+      if (el.kind === 'm2m' || (el.kind === 'reverse' && el.rel.field instanceof ManyToManyField)) {
+        // Many-to-many in either direction: through table, then (unless the path stops at the key) the far model.
+        const forward = el.kind === 'm2m';
+        const m2m = (forward ? el.field : (el as { rel: RelatedObject }).rel.field) as ManyToManyField<unknown>;
+        const owner = forward ? meta : (el as { rel: RelatedObject }).rel.model;
+        const through = owner.throughFor(m2m);
+        const tf = owner.throughFields(m2m);
+        const near = forward ? tf.source : tf.target;
+        const far = forward ? tf.target : tf.source;
+        const farMeta = forward ? m2m.relatedMeta : owner;
+        const tj = this.join(ctx, {
+          table: through.dbTable,
+          parentAlias: alias,
+          parentColumn: meta.pk.column,
+          column: near.column,
+          multi: true,
+          nullableHop: true,
+          rel: `m2m:${owner.name}.${m2m.name}:${forward ? 'f' : 'r'}`,
+        });
+        multi = true;
+        nullable = true;
+        lastJoin = tj;
+        const nextIsPk = next !== undefined && (next === 'pk' || (next === farMeta.pk.name && !farMeta.pk.isRelation));
+        if (next === undefined || nextIsPk || (isLookupName(next) && !farMeta.pathElement(next))) {
+          return { alias: tj.alias, field: far, column: far.column, rest: names.slice(i + (nextIsPk ? 2 : 1)), relTarget: nextIsPk ? undefined : farMeta, multi, nullable, lastJoin };
+        }
+        const fj = this.join(ctx, {
+          table: farMeta.dbTable,
+          parentAlias: tj.alias,
+          parentColumn: far.column,
+          column: farMeta.pk.column,
+          multi: false,
+          nullableHop: true,
+          rel: `fk:${through.name}.${far.name}`,
+        });
+        alias = fj.alias;
+        lastJoin = fj;
+        meta = farMeta;
+        continue;
+      }
+      // Reverse foreign key / one-to-one.
+      const rel = el.rel;
+      const fk = rel.field as ForeignObject<never>;
+      const j = this.join(ctx, {
+        table: rel.model.dbTable,
+        parentAlias: alias,
+        parentColumn: fk.targetField.column,
+        column: fk.column,
+        multi: rel.multiple,
+        nullableHop: true,
+        rel: `rev:${rel.model.name}.${fk.name}`,
+      });
+      multi = multi || rel.multiple;
+      nullable = true;
+      lastJoin = j;
+      alias = j.alias;
+      meta = rel.model;
+      if (next === undefined || (isLookupName(next) && !meta.pathElement(next))) {
+        return { alias, field: meta.pk, column: meta.pk.column, rest: names.slice(i + 1), relTarget: meta, multi, nullable, lastJoin };
+      }
+    }
+    throw meta.unknownField(names[names.length - 1] ?? '', `'${key}'`);
+  }
+
+  /** Does the path cross a multi-valued relation? (Without joining.) */
+  private crossesMulti(names: readonly string[]): boolean {
+    let meta = this.meta;
+    for (let i = 0; i < names.length; i++) {
+      const el = meta.pathElement(names[i] as string);
+      if (!el) return false;
+      if (el.kind === 'm2m') return true;
+      if (el.kind === 'reverse') {
+        if (el.rel.multiple) return true;
+        meta = el.rel.model;
+        continue;
+      }
+      const f = el.field;
+      if (!(f instanceof ForeignObject)) return false;
+      meta = (f as ForeignObject<never>).relatedMeta;
+    }
+    return false;
+  }
+
+  // ---- filters --------------------------------------------------------------------------------------
+
+  /** Add `filter(...)` (negate = false) or `exclude(...)` (negate = true) conditions. */
+  addFilter(q: QNode<unknown>, negate: boolean): void {
+    if (q.empty && !negate) return;
+    this.calls += 1;
+    const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
+    const node = this.buildQ(negate ? q.not() : q, ctx);
+    if (node.children.length === 0 && !node.negated) return;
+    this.where = where('AND', false, [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) => (c.t === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])));
+    if (this.hasNothing(this.where)) this.empty = true;
+  }
+
+  /** An always-false AND branch at the top makes the whole query empty (no SQL needed). */
+  private hasNothing(w: WhereNode): boolean {
+    if (w.negated) return false;
+    if (w.connector === 'AND') return w.children.some((c) => c.t === 'nothing' || (c.t === 'where' && this.hasNothing(c)));
+    return w.children.length > 0 && w.children.every((c) => c.t === 'nothing' || (c.t === 'where' && this.hasNothing(c)));
+  }
+
+  private buildQ(q: QNode<unknown>, parent: FilterContext): WhereNode {
+    const ctx: FilterContext = {
+      ...parent,
+      negated: parent.negated !== q.negated,
+      inOr: parent.inOr || (q.connector === 'OR' && q.children.length > 1),
+    };
+    const children: WhereChild[] = [];
+    for (const child of q.children) {
+      if (QNode.is(child)) {
+        const w = this.buildQ(child, ctx);
+        if (w.children.length > 0) children.push(w);
+      } else {
+        const [key, value] = child as readonly [string, unknown];
+        children.push(this.buildLookup(key, value, ctx));
+      }
+    }
+    return where(q.connector, q.negated, simplify(children, q.connector));
+  }
+
+  /** Build the condition for one `key: value` pair. */
+  private buildLookup(key: string, value: unknown, ctx: FilterContext): WhereChild {
+    if (typeof key !== 'string' || key === '') throw new FieldError(`${this.meta.name}: an empty lookup key.`, { model: this.meta.name });
+    const names = key.split('__');
+    // A plain object under a relation is the nested form: { author: { name__startswith: 'A' } }.
+    if (isPlainObject(value) && !hasBrand(value, QUERYSET_BRAND)) {
+      const el = this.meta.pathElement(names[0] as string);
+      const last = names[names.length - 1] as string;
+      if (el && !ALL_LOOKUPS.has(last) && this.isRelationPath(names)) {
+        const entries = Object.entries(value as Record<string, unknown>);
+        if (entries.length === 0) return where('AND', false, []);
+        const sub = new QNode('AND', false, entries.map(([k, v]) => [`${key}__${k}`, v] as const));
+        return this.buildQ(sub, ctx);
+      }
+    }
+    // Annotations (HAVING or WHERE on the annotation's expression).
+    const ann = this.annotations.find((a) => a.name === names[0]);
+    if (ann) return this.buildAnnotationLookup(ann, names, key, value, ctx);
+
+    if (ctx.negated && this.crossesMulti(names)) {
+      // Django's split_exclude: NOT (pk IN (SELECT pk FROM ... WHERE <positive condition>)).
+      const inner = new Query(this.meta, nextPrefix(this.prefix));
+      inner.addFilter(new QNode('AND', false, [[key, value]]), false);
+      inner.select = { kind: 'values', columns: [{ name: 'pk', node: col(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }], shape: 'flat' };
+      inner.ordering = [];
+      const sub = { t: 'subquery' as const, k: `(${inner.shapeKey()})`, query: inner };
+      return lookupNode('in', col(this.alias, this.meta.pk), sub);
+    }
+
+    const last = names[names.length - 1] as string;
+    const isnullTrue = (last === 'isnull' && value === true) || ((last === 'exact' || !ALL_LOOKUPS.has(last)) && value === null);
+    const pctx: FilterContext = isnullTrue ? { ...ctx, forceOuter: true } : ctx;
+    const path = this.resolvePath(names, pctx, key);
+    const cond = this.buildCondition(path, value, key, pctx);
+    // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
+    if (ctx.negated && cond.t === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
+      return where('AND', false, [cond, lookupNode('isnull', cond.lhs.t === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false)]);
+    }
+    return cond;
+  }
+
+  private isRelationPath(names: readonly string[]): boolean {
+    let meta = this.meta;
+    let isRel = false;
+    for (const n of names) {
+      const el = meta.pathElement(n);
+      if (!el) return false;
+      if (el.kind === 'field') {
+        if (!(el.field instanceof ForeignObject) || n === el.field.attname) return false;
+        meta = (el.field as ForeignObject<never>).relatedMeta;
+      } else if (el.kind === 'm2m') meta = el.field.relatedMeta;
+      else meta = el.rel.field instanceof ManyToManyField && el.rel.kind === 'reverse-m2m' ? el.rel.model : el.rel.model;
+      isRel = true;
+    }
+    return isRel;
+  }
+
+  /** The lhs (column plus transforms) and the lookup, then the rhs from the value. */
+  private buildCondition(path: PathInfo, value: unknown, key: string, ctx: FilterContext): WhereChild {
+    const model = this.meta.name;
+    const field = path.field;
+    const isRelation = path.relTarget !== undefined || field instanceof ForeignObject;
+    let kind: string = isRelation ? 'relation' : field.lookupKind;
+    let lhs: ExprNode = col(path.alias, field, path.column);
+    const rest = path.rest;
+    let lookup = 'exact';
+    let prepField: Field | undefined = field;
+    for (let i = 0; i < rest.length; i++) {
+      const name = rest[i] as string;
+      const isLast = i === rest.length - 1;
+      if ((isDatePart(name) && (kind === 'date' || kind === 'datetime')) || (isTimePart(name) && kind === 'datetime')) {
+        lhs = { t: 'part', k: `${name}(${lhs.k})`, part: name, datetime: kind === 'datetime', arg: lhs };
+        kind = 'part';
+        prepField = undefined;
+        continue;
+      }
+      if (name === 'date' && kind === 'datetime') {
+        lhs = { t: 'date', k: `date(${lhs.k})`, arg: lhs };
+        kind = 'date';
+        prepField = undefined;
+        continue;
+      }
+      if (isLast && lookupsFor(kind as never).includes(name)) {
+        lookup = name;
+        continue;
+      }
+      if (ALL_LOOKUPS.has(name) || isLookupName(name)) throw unsupportedLookup(model, field, name, kind as never);
+      throw unsupportedLookup(model, field, name, kind as never);
+    }
+    return this.makeLookup(lhs, lookup, value, { field, prepField, kind, relTarget: path.relTarget, key, ctx });
+  }
+
+  private makeLookup(
+    lhs: ExprNode,
+    lookup: string,
+    value: unknown,
+    o: { field: Field | undefined; prepField: Field | undefined; kind: string; relTarget: ModelMeta | undefined; key: string; ctx: FilterContext },
+  ): WhereChild {
+    const model = this.meta.name;
+    const key = o.key;
+    if (lookup === 'isnull') {
+      if (typeof value !== 'boolean') throw new FieldError(`${model}: the value of '${key}' (an isnull lookup) must be true or false, got ${describe(value)}.`, { model, field: key });
+      return lookupNode('isnull', lhs, undefined, value);
+    }
+    if (value === null || value === undefined) {
+      if (lookup === 'exact' && value === null) return lookupNode('isnull', lhs, undefined, true);
+      throw new FieldError(`${model}: ${value === undefined ? 'undefined' : 'null'} cannot be used as a query value for '${key}'${value === null ? ' (use isnull: true)' : ''}.`, { model, field: key });
+    }
+    if (Expression.is(value)) {
+      if (lookup === 'in' || lookup === 'range') throw new FieldError(`${model}: '${key}' takes a list, not an expression.`, { model, field: key });
+      const rhs = this.resolveExpression(value, o.ctx);
+      return lookupNode(lookup, lhs, rhs);
+    }
+    if (lookup === 'in') {
+      if (hasBrand(value, QUERYSET_BRAND)) {
+        const sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
+        return lookupNode('in', lhs, { t: 'subquery', k: `(${sub.shapeKey()})`, query: sub });
+      }
+      if (!isIterable(value) || typeof value === 'string') throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, { model, field: key });
+      const seen = new Set<unknown>();
+      const items: ExprNode[] = [];
+      for (const raw of value as Iterable<unknown>) {
+        if (raw === null || raw === undefined) continue; // NULL never matches IN (Django drops it)
+        const v = this.normalize(raw, o, key);
+        const sk = v instanceof Date ? `d${v.getTime()}` : v;
+        if (seen.has(sk)) continue;
+        seen.add(sk);
+        items.push(param(v, this.prepFor('exact', o)));
+      }
+      if (items.length === 0) return NOTHING;
+      return lookupNode('in', lhs, items);
+    }
+    if (lookup === 'range') {
+      if (!Array.isArray(value) || value.length !== 2) throw new FieldError(`${model}: the value of '${key}' (a range lookup) must be a list of two values [low, high], got ${describe(value)}.`, { model, field: key });
+      const nodes = value.map((v) => {
+        if (Expression.is(v)) return this.resolveExpression(v, o.ctx);
+        if (v === null || v === undefined) throw new FieldError(`${model}: '${key}' bounds cannot be null.`, { model, field: key });
+        return param(this.normalize(v, o, key), this.prepFor('exact', o));
+      });
+      return lookupNode('range', lhs, nodes);
+    }
+    if (isTextLookup(lookup)) {
+      const s = checkPatternValue(model, key, lookup, value);
+      return lookupNode(lookup, lhs, param(s, patternPrep(lookup, o.field)));
+    }
+    if (isComparison(lookup)) {
+      return lookupNode(lookup, lhs, param(this.normalize(value, o, key), this.prepFor(lookup, o)));
+    }
+    throw unsupportedLookup(model, o.field ?? key, lookup, o.kind as never);
+  }
+
+  /** Check and normalise a value at filter time (a wrong type is an error now, not at the database). */
+  private normalize(value: unknown, o: { field: Field | undefined; prepField: Field | undefined; kind: string; relTarget: ModelMeta | undefined }, key: string): unknown {
+    if (o.relTarget || (o.field instanceof ForeignObject && o.prepField === o.field)) {
+      const target = o.relTarget ?? (o.field as ForeignObject<never>).relatedMeta;
+      if (isModelInstance(value)) {
+        const meta = instanceMeta(value);
+        if (meta !== target && !(meta && isSubMeta(meta, target))) {
+          throw new FieldError(`${this.meta.name}: cannot query '${key}' with a ${meta?.name ?? 'model'} instance: it must be a ${target.name} instance or its primary key.`, { model: this.meta.name, field: key });
+        }
+        const pk = (value as Record<string, unknown>)[target.pk.attname];
+        if (pk === null || pk === undefined) throw new FieldError(`${this.meta.name}: cannot query '${key}' with an unsaved ${target.name} (its primary key is not set).`, { model: this.meta.name, field: key });
+        return pk;
+      }
+      return target.pk.toJs(value);
+    }
+    if (isModelInstance(value)) throw new FieldError(`${this.meta.name}: '${key}' is not a relation; pass a value, not a ${instanceMeta(value)?.name ?? 'model'} instance.`, { model: this.meta.name, field: key });
+    if (o.kind === 'part') {
+      const n = typeof value === 'number' ? value : Number(value);
+      if (!Number.isInteger(n)) throw new FieldError(`${this.meta.name}: '${key}' takes an integer, got ${describe(value)}.`, { model: this.meta.name, field: key });
+      return n;
+    }
+    if (o.kind === 'date' && o.prepField === undefined) {
+      // datetime__date: a date.
+      const d = value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new FieldError(`${this.meta.name}: '${key}' takes a date (YYYY-MM-DD), got ${describe(value)}.`, { model: this.meta.name, field: key });
+      return d;
+    }
+    return o.prepField ? o.prepField.toJs(value) : value;
+  }
+
+  private prepFor(_lookup: string, o: { field: Field | undefined; prepField: Field | undefined; relTarget: ModelMeta | undefined; kind: string }) {
+    if (o.relTarget) return fieldPrep(o.relTarget.pk);
+    if (o.kind === 'part') return numberPrep;
+    if (!o.prepField) return undefined;
+    if (o.prepField.lookupKind === 'text') return textPrep(o.prepField);
+    return fieldPrep(o.prepField);
+  }
+
+  private buildAnnotationLookup(ann: Annotation, names: string[], key: string, value: unknown, ctx: FilterContext): WhereChild {
+    if (names.length > 2) throw new FieldError(`${this.meta.name}: '${key}': lookups on an annotation take one lookup (${ann.name}__gt), not a path.`, { model: this.meta.name, field: key });
+    const lookup = names[1] ?? 'exact';
+    const allowed = ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
+    if (!allowed.includes(lookup)) throw unsupportedLookup(this.meta.name, ann.name, lookup, 'integer');
+    const lhs: ExprNode = ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+    const node = this.makeLookup(lhs, lookup, value, { field: ann.field, prepField: ann.field, kind: ann.field?.lookupKind ?? 'float', relTarget: undefined, key, ctx });
+    if (ann.aggregate) {
+      // Conditions on aggregates go to HAVING.
+      this.having = where('AND', false, [...this.having.children, ctx.negated ? where('AND', true, [node]) : node]);
+      return where('AND', false, []);
+    }
+    return node;
+  }
+
+  // ---- expressions --------------------------------------------------------------------------------
+
+  /** Resolve an expression (F, Value, arithmetic, aggregate) against the model. */
+  resolveExpression(e: Expression, ctx: FilterContext = DEFAULT_CTX): ExprNode {
+    if (e instanceof FieldRef || (e as FieldRef).kind === 'ref') {
+      const name = (e as FieldRef).name;
+      const ann = this.annotations.find((a) => a.name === name);
+      if (ann) return ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+      const names = name.split('__');
+      const path = this.resolvePath(names, { ...ctx, forceOuter: ctx.forceOuter }, name);
+      if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `F('${name}')`);
+      return col(path.alias, path.field, path.column);
+    }
+    if (e instanceof Value || (e as Value).kind === 'value') {
+      const v = (e as Value).value;
+      if (v === null || v === undefined) return { t: 'raw', k: 'NULL', sql: 'NULL', bindings: [] };
+      return param(v, undefined);
+    }
+    if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
+      const c = e as CombinedExpression;
+      const lhs = this.resolveExpression(c.lhs, ctx);
+      const rhs = this.resolveExpression(c.rhs, ctx);
+      const field = fieldOfNode(lhs) ?? fieldOfNode(rhs);
+      return { t: 'combined', k: `(${lhs.k}${c.operator}${rhs.k})`, op: c.operator, lhs, rhs, field };
+    }
+    if (e instanceof Aggregate || (e as Aggregate).kind === 'aggregate') {
+      const a = e as Aggregate;
+      let arg: ExprNode | '*';
+      if (a.source === '*') arg = '*';
+      else if (typeof a.source === 'string') {
+        const names = a.source.split('__');
+        const path = this.resolvePath(names, { ...ctx, reuseAll: true, forceOuter: true }, a.source);
+        if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `${a.fn}('${a.source}')`);
+        arg = col(path.alias, path.field, path.column);
+      } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
+      const field = arg === '*' ? undefined : fieldOfNode(arg);
+      return { t: 'agg', k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn: a.fn, distinct: a.distinct, arg, field };
+    }
+    throw new TypeError(`Unsupported expression ${String(e)}.`);
+  }
+
+  /** `annotate({ name: expression })`. */
+  addAnnotation(name: string, e: Expression): void {
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new FieldError(`${this.meta.name}: annotation name ${JSON.stringify(name)} must be an identifier.`, { model: this.meta.name });
+    if (this.meta.pathElement(name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' conflicts with a field on the model.`, { model: this.meta.name, field: name });
+    if (this.annotations.some((a) => a.name === name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' is already defined.`, { model: this.meta.name, field: name });
+    if (!Expression.is(e)) throw new TypeError(`annotate(): '${name}' must be an expression (Count('books'), F('price').mul(2), ...).`);
+    const node = this.resolveExpression(e, { ...DEFAULT_CTX, forceOuter: true });
+    const aggregate = containsAggregate(node);
+    const field = fieldOfNode(node);
+    this.annotations = [...this.annotations, { name, node, aggregate, field, convert: converterFor(node) }];
+  }
+
+  /** Does any annotation aggregate (so rows must be grouped)? */
+  get grouped(): boolean {
+    return this.annotations.some((a) => a.aggregate);
+  }
+
+  // ---- select -------------------------------------------------------------------------------------
+
+  /** Resolve `values()` / `valuesList()` names to columns. */
+  valueColumns(names: readonly string[]): ValueColumn[] {
+    const out: ValueColumn[] = [];
+    const list = names.length > 0 ? names : [...this.meta.fields.map((f) => f.attname), ...this.annotations.map((a) => a.name)];
+    for (const name of list) {
+      if (typeof name !== 'string') throw new FieldError(`${this.meta.name}: values() takes field names, got ${describe(name)}.`, { model: this.meta.name });
+      const ann = this.annotations.find((a) => a.name === name);
+      if (ann) {
+        out.push({ name, node: ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, field: ann.field, convert: ann.convert });
+        continue;
+      }
+      const names = name.split('__');
+      const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
+      if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `values('${name}')`);
+      out.push({ name, node: col(path.alias, path.field, path.column), field: path.field, convert: undefined });
+    }
+    return out;
+  }
+
+  setValues(names: readonly string[], shape: 'object' | 'tuple' | 'flat'): void {
+    const columns = this.valueColumns(names);
+    if (shape === 'flat' && columns.length !== 1) throw new TypeError(`valuesList(..., { flat: true }) takes exactly one field, got ${columns.length}.`);
+    this.select = { kind: 'values', columns, shape };
+    // values() before an aggregate annotate() groups by these values (Django's semantics).
+    if (!this.grouped) this.groupByValues = columns;
+  }
+
+  /** `selectRelated('author', 'author__publisher')`; `true` follows every non-null forward key one level. */
+  addSelectRelated(paths: readonly string[] | true): void {
+    const roots = this.related ? this.related.map(cloneSelection) : [];
+    const ctx: FilterContext = { ...DEFAULT_CTX, forceOuter: false };
+    const list = paths === true ? this.meta.fields.filter((f) => f instanceof ForeignObject && !f.null).map((f) => f.name) : paths;
+    for (const path of list) {
+      if (typeof path !== 'string' || path === '') throw new FieldError(`${this.meta.name}: selectRelated() takes relation names, got ${describe(path)}.`, { model: this.meta.name });
+      let meta = this.meta;
+      let alias = this.alias;
+      let level = roots;
+      let outer = false;
+      for (const name of path.split('__')) {
+        const f = meta.field(name);
+        if (!(f instanceof ForeignObject) || name !== f.name) {
+          const choices = meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name);
+          throw new FieldError(
+            `Invalid field name given in selectRelated: '${name}' of '${path}'. Choices on ${meta.name} are: ${choices.join(', ') || '(none)'}. (Reverse and many-to-many relations need prefetchRelated.)`,
+            { model: meta.name, field: name, choices },
+          );
+        }
+        const fk = f as ForeignObject<never>;
+        const target = fk.relatedMeta;
+        outer = outer || fk.null;
+        const j = this.join({ ...ctx, forceOuter: outer }, {
+          table: target.dbTable,
+          parentAlias: alias,
+          parentColumn: fk.column,
+          column: fk.targetField.column,
+          multi: false,
+          nullableHop: fk.null,
+          rel: `fk:${meta.name}.${fk.name}`,
+        });
+        let node = level.find((n) => n.field === fk);
+        if (!node) {
+          node = { field: fk, meta: target, alias: j.alias, children: [] };
+          level.push(node);
+        }
+        level = node.children;
+        alias = j.alias;
+        meta = target;
+      }
+    }
+    this.related = roots;
+  }
+
+  // ---- ordering -----------------------------------------------------------------------------------
+
+  /** Resolve ordering terms: `name`, `-name`, `author__name`, `?`, annotations, expressions. */
+  setOrdering(terms: readonly (string | OrderBy | Expression)[]): void {
+    const items: OrderItem[] = [];
+    for (const t of terms) items.push(...this.orderItems(t));
+    this.ordering = items;
+    this.orderTerms = terms.map((t) => (typeof t === 'string' ? t : '<expr>'));
+  }
+
+  private orderItems(t: string | OrderBy | Expression): OrderItem[] {
+    if (t instanceof OrderBy) {
+      const node = this.resolveExpression(t.expression, { ...DEFAULT_CTX, forceOuter: true });
+      return [{ node, desc: t.descending, nulls: t.options.nullsFirst ? 'first' : t.options.nullsLast ? 'last' : undefined }];
+    }
+    if (Expression.is(t)) return [{ node: this.resolveExpression(t, { ...DEFAULT_CTX, forceOuter: true }), desc: false, nulls: undefined }];
+    if (typeof t !== 'string' || t === '') throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, { model: this.meta.name });
+    if (t === '?') return [{ node: { t: 'raw', k: 'RANDOM', sql: '%random', bindings: [] }, desc: false, nulls: undefined }];
+    const desc = t.startsWith('-');
+    const name = desc ? t.slice(1) : t;
+    const ann = this.annotations.find((a) => a.name === name);
+    if (ann) return [{ node: ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined }];
+    const names = name.split('__');
+    const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
+    if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `orderBy('${t}')`);
+    if (path.relTarget && path.relTarget.ordering.length > 0 && path.field instanceof ForeignObject && path.field.name === names[names.length - 1]) {
+      // Ordering by a relation follows the related model's default ordering (Django).
+      return path.relTarget.ordering.flatMap((o) => {
+        const d = o.startsWith('-');
+        const items = this.orderItems(`${d !== desc ? '-' : ''}${name}__${d ? o.slice(1) : o}`);
+        return items;
+      });
+    }
+    return [{ node: col(path.alias, path.field, path.column), desc, nulls: undefined }];
+  }
+
+  /** The ordering used: explicit, else the model's default. */
+  effectiveOrdering(): OrderItem[] {
+    if (this.ordering) return this.ordering;
+    if (this.meta.ordering.length === 0) return [];
+    const q = this.clone();
+    q.setOrdering(this.meta.ordering);
+    // Joins for the default ordering are added to this query (it is about to be compiled).
+    this.joins = q.joins;
+    this.ordering = q.ordering;
+    return q.ordering ?? [];
+  }
+
+  get isOrdered(): boolean {
+    return (this.ordering !== undefined && this.ordering.length > 0) || (this.ordering === undefined && this.meta.ordering.length > 0) || (this.grouped && false);
+  }
+
+  // ---- slicing --------------------------------------------------------------------------------------
+
+  get isSliced(): boolean {
+    return this.low !== 0 || this.high !== undefined;
+  }
+
+  /** Apply `[start, end)` relative to the current slice (Django's `set_limits`). */
+  setLimits(start: number, end: number | undefined): void {
+    if (!Number.isInteger(start) || start < 0 || (end !== undefined && (!Number.isInteger(end) || end < 0))) {
+      throw new RangeError(`Negative or non-integer slicing is not supported (got start ${start}, end ${String(end)}).`);
+    }
+    const low = this.low;
+    if (end !== undefined) this.high = this.high !== undefined ? Math.min(this.high, low + end) : low + end;
+    this.low = this.high !== undefined ? Math.min(this.high, low + start) : low + start;
+    if (this.high !== undefined && this.low === this.high) this.empty = true;
+  }
+
+  // ---- params and keys ------------------------------------------------------------------------------
+
+  /** Every Param in the order `compile()` expects them (where, having, select, order, limits). */
+  collectParams(out: Param[]): void {
+    for (const a of this.annotations) collectExpr(a.node, out);
+    if (this.select.kind === 'values') for (const c of this.select.columns) collectExpr(c.node, out);
+    collectWhere(this.where, out);
+    collectWhere(this.having, out);
+    if (this.ordering) for (const o of this.ordering) collectExpr(o.node, out);
+  }
+
+  /** The structural key: equal keys compile to equal SQL. */
+  shapeKey(): string {
+    let k = `${this.meta.dbTable}@${this.alias}`;
+    for (const j of this.joins) k += `|${joinKey(j)}`;
+    k += `|W${this.where.k}`;
+    if (this.having.children.length > 0) k += `|H${this.having.k}`;
+    for (const a of this.annotations) k += `|A${a.name}=${a.node.k}`;
+    if (this.select.kind === 'values') {
+      k += `|V${this.select.shape}:`;
+      for (const c of this.select.columns) k += `${c.node.k},`;
+    }
+    if (this.groupByValues) k += '|G';
+    if (this.related) k += `|R${relatedKey(this.related)}`;
+    const ordering = this.ordering;
+    if (ordering) {
+      k += '|O';
+      for (const o of ordering) k += `${o.desc ? '-' : '+'}${o.node.k}${o.nulls ?? ''},`;
+    } else k += '|Odefault';
+    if (this.distinct) k += '|D';
+    if (this.low !== 0) k += '|o';
+    if (this.high !== undefined) k += '|l';
+    if (this.forUpdate) k += `|F${this.forUpdate.nowait ? 'n' : ''}${this.forUpdate.skipLocked ? 's' : ''}${this.forUpdate.of.join(',')}`;
+    return k;
+  }
+
+  /** A placeholder the compiler maps to the LIMIT/OFFSET values. @internal */
+  static readonly LIMIT_PLACEHOLDER = LIMIT_PLACEHOLDER;
+}
+
+// ---- helpers --------------------------------------------------------------------------------------
+
+function simplify(children: WhereChild[], connector: 'AND' | 'OR'): WhereChild[] {
+  const out: WhereChild[] = [];
+  for (const c of children) {
+    if (c.t === 'where' && c.children.length === 0 && !c.negated) continue;
+    if (c.t === 'where' && !c.negated && c.connector === connector) out.push(...c.children);
+    else out.push(c);
+  }
+  // In an OR, an always-false branch can be dropped (unless it is the only one).
+  if (connector === 'OR' && out.length > 1) {
+    const kept = out.filter((c) => c.t !== 'nothing');
+    return kept.length > 0 ? kept : [NOTHING];
+  }
+  return out;
+}
+
+function relatedKey(r: readonly RelatedSelection[]): string {
+  return r.map((n) => `${n.field.name}:${n.alias}(${relatedKey(n.children)})`).join(',');
+}
+
+function cloneSelection(n: RelatedSelection): RelatedSelection {
+  return { ...n, children: n.children.map(cloneSelection) };
+}
+
+export function nextPrefix(prefix: string): string {
+  return prefix === 'T' ? 'U' : String.fromCharCode(prefix.charCodeAt(0) + 1);
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
+}
+
+function isIterable(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+export function isModelInstance(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && (v as Record<symbol, unknown>)[STATE] !== undefined && hasBrand(v.constructor, MODEL_BRAND);
+}
+
+export function instanceMeta(v: unknown): ModelMeta | undefined {
+  return (v as { constructor: Record<symbol, ModelMeta> }).constructor?.[META];
+}
+
+function isSubMeta(a: ModelMeta, b: ModelMeta): boolean {
+  return a === b;
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'object') return v.constructor?.name ? `a ${v.constructor.name}` : 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+export function fieldOfNode(n: ExprNode): Field | undefined {
+  switch (n.t) {
+    case 'col':
+      return n.field;
+    case 'combined':
+    case 'agg':
+      return n.field;
+    default:
+      return undefined;
+  }
+}
+
+function containsAggregate(n: ExprNode): boolean {
+  if (n.t === 'agg') return true;
+  if (n.t === 'annot') return n.aggregate;
+  if (n.t === 'combined') return containsAggregate(n.lhs) || containsAggregate(n.rhs);
+  return false;
+}
+
+const toNumber = (v: unknown): unknown => (v === null || v === undefined ? null : typeof v === 'number' ? v : Number(v));
+const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
+
+/** How an expression's value comes back: COUNT as a number, SUM/AVG of numbers as numbers, else the field's converter. */
+export function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
+  if (n.t === 'agg') {
+    if (n.fn === 'COUNT') return toCount;
+    const kind = n.field?.lookupKind;
+    if (kind === 'decimal' && n.field && (n.fn === 'SUM' || n.fn === 'AVG' || n.fn === 'MIN' || n.fn === 'MAX')) {
+      const f = n.field as Field & { format?(v: unknown): string };
+      return (v) => (v === null || v === undefined ? null : f.format ? f.format(v) : String(v));
+    }
+    if (n.fn === 'AVG' || kind === 'integer' || kind === 'float' || kind === undefined) return toNumber;
+    return undefined;
+  }
+  if (n.t === 'combined') return toNumber;
+  return undefined;
+}
+
+export { Field };

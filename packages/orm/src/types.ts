@@ -1,0 +1,305 @@
+/**
+ * Type-level machinery: everything the compiler infers from a model definition. No runtime code.
+ *
+ * A model is defined once, as a map of fields (`Model.define({ name: new CharField(...) })`).
+ * Each field carries a phantom *spec* (its value type, nullability, whether it may be omitted on
+ * insert, its lookup kind, the related model). From the map of specs come:
+ *
+ * - `ModelFields<F>`: the instance's properties (`author: Author`, `authorId: number`, ...);
+ * - `RowOf<F>` (`InferRow`): the plain row `values()` returns;
+ * - `InsertOf<F>` (`InferInsert`): what `create()` and `new Model()` accept;
+ * - `UpdateOf<F>` (`InferUpdate`): what `update()` accepts;
+ * - `FilterOf<I>`: the lookups `filter()` accepts, as typed keys (`author__name__startswith`)
+ *   and as nested objects (`{ author: { name__startswith: 'A' } }`);
+ * - `ValueMap<I>`: the paths `values()`, `valuesList()` and `orderBy()` accept, with their types.
+ *
+ * Relations are followed up to `MAX_KEY_DEPTH` hops in flat keys (the nested form has no limit).
+ */
+import type { Expression } from './query/expressions';
+
+/** The phantom key holding a field's spec (type only; no runtime property). */
+export declare const SPEC: unique symbol;
+/** The phantom key holding a model instance's field map (type only). */
+export declare const FIELDS: unique symbol;
+
+/** The kinds of field that decide which lookups apply. */
+export type LookupKind = 'text' | 'integer' | 'float' | 'decimal' | 'boolean' | 'date' | 'datetime' | 'uuid' | 'json';
+
+/** The spec of a column holding a value. */
+export interface ScalarSpec {
+  readonly rel: 'none';
+  /** The type read from the database (without null). */
+  readonly value: unknown;
+  /** The types accepted when writing and filtering (without null). */
+  readonly input: unknown;
+  readonly null: boolean;
+  /** May the field be omitted on insert (auto, default, nullable)? */
+  readonly optional: boolean;
+  readonly pk: boolean;
+  readonly kind: LookupKind;
+}
+
+/** The spec of a relation. `target` is the related model's instance type. */
+export interface RelationSpec {
+  readonly rel: 'fk' | 'o2o' | 'm2m' | 'reverse-fk' | 'reverse-o2o' | 'reverse-m2m';
+  readonly target: unknown;
+  readonly null: boolean;
+  readonly optional: boolean;
+  readonly pk: boolean;
+}
+
+export type AnySpec = ScalarSpec | RelationSpec;
+
+/** Anything carrying a spec: a field. */
+export interface Specced<S extends AnySpec = AnySpec> {
+  readonly [SPEC]: S;
+}
+
+/** A map of field names to fields, as given to `Model.define`. */
+export type FieldMap = { readonly [name: string]: Specced };
+
+/** Anything that is a model instance (carries its field map). */
+export interface AnyInstance {
+  readonly [FIELDS]: FieldMap;
+}
+
+export type SpecOf<Fd> = Fd extends { readonly [SPEC]: infer S } ? S : never;
+export type FieldsOf<I> = I extends { readonly [FIELDS]: infer F } ? F : never;
+
+/** Flatten an intersection into one object type (for readable hovers and exact `Equal` checks). */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+type Nullish<S> = S extends { null: true } ? null : never;
+
+// ---- options → spec --------------------------------------------------------------------------------
+
+/** The values of `choices` (plain values or `[value, label]` pairs), or `T` without choices. */
+export type ChoiceValues<O, T> = O extends { choices: readonly (infer C)[] } ? (C extends readonly [infer V, unknown] ? V : C) & T : T;
+
+/** Build a scalar spec from a field's value types and its (const-inferred) options. */
+export type ScalarSpecOf<T, In, K extends LookupKind, O, Auto extends boolean = false> = {
+  readonly rel: 'none';
+  readonly value: ChoiceValues<O, T>;
+  readonly input: ChoiceValues<O, In>;
+  readonly null: O extends { null: true } ? true : false;
+  readonly optional: Auto extends true
+    ? true
+    : O extends { null: true }
+      ? true
+      : O extends { default: unknown }
+        ? true
+        : O extends { autoNow: true }
+          ? true
+          : O extends { autoNowAdd: true }
+            ? true
+            : false;
+  readonly pk: Auto extends true ? true : O extends { primaryKey: true } ? true : false;
+  readonly kind: K;
+};
+
+// ---- primary keys ----------------------------------------------------------------------------------
+
+type PkKeys<F> = { [K in keyof F]: SpecOf<F[K]> extends { pk: true } ? K : never }[keyof F];
+/** Does the map declare a primary key (else Spool adds `id: AutoField`, as Django does)? */
+export type HasPk<F> = [PkKeys<F>] extends [never] ? false : true;
+type PkOfSpec<S> = S extends { rel: 'none'; value: infer V } ? V : S extends { rel: 'o2o'; target: infer I } ? PkOf<I> : never;
+/** The primary key's type of a field map. */
+export type PkValue<F> = HasPk<F> extends true ? { [K in PkKeys<F>]: PkOfSpec<SpecOf<F[K]>> }[PkKeys<F>] : number;
+/** The primary key's type of a model instance. */
+export type PkOf<I> = PkValue<FieldsOf<I>>;
+/** The name of the primary key field. */
+export type PkName<F> = HasPk<F> extends true ? PkKeys<F> & string : 'id';
+
+// ---- instance, row, insert, update -----------------------------------------------------------------
+
+/** The related manager of a multi-valued relation (declared here, implemented in query/related-managers). */
+import type { RelatedManager } from './query/related-managers';
+
+type MemberValue<S> = S extends { rel: 'none'; value: infer V }
+  ? V | Nullish<S>
+  : S extends { rel: 'fk' | 'o2o'; target: infer I }
+    ? I | Nullish<S>
+    : S extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m'; target: infer I }
+      ? RelatedManager<I & AnyInstance>
+      : S extends { rel: 'reverse-o2o'; target: infer I }
+        ? I
+        : never;
+
+/** Keys of forward single-valued relations (they also get an `<name>Id` property). */
+export type FkKeys<F> = { [K in keyof F & string]: SpecOf<F[K]> extends { rel: 'fk' | 'o2o' } ? K : never }[keyof F & string];
+/** Keys of fields stored in a column of the table (not relations). */
+export type ScalarKeys<F> = { [K in keyof F & string]: SpecOf<F[K]> extends { rel: 'none' } ? K : never }[keyof F & string];
+type TargetOf<Fd> = SpecOf<Fd> extends { target: infer I } ? I : never;
+type ImplicitId<F> = HasPk<F> extends true ? {} : { id: number };
+
+/** The properties of an instance: fields, `<fk>Id` attributes, relations and the implicit `id`. */
+export type ModelFields<F> = { -readonly [K in keyof F]: MemberValue<SpecOf<F[K]>> } & {
+  -readonly [K in FkKeys<F> as `${K}Id`]: PkOf<TargetOf<F[K]>> | Nullish<SpecOf<F[K]>>;
+} & ImplicitId<F>;
+
+/** A row as plain data: column values (foreign keys as `<name>Id`). What `values()` returns. */
+export type RowOf<F> = Simplify<
+  { -readonly [K in ScalarKeys<F>]: MemberValue<SpecOf<F[K]>> } & {
+    -readonly [K in FkKeys<F> as `${K}Id`]: PkOf<TargetOf<F[K]>> | Nullish<SpecOf<F[K]>>;
+  } & ImplicitId<F>
+>;
+
+type InputOf<S> = S extends { rel: 'none'; input: infer V } ? V | Nullish<S> : S extends { rel: 'fk' | 'o2o'; target: infer I } ? I | PkOf<I> | Nullish<S> : never;
+type InsertableKeys<F> = ScalarKeys<F> | FkKeys<F>;
+type RequiredInsertKeys<F> = { [K in InsertableKeys<F>]: SpecOf<F[K]> extends { optional: true } ? never : K }[InsertableKeys<F>];
+type OptionalInsertKeys<F> = Exclude<InsertableKeys<F>, RequiredInsertKeys<F>>;
+
+/**
+ * What `create()` and `new Model()` accept: required fields (no default, not nullable, not auto)
+ * must be given; a foreign key takes the related instance or its primary key.
+ */
+export type InsertOf<F> = Simplify<
+  { [K in RequiredInsertKeys<F>]: InputOf<SpecOf<F[K]>> } & { [K in OptionalInsertKeys<F>]?: InputOf<SpecOf<F[K]>> } & {
+    [K in FkKeys<F> as `${K}Id`]?: PkOf<TargetOf<F[K]>> | Nullish<SpecOf<F[K]>>;
+  } & (HasPk<F> extends true ? {} : { id?: number })
+>;
+
+/** What `update()` accepts: any subset of the columns, as values or expressions (`F('n').add(1)`). */
+export type UpdateOf<F> = Simplify<
+  { [K in InsertableKeys<F>]?: InputOf<SpecOf<F[K]>> | Expression } & {
+    [K in FkKeys<F> as `${K}Id`]?: PkOf<TargetOf<F[K]>> | Nullish<SpecOf<F[K]>> | Expression;
+  }
+>;
+
+// ---- paths (for lookups, values, ordering) -----------------------------------------------------------
+
+/** How many relations flat keys follow (`a__b__c__field`); the nested form has no limit. */
+export type MAX_KEY_DEPTH = 2;
+
+/** A path to a value: `name`, `author__name`, `authorId`. */
+export interface ScalarPath<P extends string, S> {
+  path: P;
+  spec: S;
+}
+/** A path to a relation: `author`, `books`, `author__publisher`. */
+export interface RelPath<P extends string, S> {
+  path: P;
+  spec: S;
+}
+
+type PkSpecOf<F> = HasPk<F> extends true ? { [K in PkKeys<F>]: SpecOf<F[K]> }[PkKeys<F>] : AutoSpec;
+type AutoSpec = { readonly rel: 'none'; readonly value: number; readonly input: number; readonly null: false; readonly optional: true; readonly pk: true; readonly kind: 'integer' };
+type AsScalarPk<S> = S extends { rel: 'none' } ? S : S extends { rel: 'o2o'; target: infer I } ? PkSpecOf<FieldsOf<I>> : never;
+type Relaxed<S, N extends boolean> = N extends true ? Omit<S, 'null'> & { readonly null: true } : S;
+
+type FieldPaths<Fd, P extends string, D extends unknown[], N extends boolean> =
+  SpecOf<Fd> extends infer S
+    ? S extends { rel: 'none' }
+      ? ScalarPath<P, Relaxed<S, N>>
+      : S extends { rel: 'fk' | 'o2o'; target: infer I }
+        ?
+            | RelPath<P, S>
+            | ScalarPath<`${P}Id`, Relaxed<AsScalarPk<PkSpecOf<FieldsOf<I>>>, S extends { null: true } ? true : N>>
+            | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], S extends { null: true } ? true : N>)
+        : S extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m' | 'reverse-o2o'; target: infer I }
+          ? RelPath<P, S> | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], true>)
+          : never
+    : never;
+
+/** Every path of a field map, `Prefix`ed, with its spec. */
+export type PathsOf<F, Prefix extends string = '', D extends unknown[] = [], N extends boolean = false> =
+  | { [K in keyof F & string]: FieldPaths<F[K], `${Prefix}${K}`, D, N> }[keyof F & string]
+  | ScalarPath<`${Prefix}pk`, Relaxed<AsScalarPk<PkSpecOf<F>>, N>>
+  | (HasPk<F> extends true ? never : ScalarPath<`${Prefix}id`, Relaxed<AutoSpec, N>>);
+
+// ---- lookups ---------------------------------------------------------------------------------------
+
+/** Comparison lookups, valid on every ordered field. */
+export type ComparisonLookup = 'exact' | 'gt' | 'gte' | 'lt' | 'lte';
+/** Pattern and case lookups, valid on text fields. */
+export type TextLookup = 'iexact' | 'contains' | 'icontains' | 'startswith' | 'istartswith' | 'endswith' | 'iendswith' | 'regex' | 'iregex';
+/** Date parts (transforms) of date and date-time fields. */
+export type DatePart = 'year' | 'month' | 'day' | 'week' | 'week_day' | 'iso_week_day' | 'quarter' | 'iso_year';
+/** Time parts of date-time fields. */
+export type TimePart = 'hour' | 'minute' | 'second';
+
+/** Something that evaluates to a value inside the database (`F('x')`, `F('x').add(1)`). */
+type Expr = Expression;
+/** A query set (for `__in` subqueries). Declared structurally to avoid a cycle. */
+interface SubqueryLike {
+  readonly [key: symbol]: unknown;
+  toSubquery(): unknown;
+}
+
+type PartEntries<P extends string, Part extends string, V> =
+  | [`${P}__${Part}`, V | Expr]
+  | [`${P}__${Part}__${ComparisonLookup}`, V | Expr]
+  | [`${P}__${Part}__in`, readonly V[]]
+  | [`${P}__${Part}__range`, readonly [V, V]];
+
+type ScalarEntries<P extends string, S> = S extends { input: infer V; kind: infer K }
+  ?
+      | [P, V | Nullish<S> | Expr]
+      | [`${P}__${ComparisonLookup}`, V | Nullish<S> | Expr]
+      | [`${P}__in`, readonly V[] | SubqueryLike]
+      | [`${P}__range`, readonly [V | Expr, V | Expr]]
+      | [`${P}__isnull`, boolean]
+      | (K extends 'text' | 'uuid' ? [`${P}__${TextLookup}`, string | Expr] : never)
+      | (K extends 'date' | 'datetime' ? PartEntries<P, DatePart, number> : never)
+      | (K extends 'datetime' ? PartEntries<P, TimePart, number> | PartEntries<P, 'date', string | Date> : never)
+    : never;
+
+type RelEntries<P extends string, S> = S extends { target: infer I }
+  ?
+      | [P, I | PkOf<I> | Nullish<S> | FilterOf<I & AnyInstance>]
+      | [`${P}__exact`, I | PkOf<I> | Nullish<S>]
+      | [`${P}__in`, readonly (I | PkOf<I>)[] | SubqueryLike]
+      | [`${P}__isnull`, boolean]
+    : never;
+
+type EntriesOf<E> = E extends ScalarPath<infer P, infer S> ? ScalarEntries<P, S> : E extends RelPath<infer P, infer S> ? RelEntries<P, S> : never;
+
+/**
+ * The object `filter()`, `exclude()` and `get()` accept for instances `I`: every lookup key with
+ * the type of value it takes. Keys not listed (typos, lookups a field does not support) do not
+ * compile.
+ */
+export type FilterOf<I> = { [E in EntriesOf<PathsOf<FieldsOf<I>>> as E[0]]?: E[1] };
+
+/** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
+export type AnnotationFilter<A> = {
+  [E in { [K in keyof A & string]: [K, A[K] | Expr] | [`${K}__${ComparisonLookup}`, A[K] | Expr] | [`${K}__in`, readonly A[K][]] | [`${K}__isnull`, boolean] }[keyof A & string] as E[0]]?: E[1];
+};
+
+// ---- values and ordering ---------------------------------------------------------------------------
+
+type ValueOfSpec<S> = S extends { rel: 'none'; value: infer V } ? V | Nullish<S> : S extends { rel: 'fk' | 'o2o'; target: infer I } ? PkOf<I> | Nullish<S> : S extends { target: infer I } ? PkOf<I> | null : never;
+type ValueEntries<E> = E extends ScalarPath<infer P, infer S> ? [P, ValueOfSpec<S>] : E extends RelPath<infer P, infer S> ? [P, ValueOfSpec<S>] : never;
+
+/** Every path `values()` / `valuesList()` / `orderBy()` accept, with the type it yields. */
+export type ValueMap<I> = { [E in ValueEntries<PathsOf<FieldsOf<I>>> as E[0]]: E[1] };
+
+/** A path usable in `values()`. */
+export type ValuePath<I> = keyof ValueMap<I> & string;
+
+/** An ordering term: a path, `-path` for descending, or `'?'` for random. */
+export type OrderTerm<I, A = {}> = ValuePath<I> | `-${ValuePath<I>}` | (keyof A & string) | `-${keyof A & string}` | '?';
+
+/** Row type of `values(...keys)`. */
+export type ValuesRow<I, A, K extends string> = Simplify<{ [P in K]: P extends keyof A ? A[P] : P extends keyof ValueMap<I> ? ValueMap<I>[P] : never }>;
+
+/** Tuple type of `valuesList(...keys)`. */
+export type ValuesTuple<I, A, K extends readonly string[]> = { -readonly [N in keyof K]: K[N] extends keyof A ? A[K[N]] : K[N] extends keyof ValueMap<I> ? ValueMap<I>[K[N]] : never };
+
+/** Paths of relations (for `selectRelated` / `prefetchRelated`). */
+type RelPathsOf<E> = E extends RelPath<infer P, infer S> ? (S extends { rel: 'fk' | 'o2o' } ? ['single', P] : ['multi', P]) : never;
+/** Forward single-valued relation paths (`selectRelated('author__publisher')`). */
+export type SelectRelatedPath<I> = Extract<RelPathsOf<PathsOf<FieldsOf<I>>>, ['single', string]>[1];
+/** Any relation path (`prefetchRelated('books__tags')`). */
+export type PrefetchPath<I> = RelPathsOf<PathsOf<FieldsOf<I>>>[1];
+
+// ---- public helpers ----------------------------------------------------------------------------------
+
+/** The row type of a model class: `InferRow<typeof Author>`. */
+export type InferRow<M> = M extends { readonly $fields: infer F } ? RowOf<F> : never;
+/** The insert type of a model class: `InferInsert<typeof Author>`. */
+export type InferInsert<M> = M extends { readonly $fields: infer F } ? InsertOf<F> : never;
+/** The update type of a model class: `InferUpdate<typeof Author>`. */
+export type InferUpdate<M> = M extends { readonly $fields: infer F } ? UpdateOf<F> : never;
+/** The instance type of a model class. */
+export type InferInstance<M> = M extends abstract new (...args: never[]) => infer I ? I : never;
