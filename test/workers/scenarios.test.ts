@@ -92,11 +92,14 @@ eachDatabase('WorkerPool scenarios', (db) => {
     const exits: WorkerExitEvent[] = [];
     pool.on('workerExit', (e: WorkerExitEvent) => exits.push(e));
     const before = pool.threads.map((t) => t.threadId);
-    const err = await pool.run({ db: db.name, op: 'long' }, { name: 'slow report', timeoutMs: 400 }).catch((e: unknown) => e);
+    // SQLite runs a statement synchronously in the worker, where terminate() cannot interrupt it
+    // before it returns: there the task holds its handle in JavaScript instead.
+    const op = db.hasServer ? 'long' : 'hang';
+    const err = await pool.run({ db: db.name, op }, { name: 'slow report', timeoutMs: 1500 }).catch((e: unknown) => e);
     const failedAt = Date.now();
     expect(err).toBeInstanceOf(TaskTimeoutError);
     expect((err as TaskTimeoutError).message).toBe(
-      "Task #1 'slow report' timed out after 400 ms: the worker was terminated (its connections closed with it) and replaced. Raise 'timeoutMs', or make the task faster.",
+      "Task #1 'slow report' timed out after 1500 ms: the worker was terminated (its connections closed with it) and replaced. Raise 'timeoutMs', or make the task faster.",
     );
     expect((err as TaskTimeoutError).code).toBe('E_TASK_TIMEOUT');
     expect(await counter.waitForCount(0, 2000)).toBe(0);
@@ -106,7 +109,9 @@ eachDatabase('WorkerPool scenarios', (db) => {
     expect(pool.threads).toHaveLength(2);
     expect(pool.threads.map((t) => t.threadId)).not.toEqual(before);
     await pool.close();
-    expect(exits.some((e) => e.leftOpen === (db.hasServer ? 1 : 0))).toBe(true);
+    // The server still ran the dead worker's statement: the pool closed it (PostgreSQL would also
+    // notice within client_connection_check_interval; MariaDB would run SLEEP(30) to its end).
+    if (db.hasServer) expect(exits.filter((e) => e.leftOpen === 1)).toHaveLength(1);
   });
 
   test('scenario 7 with an AbortSignal: the aborted task fails with TaskAbortedError and its connection goes', async () => {
