@@ -88,4 +88,9 @@ export type {
   InferInstance,
   Simplify,
   LookupKind,
+  SpecOf,
+  ScalarKeys,
+  FkKeys,
+  ModelFields,
+  HasPk,
 } from './types';

@@ -173,11 +173,13 @@ export type MAX_KEY_DEPTH = 2;
 
 /** A path to a value: `name`, `author__name`, `authorId`. */
 export interface ScalarPath<P extends string, S> {
+  kind: 'scalar';
   path: P;
   spec: S;
 }
 /** A path to a relation: `author`, `books`, `author__publisher`. */
 export interface RelPath<P extends string, S> {
+  kind: 'rel';
   path: P;
   spec: S;
 }

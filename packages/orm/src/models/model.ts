@@ -28,7 +28,7 @@ import { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
-import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
+import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkOf } from '../types';
 import { Manager } from '../query/manager';
 import { doesNotExistClass, multipleClass } from '../query/query-set';
 import { ModelMeta, metaOfClass, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
@@ -67,9 +67,6 @@ export type ModelInstance<F extends FieldMap> = Model & ModelFields<F> & { reado
 
 /** The base class of every model instance. */
 export abstract class Model {
-  /** @internal phantom */
-  declare readonly [FIELDS]: FieldMap;
-
   /**
    * Define a model from a map of fields (and Django's `Meta` options). Subclass the result to add
    * methods; its name is the model's name (the table defaults to it in snake_case).
@@ -124,11 +121,11 @@ export abstract class Model {
   // ---- instance API -----------------------------------------------------------------------------
 
   /** The primary key's value. */
-  get $pk(): PkValue<this[typeof FIELDS]> {
+  get $pk(): PkOf<this> {
     const meta = metaFor(this.constructor as ModelClassLike);
-    return (this as unknown as Record<string, unknown>)[meta.pk.attname] as PkValue<this[typeof FIELDS]>;
+    return (this as unknown as Record<string, unknown>)[meta.pk.attname] as PkOf<this>;
   }
-  set $pk(value: PkValue<this[typeof FIELDS]>) {
+  set $pk(value: PkOf<this>) {
     const meta = metaFor(this.constructor as ModelClassLike);
     (this as unknown as Record<string, unknown>)[meta.pk.attname] = value;
   }

@@ -5,6 +5,7 @@ import { connections } from '@spool/connections';
 import { FieldError } from '../errors';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
+import { ReverseRelation } from '../fields/reverse-relation';
 import { STATE } from '../brand';
 import type { AnyInstance } from '../types';
 import { RelatedManager, type RelationDescriptor } from '../query/related-managers';
@@ -44,7 +45,8 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
   const state = (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
   const rec = obj as unknown as Record<string, unknown>;
   const db = state.db;
-  const f = meta.field(name);
+  const declared = meta.field(name);
+  const f = declared instanceof ReverseRelation ? undefined : declared;
   if (f instanceof ForeignObject) {
     const fk = f as ForeignObject<never>;
     const id = rec[fk.attname];

@@ -249,6 +249,19 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
     groupBy.length = 0;
     for (const col of q.groupByValues) groupBy.push(renderExpr(col.node, c));
   }
+  if (q.grouped && groupBy.length > 0) {
+    // Ordering terms must be grouped too (Django adds them to GROUP BY).
+    const seen = new Set(groupBy.map(([sql, bind]) => `${sql}|${bind.map((x) => (typeof x === 'string' ? x : '?')).join(',')}`));
+    for (const o of q.ordering ?? []) {
+      if (o.node.t === 'annot' || o.node.t === 'agg' || o.node.t === 'raw') continue;
+      const frag = renderExpr(o.node, c);
+      const key = `${frag[0]}|${frag[1].map((x) => (typeof x === 'string' ? x : '?')).join(',')}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        groupBy.push(frag);
+      }
+    }
+  }
   if (plain.length === selected.length) b.select(plain);
   else b.select(selected);
   if (q.distinct) b.distinct();

@@ -13,6 +13,7 @@ import { connections } from '@spool/connections';
 import { FieldError } from '../errors';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
+import { ReverseRelation } from '../fields/reverse-relation';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
 import type { ModelState } from '../models/model-state';
 import { STATE } from '../brand';
@@ -75,7 +76,8 @@ export async function prefetchRelatedObjects(instances: readonly AnyInstance[], 
 async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch | undefined, full: string): Promise<AnyInstance[]> {
   const meta = metaOf(objs[0]);
   const db = stateOf(objs[0]).db;
-  const f = meta.field(name);
+  const declared = meta.field(name);
+  const f = declared instanceof ReverseRelation ? undefined : declared;
   const rel = f ? undefined : meta.related().byAccessor.get(name) ?? meta.related().byQuery.get(name);
   const base = (target: ModelMeta) => {
     const alias = connections.router.dbForRead(target.modelClass, { instance: objs[0], instanceAlias: db });

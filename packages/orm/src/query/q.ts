@@ -18,8 +18,6 @@ export type QChild = QNode<unknown> | readonly [string, unknown];
 
 /** A tree of filters. */
 export class QNode<I = unknown> {
-  /** @internal phantom */
-  declare readonly __instance?: I;
   constructor(
     readonly connector: 'AND' | 'OR',
     readonly negated: boolean,
@@ -30,14 +28,17 @@ export class QNode<I = unknown> {
     return v instanceof QNode || hasBrand(v, Q_BRAND);
   }
 
-  /** `this AND other` (Django's `&`). */
-  and(...others: Array<QNode<I> | QFilter<I>>): QNode<I> {
-    return combine<I>('AND', [this, ...others.map((o) => toQ<I>(o))]);
+  /**
+   * `this AND other` (Django's `&`). The arguments are checked when the query is built; for typed
+   * keys pass `Q<Model>(...)` objects or use `Q.and<Model>(...)`.
+   */
+  and(...others: Array<QNode<unknown> | Record<string, unknown>>): QNode<I> {
+    return combine<I>('AND', [this as QNode<I>, ...others.map((o) => toQ<I>(o as QFilter<I>))]);
   }
 
-  /** `this OR other` (Django's `|`). */
-  or(...others: Array<QNode<I> | QFilter<I>>): QNode<I> {
-    return combine<I>('OR', [this, ...others.map((o) => toQ<I>(o))]);
+  /** `this OR other` (Django's `|`); see `and()` about typing. */
+  or(...others: Array<QNode<unknown> | Record<string, unknown>>): QNode<I> {
+    return combine<I>('OR', [this as QNode<I>, ...others.map((o) => toQ<I>(o as QFilter<I>))]);
   }
 
   /** `NOT this` (Django's `~`). */
