@@ -21,3 +21,4 @@ export {
 export { mysqlAdminUrl, pgAdminUrl } from './servers';
 export { LeakedConnectionsError, assertNoLeakedConnections } from './teardown';
 export { forTests } from './test-settings';
+export { QueryCountError, assertNumQueries, captureQueries, type CaptureOptions, type CapturedQuery } from './query-counter';
