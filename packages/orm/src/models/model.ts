@@ -28,7 +28,7 @@ import { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
-import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkOf } from '../types';
+import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
 import { doesNotExistClass, multipleClass } from '../query/query-set';
 import { ModelMeta, metaOfClass, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
@@ -63,7 +63,7 @@ export interface ModelClass<F extends FieldMap, I extends AnyInstance = ModelIns
 }
 
 /** The instance type of a model defined with fields `F`. */
-export type ModelInstance<F extends FieldMap> = Model & ModelFields<F> & { readonly [FIELDS]: F };
+export type ModelInstance<F extends FieldMap> = Model & ModelFields<F> & { readonly [FIELDS]: F; $pk: PkValue<F> };
 
 /** The base class of every model instance. */
 export abstract class Model {
@@ -121,11 +121,11 @@ export abstract class Model {
   // ---- instance API -----------------------------------------------------------------------------
 
   /** The primary key's value. */
-  get $pk(): PkOf<this> {
+  get $pk(): unknown {
     const meta = metaFor(this.constructor as ModelClassLike);
-    return (this as unknown as Record<string, unknown>)[meta.pk.attname] as PkOf<this>;
+    return (this as unknown as Record<string, unknown>)[meta.pk.attname];
   }
-  set $pk(value: PkOf<this>) {
+  set $pk(value: unknown) {
     const meta = metaFor(this.constructor as ModelClassLike);
     (this as unknown as Record<string, unknown>)[meta.pk.attname] = value;
   }

@@ -43,9 +43,13 @@ export class Collector {
     return meta.related().list.filter((r) => r.field instanceof ForeignObject && (r.field as ForeignObject<never>).onDelete !== 'doNothing');
   }
 
-  /** Can rows of `meta` be deleted by one statement (no dependents)? */
-  canFastDelete(meta: ModelMeta): boolean {
-    return this.dependents(meta).length === 0;
+  /**
+   * Can rows of `meta` be deleted by one statement, without being fetched? Not when something
+   * depends on them, nor when they hold a `restrict` key (the restrict check needs their keys).
+   */
+  canFastDelete(meta: ModelMeta, cascaded = false): boolean {
+    if (this.dependents(meta).length > 0) return false;
+    return !cascaded || !meta.fields.some((f) => f instanceof ForeignObject && (f as ForeignObject<never>).onDelete === 'restrict');
   }
 
   /** Add rows of `meta` (by primary key) and everything their deletion touches. */
@@ -65,7 +69,7 @@ export class Collector {
         const related = new QuerySet(rel.model).using(this.alias).filter(Q({ [`${fk.attname}__in`]: chunk }) as never);
         switch (fk.onDelete) {
           case 'cascade':
-            if (this.canFastDelete(rel.model)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
+            if (this.canFastDelete(rel.model, true)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
             else await this.collect(rel.model, (await related.orderBy().valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[]);
             break;
           case 'protect': {
