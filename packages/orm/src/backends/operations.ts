@@ -58,6 +58,9 @@ const postgres: Operations = {
         return `EXTRACT(ISODOW FROM ${lhs})`;
       case 'iso_year':
         return `EXTRACT(ISOYEAR FROM ${lhs})`;
+      case 'second':
+        // Whole seconds, as Django (EXTRACT(SECOND) includes the fraction).
+        return `EXTRACT(SECOND FROM DATE_TRUNC('second', ${lhs}))`;
       default:
         return `EXTRACT(${part.toUpperCase()} FROM ${lhs})`;
     }

@@ -9,7 +9,7 @@
  * from model metadata (validated when the model is defined) and are quoted by knex. @internal
  */
 import type { Knex } from 'knex';
-import { connections, type Vendor } from '@spool/connections';
+import { connections, NotSupportedError, type Vendor } from '@spool/connections';
 import type { Field } from '../fields/field';
 import { operationsFor, type Operations } from '../backends/operations';
 import type { ModelMeta } from '../models/model-meta';
@@ -144,7 +144,10 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
     }
     default: {
       const template = c.ops.operators[n.lookup];
-      if (!template) throw new Error(`internal: no operator for ${n.lookup} on ${c.vendor}`);
+      if (!template) {
+        const where = n.lhs.t === 'col' ? `${n.lhs.field.model?.name}.${n.lhs.field.name}__${n.lookup}` : n.lookup;
+        throw new NotSupportedError(`The '${n.lookup}' lookup (${where}) is not supported on ${c.vendor === 'sqlite' ? 'SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB' : c.vendor}.`);
+      }
       let l = lhs;
       // PostgreSQL LIKE works on text: cast other kinds (uuid) as Django does.
       const kind = n.lhs.t === 'col' ? n.lhs.field.lookupKind : 'text';
