@@ -1,7 +1,7 @@
 /**
  * A `BroadcastChannel` private to one pool, between the pool's thread and its workers: the pool
- * asks its own workers (and only them) for their connection stats, to close their idle
- * connections, or to shut their connections down before the pool terminates them.
+ * asks its own workers (and only them) for their connection stats, or to close their idle
+ * connections (also before the pool terminates them at close()).
  *
  * Workers answer between tasks: the pool runs piscina with `atomics: 'disabled'`, so a worker's
  * event loop keeps turning while it waits for work (piscina's default `Atomics.wait()` would
@@ -11,7 +11,7 @@
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 
-export type PoolOp = 'stats' | 'closeAll' | 'shutdown';
+export type PoolOp = 'stats' | 'closeAll';
 
 type Message =
   | { t: 'hello'; from: number }

@@ -50,7 +50,6 @@ function link(data: PoolWorkerData): void {
   servePoolChannel(data.channel, {
     stats: () => connections.stats(),
     closeAll: () => (connections.configured ? connections.closeAll() : 0),
-    shutdown: () => connections.shutdown({ deadlineMs: 0 }),
   });
 }
 

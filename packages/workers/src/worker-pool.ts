@@ -562,11 +562,12 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
       cancelQueued();
       this.#forcedDeadline = deadlineMs;
     }
-    // Let each worker close its connections politely (a proper goodbye to the server) before
-    // piscina terminates it; a worker that cannot answer has them closed with its thread.
-    const answers = await this.#channel.request('shutdown', [...this.#listening], 1000);
+    // Let each worker close its idle connections politely (a proper goodbye to the server) before
+    // piscina terminates it. Connections of tasks cut off at the deadline, and of a worker that
+    // cannot answer, close with the thread; what the server still runs for them is killed in #reap.
+    const answers = await this.#channel.request('closeAll', [...this.#listening], 1000);
     let connectionsClosed = 0;
-    for (const v of answers.values()) connectionsClosed += Number((v as { closed?: number })?.closed ?? 0);
+    for (const v of answers.values()) if (typeof v === 'number') connectionsClosed += v;
     await this.#piscina.destroy();
     await Promise.allSettled([...this.#reaping]);
     // Threads that died before the pool could follow them (during start-up) may have left rows.
