@@ -34,6 +34,7 @@ export class Publisher extends Model.define(
   {
     name: new CharField({ maxLength: 100, unique: true }),
     country: new CharField({ maxLength: 2, null: true, choices: ['fr', 'uk', 'us'] }),
+    authors: new ReverseForeignKey<Author>(() => Author, 'publisher'),
   },
   { dbTable: 'orm_publisher', ordering: ['name'] },
 ) {}

@@ -120,7 +120,7 @@ type MemberValue<S> = S extends { rel: 'none'; value: infer V }
   : S extends { rel: 'fk' | 'o2o'; target: infer I }
     ? I | Nullish<S>
     : S extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m'; target: infer I }
-      ? RelatedManager<I & AnyInstance>
+      ? RelatedManager<I extends AnyInstance ? I : never>
       : S extends { rel: 'reverse-o2o'; target: infer I }
         ? I
         : never;

@@ -72,6 +72,12 @@ export interface ModelClassLike {
   prototype: object;
 }
 
+/** Installs reverse accessors on a model's prototype, set by model.ts. @internal */
+let reverseInstaller: ((meta: ModelMeta, name: string) => void) | undefined;
+export function setReverseInstaller(f: typeof reverseInstaller): void {
+  reverseInstaller = f;
+}
+
 /** Factory for auto-created through models, set by model.ts (avoids an import cycle). @internal */
 let throughFactory: ((fields: Record<string, Field>, options: MetaOptions) => ModelClassLike) | undefined;
 export function setThroughFactory(f: typeof throughFactory): void {
@@ -385,7 +391,18 @@ export class ModelMeta {
       }
     }
     this.relatedCache = { version: v, list, byQuery, byAccessor };
+    for (const name of byAccessor.keys()) reverseInstaller?.(this, name);
     return this.relatedCache;
+  }
+
+  /** Make sure reverse accessors of relations declared elsewhere exist on instances (cheap when up to date). @internal */
+  ensureReverseAccessors(): void {
+    if (this.relatedCache?.version === registryVersion()) return;
+    try {
+      this.related();
+    } catch {
+      // A broken relation elsewhere is reported when it is used, not here.
+    }
   }
 
   /** The RelatedObject for a forward field of this model pointing at `parent`. @internal */

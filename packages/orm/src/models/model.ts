@@ -31,7 +31,7 @@ import { ReverseRelation } from '../fields/reverse-relation';
 import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
 import { doesNotExistClass, multipleClass } from '../query/query-set';
-import { ModelMeta, metaOfClass, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
+import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
 import { ModelState, FROM_DB } from './model-state';
 
 /** Options of `$save()`. */
@@ -86,6 +86,7 @@ export abstract class Model {
   constructor(values?: Record<string, unknown>) {
     if ((values as unknown) === FROM_DB) return;
     const meta = metaFor(new.target as unknown as ModelClassLike);
+    meta.ensureReverseAccessors();
     (this as unknown as Record<symbol, unknown>)[STATE] = new ModelState(true, undefined);
     initInstance(meta, this as unknown as Record<string, unknown>, values ?? {});
   }
@@ -406,6 +407,8 @@ export function defineReverseAccessor(meta: ModelMeta, proto: object, name: stri
     },
   });
 }
+
+setReverseInstaller((meta, name) => defineReverseAccessor(meta, meta.base.prototype, name));
 
 // Auto-created through models are models too.
 setThroughFactory((fields, options) => Model.define(fields as FieldMap, options as MetaOptions<FieldMap>) as unknown as ModelClassLike);

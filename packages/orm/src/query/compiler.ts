@@ -529,6 +529,7 @@ type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
 
 /** A mapper from array rows to instances, built once per query shape and vendor. */
 function instanceMapper(meta: ModelMeta, vendor: Vendor, related: readonly RelatedSelection[] | undefined): { map: RowMapper; width: number } {
+  meta.ensureReverseAccessors();
   const fields = meta.fields;
   const n = fields.length;
   const names = fields.map((f) => f.attname);
@@ -623,6 +624,7 @@ function valuesMapper(q: Query, vendor: Vendor): Compiled['map'] {
 
 /** A mapper for raw SQL rows (objects): columns named like fields (column or attname) fill them; others become attributes. */
 export function rawMapper(meta: ModelMeta, vendor: Vendor): (row: Record<string, unknown>, db: string) => unknown {
+  meta.ensureReverseAccessors();
   const byColumn = new Map<string, Field>();
   for (const f of meta.fields) {
     byColumn.set(f.column, f);

@@ -45,9 +45,9 @@ export const MANAGER_METHODS = [
 
 type Forwarded<I extends AnyInstance> = Pick<QuerySet<I, I, {}>, (typeof MANAGER_METHODS)[number]>;
 
-export interface Manager<I extends AnyInstance> extends Forwarded<I> {}
+export interface Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> extends Forwarded<I> {}
 
-export class Manager<I extends AnyInstance> {
+export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   /** @internal */
   readonly meta: ModelMeta;
 
@@ -61,8 +61,8 @@ export class Manager<I extends AnyInstance> {
   }
 
   /** Create and save an instance (INSERT). */
-  create(values: InsertOf<FieldsOf<I>>): Promise<I> {
-    return this.getQuerySet().create(values);
+  create(values: C): Promise<I> {
+    return this.getQuerySet().create(values as unknown as InsertOf<FieldsOf<I>>);
   }
 
   /** Every row (a lazy query set). */

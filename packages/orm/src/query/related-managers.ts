@@ -46,7 +46,7 @@ export type RelationDescriptor =
     };
 
 /** The manager of a multi-valued relation of one instance. */
-export class RelatedManager<I extends AnyInstance> extends Manager<I> {
+export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<InsertOf<FieldsOf<I>>>> {
   /** @internal */
   readonly instance: AnyInstance;
   /** @internal */
@@ -108,8 +108,8 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I> {
     return connections.router.dbForWrite(this.rel.model.modelClass, { instance: this.instance, instanceAlias: this.state.db });
   }
 
-  /** Create a related instance, linked to this one. */
-  override async create(values: InsertOf<FieldsOf<I>>): Promise<I> {
+  /** Create a related instance, linked to this one (the key to this instance is filled in). */
+  override async create(values: Partial<InsertOf<FieldsOf<I>>>): Promise<I> {
     const rel = this.rel;
     const alias = this.writeAlias();
     if (rel.kind === 'reverse-fk') {
@@ -117,7 +117,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I> {
       return new QuerySet<I, I, {}>(rel.model).using(alias).create({ ...(values as object), [rel.fk.name]: this.instance } as InsertOf<FieldsOf<I>>);
     }
     return atomic(async () => {
-      const obj = await new QuerySet<I, I, {}>(rel.model).using(alias).create(values);
+      const obj = await new QuerySet<I, I, {}>(rel.model).using(alias).create(values as InsertOf<FieldsOf<I>>);
       await this.add(obj);
       return obj;
     }, { using: alias, savepoint: false });
