@@ -470,7 +470,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     for (const name of names) {
       const a = aggregates[name];
       if (!(a instanceof Aggregate) && !(Expression.is(a) && (a as Aggregate).kind === 'aggregate')) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
-      q.addAnnotation(name, a as Aggregate);
+      q.addAnnotation(name, a as Aggregate, { allowFieldNames: true });
     }
     q.ordering = [];
     if (q.empty) {

@@ -645,9 +645,9 @@ export class Query {
   }
 
   /** `annotate({ name: expression })`. */
-  addAnnotation(name: string, e: Expression): void {
+  addAnnotation(name: string, e: Expression, options: { allowFieldNames?: boolean } = {}): void {
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new FieldError(`${this.meta.name}: annotation name ${JSON.stringify(name)} must be an identifier.`, { model: this.meta.name });
-    if (this.meta.pathElement(name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' conflicts with a field on the model.`, { model: this.meta.name, field: name });
+    if (!options.allowFieldNames && this.meta.pathElement(name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' conflicts with a field on the model.`, { model: this.meta.name, field: name });
     if (this.annotations.some((a) => a.name === name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' is already defined.`, { model: this.meta.name, field: name });
     if (!Expression.is(e)) throw new TypeError(`annotate(): '${name}' must be an expression (Count('books'), F('price').mul(2), ...).`);
     const node = this.resolveExpression(e, { ...DEFAULT_CTX, forceOuter: true });
