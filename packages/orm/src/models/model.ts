@@ -133,7 +133,8 @@ export abstract class Model {
 
   /** `{ adding, db }`: not saved yet; the alias it came from. */
   get $state(): { readonly adding: boolean; readonly db: string | undefined } {
-    return stateOf(this);
+    const s = stateOf(this);
+    return { adding: s.adding, db: s.db };
   }
 
   /** The model's metadata. */
