@@ -38,7 +38,11 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
     super(options ?? {}, ['autoNow', 'autoNowAdd']);
     this.autoNow = options?.autoNow ?? false;
     this.autoNowAdd = options?.autoNowAdd ?? false;
-    if (this.autoNow || this.autoNowAdd) (this as { editable: boolean }).editable = false;
+    if (this.autoNow || this.autoNowAdd) {
+      // As Django: set by save(), so neither editable nor required before it.
+      (this as { editable: boolean }).editable = false;
+      (this as { blank: boolean }).blank = true;
+    }
   }
 
   dbType(vendor: Vendor): string {

@@ -46,11 +46,9 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
     const neg = s.startsWith('-');
     const body = s.replace(/^[-+]/, '');
     const [int = '0', frac = ''] = body.split('.');
-    if (frac.length <= this.decimalPlaces) {
-      const f = frac.padEnd(this.decimalPlaces, '0');
-      return `${neg ? '-' : ''}${int || '0'}${this.decimalPlaces > 0 ? `.${f}` : ''}`;
-    }
-    return Number(s).toFixed(this.decimalPlaces);
+    // Pad to decimalPlaces; never round away digits (validation reports too many decimals).
+    const f = frac.padEnd(this.decimalPlaces, '0');
+    return `${neg ? '-' : ''}${(int || '0').replace(/^0+(?=\d)/, '')}${f.length > 0 ? `.${f}` : ''}`;
   }
 
   override toJs(value: unknown): unknown {

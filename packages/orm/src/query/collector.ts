@@ -32,6 +32,12 @@ interface FastDelete {
 export class Collector {
   /** Primary keys to delete, per model, in the order models were reached (parents first). */
   private readonly data = new Map<ModelMeta, Set<unknown>>();
+  /**
+   * The same keys in batches, in the order they were reached: a self-referencing cascade (a
+   * tree) adds a deeper batch per level, deleted deepest first, because MariaDB checks foreign
+   * keys row by row within a statement.
+   */
+  private readonly batches = new Map<ModelMeta, unknown[][]>();
   private readonly fast: FastDelete[] = [];
   private readonly updates: Array<{ meta: ModelMeta; field: ForeignObject<never>; value: unknown; values: unknown[] }> = [];
   private readonly restricted: Array<{ rel: RelatedObject; pks: unknown[] }> = [];
@@ -59,6 +65,9 @@ export class Collector {
     if (!this.data.has(meta)) this.data.set(meta, known);
     for (const pk of fresh) known.add(pk);
     if (fresh.length === 0) return;
+    let list = this.batches.get(meta);
+    if (!list) this.batches.set(meta, (list = []));
+    list.push(fresh);
     for (const rel of this.dependents(meta)) {
       const fk = rel.field as ForeignObject<never>;
       const target = fk.targetField;
@@ -134,12 +143,13 @@ export class Collector {
       add(f.meta, n);
     }
     // Children were reached after their parents: delete in reverse order.
-    const models = [...this.data.entries()].reverse();
-    for (const [meta, pks] of models) {
-      const list = [...pks];
-      for (let i = 0; i < list.length; i += BATCH) {
-        const n = await rawDelete(meta, this.alias, { pk__in: list.slice(i, i + BATCH) });
-        add(meta, n);
+    const models = [...this.batches.entries()].reverse();
+    for (const [meta, levels] of models) {
+      for (const list of [...levels].reverse()) {
+        for (let i = 0; i < list.length; i += BATCH) {
+          const n = await rawDelete(meta, this.alias, { pk__in: list.slice(i, i + BATCH) });
+          add(meta, n);
+        }
       }
     }
     const total = Object.values(counts).reduce((a, b) => a + b, 0);

@@ -121,8 +121,9 @@ export class SchemaEditor {
     const v = this.vendor;
     for (const f of meta.fields) {
       const isFk = f instanceof ForeignObject;
-      if ((f.dbIndex || isFk) && !f.unique && !f.primaryKey) {
-        if (isFk && v === 'mysql') continue; // MariaDB indexes a foreign key column itself
+      // MariaDB indexes a foreign key column itself when the constraint is added.
+      const implicitIndex = isFk && v === 'mysql' && (f as ForeignObject<never>).dbConstraint && !f.dbIndex;
+      if ((f.dbIndex || isFk) && !f.unique && !f.primaryKey && !implicitIndex) {
         indexes.push(`CREATE INDEX ${this.q(constraintName(meta.dbTable, [f.column], 'idx'))} ON ${this.q(meta.dbTable)} (${this.q(f.column)})`);
       }
       if (isFk && v !== 'sqlite' && (f as ForeignObject<never>).dbConstraint) {
