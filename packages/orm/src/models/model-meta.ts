@@ -204,10 +204,28 @@ export class ModelMeta {
     return this.name === name;
   }
 
+  /** Is the model's name known (a `name` option, or the subclass was seen)? */
+  get named(): boolean {
+    return this.nameValue !== undefined || this.modelClass !== this.base;
+  }
+
+  /**
+   * The name, when something depends on it (table name, reverse names). A model is named after its
+   * class, which Spool learns when the class is first used; a model reached only through another
+   * model's relations before that has no name yet.
+   */
+  private requireName(what: string): string {
+    if (this.named) return this.name;
+    const fields = [...this.declared.keys()].join(', ');
+    throw new ModelDefinitionError(
+      `A model (fields: ${fields}) is used through a relation before its class was, so its ${what} is unknown: Spool names a model after its class (class Letter extends Model.define(...)), which it learns when the class is first used. Give Model.define() a { name } (and { dbTable }) option, or use the class first.`,
+    );
+  }
+
   /** The table: the `dbTable` option, else the model name in snake_case. */
   get dbTable(): string {
     if (this.tableValue) return this.tableValue;
-    const t = this.options.dbTable ?? snakeCase(this.name);
+    const t = this.options.dbTable ?? snakeCase(this.requireName('table name'));
     if (!isIdentifier(t)) {
       throw new ModelDefinitionError(`${this.name}: the table name '${t}' is not a valid identifier; set dbTable.`, { model: this.name });
     }
@@ -349,10 +367,19 @@ export class ModelMeta {
     const v = registryVersion();
     if (this.relatedCache && this.relatedCache.version === v) return this.relatedCache;
     const list: RelatedObject[] = [];
+    // Declared reverse relations name their model's class: resolving them teaches Spool its name.
+    for (const d of this.reverseDeclarations) safeResolve(this, d);
     for (const m of allModels()) {
       for (const f of [...m.fields, ...m.manyToMany]) {
         if (!(f instanceof RelatedField)) continue;
-        if ((f as RelatedField<never>).relatedMeta !== this) continue;
+        let target: ModelMeta;
+        try {
+          target = (f as RelatedField<never>).relatedMeta;
+        } catch {
+          // A relation that cannot be resolved is reported where it is used, not on every model.
+          continue;
+        }
+        if (target !== this) continue;
         list.push(m.relatedObjectFor(f as ForeignObject<never> | ManyToManyField<unknown>, this));
       }
     }
@@ -418,8 +445,9 @@ export class ModelMeta {
         { model: parent.name },
       );
     }
-    const base = lowerFirst(this.name);
-    const accessorName = declaration?.name ?? field.relatedName ?? (kind === 'reverse-o2o' ? base : `${base}Set`);
+    const explicit = declaration?.name ?? field.relatedName;
+    const base = explicit !== undefined && (field.relatedQueryName !== undefined || declaration) ? '' : lowerFirst(this.requireName(`reverse accessor on ${parent.name}`));
+    const accessorName = explicit ?? (kind === 'reverse-o2o' ? base : `${base}Set`);
     const queryName = declaration?.name ?? field.relatedQueryName ?? field.relatedName ?? base;
     const rel: RelatedObject = {
       field,
