@@ -248,7 +248,7 @@ type ScalarEntries<P extends string, S> = S extends { input: infer V; kind: infe
 
 type RelEntries<P extends string, S> = S extends { target: infer I }
   ?
-      | [P, I | PkOf<I> | Nullish<S> | FilterOf<I & AnyInstance>]
+      | [P, I | PkOf<I> | Nullish<S> | FilterOf<I>]
       | [`${P}__exact`, I | PkOf<I> | Nullish<S>]
       | [`${P}__in`, readonly (I | PkOf<I>)[] | SubqueryLike]
       | [`${P}__isnull`, boolean]

@@ -19,7 +19,7 @@ export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 /** Something the database evaluates. `T` is the (phantom) type of its value. */
 export abstract class Expression<T = unknown> {
   /** @internal phantom */
-  declare readonly __type?: T;
+  declare readonly __type: T;
   abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate';
 
   static is(v: unknown): v is Expression {
@@ -119,19 +119,19 @@ export function Count(source: string | Expression, options: { distinct?: boolean
   return new Aggregate<number>('COUNT', source, options.distinct ?? false);
 }
 /** The sum of a numeric field; null over no rows. */
-export function Sum<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<T> {
+export function Sum<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<NoInfer<T>> {
   return new Aggregate<T>('SUM', source, options.distinct ?? false);
 }
 /** The average of a numeric field; null over no rows. */
-export function Avg<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<T> {
+export function Avg<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<NoInfer<T>> {
   return new Aggregate<T>('AVG', source, options.distinct ?? false);
 }
 /** The smallest value; give the type for non-numbers: `Min<Date | null>('published')`. */
-export function Min<T = number | null>(source: string | Expression): Aggregate<T> {
+export function Min<T = number | null>(source: string | Expression): Aggregate<NoInfer<T>> {
   return new Aggregate<T>('MIN', source);
 }
 /** The largest value; give the type for non-numbers: `Max<Date | null>('published')`. */
-export function Max<T = number | null>(source: string | Expression): Aggregate<T> {
+export function Max<T = number | null>(source: string | Expression): Aggregate<NoInfer<T>> {
   return new Aggregate<T>('MAX', source);
 }
 

@@ -1,0 +1,46 @@
+// What must not compile: unknown fields, wrong value types, wrong lookups, unknown paths.
+import { Book, Author } from './models';
+
+export function wrong(): void {
+  // @ts-expect-error -- typo in a field name
+  Book.objects.filter({ titel: 'x' });
+  // @ts-expect-error -- wrong value type
+  Book.objects.filter({ pages: 'many' });
+  // @ts-expect-error -- a text lookup on an integer
+  Book.objects.filter({ pages__contains: 3 });
+  // @ts-expect-error -- an unknown lookup
+  Book.objects.filter({ title__like: 'x' });
+  // @ts-expect-error -- typo across a relation
+  Book.objects.filter({ author__nmae: 'x' });
+  // @ts-expect-error -- typo in the nested form
+  Book.objects.filter({ author: { nmae: 'x' } });
+  // @ts-expect-error -- a value outside the choices
+  Author.objects.filter({ status: 'dead' });
+  // @ts-expect-error -- isnull takes a boolean
+  Book.objects.filter({ price__isnull: 'yes' });
+  // @ts-expect-error -- in takes a list
+  Book.objects.filter({ pages__in: 3 });
+  // @ts-expect-error -- unknown field in values()
+  Book.objects.values('nope');
+  // @ts-expect-error -- unknown ordering
+  Book.objects.orderBy('-nope');
+  // @ts-expect-error -- selectRelated only follows forward keys
+  Book.objects.selectRelated('tags');
+  // @ts-expect-error -- missing required field
+  Book.objects.create({ pages: 3 });
+  // @ts-expect-error -- wrong type on create
+  Book.objects.create({ title: 3, author: 1 });
+  // @ts-expect-error -- unknown field on create
+  Book.objects.create({ title: 'x', author: 1, colour: 'red' });
+  // @ts-expect-error -- a Book is not an Author
+  Book.objects.create({ title: 'x', author: new Book({ title: 'y', author: 1 }) });
+  // @ts-expect-error -- update of an unknown field
+  void Book.objects.update({ nope: 1 });
+  // @ts-expect-error -- wrong type in update
+  void Book.objects.update({ pages: 'x' });
+  const b = new Book({ title: 'x', author: 1 });
+  // @ts-expect-error -- instance fields are typed
+  b.pages = 'x';
+  // @ts-expect-error -- no such field on instances
+  void b.colour;
+}
