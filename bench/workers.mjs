@@ -113,6 +113,8 @@ async function main() {
   /** One measured run: start the pool, warm it, time the tasks while sampling the count, then close it. */
   async function measure(name, start) {
     await settle(0);
+    // Backends flush their session counts to pg_stat_database up to a second late: let the previous case's land.
+    await new Promise((r) => setTimeout(r, 1200));
     const sessions0 = await sessions();
     const pool = await start();
     await Promise.all(Array.from({ length: WORKERS * 2 }, (_, i) => pool.run({ id: i + 1 }))); // start-up aside
@@ -134,6 +136,7 @@ async function main() {
     await pool.close();
     await new Promise((r) => setTimeout(r, 300)); // let the server notice closed sockets
     const leftAfterClose = await count();
+    await new Promise((r) => setTimeout(r, 1200));
     const opened = (await sessions()) - sessions0;
     return { name, tasksPerSecond: (TASKS / ms) * 1000, ms, peak, opened, leftWhileAlive, leftAfterClose };
   }
