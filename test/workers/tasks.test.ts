@@ -1,6 +1,6 @@
 // What a task sees and what run() settles with: a scope per task, errors rebuilt with their class
 // and fields, named and ES module exports, atomic tasks, map() semantics, closing.
-import { configure, IntegrityError, shutdown, sql, scope } from '@spool/connections';
+import { configure, IntegrityError, ProgrammingError, shutdown, sql, scope } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
 import { PoolClosedError, TaskTransferError, WorkerPool } from '@spool/workers';
 import { eachDatabase } from '../support/helpers';
@@ -59,9 +59,14 @@ eachDatabase('WorkerPool tasks', (db) => {
     const e2 = await pool.run({}, { handler: 'throwTypeError' }).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(TypeError);
     await expect(pool.run({}, { handler: 'throwString' })).rejects.toBe('a plain string');
-    // A database error raised by the server in the worker.
-    const e3 = await pool.run({ db: db.name, op: 'sqlError' }, { handler: 'default' }).catch((e: unknown) => e);
-    expect(e3).toHaveProperty('name');
+    // A database error raised by the server in the worker, converted there, rebuilt here.
+    await pool.close();
+    pool = new WorkerPool({ filename: fixture('query-task.js'), workers: 1, checkCapacity: false });
+    const e3 = (await pool.run({ i: 3, db: db.name, op: 'sqlError' }).catch((e: unknown) => e)) as ProgrammingError;
+    expect(e3).toBeInstanceOf(ProgrammingError);
+    expect(e3.message).toMatch(/no_such_table_3/);
+    if (db.name === 'postgres') expect(e3.sqlState).toBe('42P01');
+    if (db.name === 'mysql') expect(e3.sqlState).toBe('42S02');
   });
 
   test('arguments or results that cannot cross threads fail the task with TaskTransferError; the pool goes on', async () => {
