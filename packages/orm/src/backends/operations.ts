@@ -31,6 +31,8 @@ export interface Operations {
   readonly supportsRegex: boolean;
   /** Does INSERT ... RETURNING work? */
   readonly canReturnFromInsert: boolean;
+  /** Most rows one INSERT may carry (knex writes SQLite's multi-row INSERT as a compound SELECT, limited to 500 terms). */
+  readonly maxInsertRows: number;
 }
 
 const SQLITE_ESCAPE = ` ESCAPE '\\'`;
@@ -70,6 +72,7 @@ const postgres: Operations = {
   maxParams: 65535,
   supportsRegex: true,
   canReturnFromInsert: true,
+  maxInsertRows: Number.POSITIVE_INFINITY,
 };
 
 const mysql: Operations = {
@@ -105,6 +108,7 @@ const mysql: Operations = {
   maxParams: 65535,
   supportsRegex: true,
   canReturnFromInsert: false,
+  maxInsertRows: Number.POSITIVE_INFINITY,
 };
 
 const SQLITE_PARTS: Record<string, string> = {
@@ -141,6 +145,7 @@ const sqlite: Operations = {
   maxParams: 32766,
   supportsRegex: false,
   canReturnFromInsert: true,
+  maxInsertRows: 500,
 };
 
 const BY_VENDOR: Record<Vendor, Operations> = { postgresql: postgres, mysql, sqlite };

@@ -164,12 +164,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
   private addFilters(args: readonly unknown[], negate: boolean, method: string): QuerySet<I, R, A> {
     if (this.query.isSliced) throw new TypeError(`Cannot ${method} a query once a slice has been taken.`);
     const q = this.query.clone();
-    for (const arg of args) {
-      if (arg === undefined) continue;
-      if (QNode.is(arg)) q.addFilter(arg, negate);
-      else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) q.addFilter(Q(arg as Record<string, unknown>), negate);
-      else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
-    }
+    applyFilters(q, args, negate, method);
     return this.chain(q);
   }
 
@@ -333,24 +328,33 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       return Promise.resolve(this.resultCache);
     }
     if (this.running === undefined) {
-      this.running = this.execute().then(
+      let p: Promise<R[]>;
+      try {
+        p = this.execute();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.running = p;
+      p.then(
         (rows) => {
           this.resultCache = rows;
           this.running = undefined;
-          return rows;
         },
-        (err) => {
+        () => {
           this.running = undefined;
-          throw err;
         },
       );
     }
     return this.running;
   }
 
-  private async execute(): Promise<R[]> {
+  /**
+   * Compile (from the cache when the shape was seen) and run. Kept to one promise on the hot
+   * path: every promise costs more under AsyncLocalStorage, which the connection layer uses.
+   */
+  private execute(): Promise<R[]> {
     const q = this.query;
-    if (q.empty) return [];
+    if (q.empty) return Promise.resolve([]);
     const alias = this.db;
     const backend = connections.backend(alias);
     const vendor = backend.vendor;
@@ -359,18 +363,29 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     }
     const prepared = withDefaultOrdering(q);
     const compiled = compileSelect(prepared, vendor, alias);
-    const rows = await runCompiled(compiled, prepared, vendor, alias);
-    const out = (compiled.map as NonNullable<Compiled['map']>)(rows, alias) as R[];
+    const params: Param[] = [];
+    prepared.collectParams(params);
+    const bindings = bind(compiled, params, vendor, limitOf(prepared), prepared.low);
+    const map = compiled.map as NonNullable<Compiled['map']>;
     const known = this.state.knownRelated;
-    if (known !== undefined && q.select.kind === 'model') {
-      for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
-    }
-    if (this.state.prefetch.length > 0 && q.select.kind === 'model' && out.length > 0) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
-      await prefetchRelatedObjects(out as unknown as AnyInstance[], this.state.prefetch);
-    }
-    return out;
+    const prefetch = this.state.prefetch;
+    const model = q.select.kind === 'model';
+    const rows = connections.query(alias, compiled.sql, bindings, ARRAY_ROWS).then((res) => {
+      const out = map(res.rows as unknown as unknown[][], alias) as R[];
+      if (known !== undefined && model) {
+        for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
+      }
+      return out;
+    });
+    if (prefetch.length === 0 || !model) return rows;
+    return rows.then(async (out) => {
+      if (out.length > 0) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
+        await prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch);
+      }
+      return out;
+    });
   }
 
   /** The SQL and bindings this query set would send (on its alias). */
@@ -396,23 +411,32 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    * The one row matching the lookups. Throws `Model.DoesNotExist` when none matches and
    * `Model.MultipleObjectsReturned` when more than one does.
    */
-  async get(...args: FilterArg<I, A>[]): Promise<R> {
-    let qs: QuerySet<I, R, A> = args.length > 0 ? this.filter(...args) : this.chain();
-    if (!qs.query.isSliced && !qs.query.forUpdate && !qs.query.distinct) {
-      const q = qs.query.clone();
-      q.ordering = [];
-      q.setLimits(0, MAX_GET_RESULTS);
-      qs = qs.chain(q);
+  get(...args: FilterArg<I, A>[]): Promise<R> {
+    let qs: QuerySet<I, R, A>;
+    try {
+      const q = this.query.clone();
+      if (args.length > 0) {
+        if (q.isSliced) throw new TypeError('Cannot filter a query once a slice has been taken.');
+        applyFilters(q, args, false, 'get');
+      }
+      if (!q.isSliced && !q.forUpdate && !q.distinct) {
+        q.ordering = [];
+        q.setLimits(0, MAX_GET_RESULTS);
+      }
+      qs = this.chain(q);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const rows = await qs.fetchAll();
-    if (rows.length === 1) return rows[0] as R;
     const meta = this.meta;
-    if (rows.length === 0) {
-      const Err = doesNotExistClass(meta);
-      throw new Err(`${meta.name} matching query does not exist.`, { model: meta.name });
-    }
-    const Err = multipleClass(meta);
-    throw new Err(`get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`, { model: meta.name });
+    return qs.fetchAll().then((rows) => {
+      if (rows.length === 1) return rows[0] as R;
+      if (rows.length === 0) {
+        const Err = doesNotExistClass(meta);
+        throw new Err(`${meta.name} matching query does not exist.`, { model: meta.name });
+      }
+      const Err = multipleClass(meta);
+      throw new Err(`get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`, { model: meta.name });
+    });
   }
 
   /** The first row (by the ordering, else by primary key), or null. */
@@ -675,6 +699,17 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
 Object.defineProperty(QuerySet.prototype, QUERYSET_BRAND, { value: true });
 
 // ---- helpers -------------------------------------------------------------------------------------------
+
+/** Add filter()/exclude() arguments to a query (plain objects take the cached fast path when they can). */
+function applyFilters(q: Query, args: readonly unknown[], negate: boolean, method: string): void {
+  for (const arg of args) {
+    if (arg === undefined) continue;
+    if (QNode.is(arg)) q.addFilter(arg, negate);
+    else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) {
+      if (negate || !q.addSimpleFilter(arg as Record<string, unknown>)) q.addFilter(Q(arg as Record<string, unknown>), negate);
+    } else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
+  }
+}
 
 function limitOf(q: Query): number | undefined {
   return q.high === undefined ? undefined : q.high - q.low;

@@ -52,9 +52,10 @@ import {
   type ExprNode,
   type Join,
   type LookupNode,
-  type Param,
   type WhereChild,
   type WhereNode,
+  type Prep,
+  Param as ParamCtor,
 } from './nodes';
 
 /** An annotation: a name bound to an expression (aggregate or not). */
@@ -113,6 +114,16 @@ interface FilterContext {
   allowJoins: boolean;
   /** A LEFT join is needed regardless (ordering, annotations, values). */
   forceOuter: boolean;
+}
+
+interface SimplePlan {
+  readonly field: Field;
+  readonly relTarget: ModelMeta | undefined;
+  readonly lookup: string;
+  readonly lhs: ColNode;
+  readonly prep: Prep | undefined;
+  /** The lookup node's key (the value is a parameter: `?`). */
+  readonly k: string;
 }
 
 interface PathInfo {
@@ -371,6 +382,54 @@ export class Query {
     if (node.children.length === 0 && !node.negated) return;
     this.where = where('AND', false, [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) => (c.t === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])));
     if (this.hasNothing(this.where)) this.empty = true;
+  }
+
+  /**
+   * The fast path of `filter({ ... })`: keys on the model's own columns (no join, no transform),
+   * resolved once per model and key and cached as a plan. Returns false (and changes nothing) when
+   * any key needs the general path.
+   */
+  addSimpleFilter(obj: Record<string, unknown>): boolean {
+    if (this.annotations.length > 0) return false;
+    const keys = Object.keys(obj);
+    if (keys.length === 0) return true;
+    const cache = this.meta.cache;
+    const nodes: WhereChild[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const cacheKey = `plan:${this.alias}:${key}`;
+      let plan = cache.get(cacheKey) as SimplePlan | null | undefined;
+      if (plan === undefined) {
+        plan = this.simplePlan(key);
+        cache.set(cacheKey, plan);
+      }
+      if (plan === null) return false;
+      const value = obj[key];
+      if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
+      const normalized = plan.relTarget ? plan.relTarget.pk.toJs(value) : plan.field.toJs(value);
+      nodes.push({ t: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { t: 'param', k: '?', p: new ParamCtor(normalized, plan.prep) } });
+    }
+    this.calls += 1;
+    this.where = where('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
+    return true;
+  }
+
+  /** A cached plan for `key` when it is a comparison on a column of the base table, else null. */
+  private simplePlan(key: string): SimplePlan | null {
+    const names = key.split('__');
+    if (names.length > 2) return null;
+    const name = names[0] as string;
+    const lookup = names[1] ?? 'exact';
+    if (!['exact', 'gt', 'gte', 'lt', 'lte'].includes(lookup)) return null;
+    const el = this.meta.pathElement(name);
+    if (!el || el.kind !== 'field' || !el.field.concrete) return null;
+    const f = el.field;
+    const isFk = f instanceof ForeignObject;
+    if (f.lookupKind === 'json' || (lookup !== 'exact' && f.lookupKind === 'boolean')) return null;
+    const relTarget = isFk && name === f.name ? (f as ForeignObject<never>).relatedMeta : undefined;
+    const lhs = col(this.alias, f, f.column);
+    const prep = relTarget ? fieldPrep(relTarget.pk) : f.lookupKind === 'text' ? textPrep(f) : fieldPrep(f);
+    return { field: f, relTarget, lookup, lhs, prep, k: `${lhs.k} ${lookup} ?` };
   }
 
   /** An always-false AND branch at the top makes the whole query empty (no SQL needed). */
@@ -807,7 +866,7 @@ export class Query {
   // ---- params and keys ------------------------------------------------------------------------------
 
   /** Every Param in the order `compile()` expects them (where, having, select, order, limits). */
-  collectParams(out: Param[]): void {
+  collectParams(out: ParamCtor[]): void {
     for (const a of this.annotations) collectExpr(a.node, out);
     if (this.select.kind === 'values') for (const c of this.select.columns) collectExpr(c.node, out);
     collectWhere(this.where, out);

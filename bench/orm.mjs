@@ -1,0 +1,225 @@
+// bench/orm.mjs: @spool/orm against the raw driver (hand-written SQL) and plain knex, on a seeded
+// database (1,000 authors, 10 books each), one connection each, the three interleaved in the
+// same run. Prints ops/s and the ratio to the raw driver per database; writes
+// bench/results/orm.json.
+//
+//   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
+//   BENCH_OPS=getByPk,list50 node bench/orm.mjs
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const { configure, scope, shutdown, connections } = require('@spool/connections');
+const { Model, CharField, IntegerField, ForeignKey, ReverseForeignKey, SchemaEditor, Count, Sum, F, compilerStats } = require('@spool/orm');
+const knexFactory = require('knex');
+
+const AUTHORS = 1000;
+const BOOKS_PER_AUTHOR = 10;
+const OPS = (process.env.BENCH_OPS ?? 'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate').split(',');
+
+// ---- models ---------------------------------------------------------------------------------------
+class Author extends Model.define(
+  {
+    name: new CharField({ maxLength: 100 }),
+    age: new IntegerField(),
+    books: new ReverseForeignKey(() => Book, 'author'),
+  },
+  { dbTable: 'bench_author' },
+) {}
+class Book extends Model.define(
+  {
+    title: new CharField({ maxLength: 200 }),
+    pages: new IntegerField(),
+    author: new ForeignKey(() => Author, { onDelete: 'cascade', dbColumn: 'author_id' }),
+  },
+  { dbTable: 'bench_book' },
+) {}
+// A table for inserts, so that reads see a stable data set.
+class Note extends Model.define({ title: new CharField({ maxLength: 200 }), pages: new IntegerField() }, { dbTable: 'bench_note' }) {}
+
+// ---- raw drivers ------------------------------------------------------------------------------------
+async function rawFor(db, file) {
+  if (db === 'sqlite') {
+    const Database = require('better-sqlite3');
+    const d = new Database(file);
+    d.pragma('journal_mode = WAL');
+    d.pragma('synchronous = NORMAL');
+    const cache = new Map();
+    const prep = (sql) => {
+      let s = cache.get(sql);
+      if (!s) cache.set(sql, (s = d.prepare(sql)));
+      return s;
+    };
+    return {
+      q: async (sql, params = []) => (prep(sql).reader ? prep(sql).all(...params) : (prep(sql).run(...params), [])),
+      run: async (sql, params = []) => prep(sql).run(...params),
+      ph: () => '?',
+      close: async () => d.close(),
+    };
+  }
+  if (db === 'postgres') {
+    const pg = require('pg');
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    return { q: async (sql, params = []) => (await c.query(sql, params)).rows, run: async (sql, params = []) => c.query(sql, params), ph: (i) => `$${i}`, close: () => c.end() };
+  }
+  const mysql = require('mysql2');
+  const c = mysql.createConnection({ uri: mysqlUrl, timezone: 'Z', supportBigNumbers: true });
+  const query = (sql, params) => new Promise((res, rej) => c.query(sql, params, (e, r) => (e ? rej(e) : res(r))));
+  return { q: async (sql, params = []) => query(sql, params), run: (sql, params = []) => query(sql, params), ph: () => '?', close: () => new Promise((r) => c.end(() => r())) };
+}
+
+function quoteFor(db) {
+  return (n) => (db === 'mysql' ? `\`${n}\`` : `"${n}"`);
+}
+
+// ---- one database -----------------------------------------------------------------------------------
+async function benchDatabase(db) {
+  const dir = join(tmpdir(), `spool-bench-orm-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'bench.db');
+  const settings = db === 'sqlite' ? { client: 'better-sqlite3', connection: { filename: file } } : db === 'postgres' ? { client: 'pg', connection: pgUrl } : { client: 'mysql2', connection: mysqlUrl };
+  configure({ databases: { default: { ...settings, maxAge: null } } });
+  const knex = knexFactory({ client: settings.client, connection: db === 'sqlite' ? { filename: file } : db === 'postgres' ? pgUrl : { uri: mysqlUrl, timezone: 'Z' }, pool: { min: 1, max: 1 }, useNullAsDefault: true });
+  const results = {};
+  await scope(async () => {
+    const editor = new SchemaEditor();
+    await editor.deleteModels([Author, Book, Note], { ifExists: true });
+    await editor.createModels([Author, Book, Note]);
+    // Seed.
+    const authors = await Author.objects.bulkCreate(Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })));
+    const ids = db === 'mysql' ? await Author.objects.orderBy('id').valuesList('id', { flat: true }) : authors.map((a) => a.id);
+    const books = [];
+    ids.forEach((id, i) => {
+      for (let j = 0; j < BOOKS_PER_AUTHOR; j++) books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
+    });
+    await Book.objects.bulkCreate(books, { batchSize: 1000 });
+    const raw = await rawFor(db, file);
+    const q = quoteFor(db);
+    const ph = raw.ph;
+    let n = 0;
+    const pick = () => ids[(n++ * 7919) % ids.length];
+    const sqlBookCols = `${q('id')}, ${q('title')}, ${q('pages')}, ${q('author_id')}`;
+
+    const cases = {
+      getByPk: {
+        raw: async () => {
+          const rows = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} WHERE ${q('id')} = ${ph(1)}`, [pick()]);
+          return rows[0];
+        },
+        knex: () => knex('bench_author').select('id', 'name', 'age').where('id', pick()).first(),
+        spool: () => Author.objects.get({ id: pick() }),
+      },
+      list50: {
+        raw: () => raw.q(`SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('pages')} > ${ph(1)} ORDER BY ${q('title')} LIMIT ${ph(2)}`, [(n++ % 400) + 50, 50]),
+        knex: () => knex('bench_book').select('id', 'title', 'pages', 'author_id').where('pages', '>', (n++ % 400) + 50).orderBy('title').limit(50),
+        spool: () => Book.objects.filter({ pages__gt: (n++ % 400) + 50 }).orderBy('title').slice(0, 50),
+      },
+      insertOne: {
+        raw: () => (db === 'postgres' ? raw.q(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES ($1, $2) RETURNING ${q('id')}`, ['note', 1]) : raw.run(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES (?, ?)`, ['note', 1])),
+        knex: () => (db === 'postgres' ? knex('bench_note').insert({ title: 'note', pages: 1 }).returning('id') : knex('bench_note').insert({ title: 'note', pages: 1 })),
+        spool: () => Note.objects.create({ title: 'note', pages: 1 }),
+      },
+      bulkInsert1000: {
+        raw: () => {
+          const values = [];
+          const params = [];
+          for (let i = 0; i < 1000; i++) {
+            values.push(`(${ph(params.length + 1)}, ${ph(params.length + 2)})`);
+            params.push(`bulk ${i}`, i);
+          }
+          return raw.run(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES ${values.join(', ')}`, params);
+        },
+        // knex writes SQLite's multi-row INSERT as a compound SELECT (at most 500 terms): batch there.
+        knex: () => (db === 'sqlite' ? knex.batchInsert('bench_note', Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })), 500) : knex('bench_note').insert(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })))),
+        spool: () => Note.objects.bulkCreate(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i }))),
+      },
+      updateByFilter: {
+        raw: () => raw.run(`UPDATE ${q('bench_book')} SET ${q('pages')} = ${q('pages')} + ${ph(1)} WHERE ${q('author_id')} = ${ph(2)}`, [1, pick()]),
+        knex: () => knex('bench_book').where('author_id', pick()).update({ pages: knex.raw('?? + ?', ['pages', 1]) }),
+        spool: () => Book.objects.filter({ author: pick() }).update({ pages: F('pages').add(1) }),
+      },
+      prefetch20: {
+        raw: async () => {
+          const start = (n++ * 20) % (AUTHORS - 20);
+          const as = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} ORDER BY ${q('id')} LIMIT ${ph(1)} OFFSET ${ph(2)}`, [20, start]);
+          const bs = await raw.q(`SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('author_id')} IN (${as.map((_, i) => ph(i + 1)).join(', ')})`, as.map((a) => a.id));
+          const by = new Map(as.map((a) => [a.id, (a.books = [])]));
+          for (const b of bs) by.get(b.author_id)?.push(b);
+          return as;
+        },
+        knex: async () => {
+          const start = (n++ * 20) % (AUTHORS - 20);
+          const as = await knex('bench_author').select('id', 'name', 'age').orderBy('id').limit(20).offset(start);
+          const bs = await knex('bench_book').select('id', 'title', 'pages', 'author_id').whereIn('author_id', as.map((a) => a.id));
+          const by = new Map(as.map((a) => [a.id, (a.books = [])]));
+          for (const b of bs) by.get(b.author_id)?.push(b);
+          return as;
+        },
+        spool: () => Author.objects.orderBy('id').slice((n++ * 20) % (AUTHORS - 20), ((n - 1) * 20) % (AUTHORS - 20) + 20).prefetchRelated('books'),
+      },
+      selectRelated20: {
+        raw: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return raw.q(
+            `SELECT b.${q('id')}, b.${q('title')}, b.${q('pages')}, b.${q('author_id')}, a.${q('id')} AS a_id, a.${q('name')}, a.${q('age')} FROM ${q('bench_book')} b INNER JOIN ${q('bench_author')} a ON a.${q('id')} = b.${q('author_id')} WHERE b.${q('author_id')} >= ${ph(1)} AND b.${q('author_id')} < ${ph(2)}`,
+            [start, start + 20],
+          ).then((rows) => rows.map((r) => ({ id: r.id, title: r.title, pages: r.pages, author_id: r.author_id, author: { id: r.a_id, name: r.name, age: r.age } })));
+        },
+        knex: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return knex('bench_book as b')
+            .join('bench_author as a', 'a.id', 'b.author_id')
+            .select('b.id', 'b.title', 'b.pages', 'b.author_id', 'a.id as a_id', 'a.name', 'a.age')
+            .where('b.author_id', '>=', start)
+            .andWhere('b.author_id', '<', start + 20)
+            .then((rows) => rows.map((r) => ({ id: r.id, title: r.title, pages: r.pages, author_id: r.author_id, author: { id: r.a_id, name: r.name, age: r.age } })));
+        },
+        spool: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return Book.objects.filter({ author__gte: start, author__lt: start + 20 }).selectRelated('author');
+        },
+      },
+      groupedAggregate: {
+        raw: () => raw.q(`SELECT ${q('author_id')}, COUNT(${q('id')}) AS n, SUM(${q('pages')}) AS total FROM ${q('bench_book')} WHERE ${q('author_id')} < ${ph(1)} GROUP BY ${q('author_id')}`, [ids[(n++ % 10) * 50 + 100]]),
+        knex: () => knex('bench_book').select('author_id').count({ n: 'id' }).sum({ total: 'pages' }).where('author_id', '<', ids[(n++ % 10) * 50 + 100]).groupBy('author_id'),
+        spool: () => Book.objects.filter({ author__lt: ids[(n++ % 10) * 50 + 100] }).values('author').annotate({ n: Count('id'), total: Sum('pages') }),
+      },
+    };
+
+    // Check that the three agree before measuring.
+    const sample = await cases.getByPk.spool();
+    if (!sample || !sample.name) throw new Error('bench: spool get failed');
+    for (const op of OPS) {
+      const c = cases[op];
+      if (!c) throw new Error(`bench: unknown op ${op}. Known: ${Object.keys(cases).join(', ')}`);
+      const r = await interleave(
+        { raw: async (k) => { for (let i = 0; i < k; i++) await c.raw(); }, knex: async (k) => { for (let i = 0; i < k; i++) await c.knex(); }, spool: async (k) => { for (let i = 0; i < k; i++) await c.spool(); } },
+        { batch: op === 'bulkInsert1000' ? 2 : op === 'groupedAggregate' || op === 'prefetch20' || op === 'selectRelated20' ? 5 : 50 },
+      );
+      results[op] = { raw: r.raw, knex: r.knex, spool: r.spool, spoolToRaw: r.spool / r.raw, knexToRaw: r.knex / r.raw, spoolToKnex: r.spool / r.knex };
+      if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
+    }
+    await raw.close();
+    await editor.deleteModels([Author, Book, Note], { ifExists: true });
+  });
+  await knex.destroy();
+  await shutdown();
+  rmSync(dir, { recursive: true, force: true });
+  return results;
+}
+
+const all = {};
+for (const db of benchDatabases()) {
+  all[db] = await benchDatabase(db);
+  table(
+    `@spool/orm vs raw driver vs knex: ${db} (ops/s; ratio to raw)`,
+    Object.entries(all[db]).map(([op, r]) => ({ op, raw: fmt(r.raw), knex: `${fmt(r.knex)} (${r.knexToRaw.toFixed(2)})`, spool: `${fmt(r.spool)} (${r.spoolToRaw.toFixed(2)})`, 'spool/knex': r.spoolToKnex.toFixed(2) })),
+    ['op', 'raw', 'knex', 'spool', 'spool/knex'],
+  );
+}
+console.log(`\ncompiled-shape cache: ${JSON.stringify(compilerStats())}`);
+writeResults('orm', { seconds: Number(process.env.BENCH_SECONDS ?? 1), rounds: Number(process.env.BENCH_ROUNDS ?? 3), authors: AUTHORS, booksPerAuthor: BOOKS_PER_AUTHOR, results: all });
