@@ -53,7 +53,8 @@ eachDatabase('plain worker_threads', (db) => {
     connections.on('workerExit', (e) => exits.push(e));
     const w = runWorker(fixture('long-query-worker.js'), { db: db.name }, spool);
     await new Promise<void>((resolve) => w.worker.on('message', (m) => m.started && resolve()));
-    await new Promise((r) => setTimeout(r, 200)); // the long query is running
+    // Let the statement reach the server (SQLite's runs synchronously right after 'started').
+    if (db.hasServer) await new Promise((r) => setTimeout(r, 200));
     expect(await counter.count()).toBe(1);
     const started = Date.now();
     await w.worker.terminate();
@@ -66,5 +67,44 @@ eachDatabase('plain worker_threads', (db) => {
     if (db.name === 'mysql') expect(exits[0]?.killed).toBe(1);
     connections.removeAllListeners('workerExit');
   });
-});
 
+  test('one prepareWorker() link shared by two workers: the death of one never touches the other’s connections', async () => {
+    await db.setup();
+    counter = db.counter();
+    configure({ databases: { default: db.settings({ maxAge: null }) } });
+    const spool = prepareWorker();
+    const start = () => {
+      const worker = new Worker(fixture('idle-worker.js'), { workerData: spool.workerData });
+      spool.attach(worker);
+      return worker;
+    };
+    const ask = (w: Worker) =>
+      new Promise<{ ok: boolean; stats?: { opens: number; open: number } }>((resolve) => {
+        w.once('message', resolve);
+        w.postMessage('query');
+      });
+    const a = start();
+    const b = start();
+    try {
+      expect(await ask(a)).toMatchObject({ ok: true });
+      expect(await ask(b)).toMatchObject({ ok: true, stats: { opens: 1, open: 1 } });
+      expect(await counter.count()).toBe(2);
+      await a.terminate();
+      // SQLite keeps a closed connection's file descriptor until the process's last connection
+      // to that file closes (closing it would drop the POSIX locks the others hold), so only
+      // the servers show the drop here.
+      if (db.hasServer) expect(await counter.waitForCount(1, 2000)).toBe(1);
+      await new Promise((r) => setTimeout(r, 200)); // the parent's clean-up after A has run
+      // B still has its connection: same one, no reconnect.
+      expect(await ask(b)).toMatchObject({ ok: true, stats: { opens: 1, open: 1 } });
+      if (db.hasServer) expect(await counter.count()).toBe(1);
+      await new Promise<number>((resolve) => {
+        b.once('exit', resolve);
+        b.postMessage('exit');
+      });
+      expect(await counter.waitForCount(0, 2000)).toBe(0);
+    } finally {
+      await Promise.all([a.terminate(), b.terminate()]);
+    }
+  });
+});

@@ -249,8 +249,9 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** After a worker is gone: reclaim its budget units, kill its connections the server still runs. */
   private async cleanUpAfterWorker(tid: number, data: WorkerSpoolData, budget: SharedBudget | undefined): Promise<void> {
-    const reclaimed = budget ? budget.reclaim(tid) : 0;
-    const left = new WorkerRegistry(data.registry, data.aliases).entries();
+    const registry = new WorkerRegistry(data.registry, data.aliases);
+    const left = registry.entries(tid);
+    registry.clear(tid);
     let killed = 0;
     const byAlias = new Map<string, number[]>();
     for (const [alias, id] of left) byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
@@ -259,6 +260,8 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
       if (!db || db.driver !== 'mysql2') continue;
       killed += await killConnections(backendFor(db.driver), db, ids);
     }
+    // Units go back only once the server no longer runs the dead worker's connections.
+    const reclaimed = budget ? budget.reclaim(tid) : 0;
     this.emit('workerExit', { threadId: tid, leftOpen: left.length, killed, reclaimed });
   }
 
@@ -297,7 +300,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** @internal */
   opened(conn: DatabaseConnection): void {
-    this.registry?.add(conn.alias, conn.serverId);
+    this.registry?.add(threadId, conn.alias, conn.serverId);
     if (this.exitHooked) return;
     this.exitHooked = true;
     // When the thread exits, close every socket at once (a worker's sockets would otherwise only
@@ -307,7 +310,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** @internal */
   closed(conn: DatabaseConnection): void {
-    this.registry?.remove(conn.alias, conn.serverId);
+    this.registry?.remove(threadId, conn.alias, conn.serverId);
   }
 
   /** Another thread waits for the process-wide budget: give back idle connections of `alias`. */

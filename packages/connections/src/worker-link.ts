@@ -25,8 +25,8 @@ import { messages } from './messages';
 import type { DatabaseSettings, Settings, SharedBudgetHandle } from './settings';
 import type { SharedBudget } from './shared-budget';
 
-/** How many connections (all aliases together) a worker's registry records. */
-const REGISTRY_SLOTS = 64;
+/** How many open connections (all workers and aliases together) a registry records. */
+const REGISTRY_SLOTS = 2048;
 
 /** What travels to the worker in `workerData.spool`. */
 export interface WorkerSpoolData {
@@ -34,7 +34,7 @@ export interface WorkerSpoolData {
   /** The serialisable part of the parent's settings (routers and logger stay behind). */
   readonly settings: { databases: Record<string, DatabaseSettings>; strict?: boolean; captureStacks?: boolean };
   readonly sharedBudget?: SharedBudgetHandle;
-  /** Pairs (alias index + 1, server id) of the worker's open connections. */
+  /** Rows (owner threadId + 1, alias index + 1, server id) of the workers' open connections. */
   readonly registry: SharedArrayBuffer;
   readonly aliases: readonly string[];
 }
@@ -54,52 +54,76 @@ export interface WorkerLike {
   once(event: 'exit', listener: (code: number) => void): unknown;
 }
 
-/** The worker's side: records the server ids of its open connections. @internal */
+/**
+ * The server-side ids of the connections each worker has open. One registry may serve many
+ * workers (the same `workerData` is often given to all of a pool's workers), so every row
+ * carries its owner's thread id, and after a worker died only its own rows are read.
+ * @internal
+ */
 export class WorkerRegistry {
   private readonly cells: Int32Array;
+  private readonly slots: number;
 
   constructor(
     buffer: SharedArrayBuffer,
     private readonly aliases: readonly string[],
   ) {
     this.cells = new Int32Array(buffer);
+    this.slots = Math.floor(this.cells.length / 3);
   }
 
   static create(): SharedArrayBuffer {
-    return new SharedArrayBuffer(REGISTRY_SLOTS * 2 * 4);
+    return new SharedArrayBuffer(REGISTRY_SLOTS * 3 * 4);
   }
 
-  add(alias: string, serverId: number): void {
+  /** Record an open connection of thread `tid` (silently untracked when the registry is full). */
+  add(tid: number, alias: string, serverId: number): void {
     const a = this.aliases.indexOf(alias) + 1;
-    if (a === 0 || serverId <= 0) return;
-    for (let i = 0; i < REGISTRY_SLOTS; i++) {
-      if (Atomics.load(this.cells, 2 * i) === 0) {
-        Atomics.store(this.cells, 2 * i + 1, serverId);
-        Atomics.store(this.cells, 2 * i, a);
+    if (a === 0 || !Number.isInteger(serverId) || serverId <= 0 || serverId > 0x7fffffff) return;
+    for (let s = 0; s < this.slots; s++) {
+      // Claim the slot atomically: several workers write to the same registry.
+      if (Atomics.compareExchange(this.cells, 3 * s, 0, tid + 1) === 0) {
+        Atomics.store(this.cells, 3 * s + 1, a);
+        Atomics.store(this.cells, 3 * s + 2, serverId);
         return;
       }
     }
   }
 
-  remove(alias: string, serverId: number): void {
+  remove(tid: number, alias: string, serverId: number): void {
     const a = this.aliases.indexOf(alias) + 1;
-    for (let i = 0; i < REGISTRY_SLOTS; i++) {
-      if (Atomics.load(this.cells, 2 * i) === a && Atomics.load(this.cells, 2 * i + 1) === serverId) {
-        Atomics.store(this.cells, 2 * i, 0);
-        Atomics.store(this.cells, 2 * i + 1, 0);
+    for (let s = 0; s < this.slots; s++) {
+      if (
+        Atomics.load(this.cells, 3 * s) === tid + 1 &&
+        Atomics.load(this.cells, 3 * s + 1) === a &&
+        Atomics.load(this.cells, 3 * s + 2) === serverId
+      ) {
+        this.free(s);
         return;
       }
     }
   }
 
-  /** Connections recorded as open: `[alias, serverId]`. */
-  entries(): Array<[string, number]> {
+  /** Connections of thread `tid` recorded as open: `[alias, serverId]`. */
+  entries(tid: number): Array<[string, number]> {
     const out: Array<[string, number]> = [];
-    for (let i = 0; i < REGISTRY_SLOTS; i++) {
-      const a = Atomics.load(this.cells, 2 * i);
-      if (a > 0) out.push([this.aliases[a - 1] as string, Atomics.load(this.cells, 2 * i + 1)]);
+    for (let s = 0; s < this.slots; s++) {
+      if (Atomics.load(this.cells, 3 * s) !== tid + 1) continue;
+      const a = Atomics.load(this.cells, 3 * s + 1);
+      if (a > 0) out.push([this.aliases[a - 1] as string, Atomics.load(this.cells, 3 * s + 2)]);
     }
     return out;
+  }
+
+  /** Forget every row of thread `tid` (it is gone and was cleaned up after). */
+  clear(tid: number): void {
+    for (let s = 0; s < this.slots; s++) if (Atomics.load(this.cells, 3 * s) === tid + 1) this.free(s);
+  }
+
+  private free(s: number): void {
+    Atomics.store(this.cells, 3 * s + 1, 0);
+    Atomics.store(this.cells, 3 * s + 2, 0);
+    Atomics.store(this.cells, 3 * s, 0);
   }
 }
 
