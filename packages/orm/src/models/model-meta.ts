@@ -105,6 +105,8 @@ export class ModelMeta {
   private checkedClass = false;
   /** Per-model caches of the query layer (mappers, resolved lookups). @internal */
   readonly cache = new Map<string, unknown>();
+  /** Resolved filter plans, per table alias and key (the fast path of filter()). @internal */
+  readonly plans = new Map<string, Map<string, unknown>>();
 
   constructor(base: ModelClassLike, fields: Record<string, Field>, options: MetaOptions) {
     this.base = base;

@@ -330,31 +330,28 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     if (this.running === undefined) {
       let p: Promise<R[]>;
       try {
-        p = this.execute();
+        p = this.execute(cacheRows as (qs: QuerySet<I, R, A>, rows: R[]) => R[]);
       } catch (err) {
         return Promise.reject(err);
       }
       this.running = p;
-      p.then(
-        (rows) => {
-          this.resultCache = rows;
-          this.running = undefined;
-        },
-        () => {
-          this.running = undefined;
-        },
-      );
     }
     return this.running;
+  }
+
+  /** @internal called with the rows (success) or undefined (failure) to keep or forget them. */
+  settle(rows: R[] | undefined): void {
+    this.running = undefined;
+    if (rows !== undefined) this.resultCache = rows;
   }
 
   /**
    * Compile (from the cache when the shape was seen) and run. Kept to one promise on the hot
    * path: every promise costs more under AsyncLocalStorage, which the connection layer uses.
    */
-  private execute(): Promise<R[]> {
+  private execute<T = R[]>(then: (qs: QuerySet<I, R, A>, rows: R[]) => T): Promise<T> {
     const q = this.query;
-    if (q.empty) return Promise.resolve([]);
+    if (q.empty) return Promise.resolve(then(this, []));
     const alias = this.db;
     const backend = connections.backend(alias);
     const vendor = backend.vendor;
@@ -370,21 +367,31 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const known = this.state.knownRelated;
     const prefetch = this.state.prefetch;
     const model = q.select.kind === 'model';
-    const rows = connections.query(alias, compiled.sql, bindings, ARRAY_ROWS).then((res) => {
-      const out = map(res.rows as unknown as unknown[][], alias) as R[];
-      if (known !== undefined && model) {
-        for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
-      }
-      return out;
-    });
-    if (prefetch.length === 0 || !model) return rows;
-    return rows.then(async (out) => {
+    const withPrefetch = prefetch.length > 0 && model;
+    const rows = connections.query(alias, compiled.sql, bindings, ARRAY_ROWS).then(
+      (res) => {
+        const out = map(res.rows as unknown as unknown[][], alias) as R[];
+        if (known !== undefined && model) {
+          for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
+        }
+        return withPrefetch ? (out as unknown as T) : then(this, out);
+      },
+      (err) => {
+        then(this, undefined as never);
+        throw err;
+      },
+    );
+    if (!withPrefetch) return rows;
+    return (rows as unknown as Promise<R[]>).then(async (out) => {
       if (out.length > 0) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
         await prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch);
       }
-      return out;
+      return then(this, out);
+    }, (err) => {
+      then(this, undefined as never);
+      throw err;
     });
   }
 
@@ -428,7 +435,8 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       return Promise.reject(err);
     }
     const meta = this.meta;
-    return qs.fetchAll().then((rows) => {
+    return qs.execute((_qs, rows) => {
+      if (rows === undefined) return undefined as never;
       if (rows.length === 1) return rows[0] as R;
       if (rows.length === 0) {
         const Err = doesNotExistClass(meta);
@@ -709,6 +717,12 @@ function applyFilters(q: Query, args: readonly unknown[], negate: boolean, metho
       if (negate || !q.addSimpleFilter(arg as Record<string, unknown>)) q.addFilter(Q(arg as Record<string, unknown>), negate);
     } else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
   }
+}
+
+/** Keep a query set's rows (Django's result cache). */
+function cacheRows<R>(qs: { settle(rows: R[] | undefined): void }, rows: R[] | undefined): R[] {
+  qs.settle(rows);
+  return rows as R[];
 }
 
 function limitOf(q: Query): number | undefined {

@@ -172,17 +172,32 @@ export class Query {
   private calls = 0;
   private aliasCount = 0;
 
-  constructor(meta: ModelMeta, prefix = 'T') {
+  constructor(meta: ModelMeta, prefix = 'T', alias?: string) {
     this.meta = meta;
     this.prefix = prefix;
-    this.alias = prefix === 'T' ? meta.dbTable : `${prefix}0`;
+    this.alias = alias ?? (prefix === 'T' ? meta.dbTable : `${prefix}0`);
     this.aliasCount = 1;
   }
 
   clone(): Query {
-    const q = Object.create(Query.prototype) as Query;
-    Object.assign(q, this);
-    q.joins = this.joins.map((j) => ({ ...j }));
+    // Explicit copies keep one hidden class for every Query (Object.assign would not).
+    const q = new Query(this.meta, this.prefix, this.alias);
+    q.joins = this.joins.length === 0 ? [] : this.joins.map((j) => ({ ...j }));
+    q.where = this.where;
+    q.having = this.having;
+    q.annotations = this.annotations;
+    q.select = this.select;
+    q.groupByValues = this.groupByValues;
+    q.ordering = this.ordering;
+    q.orderTerms = this.orderTerms;
+    q.distinct = this.distinct;
+    q.low = this.low;
+    q.high = this.high;
+    q.forUpdate = this.forUpdate;
+    q.related = this.related;
+    q.empty = this.empty;
+    q.calls = this.calls;
+    q.aliasCount = this.aliasCount;
     return q;
   }
 
@@ -393,15 +408,15 @@ export class Query {
     if (this.annotations.length > 0) return false;
     const keys = Object.keys(obj);
     if (keys.length === 0) return true;
-    const cache = this.meta.cache;
+    let cache = this.meta.plans.get(this.alias) as Map<string, SimplePlan | null> | undefined;
+    if (cache === undefined) this.meta.plans.set(this.alias, (cache = new Map()));
     const nodes: WhereChild[] = [];
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const cacheKey = `plan:${this.alias}:${key}`;
-      let plan = cache.get(cacheKey) as SimplePlan | null | undefined;
+      let plan = cache.get(key);
       if (plan === undefined) {
         plan = this.simplePlan(key);
-        cache.set(cacheKey, plan);
+        cache.set(key, plan);
       }
       if (plan === null) return false;
       const value = obj[key];
