@@ -429,7 +429,7 @@ export function compileAggregate(q: Query, names: readonly string[], vendor: Ven
     applyWhere(builder, q.where, c);
     const convs = names.map((name) => {
       const a = q.annotations.find((x) => x.name === name) as Query['annotations'][number];
-      return a.convert ?? (a.field ? a.field.fromDb(vendor) : undefined);
+      return outputConverter(a, vendor, q);
     });
     return finish(builder, params, (rows) =>
       rows.map((r) => {
@@ -525,6 +525,26 @@ export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCou
 
 // ---- hydration ------------------------------------------------------------------------------------
 
+/**
+ * How a selected expression's value is converted, per vendor: COUNT and SUM of integers need
+ * nothing on SQLite (the driver returns numbers), while PostgreSQL returns them as text and
+ * MariaDB returns SUM as DECIMAL text.
+ */
+function outputConverter(c: { node: ExprNode; field: Field | undefined; convert: ((v: unknown) => unknown) | undefined }, vendor: Vendor, q?: Query): ((v: unknown) => unknown) | undefined {
+  let n = c.node;
+  if (n.t === 'annot' && q) {
+    const name = n.name;
+    const a = q.annotations.find((x) => x.name === name);
+    if (a) n = a.node;
+  }
+  if (n.t === 'agg') {
+    const kind = n.field?.lookupKind;
+    if (vendor === 'sqlite' && (n.fn === 'COUNT' || ((n.fn === 'SUM' || n.fn === 'MIN' || n.fn === 'MAX') && (kind === 'integer' || kind === 'float')))) return undefined;
+    if (vendor === 'mysql' && n.fn === 'COUNT') return undefined;
+  }
+  return c.convert ?? (c.field ? c.field.fromDb(vendor) : undefined);
+}
+
 type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
 
 /** A mapper from array rows to instances, built once per query shape and vendor. */
@@ -568,7 +588,7 @@ function instanceMapper(meta: ModelMeta, vendor: Vendor, related: readonly Relat
 
 function modelMapper(q: Query, vendor: Vendor): Compiled['map'] {
   const { map, width } = instanceMapper(q.meta, vendor, q.related);
-  const anns = q.annotations.map((a) => ({ name: a.name, conv: a.convert ?? (a.field ? a.field.fromDb(vendor) : undefined) }));
+  const anns = q.annotations.map((a) => ({ name: a.name, conv: outputConverter(a, vendor, q) }));
   if (anns.length === 0) {
     return (rows, db) => {
       const out = new Array(rows.length);
@@ -591,7 +611,7 @@ function valuesMapper(q: Query, vendor: Vendor): Compiled['map'] {
   if (q.select.kind !== 'values') return undefined;
   const cols = q.select.columns;
   const names = cols.map((c) => c.name);
-  const convs = cols.map((c) => c.convert ?? (c.field ? c.field.fromDb(vendor) : undefined));
+  const convs = cols.map((c) => outputConverter(c, vendor, q));
   const shape = q.select.shape;
   const n = cols.length;
   if (shape === 'flat') {

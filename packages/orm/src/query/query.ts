@@ -420,9 +420,22 @@ export class Query {
       }
       if (plan === null) return false;
       const value = obj[key];
+      const target = plan.relTarget ? plan.relTarget.pk : plan.field;
+      if (plan.lookup === 'in') {
+        // Primitive lists only (instances, NULLs, duplicates and query sets take the general path).
+        if (!Array.isArray(value) || value.length === 0) return false;
+        const items: ExprNode[] = [];
+        const seen = new Set<unknown>();
+        for (const v of value) {
+          if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function' || seen.has(v)) return false;
+          seen.add(v);
+          items.push({ t: 'param', k: '?', p: new ParamCtor(target.toJs(v), plan.prep) });
+        }
+        nodes.push(lookupNode('in', plan.lhs, items));
+        continue;
+      }
       if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
-      const normalized = plan.relTarget ? plan.relTarget.pk.toJs(value) : plan.field.toJs(value);
-      nodes.push({ t: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { t: 'param', k: '?', p: new ParamCtor(normalized, plan.prep) } });
+      nodes.push({ t: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { t: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) } });
     }
     this.calls += 1;
     this.where = where('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
@@ -435,7 +448,7 @@ export class Query {
     if (names.length > 2) return null;
     const name = names[0] as string;
     const lookup = names[1] ?? 'exact';
-    if (!['exact', 'gt', 'gte', 'lt', 'lte'].includes(lookup)) return null;
+    if (!['exact', 'gt', 'gte', 'lt', 'lte', 'in'].includes(lookup)) return null;
     const el = this.meta.pathElement(name);
     if (!el || el.kind !== 'field' || !el.field.concrete) return null;
     const f = el.field;
