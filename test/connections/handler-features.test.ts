@@ -214,6 +214,27 @@ eachDatabase('handler features', (db) => {
     expect(await b.exit()).toBe(0);
   });
 
+  test('budget pressure is proportional: one waiter makes one idle connection close, not all', async () => {
+    const budget = SharedBudget.create({ default: 2 });
+    configure({ databases: { default: db.settings({ maxAge: null, acquireTimeoutMs: 5000 }) }, sharedBudget: budget });
+    const spool = prepareWorker();
+    const [a, c, b] = [idleWorker(spool), idleWorker(spool), idleWorker(spool)];
+    try {
+      await a.ask();
+      await c.ask();
+      expect(budget.inUse('default')).toBe(2);
+      expect(await b.ask()).toMatchObject({ ok: true });
+      await sleep(100);
+      // One of A and C gave its connection to B; the other kept its own.
+      expect(budget.inUse('default')).toBe(2);
+      if (db.hasServer) expect(await counter.count()).toBe(2);
+      const { totals } = await connections.stats({ everywhere: true });
+      expect(totals.default?.open).toBe(2);
+    } finally {
+      await Promise.all([a, b, c].map((w) => w.worker.terminate()));
+    }
+  });
+
   test('a worker terminated while holding budget units gives them back', async () => {
     const budget = SharedBudget.create({ default: 2 });
     configure({ databases: { default: db.settings({ maxAge: null }) }, sharedBudget: budget });

@@ -172,6 +172,7 @@ export class AliasPool {
     const reason = this.closeReason(conn, perUse);
     if (reason) {
       await this.close(conn, reason);
+      if (reason === 'budget pressure') (this.shared as SharedBudget).pressureDone(this.alias);
       this.wakeOne();
       return;
     }
@@ -194,7 +195,7 @@ export class AliasPool {
     if (maxAge === 0) {
       if (!perUse || this.activeTxScopes <= this.idle.length) return 'maxAge';
     } else if (maxAge !== null && Date.now() - conn.createdAt >= maxAge * 1000) return 'maxAge';
-    if (this.usesShared && this.waiters.length === 0 && (this.shared as SharedBudget).waiting(this.alias) > 0) {
+    if (this.usesShared && this.waiters.length === 0 && (this.shared as SharedBudget).claimPressure(this.alias)) {
       return 'budget pressure';
     }
     return undefined;
@@ -231,16 +232,34 @@ export class AliasPool {
     return [...this.all].filter((c) => c.holder !== undefined);
   }
 
-  /** Close every connection at once, synchronously (thread exit). */
-  destroyAll(): void {
+  /**
+   * Close every connection at once, synchronously (thread exit). With `keepBusy`, a connection
+   * with a statement in flight keeps its budget unit and its registry row: the server may still
+   * run the statement, and the parent's clean-up kills it before giving the unit back.
+   */
+  destroyAll(keepBusy = false): void {
     for (const c of this.all) {
       c.closing = true;
       this.backend.destroy(c.raw);
-      if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
-      this.host.closed(c);
+      const handedToParent = keepBusy && c.busy;
+      if (this.usesShared && !handedToParent) (this.shared as SharedBudget).release(this.alias);
+      if (!handedToParent) this.host.closed(c);
+      this.counters.closes += 1;
+      this.host.emit('connectionClosed', { alias: this.alias, connectionId: c.id, serverId: c.serverId, reason: 'exit' });
     }
     this.all.clear();
     this.idle.length = 0;
+  }
+
+  /** Another thread waits for the process-wide budget: close idle connections it asked for. */
+  yieldIdle(): void {
+    if (!this.usesShared) return;
+    const shared = this.shared as SharedBudget;
+    // Oldest first: the front of the idle stack was used least recently.
+    while (this.idle.length > 0 && shared.claimPressure(this.alias)) {
+      const c = this.idle.shift() as DatabaseConnection;
+      void this.close(c, 'budget pressure').then(() => shared.pressureDone(this.alias));
+    }
   }
 
   /** The driver reported the connection lost. An idle one is closed now; a leased one at release. */

@@ -16,7 +16,7 @@ import { createBoundKnex, createCompilerKnex, type BuilderHost } from './builder
 import { DatabaseConnection } from './connection';
 import { blockFor, type Context } from './context';
 import { ControlChannel } from './control-channel';
-import type { ConnectionHandlerEvents } from './events';
+import type { ConnectionHandlerEvents, WorkerExitEvent } from './events';
 import {
   ConfigError,
   InterfaceError,
@@ -89,6 +89,8 @@ export interface StatsOptions {
 export interface ThreadStats {
   threadId: number;
   isMainThread: boolean;
+  /** Has this thread been configured (a worker not started yet reports false)? */
+  configured: boolean;
   /** Scopes running now, and started in all. */
   scopes: { active: number; started: number };
   aliases: Record<string, AliasStats>;
@@ -152,8 +154,16 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   /** The `sql` tag bound to this handler. */
   readonly sql: SqlTag = makeSqlTag(() => this);
 
-  constructor() {
+  private readonly useControl: boolean;
+
+  /**
+   * `control: false` makes a private handler (e.g. a library's own connections for admin
+   * queries) that does not join the process-wide channel: it neither answers
+   * `stats({ everywhere })` / `closeAll({ everywhere })` nor reacts to budget pressure.
+   */
+  constructor(options: { control?: boolean } = {}) {
     super();
+    this.useControl = options.control ?? true;
     // 'error' events are reports, not crashes: without a listener EventEmitter would throw.
     this.on('error', () => {});
   }
@@ -172,11 +182,13 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     this.settings = resolved;
     this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
     this.routerInstance = new ConnectionRouter(resolved.routers);
-    this.control = new ControlChannel({
-      stats: () => this.stats(),
-      closeAll: () => this.closeAllLocal(),
-      pressure: (alias) => this.onPressure(alias),
-    });
+    if (this.useControl) {
+      this.control = new ControlChannel({
+        stats: () => this.stats(),
+        closeAll: () => this.closeAllLocal(),
+        pressure: (alias) => this.onPressure(alias),
+      });
+    }
   }
 
   get configured(): boolean {
@@ -233,22 +245,28 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
    * and, once it is gone, this thread gives back its budget units and kills its MySQL/MariaDB
    * connections still running a statement (PostgreSQL notices by itself within a second).
    */
-  prepareWorker(options: PrepareWorkerOptions = {}): { workerData: { spool: WorkerSpoolData }; attach(worker: WorkerLike): void } {
+  prepareWorker(options: PrepareWorkerOptions = {}): {
+    workerData: { spool: WorkerSpoolData };
+    /** Watch `worker`; resolves, after it exited, once the clean-up is done. */
+    attach(worker: WorkerLike): Promise<WorkerExitEvent>;
+  } {
     const data = buildWorkerData(this.requireSettings().raw, options);
     const budget = data.sharedBudget ? SharedBudget.from(data.sharedBudget) : undefined;
     return {
       workerData: { spool: data },
       attach: (worker) => {
         const tid = worker.threadId;
-        worker.once('exit', () => {
-          void this.cleanUpAfterWorker(tid, data, budget);
+        return new Promise<WorkerExitEvent>((resolve) => {
+          worker.once('exit', () => {
+            void this.cleanUpAfterWorker(tid, data, budget).then(resolve);
+          });
         });
       },
     };
   }
 
   /** After a worker is gone: reclaim its budget units, kill its connections the server still runs. */
-  private async cleanUpAfterWorker(tid: number, data: WorkerSpoolData, budget: SharedBudget | undefined): Promise<void> {
+  private async cleanUpAfterWorker(tid: number, data: WorkerSpoolData, budget: SharedBudget | undefined): Promise<WorkerExitEvent> {
     const registry = new WorkerRegistry(data.registry, data.aliases);
     const left = registry.entries(tid);
     registry.clear(tid);
@@ -257,12 +275,14 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     for (const [alias, id] of left) byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
     for (const [alias, ids] of byAlias) {
       const db = this.settings?.databases.get(alias);
-      if (!db || db.driver !== 'mysql2') continue;
+      if (!db || db.driver === 'better-sqlite3') continue; // its handles closed with the thread
       killed += await killConnections(backendFor(db.driver), db, ids);
     }
     // Units go back only once the server no longer runs the dead worker's connections.
     const reclaimed = budget ? budget.reclaim(tid) : 0;
-    this.emit('workerExit', { threadId: tid, leftOpen: left.length, killed, reclaimed });
+    const event: WorkerExitEvent = { threadId: tid, leftOpen: left.length, killed, reclaimed };
+    this.emit('workerExit', event);
+    return event;
   }
 
   /** @internal */
@@ -315,8 +335,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** Another thread waits for the process-wide budget: give back idle connections of `alias`. */
   private onPressure(alias: string): void {
-    const pool = this.pools.get(alias);
-    if (pool) void pool.closeIdle('budget pressure');
+    this.pools.get(alias)?.yieldIdle();
   }
 
   /** @internal Release `conn` from `scope` at its end: roll back what was left open, then apply the rules. */
@@ -897,6 +916,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     const local: ThreadStats = {
       threadId,
       isMainThread,
+      configured: this.configured,
       scopes: { active: this.activeScopes, started: this.startedScopes },
       aliases: Object.fromEntries([...this.pools.values()].map((p) => [p.alias, p.stats()])),
     };
@@ -994,7 +1014,8 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 
   /** Close every connection synchronously (thread exit). @internal */
   destroyAll(): void {
-    for (const pool of this.pools.values()) pool.destroyAll();
+    // In a worker whose parent cleans up after it (registry), busy connections are left to it.
+    for (const pool of this.pools.values()) pool.destroyAll(this.registry !== undefined);
     this.control?.close();
     this.shared?.releaseSlot();
   }
@@ -1014,7 +1035,13 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
   }
 }
 
-/** Kill server connections by id over a one-off connection (MySQL `KILL CONNECTION`). */
+/**
+ * Close a dead worker's connections the server still runs, over a one-off connection with the
+ * same settings (same user, who may end its own sessions): MySQL/MariaDB `KILL CONNECTION`, which
+ * a statement in flight otherwise outlives; PostgreSQL `pg_terminate_backend`, waiting up to 1 s
+ * for the backend to exit (it would notice within `client_connection_check_interval` anyway).
+ * Only ids the server still lists for this user are touched. Returns how many were closed.
+ */
 async function killConnections(backend: Backend, db: ResolvedDatabaseSettings, ids: number[]): Promise<number> {
   let killed = 0;
   let raw;
@@ -1026,10 +1053,20 @@ async function killConnections(backend: Backend, db: ResolvedDatabaseSettings, i
   try {
     for (const id of ids) {
       try {
-        await backend.query(raw, `KILL CONNECTION ${Math.trunc(id)}`, []);
+        if (backend.vendor === 'postgresql') {
+          const alive = await backend.query(raw, 'SELECT pid FROM pg_stat_activity WHERE pid = $1 AND usename = current_user', [id]);
+          if (alive.rows.length === 0) continue;
+          await backend
+            .query(raw, 'SELECT pg_terminate_backend($1::int, 1000)', [id])
+            .catch(() => backend.query(raw, 'SELECT pg_terminate_backend($1::int)', [id]));
+        } else {
+          const alive = await backend.query(raw, 'SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [id]);
+          if (alive.rows.length === 0) continue;
+          await backend.query(raw, `KILL CONNECTION ${Math.trunc(id)}`, []);
+        }
         killed += 1;
       } catch {
-        /* already gone */
+        /* it ended meanwhile */
       }
     }
   } finally {

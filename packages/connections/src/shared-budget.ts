@@ -4,9 +4,12 @@
  *
  * Layout of the Int32Array (A aliases, T thread slots):
  *   [0, A)                 open connections per alias, process-wide
- *   [A, 2A)                threads waiting per alias (pressure: idle connections elsewhere close)
- *   [2A + t(1+A)]          owner of slot t: threadId + 1, or 0 when free
- *   [2A + t(1+A) + 1 + a]  connections of alias a held by the thread in slot t
+ *   [A, 2A)                threads waiting per alias
+ *   [2A, 3A)               idle connections being closed for waiters, per alias: a thread
+ *                          closes an idle connection for a waiter only while this is below the
+ *                          number of waiters, so W waiters make W idle connections close, not all
+ *   [3A + t(1+A)]          owner of slot t: threadId + 1, or 0 when free
+ *   [3A + t(1+A) + 1 + a]  connections of alias a held by the thread in slot t
  *
  * A thread takes a slot on first use. When a thread dies without cleaning up (terminated,
  * crashed), whoever spawned it calls `reclaim(threadId)` (the worker pool does), which returns its
@@ -45,7 +48,7 @@ export class SharedBudget {
       }
     }
     const threads = options.threads ?? 256;
-    const size = 2 * aliases.length + threads * (1 + aliases.length);
+    const size = 3 * aliases.length + threads * (1 + aliases.length);
     return new SharedBudget({
       kind: 'spool.shared-budget',
       buffer: new SharedArrayBuffer(size * 4),
@@ -116,6 +119,7 @@ export class SharedBudget {
     const waitCell = this.aliases.length + i;
     Atomics.add(this.cells, waitCell, 1);
     onPressure?.();
+    let pressedAt = Date.now();
     // Atomics.waitAsync does not keep the event loop alive; a waiting lease is work in progress.
     const keepAlive = setTimeout(() => {}, Math.max(0, deadline - Date.now()) + 50);
     try {
@@ -125,6 +129,11 @@ export class SharedBudget {
         if (remaining <= 0) return false;
         const cur = Atomics.load(this.cells, i);
         if (cur < (this.limits[i] as number)) continue;
+        // Ask again now and then: a connection may have gone idle since the last request.
+        if (Date.now() - pressedAt >= 250) {
+          pressedAt = Date.now();
+          onPressure?.();
+        }
         // Re-check at least every 100 ms in case a notify was missed between load and wait.
         const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.cells, i, cur, Math.min(remaining, 100));
         if (r.async) await r.value;
@@ -134,6 +143,32 @@ export class SharedBudget {
       clearTimeout(keepAlive);
     }
   }
+
+  /**
+   * Should this thread close one idle connection of `alias` for a waiting thread? True while
+   * fewer units are being freed for waiters than threads wait, so W waiters make about W idle
+   * connections close across all threads. The caller closes one, then calls `pressureDone()`.
+   */
+  claimPressure(alias: string): boolean {
+    const i = this.index(alias);
+    const closing = 2 * this.aliases.length + i;
+    for (;;) {
+      const c = Atomics.load(this.cells, closing);
+      if (c >= Atomics.load(this.cells, this.aliases.length + i)) return false;
+      if (Atomics.compareExchange(this.cells, closing, c, c + 1) === c) return true;
+    }
+  }
+
+  /**
+   * The close claimed with `claimPressure()` has given its unit back. The claim is kept a little
+   * longer, while the waiter wakes up and takes the unit, so that other threads do not close a
+   * second connection for the same waiter meanwhile; it always ends, so claims never pile up.
+   */
+  pressureDone(alias: string): void {
+    const cell = 2 * this.aliases.length + this.index(alias);
+    setTimeout(() => decrementIfPositive(this.cells, cell), 50).unref();
+  }
+
 
   /** Give one unit back (a connection closed). */
   release(alias: string): void {
@@ -184,7 +219,7 @@ export class SharedBudget {
   }
 
   private base(slot: number): number {
-    return 2 * this.aliases.length + slot * (1 + this.aliases.length);
+    return 3 * this.aliases.length + slot * (1 + this.aliases.length);
   }
 
   private findSlot(tid: number): number {
@@ -207,5 +242,14 @@ export class SharedBudget {
       }
     }
     return this.base(this.slot) + 1 + aliasIndex;
+  }
+}
+
+/** Atomically decrement `cells[i]` when it is positive; true when it did. */
+function decrementIfPositive(cells: Int32Array, i: number): boolean {
+  for (;;) {
+    const cur = Atomics.load(cells, i);
+    if (cur <= 0) return false;
+    if (Atomics.compareExchange(cells, i, cur, cur - 1) === cur) return true;
   }
 }
