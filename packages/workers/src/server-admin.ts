@@ -71,7 +71,8 @@ export class ServerAdmin {
         ...(budgeted && this.budget ? { acquireTimeoutMs: BUDGET_WAIT_MS } : {}),
       };
     }
-    const h = new ConnectionHandler();
+    // A private handler: it must not answer process-wide stats requests or budget pressure.
+    const h = new ConnectionHandler({ control: false });
     h.configure({
       databases,
       captureStacks: false,

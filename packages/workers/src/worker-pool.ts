@@ -752,7 +752,7 @@ function isSqlite(db: DatabaseSettings | undefined): boolean {
 
 /** Check the settings the workers will get, so mistakes surface here, not at a worker's first query. */
 function validateWorkerSettings(databases: Record<string, DatabaseSettings>): void {
-  const probe = new ConnectionHandler();
+  const probe = new ConnectionHandler({ control: false });
   try {
     probe.configure({ databases });
   } finally {
