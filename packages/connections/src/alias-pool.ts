@@ -82,6 +82,8 @@ export class AliasPool {
   private idleTimerAt = 0;
   /** No new leases (shutdown). */
   closed = false;
+  /** The server's version, known once a connection was opened. */
+  serverVersion: string | undefined;
   /** Scopes alive that used this alias in `pin: 'transaction'` mode. */
   activeTxScopes = 0;
   readonly counters: Counters = {
@@ -395,6 +397,7 @@ export class AliasPool {
       throw this.backend.convertError(err, this.alias, undefined);
     }
     this.backend.setRef(raw, false);
+    if (raw.serverVersion !== undefined) this.serverVersion = raw.serverVersion;
     this.all.add(conn);
     this.counters.opens += 1;
     this.host.opened(conn);

@@ -218,6 +218,14 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     return this.pool(alias).backend;
   }
 
+  /**
+   * The server version of `alias` (`'15.20 (Debian …)'`, `'10.11.19-MariaDB-…'`, `'3.53.2'`), once
+   * this thread opened a connection to it; undefined before.
+   */
+  serverVersion(alias: string): string | undefined {
+    return this.pool(alias).serverVersion;
+  }
+
   /** The routers. */
   get router(): ConnectionRouter {
     this.requireSettings();
@@ -576,10 +584,23 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     try {
       this.guard(conn, ctx);
       backend.setRef(conn.raw, true);
+      if (backend.querySync !== undefined) {
+        // A synchronous driver (SQLite): one promise for the whole statement.
+        const result = backend.querySync(conn.raw, sql, bindings, options);
+        if (result !== undefined) {
+          this.settled(conn, ctx, leave, started, sql, bindings, undefined);
+          return Promise.resolve(result);
+        }
+      }
       pending = backend.query(conn.raw, sql, bindings, options);
     } catch (err) {
-      this.settled(conn, ctx, leave, 0, sql, bindings, undefined);
-      return Promise.reject(SpoolError.is(err) ? err : this.failed(conn, err, sql));
+      if (SpoolError.is(err)) {
+        this.settled(conn, ctx, leave, 0, sql, bindings, undefined);
+        return Promise.reject(err);
+      }
+      const error = this.failed(conn, err, sql);
+      this.settled(conn, ctx, leave, started, sql, bindings, error);
+      return Promise.reject(error);
     }
     return pending.then(
       (result) => {

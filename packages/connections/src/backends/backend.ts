@@ -51,6 +51,8 @@ export interface RawConnection {
   readonly driver: unknown;
   /** The server-side id of this connection: PostgreSQL backend pid, MySQL thread id, SQLite: a per-process serial. */
   readonly serverId: number;
+  /** The server's version string (`15.20 (Debian …)`, `10.11.19-MariaDB-…`, SQLite `3.53.2`). */
+  readonly serverVersion?: string | undefined;
 }
 
 export interface Backend {
@@ -67,6 +69,11 @@ export interface Backend {
   close(raw: RawConnection): Promise<void>;
   /** Close at once, synchronously (thread exit). */
   destroy(raw: RawConnection): void;
+  /**
+   * Run one statement synchronously when the driver can (SQLite): returns the result, throws the
+   * driver's error, or returns `undefined` when the statement must wait (then use `query`).
+   */
+  querySync?(raw: RawConnection, sql: string, bindings: readonly unknown[], options?: QueryOptions): QueryResult | undefined;
   /** Run one statement with bound parameters (native placeholders). Rejects with the driver's error. */
   query(raw: RawConnection, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
   /** A cheap round trip to check the connection (`SELECT 1`, COM_PING). */

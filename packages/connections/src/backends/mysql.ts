@@ -33,6 +33,7 @@ interface MysqlConnection {
   stream?: { ref?(): void; unref?(): void; destroyed?: boolean };
   _fatalError?: unknown;
   _closing?: boolean;
+  _handshakePacket?: { serverVersion?: string } | null;
 }
 interface MysqlModule {
   createConnection(config: Record<string, unknown>): MysqlConnection;
@@ -213,6 +214,7 @@ export const mysqlBackend: Backend = {
       conn.once('connect', () => {
         connected = true;
         (raw as { serverId: number }).serverId = conn.threadId ?? 0;
+        (raw as { serverVersion?: string }).serverVersion = conn._handshakePacket?.serverVersion;
         resolve(raw);
       });
     });

@@ -27,7 +27,7 @@ interface PgClient {
   ref(): void;
   unref(): void;
   getTransactionStatus?(): string | null;
-  connection: { stream: { destroy(): void; destroyed?: boolean } };
+  connection: { stream: { destroy(): void; destroyed?: boolean }; on?(event: string, listener: (msg: never) => void): void };
   _ending?: boolean;
   _queryable?: boolean;
 }
@@ -114,6 +114,10 @@ export const postgresBackend: Backend = {
     const pg = loadDriver<PgModule>('pg', settings.client);
     const client = new pg.Client(toConnectionConfig(settings));
     const raw: PgRaw = { driver: client, serverId: 0, dead: false };
+    // The server reports its version at start-up (ParameterStatus), no query needed.
+    client.connection.on?.('parameterStatus', (msg: { parameterName?: string; parameterValue?: string }) => {
+      if (msg.parameterName === 'server_version') (raw as { serverVersion?: string }).serverVersion = msg.parameterValue;
+    });
     // pg emits 'error' on an idle client whose server went away; without a listener the process crashes.
     client.on('error', (err) => {
       raw.dead = true;

@@ -26,7 +26,9 @@ import type { SqliteConnectionSettings } from '../settings';
 
 interface Statement {
   reader: boolean;
+  readonly: boolean;
   all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   raw(toggle: boolean): Statement;
 }
@@ -35,15 +37,26 @@ interface SqliteDatabase {
   inTransaction: boolean;
   prepare(sql: string): Statement;
   pragma(source: string, options?: { simple?: boolean }): unknown;
+  function(name: string, options: { deterministic?: boolean; varargs?: boolean }, fn: (...args: unknown[]) => unknown): void;
   close(): void;
 }
 type SqliteModule = new (filename: string, options: Record<string, unknown>) => SqliteDatabase;
+
+/** A prepared statement with what the hot path needs to know about it, read once. */
+interface CachedStatement {
+  readonly stmt: Statement;
+  readonly reader: boolean;
+  /** Takes the per-thread write lock: writes (RETURNING included) and transaction control. */
+  readonly locks: boolean;
+  /** The mode last set with `stmt.raw()`, so it is toggled only when it changes. */
+  rawMode: boolean;
+}
 
 interface SqliteRaw extends RawConnection {
   readonly driver: SqliteDatabase;
   readonly file: string | null;
   readonly busyTimeoutMs: number;
-  readonly statements: Map<string, Statement>;
+  readonly statements: Map<string, CachedStatement>;
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -126,30 +139,58 @@ function settingsOf(connection: unknown): SqliteConnectionSettings {
   return (typeof connection === 'string' ? { filename: connection } : connection) as SqliteConnectionSettings;
 }
 
-function statement(raw: SqliteRaw, sql: string): Statement {
-  let stmt = raw.statements.get(sql);
-  if (stmt === undefined) {
-    stmt = raw.driver.prepare(sql);
+function statement(raw: SqliteRaw, sql: string): CachedStatement {
+  let cached = raw.statements.get(sql);
+  if (cached === undefined) {
+    const stmt = raw.driver.prepare(sql);
+    // better-sqlite3 calls INSERT … RETURNING a reader; `readonly` tells the truth about writes,
+    // and BEGIN/COMMIT/SAVEPOINT (readonly, not readers) must take the lock too.
+    cached = { stmt, reader: stmt.reader, locks: !stmt.reader || !stmt.readonly, rawMode: false };
     if (raw.statements.size >= STATEMENT_CACHE_SIZE) {
       const oldest = raw.statements.keys().next().value;
       if (oldest !== undefined) raw.statements.delete(oldest);
     }
-    raw.statements.set(sql, stmt);
+    raw.statements.set(sql, cached);
   }
-  return stmt;
+  return cached;
 }
 
-function run(raw: SqliteRaw, stmt: Statement, bindings: readonly unknown[], options?: QueryOptions): QueryResult {
+function run(raw: SqliteRaw, cached: CachedStatement, bindings: readonly unknown[], options?: QueryOptions): QueryResult {
   try {
-    if (stmt.reader) {
-      const rows = stmt.raw(options?.rowMode === 'array').all(...bindings) as Record<string, unknown>[];
+    if (cached.reader) {
+      const rawMode = options?.rowMode === 'array';
+      if (cached.rawMode !== rawMode) {
+        cached.stmt.raw(rawMode);
+        cached.rawMode = rawMode;
+      }
+      const rows = cached.stmt.all(...bindings) as Record<string, unknown>[];
       return { rows, rowCount: rows.length };
     }
-    const info = stmt.run(...bindings);
+    const info = cached.stmt.run(...bindings);
     return { rows: [], rowCount: info.changes, insertId: info.lastInsertRowid };
   } finally {
-    if (raw.file && !raw.driver.inTransaction) releaseLock(raw);
+    if (cached.locks && raw.file && !raw.driver.inTransaction) releaseLock(raw);
   }
+}
+
+/** Has another connection of this thread the write lock on `raw`'s file? */
+function lockedByOther(raw: SqliteRaw): boolean {
+  const holder = raw.file ? writeLocks.get(raw.file)?.holder : null;
+  return holder !== null && holder !== undefined && holder !== raw;
+}
+
+/** Compiled patterns for REGEXP, per thread. */
+const patterns = new Map<string, RegExp>();
+function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null {
+  if (pattern === null || pattern === undefined || value === null || value === undefined) return null;
+  const key = `${String(flags ?? '')}/${String(pattern)}`;
+  let re = patterns.get(key);
+  if (re === undefined) {
+    re = new RegExp(String(pattern), typeof flags === 'string' ? flags.replace(/[^imsu]/g, '') : '');
+    if (patterns.size >= 256) patterns.delete(patterns.keys().next().value as string);
+    patterns.set(key, re);
+  }
+  return re.test(String(value)) ? 1 : 0;
 }
 
 export const sqliteBackend: Backend = {
@@ -182,6 +223,10 @@ export const sqliteBackend: Backend = {
         if ((s.journalMode ?? 'WAL') === 'WAL') db.pragma('synchronous = NORMAL');
       }
       db.pragma(`foreign_keys = ${s.foreignKeys === false ? 'OFF' : 'ON'}`);
+      // `x REGEXP p` calls regexp(p, x) (SQLite has no built-in one); spool_regexp(p, x, flags)
+      // takes JavaScript flags ('i' for case-insensitive). NULL in, NULL out.
+      db.function('regexp', { deterministic: true }, (p, v) => regexp(p, v, ''));
+      db.function('spool_regexp', { deterministic: true }, (p, v, f) => regexp(p, v, f));
     } catch (err) {
       db.close();
       throw err;
@@ -190,6 +235,7 @@ export const sqliteBackend: Backend = {
     const raw: SqliteRaw = {
       driver: db,
       serverId: threadId * 1_000_000 + serial,
+      serverVersion: (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
       file: inMemory ? null : resolvePath(s.filename),
       busyTimeoutMs,
       statements: new Map(),
@@ -212,16 +258,25 @@ export const sqliteBackend: Backend = {
     }
   },
 
+  querySync(raw, sql, bindings, options?: QueryOptions): QueryResult | undefined {
+    const r = raw as SqliteRaw;
+    const cached = statement(r, sql);
+    if (cached.locks && r.file) {
+      if (lockedByOther(r)) return undefined; // wait for it asynchronously: see query()
+      acquireLock(r);
+    }
+    return run(r, cached, bindings, options);
+  },
+
   query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
     const r = raw as SqliteRaw;
-    let stmt: Statement;
     try {
-      stmt = statement(r, sql);
-      if (r.file && !stmt.reader) {
+      const cached = statement(r, sql);
+      if (cached.locks && r.file) {
         const wait = acquireLock(r);
-        if (wait) return wait.then(() => run(r, stmt, bindings, options));
+        if (wait) return wait.then(() => run(r, cached, bindings, options));
       }
-      return Promise.resolve(run(r, stmt, bindings, options));
+      return Promise.resolve(run(r, cached, bindings, options));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -229,7 +284,7 @@ export const sqliteBackend: Backend = {
 
   async wrapForeign<T>(raw: RawConnection, sql: string, run: () => Promise<T>): Promise<T> {
     const r = raw as SqliteRaw;
-    if (!r.file || statement(r, sql).reader) return run();
+    if (!r.file || !statement(r, sql).locks) return run();
     const wait = acquireLock(r);
     if (wait) await wait;
     try {
