@@ -9,6 +9,7 @@ import {
   connections,
   currentScope,
   detach,
+  fanOut,
   openScope,
   prepareWorker,
   ProgrammingError,
@@ -114,6 +115,40 @@ eachDatabase('handler features', (db) => {
     function setRollbackSafely() {
       connections.setRollback(true);
     }
+  });
+
+  test('fanOut() runs each item in its own child scope, within the budget, in input order', async () => {
+    configureFor(db, { max: 3, maxAge: null });
+    const seen = new Set<number>();
+    const { result, peak } = await counter.peakDuring(() =>
+      scope(async () => {
+        const outer = await backendId(db);
+        const ids = await fanOut([1, 2, 3, 4, 5, 6, 7, 8], async (n) => {
+          const id = await backendId(db);
+          seen.add(id);
+          expect(id).not.toBe(outer); // a child scope never shares its parent's connection
+          await sleep(10);
+          return n * 10;
+        }, { concurrency: 2 });
+        return ids;
+      }),
+    );
+    expect(result).toEqual([10, 20, 30, 40, 50, 60, 70, 80]);
+    if (db.hasServer) expect(peak).toBeLessThanOrEqual(3); // the parent's one + two children
+    expect(seen.size).toBeLessThanOrEqual(2);
+    const failing = fanOut([1, 2, 3], async (n) => {
+      await sql`SELECT ${n}`;
+      if (n === 2) throw new Error('item 2 failed');
+      return n;
+    });
+    await expect(failing).rejects.toThrow('item 2 failed');
+    const settled = await fanOut([1, 2], async (n) => {
+      if (n === 2) throw new Error('no');
+      return n;
+    }, { settled: true });
+    expect(settled[0]).toEqual({ ok: true, value: 1 });
+    expect(settled[1]?.ok).toBe(false);
+    expect(connections.stats().aliases.default?.leased).toBe(0);
   });
 
   test('builder() runs knex queries on the scope’s connection and transaction', async () => {
@@ -234,6 +269,31 @@ eachDatabase('handler features', (db) => {
       await Promise.all([a, b, c].map((w) => w.worker.terminate()));
     }
   });
+
+  if (db.name === 'mysql') {
+    test('a scope that turns autocommit off gets its connection closed, not handed on', async () => {
+      configureFor(db, { maxAge: null }, {}, { logger: captureWarnings().logger });
+      await scope(() => sql`SET autocommit = 0`);
+      const s = connections.stats().aliases.default;
+      expect(s?.open).toBe(0);
+      expect(s?.closes).toBe(1);
+      expect(await counter.waitForCount(0)).toBe(0);
+      // The next scope gets a fresh connection in autocommit mode.
+      expect(await scope(() => sql`SELECT @@autocommit AS a`)).toEqual([{ a: 1 }]);
+    });
+  }
+
+  if (db.name === 'sqlite') {
+    test('an in-memory database lives with its thread, across scopes', async () => {
+      configure({ databases: { default: { client: 'sqlite', connection: ':memory:' } } });
+      await scope(async () => {
+        await sql`CREATE TABLE mem (v TEXT)`;
+        await sql`INSERT INTO mem (v) VALUES (${'kept'})`;
+      });
+      expect(await scope(() => sql`SELECT v FROM mem`)).toEqual([{ v: 'kept' }]);
+      expect(connections.stats().aliases.default).toMatchObject({ opens: 1, open: 1, closes: 0 });
+    });
+  }
 
   test('a worker terminated while holding budget units gives them back', async () => {
     const budget = SharedBudget.create({ default: 2 });

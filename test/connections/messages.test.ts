@@ -22,7 +22,7 @@ import {
   workerSettings,
   type Settings,
 } from '@spool/connections';
-import { captureWarnings } from '../support/helpers';
+import { captureWarnings, DATABASES } from '../support/helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { messages } = require('../../packages/connections/dist/messages') as { messages: Record<string, unknown> };
@@ -408,6 +408,24 @@ describe('runtime messages', () => {
   });
 });
 
+describe('MySQL-only messages', () => {
+  const mysql = DATABASES.find((d) => d.name === 'mysql');
+  (mysql ? test : test.skip)('autocommitChanged', async () => {
+    covered.add('autocommitChanged');
+    await mysql!.setup();
+    const w = captureWarnings();
+    configure({ databases: { default: mysql!.settings({ maxAge: null }) }, logger: w.logger });
+    await scope(() => sql`SET autocommit = 0`);
+    expect(w.messages).toContainEqual(
+      expect.stringMatching(
+        /^Scope #\d+ turned autocommit off on 'default': the connection was closed rather than handed to the next scope\. Use atomic\(\) for transactions\.$/,
+      ),
+    );
+  });
+});
+
 test('every message of the catalogue is covered above', () => {
-  expect([...covered].sort()).toEqual(Object.keys(messages).sort());
+  // Messages that only MySQL can produce are checked when MySQL is in the matrix.
+  const needsMysql = DATABASES.some((d) => d.name === 'mysql') ? [] : ['autocommitChanged'];
+  expect([...covered, ...needsMysql].sort()).toEqual(Object.keys(messages).sort());
 });

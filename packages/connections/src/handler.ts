@@ -111,6 +111,16 @@ export interface ShutdownReport {
   forcedScopes: string[];
 }
 
+/** Options of `fanOut()`. */
+export interface FanOutOptions {
+  /** Items at a time. Default: this thread's `max` for `using`. */
+  concurrency?: number;
+  /** The alias whose budget bounds the default concurrency. Default `'default'`. */
+  using?: string;
+  /** Child scopes are named `name[i]`. */
+  name?: string;
+}
+
 /** The outcome of detached work. */
 export type DetachedResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -364,6 +374,12 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
         this.warn(messages.forgottenTransaction(scope.describe(), conn.alias));
         await this.rollbackQuietly(conn);
       }
+      // Autocommit left changed: the next scope must not inherit it (Django closes such connections).
+      if (!conn.broken && conn.backend.sessionAltered?.(conn.raw)) {
+        const message = messages.autocommitChanged(scope.describe(), conn.alias);
+        this.warn(message);
+        conn.markBroken(new InterfaceError(message, { alias: conn.alias }));
+      }
     } finally {
       conn.busy = false;
     }
@@ -433,6 +449,53 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
         await s.end();
       }
     });
+  }
+
+  /**
+   * In-thread fan-out (the analogue of `executor.map` inside a Django view): run `fn` for every
+   * item, each in its own child scope with its own connection, at most `concurrency` at a time
+   * (default: this thread's budget for `using`), releasing each item's connection when that item
+   * ends. Resolves with the results in input order; the first failure rejects once the items
+   * already started have settled (no new ones start). With `settled: true` it never rejects and
+   * resolves with `{ ok, value | error }` per item.
+   *
+   * ### Examples
+   * ```ts
+   * const totals = await fanOut(accounts, (a) => sql`SELECT sum(amount) AS s FROM entry WHERE account = ${a.id}`);
+   * ```
+   */
+  fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options?: FanOutOptions & { settled?: false }): Promise<R[]>;
+  fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options: FanOutOptions & { settled: true }): Promise<Array<DetachedResult<R>>>;
+  async fanOut<T, R>(
+    items: Iterable<T>,
+    fn: (item: T, index: number) => R | Promise<R>,
+    options: FanOutOptions & { settled?: boolean } = {},
+  ): Promise<R[] | Array<DetachedResult<R>>> {
+    const list = [...items];
+    const limit = options.concurrency ?? this.settingsFor(options.using ?? 'default').max;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ConfigError(messages.badOption('fanOut concurrency', 'an integer >= 1', limit), { option: 'concurrency' });
+    }
+    const outcomes = new Array<DetachedResult<R>>(list.length);
+    let next = 0;
+    let failed = false;
+    const runner = async (): Promise<void> => {
+      while (next < list.length && !(failed && !options.settled)) {
+        const i = next++;
+        try {
+          const value = await this.scope(() => fn(list[i] as T, i), { name: options.name ? `${options.name}[${i}]` : undefined });
+          outcomes[i] = { ok: true, value };
+        } catch (error) {
+          outcomes[i] = { ok: false, error };
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, list.length) }, runner));
+    if (options.settled) return outcomes;
+    const firstFailure = outcomes.find((o) => o && !o.ok);
+    if (firstFailure && !firstFailure.ok) throw firstFailure.error;
+    return outcomes.map((o) => (o as { value: R }).value);
   }
 
   /** The scope the calling code runs in (the root scope outside any). */

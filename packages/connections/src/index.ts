@@ -21,6 +21,7 @@ import type { AtomicOptions } from './atomic';
 import {
   ConnectionHandler,
   type DetachedResult,
+  type FanOutOptions,
   type ScopeHandle,
   type ScopeInfo,
   type ScopeOptions,
@@ -102,6 +103,14 @@ export function prepareWorker(options?: PrepareWorkerOptions): ReturnType<Connec
   return connections.prepareWorker(options);
 }
 
+/**
+ * In-thread fan-out: run `fn` for every item in its own child scope, at most `concurrency` at a
+ * time (default: this thread's budget), releasing each item's connection when it ends.
+ */
+export function fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options?: FanOutOptions): Promise<R[]> {
+  return connections.fanOut(items, fn, options);
+}
+
 /** Stop leasing, wait for scopes up to `deadlineMs`, close everything, report what was forced. */
 export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownReport> {
   return connections.shutdown(options);
@@ -110,6 +119,7 @@ export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownRep
 export { ConnectionHandler } from './handler';
 export type {
   DetachedResult,
+  FanOutOptions,
   ProcessStats,
   ScopeHandle,
   ScopeInfo,

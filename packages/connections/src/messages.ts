@@ -78,6 +78,8 @@ export const messages = {
     `Isolation level '${level}' is not supported on '${alias}'. Supported: ${list(supported)}.`,
   isolationNested: (alias: string): string =>
     `An isolation level can only be set on the outermost atomic block (alias '${alias}'): this block is nested.`,
+  autocommitChanged: (scope: string, alias: string): string =>
+    `${scope} turned autocommit off on '${alias}': the connection was closed rather than handed to the next scope. Use atomic() for transactions.`,
   forgottenTransaction: (scope: string, alias: string): string =>
     `${scope} ended with a transaction still open on '${alias}': it was rolled back. Use atomic() rather than raw BEGIN, and await it inside the scope.`,
   leak: (alias: string, scope: string, heldMs: number, stack: string | undefined): string =>

@@ -80,6 +80,8 @@ export interface Backend {
   ping(raw: RawConnection): Promise<void>;
   /** Is a transaction open on the connection, as far as the driver knows? `undefined` when it cannot tell. */
   inTransaction(raw: RawConnection): boolean | undefined;
+  /** Was session state changed in a way the next scope must not inherit (MySQL `autocommit` off)? */
+  sessionAltered?(raw: RawConnection): boolean;
   /** Let the connection's socket keep (true) or not keep (false) the event loop alive. */
   setRef(raw: RawConnection, ref: boolean): void;
 

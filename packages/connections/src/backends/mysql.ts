@@ -43,9 +43,12 @@ interface MysqlRaw extends RawConnection {
   readonly driver: MysqlConnection;
   dead: boolean;
   inTransaction: boolean;
+  /** `SET autocommit = 0` was run: the next scope would silently run in a transaction. */
+  autocommitOff?: boolean;
 }
 
 const SERVER_STATUS_IN_TRANS = 1;
+const SERVER_STATUS_AUTOCOMMIT = 2;
 
 /** errno → class, for the errors whose SQLSTATE class says too little (HY000 is used for many). */
 const ERRNO: Record<number, DatabaseErrorClass> = {
@@ -274,7 +277,10 @@ export const mysqlBackend: Backend = {
           return;
         }
         const h = results as { affectedRows?: number; insertId?: number; serverStatus?: number };
-        if (typeof h.serverStatus === 'number') r.inTransaction = (h.serverStatus & SERVER_STATUS_IN_TRANS) !== 0;
+        if (typeof h.serverStatus === 'number') {
+          r.inTransaction = (h.serverStatus & SERVER_STATUS_IN_TRANS) !== 0;
+          r.autocommitOff = (h.serverStatus & SERVER_STATUS_AUTOCOMMIT) === 0;
+        }
         resolve({ rows: [], rowCount: h.affectedRows ?? 0, insertId: h.insertId });
       });
     });
@@ -288,6 +294,10 @@ export const mysqlBackend: Backend = {
 
   inTransaction(raw) {
     return (raw as MysqlRaw).inTransaction;
+  },
+
+  sessionAltered(raw) {
+    return (raw as MysqlRaw).autocommitOff === true;
   },
 
   setRef(raw, ref) {
