@@ -119,6 +119,8 @@ eachDatabase('fields', (db) => {
       const priceType: Record<string, string> = { postgres: 'numeric(8, 2)', mysql: 'numeric(8, 2)', sqlite: 'decimal' };
       expect(create).toContain(`${q('price')} ${priceType[db.name]} NULL`);
       expect(sql).toContain(`CREATE INDEX ${q('orm_book_pub_title_idx')} ON ${q('orm_book')} (${q('published')} DESC, ${q('title')})`);
+      // dbIndex: an index on the column.
+      expect(editor.sqlCreateModels([Author]).some((s) => new RegExp(`^CREATE INDEX ${q('orm_author_age_[0-9a-f]{8}_idx')} ON ${q('orm_author')} \\(${q('age')}\\)$`.replace(/[`"]/g, (m) => m)).test(s))).toBe(true);
       // The auto-created many-to-many table.
       expect(sql.some((s) => s.startsWith(`CREATE TABLE ${q('orm_book_tags')} (`))).toBe(true);
       if (db.name === 'sqlite') expect(create).toContain(`${q('authorId')} integer NOT NULL REFERENCES ${q('orm_author')} (${q('id')}) DEFERRABLE INITIALLY DEFERRED`);

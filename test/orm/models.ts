@@ -43,7 +43,7 @@ export class Author extends Model.define(
   {
     name: new CharField({ maxLength: 100 }),
     email: new CharField({ maxLength: 200, unique: true, null: true }),
-    age: new IntegerField({ null: true, validators: [minValue(0), maxValue(150)] }),
+    age: new IntegerField({ null: true, dbIndex: true, validators: [minValue(0), maxValue(150)] }),
     publisher: new ForeignKey(() => Publisher, { onDelete: 'setNull', null: true, relatedName: 'authors' }),
     books: new ReverseForeignKey<Book>(() => Book, 'author'),
     profile: new ReverseOneToOne<Profile>(() => Profile, 'author'),

@@ -64,7 +64,7 @@ interface Ctx {
 type Fragment = [string, unknown[]];
 
 function renderExpr(n: ExprNode, c: Ctx): Fragment {
-  switch (n.t) {
+  switch (n.kind) {
     case 'col':
       return ['??', [n.k]];
     case 'param':
@@ -145,12 +145,12 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
     default: {
       const template = c.ops.operators[n.lookup];
       if (!template) {
-        const where = n.lhs.t === 'col' ? `${n.lhs.field.model?.name}.${n.lhs.field.name}__${n.lookup}` : n.lookup;
+        const where = n.lhs.kind === 'col' ? `${n.lhs.field.model?.name}.${n.lhs.field.name}__${n.lookup}` : n.lookup;
         throw new NotSupportedError(`The '${n.lookup}' lookup (${where}) is not supported on ${c.vendor === 'sqlite' ? 'SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB' : c.vendor}.`);
       }
       let l = lhs;
       // PostgreSQL LIKE works on text: cast other kinds (uuid) as Django does.
-      const kind = n.lhs.t === 'col' ? n.lhs.field.lookupKind : 'text';
+      const kind = n.lhs.kind === 'col' ? n.lhs.field.lookupKind : 'text';
       if (c.vendor === 'postgresql' && kind !== 'text' && !template.includes('::text')) l = `${lhs}::text`;
       const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
       // Put the rhs in before the lhs: the lhs SQL (`??`) contains question marks.
@@ -164,7 +164,7 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
 function applyWhere(b: QB, node: WhereNode, c: Ctx): void {
   const or = node.connector === 'OR';
   for (const child of node.children) {
-    if (child.t === 'where') {
+    if (child.kind === 'where') {
       const fn = function (this: QB) {
         applyWhere(this, child, c);
       };
@@ -173,7 +173,7 @@ function applyWhere(b: QB, node: WhereNode, c: Ctx): void {
         else b.whereNot(fn);
       } else if (or) b.orWhere(fn);
       else b.where(fn);
-    } else if (child.t === 'nothing') {
+    } else if (child.kind === 'nothing') {
       if (or) b.orWhereRaw('1 = 0');
       else b.whereRaw('1 = 0');
     } else {
@@ -206,10 +206,10 @@ function applyJoins(b: QB, q: Query): void {
 /** The selected expressions of a model query: base fields, select_related fields, annotations. */
 function modelColumns(q: Query): ExprNode[] {
   const out: ExprNode[] = [];
-  for (const f of q.meta.fields) out.push({ t: 'col', k: `${q.alias}.${f.column}`, alias: q.alias, column: f.column, field: f });
+  for (const f of q.meta.fields) out.push({ kind: 'col', k: `${q.alias}.${f.column}`, alias: q.alias, column: f.column, field: f });
   const walk = (nodes: readonly RelatedSelection[]) => {
     for (const n of nodes) {
-      for (const f of n.meta.fields) out.push({ t: 'col', k: `${n.alias}.${f.column}`, alias: n.alias, column: f.column, field: f });
+      for (const f of n.meta.fields) out.push({ kind: 'col', k: `${n.alias}.${f.column}`, alias: n.alias, column: f.column, field: f });
       walk(n.children);
     }
   };
@@ -226,7 +226,7 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
   const plain: string[] = [];
   const groupBy: Fragment[] = [];
   const pushCol = (n: ExprNode, as?: string) => {
-    if (n.t === 'col' && as === undefined) {
+    if (n.kind === 'col' && as === undefined) {
       plain.push(n.k);
       selected.push(k.raw('??', [n.k]));
       return;
@@ -242,8 +242,8 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
   } else {
     for (const col of q.select.columns) {
       const isAnn = q.annotations.some((a) => a.name === col.name);
-      pushCol(col.node, isAnn || col.node.t !== 'col' ? col.name : undefined);
-      if (q.grouped && !(col.node.t === 'annot' || col.node.t === 'agg')) groupBy.push(renderExpr(col.node, c));
+      pushCol(col.node, isAnn || col.node.kind !== 'col' ? col.name : undefined);
+      if (q.grouped && !(col.node.kind === 'annot' || col.node.kind === 'agg')) groupBy.push(renderExpr(col.node, c));
     }
   }
   const annotationsSelected = q.select.kind === 'model' ? q.annotations : [];
@@ -256,7 +256,7 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
     // Ordering terms must be grouped too (Django adds them to GROUP BY).
     const seen = new Set(groupBy.map(([sql, bind]) => `${sql}|${bind.map((x) => (typeof x === 'string' ? x : '?')).join(',')}`));
     for (const o of q.ordering ?? []) {
-      if (o.node.t === 'annot' || o.node.t === 'agg' || o.node.t === 'raw') continue;
+      if (o.node.kind === 'annot' || o.node.kind === 'agg' || o.node.kind === 'raw') continue;
       const frag = renderExpr(o.node, c);
       const key = `${frag[0]}|${frag[1].map((x) => (typeof x === 'string' ? x : '?')).join(',')}`;
       if (!seen.has(key)) {
@@ -278,7 +278,7 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
   }
   const ordering = q.ordering ?? [];
   for (const o of ordering) {
-    if (o.node.t === 'col') b.orderBy(o.node.k, o.desc ? 'desc' : 'asc', o.nulls);
+    if (o.node.kind === 'col') b.orderBy(o.node.k, o.desc ? 'desc' : 'asc', o.nulls);
     else {
       const [s, bind] = renderExpr(o.node, c);
       b.orderByRaw(`${s}${o.desc ? ' DESC' : ''}`, bind as never);
@@ -485,7 +485,7 @@ function restrictTo(builder: QB, q: Query, c: Ctx): void {
   }
   // The filter needs joins (or a slice): restrict to the primary keys it selects.
   const inner = q.clone();
-  inner.select = { kind: 'values', columns: [{ name: 'pk', node: { t: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk }, field: q.meta.pk, convert: undefined }], shape: 'flat' };
+  inner.select = { kind: 'values', columns: [{ name: 'pk', node: { kind: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk }, field: q.meta.pk, convert: undefined }], shape: 'flat' };
   inner.ordering = inner.isSliced ? inner.ordering : [];
   const sub = buildSelect(inner, c.k, c.vendor, false, true);
   const pkCol = `${q.meta.dbTable}.${q.meta.pk.column}`;
@@ -532,12 +532,12 @@ export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCou
  */
 function outputConverter(c: { node: ExprNode; field: Field | undefined; convert: ((v: unknown) => unknown) | undefined }, vendor: Vendor, q?: Query): ((v: unknown) => unknown) | undefined {
   let n = c.node;
-  if (n.t === 'annot' && q) {
+  if (n.kind === 'annot' && q) {
     const name = n.name;
     const a = q.annotations.find((x) => x.name === name);
     if (a) n = a.node;
   }
-  if (n.t === 'agg') {
+  if (n.kind === 'agg') {
     const kind = n.field?.lookupKind;
     if (vendor === 'sqlite' && (n.fn === 'COUNT' || ((n.fn === 'SUM' || n.fn === 'MIN' || n.fn === 'MAX') && (kind === 'integer' || kind === 'float')))) return undefined;
     if (vendor === 'mysql' && n.fn === 'COUNT') return undefined;

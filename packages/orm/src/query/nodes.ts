@@ -25,31 +25,31 @@ export class Param {
 }
 
 export interface ColNode {
-  readonly t: 'col';
+  readonly kind: 'col';
   readonly k: string;
   readonly alias: string;
   readonly column: string;
   readonly field: Field;
 }
 export interface ParamNode {
-  readonly t: 'param';
+  readonly kind: 'param';
   readonly k: '?';
   readonly p: Param;
 }
 export interface PartNode {
-  readonly t: 'part';
+  readonly kind: 'part';
   readonly k: string;
   readonly part: string;
   readonly datetime: boolean;
   readonly arg: ExprNode;
 }
 export interface DateNode {
-  readonly t: 'date';
+  readonly kind: 'date';
   readonly k: string;
   readonly arg: ExprNode;
 }
 export interface CombinedNode {
-  readonly t: 'combined';
+  readonly kind: 'combined';
   readonly k: string;
   readonly op: string;
   readonly lhs: ExprNode;
@@ -57,7 +57,7 @@ export interface CombinedNode {
   readonly field: Field | undefined;
 }
 export interface AggNode {
-  readonly t: 'agg';
+  readonly kind: 'agg';
   readonly k: string;
   readonly fn: string;
   readonly distinct: boolean;
@@ -65,20 +65,20 @@ export interface AggNode {
   readonly field: Field | undefined;
 }
 export interface AnnotRefNode {
-  readonly t: 'annot';
+  readonly kind: 'annot';
   readonly k: string;
   readonly name: string;
   readonly aggregate: boolean;
 }
 export interface RawNode {
-  readonly t: 'raw';
+  readonly kind: 'raw';
   readonly k: string;
   /** knex raw SQL, with `??` identifiers and `?` params listed in `bindings`. */
   readonly sql: string;
   readonly bindings: readonly (string | Param)[];
 }
 export interface SubqueryNode {
-  readonly t: 'subquery';
+  readonly kind: 'subquery';
   readonly k: string;
   readonly query: Query;
 }
@@ -86,7 +86,7 @@ export interface SubqueryNode {
 export type ExprNode = ColNode | ParamNode | PartNode | DateNode | CombinedNode | AggNode | AnnotRefNode | RawNode | SubqueryNode;
 
 export interface LookupNode {
-  readonly t: 'lookup';
+  readonly kind: 'lookup';
   readonly k: string;
   readonly lookup: string;
   readonly lhs: ExprNode;
@@ -97,12 +97,12 @@ export interface LookupNode {
 }
 
 export interface NothingNode {
-  readonly t: 'nothing';
+  readonly kind: 'nothing';
   readonly k: '0';
 }
 
 export interface WhereNode {
-  readonly t: 'where';
+  readonly kind: 'where';
   readonly k: string;
   readonly connector: 'AND' | 'OR';
   readonly negated: boolean;
@@ -111,21 +111,21 @@ export interface WhereNode {
 
 export type WhereChild = WhereNode | LookupNode | NothingNode;
 
-export const NOTHING: NothingNode = { t: 'nothing', k: '0' };
-export const EMPTY_WHERE: WhereNode = { t: 'where', k: '', connector: 'AND', negated: false, children: [] };
+export const NOTHING: NothingNode = { kind: 'nothing', k: '0' };
+export const EMPTY_WHERE: WhereNode = { kind: 'where', k: '', connector: 'AND', negated: false, children: [] };
 
 export function col(alias: string, field: Field, column = field.column): ColNode {
-  return { t: 'col', k: `${alias}.${column}`, alias, column, field };
+  return { kind: 'col', k: `${alias}.${column}`, alias, column, field };
 }
 
 export function param(value: unknown, prep: Prep | undefined): ParamNode {
-  return { t: 'param', k: '?', p: new Param(value, prep) };
+  return { kind: 'param', k: '?', p: new Param(value, prep) };
 }
 
 export function where(connector: 'AND' | 'OR', negated: boolean, children: readonly WhereChild[]): WhereNode {
   let k = connector === 'AND' ? (negated ? '!&(' : '&(') : negated ? '!|(' : '|(';
   for (let i = 0; i < children.length; i++) k += (i > 0 ? ',' : '') + (children[i] as WhereChild).k;
-  return { t: 'where', k: k + ')', connector, negated, children };
+  return { kind: 'where', k: k + ')', connector, negated, children };
 }
 
 export function lookupNode(lookup: string, lhs: ExprNode, rhs: ExprNode | readonly ExprNode[] | undefined, isnull?: boolean): LookupNode {
@@ -133,7 +133,7 @@ export function lookupNode(lookup: string, lhs: ExprNode, rhs: ExprNode | readon
   if (isnull !== undefined) k += isnull ? ' T' : ' F';
   else if (Array.isArray(rhs)) k += `[${(rhs as ExprNode[]).map((n) => n.k).join(',')}]`;
   else if (rhs) k += ` ${(rhs as ExprNode).k}`;
-  const node: LookupNode = isnull === undefined ? { t: 'lookup', k, lookup, lhs, rhs } : { t: 'lookup', k, lookup, lhs, rhs, isnull };
+  const node: LookupNode = isnull === undefined ? { kind: 'lookup', k, lookup, lhs, rhs } : { kind: 'lookup', k, lookup, lhs, rhs, isnull };
   return node;
 }
 
@@ -166,7 +166,7 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
     return;
   }
   const e = n as ExprNode;
-  switch (e.t) {
+  switch (e.kind) {
     case 'param':
       out.push(e.p);
       return;
@@ -194,9 +194,9 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
 
 /** Visit every Param of a where tree in a fixed order. */
 export function collectWhere(w: WhereChild, out: Param[]): void {
-  if (w.t === 'where') {
+  if (w.kind === 'where') {
     for (const c of w.children) collectWhere(c, out);
-  } else if (w.t === 'lookup') {
+  } else if (w.kind === 'lookup') {
     collectExpr(w.lhs, out);
     collectExpr(w.rhs, out);
   }

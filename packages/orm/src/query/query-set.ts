@@ -598,7 +598,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const q = this.query;
     const pk = this.meta.pk;
     const ordering = q.ordering ?? (this.meta.ordering.length > 0 ? undefined : []);
-    const keyset = !q.isSliced && !q.distinct && !q.grouped && ordering !== undefined && (ordering.length === 0 || (ordering.length === 1 && ordering[0]?.node.t === 'col' && ordering[0].node.field === pk && ordering[0].node.alias === q.alias));
+    const keyset = !q.isSliced && !q.distinct && !q.grouped && ordering !== undefined && (ordering.length === 0 || (ordering.length === 1 && ordering[0]?.node.kind === 'col' && ordering[0].node.field === pk && ordering[0].node.alias === q.alias));
     const alias = this.db;
     if (keyset) {
       const desc = ordering.length === 1 && ordering[0]?.desc === true;
@@ -779,7 +779,7 @@ function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, Ex
     if (v === undefined) throw new FieldError(`${meta.name}.${key}: update() got undefined; use null to clear a nullable field.`, { model: meta.name, field: key });
     if (v === null) {
       if (!f.null) throw new FieldError(`${meta.name}.${f.name} is not nullable: update() cannot set it to null.`, { model: meta.name, field: key });
-      sets.push([f, { t: 'raw', k: 'NULL', sql: 'NULL', bindings: [] }]);
+      sets.push([f, { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] }]);
       continue;
     }
     sets.push([f, param(f.toJs(v), fieldPrep(f))]);
@@ -805,7 +805,7 @@ function createParams(meta: ModelMeta, lookup: Record<string, unknown>, defaults
 function lastKey(q: Query, row: unknown, pk: Field): unknown {
   if (q.select.kind === 'model') return (row as Record<string, unknown>)[pk.attname];
   const cols = q.select.columns;
-  const i = cols.findIndex((c) => c.node.t === 'col' && c.node.field === pk && c.node.alias === q.alias);
+  const i = cols.findIndex((c) => c.node.kind === 'col' && c.node.field === pk && c.node.alias === q.alias);
   if (i < 0) return undefined;
   if (q.select.shape === 'flat') return row;
   if (q.select.shape === 'tuple') return (row as unknown[])[i];
@@ -842,7 +842,7 @@ function rebase(q: Query, prefix: string): Query {
 }
 
 function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
-  switch (n.t) {
+  switch (n.kind) {
     case 'col': {
       const alias = map.get(n.alias) ?? n.alias;
       return col(alias, n.field, n.column);
@@ -850,7 +850,7 @@ function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
     case 'part':
     case 'date': {
       const arg = remapExpr(n.arg, map);
-      return n.t === 'part' ? { ...n, arg, k: `${n.part}(${arg.k})` } : { ...n, arg, k: `date(${arg.k})` };
+      return n.kind === 'part' ? { ...n, arg, k: `${n.part}(${arg.k})` } : { ...n, arg, k: `date(${arg.k})` };
     }
     case 'combined': {
       const lhs = remapExpr(n.lhs, map);
@@ -870,8 +870,8 @@ function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
 function remapWhere<T extends import('./nodes').WhereChild>(w: T, map: Map<string, string>): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodes = require('./nodes') as typeof import('./nodes');
-  if (w.t === 'where') return nodes.where(w.connector, w.negated, w.children.map((c) => remapWhere(c, map))) as T;
-  if (w.t === 'lookup') {
+  if (w.kind === 'where') return nodes.where(w.connector, w.negated, w.children.map((c) => remapWhere(c, map))) as T;
+  if (w.kind === 'lookup') {
     const rhs = w.rhs === undefined ? undefined : Array.isArray(w.rhs) ? (w.rhs as ExprNode[]).map((r) => remapExpr(r, map)) : remapExpr(w.rhs as ExprNode, map);
     return nodes.lookupNode(w.lookup, remapExpr(w.lhs, map), rhs, w.isnull) as T;
   }

@@ -395,7 +395,7 @@ export class Query {
     const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
     const node = this.buildQ(negate ? q.not() : q, ctx);
     if (node.children.length === 0 && !node.negated) return;
-    this.where = where('AND', false, [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) => (c.t === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])));
+    this.where = where('AND', false, [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])));
     if (this.hasNothing(this.where)) this.empty = true;
   }
 
@@ -429,13 +429,13 @@ export class Query {
         for (const v of value) {
           if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function' || seen.has(v)) return false;
           seen.add(v);
-          items.push({ t: 'param', k: '?', p: new ParamCtor(target.toJs(v), plan.prep) });
+          items.push({ kind: 'param', k: '?', p: new ParamCtor(target.toJs(v), plan.prep) });
         }
         nodes.push(lookupNode('in', plan.lhs, items));
         continue;
       }
       if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
-      nodes.push({ t: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { t: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) } });
+      nodes.push({ kind: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { kind: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) } });
     }
     this.calls += 1;
     this.where = where('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
@@ -463,8 +463,8 @@ export class Query {
   /** An always-false AND branch at the top makes the whole query empty (no SQL needed). */
   private hasNothing(w: WhereNode): boolean {
     if (w.negated) return false;
-    if (w.connector === 'AND') return w.children.some((c) => c.t === 'nothing' || (c.t === 'where' && this.hasNothing(c)));
-    return w.children.length > 0 && w.children.every((c) => c.t === 'nothing' || (c.t === 'where' && this.hasNothing(c)));
+    if (w.connector === 'AND') return w.children.some((c) => c.kind === 'nothing' || (c.kind === 'where' && this.hasNothing(c)));
+    return w.children.length > 0 && w.children.every((c) => c.kind === 'nothing' || (c.kind === 'where' && this.hasNothing(c)));
   }
 
   private buildQ(q: QNode<unknown>, parent: FilterContext): WhereNode {
@@ -511,7 +511,7 @@ export class Query {
       inner.addFilter(new QNode('AND', false, [[key, value]]), false);
       inner.select = { kind: 'values', columns: [{ name: 'pk', node: col(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }], shape: 'flat' };
       inner.ordering = [];
-      const sub = { t: 'subquery' as const, k: `(${inner.shapeKey()})`, query: inner };
+      const sub = { kind: 'subquery' as const, k: `(${inner.shapeKey()})`, query: inner };
       return lookupNode('in', col(this.alias, this.meta.pk), sub);
     }
 
@@ -521,8 +521,8 @@ export class Query {
     const path = this.resolvePath(names, pctx, key);
     const cond = this.buildCondition(path, value, key, pctx);
     // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
-    if (ctx.negated && cond.t === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
-      return where('AND', false, [cond, lookupNode('isnull', cond.lhs.t === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false)]);
+    if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
+      return where('AND', false, [cond, lookupNode('isnull', cond.lhs.kind === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false)]);
     }
     return cond;
   }
@@ -557,13 +557,13 @@ export class Query {
       const name = rest[i] as string;
       const isLast = i === rest.length - 1;
       if ((isDatePart(name) && (kind === 'date' || kind === 'datetime')) || (isTimePart(name) && kind === 'datetime')) {
-        lhs = { t: 'part', k: `${name}(${lhs.k})`, part: name, datetime: kind === 'datetime', arg: lhs };
+        lhs = { kind: 'part', k: `${name}(${lhs.k})`, part: name, datetime: kind === 'datetime', arg: lhs };
         kind = 'part';
         prepField = undefined;
         continue;
       }
       if (name === 'date' && kind === 'datetime') {
-        lhs = { t: 'date', k: `date(${lhs.k})`, arg: lhs };
+        lhs = { kind: 'date', k: `date(${lhs.k})`, arg: lhs };
         kind = 'date';
         prepField = undefined;
         continue;
@@ -602,7 +602,7 @@ export class Query {
     if (lookup === 'in') {
       if (hasBrand(value, QUERYSET_BRAND)) {
         const sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
-        return lookupNode('in', lhs, { t: 'subquery', k: `(${sub.shapeKey()})`, query: sub });
+        return lookupNode('in', lhs, { kind: 'subquery', k: `(${sub.shapeKey()})`, query: sub });
       }
       if (!isIterable(value) || typeof value === 'string') throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, { model, field: key });
       const seen = new Set<unknown>();
@@ -680,7 +680,7 @@ export class Query {
     const lookup = names[1] ?? 'exact';
     const allowed = ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
     if (!allowed.includes(lookup)) throw unsupportedLookup(this.meta.name, ann.name, lookup, 'integer');
-    const lhs: ExprNode = ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+    const lhs: ExprNode = ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
     const node = this.makeLookup(lhs, lookup, value, { field: ann.field, prepField: ann.field, kind: ann.field?.lookupKind ?? 'float', relTarget: undefined, key, ctx });
     if (ann.aggregate) {
       // Conditions on aggregates go to HAVING.
@@ -697,7 +697,7 @@ export class Query {
     if (e instanceof FieldRef || (e as FieldRef).kind === 'ref') {
       const name = (e as FieldRef).name;
       const ann = this.annotations.find((a) => a.name === name);
-      if (ann) return ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+      if (ann) return ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
       const names = name.split('__');
       const path = this.resolvePath(names, { ...ctx, forceOuter: ctx.forceOuter }, name);
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `F('${name}')`);
@@ -705,7 +705,7 @@ export class Query {
     }
     if (e instanceof Value || (e as Value).kind === 'value') {
       const v = (e as Value).value;
-      if (v === null || v === undefined) return { t: 'raw', k: 'NULL', sql: 'NULL', bindings: [] };
+      if (v === null || v === undefined) return { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] };
       return param(v, undefined);
     }
     if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
@@ -713,7 +713,7 @@ export class Query {
       const lhs = this.resolveExpression(c.lhs, ctx);
       const rhs = this.resolveExpression(c.rhs, ctx);
       const field = fieldOfNode(lhs) ?? fieldOfNode(rhs);
-      return { t: 'combined', k: `(${lhs.k}${c.operator}${rhs.k})`, op: c.operator, lhs, rhs, field };
+      return { kind: 'combined', k: `(${lhs.k}${c.operator}${rhs.k})`, op: c.operator, lhs, rhs, field };
     }
     if (e instanceof Aggregate || (e as Aggregate).kind === 'aggregate') {
       const a = e as Aggregate;
@@ -726,7 +726,7 @@ export class Query {
         arg = col(path.alias, path.field, path.column);
       } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
       const field = arg === '*' ? undefined : fieldOfNode(arg);
-      return { t: 'agg', k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn: a.fn, distinct: a.distinct, arg, field };
+      return { kind: 'agg', k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn: a.fn, distinct: a.distinct, arg, field };
     }
     throw new TypeError(`Unsupported expression ${String(e)}.`);
   }
@@ -758,7 +758,7 @@ export class Query {
       if (typeof name !== 'string') throw new FieldError(`${this.meta.name}: values() takes field names, got ${describe(name)}.`, { model: this.meta.name });
       const ann = this.annotations.find((a) => a.name === name);
       if (ann) {
-        out.push({ name, node: ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, field: ann.field, convert: ann.convert });
+        out.push({ name, node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, field: ann.field, convert: ann.convert });
         continue;
       }
       const names = name.split('__');
@@ -839,11 +839,11 @@ export class Query {
     }
     if (Expression.is(t)) return [{ node: this.resolveExpression(t, { ...DEFAULT_CTX, forceOuter: true }), desc: false, nulls: undefined }];
     if (typeof t !== 'string' || t === '') throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, { model: this.meta.name });
-    if (t === '?') return [{ node: { t: 'raw', k: 'RANDOM', sql: '%random', bindings: [] }, desc: false, nulls: undefined }];
+    if (t === '?') return [{ node: { kind: 'raw', k: 'RANDOM', sql: '%random', bindings: [] }, desc: false, nulls: undefined }];
     const desc = t.startsWith('-');
     const name = desc ? t.slice(1) : t;
     const ann = this.annotations.find((a) => a.name === name);
-    if (ann) return [{ node: ann.aggregate ? { t: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined }];
+    if (ann) return [{ node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined }];
     const names = name.split('__');
     const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
     if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `orderBy('${t}')`);
@@ -936,13 +936,13 @@ export class Query {
 function simplify(children: WhereChild[], connector: 'AND' | 'OR'): WhereChild[] {
   const out: WhereChild[] = [];
   for (const c of children) {
-    if (c.t === 'where' && c.children.length === 0 && !c.negated) continue;
-    if (c.t === 'where' && !c.negated && c.connector === connector) out.push(...c.children);
+    if (c.kind === 'where' && c.children.length === 0 && !c.negated) continue;
+    if (c.kind === 'where' && !c.negated && c.connector === connector) out.push(...c.children);
     else out.push(c);
   }
   // In an OR, an always-false branch can be dropped (unless it is the only one).
   if (connector === 'OR' && out.length > 1) {
-    const kept = out.filter((c) => c.t !== 'nothing');
+    const kept = out.filter((c) => c.kind !== 'nothing');
     return kept.length > 0 ? kept : [NOTHING];
   }
   return out;
@@ -991,7 +991,7 @@ export function describe(v: unknown): string {
 }
 
 export function fieldOfNode(n: ExprNode): Field | undefined {
-  switch (n.t) {
+  switch (n.kind) {
     case 'col':
       return n.field;
     case 'combined':
@@ -1003,9 +1003,9 @@ export function fieldOfNode(n: ExprNode): Field | undefined {
 }
 
 function containsAggregate(n: ExprNode): boolean {
-  if (n.t === 'agg') return true;
-  if (n.t === 'annot') return n.aggregate;
-  if (n.t === 'combined') return containsAggregate(n.lhs) || containsAggregate(n.rhs);
+  if (n.kind === 'agg') return true;
+  if (n.kind === 'annot') return n.aggregate;
+  if (n.kind === 'combined') return containsAggregate(n.lhs) || containsAggregate(n.rhs);
   return false;
 }
 
@@ -1014,7 +1014,7 @@ const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : ty
 
 /** How an expression's value comes back: COUNT as a number, SUM/AVG of numbers as numbers, else the field's converter. */
 export function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
-  if (n.t === 'agg') {
+  if (n.kind === 'agg') {
     if (n.fn === 'COUNT') return toCount;
     const kind = n.field?.lookupKind;
     if (kind === 'decimal' && n.field && (n.fn === 'SUM' || n.fn === 'AVG' || n.fn === 'MIN' || n.fn === 'MAX')) {
@@ -1024,7 +1024,7 @@ export function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined
     if (n.fn === 'AVG' || kind === 'integer' || kind === 'float' || kind === undefined) return toNumber;
     return undefined;
   }
-  if (n.t === 'combined') return toNumber;
+  if (n.kind === 'combined') return toNumber;
   return undefined;
 }
 
