@@ -1,4 +1,5 @@
 // What must not compile: unknown fields, wrong value types, wrong lookups, unknown paths.
+import { Q } from '@spool/orm';
 import { Book, Author } from './models';
 
 export function wrong(): void {
@@ -38,6 +39,12 @@ export function wrong(): void {
   void Book.objects.update({ nope: 1 });
   // @ts-expect-error -- wrong type in update
   void Book.objects.update({ pages: 'x' });
+  // @ts-expect-error -- Q is typed by the model given
+  Q<Book>({ titel: 'x' });
+  // @ts-expect-error -- annotations are typed too
+  Author.objects.annotate({}).filter({ nBooks__gt: 1 });
+  // @ts-expect-error -- valuesList flat takes one field
+  Book.objects.valuesList('title', 'pages', { flat: true });
   const b = new Book({ title: 'x', author: 1 });
   // @ts-expect-error -- instance fields are typed
   b.pages = 'x';
