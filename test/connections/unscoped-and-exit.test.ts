@@ -51,7 +51,7 @@ eachDatabase('unscoped work and process exit', (db) => {
       "A query on 'default' ran outside any scope while strict mode is on. Wrap the work in scope(async () => …) (a request, a task), or configure({ strict: false }) to let it run in the thread's root scope.",
     );
     expect(await scope(() => sql`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
-    expect(await counter.count()).toBe(0);
+    expect(await counter.waitForCount(0, 1000)).toBe(0);
   });
 
   test('a script that queries outside any scope and returns exits on its own within 1 s; its connection closes', async () => {
