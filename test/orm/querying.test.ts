@@ -2,7 +2,7 @@
 // values, valuesList, count, exists, laziness and immutability; the SQL of a representative
 // query on each database, then the rows it returns.
 import { connections } from '@spool/connections';
-import { FieldError, ObjectDoesNotExist, MultipleObjectsReturned, SpoolError, compilerStats } from '@spool/orm';
+import { FieldError, Manager, ObjectDoesNotExist, MultipleObjectsReturned, SpoolError, compilerStats } from '@spool/orm';
 import { assertNumQueries, captureQueries } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
 import { Author, Book } from './models';
@@ -198,6 +198,21 @@ eachDatabase('query sets', (db) => {
         expect(() => Book.objects.filter({ title__startswith: null } as never)).toThrow("Book: null cannot be used as a query value for 'title__startswith' (use isnull: true).");
       });
       expect(queries).toHaveLength(0);
+    }));
+
+  test('custom managers narrow the base query set', () =>
+    inTx(async () => {
+      await seedLibrary();
+      class LongBooks extends Manager<Book> {
+        override getQuerySet() {
+          return super.getQuerySet().filter({ pages__gte: 300 });
+        }
+      }
+      const long = new LongBooks(Book);
+      expect(titles(await long.all())).toEqual(['Beta', 'delta_under']);
+      expect(await long.count()).toBe(2);
+      expect(titles(await long.filter({ title__startswith: 'B' }))).toEqual(['Beta']);
+      expect(() => new LongBooks({} as never)).toThrow('Manager() takes a model class (from Model.define()), got object.');
     }));
 
   test('repeated query shapes reuse the compiled SQL (knex runs once per shape)', () =>

@@ -75,7 +75,7 @@ export class Collector {
       const values = target === meta.pk ? fresh : await this.valuesOf(meta, target.attname, fresh);
       for (let i = 0; i < values.length; i += BATCH) {
         const chunk = values.slice(i, i + BATCH);
-        const related = new QuerySet(rel.model).using(this.alias).filter(Q({ [`${fk.attname}__in`]: chunk }) as never);
+        const related = new QuerySet(rel.model).using(this.alias).filter({ [`${fk.attname}__in`]: chunk } as never);
         switch (fk.onDelete) {
           case 'cascade':
             if (this.canFastDelete(rel.model, true)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
@@ -136,7 +136,7 @@ export class Collector {
       else if (n > 0) counts[meta.name] = (counts[meta.name] ?? 0) + n;
     };
     for (const u of this.updates) {
-      await new QuerySet(u.meta).using(this.alias).filter(Q({ [`${u.field.attname}__in`]: u.values }) as never).update({ [u.field.attname]: u.value } as never);
+      await new QuerySet(u.meta).using(this.alias).filter({ [`${u.field.attname}__in`]: u.values } as never).update({ [u.field.attname]: u.value } as never);
     }
     for (const f of this.fast) {
       const n = await rawDelete(f.meta, this.alias, { [`${f.field}__in`]: f.values });

@@ -3,7 +3,7 @@
  * query set (`Author.objects.filter(...)` is `Author.objects.all().filter(...)`), so a manager
  * never caches rows. Subclass it and override `getQuerySet()` for a custom default query.
  */
-import type { ModelMeta } from '../models/model-meta';
+import { ModelMeta, metaOfClass } from '../models/model-meta';
 import type { AnyInstance, FieldsOf, InsertOf, RowOf, Simplify } from '../types';
 import { QuerySet } from './query-set';
 import { RawQuerySet } from './raw-query-set';
@@ -51,8 +51,18 @@ export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   /** @internal */
   readonly meta: ModelMeta;
 
-  constructor(meta: ModelMeta) {
-    this.meta = meta;
+  /**
+   * A manager of `model` (a model class or its metadata). Custom managers subclass `Manager` and
+   * are attached as static properties: `static published = new PublishedManager(this);`.
+   */
+  constructor(model: ModelMeta | (abstract new (...args: never[]) => I)) {
+    if (model instanceof ModelMeta) this.meta = model;
+    else {
+      const meta = metaOfClass(model);
+      if (!meta) throw new TypeError(`Manager() takes a model class (from Model.define()), got ${typeof model}.`);
+      meta.adopt(model as never);
+      this.meta = meta;
+    }
   }
 
   /** The base query set of every method (override for a custom manager). */

@@ -87,7 +87,7 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
     const fk = f as ForeignObject<never>;
     const target = fk.relatedMeta;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.attname]));
-    const rows = await inBatches(keys, (chunk) => base(target).filter(Q({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk }) as never).fetchAll());
+    const rows = await inBatches(keys, (chunk) => base(target).filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never).fetchAll());
     const byKey = new Map<unknown, AnyInstance>();
     for (const r of rows) byKey.set(keyOf((r as unknown as Record<string, unknown>)[fk.targetField.attname]), r);
     for (const o of objs) {
@@ -104,7 +104,7 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.targetField.attname]));
-    const rows = await inBatches(keys, (chunk) => base(rel.model).filter(Q({ [`${fk.attname}__in`]: chunk }) as never).fetchAll());
+    const rows = await inBatches(keys, (chunk) => base(rel.model).filter({ [`${fk.attname}__in`]: chunk } as never).fetchAll());
     const groups = new Map<unknown, AnyInstance[]>();
     for (const r of rows) {
       const k = keyOf((r as unknown as Record<string, unknown>)[fk.attname]);
@@ -149,7 +149,7 @@ async function prefetchM2M(
   const nearFk = forward ? tf.source : tf.target;
   const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[meta.pk.attname]));
   const rows = await inBatches(keys, async (chunk) => {
-    const qs = base(target).filter(Q({ [`${back}__in`]: chunk }) as never);
+    const qs = base(target).filter({ [`${back}__in`]: chunk } as never);
     // Select the through table's key to the source alongside each row (Django's _prefetch_related_val).
     const q = qs.query.clone();
     const j = q.joins.find((x) => x.table === field.model.throughFor(field).dbTable && x.multi);

@@ -82,7 +82,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const prefetched = this.state.prefetched?.get(rel.accessor);
     const hints = { instance: this.instance, instanceAlias: this.state.db };
     const base = new QuerySet<I, I, {}>(rel.model, undefined, { db: undefined, prefetch: [], hints, known: undefined, write: false });
-    const filtered = base.filter(Q({ [rel.kind === 'reverse-fk' ? rel.fk.name : rel.queryName]: this.instancePk }) as never);
+    const filtered = base.filter({ [rel.kind === 'reverse-fk' ? rel.fk.name : rel.queryName]: this.instancePk } as never);
     const knownRelated = rel.kind === 'reverse-fk' ? ([rel.fk.name, this.instance] as const) : undefined;
     return new QuerySet<I, I, {}>(rel.model, filtered.query, { db: undefined, prefetch: [], hints, known: prefetched, write: false, ...(knownRelated ? { knownRelated } : {}) });
   }
@@ -149,7 +149,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
         }
         pks.push(pk);
       }
-      await new QuerySet(rel.model).using(alias).filter(Q({ pk__in: pks }) as never).update({ [rel.fk.attname]: this.instancePk } as never);
+      await new QuerySet(rel.model).using(alias).filter({ pk__in: pks } as never).update({ [rel.fk.attname]: this.instancePk } as never);
       for (const o of objs) (o as Record<string, unknown>)[rel.fk.name] = this.instance;
       return;
     }
@@ -159,7 +159,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
       const existing = new Set(
         (await new QuerySet(rel.through)
           .using(alias)
-          .filter(Q({ [rel.sourceFk.attname]: source, [`${rel.targetFk.attname}__in`]: ids }) as never)
+          .filter({ [rel.sourceFk.attname]: source, [`${rel.targetFk.attname}__in`]: ids } as never)
           .valuesList(rel.targetFk.attname as never, { flat: true })
           .fetchAll()) as unknown[],
       );
@@ -184,12 +184,12 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     if (rel.kind === 'reverse-fk') {
       if (!rel.fk.null) throw new FieldError(`${rel.parent.name}.${rel.accessor}.remove() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true); delete the rows instead.`, { model: rel.parent.name, field: rel.accessor });
       const pks = objs.map((o) => this.targetId(o));
-      await new QuerySet(rel.model).using(alias).filter(Q({ pk__in: pks, [rel.fk.attname]: this.instancePk }) as never).update({ [rel.fk.attname]: null } as never);
+      await new QuerySet(rel.model).using(alias).filter({ pk__in: pks, [rel.fk.attname]: this.instancePk } as never).update({ [rel.fk.attname]: null } as never);
       for (const o of objs) if (isModelInstance(o)) (o as Record<string, unknown>)[rel.fk.name] = null;
       return;
     }
     const ids = objs.map((o) => this.targetId(o));
-    await new QuerySet(rel.through).using(alias).filter(Q({ [rel.sourceFk.attname]: this.instancePk, [`${rel.targetFk.attname}__in`]: ids }) as never).delete();
+    await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk, [`${rel.targetFk.attname}__in`]: ids } as never).delete();
   }
 
   /** Unlink every related instance. */
@@ -199,10 +199,10 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     this.invalidate();
     if (rel.kind === 'reverse-fk') {
       if (!rel.fk.null) throw new FieldError(`${rel.parent.name}.${rel.accessor}.clear() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true).`, { model: rel.parent.name, field: rel.accessor });
-      await new QuerySet(rel.model).using(alias).filter(Q({ [rel.fk.attname]: this.instancePk }) as never).update({ [rel.fk.attname]: null } as never);
+      await new QuerySet(rel.model).using(alias).filter({ [rel.fk.attname]: this.instancePk } as never).update({ [rel.fk.attname]: null } as never);
       return;
     }
-    await new QuerySet(rel.through).using(alias).filter(Q({ [rel.sourceFk.attname]: this.instancePk }) as never).delete();
+    await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk } as never).delete();
   }
 
   /** Make the related set exactly `objs` (removing the others, adding the new ones), in one transaction. */
@@ -222,8 +222,8 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
       const wanted = objs.map((o) => this.targetId(o));
       const current =
         rel.kind === 'reverse-fk'
-          ? ((await new QuerySet(rel.model).using(alias).filter(Q({ [rel.fk.attname]: this.instancePk }) as never).valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[])
-          : ((await new QuerySet(rel.through).using(alias).filter(Q({ [rel.sourceFk.attname]: this.instancePk }) as never).valuesList(rel.targetFk.attname as never, { flat: true }).fetchAll()) as unknown[]);
+          ? ((await new QuerySet(rel.model).using(alias).filter({ [rel.fk.attname]: this.instancePk } as never).valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[])
+          : ((await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk } as never).valuesList(rel.targetFk.attname as never, { flat: true }).fetchAll()) as unknown[]);
       const wantedKeys = new Set(wanted.map(String));
       const currentKeys = new Set(current.map(String));
       const toRemove = current.filter((id) => !wantedKeys.has(String(id)));
