@@ -57,6 +57,27 @@ import type { Prefetch } from './prefetch';
 
 /** How many rows `get()` fetches to tell "more than one" (Django's MAX_GET_RESULTS + 1). */
 const MAX_GET_RESULTS = 21;
+
+/**
+ * Does a `get()` filter pin at most one row: a top-level `field: value` (or `field__exact`) on a
+ * unique column with a plain value? Then `LIMIT 21` is pointless, and dropping it matters on
+ * SQLite, where a bound LIMIT costs about as much as the primary-key lookup itself.
+ */
+function pinsOneRow(meta: ModelMeta, args: readonly unknown[]): boolean {
+  for (const arg of args) {
+    if (arg === null || typeof arg !== 'object' || Object.getPrototypeOf(arg) !== Object.prototype) continue;
+    for (const key of Object.keys(arg)) {
+      const value = (arg as Record<string, unknown>)[key];
+      if (value === null || value === undefined) continue;
+      if (typeof value === 'object' && !(value instanceof Date)) continue;
+      const name = key.endsWith('__exact') ? key.slice(0, -'__exact'.length) : key;
+      if (name.includes('__')) continue;
+      const field = name === 'pk' ? meta.pk : meta.field(name);
+      if (field !== undefined && field.unique && !(field instanceof ForeignObject)) return true;
+    }
+  }
+  return false;
+}
 const ARRAY_ROWS = { rowMode: 'array' as const };
 
 /** The value types of annotations `{ name: Count('x') }` → `{ name: number }`. */
@@ -428,7 +449,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       }
       if (!q.isSliced && !q.forUpdate && !q.distinct) {
         q.ordering = [];
-        q.setLimits(0, MAX_GET_RESULTS);
+        if (!pinsOneRow(this.meta, args)) q.setLimits(0, MAX_GET_RESULTS);
       }
       qs = this.chain(q);
     } catch (err) {
