@@ -20,7 +20,7 @@ import {
   TransactionManagementError,
 } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
-import { backendId, barrier, captureWarnings, configureFor, eachDatabase, sleep } from '../support/helpers';
+import { backendId, barrier, captureWarnings, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
@@ -306,5 +306,50 @@ eachDatabase('handler features', (db) => {
     await sleep(50);
     expect(budget.inUse('default')).toBe(0);
     expect(await counter.waitForCount(0, 2000)).toBe(0);
+  });
+});
+
+eachDatabase('prepared statements (PostgreSQL)', (db) => {
+  useDatabase(db);
+  if (db.name !== 'postgres') {
+    test.skip('PostgreSQL only', () => {});
+    return;
+  }
+
+  test('a text run often enough runs as a named statement; a stale one is re-prepared transparently', async () => {
+    configureFor(db, { maxAge: null, prepareThreshold: 2 });
+    await scope(async () => {
+      await sql`DROP TABLE IF EXISTS spool_prep`;
+      await sql`CREATE TABLE spool_prep (id INTEGER PRIMARY KEY, v INTEGER)`;
+      await sql`INSERT INTO spool_prep (id, v) VALUES (1, 10)`;
+      const read = () => connections.query('default', 'SELECT * FROM spool_prep WHERE id = $1', [1]);
+      await read();
+      await read(); // prepared now
+      const [named] = await sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = ${'SELECT * FROM spool_prep WHERE id = $1'}`;
+      expect(Number(named?.n)).toBe(1);
+      // The result type changes under the prepared statement: it is re-prepared, not an error.
+      await sql`ALTER TABLE spool_prep ALTER COLUMN v TYPE TEXT`;
+      expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
+      // DISCARD ALL drops every prepared statement: same story.
+      await read();
+      await read();
+      await sql`DISCARD ALL`;
+      expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
+      await sql`DROP TABLE spool_prep`;
+    });
+  });
+
+  test("pin: 'transaction' and prepareThreshold: null use unnamed statements only", async () => {
+    for (const extra of [{ pin: 'transaction' as const }, { prepareThreshold: null }]) {
+      configureFor(db, { maxAge: null, ...extra });
+      await scope(async () => {
+        for (let i = 0; i < 8; i++) await connections.query('default', 'SELECT 1 AS one WHERE $1 > 0', [i + 1]);
+        await atomic(async () => {
+          const [row] = await sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements`;
+          expect(Number(row?.n)).toBe(0);
+        });
+      });
+      await shutdown();
+    }
   });
 });

@@ -69,6 +69,12 @@ export interface DatabaseSettings {
   pin?: PinMode;
   /** SQL run once on every new connection (session settings), e.g. `["SET TIME ZONE 'UTC'"]`. */
   initSql?: string[];
+  /**
+   * PostgreSQL: run a statement text as a named (server-side prepared) statement once it has run
+   * this many times on a connection, as psycopg 3 does; `null` never (e.g. behind PgBouncer in
+   * transaction mode). Default 5 with `pin: 'scope'`, null with `pin: 'transaction'`.
+   */
+  prepareThreshold?: number | null;
   /** Test settings: `mirror` makes this alias read the named alias's test database over its own connection. */
   test?: { mirror?: string };
 }
@@ -117,6 +123,7 @@ export interface ResolvedDatabaseSettings {
   leakThresholdMs: number | null;
   pin: PinMode;
   initSql: string[];
+  prepareThreshold: number | null;
   test: { mirror?: string };
   /** For SQLite: true for an in-memory database (never closed at scope end). */
   inMemory: boolean;
@@ -146,6 +153,7 @@ const DB_KEYS = [
   'leakThresholdMs',
   'pin',
   'initSql',
+  'prepareThreshold',
   'test',
 ] as const;
 const SQLITE_KEYS = ['filename', 'readonly', 'fileMustExist', 'busyTimeoutMs', 'journalMode', 'foreignKeys'] as const;
@@ -307,6 +315,7 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
     leakThresholdMs: num(value, 'leakThresholdMs', path, { def: null, nullable: true, min: 1 }),
     pin: pin as PinMode,
     initSql: initSql as string[],
+    prepareThreshold: num(value, 'prepareThreshold', path, { def: pin === 'transaction' ? null : 5, nullable: true, integer: true, min: 1 }),
     test: test as { mirror?: string },
     inMemory,
   };

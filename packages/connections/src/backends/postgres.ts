@@ -21,7 +21,7 @@ import type { ResolvedDatabaseSettings } from '../settings';
 interface PgClient {
   processID: number | null;
   connect(): Promise<void>;
-  query(config: { text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { text: string; values: unknown[]; rowMode?: 'array'; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   end(): Promise<void>;
   on(event: 'error' | 'end', listener: (err?: Error) => void): void;
   ref(): void;
@@ -38,6 +38,41 @@ interface PgModule {
 interface PgRaw extends RawConnection {
   readonly driver: PgClient;
   dead: boolean;
+  /** Run a text as a named statement after this many runs; null never. */
+  readonly prepareThreshold: number | null;
+  /** Runs of texts not prepared yet. */
+  readonly seen: Map<string, number>;
+  /** Statement names of the prepared texts. */
+  readonly names: Map<string, string>;
+  nextName: number;
+}
+
+/** At most this many prepared statements per connection (server memory), and texts tracked. */
+const MAX_PREPARED = 500;
+const MAX_SEEN = 4096;
+
+/** The name to run `sql` under (preparing it on the server), or undefined for an unnamed statement. */
+function statementName(r: PgRaw, sql: string): string | undefined {
+  if (r.prepareThreshold === null) return undefined;
+  const name = r.names.get(sql);
+  if (name !== undefined) return name;
+  const runs = (r.seen.get(sql) ?? 0) + 1;
+  if (runs >= r.prepareThreshold && r.names.size < MAX_PREPARED) {
+    r.seen.delete(sql);
+    r.nextName += 1;
+    const fresh = `spool_${r.nextName}`;
+    r.names.set(sql, fresh);
+    return fresh;
+  }
+  if (r.seen.size >= MAX_SEEN) r.seen.clear();
+  r.seen.set(sql, runs);
+  return undefined;
+}
+
+/** A prepared statement the server no longer accepts (DDL changed its result type, DISCARD ALL). */
+function stalePrepared(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '26000' || (e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? ''));
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
@@ -113,7 +148,15 @@ export const postgresBackend: Backend = {
   async open(settings, onDead) {
     const pg = loadDriver<PgModule>('pg', settings.client);
     const client = new pg.Client(toConnectionConfig(settings));
-    const raw: PgRaw = { driver: client, serverId: 0, dead: false };
+    const raw: PgRaw = {
+      driver: client,
+      serverId: 0,
+      dead: false,
+      prepareThreshold: settings.prepareThreshold,
+      seen: new Map(),
+      names: new Map(),
+      nextName: 0,
+    };
     // The server reports its version at start-up (ParameterStatus), no query needed.
     client.connection.on?.('parameterStatus', (msg: { parameterName?: string; parameterValue?: string }) => {
       if (msg.parameterName === 'server_version') (raw as { serverVersion?: string }).serverVersion = msg.parameterValue;
@@ -182,9 +225,23 @@ export const postgresBackend: Backend = {
   },
 
   async query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
-    const config: { text: string; values: unknown[]; rowMode?: 'array' } = { text: sql, values: bindings as unknown[] };
+    const r = raw as PgRaw;
+    const config: { text: string; values: unknown[]; rowMode?: 'array'; name?: string } = { text: sql, values: bindings as unknown[] };
     if (options?.rowMode) config.rowMode = 'array';
-    const res = await (raw as PgRaw).driver.query(config);
+    const name = statementName(r, sql);
+    if (name !== undefined) config.name = name;
+    let res;
+    try {
+      res = await r.driver.query(config);
+    } catch (err) {
+      if (name === undefined || !stalePrepared(err)) throw err;
+      // Forget the name (the next run prepares a fresh one); run it unnamed now unless the
+      // error aborted a transaction, where nothing more can run until its end.
+      r.names.delete(sql);
+      if (r.driver.getTransactionStatus?.() === 'E') throw err;
+      delete config.name;
+      res = await r.driver.query(config);
+    }
     const rows = (res.rows ?? []) as Record<string, unknown>[];
     return { rows, rowCount: res.rowCount ?? rows.length };
   },
