@@ -183,10 +183,17 @@ function lockedByOther(raw: SqliteRaw): boolean {
 const patterns = new Map<string, RegExp>();
 function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null {
   if (pattern === null || pattern === undefined || value === null || value === undefined) return null;
-  const key = `${String(flags ?? '')}/${String(pattern)}`;
+  let source = String(pattern);
+  let f = typeof flags === 'string' ? flags.replace(/[^imsu]/g, '') : '';
+  // Django's SQLite backend writes iregex as REGEXP '(?i)' || pattern: honour that prefix.
+  if (source.startsWith('(?i)')) {
+    source = source.slice(4);
+    if (!f.includes('i')) f += 'i';
+  }
+  const key = `${f}/${source}`;
   let re = patterns.get(key);
   if (re === undefined) {
-    re = new RegExp(String(pattern), typeof flags === 'string' ? flags.replace(/[^imsu]/g, '') : '');
+    re = new RegExp(source, f);
     if (patterns.size >= 256) patterns.delete(patterns.keys().next().value as string);
     patterns.set(key, re);
   }

@@ -135,6 +135,11 @@ const sqlite: Operations = {
     istartswith: `%lhs LIKE ?${SQLITE_ESCAPE}`,
     endswith: `%lhs LIKE ?${SQLITE_ESCAPE}`,
     iendswith: `%lhs LIKE ?${SQLITE_ESCAPE}`,
+    // REGEXP is a JavaScript function Spool registers on every SQLite connection; a '(?i)' prefix
+    // asks it for a case-insensitive match (as Django's SQLite backend writes iregex). The prefix
+    // is spelled with char() because a literal question mark would read as a binding.
+    regex: `%lhs REGEXP ?`,
+    iregex: `%lhs REGEXP (char(40, 63, 105, 41) || ?)`,
   },
   caseInsensitiveLhs: undefined,
   datePart(part) {
@@ -143,7 +148,7 @@ const sqlite: Operations = {
   dateOfDatetime: 'date(%lhs)',
   random: 'RANDOM()',
   maxParams: 32766,
-  supportsRegex: false,
+  supportsRegex: true,
   canReturnFromInsert: true,
   maxInsertRows: 500,
 };

@@ -2,7 +2,7 @@
  * The lookup vocabulary (Django's): which lookups and transforms exist, which apply to which kind
  * of field, and how each one's value is checked and prepared for binding. @internal
  */
-import { DataError, NotSupportedError, type Vendor } from '@spool/connections';
+import { DataError, type Vendor } from '@spool/connections';
 import { FieldError } from '../errors';
 import type { Field } from '../fields/field';
 import type { LookupKind } from '../types';
@@ -103,7 +103,6 @@ export function patternPrep(lookup: string, field: Field | undefined): Prep {
   const uuid = field?.lookupKind === 'uuid';
   if (lookup === 'regex' || lookup === 'iregex') {
     return (v, vendor) => {
-      if (vendor === 'sqlite') throw new NotSupportedError(`The '${lookup}' lookup (${label}) is not supported on SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB.`);
       const s = String(v);
       checkPgText(s, vendor, label);
       return s;
