@@ -21,25 +21,34 @@ export function settingsFor(db, sqliteFile) {
 }
 
 /**
- * Run every case for `seconds` per round, rounds interleaved (A B C A B C …) so that machine
- * noise spreads over all of them. Each case is `async (n) => void` running n operations.
+ * Run every case for `seconds` per round, over several rounds; each round starts with the next
+ * case (A B C, B C A, C A B, …) so that neither machine noise nor position favours one case.
+ * Each case is `async (n) => void` running n operations. Returns the median ops/s per case.
  */
-export async function interleave(cases, { seconds = Number(process.env.BENCH_SECONDS ?? 1), rounds = Number(process.env.BENCH_ROUNDS ?? 3), batch = 50 } = {}) {
-  const totals = Object.fromEntries(Object.keys(cases).map((k) => [k, { ops: 0, ms: 0 }]));
-  for (const [, fn] of Object.entries(cases)) await fn(batch); // warm up
+export async function interleave(cases, { seconds = Number(process.env.BENCH_SECONDS ?? 0.6), rounds = Number(process.env.BENCH_ROUNDS ?? 5), batch = 50 } = {}) {
+  const names = Object.keys(cases);
+  const perRound = Object.fromEntries(names.map((k) => [k, []]));
+  for (const fn of Object.values(cases)) await fn(batch); // warm up
   for (let r = 0; r < rounds; r++) {
-    for (const [name, fn] of Object.entries(cases)) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(r + j) % names.length];
+      const fn = cases[name];
       const t0 = performance.now();
       let ops = 0;
       while (performance.now() - t0 < seconds * 1000) {
         await fn(batch);
         ops += batch;
       }
-      totals[name].ops += ops;
-      totals[name].ms += performance.now() - t0;
+      perRound[name].push((ops / (performance.now() - t0)) * 1000);
     }
   }
-  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, (v.ops / v.ms) * 1000]));
+  return Object.fromEntries(names.map((k) => [k, median(perRound[k])]));
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 export function table(title, rows, columns) {
