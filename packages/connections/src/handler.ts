@@ -1159,7 +1159,8 @@ async function killConnections(backend: Backend, db: ResolvedDatabaseSettings, i
   return killed;
 }
 
-function sumStats(threads: ThreadStats[]): Record<string, AliasStats> {
+/** Sum per-alias stats over threads (counters and gauges alike). */
+export function sumStats(threads: readonly ThreadStats[]): Record<string, AliasStats> {
   const totals: Record<string, AliasStats> = {};
   for (const t of threads) {
     for (const [alias, s] of Object.entries(t.aliases)) {

@@ -116,7 +116,7 @@ export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownRep
   return connections.shutdown(options);
 }
 
-export { ConnectionHandler } from './handler';
+export { ConnectionHandler, sumStats } from './handler';
 export type {
   DetachedResult,
   FanOutOptions,
@@ -175,7 +175,7 @@ export type {
   SqliteConnectionSettings,
 } from './settings';
 export { SharedBudget } from './shared-budget';
-export { inheritedWorkerData, isWorkerSpoolData, workerSettings } from './worker-link';
+export { inheritedWorkerData, isWorkerSpoolData, workerSettings, WorkerRegistry } from './worker-link';
 export type { PrepareWorkerOptions, WorkerLike, WorkerSpoolData } from './worker-link';
 export type { SharedBudgetOptions } from './shared-budget';
 export { SqlFragment, SqlIdentifier, SqlJoin, SqlQuery } from './sql';

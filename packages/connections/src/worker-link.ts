@@ -55,10 +55,13 @@ export interface WorkerLike {
 }
 
 /**
- * The server-side ids of the connections each worker has open. One registry may serve many
+ * The server-side ids of the connections each worker has open, in a `SharedArrayBuffer` the
+ * parent can still read after a worker died, however it died. One registry may serve many
  * workers (the same `workerData` is often given to all of a pool's workers), so every row
- * carries its owner's thread id, and after a worker died only its own rows are read.
- * @internal
+ * carries its owner's thread id, and after a worker died only its own rows are read. Used by
+ * `prepareWorker()` and by pool libraries (`@spool/workers`).
+ *
+ * Layout (Int32Array, S slots × 3): `[owner threadId + 1, alias index + 1, server id]`, owner 0 = free.
  */
 export class WorkerRegistry {
   private readonly cells: Int32Array;
@@ -72,22 +75,24 @@ export class WorkerRegistry {
     this.slots = Math.floor(this.cells.length / 3);
   }
 
-  static create(): SharedArrayBuffer {
-    return new SharedArrayBuffer(REGISTRY_SLOTS * 3 * 4);
+  /** A buffer for `slots` rows (open connections of all workers together). */
+  static create(slots = REGISTRY_SLOTS): SharedArrayBuffer {
+    return new SharedArrayBuffer(slots * 3 * 4);
   }
 
-  /** Record an open connection of thread `tid` (silently untracked when the registry is full). */
-  add(tid: number, alias: string, serverId: number): void {
+  /** Record an open connection of thread `tid`. False when it cannot be tracked (full, no server id). */
+  add(tid: number, alias: string, serverId: number): boolean {
     const a = this.aliases.indexOf(alias) + 1;
-    if (a === 0 || !Number.isInteger(serverId) || serverId <= 0 || serverId > 0x7fffffff) return;
+    if (a === 0 || !Number.isInteger(serverId) || serverId <= 0 || serverId > 0x7fffffff) return false;
     for (let s = 0; s < this.slots; s++) {
       // Claim the slot atomically: several workers write to the same registry.
       if (Atomics.compareExchange(this.cells, 3 * s, 0, tid + 1) === 0) {
         Atomics.store(this.cells, 3 * s + 1, a);
         Atomics.store(this.cells, 3 * s + 2, serverId);
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   remove(tid: number, alias: string, serverId: number): void {
@@ -113,6 +118,16 @@ export class WorkerRegistry {
       if (a > 0) out.push([this.aliases[a - 1] as string, Atomics.load(this.cells, 3 * s + 2)]);
     }
     return out;
+  }
+
+  /** Threads with rows. */
+  owners(): number[] {
+    const out = new Set<number>();
+    for (let s = 0; s < this.slots; s++) {
+      const o = Atomics.load(this.cells, 3 * s);
+      if (o > 0) out.add(o - 1);
+    }
+    return [...out];
   }
 
   /** Forget every row of thread `tid` (it is gone and was cleaned up after). */

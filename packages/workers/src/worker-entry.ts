@@ -7,7 +7,7 @@
  *   @spool/connections configures itself from them on the first query: the worker file has no
  *   `configure()`;
  * - every server connection the worker opens or closes is recorded in the pool's
- *   `ConnectionTable`, so that if the worker dies the pool can close what the server still runs;
+ *   `WorkerRegistry`, so that if the worker dies the pool can close what the server still runs;
  * - the pool's private channel is answered (stats, close idle connections, shut down).
  *
  * A task that throws is answered with a `TaskFailure`, so its error keeps its class and fields.
@@ -15,10 +15,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { threadId, workerData } from 'node:worker_threads';
-import { connections } from '@spool/connections';
+import { connections, WorkerRegistry } from '@spool/connections';
 import { transferableSymbol } from 'piscina';
 import { TaskTransferError } from './errors';
-import { ConnectionTable } from './connection-table';
 import { failure, isEnvelope } from './envelope';
 import { messages } from './messages';
 import { servePoolChannel } from './pool-channel';
@@ -31,7 +30,7 @@ export interface PoolWorkerData {
   readonly filename: string;
   /** The name of the pool's private BroadcastChannel. */
   readonly channel: string;
-  /** The pool's `ConnectionTable` and the aliases it indexes (those with server connections). */
+  /** The pool's `WorkerRegistry` and the aliases it indexes (those with server connections). */
   readonly table: SharedArrayBuffer;
   readonly aliases: readonly string[];
 }
@@ -40,7 +39,7 @@ const pool = (workerData as { spoolPool?: PoolWorkerData } | null | undefined)?.
 if (pool?.kind === 'spool.pool') link(pool);
 
 function link(data: PoolWorkerData): void {
-  const table = new ConnectionTable(data.table, data.aliases);
+  const table = new WorkerRegistry(data.table, data.aliases);
   connections.on('connectionCreated', (e: { alias: string; serverId: number }) => {
     table.add(threadId, e.alias, e.serverId);
   });

@@ -21,13 +21,14 @@ import {
   ConfigError,
   ConnectionHandler,
   SharedBudget,
+  WorkerRegistry,
   connections,
+  sumStats,
   type AliasStats,
   type DatabaseSettings,
   type Logger,
   type ThreadStats,
 } from '@spool/connections';
-import { ConnectionTable } from './connection-table';
 import { ENVELOPE, isFailure, reviveError, type TaskEnvelope } from './envelope';
 import {
   PoolClosedError,
@@ -167,7 +168,7 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
   readonly #piscina: Piscina;
   readonly #budget: SharedBudget;
   readonly #ownBudget: boolean;
-  readonly #table: ConnectionTable;
+  readonly #table: WorkerRegistry;
   readonly #channel: PoolChannel;
   readonly #admin: ServerAdmin;
   readonly #logger: Logger;
@@ -229,8 +230,8 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     const workerDatabases = link.workerData.spool.settings.databases;
     validateWorkerSettings(workerDatabases);
     const serverAliases = aliases.filter((a) => !isSqlite(workerDatabases[a]));
-    const tableBuffer = ConnectionTable.create(Math.max(256, 4 * o.workers * serverAliases.length + 64));
-    this.#table = new ConnectionTable(tableBuffer, serverAliases);
+    const tableBuffer = WorkerRegistry.create(Math.max(256, 4 * o.workers * serverAliases.length + 64));
+    this.#table = new WorkerRegistry(tableBuffer, serverAliases);
     const channel = `spool:pool:${process.pid}:${++poolSeq}:${randomUUID()}`;
     this.#channel = new PoolChannel(channel);
     this.#channel.onHello = (tid) => {
@@ -760,20 +761,3 @@ function validateWorkerSettings(databases: Record<string, DatabaseSettings>): vo
   }
 }
 
-function sumStats(threads: readonly ThreadStats[]): Record<string, AliasStats> {
-  const totals: Record<string, AliasStats> = {};
-  for (const t of threads) {
-    for (const [alias, s] of Object.entries(t.aliases)) {
-      const acc = totals[alias];
-      if (!acc) {
-        totals[alias] = { ...s };
-        continue;
-      }
-      for (const key of Object.keys(s) as Array<keyof AliasStats>) {
-        if (key === 'alias') continue;
-        (acc[key] as number) += s[key] as number;
-      }
-    }
-  }
-  return totals;
-}
