@@ -20,7 +20,7 @@ import {
   TransactionManagementError,
 } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
-import { backendId, barrier, captureWarnings, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
+import { backendId, barrier, captureWarnings, configureFor, DATABASES, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
@@ -309,12 +309,9 @@ eachDatabase('handler features', (db) => {
   });
 });
 
-eachDatabase('prepared statements (PostgreSQL)', (db) => {
+// PostgreSQL only (a capability of that backend); registered only when it is in the matrix.
+for (const db of DATABASES.filter((d) => d.name === 'postgres')) describe(`${db.name}: prepared statements`, () => {
   useDatabase(db);
-  if (db.name !== 'postgres') {
-    test.skip('PostgreSQL only', () => {});
-    return;
-  }
 
   test('a text run often enough runs as a named statement; a stale one is re-prepared transparently', async () => {
     configureFor(db, { maxAge: null, prepareThreshold: 2 });
