@@ -34,6 +34,17 @@ export function parseDate(value: unknown): string | undefined {
   return formatDate(d) === m[0] ? m[0] : undefined;
 }
 
+/**
+ * A date or datetime field with `autoNow`/`autoNowAdd` is set by save() (as Django): neither
+ * editable nor required before it. @internal
+ */
+export function setByAutoNow(field: { autoNow: boolean; autoNowAdd: boolean }): void {
+  if (field.autoNow || field.autoNowAdd) {
+    (field as unknown as { editable: boolean }).editable = false;
+    (field as unknown as { blank: boolean }).blank = true;
+  }
+}
+
 export class DateField<const O extends DateFieldOptions = {}> extends Field<ScalarSpecOf<string, string | Date, 'date', O>> {
   readonly internalType: string = 'DateField';
   readonly lookupKind = 'date' as const;
@@ -44,11 +55,7 @@ export class DateField<const O extends DateFieldOptions = {}> extends Field<Scal
     super(options ?? {}, ['autoNow', 'autoNowAdd']);
     this.autoNow = options?.autoNow ?? false;
     this.autoNowAdd = options?.autoNowAdd ?? false;
-    if (this.autoNow || this.autoNowAdd) {
-      // As Django: set by save(), so neither editable nor required before it.
-      (this as { editable: boolean }).editable = false;
-      (this as { blank: boolean }).blank = true;
-    }
+    setByAutoNow(this);
   }
 
   dbType(_vendor: Vendor): string {

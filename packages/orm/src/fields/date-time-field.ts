@@ -7,6 +7,7 @@ import type { Vendor } from '@spool/connections';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { setByAutoNow } from './date-field';
 
 export interface DateTimeFieldOptions extends FieldOptions<Date> {
   /** Set to now on every save (Django's `auto_now`). */
@@ -38,11 +39,7 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
     super(options ?? {}, ['autoNow', 'autoNowAdd']);
     this.autoNow = options?.autoNow ?? false;
     this.autoNowAdd = options?.autoNowAdd ?? false;
-    if (this.autoNow || this.autoNowAdd) {
-      // As Django: set by save(), so neither editable nor required before it.
-      (this as { editable: boolean }).editable = false;
-      (this as { blank: boolean }).blank = true;
-    }
+    setByAutoNow(this);
   }
 
   dbType(vendor: Vendor): string {

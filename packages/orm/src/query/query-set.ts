@@ -901,27 +901,24 @@ function remapWhere<T extends import('./nodes').WhereChild>(w: T, map: Map<strin
 
 /** Per-model DoesNotExist / MultipleObjectsReturned classes (created once per model). @internal */
 export function doesNotExistClass(meta: ModelMeta): typeof ObjectDoesNotExist {
-  let cls = meta.cache.get('DoesNotExist') as typeof ObjectDoesNotExist | undefined;
-  if (!cls) {
-    const name = meta.name;
-    cls = class extends ObjectDoesNotExist {
-      static override readonly kind: string = `${name}.DoesNotExist`;
-    };
-    Object.defineProperty(cls, 'name', { value: 'DoesNotExist' });
-    meta.cache.set('DoesNotExist', cls);
-  }
-  return cls;
+  return perModelError(meta, ObjectDoesNotExist, 'DoesNotExist');
 }
 
+/** @internal */
 export function multipleClass(meta: ModelMeta): typeof MultipleObjectsReturned {
-  let cls = meta.cache.get('MultipleObjectsReturned') as typeof MultipleObjectsReturned | undefined;
+  return perModelError(meta, MultipleObjectsReturned, 'MultipleObjectsReturned');
+}
+
+/** A subclass of `base` named `key`, whose `kind` (for `is()`) names the model: `Author.DoesNotExist`. */
+function perModelError<C extends typeof ObjectDoesNotExist | typeof MultipleObjectsReturned>(meta: ModelMeta, base: C, key: string): C {
+  let cls = meta.cache.get(key) as C | undefined;
   if (!cls) {
-    const name = meta.name;
-    cls = class extends MultipleObjectsReturned {
-      static override readonly kind: string = `${name}.MultipleObjectsReturned`;
-    };
-    Object.defineProperty(cls, 'name', { value: 'MultipleObjectsReturned' });
-    meta.cache.set('MultipleObjectsReturned', cls);
+    const kind = `${meta.name}.${key}`;
+    cls = class extends (base as typeof ObjectDoesNotExist) {
+      static override readonly kind: string = kind;
+    } as unknown as C;
+    Object.defineProperty(cls, 'name', { value: key });
+    meta.cache.set(key, cls);
   }
   return cls;
 }
