@@ -7,7 +7,10 @@ export const here = dirname(fileURLToPath(import.meta.url));
 
 /** Databases to benchmark: BENCH_DATABASES=sqlite,postgres,mysql (default: all three). */
 export function benchDatabases() {
-  return (process.env.BENCH_DATABASES ?? 'sqlite,postgres,mysql').split(',').map((s) => s.trim()).filter(Boolean);
+  return (process.env.BENCH_DATABASES ?? 'sqlite,postgres,mysql')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export const pgUrl = process.env.SPOOL_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -25,7 +28,10 @@ export function settingsFor(db, sqliteFile) {
  * case (A B C, B C A, C A B, …) so that neither machine noise nor position favours one case.
  * Each case is `async (n) => void` running n operations. Returns the median ops/s per case.
  */
-export async function interleave(cases, { seconds = Number(process.env.BENCH_SECONDS ?? 0.6), rounds = Number(process.env.BENCH_ROUNDS ?? 5), batch = 50 } = {}) {
+export async function interleave(
+  cases,
+  { seconds = Number(process.env.BENCH_SECONDS ?? 0.6), rounds = Number(process.env.BENCH_ROUNDS ?? 5), batch = 50 } = {},
+) {
   const names = Object.keys(cases);
   const perRound = Object.fromEntries(names.map((k) => [k, []]));
   for (const fn of Object.values(cases)) await fn(batch); // warm up

@@ -18,7 +18,9 @@ const knexFactory = require('knex');
 
 const AUTHORS = 1000;
 const BOOKS_PER_AUTHOR = 10;
-const OPS = (process.env.BENCH_OPS ?? 'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate').split(',');
+const OPS = (
+  process.env.BENCH_OPS ?? 'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate'
+).split(',');
 
 // ---- models ---------------------------------------------------------------------------------------
 class Author extends Model.define(
@@ -64,12 +66,22 @@ async function rawFor(db, file) {
     const pg = require('pg');
     const c = new pg.Client({ connectionString: pgUrl });
     await c.connect();
-    return { q: async (sql, params = []) => (await c.query(sql, params)).rows, run: async (sql, params = []) => c.query(sql, params), ph: (i) => `$${i}`, close: () => c.end() };
+    return {
+      q: async (sql, params = []) => (await c.query(sql, params)).rows,
+      run: async (sql, params = []) => c.query(sql, params),
+      ph: (i) => `$${i}`,
+      close: () => c.end(),
+    };
   }
   const mysql = require('mysql2');
   const c = mysql.createConnection({ uri: mysqlUrl, timezone: 'Z', supportBigNumbers: true });
   const query = (sql, params) => new Promise((res, rej) => c.query(sql, params, (e, r) => (e ? rej(e) : res(r))));
-  return { q: async (sql, params = []) => query(sql, params), run: (sql, params = []) => query(sql, params), ph: () => '?', close: () => new Promise((r) => c.end(() => r())) };
+  return {
+    q: async (sql, params = []) => query(sql, params),
+    run: (sql, params = []) => query(sql, params),
+    ph: () => '?',
+    close: () => new Promise((r) => c.end(() => r())),
+  };
 }
 
 function quoteFor(db) {
@@ -81,16 +93,28 @@ async function benchDatabase(db) {
   const dir = join(tmpdir(), `spool-bench-orm-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'bench.db');
-  const settings = db === 'sqlite' ? { client: 'better-sqlite3', connection: { filename: file } } : db === 'postgres' ? { client: 'pg', connection: pgUrl } : { client: 'mysql2', connection: mysqlUrl };
+  const settings =
+    db === 'sqlite'
+      ? { client: 'better-sqlite3', connection: { filename: file } }
+      : db === 'postgres'
+        ? { client: 'pg', connection: pgUrl }
+        : { client: 'mysql2', connection: mysqlUrl };
   configure({ databases: { default: { ...settings, maxAge: null } } });
-  const knex = knexFactory({ client: settings.client, connection: db === 'sqlite' ? { filename: file } : db === 'postgres' ? pgUrl : { uri: mysqlUrl, timezone: 'Z' }, pool: { min: 1, max: 1 }, useNullAsDefault: true });
+  const knex = knexFactory({
+    client: settings.client,
+    connection: db === 'sqlite' ? { filename: file } : db === 'postgres' ? pgUrl : { uri: mysqlUrl, timezone: 'Z' },
+    pool: { min: 1, max: 1 },
+    useNullAsDefault: true,
+  });
   const results = {};
   await scope(async () => {
     const editor = new SchemaEditor();
     await editor.deleteModels([Author, Book, Note], { ifExists: true });
     await editor.createModels([Author, Book, Note]);
     // Seed.
-    const authors = await Author.objects.bulkCreate(Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })));
+    const authors = await Author.objects.bulkCreate(
+      Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
+    );
     const ids = db === 'mysql' ? await Author.objects.orderBy('id').valuesList('id', { flat: true }) : authors.map((a) => a.id);
     const books = [];
     ids.forEach((id, i) => {
@@ -107,20 +131,41 @@ async function benchDatabase(db) {
     const cases = {
       getByPk: {
         raw: async () => {
-          const rows = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} WHERE ${q('id')} = ${ph(1)}`, [pick()]);
+          const rows = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} WHERE ${q('id')} = ${ph(1)}`, [
+            pick(),
+          ]);
           return rows[0];
         },
         knex: () => knex('bench_author').select('id', 'name', 'age').where('id', pick()).first(),
         spool: () => Author.objects.get({ id: pick() }),
       },
       list50: {
-        raw: () => raw.q(`SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('pages')} > ${ph(1)} ORDER BY ${q('title')} LIMIT ${ph(2)}`, [(n++ % 400) + 50, 50]),
-        knex: () => knex('bench_book').select('id', 'title', 'pages', 'author_id').where('pages', '>', (n++ % 400) + 50).orderBy('title').limit(50),
-        spool: () => Book.objects.filter({ pages__gt: (n++ % 400) + 50 }).orderBy('title').slice(0, 50),
+        raw: () =>
+          raw.q(`SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('pages')} > ${ph(1)} ORDER BY ${q('title')} LIMIT ${ph(2)}`, [
+            (n++ % 400) + 50,
+            50,
+          ]),
+        knex: () =>
+          knex('bench_book')
+            .select('id', 'title', 'pages', 'author_id')
+            .where('pages', '>', (n++ % 400) + 50)
+            .orderBy('title')
+            .limit(50),
+        spool: () =>
+          Book.objects
+            .filter({ pages__gt: (n++ % 400) + 50 })
+            .orderBy('title')
+            .slice(0, 50),
       },
       insertOne: {
-        raw: () => (db === 'postgres' ? raw.q(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES ($1, $2) RETURNING ${q('id')}`, ['note', 1]) : raw.run(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES (?, ?)`, ['note', 1])),
-        knex: () => (db === 'postgres' ? knex('bench_note').insert({ title: 'note', pages: 1 }).returning('id') : knex('bench_note').insert({ title: 'note', pages: 1 })),
+        raw: () =>
+          db === 'postgres'
+            ? raw.q(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES ($1, $2) RETURNING ${q('id')}`, ['note', 1])
+            : raw.run(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES (?, ?)`, ['note', 1]),
+        knex: () =>
+          db === 'postgres'
+            ? knex('bench_note').insert({ title: 'note', pages: 1 }).returning('id')
+            : knex('bench_note').insert({ title: 'note', pages: 1 }),
         spool: () => Note.objects.create({ title: 'note', pages: 1 }),
       },
       bulkInsert1000: {
@@ -134,19 +179,36 @@ async function benchDatabase(db) {
           return raw.run(`INSERT INTO ${q('bench_note')} (${q('title')}, ${q('pages')}) VALUES ${values.join(', ')}`, params);
         },
         // knex writes SQLite's multi-row INSERT as a compound SELECT (at most 500 terms): batch there.
-        knex: () => (db === 'sqlite' ? knex.batchInsert('bench_note', Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })), 500) : knex('bench_note').insert(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })))),
+        knex: () =>
+          db === 'sqlite'
+            ? knex.batchInsert(
+                'bench_note',
+                Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })),
+                500,
+              )
+            : knex('bench_note').insert(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i }))),
         spool: () => Note.objects.bulkCreate(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i }))),
       },
       updateByFilter: {
-        raw: () => raw.run(`UPDATE ${q('bench_book')} SET ${q('pages')} = ${q('pages')} + ${ph(1)} WHERE ${q('author_id')} = ${ph(2)}`, [1, pick()]),
-        knex: () => knex('bench_book').where('author_id', pick()).update({ pages: knex.raw('?? + ?', ['pages', 1]) }),
+        raw: () =>
+          raw.run(`UPDATE ${q('bench_book')} SET ${q('pages')} = ${q('pages')} + ${ph(1)} WHERE ${q('author_id')} = ${ph(2)}`, [1, pick()]),
+        knex: () =>
+          knex('bench_book')
+            .where('author_id', pick())
+            .update({ pages: knex.raw('?? + ?', ['pages', 1]) }),
         spool: () => Book.objects.filter({ author: pick() }).update({ pages: F('pages').add(1) }),
       },
       prefetch20: {
         raw: async () => {
           const start = (n++ * 20) % (AUTHORS - 20);
-          const as = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} ORDER BY ${q('id')} LIMIT ${ph(1)} OFFSET ${ph(2)}`, [20, start]);
-          const bs = await raw.q(`SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('author_id')} IN (${as.map((_, i) => ph(i + 1)).join(', ')})`, as.map((a) => a.id));
+          const as = await raw.q(
+            `SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('bench_author')} ORDER BY ${q('id')} LIMIT ${ph(1)} OFFSET ${ph(2)}`,
+            [20, start],
+          );
+          const bs = await raw.q(
+            `SELECT ${sqlBookCols} FROM ${q('bench_book')} WHERE ${q('author_id')} IN (${as.map((_, i) => ph(i + 1)).join(', ')})`,
+            as.map((a) => a.id),
+          );
           const by = new Map(as.map((a) => [a.id, (a.books = [])]));
           for (const b of bs) by.get(b.author_id)?.push(b);
           return as;
@@ -154,20 +216,39 @@ async function benchDatabase(db) {
         knex: async () => {
           const start = (n++ * 20) % (AUTHORS - 20);
           const as = await knex('bench_author').select('id', 'name', 'age').orderBy('id').limit(20).offset(start);
-          const bs = await knex('bench_book').select('id', 'title', 'pages', 'author_id').whereIn('author_id', as.map((a) => a.id));
+          const bs = await knex('bench_book')
+            .select('id', 'title', 'pages', 'author_id')
+            .whereIn(
+              'author_id',
+              as.map((a) => a.id),
+            );
           const by = new Map(as.map((a) => [a.id, (a.books = [])]));
           for (const b of bs) by.get(b.author_id)?.push(b);
           return as;
         },
-        spool: () => Author.objects.orderBy('id').slice((n++ * 20) % (AUTHORS - 20), ((n - 1) * 20) % (AUTHORS - 20) + 20).prefetchRelated('books'),
+        spool: () =>
+          Author.objects
+            .orderBy('id')
+            .slice((n++ * 20) % (AUTHORS - 20), (((n - 1) * 20) % (AUTHORS - 20)) + 20)
+            .prefetchRelated('books'),
       },
       selectRelated20: {
         raw: () => {
           const start = ids[(n++ * 20) % (AUTHORS - 20)];
-          return raw.q(
-            `SELECT b.${q('id')}, b.${q('title')}, b.${q('pages')}, b.${q('author_id')}, a.${q('id')} AS a_id, a.${q('name')}, a.${q('age')} FROM ${q('bench_book')} b INNER JOIN ${q('bench_author')} a ON a.${q('id')} = b.${q('author_id')} WHERE b.${q('author_id')} >= ${ph(1)} AND b.${q('author_id')} < ${ph(2)}`,
-            [start, start + 20],
-          ).then((rows) => rows.map((r) => ({ id: r.id, title: r.title, pages: r.pages, author_id: r.author_id, author: { id: r.a_id, name: r.name, age: r.age } })));
+          return raw
+            .q(
+              `SELECT b.${q('id')}, b.${q('title')}, b.${q('pages')}, b.${q('author_id')}, a.${q('id')} AS a_id, a.${q('name')}, a.${q('age')} FROM ${q('bench_book')} b INNER JOIN ${q('bench_author')} a ON a.${q('id')} = b.${q('author_id')} WHERE b.${q('author_id')} >= ${ph(1)} AND b.${q('author_id')} < ${ph(2)}`,
+              [start, start + 20],
+            )
+            .then((rows) =>
+              rows.map((r) => ({
+                id: r.id,
+                title: r.title,
+                pages: r.pages,
+                author_id: r.author_id,
+                author: { id: r.a_id, name: r.name, age: r.age },
+              })),
+            );
         },
         knex: () => {
           const start = ids[(n++ * 20) % (AUTHORS - 20)];
@@ -176,7 +257,15 @@ async function benchDatabase(db) {
             .select('b.id', 'b.title', 'b.pages', 'b.author_id', 'a.id as a_id', 'a.name', 'a.age')
             .where('b.author_id', '>=', start)
             .andWhere('b.author_id', '<', start + 20)
-            .then((rows) => rows.map((r) => ({ id: r.id, title: r.title, pages: r.pages, author_id: r.author_id, author: { id: r.a_id, name: r.name, age: r.age } })));
+            .then((rows) =>
+              rows.map((r) => ({
+                id: r.id,
+                title: r.title,
+                pages: r.pages,
+                author_id: r.author_id,
+                author: { id: r.a_id, name: r.name, age: r.age },
+              })),
+            );
         },
         spool: () => {
           const start = ids[(n++ * 20) % (AUTHORS - 20)];
@@ -184,9 +273,23 @@ async function benchDatabase(db) {
         },
       },
       groupedAggregate: {
-        raw: () => raw.q(`SELECT ${q('author_id')}, COUNT(${q('id')}) AS n, SUM(${q('pages')}) AS total FROM ${q('bench_book')} WHERE ${q('author_id')} < ${ph(1)} GROUP BY ${q('author_id')}`, [ids[(n++ % 10) * 50 + 100]]),
-        knex: () => knex('bench_book').select('author_id').count({ n: 'id' }).sum({ total: 'pages' }).where('author_id', '<', ids[(n++ % 10) * 50 + 100]).groupBy('author_id'),
-        spool: () => Book.objects.filter({ author__lt: ids[(n++ % 10) * 50 + 100] }).values('author').annotate({ n: Count('id'), total: Sum('pages') }),
+        raw: () =>
+          raw.q(
+            `SELECT ${q('author_id')}, COUNT(${q('id')}) AS n, SUM(${q('pages')}) AS total FROM ${q('bench_book')} WHERE ${q('author_id')} < ${ph(1)} GROUP BY ${q('author_id')}`,
+            [ids[(n++ % 10) * 50 + 100]],
+          ),
+        knex: () =>
+          knex('bench_book')
+            .select('author_id')
+            .count({ n: 'id' })
+            .sum({ total: 'pages' })
+            .where('author_id', '<', ids[(n++ % 10) * 50 + 100])
+            .groupBy('author_id'),
+        spool: () =>
+          Book.objects
+            .filter({ author__lt: ids[(n++ % 10) * 50 + 100] })
+            .values('author')
+            .annotate({ n: Count('id'), total: Sum('pages') }),
       },
     };
 
@@ -197,10 +300,27 @@ async function benchDatabase(db) {
       const c = cases[op];
       if (!c) throw new Error(`bench: unknown op ${op}. Known: ${Object.keys(cases).join(', ')}`);
       const r = await interleave(
-        { raw: async (k) => { for (let i = 0; i < k; i++) await c.raw(); }, knex: async (k) => { for (let i = 0; i < k; i++) await c.knex(); }, spool: async (k) => { for (let i = 0; i < k; i++) await c.spool(); } },
+        {
+          raw: async (k) => {
+            for (let i = 0; i < k; i++) await c.raw();
+          },
+          knex: async (k) => {
+            for (let i = 0; i < k; i++) await c.knex();
+          },
+          spool: async (k) => {
+            for (let i = 0; i < k; i++) await c.spool();
+          },
+        },
         { batch: op === 'bulkInsert1000' ? 2 : op === 'groupedAggregate' || op === 'prefetch20' || op === 'selectRelated20' ? 5 : 50 },
       );
-      results[op] = { raw: r.raw, knex: r.knex, spool: r.spool, spoolToRaw: r.spool / r.raw, knexToRaw: r.knex / r.raw, spoolToKnex: r.spool / r.knex };
+      results[op] = {
+        raw: r.raw,
+        knex: r.knex,
+        spool: r.spool,
+        spoolToRaw: r.spool / r.raw,
+        knexToRaw: r.knex / r.raw,
+        spoolToKnex: r.spool / r.knex,
+      };
       if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
     }
     await raw.close();
@@ -217,9 +337,21 @@ for (const db of benchDatabases()) {
   all[db] = await benchDatabase(db);
   table(
     `@spool/orm vs raw driver vs knex: ${db} (ops/s; ratio to raw)`,
-    Object.entries(all[db]).map(([op, r]) => ({ op, raw: fmt(r.raw), knex: `${fmt(r.knex)} (${r.knexToRaw.toFixed(2)})`, spool: `${fmt(r.spool)} (${r.spoolToRaw.toFixed(2)})`, 'spool/knex': r.spoolToKnex.toFixed(2) })),
+    Object.entries(all[db]).map(([op, r]) => ({
+      op,
+      raw: fmt(r.raw),
+      knex: `${fmt(r.knex)} (${r.knexToRaw.toFixed(2)})`,
+      spool: `${fmt(r.spool)} (${r.spoolToRaw.toFixed(2)})`,
+      'spool/knex': r.spoolToKnex.toFixed(2),
+    })),
     ['op', 'raw', 'knex', 'spool', 'spool/knex'],
   );
 }
 console.log(`\ncompiled-shape cache: ${JSON.stringify(compilerStats())}`);
-writeResults('orm', { seconds: Number(process.env.BENCH_SECONDS ?? 1), rounds: Number(process.env.BENCH_ROUNDS ?? 3), authors: AUTHORS, booksPerAuthor: BOOKS_PER_AUTHOR, results: all });
+writeResults('orm', {
+  seconds: Number(process.env.BENCH_SECONDS ?? 1),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  authors: AUTHORS,
+  booksPerAuthor: BOOKS_PER_AUTHOR,
+  results: all,
+});

@@ -103,6 +103,12 @@ for (const db of benchDatabases()) {
   await keep.shutdown();
   await close.shutdown();
 }
-table('Per-scope overhead: lease + SELECT 1 + release (maxAge 0 rows compare to a raw connect-per-op baseline)', rows, ['db', 'case', 'ops/s', 'vs raw', 'vs knex']);
+table('Per-scope overhead: lease + SELECT 1 + release (maxAge 0 rows compare to a raw connect-per-op baseline)', rows, [
+  'db',
+  'case',
+  'ops/s',
+  'vs raw',
+  'vs knex',
+]);
 writeResults('connections', { results });
 for (const s of ['', '-wal', '-shm']) rmSync(sqliteFile + s, { force: true });

@@ -50,7 +50,9 @@ if (!isMainThread && workerData?.bench === 'naive') {
   const knex = require('knex')({ client: 'pg', connection: workerData.url }); // never destroyed
   naiveTask = async ({ id }) => {
     const row = await knex('bench_item').where({ id }).first();
-    await knex('bench_item').where({ id }).update({ counter: row.counter + 1 });
+    await knex('bench_item')
+      .where({ id })
+      .update({ counter: row.counter + 1 });
     return row.id;
   };
 }
@@ -82,8 +84,10 @@ async function main() {
   // A role and database of their own, so the counts are the bench's alone.
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE])).rowCount === 0) await admin.query(`CREATE ROLE ${ROLE} LOGIN`);
-  if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [ROLE])).rowCount === 0) await admin.query(`CREATE DATABASE ${ROLE} OWNER ${ROLE}`);
+  if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE])).rowCount === 0)
+    await admin.query(`CREATE ROLE ${ROLE} LOGIN`);
+  if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [ROLE])).rowCount === 0)
+    await admin.query(`CREATE DATABASE ${ROLE} OWNER ${ROLE}`);
   const syncCommit = process.env.BENCH_SYNCHRONOUS_COMMIT === 'on' ? 'on' : 'off';
   await admin.query(`ALTER ROLE ${ROLE} SET synchronous_commit = ${syncCommit}`);
   const url = benchUrl();
@@ -96,8 +100,12 @@ async function main() {
   const version = (await admin.query('SHOW server_version')).rows[0].server_version;
 
   const count = async () =>
-    Number((await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'`, [ROLE])).rows[0].n);
-  const sessions = async () => Number((await admin.query('SELECT sessions FROM pg_stat_database WHERE datname = $1', [ROLE])).rows[0].sessions);
+    Number(
+      (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'`, [ROLE]))
+        .rows[0].n,
+    );
+  const sessions = async () =>
+    Number((await admin.query('SELECT sessions FROM pg_stat_database WHERE datname = $1', [ROLE])).rows[0].sessions);
   const settle = async (n, ms = 3000) => {
     const deadline = Date.now() + ms;
     let c = await count();

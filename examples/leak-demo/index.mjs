@@ -51,15 +51,24 @@ async function prepare(db) {
     const { default: pg } = await import('pg');
     const admin = new pg.Client({ connectionString: PG, connectionTimeoutMillis: 2000 });
     await admin.connect();
-    if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [USER])).rowCount === 0) await admin.query(`CREATE ROLE ${USER} LOGIN`);
-    if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [USER])).rowCount === 0) await admin.query(`CREATE DATABASE ${USER} OWNER ${USER}`);
+    if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [USER])).rowCount === 0)
+      await admin.query(`CREATE ROLE ${USER} LOGIN`);
+    if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [USER])).rowCount === 0)
+      await admin.query(`CREATE DATABASE ${USER} OWNER ${USER}`);
     const u = new URL(PG);
     u.username = USER;
     u.pathname = `/${USER}`;
     return {
       knex: { client: 'pg', connection: u.toString() },
       spool: { client: 'pg', connection: u.toString() },
-      count: async () => Number((await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'`, [USER])).rows[0].n),
+      count: async () =>
+        Number(
+          (
+            await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'`, [
+              USER,
+            ])
+          ).rows[0].n,
+        ),
       end: () => admin.end(),
     };
   }
@@ -74,7 +83,8 @@ async function prepare(db) {
   return {
     knex: { client: 'mysql2', connection: u.toString() },
     spool: { client: 'mysql2', connection: u.toString() },
-    count: async () => Number((await admin.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [USER]))[0][0].n),
+    count: async () =>
+      Number((await admin.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [USER]))[0][0].n),
     end: () => admin.end(),
   };
 }
@@ -110,7 +120,13 @@ async function runJob(pool, count) {
   await pool.close();
   await new Promise((r) => setTimeout(r, 300));
   const closed = await count();
-  return { peak, alive, closed, ok: outcomes.filter((o) => o.status === 'fulfilled').length, failed: outcomes.filter((o) => o.status === 'rejected').length };
+  return {
+    peak,
+    alive,
+    closed,
+    ok: outcomes.filter((o) => o.status === 'fulfilled').length,
+    failed: outcomes.filter((o) => o.status === 'rejected').length,
+  };
 }
 
 const dbs = args.db === 'all' ? ['postgres', 'mysql', 'sqlite'] : [args.db];

@@ -328,7 +328,11 @@ eachDatabase('atomic()', (db) => {
         }),
       );
       expect(log).toEqual(['1', '3']);
-      expect(w.messages.some((m) => m.startsWith("A robust onCommit hook on 'default' failed; the others still ran.") && m.includes('hook failed'))).toBe(true);
+      expect(
+        w.messages.some(
+          (m) => m.startsWith("A robust onCommit hook on 'default' failed; the others still ran.") && m.includes('hook failed'),
+        ),
+      ).toBe(true);
     });
 
     test('a failing hook that is not robust propagates after the commit and drops the rest', () =>
@@ -485,7 +489,9 @@ eachDatabase('atomic()', (db) => {
     const err = await dangling;
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/has ended/);
-    expect(w.messages.some((m) => /ended while its atomic block on 'default' was still running: the transaction was rolled back/.test(m))).toBe(true);
+    expect(
+      w.messages.some((m) => /ended while its atomic block on 'default' was still running: the transaction was rolled back/.test(m)),
+    ).toBe(true);
     expect(await scope(() => names())).toEqual([]);
     expect(await counter.waitForCount(0)).toBe(0);
   });

@@ -1,15 +1,6 @@
 // DESIGN §8 scenarios 9 (errors poison at most one scope), 10 (a scope that throws releases its
 // connection), 14 (budget) and 15 (leak detection).
-import {
-  connections,
-  InterfaceError,
-  OperationalError,
-  PoolExhaustedError,
-  scope,
-  shutdown,
-  sql,
-  SpoolError,
-} from '@spool/connections';
+import { connections, InterfaceError, OperationalError, PoolExhaustedError, scope, shutdown, sql, SpoolError } from '@spool/connections';
 import { backendId, captureWarnings, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 class Boom extends Error {}
@@ -150,8 +141,10 @@ eachDatabase('failures', (db) => {
     expect(waited).toBeGreaterThanOrEqual(290);
     expect(e.budget).toBe(2);
     expect(e.holders.map((h) => h.scopeName).sort()).toEqual(['holder-a', 'holder-b']);
-    expect(e.message).toMatch(/^Timed out after \d+ ms waiting for a connection to 'default': this thread's budget of 2 connections is in use\./);
-    expect(e.message).toContain("scope #");
+    expect(e.message).toMatch(
+      /^Timed out after \d+ ms waiting for a connection to 'default': this thread's budget of 2 connections is in use\./,
+    );
+    expect(e.message).toContain('scope #');
     expect(e.message).toContain("'holder-a' has held it for");
     expect(e.message).toContain('failures.test.ts'); // where it was leased
     releaseA();
@@ -199,7 +192,13 @@ eachDatabase('failures', (db) => {
     expect(leaks[0]?.scopeName).toBe('slow-task');
     expect(leaks[0]?.heldMs).toBeGreaterThanOrEqual(100);
     expect(leaks[0]?.stack).toContain('failures.test.ts');
-    expect(w.messages.some((m) => /^Possible connection leak: Scope #\d+ 'slow-task' has held a connection to 'default' for \d+ ms \(leakThresholdMs\)\. It was leased at:/.test(m))).toBe(true);
+    expect(
+      w.messages.some((m) =>
+        /^Possible connection leak: Scope #\d+ 'slow-task' has held a connection to 'default' for \d+ ms \(leakThresholdMs\)\. It was leased at:/.test(
+          m,
+        ),
+      ),
+    ).toBe(true);
     // A scope that ends in time does not leak.
     await scope(() => sql`SELECT 1`);
     expect(leaks).toHaveLength(1);

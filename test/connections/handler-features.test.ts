@@ -32,10 +32,11 @@ function idleWorker(spool: ReturnType<typeof prepareWorker>) {
       worker.once('message', resolve);
       worker.postMessage('query');
     });
-  const exit = () => new Promise<number>((resolve) => {
-    worker.once('exit', resolve);
-    worker.postMessage('exit');
-  });
+  const exit = () =>
+    new Promise<number>((resolve) => {
+      worker.once('exit', resolve);
+      worker.postMessage('exit');
+    });
   return { worker, ask, exit };
 }
 
@@ -123,13 +124,17 @@ eachDatabase('handler features', (db) => {
     const { result, peak } = await counter.peakDuring(() =>
       scope(async () => {
         const outer = await backendId(db);
-        const ids = await fanOut([1, 2, 3, 4, 5, 6, 7, 8], async (n) => {
-          const id = await backendId(db);
-          seen.add(id);
-          expect(id).not.toBe(outer); // a child scope never shares its parent's connection
-          await sleep(10);
-          return n * 10;
-        }, { concurrency: 2 });
+        const ids = await fanOut(
+          [1, 2, 3, 4, 5, 6, 7, 8],
+          async (n) => {
+            const id = await backendId(db);
+            seen.add(id);
+            expect(id).not.toBe(outer); // a child scope never shares its parent's connection
+            await sleep(10);
+            return n * 10;
+          },
+          { concurrency: 2 },
+        );
         return ids;
       }),
     );
@@ -142,10 +147,14 @@ eachDatabase('handler features', (db) => {
       return n;
     });
     await expect(failing).rejects.toThrow('item 2 failed');
-    const settled = await fanOut([1, 2], async (n) => {
-      if (n === 2) throw new Error('no');
-      return n;
-    }, { settled: true });
+    const settled = await fanOut(
+      [1, 2],
+      async (n) => {
+        if (n === 2) throw new Error('no');
+        return n;
+      },
+      { settled: true },
+    );
     expect(settled[0]).toEqual({ ok: true, value: 1 });
     expect(settled[1]?.ok).toBe(false);
     expect(connections.stats().aliases.default?.leased).toBe(0);
@@ -173,7 +182,8 @@ eachDatabase('handler features', (db) => {
     await scope(async () => {
       const evil = "'; DROP TABLE spool_feat; --";
       await sql`INSERT INTO ${sql.id('spool_feat')} (id, name) VALUES (${1}, ${evil}), (${2}, ${'b'})`;
-      const rows = await sql`SELECT ${sql.join([sql.id('id'), sql.id('name')])} FROM spool_feat WHERE id IN (${sql.join([1, 2, 3])}) ORDER BY id`;
+      const rows =
+        await sql`SELECT ${sql.join([sql.id('id'), sql.id('name')])} FROM spool_feat WHERE id IN (${sql.join([1, 2, 3])}) ORDER BY id`;
       expect(rows).toEqual([
         { id: 1, name: evil },
         { id: 2, name: 'b' },
@@ -310,43 +320,46 @@ eachDatabase('handler features', (db) => {
 });
 
 // PostgreSQL only (a capability of that backend); registered only when it is in the matrix.
-for (const db of DATABASES.filter((d) => d.name === 'postgres')) describe(`${db.name}: prepared statements`, () => {
-  useDatabase(db);
+for (const db of DATABASES.filter((d) => d.name === 'postgres'))
+  describe(`${db.name}: prepared statements`, () => {
+    useDatabase(db);
 
-  test('a text run often enough runs as a named statement; a stale one is re-prepared transparently', async () => {
-    configureFor(db, { maxAge: null, prepareThreshold: 2 });
-    await scope(async () => {
-      await sql`DROP TABLE IF EXISTS spool_prep`;
-      await sql`CREATE TABLE spool_prep (id INTEGER PRIMARY KEY, v INTEGER)`;
-      await sql`INSERT INTO spool_prep (id, v) VALUES (1, 10)`;
-      const read = () => connections.query('default', 'SELECT * FROM spool_prep WHERE id = $1', [1]);
-      await read();
-      await read(); // prepared now
-      const [named] = await sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = ${'SELECT * FROM spool_prep WHERE id = $1'}`;
-      expect(Number(named?.n)).toBe(1);
-      // The result type changes under the prepared statement: it is re-prepared, not an error.
-      await sql`ALTER TABLE spool_prep ALTER COLUMN v TYPE TEXT`;
-      expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
-      // DISCARD ALL drops every prepared statement: same story.
-      await read();
-      await read();
-      await sql`DISCARD ALL`;
-      expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
-      await sql`DROP TABLE spool_prep`;
+    test('a text run often enough runs as a named statement; a stale one is re-prepared transparently', async () => {
+      configureFor(db, { maxAge: null, prepareThreshold: 2 });
+      await scope(async () => {
+        await sql`DROP TABLE IF EXISTS spool_prep`;
+        await sql`CREATE TABLE spool_prep (id INTEGER PRIMARY KEY, v INTEGER)`;
+        await sql`INSERT INTO spool_prep (id, v) VALUES (1, 10)`;
+        const read = () => connections.query('default', 'SELECT * FROM spool_prep WHERE id = $1', [1]);
+        await read();
+        await read(); // prepared now
+        const [named] = await sql<{
+          n: number | string;
+        }>`SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = ${'SELECT * FROM spool_prep WHERE id = $1'}`;
+        expect(Number(named?.n)).toBe(1);
+        // The result type changes under the prepared statement: it is re-prepared, not an error.
+        await sql`ALTER TABLE spool_prep ALTER COLUMN v TYPE TEXT`;
+        expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
+        // DISCARD ALL drops every prepared statement: same story.
+        await read();
+        await read();
+        await sql`DISCARD ALL`;
+        expect((await read()).rows).toEqual([{ id: 1, v: '10' }]);
+        await sql`DROP TABLE spool_prep`;
+      });
+    });
+
+    test("pin: 'transaction' and prepareThreshold: null use unnamed statements only", async () => {
+      for (const extra of [{ pin: 'transaction' as const }, { prepareThreshold: null }]) {
+        configureFor(db, { maxAge: null, ...extra });
+        await scope(async () => {
+          for (let i = 0; i < 8; i++) await connections.query('default', 'SELECT 1 AS one WHERE $1 > 0', [i + 1]);
+          await atomic(async () => {
+            const [row] = await sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements`;
+            expect(Number(row?.n)).toBe(0);
+          });
+        });
+        await shutdown();
+      }
     });
   });
-
-  test("pin: 'transaction' and prepareThreshold: null use unnamed statements only", async () => {
-    for (const extra of [{ pin: 'transaction' as const }, { prepareThreshold: null }]) {
-      configureFor(db, { maxAge: null, ...extra });
-      await scope(async () => {
-        for (let i = 0; i < 8; i++) await connections.query('default', 'SELECT 1 AS one WHERE $1 > 0', [i + 1]);
-        await atomic(async () => {
-          const [row] = await sql<{ n: number | string }>`SELECT count(*) AS n FROM pg_prepared_statements`;
-          expect(Number(row?.n)).toBe(0);
-        });
-      });
-      await shutdown();
-    }
-  });
-});

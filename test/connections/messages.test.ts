@@ -52,7 +52,9 @@ describe('configuration messages', () => {
   test('unknownOption, at every level, naming the option and the valid ones', () => {
     covered.add('unknownOption');
     const top = configError({ databases: { default: sqlite }, stirct: true });
-    expect(top.message).toBe("Unknown option 'stirct'. Valid options: 'databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget'.");
+    expect(top.message).toBe(
+      "Unknown option 'stirct'. Valid options: 'databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget'.",
+    );
     expect(top.option).toBe('stirct');
     const db = configError({ databases: { default: { ...sqlite, maxage: 1 } } });
     expect(db.message).toMatch(/^Unknown option 'databases\.default\.maxage'\. Valid options: 'client', 'connection', 'maxAge', /);
@@ -98,7 +100,9 @@ describe('configuration messages', () => {
   test('unknownClient', () => {
     covered.add('unknownClient');
     const e = configError({ databases: { default: { client: 'oracle', connection: 'x' } } });
-    expect(e.message).toBe("Unknown client 'oracle' for database 'default' (option 'databases.default.client'). Use one of 'pg', 'mysql2', 'better-sqlite3'.");
+    expect(e.message).toBe(
+      "Unknown client 'oracle' for database 'default' (option 'databases.default.client'). Use one of 'pg', 'mysql2', 'better-sqlite3'.",
+    );
     expect(e.option).toBe('databases.default.client');
   });
 
@@ -134,13 +138,15 @@ describe('configuration messages', () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const fresh = require('@spool/connections') as typeof import('@spool/connections');
       fresh.configure({ databases: { default: { client: 'postgres', connection: 'postgres://nowhere/x' } } });
-      pending = fresh.scope(() => fresh.sql`SELECT 1`).catch((e: unknown) => {
-        expect(fresh.ConfigError.is(e)).toBe(true);
-        expect((e as Error).message).toBe(
-          "The 'postgres' client needs the 'pg' package, which could not be loaded (Cannot find module 'pg'). Install it: npm install pg",
-        );
-        return 'checked';
-      });
+      pending = fresh
+        .scope(() => fresh.sql`SELECT 1`)
+        .catch((e: unknown) => {
+          expect(fresh.ConfigError.is(e)).toBe(true);
+          expect((e as Error).message).toBe(
+            "The 'postgres' client needs the 'pg' package, which could not be loaded (Cannot find module 'pg'). Install it: npm install pg",
+          );
+          return 'checked';
+        });
     });
     try {
       expect(await pending).toBe('checked');
@@ -218,7 +224,9 @@ describe('runtime messages', () => {
       await new Promise((r) => setTimeout(r, 10));
     });
     const err = (await dangling) as Error;
-    expect(err.message).toMatch(/^Scope #\d+ ended while its atomic block on 'default' was still running: the transaction was rolled back\. Await atomic\(\) inside the scope\.$/);
+    expect(err.message).toMatch(
+      /^Scope #\d+ ended while its atomic block on 'default' was still running: the transaction was rolled back\. Await atomic\(\) inside the scope\.$/,
+    );
     expect(w.messages).toContainEqual(expect.stringMatching(/ended while its atomic block on 'default' was still running/));
   });
 
@@ -254,7 +262,9 @@ describe('runtime messages', () => {
     const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))));
     await new Promise((r) => setTimeout(r, 10));
     const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/^Timed out after \d+ ms waiting for a connection to 'default': the process-wide budget of 1 connections is in use\./);
+    expect(err.message).toMatch(
+      /^Timed out after \d+ ms waiting for a connection to 'default': the process-wide budget of 1 connections is in use\./,
+    );
     release();
     await held;
   });
@@ -269,7 +279,15 @@ describe('runtime messages', () => {
   });
 
   test('brokenAtomic, durableNested, rollbackFlagOutside, isolationUnsupported, isolationNested, forbiddenInAtomic', async () => {
-    for (const k of ['brokenAtomic', 'durableNested', 'rollbackFlagOutside', 'isolationUnsupported', 'isolationNested', 'forbiddenInAtomic']) covered.add(k);
+    for (const k of [
+      'brokenAtomic',
+      'durableNested',
+      'rollbackFlagOutside',
+      'isolationUnsupported',
+      'isolationNested',
+      'forbiddenInAtomic',
+    ])
+      covered.add(k);
     await scope(async () => {
       await expect(
         atomic(async () => {
@@ -317,7 +335,11 @@ describe('runtime messages', () => {
       await sql`SELECT 1`;
       await new Promise((r) => setTimeout(r, 60));
     });
-    expect(w.messages).toContainEqual(expect.stringMatching(/^Possible connection leak: Scope #\d+ has held a connection to 'default' for \d+ ms \(leakThresholdMs\)\. It was leased at:\n/));
+    expect(w.messages).toContainEqual(
+      expect.stringMatching(
+        /^Possible connection leak: Scope #\d+ has held a connection to 'default' for \d+ ms \(leakThresholdMs\)\. It was leased at:\n/,
+      ),
+    );
   });
 
   test('onCommitFailed and detachedFailed', async () => {
@@ -339,14 +361,16 @@ describe('runtime messages', () => {
     await detach(() => {
       throw new Error('bg');
     });
-    expect(w.messages).toContainEqual(expect.stringMatching(/^A robust onCommit hook on 'default' failed; the others still ran\. Error: hook/));
+    expect(w.messages).toContainEqual(
+      expect.stringMatching(/^A robust onCommit hook on 'default' failed; the others still ran\. Error: hook/),
+    );
     expect(w.messages).toContainEqual(expect.stringMatching(/^Detached work in Scope #\d+ 'detached' failed: Error: bg/));
   });
 
   test('transactionInBuilder', () => {
     covered.add('transactionInBuilder');
     expect(() => builder().transaction()).toThrow(
-      'builder(alias).transaction() is not available: use atomic(async () => …), which binds the scope\'s builder and models to the transaction.',
+      "builder(alias).transaction() is not available: use atomic(async () => …), which binds the scope's builder and models to the transaction.",
     );
   });
 
@@ -371,10 +395,20 @@ describe('runtime messages', () => {
     await scope(async () => {
       await sql`SELECT 1`;
       // Close the driver connection under the scope, as a dying server would.
-      const conn = [...(connections as unknown as { pools: Map<string, { stats(): unknown; leased(): Array<{ raw: { driver: { close(): void } }; markBroken(e: Error): void }> }> }).pools.get('default')!.leased()][0]!;
+      const conn = [
+        ...(
+          connections as unknown as {
+            pools: Map<string, { stats(): unknown; leased(): Array<{ raw: { driver: { close(): void } }; markBroken(e: Error): void }> }>;
+          }
+        ).pools
+          .get('default')!
+          .leased(),
+      ][0]!;
       conn.raw.driver.close();
       await expect(sql`SELECT 1`).rejects.toThrow();
-      await expect(sql`SELECT 1`).rejects.toThrow(/^The connection to 'default' is unusable \(.*\)\. Scope #\d+ keeps failing on it until it ends; the connection is then closed and the next scope gets a new one\.$/);
+      await expect(sql`SELECT 1`).rejects.toThrow(
+        /^The connection to 'default' is unusable \(.*\)\. Scope #\d+ keeps failing on it until it ends; the connection is then closed and the next scope gets a new one\.$/,
+      );
     });
     expect(await scope(() => sql`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
   });
@@ -390,7 +424,9 @@ describe('runtime messages', () => {
     const report = await shutdown({ deadlineMs: 30 });
     expect(report.forced).toBe(1);
     expect(report.forcedScopes[0]).toMatch(/^Scope #\d+ 'stuck'$/);
-    expect(w.messages).toContain('shutdown(): 1 connection(s) were still leased after 30 ms and were closed (open transactions rolled back).');
+    expect(w.messages).toContain(
+      'shutdown(): 1 connection(s) were still leased after 30 ms and were closed (open transactions rolled back).',
+    );
     release();
     await held;
   });

@@ -51,7 +51,10 @@ describe('routers', () => {
 
   test('configured routers are reachable through connections.router', () => {
     configure({
-      databases: { default: { client: 'better-sqlite3', connection: ':memory:' }, replica: { client: 'better-sqlite3', connection: ':memory:' } },
+      databases: {
+        default: { client: 'better-sqlite3', connection: ':memory:' },
+        replica: { client: 'better-sqlite3', connection: ':memory:' },
+      },
       routers: [{ dbForRead: () => 'replica' }],
     });
     expect(connections.router.dbForRead({})).toBe('replica');
@@ -63,7 +66,10 @@ describe('routers', () => {
 function otherFor(db: TestDatabase): { settings: DatabaseSettings; counter: ConnectionCounter | undefined } {
   if (db.name !== 'sqlite') return { settings: db.settings(), counter: undefined };
   const file = join(tmpdir(), `spool-other-${process.pid}-${process.env.JEST_WORKER_ID ?? 0}.db`);
-  return { settings: { client: 'better-sqlite3', connection: { filename: file } }, counter: new ConnectionCounter({ kind: 'sqlite', file }) };
+  return {
+    settings: { client: 'better-sqlite3', connection: { filename: file } },
+    counter: new ConnectionCounter({ kind: 'sqlite', file }),
+  };
 }
 
 eachDatabase('multiple databases', (db) => {

@@ -68,7 +68,20 @@ eachDatabase('stress: nothing leaks on failure paths', (db) => {
             break;
           default:
             // Started in the scope, finished after it ended: must fail, never leak.
-            left.push(new Promise((r) => setTimeout(() => r(sql`SELECT 5`.then(() => 'ran', () => 'refused')), 5)));
+            left.push(
+              new Promise((r) =>
+                setTimeout(
+                  () =>
+                    r(
+                      sql`SELECT 5`.then(
+                        () => 'ran',
+                        () => 'refused',
+                      ),
+                    ),
+                  5,
+                ),
+              ),
+            );
             await sql`SELECT 6`;
         }
       }).then(

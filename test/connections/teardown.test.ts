@@ -29,7 +29,9 @@ eachDatabase('teardown check', (db) => {
     const err = await assertNoLeakedConnections({ counters: [counter], graceMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeakedConnectionsError);
     const message = (err as Error).message;
-    expect(message).toMatch(/^Connections leaked at teardown:\n- scope #\d+ 'forgotten-request' still holds a connection to 'default' \(for \d+ ms\), leased at:/);
+    expect(message).toMatch(
+      /^Connections leaked at teardown:\n- scope #\d+ 'forgotten-request' still holds a connection to 'default' \(for \d+ ms\), leased at:/,
+    );
     expect(message).toContain('teardown.test.ts');
     expect(message).toMatch(/1 connection\(s\) still open on the server/);
     release();

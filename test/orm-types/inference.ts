@@ -5,10 +5,7 @@ import { Author, Book, Item, Publisher, Tag } from './models';
 
 // The row of a model: columns, foreign keys as <name>Id, the implicit id.
 export type T1 = Expect<
-  Equal<
-    InferRow<typeof Author>,
-    { name: string; age: number | null; status: 'active' | 'retired'; publisherId: number | null; id: number }
-  >
+  Equal<InferRow<typeof Author>, { name: string; age: number | null; status: 'active' | 'retired'; publisherId: number | null; id: number }>
 >;
 export type T2 = Expect<
   Equal<

@@ -12,7 +12,9 @@ export async function values(): Promise<void> {
   const keys = await Book.objects.values('authorId', 'parent', 'price');
   type T3 = Expect<Equal<typeof keys, { authorId: number; parent: number | null; price: string | null }[]>>;
   const all = await Author.objects.values();
-  type T4 = Expect<Equal<typeof all, { name: string; age: number | null; status: 'active' | 'retired'; publisherId: number | null; id: number }[]>>;
+  type T4 = Expect<
+    Equal<typeof all, { name: string; age: number | null; status: 'active' | 'retired'; publisherId: number | null; id: number }[]>
+  >;
   const tuples = await Book.objects.valuesList('id', 'title', 'published');
   type T5 = Expect<Equal<typeof tuples, [number, string, string | null][]>>;
   const flat = await Book.objects.valuesList('title', { flat: true });
@@ -27,7 +29,10 @@ export async function annotations(): Promise<void> {
   type T1 = Expect<Equal<A0['nBooks'], number>>;
   type T2 = Expect<Equal<A0['avgPages'], number | null>>;
   type T3 = Expect<Equal<A0['name'], string>>;
-  const filtered = Author.objects.annotate({ n: Count('books') }).filter({ n__gte: 2 }).orderBy('-n');
+  const filtered = Author.objects
+    .annotate({ n: Count('books') })
+    .filter({ n__gte: 2 })
+    .orderBy('-n');
   void filtered;
   const grouped = await Book.objects.values('authorId').annotate({ n: Count('id'), total: Sum('pages') });
   type T4 = Expect<Equal<typeof grouped, { authorId: number; n: number; total: number | null }[]>>;

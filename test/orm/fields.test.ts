@@ -19,7 +19,7 @@ eachDatabase('fields', (db) => {
         ratio: 0.125,
         amount: '1234567.891',
         label: 'y',
-        body: "multi\nline 'quoted' \"text\" ✓",
+        body: 'multi\nline \'quoted\' "text" ✓',
         flag: true,
         day: '2024-02-29',
         at,
@@ -33,7 +33,7 @@ eachDatabase('fields', (db) => {
       expect(r.ratio).toBe(0.125);
       expect(r.amount).toBe('1234567.891');
       expect(r.label).toBe('y');
-      expect(r.body).toBe("multi\nline 'quoted' \"text\" ✓");
+      expect(r.body).toBe('multi\nline \'quoted\' "text" ✓');
       expect(r.flag).toBe(true);
       expect(r.day).toBe('2024-02-29');
       expect(r.at).toBeInstanceOf(Date);
@@ -46,7 +46,19 @@ eachDatabase('fields', (db) => {
       // Defaults and NULLs.
       const d = await Sample.objects.create({});
       const rd = await Sample.objects.get({ pk: d.id });
-      expect([rd.small, rd.big, rd.ratio, rd.amount, rd.label, rd.body, rd.flag, rd.day, rd.at, rd.doc, rd.other]).toEqual([null, null, null, null, 'x', null, false, null, null, null, null]);
+      expect([rd.small, rd.big, rd.ratio, rd.amount, rd.label, rd.body, rd.flag, rd.day, rd.at, rd.doc, rd.other]).toEqual([
+        null,
+        null,
+        null,
+        null,
+        'x',
+        null,
+        false,
+        null,
+        null,
+        null,
+        null,
+      ]);
       // Filters on each type.
       expect(await Sample.objects.filter({ flag: true }).count()).toBe(1);
       expect(await Sample.objects.filter({ amount__gt: '1000' }).count()).toBe(1);
@@ -115,19 +127,51 @@ eachDatabase('fields', (db) => {
         mysql: `${q('id')} integer AUTO_INCREMENT NOT NULL PRIMARY KEY`,
         sqlite: `${q('id')} integer NOT NULL PRIMARY KEY AUTOINCREMENT`,
       };
-      expect(create.startsWith(`CREATE TABLE ${q('orm_book')} (${pk[db.name]}, ${q('title')} varchar(200) NOT NULL, ${q('pages')} integer NOT NULL, `)).toBe(true);
+      expect(
+        create.startsWith(
+          `CREATE TABLE ${q('orm_book')} (${pk[db.name]}, ${q('title')} varchar(200) NOT NULL, ${q('pages')} integer NOT NULL, `,
+        ),
+      ).toBe(true);
       const priceType: Record<string, string> = { postgres: 'numeric(8, 2)', mysql: 'numeric(8, 2)', sqlite: 'decimal' };
       expect(create).toContain(`${q('price')} ${priceType[db.name]} NULL`);
       expect(sql).toContain(`CREATE INDEX ${q('orm_book_pub_title_idx')} ON ${q('orm_book')} (${q('published')} DESC, ${q('title')})`);
       // dbIndex: an index on the column.
-      expect(editor.sqlCreateModels([Author]).some((s) => new RegExp(`^CREATE INDEX ${q('orm_author_age_[0-9a-f]{8}_idx')} ON ${q('orm_author')} \\(${q('age')}\\)$`.replace(/[`"]/g, (m) => m)).test(s))).toBe(true);
+      expect(
+        editor
+          .sqlCreateModels([Author])
+          .some((s) =>
+            new RegExp(
+              `^CREATE INDEX ${q('orm_author_age_[0-9a-f]{8}_idx')} ON ${q('orm_author')} \\(${q('age')}\\)$`.replace(/[`"]/g, (m) => m),
+            ).test(s),
+          ),
+      ).toBe(true);
       // The auto-created many-to-many table.
       expect(sql.some((s) => s.startsWith(`CREATE TABLE ${q('orm_book_tags')} (`))).toBe(true);
-      if (db.name === 'sqlite') expect(create).toContain(`${q('authorId')} integer NOT NULL REFERENCES ${q('orm_author')} (${q('id')}) DEFERRABLE INITIALLY DEFERRED`);
-      else expect(sql.some((s) => s.startsWith(`ALTER TABLE ${q('orm_book')} ADD CONSTRAINT`) && s.includes(`FOREIGN KEY (${q('authorId')}) REFERENCES ${q('orm_author')} (${q('id')})`))).toBe(true);
+      if (db.name === 'sqlite')
+        expect(create).toContain(
+          `${q('authorId')} integer NOT NULL REFERENCES ${q('orm_author')} (${q('id')}) DEFERRABLE INITIALLY DEFERRED`,
+        );
+      else
+        expect(
+          sql.some(
+            (s) =>
+              s.startsWith(`ALTER TABLE ${q('orm_book')} ADD CONSTRAINT`) &&
+              s.includes(`FOREIGN KEY (${q('authorId')}) REFERENCES ${q('orm_author')} (${q('id')})`),
+          ),
+        ).toBe(true);
       // The tables exist (the suite created them with the editor): the database knows the columns.
-      const rows = await connections.query('default', db.name === 'sqlite' ? `SELECT name FROM pragma_table_info('orm_sample')` : db.name === 'postgres' ? `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'orm_sample'` : `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'orm_sample' AND table_schema = DATABASE()`, []);
-      expect(rows.rows.map((r) => (r as { name: string }).name ?? (r as { NAME: string }).NAME).sort()).toEqual(['amount', 'at', 'big', 'body', 'day', 'doc', 'flag', 'id', 'label', 'other', 'ratio', 'small', 'touched'].sort());
+      const rows = await connections.query(
+        'default',
+        db.name === 'sqlite'
+          ? `SELECT name FROM pragma_table_info('orm_sample')`
+          : db.name === 'postgres'
+            ? `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'orm_sample'`
+            : `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'orm_sample' AND table_schema = DATABASE()`,
+        [],
+      );
+      expect(rows.rows.map((r) => (r as { name: string }).name ?? (r as { NAME: string }).NAME).sort()).toEqual(
+        ['amount', 'at', 'big', 'body', 'day', 'doc', 'flag', 'id', 'label', 'other', 'ratio', 'small', 'touched'].sort(),
+      );
     }));
 
   test('unique together from model options is enforced by the database', () =>

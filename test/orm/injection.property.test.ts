@@ -18,12 +18,61 @@ class Word extends Model.define(
   { dbTable: 'orm_prop_word' },
 ) {}
 
-const DANGEROUS = ["'", '"', '`', '\\', '%', '_', '-', '--', '/*', '*/', ';', '#', '?', '$1', ':name', '\u0000', ' ', 'a', 'A', 'b', 'é', '😀', 'OR 1=1', 'DROP TABLE orm_prop_word', '\n'];
-const SEEDS = ["plain", "O'Brien", 'say "hi"', 'back\\slash', '100%', 'under_score', "x'; DROP TABLE orm_prop_word; --", '/* c */', 'a%b_c\\d', 'tab\there', 'Ab', 'ab', 'AB', 'é😀', 'trail ', 'nul\u0000inside', '?', '$1'];
+const DANGEROUS = [
+  "'",
+  '"',
+  '`',
+  '\\',
+  '%',
+  '_',
+  '-',
+  '--',
+  '/*',
+  '*/',
+  ';',
+  '#',
+  '?',
+  '$1',
+  ':name',
+  '\u0000',
+  ' ',
+  'a',
+  'A',
+  'b',
+  'é',
+  '😀',
+  'OR 1=1',
+  'DROP TABLE orm_prop_word',
+  '\n',
+];
+const SEEDS = [
+  'plain',
+  "O'Brien",
+  'say "hi"',
+  'back\\slash',
+  '100%',
+  'under_score',
+  "x'; DROP TABLE orm_prop_word; --",
+  '/* c */',
+  'a%b_c\\d',
+  'tab\there',
+  'Ab',
+  'ab',
+  'AB',
+  'é😀',
+  'trail ',
+  'nul\u0000inside',
+  '?',
+  '$1',
+];
 
 const piece = fc.constantFrom(...DANGEROUS);
 const dangerous = fc.array(fc.oneof(piece, fc.string({ maxLength: 3 })), { maxLength: 6 }).map((a) => a.join(''));
-const value = fc.oneof(dangerous, fc.constantFrom(...SEEDS), fc.constantFrom(...SEEDS).map((s) => s.slice(0, Math.max(1, s.length - 2))));
+const value = fc.oneof(
+  dangerous,
+  fc.constantFrom(...SEEDS),
+  fc.constantFrom(...SEEDS).map((s) => s.slice(0, Math.max(1, s.length - 2))),
+);
 
 eachDatabase('SQL injection (property-based)', (db) => {
   useTables(db, [Word]);
@@ -63,18 +112,27 @@ eachDatabase('SQL injection (property-based)', (db) => {
     scope(() =>
       fc.assert(
         // NUL is left out here: SQLite's LIKE stops at NUL (PostgreSQL rejects it, tested above).
-        fc.asyncProperty(value.filter((s) => !hasNul(s)), async (s) => {
-          // SQLite's LIKE ignores ASCII case (Django documents it); the others compare exactly.
-          const fold = (x: string) => (db.name === 'sqlite' ? x.replace(/[A-Z]/g, (c) => c.toLowerCase()) : x);
-          const expectFor = (pred: (x: string) => boolean) => seeds.filter((x) => !hasNul(x) || db.name !== 'sqlite').filter(pred);
-          const contains = (await Word.objects.filter({ text__contains: s }).orderBy('n')).map((w) => w.text).filter((x) => !hasNul(x) || db.name !== 'sqlite');
-          expect(contains).toEqual(expectFor((x) => fold(x).includes(fold(s))));
-          const starts = (await Word.objects.filter({ text__startswith: s }).orderBy('n')).map((w) => w.text).filter((x) => !hasNul(x) || db.name !== 'sqlite');
-          expect(starts).toEqual(expectFor((x) => fold(x).startsWith(fold(s))));
-          const ends = (await Word.objects.filter({ text__endswith: s }).orderBy('n')).map((w) => w.text).filter((x) => !hasNul(x) || db.name !== 'sqlite');
-          expect(ends).toEqual(expectFor((x) => fold(x).endsWith(fold(s))));
-          await intact();
-        }),
+        fc.asyncProperty(
+          value.filter((s) => !hasNul(s)),
+          async (s) => {
+            // SQLite's LIKE ignores ASCII case (Django documents it); the others compare exactly.
+            const fold = (x: string) => (db.name === 'sqlite' ? x.replace(/[A-Z]/g, (c) => c.toLowerCase()) : x);
+            const expectFor = (pred: (x: string) => boolean) => seeds.filter((x) => !hasNul(x) || db.name !== 'sqlite').filter(pred);
+            const contains = (await Word.objects.filter({ text__contains: s }).orderBy('n'))
+              .map((w) => w.text)
+              .filter((x) => !hasNul(x) || db.name !== 'sqlite');
+            expect(contains).toEqual(expectFor((x) => fold(x).includes(fold(s))));
+            const starts = (await Word.objects.filter({ text__startswith: s }).orderBy('n'))
+              .map((w) => w.text)
+              .filter((x) => !hasNul(x) || db.name !== 'sqlite');
+            expect(starts).toEqual(expectFor((x) => fold(x).startsWith(fold(s))));
+            const ends = (await Word.objects.filter({ text__endswith: s }).orderBy('n'))
+              .map((w) => w.text)
+              .filter((x) => !hasNul(x) || db.name !== 'sqlite');
+            expect(ends).toEqual(expectFor((x) => fold(x).endsWith(fold(s))));
+            await intact();
+          },
+        ),
         { numRuns: 120 },
       ),
     ));
@@ -82,35 +140,43 @@ eachDatabase('SQL injection (property-based)', (db) => {
   test('field names and ordering terms from input: anything not on the model is a FieldError, before any SQL', () =>
     scope(() =>
       fc.assert(
-        fc.asyncProperty(fc.oneof(dangerous, fc.constantFrom('text', '-text', 'n', '-n', 'pk', '?', 'text__x', 'id; DROP')), async (term) => {
-          const valid = ['text', '-text', 'n', '-n', 'pk', '-pk', 'id', '-id', '?'].includes(term);
-          const { result, queries } = await captureQueries(async () => {
-            try {
-              return await Word.objects.orderBy(term as never).fetchAll();
-            } catch (err) {
-              return err;
+        fc.asyncProperty(
+          fc.oneof(dangerous, fc.constantFrom('text', '-text', 'n', '-n', 'pk', '?', 'text__x', 'id; DROP')),
+          async (term) => {
+            const valid = ['text', '-text', 'n', '-n', 'pk', '-pk', 'id', '-id', '?'].includes(term);
+            const { result, queries } = await captureQueries(async () => {
+              try {
+                return await Word.objects.orderBy(term as never).fetchAll();
+              } catch (err) {
+                return err;
+              }
+            });
+            if (valid) {
+              expect(Array.isArray(result)).toBe(true);
+              expect((result as unknown[]).length).toBe(seeds.length);
+            } else {
+              expect(FieldError.is(result)).toBe(true);
+              expect(queries).toHaveLength(0);
             }
-          });
-          if (valid) {
-            expect(Array.isArray(result)).toBe(true);
-            expect((result as unknown[]).length).toBe(seeds.length);
-          } else {
-            expect(FieldError.is(result)).toBe(true);
-            expect(queries).toHaveLength(0);
-          }
-          const asKey = await captureQueries(async () => {
-            try {
-              return await Word.objects.filter({ [term]: 'x' } as never).fetchAll();
-            } catch (err) {
-              return err;
+            const asKey = await captureQueries(async () => {
+              try {
+                return await Word.objects.filter({ [term]: 'x' } as never).fetchAll();
+              } catch (err) {
+                return err;
+              }
+            });
+            if (
+              !['text', 'n', 'pk', 'id'].includes(term) &&
+              !/^(text|n|pk|id)__(exact|iexact|contains|icontains|startswith|istartswith|endswith|iendswith|gt|gte|lt|lte|in|range|isnull|regex|iregex)$/.test(
+                term,
+              )
+            ) {
+              expect(FieldError.is(asKey.result)).toBe(true);
+              expect(asKey.queries).toHaveLength(0);
             }
-          });
-          if (!['text', 'n', 'pk', 'id'].includes(term) && !/^(text|n|pk|id)__(exact|iexact|contains|icontains|startswith|istartswith|endswith|iendswith|gt|gte|lt|lte|in|range|isnull|regex|iregex)$/.test(term)) {
-            expect(FieldError.is(asKey.result)).toBe(true);
-            expect(asKey.queries).toHaveLength(0);
-          }
-          await intact();
-        }),
+            await intact();
+          },
+        ),
         { numRuns: 150 },
       ),
     ));

@@ -73,7 +73,7 @@ eachDatabase('lookups', (db) => {
       // The i-lookups are case-insensitive everywhere.
       expect(titles(await Book.objects.filter({ title__icontains: 'ALP' }))).toEqual(['Alpha']);
       expect(titles(await Book.objects.filter({ title__iexact: 'alpha' }))).toEqual(['Alpha']);
-            expect((await Author.objects.filter({ name__istartswith: 'CAT' })).map((a) => a.name)).toEqual(['cat carter']);
+      expect((await Author.objects.filter({ name__istartswith: 'CAT' })).map((a) => a.name)).toEqual(['cat carter']);
     }));
 
   test('NULL handling: exclude keeps NULL rows, isnull on relations, exact null', () =>
@@ -90,7 +90,9 @@ eachDatabase('lookups', (db) => {
       expect((await Author.objects.filter({ publisher: null })).map((a) => a.name)).toEqual(['Dan Drake']);
       // Reverse relation isnull: authors without books.
       expect((await Author.objects.filter({ books__isnull: true })).map((a) => a.name)).toEqual(['Dan Drake']);
-      expect((await Author.objects.exclude({ books__isnull: true })).map((a) => a.name).sort()).toEqual(['Ann Archer', 'Bob Brown', 'cat carter'].sort());
+      expect((await Author.objects.exclude({ books__isnull: true })).map((a) => a.name).sort()).toEqual(
+        ['Ann Archer', 'Bob Brown', 'cat carter'].sort(),
+      );
       // Ordering comparisons never match NULL.
       expect((await Author.objects.filter({ age__lt: 1000 })).length).toBe(3);
     }));
@@ -117,7 +119,9 @@ eachDatabase('lookups', (db) => {
       expect(await Sample.objects.filter({ at__date: '2024-03-01' }).count()).toBe(1);
       expect(await Sample.objects.filter({ at__date__lt: '2024-03-01' }).count()).toBe(1);
       expect(await Sample.objects.filter({ at__gte: new Date('2024-03-01T00:00:00Z') }).count()).toBe(1);
-      expect(await Sample.objects.filter({ at__range: [new Date('2024-02-29T00:00:00Z'), new Date('2024-02-29T23:59:59Z')] }).count()).toBe(1);
+      expect(await Sample.objects.filter({ at__range: [new Date('2024-02-29T00:00:00Z'), new Date('2024-02-29T23:59:59Z')] }).count()).toBe(
+        1,
+      );
     }));
 
   test('regex and iregex on every database (SQLite through the REGEXP function Spool registers)', () =>

@@ -117,7 +117,14 @@ export class Sample extends Model.define(
     big: new BigIntegerField({ null: true }),
     ratio: new FloatField({ null: true }),
     amount: new DecimalField({ maxDigits: 10, decimalPlaces: 3, null: true }),
-    label: new CharField({ maxLength: 20, default: 'x', choices: [['x', 'Ex'], ['y', 'Why']] }),
+    label: new CharField({
+      maxLength: 20,
+      default: 'x',
+      choices: [
+        ['x', 'Ex'],
+        ['y', 'Why'],
+      ],
+    }),
     body: new TextField({ null: true }),
     flag: new BooleanField({ default: false }),
     day: new DateField({ null: true }),

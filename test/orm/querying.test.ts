@@ -76,10 +76,14 @@ eachDatabase('query sets', (db) => {
       const byDefault = (await Book.objects.all()).map((b) => b.title);
       expect(byDefault).toEqual((await Book.objects.orderBy('title')).map((b) => b.title));
       expect(byDefault).toEqual((await Book.objects.orderBy('-title')).map((b) => b.title).reverse());
-      expect(await captureQueries(() => Book.objects.all().fetchAll()).then((r) => r.queries[0]?.sql)).toMatch(/order by .orm_book.\..title. asc$/);
+      expect(await captureQueries(() => Book.objects.all().fetchAll()).then((r) => r.queries[0]?.sql)).toMatch(
+        /order by .orm_book.\..title. asc$/,
+      );
       expect(titles(await Book.objects.filter({ author: authors.ann }))).toEqual(['Alpha', 'Beta']);
       expect(titles(await Book.objects.filter({ author: authors.ann.id, pages__gt: 200 }))).toEqual(['Beta']);
-      expect(titles(await Book.objects.exclude({ author: authors.ann }))).toEqual(['Epsilon \\ slash', 'Gamma 100%', "Zeta's", 'delta_under'].sort());
+      expect(titles(await Book.objects.exclude({ author: authors.ann }))).toEqual(
+        ['Epsilon \\ slash', 'Gamma 100%', "Zeta's", 'delta_under'].sort(),
+      );
       expect((await Book.objects.orderBy('pages')).map((b) => b.pages)).toEqual([80, 90, 120, 200, 320, 450]);
       expect((await Book.objects.orderBy('-pages', 'title')).map((b) => b.pages)).toEqual([450, 320, 200, 120, 90, 80]);
       // NULLs sort last ascending on PostgreSQL, first on MariaDB and SQLite (as in Django).
@@ -145,7 +149,11 @@ eachDatabase('query sets', (db) => {
   test('distinct, values, valuesList (tuples and flat), count, exists', () =>
     inTx(async () => {
       const { authors } = await seedLibrary();
-      const names = await Book.objects.filter({ tags__name__in: ['python', 'web'] }).values('author__name').distinct().orderBy('author__name');
+      const names = await Book.objects
+        .filter({ tags__name__in: ['python', 'web'] })
+        .values('author__name')
+        .distinct()
+        .orderBy('author__name');
       expect(names).toEqual([{ author__name: 'Ann Archer' }, { author__name: 'Bob Brown' }]);
       const rows = await Book.objects.filter({ author: authors.ann }).values('title', 'pages').orderBy('title');
       expect(rows).toEqual([
@@ -184,18 +192,26 @@ eachDatabase('query sets', (db) => {
       const { queries } = await captureQueries(async () => {
         const e1 = captureError(() => Book.objects.filter({ titel: 'x' } as never));
         expect(FieldError.is(e1)).toBe(true);
-        expect((e1 as FieldError).message).toBe("Cannot resolve keyword 'titel' into field of Book. Choices are: author, authorId, editor, editorId, id, pages, pk, price, published, reviews, tags, title.");
+        expect((e1 as FieldError).message).toBe(
+          "Cannot resolve keyword 'titel' into field of Book. Choices are: author, authorId, editor, editorId, id, pages, pk, price, published, reviews, tags, title.",
+        );
         expect((e1 as FieldError).model).toBe('Book');
         expect((e1 as FieldError).field).toBe('titel');
         expect((e1 as FieldError).choices).toContain('title');
         const e2 = captureError(() => Book.objects.filter({ pages__contains: 3 } as never));
-        expect((e2 as Error).message).toMatch(/^Unsupported lookup 'contains' for IntegerField 'Book.pages' or join on the field not permitted\. Choices are: exact, gt, gte, lt, lte, in, range, isnull\.$/);
+        expect((e2 as Error).message).toMatch(
+          /^Unsupported lookup 'contains' for IntegerField 'Book.pages' or join on the field not permitted\. Choices are: exact, gt, gte, lt, lte, in, range, isnull\.$/,
+        );
         const e3 = captureError(() => Book.objects.filter({ author__nme: 'x' } as never));
-        expect((e3 as Error).message).toBe("Cannot resolve keyword 'nme' into field of Author (in 'author__nme'). Choices are: age, books, edited, email, id, name, pk, profile, publisher, publisherId, reviews.");
+        expect((e3 as Error).message).toBe(
+          "Cannot resolve keyword 'nme' into field of Author (in 'author__nme'). Choices are: age, books, edited, email, id, name, pk, profile, publisher, publisherId, reviews.",
+        );
         expect(captureError(() => Book.objects.orderBy('nope' as never))).toBeInstanceOf(FieldError);
         expect(captureError(() => Book.objects.values('nope' as never))).toBeInstanceOf(FieldError);
         expect(captureError(() => Book.objects.filter({ pages: null, title__isnull: 'yes' } as never))).toBeInstanceOf(FieldError);
-        expect(() => Book.objects.filter({ title__startswith: null } as never)).toThrow("Book: null cannot be used as a query value for 'title__startswith' (use isnull: true).");
+        expect(() => Book.objects.filter({ title__startswith: null } as never)).toThrow(
+          "Book: null cannot be used as a query value for 'title__startswith' (use isnull: true).",
+        );
       });
       expect(queries).toHaveLength(0);
     }));
@@ -240,4 +256,3 @@ function captureError(fn: () => unknown): unknown {
   }
   return undefined;
 }
-

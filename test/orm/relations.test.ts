@@ -17,7 +17,9 @@ eachDatabase('relations', (db) => {
       expect(titles(await Book.objects.filter({ author: { name__startswith: 'Ann' } }))).toEqual(['Alpha', 'Beta']);
       expect(titles(await Book.objects.filter({ author__publisher__name: 'Globex' }))).toEqual(['Gamma 100%', 'delta_under']);
       expect(titles(await Book.objects.filter({ author: { publisher: { name: 'Globex' } } }))).toEqual(['Gamma 100%', 'delta_under']);
-      expect(titles(await Book.objects.filter({ author: { publisher: { country__in: ['fr'] } }, pages__gt: 100 }))).toEqual(['Beta', 'Epsilon \\ slash', 'Alpha'].sort());
+      expect(titles(await Book.objects.filter({ author: { publisher: { country__in: ['fr'] } }, pages__gt: 100 }))).toEqual(
+        ['Beta', 'Epsilon \\ slash', 'Alpha'].sort(),
+      );
       // A key on the related primary key does not join (the foreign key column is compared).
       const { queries } = await captureQueries(() => Book.objects.filter({ author__id: 1, author__in: [1, 2] }).fetchAll());
       expect(queries[0]?.sql).not.toMatch(/join/i);
@@ -42,7 +44,9 @@ eachDatabase('relations', (db) => {
       expect(same).toEqual([]);
       const separate = await Author.objects.filter({ books__pages__gt: 300 }).filter({ books__published__year: 2019 });
       expect(separate.map((a) => a.id)).toEqual([authors.ann.id]);
-      const { queries } = await captureQueries(() => Author.objects.filter({ books__pages__gt: 300 }).filter({ books__published__year: 2019 }).fetchAll());
+      const { queries } = await captureQueries(() =>
+        Author.objects.filter({ books__pages__gt: 300 }).filter({ books__published__year: 2019 }).fetchAll(),
+      );
       expect((queries[0]?.sql.match(/join/gi) ?? []).length).toBe(2);
       // The nested form inside one filter() call is one related row too.
       expect(await Author.objects.filter({ books: { pages__gt: 300, published__year: 2019 } })).toEqual([]);
@@ -59,7 +63,9 @@ eachDatabase('relations', (db) => {
       // ~Q works the same way.
       expect((await Author.objects.filter(Q.not({ books__pages__gt: 300 }))).length).toBe(2);
       // Books not tagged 'web' (untagged Epsilon and Zeta stay).
-      expect(titles(await Book.objects.exclude({ tags__name: 'web' }))).toEqual(['Beta', 'Epsilon \\ slash', "Zeta's", 'delta_under'].sort());
+      expect(titles(await Book.objects.exclude({ tags__name: 'web' }))).toEqual(
+        ['Beta', 'Epsilon \\ slash', "Zeta's", 'delta_under'].sort(),
+      );
     }));
 
   test('forward accessors never query: loaded by selectRelated, $fetch, or assignment; otherwise RelatedNotLoadedError', () =>
@@ -68,7 +74,9 @@ eachDatabase('relations', (db) => {
       const book = await Book.objects.get({ title: 'Alpha' });
       expect(book.authorId).toBe(authors.ann.id);
       expect(() => book.author).toThrow(RelatedNotLoadedError);
-      expect(() => book.author).toThrow("Book.author is not loaded. Use selectRelated('author') or prefetchRelated('author') on the query, or await obj.$fetch('author'). (Spool never queries behind a property read.)");
+      expect(() => book.author).toThrow(
+        "Book.author is not loaded. Use selectRelated('author') or prefetchRelated('author') on the query, or await obj.$fetch('author'). (Spool never queries behind a property read.)",
+      );
       expect(book.editor).toBeNull(); // a null key needs no query
       const author = await assertNumQueries(1, () => book.$fetch('author'));
       expect(author.name).toBe('Ann Archer');
@@ -102,7 +110,9 @@ eachDatabase('relations', (db) => {
       expect(sql).toMatch(/ inner join .orm_author. on/);
       expect(sql).toMatch(/left outer join .orm_publisher. on/);
       expect(sql).toMatch(/left outer join .orm_author. as .T\d+. on/);
-      expect(() => Book.objects.selectRelated('tags' as never)).toThrow("Invalid field name given in selectRelated: 'tags' of 'tags'. Choices on Book are: author, editor. (Reverse and many-to-many relations need prefetchRelated.)");
+      expect(() => Book.objects.selectRelated('tags' as never)).toThrow(
+        "Invalid field name given in selectRelated: 'tags' of 'tags'. Choices on Book are: author, editor. (Reverse and many-to-many relations need prefetchRelated.)",
+      );
     }));
 
   test('prefetchRelated: one extra query per relation, with IN; N+1 avoided', () =>
@@ -114,7 +124,13 @@ eachDatabase('relations', (db) => {
       );
       expect(shape).toEqual(
         expect.arrayContaining([
-          ['Ann Archer', [['Alpha', ['python', 'web']], ['Beta', ['db', 'python']]]],
+          [
+            'Ann Archer',
+            [
+              ['Alpha', ['python', 'web']],
+              ['Beta', ['db', 'python']],
+            ],
+          ],
           ['Dan Drake', []],
         ]),
       );
@@ -130,10 +146,19 @@ eachDatabase('relations', (db) => {
       const books = await assertNumQueries(3, () => Book.objects.prefetchRelated('author', 'tags').fetchAll());
       expect(books.every((b) => b.author.name.length > 0)).toBe(true);
       const tags = await assertNumQueries(2, () => Tag.objects.prefetchRelated('books').fetchAll());
-      expect(tags.find((t) => t.name === 'db')!.books.items.map((b) => b.title).sort()).toEqual(['Beta', 'delta_under']);
+      expect(
+        tags
+          .find((t) => t.name === 'db')!
+          .books.items.map((b) => b.title)
+          .sort(),
+      ).toEqual(['Beta', 'delta_under']);
       // Prefetch with a custom query set into another attribute.
-      const withLong = await assertNumQueries(2, () => Author.objects.prefetchRelated(new Prefetch('books', Book.objects.filter({ pages__gt: 300 }), { toAttr: 'longBooks' })).fetchAll());
-      expect((withLong.find((a) => a.name === 'Bob Brown') as unknown as { longBooks: Book[] }).longBooks.map((b) => b.title)).toEqual(['delta_under']);
+      const withLong = await assertNumQueries(2, () =>
+        Author.objects.prefetchRelated(new Prefetch('books', Book.objects.filter({ pages__gt: 300 }), { toAttr: 'longBooks' })).fetchAll(),
+      );
+      expect((withLong.find((a) => a.name === 'Bob Brown') as unknown as { longBooks: Book[] }).longBooks.map((b) => b.title)).toEqual([
+        'delta_under',
+      ]);
       await expect(Author.objects.prefetchRelated('nope' as never).fetchAll()).rejects.toThrow(/Cannot find 'nope' on Author object/);
     }));
 
@@ -176,7 +201,9 @@ eachDatabase('relations', (db) => {
       await acme.authors.clear();
       expect(await acme.authors.all()).toEqual([]);
       // A required key cannot be removed (delete the rows instead).
-      await expect(authors.ann.books.remove(await Book.objects.get({ title: 'Alpha' }))).rejects.toThrow('needs Book.author to be nullable');
+      await expect(authors.ann.books.remove(await Book.objects.get({ title: 'Alpha' }))).rejects.toThrow(
+        'needs Book.author to be nullable',
+      );
     }));
 
   test('many-to-many add (skips existing pairs), remove, set, clear, create, by instance or key', () =>
@@ -200,7 +227,9 @@ eachDatabase('relations', (db) => {
       expect(await names()).toEqual([]);
       await expect(books.gamma.tags.add(books.alpha as never)).rejects.toThrow('Book.tags takes Tag instances, got a Book.');
       const unsaved = new Book({ title: 'x', author: 1 });
-      expect(() => unsaved.tags.all()).toThrow('Book instance needs a primary key value before this relationship (tags) can be used: save it first.');
+      expect(() => unsaved.tags.all()).toThrow(
+        'Book instance needs a primary key value before this relationship (tags) can be used: save it first.',
+      );
     }));
 
   test('one-to-one: reverse accessor, selectRelated from the owner side, prefetch and $fetch', () =>

@@ -25,7 +25,12 @@ eachDatabase('routing, using() and raw SQL', (db) => {
 
   beforeAll(async () => {
     await db.setup();
-    configureFor(db, {}, { other: { client: 'better-sqlite3', connection: { filename: otherFile() } } }, { routers: [tagsElsewhere, { dbForRead: (m: unknown) => void routed.push((m as { name: string }).name) }] });
+    configureFor(
+      db,
+      {},
+      { other: { client: 'better-sqlite3', connection: { filename: otherFile() } } },
+      { routers: [tagsElsewhere, { dbForRead: (m: unknown) => void routed.push((m as { name: string }).name) }] },
+    );
     await scope(async () => {
       for (const alias of ['default', 'other']) {
         const editor = new SchemaEditor(alias);
@@ -54,7 +59,7 @@ eachDatabase('routing, using() and raw SQL', (db) => {
       expect((await Publisher.objects.using('other').get({ pk: p.id })).country).toBe('fr');
       await loaded.$delete();
       expect(await Publisher.objects.using('other').count()).toBe(0);
-      expect(() => Publisher.objects.using('nope')).toThrow("nope");
+      expect(() => Publisher.objects.using('nope')).toThrow('nope');
     }));
 
   test('routers decide where a model reads and writes; the fallback is the default alias', () =>
@@ -102,7 +107,9 @@ eachDatabase('routing, using() and raw SQL', (db) => {
       await rows[0]!.$save({ updateFields: ['age'] });
       expect((await Author.objects.get({ pk: ann.id })).age).toBe(41);
       expect(await Author.objects.count()).toBe(2);
-      await expect(Promise.resolve().then(() => Author.objects.raw('SELECT 1' as never))).rejects.toThrow('raw() takes a sql`...` template');
+      await expect(Promise.resolve().then(() => Author.objects.raw('SELECT 1' as never))).rejects.toThrow(
+        'raw() takes a sql`...` template',
+      );
       await Author.objects.all().delete();
     }));
 

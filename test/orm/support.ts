@@ -67,7 +67,12 @@ export async function seedLibrary() {
   await books.beta.tags.add(python, db);
   await books.gamma.tags.add(web);
   await books.delta.tags.add(db);
-  return { publishers: { acme: acme!, globex: globex!, initech: initech! }, authors: { ann, bob, cat, dan }, books, tags: { python, web, db } };
+  return {
+    publishers: { acme: acme!, globex: globex!, initech: initech! },
+    authors: { ann, bob, cat, dan },
+    books,
+    tags: { python, web, db },
+  };
 }
 
 /** Sorted titles of books, for order-independent assertions. */

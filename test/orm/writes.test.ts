@@ -37,17 +37,23 @@ eachDatabase('writes', (db) => {
       b.id = 987654;
       await b.$save();
       expect((await Author.objects.get({ pk: 987654 })).name).toBe('Ghost');
-      await expect(new Author({ name: 'x' }).$save({ forceUpdate: true })).rejects.toThrow('cannot force an update in save() with no primary key');
+      await expect(new Author({ name: 'x' }).$save({ forceUpdate: true })).rejects.toThrow(
+        'cannot force an update in save() with no primary key',
+      );
       b.id = 987655;
       await expect(b.$save({ updateFields: ['name'] })).rejects.toThrow('Author: save with updateFields did not affect any rows.');
     }));
 
   test('instances refuse unknown fields and unsaved related objects; refreshFromDb reloads', () =>
     inTx(async () => {
-      expect(() => new Author({ nmae: 'x' } as never)).toThrow("Author() got an unexpected field 'nmae'. Valid fields: id, name, email, age, publisher, publisherId.");
+      expect(() => new Author({ nmae: 'x' } as never)).toThrow(
+        "Author() got an unexpected field 'nmae'. Valid fields: id, name, email, age, publisher, publisherId.",
+      );
       const unsaved = new Author({ name: 'U' });
       const book = new Book({ title: 'B', author: unsaved });
-      await expect(book.$save()).rejects.toThrow("save() prohibited to prevent data loss due to unsaved related object 'author' (Author): save it first.");
+      await expect(book.$save()).rejects.toThrow(
+        "save() prohibited to prevent data loss due to unsaved related object 'author' (Author): save it first.",
+      );
       await unsaved.$save();
       await book.$save();
       expect(book.authorId).toBe(unsaved.id);
@@ -114,7 +120,9 @@ eachDatabase('writes', (db) => {
       await Review.objects.create({ book, reviewer: b, rating: 5 });
       const err2 = await atomic(() => Review.objects.create({ book, reviewer: b, rating: 4 })).catch((e: unknown) => e);
       expect(IntegrityError.is(err2)).toBe(true);
-      expect((err2 as IntegrityError).constraint).toBe(db.name === 'sqlite' ? 'orm_review.bookId, orm_review.reviewerId' : 'orm_review_one_per_reviewer');
+      expect((err2 as IntegrityError).constraint).toBe(
+        db.name === 'sqlite' ? 'orm_review.bookId, orm_review.reviewerId' : 'orm_review_one_per_reviewer',
+      );
       expect(await Publisher.objects.count()).toBe(1);
     }));
 
@@ -159,13 +167,19 @@ eachDatabase('writes', (db) => {
       const err = await atomic(() => authors.bob.$delete()).catch((e: unknown) => e);
       expect(ProtectedError.is(err)).toBe(true);
       expect(IntegrityError.is(err)).toBe(true);
-      expect((err as Error).message).toBe("Cannot delete some instances of model 'Author' because they are referenced through protected foreign keys: 'Book.editor' (Book(" + books.beta.id + ')).');
+      expect((err as Error).message).toBe(
+        "Cannot delete some instances of model 'Author' because they are referenced through protected foreign keys: 'Book.editor' (Book(" +
+          books.beta.id +
+          ')).',
+      );
       expect(await Author.objects.filter({ pk: authors.bob.id }).exists()).toBe(true);
       // Review.book is restrict: a reviewed book cannot be deleted on its own...
       await Review.objects.create({ book: books.alpha, reviewer: authors.dan, rating: 3 });
       const err2 = await atomic(() => books.alpha.$delete()).catch((e: unknown) => e);
       expect(RestrictedError.is(err2)).toBe(true);
-      expect((err2 as Error).message).toMatch(/^Cannot delete some instances of model 'Book' because they are referenced through restricted foreign keys: 'Review.book'/);
+      expect((err2 as Error).message).toMatch(
+        /^Cannot delete some instances of model 'Book' because they are referenced through restricted foreign keys: 'Review.book'/,
+      );
       // ...but it can when the review goes in the same delete through a cascade (Dan's reviews cascade from Dan).
       const ann = authors.ann;
       await Book.objects.filter({ editor: ann }).update({ editor: null });
@@ -212,7 +226,9 @@ eachDatabase('writes', (db) => {
         if (db.name === 'sqlite') await expect(outside).resolves.toHaveLength(1);
         else {
           await expect(outside).rejects.toThrow(TransactionManagementError);
-          await expect(Publisher.objects.selectForUpdate().fetchAll()).rejects.toThrow('selectForUpdate() on Publisher cannot be used outside of a transaction');
+          await expect(Publisher.objects.selectForUpdate().fetchAll()).rejects.toThrow(
+            'selectForUpdate() on Publisher cannot be used outside of a transaction',
+          );
         }
       } finally {
         await pub.$delete();

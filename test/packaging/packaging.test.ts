@@ -11,7 +11,12 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function run(cmd: string, args: string[], cwd: string): string {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
@@ -35,7 +40,18 @@ describe('packaging', () => {
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'spool-consumer', private: true, type: 'module' }, null, 2));
     // better-sqlite3 compiles from source on install; link the workspace's built copy instead, and
     // skip install scripts (none of Spool's packages has any).
-    run(npm, ['install', '--prefer-offline', '--ignore-scripts', ...tarballs, `better-sqlite3@file:${join(root, 'node_modules', 'better-sqlite3')}`, '@types/node@20'], app);
+    run(
+      npm,
+      [
+        'install',
+        '--prefer-offline',
+        '--ignore-scripts',
+        ...tarballs,
+        `better-sqlite3@file:${join(root, 'node_modules', 'better-sqlite3')}`,
+        '@types/node@20',
+      ],
+      app,
+    );
   }, 240_000);
 
   afterAll(() => {
@@ -55,7 +71,16 @@ describe('packaging', () => {
   const expected = { rows: [{ id: 1, name: 'packed' }], opens: 1, isError: true };
 
   test('the tarballs hold built code and types, not sources or workspace paths', () => {
-    const listing = run('tar', ['-tzf', readdirSync(join(dir, 'tarballs')).map((f) => join(dir, 'tarballs', f)).find((f) => f.includes('spool-connections')) as string], dir);
+    const listing = run(
+      'tar',
+      [
+        '-tzf',
+        readdirSync(join(dir, 'tarballs'))
+          .map((f) => join(dir, 'tarballs', f))
+          .find((f) => f.includes('spool-connections')) as string,
+      ],
+      dir,
+    );
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/index.d.ts');
     expect(listing).not.toContain('package/src/');
@@ -64,13 +89,19 @@ describe('packaging', () => {
 
   test('ESM: import { … } from "@spool/connections" runs against SQLite', () => {
     const app = join(dir, 'app');
-    writeFileSync(join(app, 'esm.mjs'), `import { configure, scope, sql, atomic, connections, ConfigError } from '@spool/connections';\n${script}`);
+    writeFileSync(
+      join(app, 'esm.mjs'),
+      `import { configure, scope, sql, atomic, connections, ConfigError } from '@spool/connections';\n${script}`,
+    );
     expect(JSON.parse(run('node', ['esm.mjs'], app))).toEqual(expected);
   });
 
   test('CommonJS: require("@spool/connections") runs against SQLite', () => {
     const app = join(dir, 'app');
-    writeFileSync(join(app, 'cjs.cjs'), `const { configure, scope, sql, atomic, connections, ConfigError } = require('@spool/connections');\n(async () => {${script}})();`);
+    writeFileSync(
+      join(app, 'cjs.cjs'),
+      `const { configure, scope, sql, atomic, connections, ConfigError } = require('@spool/connections');\n(async () => {${script}})();`,
+    );
     expect(JSON.parse(run('node', ['cjs.cjs'], app))).toEqual(expected);
   });
 
@@ -86,7 +117,18 @@ describe('packaging', () => {
     );
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] }, files: ['app.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['app.ts'],
+      }),
     );
     run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
     expect(JSON.parse(run('node', ['out/app.js'], app))).toEqual(expected);
@@ -95,7 +137,10 @@ describe('packaging', () => {
   test('every package can be loaded from ESM', () => {
     const app = join(dir, 'app');
     const names = packages.map((p) => `@spool/${p}`);
-    writeFileSync(join(app, 'all.mjs'), `${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}\nconsole.log(JSON.stringify([${names.map((_, i) => `Object.keys(m${i}).length`).join(',')}]));`);
+    writeFileSync(
+      join(app, 'all.mjs'),
+      `${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}\nconsole.log(JSON.stringify([${names.map((_, i) => `Object.keys(m${i}).length`).join(',')}]));`,
+    );
     const counts = JSON.parse(run('node', ['all.mjs'], app)) as number[];
     expect(counts.every((n) => n > 0)).toBe(true);
   });

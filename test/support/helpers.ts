@@ -21,7 +21,9 @@ export async function backendId(db: TestDatabase, alias = 'default'): Promise<nu
   if (db.name === 'postgres') return Number((await s<{ id: number }>`SELECT pg_backend_pid() AS id`)[0]?.id);
   if (db.name === 'mysql') return Number((await s<{ id: number }>`SELECT CONNECTION_ID() AS id`)[0]?.id);
   await s`SELECT 1`;
-  const c = currentScope()?.connections().find((x) => x.alias === alias);
+  const c = currentScope()
+    ?.connections()
+    .find((x) => x.alias === alias);
   if (!c) throw new Error('no connection in scope');
   return c.serverId;
 }
@@ -29,7 +31,12 @@ export async function backendId(db: TestDatabase, alias = 'default'): Promise<nu
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Configure the default handler with the worker's database under `default` (plus extra aliases). */
-export function configureFor(db: TestDatabase, overrides: Partial<DatabaseSettings> = {}, extra: Record<string, DatabaseSettings> = {}, rest: Record<string, unknown> = {}): void {
+export function configureFor(
+  db: TestDatabase,
+  overrides: Partial<DatabaseSettings> = {},
+  extra: Record<string, DatabaseSettings> = {},
+  rest: Record<string, unknown> = {},
+): void {
   connections.configure({ databases: { default: db.settings(overrides), ...extra }, ...rest });
 }
 

@@ -68,15 +68,17 @@ async function serve(framework: Framework, options: RequestScopeOptions): Promis
     });
     server = http.createServer(app);
   } else if (framework === 'http') {
-    server = http.createServer(withScope((req, res) => {
-      const route = routes[(req.url ?? '/').split('?')[0] as string];
-      if (!route) {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-      return route(req, res);
-    }, options));
+    server = http.createServer(
+      withScope((req, res) => {
+        const route = routes[(req.url ?? '/').split('?')[0] as string];
+        if (!route) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        return route(req, res);
+      }, options),
+    );
   } else {
     const app = Fastify();
     await app.register(spoolPlugin, options);
@@ -228,5 +230,7 @@ test('options are validated and name what was wrong', () => {
   expect(() => spoolMiddleware({ atomicRequest: true } as RequestScopeOptions)).toThrow(
     "Unknown option 'atomicRequest' for the Spool request scope. Valid options: 'atomicRequests', 'rollbackWhen', 'name'.",
   );
-  expect(() => withScope(() => undefined, { name: 'x' as unknown as () => string })).toThrow("Option 'name' must be a function, got string.");
+  expect(() => withScope(() => undefined, { name: 'x' as unknown as () => string })).toThrow(
+    "Option 'name' must be a function, got string.",
+  );
 });

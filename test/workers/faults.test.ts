@@ -16,7 +16,8 @@ function jobs(db: string): Job[] {
   for (let i = 0; i < 1000; i++) {
     let op = 'query';
     if (i < 100) op = 'throw';
-    else if (i < 150) op = db === 'sqlite' || i % 2 === 0 ? 'hang' : 'long'; // SQLite: a native query cannot be interrupted
+    else if (i < 150)
+      op = db === 'sqlite' || i % 2 === 0 ? 'hang' : 'long'; // SQLite: a native query cannot be interrupted
     else if (i < 170) op = 'exit';
     list.push({ i, db, op, ms: op === 'query' ? i % 3 : 0 });
   }

@@ -37,25 +37,61 @@ function configError(fn: () => unknown): ConfigError {
     expect(connections.configured).toBe(false);
     const err = configError(() => new WorkerPool({ filename }));
     expect(err.message).toBe(
-      "new WorkerPool(): Spool is not configured in this thread. Call configure({ databases: { default: … } }) before creating the pool: the pool passes those settings on to every worker, so the worker file needs no configure() of its own.",
+      'new WorkerPool(): Spool is not configured in this thread. Call configure({ databases: { default: … } }) before creating the pool: the pool passes those settings on to every worker, so the worker file needs no configure() of its own.',
     );
   });
 
   test.each([
-    [{ filename, wrkers: 4 }, "new WorkerPool(): unknown option 'wrkers'. Valid options: 'filename', 'handler', 'workers', 'budget', 'perWorker', 'databases', 'timeoutMs', 'checkCapacity', 'workerData', 'name', 'logger', 'resourceLimits', 'env', 'execArgv', 'argv'.", 'wrkers'],
+    [
+      { filename, wrkers: 4 },
+      "new WorkerPool(): unknown option 'wrkers'. Valid options: 'filename', 'handler', 'workers', 'budget', 'perWorker', 'databases', 'timeoutMs', 'checkCapacity', 'workerData', 'name', 'logger', 'resourceLimits', 'env', 'execArgv', 'argv'.",
+      'wrkers',
+    ],
     [{ filename, workers: '4' }, "new WorkerPool(): option 'workers' must be an integer >= 1, got string '4'.", 'workers'],
     [{ filename, workers: 0 }, "new WorkerPool(): option 'workers' must be an integer >= 1, got number 0.", 'workers'],
     [{ filename: 42 }, "new WorkerPool(): option 'filename' must be a file path or a file: URL, got number 42.", 'filename'],
-    [{ filename: '/no/such/jobs.js' }, "new WorkerPool(): option 'filename' points to '/no/such/jobs.js', which does not exist. Give the path (or file: URL) of the worker file that exports task(fn).", 'filename'],
-    [{ filename, budget: { replica: 2 } }, "new WorkerPool(): option 'budget.replica' names the database 'replica', which is not configured. Configured aliases: 'default', 'other'.", 'budget.replica'],
-    [{ filename, budget: { default: 0 } }, "new WorkerPool(): option 'budget.default' must be an integer >= 1, got number 0.", 'budget.default'],
+    [
+      { filename: '/no/such/jobs.js' },
+      "new WorkerPool(): option 'filename' points to '/no/such/jobs.js', which does not exist. Give the path (or file: URL) of the worker file that exports task(fn).",
+      'filename',
+    ],
+    [
+      { filename, budget: { replica: 2 } },
+      "new WorkerPool(): option 'budget.replica' names the database 'replica', which is not configured. Configured aliases: 'default', 'other'.",
+      'budget.replica',
+    ],
+    [
+      { filename, budget: { default: 0 } },
+      "new WorkerPool(): option 'budget.default' must be an integer >= 1, got number 0.",
+      'budget.default',
+    ],
     [{ filename, budget: [4] }, "new WorkerPool(): option 'budget' must be an object of alias: integer >= 1, got an array.", 'budget'],
-    [{ filename, perWorker: { default: 1.5 } }, "new WorkerPool(): option 'perWorker.default' must be an integer >= 1, got number 1.5.", 'perWorker.default'],
-    [{ filename, databases: { default: { max: 3 } } }, "new WorkerPool(): option 'databases.default.max' must be left out: use perWorker: { default: n }, got number 3.", 'databases.default.max'],
-    [{ filename, databases: { nope: {} } }, "new WorkerPool(): option 'databases.nope' names the database 'nope', which is not configured. Configured aliases: 'default', 'other'.", 'databases.nope'],
+    [
+      { filename, perWorker: { default: 1.5 } },
+      "new WorkerPool(): option 'perWorker.default' must be an integer >= 1, got number 1.5.",
+      'perWorker.default',
+    ],
+    [
+      { filename, databases: { default: { max: 3 } } },
+      "new WorkerPool(): option 'databases.default.max' must be left out: use perWorker: { default: n }, got number 3.",
+      'databases.default.max',
+    ],
+    [
+      { filename, databases: { nope: {} } },
+      "new WorkerPool(): option 'databases.nope' names the database 'nope', which is not configured. Configured aliases: 'default', 'other'.",
+      'databases.nope',
+    ],
     [{ filename, timeoutMs: -1 }, "new WorkerPool(): option 'timeoutMs' must be a number of ms > 0, or null, got number -1.", 'timeoutMs'],
-    [{ filename, handler: 'not an export' }, "new WorkerPool(): option 'handler' must be the name of an export of the worker file, got string 'not an export'.", 'handler'],
-    [{ filename, workerData: { spool: 1 } }, "new WorkerPool(): option 'workerData' must not use the key 'spool', which the pool uses to pass the database settings.", 'workerData.spool'],
+    [
+      { filename, handler: 'not an export' },
+      "new WorkerPool(): option 'handler' must be the name of an export of the worker file, got string 'not an export'.",
+      'handler',
+    ],
+    [
+      { filename, workerData: { spool: 1 } },
+      "new WorkerPool(): option 'workerData' must not use the key 'spool', which the pool uses to pass the database settings.",
+      'workerData.spool',
+    ],
     [{ filename, logger: {} }, "new WorkerPool(): option 'logger' must be an object with a warn(message) method, got an object.", 'logger'],
     [{ filename, checkCapacity: 'yes' }, "new WorkerPool(): option 'checkCapacity' must be a boolean, got string 'yes'.", 'checkCapacity'],
   ])('new WorkerPool(%j) is rejected, naming the option', (options, message, option) => {
@@ -74,12 +110,20 @@ function configError(fn: () => unknown): ConfigError {
     await expect(pool.run({}, { timeout: 5 } as never)).rejects.toThrow(
       "pool.run(): unknown option 'timeout'. Valid options: 'name', 'signal', 'timeoutMs', 'handler', 'transferList'.",
     );
-    await expect(pool.run({}, { signal: 'stop' } as never)).rejects.toThrow("pool.run(): option 'signal' must be an AbortSignal, got string 'stop'.");
-    await expect(pool.run({}, { timeoutMs: 0 })).rejects.toThrow("pool.run(): option 'timeoutMs' must be a number of ms > 0, or null, got number 0.");
+    await expect(pool.run({}, { signal: 'stop' } as never)).rejects.toThrow(
+      "pool.run(): option 'signal' must be an AbortSignal, got string 'stop'.",
+    );
+    await expect(pool.run({}, { timeoutMs: 0 })).rejects.toThrow(
+      "pool.run(): option 'timeoutMs' must be a number of ms > 0, or null, got number 0.",
+    );
     const badMap = pool.map([1, 2], { concurrency: 0 });
     await expect(badMap.next()).rejects.toThrow("pool.map(): option 'concurrency' must be an integer >= 1, got number 0.");
-    await expect(pool.map(42 as never).next()).rejects.toThrow("pool.map(): option 'items' must be an iterable or async iterable, got number 42.");
-    await expect(pool.close({ deadline: 5 } as never)).rejects.toThrow("pool.close(): unknown option 'deadline'. Valid options: 'deadlineMs', 'cancelPending'.");
+    await expect(pool.map(42 as never).next()).rejects.toThrow(
+      "pool.map(): option 'items' must be an iterable or async iterable, got number 42.",
+    );
+    await expect(pool.close({ deadline: 5 } as never)).rejects.toThrow(
+      "pool.close(): unknown option 'deadline'. Valid options: 'deadlineMs', 'cancelPending'.",
+    );
   });
 
   test('task() checks its arguments', () => {

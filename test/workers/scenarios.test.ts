@@ -55,7 +55,10 @@ eachDatabase('WorkerPool scenarios', (db) => {
       expect(await counter.waitForCount(0, 1000)).toBe(0);
     }
     const p = pool;
-    const { peak } = await counter.peakDuring(() => Promise.all(Array.from({ length: 200 }, (_, i) => p.run({ i, db: db.name, ms: 2 }))), 5);
+    const { peak } = await counter.peakDuring(
+      () => Promise.all(Array.from({ length: 200 }, (_, i) => p.run({ i, db: db.name, ms: 2 }))),
+      5,
+    );
     expect(peak).toBeLessThanOrEqual(8);
     expect(await counter.waitForCount(0, 1000)).toBe(0);
     const stats = await pool.stats();
@@ -69,7 +72,10 @@ eachDatabase('WorkerPool scenarios', (db) => {
     configure({ databases: { default: role.settings({ maxAge: null }) } });
     pool = new WorkerPool({ filename: fixture('query-task.js'), workers: 4, checkCapacity: false });
     const p = pool;
-    const { result, peak } = await counter.peakDuring(() => Promise.all(Array.from({ length: 100 }, (_, i) => p.run({ i, db: db.name }))), 5);
+    const { result, peak } = await counter.peakDuring(
+      () => Promise.all(Array.from({ length: 100 }, (_, i) => p.run({ i, db: db.name }))),
+      5,
+    );
     expect(new Set(result.map((r) => `${r.threadId}:${r.server}`)).size).toBeLessThanOrEqual(4);
     if (db.hasServer) expect(new Set(result.map((r) => r.server)).size).toBeLessThanOrEqual(4);
     expect(peak).toBeLessThanOrEqual(4);
@@ -133,7 +139,10 @@ eachDatabase('WorkerPool scenarios', (db) => {
   test('scenario 17: a script that runs tasks on a pool and never closes it exits by itself, leaving count 0', async () => {
     const role = await db.role('wk');
     counter = role.counter();
-    const run = await runScript(fixture('pool-script.js'), { SPOOL_SETTINGS: JSON.stringify(role.settings({ maxAge: null })), SPOOL_DB: db.name });
+    const run = await runScript(fixture('pool-script.js'), {
+      SPOOL_SETTINGS: JSON.stringify(role.settings({ maxAge: null })),
+      SPOOL_DB: db.name,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout.trim()) as { results: number; msAfterLastTask: number };

@@ -52,7 +52,13 @@ eachDatabase('WorkerPool tasks', (db) => {
     const e1 = (await pool.run({}, { handler: 'throwSpoolError' }).catch((e: unknown) => e)) as IntegrityError;
     expect(e1).toBeInstanceOf(IntegrityError);
     expect(IntegrityError.is(e1)).toBe(true);
-    expect(e1).toMatchObject({ name: 'IntegrityError', code: 'E_DATABASE', sqlState: '23505', constraint: 'author_pkey', alias: 'default' });
+    expect(e1).toMatchObject({
+      name: 'IntegrityError',
+      code: 'E_DATABASE',
+      sqlState: '23505',
+      constraint: 'author_pkey',
+      alias: 'default',
+    });
     expect(e1.message).toBe('duplicate key value violates unique constraint "author_pkey"');
     expect((e1.cause as Error).message).toBe('driver detail');
     expect(e1.stack).toContain('named-exports.js');
@@ -73,7 +79,9 @@ eachDatabase('WorkerPool tasks', (db) => {
     pool = new WorkerPool({ filename: fixture('named-exports.js'), handler: 'echo', workers: 1, checkCapacity: false });
     const e1 = await pool.run({ f: () => 1 }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(TaskTransferError);
-    expect((e1 as Error).message).toMatch(/^Task #1 failed: its arguments or its result cannot be sent between threads \(.*could not be cloned.*\)\./);
+    expect((e1 as Error).message).toMatch(
+      /^Task #1 failed: its arguments or its result cannot be sent between threads \(.*could not be cloned.*\)\./,
+    );
     const before = pool.threads[0]?.threadId;
     const e2 = await pool.run({}, { handler: 'badResult' }).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(TaskTransferError);
@@ -114,7 +122,11 @@ eachDatabase('WorkerPool tasks', (db) => {
     expect(order[0]).not.toBe(0); // the slow first item did not hold back the others
     expect([...order].sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
-    const items = [{ i: 0, db: db.name }, { i: 1, db: db.name, op: 'throw' }, { i: 2, db: db.name }];
+    const items = [
+      { i: 0, db: db.name },
+      { i: 1, db: db.name, op: 'throw' },
+      { i: 2, db: db.name },
+    ];
     const seen: number[] = [];
     const err = await (async () => {
       for await (const r of pool.map(items, { concurrency: 1 }) as AsyncGenerator<{ i: number }>) seen.push(r.i);
@@ -153,16 +165,23 @@ eachDatabase('WorkerPool tasks', (db) => {
     expect(await counter!.waitForCount(0, 2000)).toBe(0);
 
     const second = new WorkerPool({ filename: fixture('query-task.js'), workers: 1, checkCapacity: false });
-    const outcomes = Array.from({ length: 4 }, (_, i) => second.run({ i, db: db.name, ms: 50 }).then(() => 'ok', (e: unknown) => e));
+    const outcomes = Array.from({ length: 4 }, (_, i) =>
+      second.run({ i, db: db.name, ms: 50 }).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
     const report = await second.close({ cancelPending: true });
     const results = await Promise.all(outcomes);
     expect(results[0]).toBe('ok');
     expect(results.slice(1).every((r) => r instanceof PoolClosedError)).toBe(true);
-    expect((results[1] as Error).message).toBe('Task #2 did not run: The WorkerPool was closed before it started (close() with cancelPending, or its deadline passed).');
+    expect((results[1] as Error).message).toBe(
+      'Task #2 did not run: The WorkerPool was closed before it started (close() with cancelPending, or its deadline passed).',
+    );
     expect(report).toMatchObject({ cancelled: 3, forced: 0 });
   });
 
-  test("close({ deadlineMs }): a task still running at the deadline fails with PoolClosedError; count 0 right after", async () => {
+  test('close({ deadlineMs }): a task still running at the deadline fails with PoolClosedError; count 0 right after', async () => {
     pool = new WorkerPool({ filename: fixture('query-task.js'), workers: 1, checkCapacity: false });
     const running = pool.run({ db: db.name, op: 'hang' }).catch((e: unknown) => e);
     expect(await counter!.waitForCount(1, 5000)).toBe(1);

@@ -462,12 +462,15 @@ export class AliasPool {
         resolve,
         reject,
         // Deliberately not unref'd: a scope waiting for a connection is work in progress.
-        timer: setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          this.counters.timeouts += 1;
-          reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
-        }, Math.max(0, deadline - Date.now())),
+        timer: setTimeout(
+          () => {
+            const i = this.waiters.indexOf(waiter);
+            if (i >= 0) this.waiters.splice(i, 1);
+            this.counters.timeouts += 1;
+            reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
+          },
+          Math.max(0, deadline - Date.now()),
+        ),
       };
       if (front) this.waiters.unshift(waiter);
       else this.waiters.push(waiter);
@@ -506,12 +509,15 @@ export class AliasPool {
     if (this.idleTimer && this.idleTimerAt <= at) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimerAt = at;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      const now = Date.now();
-      for (const c of [...this.idle]) if (this.expired(c, now)) void this.close(c, 'idle');
-      this.scheduleExpiry();
-    }, Math.max(0, at - Date.now()) + 5);
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        const now = Date.now();
+        for (const c of [...this.idle]) if (this.expired(c, now)) void this.close(c, 'idle');
+        this.scheduleExpiry();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
     this.idleTimer.unref();
   }
 }
@@ -523,7 +529,8 @@ function captureSite(): { stack?: string } {
   return site;
 }
 
-const SPOOL_FRAME = /[\\/]@spool[\\/]|[\\/]packages[\\/][a-z]+[\\/]dist[\\/]|node:internal|node:async_hooks|\(<anonymous>\)$|at <anonymous>$/;
+const SPOOL_FRAME =
+  /[\\/]@spool[\\/]|[\\/]packages[\\/][a-z]+[\\/]dist[\\/]|node:internal|node:async_hooks|\(<anonymous>\)$|at <anonymous>$/;
 
 /** The user's frames of a stack (Spool's own and Node's internals dropped), or undefined. */
 function userFrames(stack: string | undefined): string | undefined {

@@ -88,12 +88,7 @@ export async function beginBlock(
  * Django's `Atomic.__exit__`. The caller holds the gate. Returns the hooks to run when the
  * outermost block committed. Throws when COMMIT (or RELEASE) fails, after rolling back.
  */
-export async function endBlock(
-  run: ControlRunner,
-  conn: DatabaseConnection,
-  block: AtomicBlock,
-  failed: boolean,
-): Promise<CommitHook[]> {
+export async function endBlock(run: ControlRunner, conn: DatabaseConnection, block: AtomicBlock, failed: boolean): Promise<CommitHook[]> {
   const top = conn.blocks.pop();
   if (top !== block) throw new Error(`internal: atomic blocks ended out of order on '${conn.alias}'`);
   const b = conn.backend;

@@ -187,10 +187,7 @@ export class PoolExhaustedError extends OperationalError {
   readonly budget: number;
   readonly waitedMs: number;
   readonly holders: readonly HolderInfo[];
-  constructor(
-    message: string,
-    options: SpoolErrorOptions & { budget: number; waitedMs: number; holders: readonly HolderInfo[] },
-  ) {
+  constructor(message: string, options: SpoolErrorOptions & { budget: number; waitedMs: number; holders: readonly HolderInfo[] }) {
     super(message, { ...options, code: 'E_POOL_EXHAUSTED' });
     this.budget = options.budget;
     this.waitedMs = options.waitedMs;

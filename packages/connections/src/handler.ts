@@ -17,14 +17,7 @@ import { DatabaseConnection } from './connection';
 import { blockFor, type Context } from './context';
 import { ControlChannel } from './control-channel';
 import type { ConnectionHandlerEvents, WorkerExitEvent } from './events';
-import {
-  ConfigError,
-  InterfaceError,
-  NoScopeError,
-  OperationalError,
-  SpoolError,
-  TransactionManagementError,
-} from './errors';
+import { ConfigError, InterfaceError, NoScopeError, OperationalError, SpoolError, TransactionManagementError } from './errors';
 import { messages } from './messages';
 import { ConnectionRouter } from './router';
 import { Scope, type ScopeHost, type ScopeKind } from './scope';
@@ -464,8 +457,16 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
    * const totals = await fanOut(accounts, (a) => sql`SELECT sum(amount) AS s FROM entry WHERE account = ${a.id}`);
    * ```
    */
-  fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options?: FanOutOptions & { settled?: false }): Promise<R[]>;
-  fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options: FanOutOptions & { settled: true }): Promise<Array<DetachedResult<R>>>;
+  fanOut<T, R>(
+    items: Iterable<T>,
+    fn: (item: T, index: number) => R | Promise<R>,
+    options?: FanOutOptions & { settled?: false },
+  ): Promise<R[]>;
+  fanOut<T, R>(
+    items: Iterable<T>,
+    fn: (item: T, index: number) => R | Promise<R>,
+    options: FanOutOptions & { settled: true },
+  ): Promise<Array<DetachedResult<R>>>;
   async fanOut<T, R>(
     items: Iterable<T>,
     fn: (item: T, index: number) => R | Promise<R>,
@@ -585,7 +586,9 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
       const { text, bindings } = fragment.compile(backend);
       const ctx = this.als.getStore();
       if (ctx !== undefined && blockFor(ctx, alias) !== undefined && TX_CONTROL.test(text)) {
-        throw new TransactionManagementError(messages.forbiddenInAtomic(alias, (text.trim().split(/\s+/)[0] ?? '').toUpperCase()), { alias });
+        throw new TransactionManagementError(messages.forbiddenInAtomic(alias, (text.trim().split(/\s+/)[0] ?? '').toUpperCase()), {
+          alias,
+        });
       }
       return this.query(alias, text, bindings, options);
     } catch (err) {

@@ -8,12 +8,10 @@ import type { HolderInfo } from './errors';
 const list = (items: readonly string[]): string => items.map((i) => `'${i}'`).join(', ');
 
 export const messages = {
-  notAnObject: (path: string, got: unknown): string =>
-    `${path} must be an object, got ${describe(got)}.`,
+  notAnObject: (path: string, got: unknown): string => `${path} must be an object, got ${describe(got)}.`,
   unknownOption: (path: string, key: string, allowed: readonly string[]): string =>
     `Unknown option '${path}${key}'. Valid options: ${list(allowed)}.`,
-  badOption: (path: string, expected: string, got: unknown): string =>
-    `Option '${path}' must be ${expected}, got ${describe(got)}.`,
+  badOption: (path: string, expected: string, got: unknown): string => `Option '${path}' must be ${expected}, got ${describe(got)}.`,
   missingDefault: (aliases: readonly string[]): string =>
     `The 'databases' setting must define a 'default' alias` +
     (aliases.length ? ` (found ${list(aliases)}).` : ' (it is empty).') +
@@ -45,15 +43,8 @@ export const messages = {
     `Await every query inside its scope, or start background work with detach().`,
   scopeEndedInTransaction: (scope: string, alias: string): string =>
     `${scope} ended while its atomic block on '${alias}' was still running: the transaction was rolled back. Await atomic() inside the scope.`,
-  shuttingDown: (alias: string): string =>
-    `Spool is shutting down: no new connection to '${alias}' can be leased.`,
-  poolExhausted: (
-    alias: string,
-    budget: number,
-    waitedMs: number,
-    holders: readonly HolderInfo[],
-    where: 'thread' | 'process',
-  ): string => {
+  shuttingDown: (alias: string): string => `Spool is shutting down: no new connection to '${alias}' can be leased.`,
+  poolExhausted: (alias: string, budget: number, waitedMs: number, holders: readonly HolderInfo[], where: 'thread' | 'process'): string => {
     const scope = where === 'thread' ? `this thread's budget of ${budget}` : `the process-wide budget of ${budget}`;
     const lines = holders.map(
       (h) =>
@@ -70,10 +61,8 @@ export const messages = {
   brokenAtomic: (alias: string): string =>
     `You can't execute queries until the end of the 'atomic' block: an earlier query on '${alias}' failed inside it. ` +
     `Let the error leave the block (it rolls back), or wrap the query that may fail in its own atomic() to roll back to a savepoint.`,
-  durableNested: (alias: string): string =>
-    `A durable atomic block cannot be nested within another atomic block (alias '${alias}').`,
-  rollbackFlagOutside: (alias: string): string =>
-    `The rollback flag doesn't work outside of an 'atomic' block (alias '${alias}').`,
+  durableNested: (alias: string): string => `A durable atomic block cannot be nested within another atomic block (alias '${alias}').`,
+  rollbackFlagOutside: (alias: string): string => `The rollback flag doesn't work outside of an 'atomic' block (alias '${alias}').`,
   isolationUnsupported: (alias: string, level: string, supported: readonly string[]): string =>
     `Isolation level '${level}' is not supported on '${alias}'. Supported: ${list(supported)}.`,
   isolationNested: (alias: string): string =>

@@ -315,7 +315,12 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
     leakThresholdMs: num(value, 'leakThresholdMs', path, { def: null, nullable: true, min: 1 }),
     pin: pin as PinMode,
     initSql: initSql as string[],
-    prepareThreshold: num(value, 'prepareThreshold', path, { def: pin === 'transaction' ? null : 5, nullable: true, integer: true, min: 1 }),
+    prepareThreshold: num(value, 'prepareThreshold', path, {
+      def: pin === 'transaction' ? null : 5,
+      nullable: true,
+      integer: true,
+      min: 1,
+    }),
     test: test as { mirror?: string },
     inMemory,
   };

@@ -169,7 +169,6 @@ export class SharedBudget {
     setTimeout(() => decrementIfPositive(this.cells, cell), 50).unref();
   }
 
-
   /** Give one unit back (a connection closed). */
   release(alias: string): void {
     const i = this.index(alias);

@@ -196,7 +196,9 @@ export function buildWorkerData(parent: Settings, options: PrepareWorkerOptions)
     settings,
     registry: WorkerRegistry.create(),
     aliases: Object.keys(databases),
-    ...(budget ? { sharedBudget: 'handle' in budget && typeof budget.handle === 'function' ? budget.handle() : (budget as SharedBudgetHandle) } : {}),
+    ...(budget
+      ? { sharedBudget: 'handle' in budget && typeof budget.handle === 'function' ? budget.handle() : (budget as SharedBudgetHandle) }
+      : {}),
   };
   return data;
 }

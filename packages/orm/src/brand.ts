@@ -13,9 +13,5 @@ export const STATE = Symbol.for('spool.orm.state');
 
 /** Is `value` branded with `brand` (own or inherited property set to true)? */
 export function hasBrand(value: unknown, brand: symbol): boolean {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    (value as Record<symbol, unknown>)[brand] === true
-  );
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && (value as Record<symbol, unknown>)[brand] === true;
 }

@@ -61,7 +61,10 @@ export class ValidationError extends SpoolError {
   readonly model: string | undefined;
   /** Messages per field; `__all__` for errors that concern no single field. */
   readonly errors: Readonly<Record<string, readonly ValidationMessage[]>>;
-  constructor(errors: Record<string, readonly ValidationMessage[]> | string, options: SpoolErrorOptions & { model?: string; code?: string } = {}) {
+  constructor(
+    errors: Record<string, readonly ValidationMessage[]> | string,
+    options: SpoolErrorOptions & { model?: string; code?: string } = {},
+  ) {
     const map: Record<string, readonly ValidationMessage[]> =
       typeof errors === 'string' ? { __all__: [{ message: errors, code: options.code ?? 'invalid' }] } : errors;
     const lines = Object.entries(map).map(([field, msgs]) => `${field}: ${msgs.map((m) => m.message).join(' ')}`);

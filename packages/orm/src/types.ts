@@ -144,7 +144,11 @@ export type RowOf<F> = Simplify<
   } & ImplicitId<F>
 >;
 
-type InputOf<S> = S extends { rel: 'none'; input: infer V } ? V | Nullish<S> : S extends { rel: 'fk' | 'o2o'; target: infer I } ? I | PkOf<I> | Nullish<S> : never;
+type InputOf<S> = S extends { rel: 'none'; input: infer V }
+  ? V | Nullish<S>
+  : S extends { rel: 'fk' | 'o2o'; target: infer I }
+    ? I | PkOf<I> | Nullish<S>
+    : never;
 type InsertableKeys<F> = ScalarKeys<F> | FkKeys<F>;
 type RequiredInsertKeys<F> = { [K in InsertableKeys<F>]: SpecOf<F[K]> extends { optional: true } ? never : K }[InsertableKeys<F>];
 type OptionalInsertKeys<F> = Exclude<InsertableKeys<F>, RequiredInsertKeys<F>>;
@@ -185,7 +189,15 @@ export interface RelPath<P extends string, S> {
 }
 
 type PkSpecOf<F> = HasPk<F> extends true ? { [K in PkKeys<F>]: SpecOf<F[K]> }[PkKeys<F>] : AutoSpec;
-type AutoSpec = { readonly rel: 'none'; readonly value: number; readonly input: number; readonly null: false; readonly optional: true; readonly pk: true; readonly kind: 'integer' };
+type AutoSpec = {
+  readonly rel: 'none';
+  readonly value: number;
+  readonly input: number;
+  readonly null: false;
+  readonly optional: true;
+  readonly pk: true;
+  readonly kind: 'integer';
+};
 type AsScalarPk<S> = S extends { rel: 'none' } ? S : S extends { rel: 'o2o'; target: infer I } ? PkSpecOf<FieldsOf<I>> : never;
 type Relaxed<S, N extends boolean> = N extends true ? Omit<S, 'null'> & { readonly null: true } : S;
 
@@ -194,10 +206,9 @@ type FieldPaths<Fd, P extends string, D extends unknown[], N extends boolean> =
     ? S extends { rel: 'none' }
       ? ScalarPath<P, Relaxed<S, N>>
       : S extends { rel: 'fk' | 'o2o'; target: infer I }
-        ?
-            | RelPath<P, S>
-            | ScalarPath<`${P}Id`, Relaxed<AsScalarPk<PkSpecOf<FieldsOf<I>>>, S extends { null: true } ? true : N>>
-            | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], S extends { null: true } ? true : N>)
+        ? | RelPath<P, S>
+          | ScalarPath<`${P}Id`, Relaxed<AsScalarPk<PkSpecOf<FieldsOf<I>>>, S extends { null: true } ? true : N>>
+          | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], S extends { null: true } ? true : N>)
         : S extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m' | 'reverse-o2o'; target: infer I }
           ? RelPath<P, S> | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], true>)
           : never
@@ -235,26 +246,25 @@ type PartEntries<P extends string, Part extends string, V> =
   | [`${P}__${Part}__range`, readonly [V, V]];
 
 type ScalarEntries<P extends string, S> = S extends { input: infer V; kind: infer K }
-  ?
-      | [P, V | Nullish<S> | Expr]
-      | [`${P}__${ComparisonLookup}`, V | Nullish<S> | Expr]
-      | [`${P}__in`, readonly V[] | SubqueryLike]
-      | [`${P}__range`, readonly [V | Expr, V | Expr]]
-      | [`${P}__isnull`, boolean]
-      | (K extends 'text' | 'uuid' ? [`${P}__${TextLookup}`, string | Expr] : never)
-      | (K extends 'date' | 'datetime' ? PartEntries<P, DatePart, number> : never)
-      | (K extends 'datetime' ? PartEntries<P, TimePart, number> | PartEntries<P, 'date', string | Date> : never)
-    : never;
+  ? | [P, V | Nullish<S> | Expr]
+    | [`${P}__${ComparisonLookup}`, V | Nullish<S> | Expr]
+    | [`${P}__in`, readonly V[] | SubqueryLike]
+    | [`${P}__range`, readonly [V | Expr, V | Expr]]
+    | [`${P}__isnull`, boolean]
+    | (K extends 'text' | 'uuid' ? [`${P}__${TextLookup}`, string | Expr] : never)
+    | (K extends 'date' | 'datetime' ? PartEntries<P, DatePart, number> : never)
+    | (K extends 'datetime' ? PartEntries<P, TimePart, number> | PartEntries<P, 'date', string | Date> : never)
+  : never;
 
 type RelEntries<P extends string, S> = S extends { target: infer I }
-  ?
-      | [P, I | PkOf<I> | Nullish<S> | FilterOf<I>]
-      | [`${P}__exact`, I | PkOf<I> | Nullish<S>]
-      | [`${P}__in`, readonly (I | PkOf<I>)[] | SubqueryLike]
-      | [`${P}__isnull`, boolean]
-    : never;
+  ? | [P, I | PkOf<I> | Nullish<S> | FilterOf<I>]
+    | [`${P}__exact`, I | PkOf<I> | Nullish<S>]
+    | [`${P}__in`, readonly (I | PkOf<I>)[] | SubqueryLike]
+    | [`${P}__isnull`, boolean]
+  : never;
 
-type EntriesOf<E> = E extends ScalarPath<infer P, infer S> ? ScalarEntries<P, S> : E extends RelPath<infer P, infer S> ? RelEntries<P, S> : never;
+type EntriesOf<E> =
+  E extends ScalarPath<infer P, infer S> ? ScalarEntries<P, S> : E extends RelPath<infer P, infer S> ? RelEntries<P, S> : never;
 
 /**
  * The object `filter()`, `exclude()` and `get()` accept for instances `I`: every lookup key with
@@ -265,13 +275,25 @@ export type FilterOf<I> = { [E in EntriesOf<PathsOf<FieldsOf<I>>> as E[0]]?: E[1
 
 /** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
 export type AnnotationFilter<A> = {
-  [E in { [K in keyof A & string]: [K, A[K] | Expr] | [`${K}__${ComparisonLookup}`, A[K] | Expr] | [`${K}__in`, readonly A[K][]] | [`${K}__isnull`, boolean] }[keyof A & string] as E[0]]?: E[1];
+  [
+    E in {
+      [K in keyof A & string]:
+        [K, A[K] | Expr] | [`${K}__${ComparisonLookup}`, A[K] | Expr] | [`${K}__in`, readonly A[K][]] | [`${K}__isnull`, boolean];
+    }[keyof A & string] as E[0]
+  ]?: E[1];
 };
 
 // ---- values and ordering ---------------------------------------------------------------------------
 
-type ValueOfSpec<S> = S extends { rel: 'none'; value: infer V } ? V | Nullish<S> : S extends { rel: 'fk' | 'o2o'; target: infer I } ? PkOf<I> | Nullish<S> : S extends { target: infer I } ? PkOf<I> | null : never;
-type ValueEntries<E> = E extends ScalarPath<infer P, infer S> ? [P, ValueOfSpec<S>] : E extends RelPath<infer P, infer S> ? [P, ValueOfSpec<S>] : never;
+type ValueOfSpec<S> = S extends { rel: 'none'; value: infer V }
+  ? V | Nullish<S>
+  : S extends { rel: 'fk' | 'o2o'; target: infer I }
+    ? PkOf<I> | Nullish<S>
+    : S extends { target: infer I }
+      ? PkOf<I> | null
+      : never;
+type ValueEntries<E> =
+  E extends ScalarPath<infer P, infer S> ? [P, ValueOfSpec<S>] : E extends RelPath<infer P, infer S> ? [P, ValueOfSpec<S>] : never;
 
 /** Every path `values()` / `valuesList()` / `orderBy()` accept, with the type it yields. */
 export type ValueMap<I> = { [E in ValueEntries<PathsOf<FieldsOf<I>>> as E[0]]: E[1] };
@@ -283,10 +305,14 @@ export type ValuePath<I> = keyof ValueMap<I> & string;
 export type OrderTerm<I, A = {}> = ValuePath<I> | `-${ValuePath<I>}` | (keyof A & string) | `-${keyof A & string}` | '?';
 
 /** Row type of `values(...keys)`. */
-export type ValuesRow<I, A, K extends string> = Simplify<{ [P in K]: P extends keyof A ? A[P] : P extends keyof ValueMap<I> ? ValueMap<I>[P] : never }>;
+export type ValuesRow<I, A, K extends string> = Simplify<{
+  [P in K]: P extends keyof A ? A[P] : P extends keyof ValueMap<I> ? ValueMap<I>[P] : never;
+}>;
 
 /** Tuple type of `valuesList(...keys)`. */
-export type ValuesTuple<I, A, K extends readonly string[]> = { -readonly [N in keyof K]: K[N] extends keyof A ? A[K[N]] : K[N] extends keyof ValueMap<I> ? ValueMap<I>[K[N]] : never };
+export type ValuesTuple<I, A, K extends readonly string[]> = {
+  -readonly [N in keyof K]: K[N] extends keyof A ? A[K[N]] : K[N] extends keyof ValueMap<I> ? ValueMap<I>[K[N]] : never;
+};
 
 /** Paths of relations (for `selectRelated` / `prefetchRelated`). */
 type RelPathsOf<E> = E extends RelPath<infer P, infer S> ? (S extends { rel: 'fk' | 'o2o' } ? ['single', P] : ['multi', P]) : never;

@@ -39,7 +39,9 @@ export class ConnectionCounter {
       );
       return rows.map((r) => Number(r.pid));
     }
-    const rows = await m.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() ORDER BY ID`, [t.user]);
+    const rows = await m.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() ORDER BY ID`, [
+      t.user,
+    ]);
     return rows.map((r) => Number(r.id));
   }
 

@@ -30,7 +30,6 @@ const ALIASES: Record<string, TestDatabaseName> = {
   mysql2: 'mysql',
 };
 
-
 /** Parse `SPOOL_TEST_DATABASES`; throws on an unknown name. Undefined when the variable is unset. */
 export function requestedDatabases(value = process.env.SPOOL_TEST_DATABASES): TestDatabaseName[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -40,7 +39,9 @@ export function requestedDatabases(value = process.env.SPOOL_TEST_DATABASES): Te
     if (!name) continue;
     const db = ALIASES[name];
     if (!db) {
-      throw new Error(`SPOOL_TEST_DATABASES: unknown database '${raw.trim()}'. Use a comma-separated list of ${TEST_DATABASES.join(', ')}.`);
+      throw new Error(
+        `SPOOL_TEST_DATABASES: unknown database '${raw.trim()}'. Use a comma-separated list of ${TEST_DATABASES.join(', ')}.`,
+      );
     }
     if (!out.includes(db)) out.push(db);
   }
@@ -185,7 +186,9 @@ async function dropRunObjects(name: 'postgres' | 'mysql', which: (pid: number) =
         if (m && which(Number(m[1]))) await q(`DROP ROLE IF EXISTS "${n}"`);
       }
     } else {
-      const dbs = (await q(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'spool\\_%'`)) as Array<{ n: string }>;
+      const dbs = (await q(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'spool\\_%'`)) as Array<{
+        n: string;
+      }>;
       for (const { n } of dbs) {
         const m = RUN_TAG.exec(n);
         if (m && which(Number(m[1]))) await q(`DROP DATABASE IF EXISTS \`${n}\``);

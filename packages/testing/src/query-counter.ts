@@ -39,7 +39,9 @@ export class QueryCountError extends Error {
   readonly queries: readonly CapturedQuery[];
   constructor(expected: number, queries: readonly CapturedQuery[], using: string | undefined) {
     const list = queries.map((q, i) => `${i + 1}. [${q.alias}] ${q.sql}`).join('\n');
-    super(`${queries.length} queries executed${using ? ` on '${using}'` : ''}, ${expected} expected.\nCaptured queries were:\n${list || '(none)'}`);
+    super(
+      `${queries.length} queries executed${using ? ` on '${using}'` : ''}, ${expected} expected.\nCaptured queries were:\n${list || '(none)'}`,
+    );
     this.name = 'QueryCountError';
     this.expected = expected;
     this.queries = queries;
@@ -47,13 +49,24 @@ export class QueryCountError extends Error {
 }
 
 /** Run `fn` and return its result with the statements it ran. */
-export async function captureQueries<T>(fn: () => T | Promise<T>, options: CaptureOptions = {}): Promise<{ result: T; queries: CapturedQuery[] }> {
+export async function captureQueries<T>(
+  fn: () => T | Promise<T>,
+  options: CaptureOptions = {},
+): Promise<{ result: T; queries: CapturedQuery[] }> {
   const handler = options.handler ?? defaultHandler;
   const queries: CapturedQuery[] = [];
   const listener = (e: QueryEvent) => {
     if (options.using !== undefined && e.alias !== options.using) return;
     if (e.transactionControl && !options.transactionControl) return;
-    queries.push({ alias: e.alias, sql: e.sql, bindings: e.bindings, durationMs: e.durationMs, scopeId: e.scopeId, inTransaction: e.inTransaction, transactionControl: e.transactionControl });
+    queries.push({
+      alias: e.alias,
+      sql: e.sql,
+      bindings: e.bindings,
+      durationMs: e.durationMs,
+      scopeId: e.scopeId,
+      inTransaction: e.inTransaction,
+      transactionControl: e.transactionControl,
+    });
   };
   handler.on('query', listener);
   try {
@@ -66,7 +79,8 @@ export async function captureQueries<T>(fn: () => T | Promise<T>, options: Captu
 
 /** Run `fn` and fail with `QueryCountError` unless it ran exactly `expected` statements. */
 export async function assertNumQueries<T>(expected: number, fn: () => T | Promise<T>, options: CaptureOptions = {}): Promise<T> {
-  if (!Number.isInteger(expected) || expected < 0) throw new TypeError(`assertNumQueries: expected must be a non-negative integer, got ${String(expected)}.`);
+  if (!Number.isInteger(expected) || expected < 0)
+    throw new TypeError(`assertNumQueries: expected must be a non-negative integer, got ${String(expected)}.`);
   const { result, queries } = await captureQueries(fn, options);
   if (queries.length !== expected) throw new QueryCountError(expected, queries, options.using);
   return result;

@@ -23,7 +23,11 @@ export async function assertNoLeakedConnections(
   const problems: string[] = [];
   if (handler.configured) {
     for (const alias of handler.aliases()) {
-      const pool = (handler as unknown as { pools: Map<string, { holders(): Array<{ scopeId: number; scopeName?: string; heldForMs: number; leasedAt?: string }> }> }).pools.get(alias);
+      const pool = (
+        handler as unknown as {
+          pools: Map<string, { holders(): Array<{ scopeId: number; scopeName?: string; heldForMs: number; leasedAt?: string }> }>;
+        }
+      ).pools.get(alias);
       for (const h of pool?.holders() ?? []) {
         problems.push(
           `scope #${h.scopeId}${h.scopeName ? ` '${h.scopeName}'` : ''} still holds a connection to '${alias}' (for ${h.heldForMs} ms)` +

@@ -20,7 +20,9 @@ import { beginRequest, commitBeforeEnd, resolveOptions, type RequestScopeOptions
 export type NextFunction = (err?: unknown) => void;
 
 /** A middleware that runs the rest of the request in its own Spool scope. */
-export function spoolMiddleware(options: RequestScopeOptions = {}): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
+export function spoolMiddleware(
+  options: RequestScopeOptions = {},
+): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
   const resolved = resolveOptions(options);
   return function spoolRequestScope(req, res, next) {
     const scope = beginRequest(req, res, resolved, () => next());

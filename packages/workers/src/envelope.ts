@@ -24,14 +24,7 @@ import {
   SpoolError,
   TransactionManagementError,
 } from '@spool/connections';
-import {
-  PoolClosedError,
-  TaskAbortedError,
-  TaskTimeoutError,
-  TaskTransferError,
-  WorkerExitedError,
-  WorkerPoolError,
-} from './errors';
+import { PoolClosedError, TaskAbortedError, TaskTimeoutError, TaskTransferError, WorkerExitedError, WorkerPoolError } from './errors';
 
 export const ENVELOPE = 'spool.task';
 export const FAILURE = '@@spool/task-failure';
@@ -173,7 +166,12 @@ export function reviveError(s: SerializedError): unknown {
 }
 
 function looksLikeError(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string' && typeof (v as { stack?: unknown }).stack === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { message?: unknown }).message === 'string' &&
+    typeof (v as { stack?: unknown }).stack === 'string'
+  );
 }
 
 function cloneable(v: unknown): boolean {

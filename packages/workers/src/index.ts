@@ -30,12 +30,5 @@ export { task, isTask } from './task';
 export type { TaskContext, TaskHandler, TaskOptions } from './task';
 export type { CloseOptions, MapOptions, RunOptions, WorkerPoolOptions } from './options';
 export type { CapacityReport } from './server-admin';
-export {
-  PoolClosedError,
-  TaskAbortedError,
-  TaskTimeoutError,
-  TaskTransferError,
-  WorkerExitedError,
-  WorkerPoolError,
-} from './errors';
+export { PoolClosedError, TaskAbortedError, TaskTimeoutError, TaskTransferError, WorkerExitedError, WorkerPoolError } from './errors';
 export type { TaskErrorOptions } from './errors';

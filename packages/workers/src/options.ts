@@ -180,7 +180,8 @@ function aliasCounts(where: string, option: string, v: unknown, aliases: readonl
   if (!plain(v)) throw bad(where, option, 'an object of alias: integer >= 1', v);
   const out: Record<string, number> = {};
   for (const [alias, n] of Object.entries(v)) {
-    if (!aliases.includes(alias)) throw new ConfigError(messages.unknownAlias(where, `${option}.${alias}`, alias, aliases), { option: `${option}.${alias}` });
+    if (!aliases.includes(alias))
+      throw new ConfigError(messages.unknownAlias(where, `${option}.${alias}`, alias, aliases), { option: `${option}.${alias}` });
     out[alias] = positiveInt(where, `${option}.${alias}`, n);
   }
   return out;
@@ -220,7 +221,8 @@ export function resolvePoolOptions(input: unknown, aliases: readonly string[]): 
   if (typeof checkCapacity !== 'boolean') throw bad(WHERE, 'checkCapacity', 'a boolean', checkCapacity);
   const workerData = input.workerData ?? {};
   if (!plain(workerData)) throw bad(WHERE, 'workerData', 'a plain object', workerData);
-  for (const k of RESERVED_WORKER_DATA) if (k in workerData) throw new ConfigError(messages.reservedWorkerData(k), { option: `workerData.${k}` });
+  for (const k of RESERVED_WORKER_DATA)
+    if (k in workerData) throw new ConfigError(messages.reservedWorkerData(k), { option: `workerData.${k}` });
   if (input.name !== undefined && typeof input.name !== 'string') throw bad(WHERE, 'name', 'a string', input.name);
   const logger = input.logger as Logger | undefined;
   if (logger !== undefined && (logger === null || typeof logger.warn !== 'function')) {
@@ -231,7 +233,8 @@ export function resolvePoolOptions(input: unknown, aliases: readonly string[]): 
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw bad(WHERE, option, 'an array of strings', v);
     return v as string[];
   };
-  if (input.resourceLimits !== undefined && !plain(input.resourceLimits)) throw bad(WHERE, 'resourceLimits', 'an object', input.resourceLimits);
+  if (input.resourceLimits !== undefined && !plain(input.resourceLimits))
+    throw bad(WHERE, 'resourceLimits', 'an object', input.resourceLimits);
   if (input.env !== undefined && !plain(input.env)) throw bad(WHERE, 'env', 'an object of strings', input.env);
   return {
     filename,
@@ -265,7 +268,8 @@ export function resolveRunOptions(input: unknown): {
   if (!plain(input)) throw new ConfigError(messages.notAnObject(`${where} options`, input));
   checkKeys(where, input, RUN_KEYS);
   if (input.name !== undefined && typeof input.name !== 'string') throw bad(where, 'name', 'a string', input.name);
-  if (input.transferList !== undefined && !Array.isArray(input.transferList)) throw bad(where, 'transferList', 'an array', input.transferList);
+  if (input.transferList !== undefined && !Array.isArray(input.transferList))
+    throw bad(where, 'transferList', 'an array', input.transferList);
   return {
     name: input.name as string | undefined,
     signal: signalOption(where, input.signal),
@@ -276,7 +280,10 @@ export function resolveRunOptions(input: unknown): {
 }
 
 /** Validate `map()`'s options. @internal */
-export function resolveMapOptions<A>(input: unknown, workers: number): {
+export function resolveMapOptions<A>(
+  input: unknown,
+  workers: number,
+): {
   concurrency: number;
   settled: boolean;
   signal: AbortSignal | undefined;
@@ -313,6 +320,7 @@ export function resolveCloseOptions(input: unknown): { deadlineMs: number; cance
   checkKeys(where, o, CLOSE_KEYS);
   const d = o.deadlineMs ?? 5000;
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) throw bad(where, 'deadlineMs', 'a number of ms >= 0', d);
-  if (o.cancelPending !== undefined && typeof o.cancelPending !== 'boolean') throw bad(where, 'cancelPending', 'a boolean', o.cancelPending);
+  if (o.cancelPending !== undefined && typeof o.cancelPending !== 'boolean')
+    throw bad(where, 'cancelPending', 'a boolean', o.cancelPending);
   return { deadlineMs: d, cancelPending: (o.cancelPending as boolean | undefined) ?? false };
 }

@@ -108,11 +108,18 @@ export default async function runEnvelope(envelope: unknown): Promise<unknown> {
     try {
       structuredClone(value);
     } catch (err) {
-      return failure(new TaskTransferError(messages.notTransferable(messages.describeTask(envelope.name, envelope.id), (err as Error).message)));
+      return failure(
+        new TaskTransferError(messages.notTransferable(messages.describeTask(envelope.name, envelope.id), (err as Error).message)),
+      );
     }
   } else if (typeof value === 'function' || typeof value === 'symbol') {
     return failure(
-      new TaskTransferError(messages.notTransferable(messages.describeTask(envelope.name, envelope.id), `the task returned ${typeof value === 'function' ? 'a function' : 'a symbol'}`)),
+      new TaskTransferError(
+        messages.notTransferable(
+          messages.describeTask(envelope.name, envelope.id),
+          `the task returned ${typeof value === 'function' ? 'a function' : 'a symbol'}`,
+        ),
+      ),
     );
   }
   return value;

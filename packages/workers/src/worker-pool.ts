@@ -30,14 +30,7 @@ import {
   type ThreadStats,
 } from '@spool/connections';
 import { ENVELOPE, isFailure, reviveError, type TaskEnvelope } from './envelope';
-import {
-  PoolClosedError,
-  TaskAbortedError,
-  TaskTimeoutError,
-  TaskTransferError,
-  WorkerExitedError,
-  WorkerPoolError,
-} from './errors';
+import { PoolClosedError, TaskAbortedError, TaskTimeoutError, TaskTransferError, WorkerExitedError, WorkerPoolError } from './errors';
 import { messages } from './messages';
 import {
   resolveCloseOptions,
@@ -55,9 +48,7 @@ import { ServerAdmin, type CapacityReport } from './server-admin';
 import type { PoolWorkerData } from './worker-entry';
 
 /** The outcome of one item of `map(items, { settled: true })`. */
-export type TaskOutcome<A, R> =
-  | { ok: true; value: R; item: A; index: number }
-  | { ok: false; error: unknown; item: A; index: number };
+export type TaskOutcome<A, R> = { ok: true; value: R; item: A; index: number } | { ok: false; error: unknown; item: A; index: number };
 
 /** Counters of the pool's tasks. */
 export interface TaskCounters {
@@ -312,9 +303,7 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     const out: CapacityReport[] = [];
     for (const alias of connections.aliases()) {
       const perWorker = this.#options.perWorker[alias] ?? 1;
-      const planned = this.#budget.covers(alias)
-        ? Math.min(this.#budget.limit(alias), this.workers * perWorker)
-        : this.workers * perWorker;
+      const planned = this.#budget.covers(alias) ? Math.min(this.#budget.limit(alias), this.workers * perWorker) : this.workers * perWorker;
       try {
         const limits = await this.#admin.limits(alias);
         if (!limits) continue;
@@ -349,13 +338,19 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     if (this.#state !== 'open') {
       this.#counters.failed += 1;
       this.#counters.cancelled += 1;
-      return Promise.reject(new PoolClosedError(messages.poolClosed(messages.describePool(this.#options.name)), { taskName: o.name, taskId: id }));
+      return Promise.reject(
+        new PoolClosedError(messages.poolClosed(messages.describePool(this.#options.name)), { taskName: o.name, taskId: id }),
+      );
     }
     if (o.signal?.aborted) {
       this.#counters.failed += 1;
       this.#counters.aborted += 1;
       return Promise.reject(
-        new TaskAbortedError(messages.taskAborted(messages.describeTask(o.name, id), o.signal.reason), { taskName: o.name, taskId: id, cause: o.signal.reason }),
+        new TaskAbortedError(messages.taskAborted(messages.describeTask(o.name, id), o.signal.reason), {
+          taskName: o.name,
+          taskId: id,
+          cause: o.signal.reason,
+        }),
       );
     }
     return new Promise<R>((resolve, reject) => {
@@ -398,7 +393,10 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
    * for await (const o of pool.map(jobs, { settled: true })) if (!o.ok) console.error(o.item, o.error);
    * ```
    */
-  map(items: Iterable<A> | AsyncIterable<A>, options: MapOptions<A> & { settled: true }): AsyncGenerator<TaskOutcome<A, R>, void, undefined>;
+  map(
+    items: Iterable<A> | AsyncIterable<A>,
+    options: MapOptions<A> & { settled: true },
+  ): AsyncGenerator<TaskOutcome<A, R>, void, undefined>;
   map(items: Iterable<A> | AsyncIterable<A>, options?: MapOptions<A> & { settled?: false }): AsyncGenerator<R, void, undefined>;
   map(items: Iterable<A> | AsyncIterable<A>, options?: MapOptions<A>): AsyncGenerator<R | TaskOutcome<A, R>, void, undefined>;
   map(items: Iterable<A> | AsyncIterable<A>, options?: MapOptions<A>): AsyncGenerator<R | TaskOutcome<A, R>, void, undefined> {
@@ -546,7 +544,10 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
       for (const t of this.#queue.splice(0)) {
         cancelled += 1;
         this.#counters.queued -= 1;
-        this.#fail(t, new PoolClosedError(messages.poolClosedPending(pool, messages.describeTask(t.name, t.id)), { taskName: t.name, taskId: t.id }));
+        this.#fail(
+          t,
+          new PoolClosedError(messages.poolClosedPending(pool, messages.describeTask(t.name, t.id)), { taskName: t.name, taskId: t.id }),
+        );
       }
     };
     if (cancelPending) cancelQueued();
@@ -637,11 +638,17 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     const task = messages.describeTask(t.name, t.id);
     const base = { taskName: t.name, taskId: t.id };
     if (why === 'timeout') {
-      return new TaskTimeoutError(messages.taskTimeout(task, t.timeoutMs as number, undefined), { ...base, timeoutMs: t.timeoutMs as number });
+      return new TaskTimeoutError(messages.taskTimeout(task, t.timeoutMs as number, undefined), {
+        ...base,
+        timeoutMs: t.timeoutMs as number,
+      });
     }
     if (why === 'abort') return new TaskAbortedError(messages.taskAborted(task, t.signal?.reason), { ...base, cause: t.signal?.reason });
     if (this.#forcedDeadline !== undefined) {
-      return new PoolClosedError(messages.poolClosedRunning(messages.describePool(this.#options.name), task, this.#forcedDeadline), { ...base, cause: err });
+      return new PoolClosedError(messages.poolClosedRunning(messages.describePool(this.#options.name), task, this.#forcedDeadline), {
+        ...base,
+        cause: err,
+      });
     }
     const message = describeRejection(err);
     const exit = /worker exited with code: (-?\d+)/.exec(message);
@@ -649,7 +656,8 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
       const exitCode = Number(exit[1]);
       return new WorkerExitedError(messages.workerExited(task, exitCode), { ...base, exitCode, cause: err });
     }
-    if (message === 'Terminating worker thread') return new WorkerExitedError(messages.workerExited(task, undefined), { ...base, cause: err });
+    if (message === 'Terminating worker thread')
+      return new WorkerExitedError(messages.workerExited(task, undefined), { ...base, cause: err });
     if ((err as Error)?.name === 'DataCloneError' || /could not be cloned/i.test(message)) {
       return new TaskTransferError(messages.notTransferable(task, message), { ...base, cause: err });
     }
@@ -760,4 +768,3 @@ function validateWorkerSettings(databases: Record<string, DatabaseSettings>): vo
     void probe.shutdown({ deadlineMs: 0 });
   }
 }
-

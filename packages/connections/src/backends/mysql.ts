@@ -330,7 +330,9 @@ export const mysqlBackend: Backend = {
     const r = raw as MysqlRaw;
     if (r.dead || r.driver._fatalError || r.driver._closing) return true;
     const e = error as { fatal?: boolean; code?: string; errno?: number };
-    return Boolean(e?.fatal) || (e?.code !== undefined && FATAL_CODES.has(e.code)) || e?.errno === 1927 || e?.errno === 2006 || e?.errno === 2013;
+    return (
+      Boolean(e?.fatal) || (e?.code !== undefined && FATAL_CODES.has(e.code)) || e?.errno === 1927 || e?.errno === 2006 || e?.errno === 2013
+    );
   },
 
   placeholder: () => '?',

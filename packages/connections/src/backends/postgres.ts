@@ -21,7 +21,12 @@ import type { ResolvedDatabaseSettings } from '../settings';
 interface PgClient {
   processID: number | null;
   connect(): Promise<void>;
-  query(config: { text: string; values: unknown[]; rowMode?: 'array'; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: {
+    text: string;
+    values: unknown[];
+    rowMode?: 'array';
+    name?: string;
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   end(): Promise<void>;
   on(event: 'error' | 'end', listener: (err?: Error) => void): void;
   ref(): void;
@@ -76,7 +81,8 @@ function stalePrepared(err: unknown): boolean {
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
-const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed/i;
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed/i;
 
 /** SQLSTATE class → error class (psycopg's mapping, which Django inherits). */
 function classFor(sqlState: string): DatabaseErrorClass {

@@ -94,10 +94,13 @@ function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
     return undefined;
   }
   return new Promise<void>((resolve, reject) => {
-    const entry = { raw, grant: () => {
-      clearTimeout(timer);
-      resolve();
-    } };
+    const entry = {
+      raw,
+      grant: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    };
     const timer = setTimeout(() => {
       const i = l.queue.indexOf(entry);
       if (i >= 0) l.queue.splice(i, 1);
@@ -110,13 +113,25 @@ function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
   });
 }
 
-const PROGRAMMING = /syntax error|no such (table|column|function|index)|has no column|already exists|incomplete input|parameter|no tables specified|ambiguous column|misuse/i;
+const PROGRAMMING =
+  /syntax error|no such (table|column|function|index)|has no column|already exists|incomplete input|parameter|no tables specified|ambiguous column|misuse/i;
 
 function classFor(code: string | undefined, message: string): DatabaseErrorClass {
   if (!code) return PROGRAMMING.test(message) ? ProgrammingError : DatabaseError;
   if (code.startsWith('SQLITE_CONSTRAINT')) return IntegrityError;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return OperationalError;
-  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_FULL' || code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_NOMEM' || code === 'SQLITE_INTERRUPT' || code === 'SQLITE_ABORT') return OperationalError;
+  if (
+    code.startsWith('SQLITE_IOERR') ||
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code === 'SQLITE_FULL' ||
+    code === 'SQLITE_READONLY' ||
+    code.startsWith('SQLITE_READONLY') ||
+    code === 'SQLITE_PERM' ||
+    code === 'SQLITE_NOMEM' ||
+    code === 'SQLITE_INTERRUPT' ||
+    code === 'SQLITE_ABORT'
+  )
+    return OperationalError;
   if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return DataError;
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_INTERNAL' || code === 'SQLITE_NOTADB') return InternalError;
   if (code === 'SQLITE_MISUSE' || code === 'SQLITE_AUTH') return ProgrammingError;

@@ -48,7 +48,13 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
     if (typeof value !== 'string') return [{ message: `${JSON.stringify(value)} value must be a string.`, code: 'invalid' }];
     const n = [...value].length;
     if (n > this.maxLength) {
-      return [{ message: `Ensure this value has at most ${this.maxLength} characters (it has ${n}).`, code: 'max_length', params: { limitValue: this.maxLength, showValue: n } }];
+      return [
+        {
+          message: `Ensure this value has at most ${this.maxLength} characters (it has ${n}).`,
+          code: 'max_length',
+          params: { limitValue: this.maxLength, showValue: n },
+        },
+      ];
     }
     return [];
   }

@@ -88,6 +88,8 @@ export class DateField<const O extends DateFieldOptions = {}> extends Field<Scal
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return parseDate(value) ? [] : [{ message: `${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`, code: 'invalid' }];
+    return parseDate(value)
+      ? []
+      : [{ message: `${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`, code: 'invalid' }];
   }
 }

@@ -27,7 +27,7 @@ export function parseDateTime(value: unknown): Date | undefined {
   return undefined;
 }
 
-const fromSqlite: FromDb = (v) => (typeof v === 'string' ? parseDateTime(v) ?? new Date(v) : typeof v === 'number' ? new Date(v) : v);
+const fromSqlite: FromDb = (v) => (typeof v === 'string' ? (parseDateTime(v) ?? new Date(v)) : typeof v === 'number' ? new Date(v) : v);
 
 export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Field<ScalarSpecOf<Date, Date, 'datetime', O>> {
   readonly internalType: string = 'DateTimeField';
@@ -50,7 +50,9 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
 
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
-    return parseDateTime(value) ?? this.invalid(`${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`);
+    return (
+      parseDateTime(value) ?? this.invalid(`${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`)
+    );
   }
 
   override toDb(value: unknown, vendor: Vendor): unknown {
@@ -73,6 +75,8 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return parseDateTime(value) ? [] : [{ message: `${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`, code: 'invalid' }];
+    return parseDateTime(value)
+      ? []
+      : [{ message: `${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`, code: 'invalid' }];
   }
 }

@@ -17,7 +17,9 @@ export interface DecimalFieldOptions extends FieldOptions<string | number> {
 
 const DECIMAL = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 
-export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOptions> extends Field<ScalarSpecOf<string, string | number, 'decimal', O>> {
+export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOptions> extends Field<
+  ScalarSpecOf<string, string | number, 'decimal', O>
+> {
   readonly internalType: string = 'DecimalField';
   readonly lookupKind = 'decimal' as const;
   readonly maxDigits: number;
@@ -25,9 +27,12 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
 
   constructor(options: O & DecimalFieldOptions) {
     super(options, ['maxDigits', 'decimalPlaces']);
-    if (!Number.isInteger(options.maxDigits) || options.maxDigits < 1) throw new TypeError(`DecimalField: maxDigits must be a positive integer, got ${String(options.maxDigits)}.`);
+    if (!Number.isInteger(options.maxDigits) || options.maxDigits < 1)
+      throw new TypeError(`DecimalField: maxDigits must be a positive integer, got ${String(options.maxDigits)}.`);
     if (!Number.isInteger(options.decimalPlaces) || options.decimalPlaces < 0 || options.decimalPlaces > options.maxDigits) {
-      throw new TypeError(`DecimalField: decimalPlaces must be an integer between 0 and maxDigits (${options.maxDigits}), got ${String(options.decimalPlaces)}.`);
+      throw new TypeError(
+        `DecimalField: decimalPlaces must be an integer between 0 and maxDigits (${options.maxDigits}), got ${String(options.decimalPlaces)}.`,
+      );
     }
     this.maxDigits = options.maxDigits;
     this.decimalPlaces = options.decimalPlaces;
@@ -76,9 +81,13 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
     const fracDigits = frac.replace(/0+$/, '').length;
     const out: ValidationMessage[] = [];
     if (intDigits + Math.max(fracDigits, 0) > this.maxDigits || intDigits > this.maxDigits - this.decimalPlaces) {
-      out.push({ message: `Ensure that there are no more than ${this.maxDigits - this.decimalPlaces} digits before the decimal point and ${this.maxDigits} in total.`, code: 'max_digits' });
+      out.push({
+        message: `Ensure that there are no more than ${this.maxDigits - this.decimalPlaces} digits before the decimal point and ${this.maxDigits} in total.`,
+        code: 'max_digits',
+      });
     }
-    if (fracDigits > this.decimalPlaces) out.push({ message: `Ensure that there are no more than ${this.decimalPlaces} decimal places.`, code: 'max_decimal_places' });
+    if (fracDigits > this.decimalPlaces)
+      out.push({ message: `Ensure that there are no more than ${this.decimalPlaces} decimal places.`, code: 'max_decimal_places' });
     return out;
   }
 }

@@ -39,10 +39,39 @@ export interface FieldOptions<T = unknown> {
   verboseName?: string;
 }
 
-const OPTION_KEYS = ['null', 'blank', 'default', 'unique', 'dbIndex', 'dbColumn', 'primaryKey', 'choices', 'validators', 'editable', 'helpText', 'verboseName'] as const;
+const OPTION_KEYS = [
+  'null',
+  'blank',
+  'default',
+  'unique',
+  'dbIndex',
+  'dbColumn',
+  'primaryKey',
+  'choices',
+  'validators',
+  'editable',
+  'helpText',
+  'verboseName',
+] as const;
 
 /** Names a field may not take: the instance API is `$`-prefixed, but JavaScript reserves these. */
-export const RESERVED_FIELD_NAMES = new Set(['pk', 'constructor', 'prototype', 'then', 'toString', 'toJSON', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__proto__', 'objects', 'DoesNotExist', 'MultipleObjectsReturned']);
+export const RESERVED_FIELD_NAMES = new Set([
+  'pk',
+  'constructor',
+  'prototype',
+  'then',
+  'toString',
+  'toJSON',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__proto__',
+  'objects',
+  'DoesNotExist',
+  'MultipleObjectsReturned',
+]);
 
 /** Converts a value coming from the driver; undefined when the driver's value is already right. */
 export type FromDb = ((value: unknown) => unknown) | undefined;

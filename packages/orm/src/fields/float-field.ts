@@ -25,6 +25,8 @@ export class FloatField<const O extends FloatFieldOptions = {}> extends Field<Sc
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return typeof value === 'number' && Number.isFinite(value) ? [] : [{ message: `${JSON.stringify(value)} value must be a float.`, code: 'invalid' }];
+    return typeof value === 'number' && Number.isFinite(value)
+      ? []
+      : [{ message: `${JSON.stringify(value)} value must be a float.`, code: 'invalid' }];
   }
 }

@@ -87,7 +87,9 @@ export abstract class ForeignObject<S extends RelationSpec> extends RelatedField
   constructor(to: unknown, options: ForeignKeyOptions) {
     super(to, options, ['onDelete', 'relatedName', 'relatedQueryName', 'dbConstraint'], new.target.name);
     if (!options || !(ON_DELETE as readonly string[]).includes(options.onDelete)) {
-      throw new TypeError(`${new.target.name}: onDelete must be one of ${ON_DELETE.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(options?.onDelete)}.`);
+      throw new TypeError(
+        `${new.target.name}: onDelete must be one of ${ON_DELETE.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(options?.onDelete)}.`,
+      );
     }
     this.onDelete = options.onDelete;
     if (this.onDelete === 'setNull' && !this.null) {

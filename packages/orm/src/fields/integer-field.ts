@@ -45,7 +45,8 @@ export class IntegerField<const O extends IntegerFieldOptions = {}> extends Fiel
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return [{ message: `${JSON.stringify(value)} value must be an integer.`, code: 'invalid' }];
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return [{ message: `${JSON.stringify(value)} value must be an integer.`, code: 'invalid' }];
     const range = RANGES[this.internalType];
     if (range && (value < range[0] || value > range[1])) {
       return [{ message: `Ensure this value is between ${range[0]} and ${range[1]}.`, code: 'out_of_range' }];

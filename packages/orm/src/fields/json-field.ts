@@ -51,7 +51,12 @@ export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = {}> 
   }
 
   protected override isEmpty(value: unknown): boolean {
-    return value === undefined || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+    return (
+      value === undefined ||
+      value === '' ||
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && value !== null && Object.keys(value).length === 0)
+    );
   }
 
   override toDb(value: unknown, _vendor: Vendor): unknown {

@@ -32,7 +32,13 @@ export interface ManyToManyFieldOptions extends Pick<FieldOptions<unknown>, 'bla
   through?: () => unknown;
 }
 
-export type ManyToManySpec<I> = { readonly rel: 'm2m'; readonly target: I; readonly null: false; readonly optional: true; readonly pk: false };
+export type ManyToManySpec<I> = {
+  readonly rel: 'm2m';
+  readonly target: I;
+  readonly null: false;
+  readonly optional: true;
+  readonly pk: false;
+};
 
 export class ManyToManyField<I> extends RelatedField<ManyToManySpec<I>> {
   readonly internalType: string = 'ManyToManyField';

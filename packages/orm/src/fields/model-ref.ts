@@ -57,5 +57,7 @@ export function targetOf(to: unknown, fieldType: string): Target {
     }
     return to as () => unknown;
   }
-  throw new TypeError(`${fieldType}: the first argument must be a function returning the related model (() => Author) or ref<Model>('self'), got ${to === null ? 'null' : typeof to}.`);
+  throw new TypeError(
+    `${fieldType}: the first argument must be a function returning the related model (() => Author) or ref<Model>('self'), got ${to === null ? 'null' : typeof to}.`,
+  );
 }

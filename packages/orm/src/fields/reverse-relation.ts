@@ -38,7 +38,9 @@ export abstract class ReverseRelation<S extends ReverseSpec<unknown, 'reverse-fk
     super({});
     this.target = isModelRef(to) ? to.target : targetOf(to, new.target.name);
     if (typeof fieldName !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(fieldName)) {
-      throw new TypeError(`${new.target.name}: the second argument must name the forward field on the related model, got ${JSON.stringify(fieldName)}.`);
+      throw new TypeError(
+        `${new.target.name}: the second argument must name the forward field on the related model, got ${JSON.stringify(fieldName)}.`,
+      );
     }
     this.fieldName = fieldName;
   }

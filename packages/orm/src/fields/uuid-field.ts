@@ -19,7 +19,11 @@ const HEX32 = /^[0-9a-f]{32}$/;
 /** Normalise a UUID to 32 lowercase hex digits, or undefined when it is not one. @internal */
 export function uuidHex(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const hex = value.trim().toLowerCase().replace(/^urn:uuid:/, '').replace(/[{}-]/g, '');
+  const hex = value
+    .trim()
+    .toLowerCase()
+    .replace(/^urn:uuid:/, '')
+    .replace(/[{}-]/g, '');
   return HEX32.test(hex) ? hex : undefined;
 }
 

@@ -16,12 +16,18 @@ export type Validator<T = unknown> = (value: T) => ValidatorResult;
 
 /** The value must be at least `min`. */
 export function minValue(min: number): Validator<number | string> {
-  return (v) => (Number(v) < min ? { message: `Ensure this value is greater than or equal to ${min}.`, code: 'min_value', params: { limit: min } } : undefined);
+  return (v) =>
+    Number(v) < min
+      ? { message: `Ensure this value is greater than or equal to ${min}.`, code: 'min_value', params: { limit: min } }
+      : undefined;
 }
 
 /** The value must be at most `max`. */
 export function maxValue(max: number): Validator<number | string> {
-  return (v) => (Number(v) > max ? { message: `Ensure this value is less than or equal to ${max}.`, code: 'max_value', params: { limit: max } } : undefined);
+  return (v) =>
+    Number(v) > max
+      ? { message: `Ensure this value is less than or equal to ${max}.`, code: 'max_value', params: { limit: max } }
+      : undefined;
 }
 
 /** The text must have at least `n` characters. */

@@ -18,8 +18,10 @@ export class UniqueConstraint {
   readonly fields: readonly string[];
   readonly name: string;
   constructor(options: { fields: readonly string[]; name: string }) {
-    if (!options || !Array.isArray(options.fields) || options.fields.length === 0) throw new TypeError('UniqueConstraint: fields must be a non-empty list of field names.');
-    if (!isIdentifier(options.name)) throw new TypeError(`UniqueConstraint: name must be an identifier of at most 64 characters, got ${JSON.stringify(options.name)}.`);
+    if (!options || !Array.isArray(options.fields) || options.fields.length === 0)
+      throw new TypeError('UniqueConstraint: fields must be a non-empty list of field names.');
+    if (!isIdentifier(options.name))
+      throw new TypeError(`UniqueConstraint: name must be an identifier of at most 64 characters, got ${JSON.stringify(options.name)}.`);
     this.fields = [...options.fields];
     this.name = options.name;
   }
@@ -32,8 +34,10 @@ export class Index {
   readonly name: string;
   readonly unique: boolean;
   constructor(options: { fields: readonly string[]; name: string; unique?: boolean }) {
-    if (!options || !Array.isArray(options.fields) || options.fields.length === 0) throw new TypeError('Index: fields must be a non-empty list of field names.');
-    if (!isIdentifier(options.name)) throw new TypeError(`Index: name must be an identifier of at most 64 characters, got ${JSON.stringify(options.name)}.`);
+    if (!options || !Array.isArray(options.fields) || options.fields.length === 0)
+      throw new TypeError('Index: fields must be a non-empty list of field names.');
+    if (!isIdentifier(options.name))
+      throw new TypeError(`Index: name must be an identifier of at most 64 characters, got ${JSON.stringify(options.name)}.`);
     this.fields = [...options.fields];
     this.name = options.name;
     this.unique = options.unique ?? false;

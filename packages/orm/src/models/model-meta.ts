@@ -26,7 +26,7 @@ export interface MetaOptions<F = Record<string, unknown>> {
   /** The table name (default: the model name in snake_case). */
   dbTable?: string;
   /** Default ordering: field names, `-name` for descending. */
-  ordering?: readonly (keyof F & string | `-${keyof F & string}` | 'pk' | '-pk' | 'id' | '-id')[];
+  ordering?: readonly ((keyof F & string) | `-${keyof F & string}` | 'pk' | '-pk' | 'id' | '-id')[];
   /** Sets of fields that must be unique together (Django's `unique_together`). */
   uniqueTogether?: readonly (readonly (keyof F & string)[])[];
   /** Named constraints (`UniqueConstraint`). */
@@ -61,9 +61,7 @@ export interface RelatedObject {
 
 /** What a name in a lookup path resolves to. */
 export type PathElement =
-  | { kind: 'field'; field: Field }
-  | { kind: 'm2m'; field: ManyToManyField<unknown> }
-  | { kind: 'reverse'; rel: RelatedObject };
+  { kind: 'field'; field: Field } | { kind: 'm2m'; field: ManyToManyField<unknown> } | { kind: 'reverse'; rel: RelatedObject };
 
 /** A runtime model class (any). @internal */
 export interface ModelClassLike {
@@ -100,7 +98,8 @@ export class ModelMeta {
   private readonly byAttname = new Map<string, Field>();
   private nameValue: string | undefined;
   private tableValue: string | undefined;
-  private relatedCache: { version: number; list: RelatedObject[]; byQuery: Map<string, RelatedObject>; byAccessor: Map<string, RelatedObject> } | undefined;
+  private relatedCache:
+    { version: number; list: RelatedObject[]; byQuery: Map<string, RelatedObject>; byAccessor: Map<string, RelatedObject> } | undefined;
   private readonly throughs = new Map<ManyToManyField<unknown>, ModelMeta>();
   private checkedClass = false;
   /** Per-model caches of the query layer (mappers, resolved lookups). @internal */
@@ -113,25 +112,38 @@ export class ModelMeta {
     this.modelClass = base;
     if (options === null || typeof options !== 'object') throw new ModelDefinitionError(`Model options must be an object.`);
     for (const key of Object.keys(options)) {
-      if (!META_KEYS.includes(key)) throw new ModelDefinitionError(`Unknown model option '${key}'. Valid options: ${META_KEYS.filter((k) => k !== 'autoCreated').join(', ')}.`);
+      if (!META_KEYS.includes(key))
+        throw new ModelDefinitionError(
+          `Unknown model option '${key}'. Valid options: ${META_KEYS.filter((k) => k !== 'autoCreated').join(', ')}.`,
+        );
     }
     this.options = options;
     if (options.name !== undefined) {
-      if (!isIdentifier(options.name)) throw new ModelDefinitionError(`Model option name must be an identifier, got ${JSON.stringify(options.name)}.`);
+      if (!isIdentifier(options.name))
+        throw new ModelDefinitionError(`Model option name must be an identifier, got ${JSON.stringify(options.name)}.`);
       this.nameValue = options.name;
     }
-    if (fields === null || typeof fields !== 'object') throw new ModelDefinitionError(`Model.define() takes an object of fields, got ${fields === null ? 'null' : typeof fields}.`);
+    if (fields === null || typeof fields !== 'object')
+      throw new ModelDefinitionError(`Model.define() takes an object of fields, got ${fields === null ? 'null' : typeof fields}.`);
     const declared = new Map<string, Field>();
     const label = options.name ?? 'the model';
     const entries = Object.entries(fields);
     const hasPk = entries.some(([, f]) => Field.is(f) && f.primaryKey);
     if (!hasPk) {
-      if ('id' in fields) throw new ModelDefinitionError(`${label}: a field named 'id' must be the primary key (primaryKey: true), because Spool adds 'id' when no primary key is declared.`, { model: options.name });
+      if ('id' in fields)
+        throw new ModelDefinitionError(
+          `${label}: a field named 'id' must be the primary key (primaryKey: true), because Spool adds 'id' when no primary key is declared.`,
+          { model: options.name },
+        );
       const id = new AutoField();
       declared.set('id', id);
     }
     for (const [name, field] of entries) {
-      if (!Field.is(field)) throw new ModelDefinitionError(`${label}.${name} is not a field (got ${field === null ? 'null' : typeof field}). Use a field class: new CharField({ maxLength: 100 }).`, { model: options.name });
+      if (!Field.is(field))
+        throw new ModelDefinitionError(
+          `${label}.${name} is not a field (got ${field === null ? 'null' : typeof field}). Use a field class: new CharField({ maxLength: 100 }).`,
+          { model: options.name },
+        );
       checkFieldName(label, name);
       declared.set(name, field);
     }
@@ -141,7 +153,10 @@ export class ModelMeta {
     let pk: Field | undefined;
     for (const [name, field] of declared) {
       if ((field as Field).model !== undefined) {
-        throw new ModelDefinitionError(`${label}.${name}: this field object already belongs to ${field.model.name}.${field.name}. Create a new field for each model.`, { model: options.name });
+        throw new ModelDefinitionError(
+          `${label}.${name}: this field object already belongs to ${field.model.name}.${field.name}. Create a new field for each model.`,
+          { model: options.name },
+        );
       }
       field.contribute(this, name);
       if (field instanceof ReverseRelation) reverse.push(field as ReverseRelation<never>);
@@ -149,22 +164,34 @@ export class ModelMeta {
       else {
         concrete.push(field);
         if (field.primaryKey) {
-          if (pk) throw new ModelDefinitionError(`${label}: only one primary key is allowed ('${pk.name}' and '${name}').`, { model: options.name });
+          if (pk)
+            throw new ModelDefinitionError(`${label}: only one primary key is allowed ('${pk.name}' and '${name}').`, {
+              model: options.name,
+            });
           pk = field;
         }
       }
     }
     for (const f of concrete) {
       if (f.attname !== f.name && declared.has(f.attname)) {
-        throw new ModelDefinitionError(`${label}.${f.name}: its attribute '${f.attname}' clashes with the field '${f.attname}'.`, { model: options.name });
+        throw new ModelDefinitionError(`${label}.${f.name}: its attribute '${f.attname}' clashes with the field '${f.attname}'.`, {
+          model: options.name,
+        });
       }
       this.byAttname.set(f.attname, f);
-      if (!isIdentifier(f.column)) throw new ModelDefinitionError(`${label}.${f.name}: column name ${JSON.stringify(f.column)} must be an identifier (letters, digits, underscore).`, { model: options.name });
+      if (!isIdentifier(f.column))
+        throw new ModelDefinitionError(
+          `${label}.${f.name}: column name ${JSON.stringify(f.column)} must be an identifier (letters, digits, underscore).`,
+          { model: options.name },
+        );
     }
     const columns = new Map<string, string>();
     for (const f of concrete) {
       const other = columns.get(f.column.toLowerCase());
-      if (other) throw new ModelDefinitionError(`${label}: fields '${other}' and '${f.name}' use the same column '${f.column}'.`, { model: options.name });
+      if (other)
+        throw new ModelDefinitionError(`${label}: fields '${other}' and '${f.name}' use the same column '${f.column}'.`, {
+          model: options.name,
+        });
       columns.set(f.column.toLowerCase(), f.name);
     }
     this.declared = declared;
@@ -173,13 +200,17 @@ export class ModelMeta {
     this.manyToMany = m2m;
     this.reverseDeclarations = reverse;
     if (options.dbTable !== undefined && !isIdentifier(options.dbTable)) {
-      throw new ModelDefinitionError(`${label}: dbTable ${JSON.stringify(options.dbTable)} must be an identifier (letters, digits, underscore; at most 64 characters).`, { model: options.name });
+      throw new ModelDefinitionError(
+        `${label}: dbTable ${JSON.stringify(options.dbTable)} must be an identifier (letters, digits, underscore; at most 64 characters).`,
+        { model: options.name },
+      );
     }
     for (const group of options.uniqueTogether ?? []) {
       for (const n of group) if (!this.declared.has(n) || !this.declared.get(n)?.concrete) throw this.unknownField(n, 'uniqueTogether');
     }
     for (const c of [...(options.constraints ?? []), ...(options.indexes ?? [])]) {
-      if (!(c instanceof UniqueConstraint) && !(c instanceof Index)) throw new ModelDefinitionError(`${label}: constraints and indexes must be UniqueConstraint or Index objects.`);
+      if (!(c instanceof UniqueConstraint) && !(c instanceof Index))
+        throw new ModelDefinitionError(`${label}: constraints and indexes must be UniqueConstraint or Index objects.`);
       for (const n of c.fields) {
         const name = n.startsWith('-') ? n.slice(1) : n;
         if (!this.declared.has(name) || !this.declared.get(name)?.concrete) throw this.unknownField(name, c.name);
@@ -187,7 +218,8 @@ export class ModelMeta {
     }
     for (const o of options.ordering ?? []) {
       const name = o.startsWith('-') ? o.slice(1) : o;
-      if (name !== 'pk' && name !== '?' && !name.includes('__') && !this.declared.has(name) && !this.byAttname.has(name)) throw this.unknownField(name, 'ordering');
+      if (name !== 'pk' && name !== '?' && !name.includes('__') && !this.declared.has(name) && !this.byAttname.has(name))
+        throw this.unknownField(name, 'ordering');
     }
     register(this);
   }
@@ -271,7 +303,9 @@ export class ModelMeta {
       for (const key of Object.getOwnPropertyNames(p)) {
         if (key === 'constructor') continue;
         if (this.declared.has(key) || this.byAttname.has(key)) {
-          throw new ModelDefinitionError(`${this.name}.${key} is both a field and a method or accessor of the class. Rename one of them.`, { model: this.name });
+          throw new ModelDefinitionError(`${this.name}.${key} is both a field and a method or accessor of the class. Rename one of them.`, {
+            model: this.name,
+          });
         }
       }
     }
@@ -294,7 +328,11 @@ export class ModelMeta {
     if (name === 'pk') return this.pk;
     const f = this.declared.get(name) ?? this.byAttname.get(name);
     if (f && f.concrete) return f;
-    throw this.unknownField(name, context, this.fields.map((x) => x.name));
+    throw this.unknownField(
+      name,
+      context,
+      this.fields.map((x) => x.name),
+    );
   }
 
   /** Resolve one name of a lookup path: a field, its attname, `pk`, a many-to-many, a reverse relation. */
@@ -358,7 +396,10 @@ export class ModelMeta {
     }
     const meta = metaOfClass(cls);
     if (!meta) {
-      throw new ModelDefinitionError(`${this.name}.${field.name}: the related model must be a model class (from Model.define()), got ${describe(cls)}.`, { model: this.name });
+      throw new ModelDefinitionError(
+        `${this.name}.${field.name}: the related model must be a model class (from Model.define()), got ${describe(cls)}.`,
+        { model: this.name },
+      );
     }
     meta.adopt(cls as ModelClassLike);
     return meta;
@@ -398,7 +439,10 @@ export class ModelMeta {
       }
       const own = this.declared.get(r.accessorName);
       if (own && !(own instanceof ReverseRelation)) {
-        throw new ModelDefinitionError(`Reverse accessor '${r.accessorName}' of ${r.model.name}.${r.field.name} clashes with the field ${this.name}.${r.accessorName}. Give ${r.model.name}.${r.field.name} a relatedName.`, { model: this.name });
+        throw new ModelDefinitionError(
+          `Reverse accessor '${r.accessorName}' of ${r.model.name}.${r.field.name} clashes with the field ${this.name}.${r.accessorName}. Give ${r.model.name}.${r.field.name} a relatedName.`,
+          { model: this.name },
+        );
       }
       byQuery.set(r.queryName, r);
       byAccessor.set(r.accessorName, r);
@@ -416,7 +460,10 @@ export class ModelMeta {
         );
       }
       if (r.field.internalType !== d.expects) {
-        throw new ModelDefinitionError(`${this.name}.${d.name} is a ${d.internalType} but ${r.model.name}.${r.field.name} is a ${r.field.internalType}. Use the matching declaration.`, { model: this.name });
+        throw new ModelDefinitionError(
+          `${this.name}.${d.name} is a ${d.internalType} but ${r.model.name}.${r.field.name} is a ${r.field.internalType}. Use the matching declaration.`,
+          { model: this.name },
+        );
       }
     }
     this.relatedCache = { version: v, list, byQuery, byAccessor };
@@ -448,7 +495,10 @@ export class ModelMeta {
       );
     }
     const explicit = declaration?.name ?? field.relatedName;
-    const base = explicit !== undefined && (field.relatedQueryName !== undefined || declaration) ? '' : lowerFirst(this.requireName(`reverse accessor on ${parent.name}`));
+    const base =
+      explicit !== undefined && (field.relatedQueryName !== undefined || declaration)
+        ? ''
+        : lowerFirst(this.requireName(`reverse accessor on ${parent.name}`));
     const accessorName = explicit ?? (kind === 'reverse-o2o' ? base : `${base}Set`);
     const queryName = declaration?.name ?? field.relatedQueryName ?? field.relatedName ?? base;
     const rel: RelatedObject = {
@@ -484,11 +534,24 @@ export class ModelMeta {
       const { ForeignKey } = require('../fields/foreign-key') as typeof import('../fields/foreign-key');
       const source = this;
       const fields: Record<string, Field> = {
-        [fromName]: new ForeignKey(() => source.modelClass as never, { onDelete: 'cascade', dbColumn: fromCol, relatedName: `${this.name}_${field.name}_from` }) as unknown as Field,
-        [toName]: new ForeignKey(() => target.modelClass as never, { onDelete: 'cascade', dbColumn: toCol, relatedName: `${this.name}_${field.name}_to` }) as unknown as Field,
+        [fromName]: new ForeignKey(() => source.modelClass as never, {
+          onDelete: 'cascade',
+          dbColumn: fromCol,
+          relatedName: `${this.name}_${field.name}_from`,
+        }) as unknown as Field,
+        [toName]: new ForeignKey(() => target.modelClass as never, {
+          onDelete: 'cascade',
+          dbColumn: toCol,
+          relatedName: `${this.name}_${field.name}_to`,
+        }) as unknown as Field,
       };
       const table = field.dbTable ?? `${this.dbTable}_${snakeCase(field.name)}`;
-      const cls = throughFactory(fields, { name: `${this.name}_${field.name}`, dbTable: table, uniqueTogether: [[fromName, toName]], autoCreated: true });
+      const cls = throughFactory(fields, {
+        name: `${this.name}_${field.name}`,
+        dbTable: table,
+        uniqueTogether: [[fromName, toName]],
+        autoCreated: true,
+      });
       meta = metaOfClass(cls) as ModelMeta;
     }
     this.throughs.set(field, meta);
@@ -504,7 +567,10 @@ export class ModelMeta {
     const source = self ? fks[0] : fks.find((f) => f.relatedMeta === this);
     const tgt = self ? fks[1] : fks.find((f) => f.relatedMeta === target);
     if (!source || !tgt) {
-      throw new ModelDefinitionError(`${this.name}.${field.name}: the through model ${through.name} must have a ForeignKey to ${this.name} and one to ${target.name}.`, { model: this.name });
+      throw new ModelDefinitionError(
+        `${this.name}.${field.name}: the through model ${through.name} must have a ForeignKey to ${this.name} and one to ${target.name}.`,
+        { model: this.name },
+      );
     }
     return { source, target: tgt };
   }
@@ -525,7 +591,9 @@ function describe(v: unknown): string {
 
 function checkFieldName(label: string, name: string): void {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
-    throw new ModelDefinitionError(`${label}: field name '${name}' must start with a letter and contain only letters, digits and underscores (names starting with '$' or '_' are reserved for Spool's instance API).`);
+    throw new ModelDefinitionError(
+      `${label}: field name '${name}' must start with a letter and contain only letters, digits and underscores (names starting with '$' or '_' are reserved for Spool's instance API).`,
+    );
   }
   if (name.includes('__')) throw new ModelDefinitionError(`${label}: field name '${name}' cannot contain '__' (it separates lookups).`);
   if (name.endsWith('_')) throw new ModelDefinitionError(`${label}: field name '${name}' cannot end with an underscore.`);

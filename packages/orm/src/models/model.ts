@@ -23,7 +23,14 @@
  */
 import { connections, DatabaseError } from '@spool/connections';
 import { META, MODEL_BRAND, STATE } from '../brand';
-import { FieldError, RelatedNotLoadedError, ValidationError, type ObjectDoesNotExist, type MultipleObjectsReturned, type ValidationMessage } from '../errors';
+import {
+  FieldError,
+  RelatedNotLoadedError,
+  ValidationError,
+  type ObjectDoesNotExist,
+  type MultipleObjectsReturned,
+  type ValidationMessage,
+} from '../errors';
 import { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
@@ -281,11 +288,13 @@ function initInstance(meta: ModelMeta, obj: Record<string, unknown>, values: Rec
       if (byName) {
         consumed += 1;
         const v = values[f.name];
-        if (v !== null && v !== undefined && typeof v === 'object') obj[f.name] = v; // setter: cache + key
+        if (v !== null && v !== undefined && typeof v === 'object')
+          obj[f.name] = v; // setter: cache + key
         else obj[f.attname] = v ?? null;
         if (byAttname) {
           consumed += 1;
-          if (values[f.attname] !== obj[f.attname]) throw new FieldError(`${meta.name}(): '${f.name}' and '${f.attname}' disagree.`, { model: meta.name, field: f.name });
+          if (values[f.attname] !== obj[f.attname])
+            throw new FieldError(`${meta.name}(): '${f.name}' and '${f.attname}' disagree.`, { model: meta.name, field: f.name });
         }
       } else if (byAttname) {
         consumed += 1;
@@ -304,10 +313,17 @@ function initInstance(meta: ModelMeta, obj: Record<string, unknown>, values: Rec
     if (fields.some((x) => x.name === k || x.attname === k)) continue;
     const f = meta.field(k);
     if (f instanceof ManyToManyField || f instanceof ReverseRelation) {
-      throw new FieldError(`${meta.name}(): '${k}' is a multi-valued relation; set it after saving with obj.${k}.set([...]).`, { model: meta.name, field: k });
+      throw new FieldError(`${meta.name}(): '${k}' is a multi-valued relation; set it after saving with obj.${k}.set([...]).`, {
+        model: meta.name,
+        field: k,
+      });
     }
     const choices = fields.flatMap((x) => (x.attname === x.name ? [x.name] : [x.name, x.attname]));
-    throw new FieldError(`${meta.name}() got an unexpected field '${k}'. Valid fields: ${choices.join(', ')}.`, { model: meta.name, field: k, choices });
+    throw new FieldError(`${meta.name}() got an unexpected field '${k}'. Valid fields: ${choices.join(', ')}.`, {
+      model: meta.name,
+      field: k,
+      choices,
+    });
   }
 }
 
@@ -342,11 +358,17 @@ function installAccessors(meta: ModelMeta, proto: object): void {
           return;
         }
         if (typeof value !== 'object' || !(value instanceof Model)) {
-          throw new FieldError(`Cannot assign ${JSON.stringify(value)} to ${meta.name}.${fk.name}: it must be a ${fk.relatedMeta.name} instance (assign the key to ${fk.attname}).`, { model: meta.name, field: fk.name });
+          throw new FieldError(
+            `Cannot assign ${JSON.stringify(value)} to ${meta.name}.${fk.name}: it must be a ${fk.relatedMeta.name} instance (assign the key to ${fk.attname}).`,
+            { model: meta.name, field: fk.name },
+          );
         }
         const target = fk.relatedMeta;
         if (metaFor(value.constructor as ModelClassLike) !== target) {
-          throw new FieldError(`Cannot assign a ${metaFor(value.constructor as ModelClassLike).name} to ${meta.name}.${fk.name}: it must be a ${target.name} instance.`, { model: meta.name, field: fk.name });
+          throw new FieldError(
+            `Cannot assign a ${metaFor(value.constructor as ModelClassLike).name} to ${meta.name}.${fk.name}: it must be a ${target.name} instance.`,
+            { model: meta.name, field: fk.name },
+          );
         }
         this[fk.attname] = (value as unknown as Record<string, unknown>)[target.pk.attname] ?? null;
         (state.fieldsCache ??= new Map()).set(fk.name, value);
@@ -392,7 +414,8 @@ export function defineReverseAccessor(meta: ModelMeta, proto: object, name: stri
     enumerable: false,
     get(this: Record<string | symbol, unknown>) {
       const rel = meta.related().byAccessor.get(name);
-      if (!rel) throw new FieldError(`${meta.name}.${name}: no relation declares this reverse accessor.`, { model: meta.name, field: name });
+      if (!rel)
+        throw new FieldError(`${meta.name}.${name}: no relation declares this reverse accessor.`, { model: meta.name, field: name });
       const state = this[STATE] as ModelState;
       if (rel.kind === 'reverse-o2o') {
         const cached = state.fieldsCache?.get(name);

@@ -26,7 +26,10 @@ export function lowerFirst(name: string): string {
  * smallest limit of the three databases (PostgreSQL: 63), as Django's `_create_index_name`.
  */
 export function constraintName(table: string, columns: readonly string[], suffix: string, maxLength = 63): string {
-  const hash = createHash('md5').update([table, ...columns].join('\u0000')).digest('hex').slice(0, 8);
+  const hash = createHash('md5')
+    .update([table, ...columns].join('\u0000'))
+    .digest('hex')
+    .slice(0, 8);
   const full = `${table}_${columns.join('_')}_${hash}_${suffix}`;
   if (full.length <= maxLength) return full;
   const room = maxLength - hash.length - suffix.length - 3;

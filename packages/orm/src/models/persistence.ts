@@ -53,7 +53,10 @@ function prepareRelated(meta: ModelMeta, obj: AnyInstance, operation: string): v
     const target = (f as ForeignObject<never>).relatedMeta;
     const pk = (related as Record<string, unknown>)[target.pk.attname];
     if (pk === null || pk === undefined) {
-      throw new FieldError(`${operation}() prohibited to prevent data loss due to unsaved related object '${f.name}' (${target.name}): save it first.`, { model: meta.name, field: f.name });
+      throw new FieldError(
+        `${operation}() prohibited to prevent data loss due to unsaved related object '${f.name}' (${target.name}): save it first.`,
+        { model: meta.name, field: f.name },
+      );
     }
     if (rec[f.attname] === null || rec[f.attname] === undefined) rec[f.attname] = pk;
   }
@@ -64,15 +67,22 @@ export async function saveInstance(obj: AnyInstance, options: SaveOptions): Prom
   const meta = metaOf(obj);
   const state = stateOf(obj);
   const rec = obj as unknown as Record<string, unknown>;
-  if (options.forceInsert && (options.forceUpdate || options.updateFields)) throw new TypeError('Cannot force both insert and updating in model saving.');
+  if (options.forceInsert && (options.forceUpdate || options.updateFields))
+    throw new TypeError('Cannot force both insert and updating in model saving.');
   prepareRelated(meta, obj, 'save');
   let updateFields: Field[] | undefined;
   if (options.updateFields !== undefined) {
     if (options.updateFields.length === 0) return;
     updateFields = options.updateFields.map((n) => {
       const f = meta.fieldByAttname(n);
-      if (!f) throw meta.unknownField(n, 'updateFields', meta.fields.map((x) => x.name));
-      if (f.primaryKey) throw new FieldError(`${meta.name}: the primary key '${n}' cannot be in updateFields.`, { model: meta.name, field: n });
+      if (!f)
+        throw meta.unknownField(
+          n,
+          'updateFields',
+          meta.fields.map((x) => x.name),
+        );
+      if (f.primaryKey)
+        throw new FieldError(`${meta.name}: the primary key '${n}' cannot be in updateFields.`, { model: meta.name, field: n });
       return f;
     });
   }
@@ -105,7 +115,10 @@ export async function saveInstance(obj: AnyInstance, options: SaveOptions): Prom
       const res = await connections.query(alias, compiled.sql, bindings);
       updated = res.rowCount > 0;
     } else {
-      updated = await new QuerySet(meta).using(alias).filter(Q({ pk: pkValue }) as never).exists();
+      updated = await new QuerySet(meta)
+        .using(alias)
+        .filter(Q({ pk: pkValue }) as never)
+        .exists();
     }
     if (!updated && options.forceUpdate) throw new DatabaseError(`${meta.name}: forced update did not affect any rows.`, { alias });
     if (!updated && updateFields) throw new DatabaseError(`${meta.name}: save with updateFields did not affect any rows.`, { alias });
@@ -131,13 +144,19 @@ export async function saveInstance(obj: AnyInstance, options: SaveOptions): Prom
 }
 
 /** `objects.bulkCreate()`. */
-export async function bulkInsert(meta: ModelMeta, input: unknown[], options: { batchSize?: number; ignoreConflicts?: boolean; using?: string | undefined }): Promise<unknown[]> {
+export async function bulkInsert(
+  meta: ModelMeta,
+  input: unknown[],
+  options: { batchSize?: number; ignoreConflicts?: boolean; using?: string | undefined },
+): Promise<unknown[]> {
   if (!Array.isArray(input)) throw new TypeError('bulkCreate() takes an array of instances or objects of field values.');
-  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new RangeError(`bulkCreate(): batchSize must be a positive integer, got ${String(options.batchSize)}.`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1))
+    throw new RangeError(`bulkCreate(): batchSize must be a positive integer, got ${String(options.batchSize)}.`);
   const Cls = meta.modelClass as unknown as new (v: unknown) => AnyInstance;
   const objs = input.map((o) => {
     if (isModelInstance(o)) {
-      if (instanceMeta(o) !== meta) throw new FieldError(`bulkCreate() on ${meta.name} got a ${instanceMeta(o)?.name} instance.`, { model: meta.name });
+      if (instanceMeta(o) !== meta)
+        throw new FieldError(`bulkCreate() on ${meta.name} got a ${instanceMeta(o)?.name} instance.`, { model: meta.name });
       return o as AnyInstance;
     }
     return new Cls(o);
@@ -148,7 +167,10 @@ export async function bulkInsert(meta: ModelMeta, input: unknown[], options: { b
   const ops = operationsFor(vendor);
   const pk = meta.pk;
   for (const o of objs) prepareRelated(meta, o, 'bulkCreate');
-  const withPk = objs.filter((o) => (o as unknown as Record<string, unknown>)[pk.attname] !== null && (o as unknown as Record<string, unknown>)[pk.attname] !== undefined);
+  const withPk = objs.filter(
+    (o) =>
+      (o as unknown as Record<string, unknown>)[pk.attname] !== null && (o as unknown as Record<string, unknown>)[pk.attname] !== undefined,
+  );
   const withoutPk = objs.filter((o) => !withPk.includes(o));
   // One statement is atomic by itself: a transaction is needed only for several.
   const perRowFields = Math.max(meta.fields.length, 1);
@@ -225,10 +247,13 @@ export async function deleteInstance(obj: AnyInstance, options: { using?: string
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Collector } = require('../query/collector') as typeof import('../query/collector');
   const collector = new Collector(alias);
-  const result = await atomic(async () => {
-    await collector.collect(meta, [pk]);
-    return collector.delete();
-  }, { using: alias, savepoint: false });
+  const result = await atomic(
+    async () => {
+      await collector.collect(meta, [pk]);
+      return collector.delete();
+    },
+    { using: alias, savepoint: false },
+  );
   rec[meta.pk.attname] = null;
   state.adding = true;
   return result;
@@ -243,7 +268,10 @@ export async function refreshFromDb(obj: AnyInstance, options: { fields?: readon
   if (pk === null || pk === undefined) throw new TypeError(`${meta.name}: cannot refresh an instance without a primary key.`);
   const fields = options.fields ? options.fields.map((n) => meta.concreteField(n, 'refreshFromDb')) : meta.fields;
   const alias = options.using ?? state.db ?? connections.router.dbForRead(meta.modelClass, { instance: obj });
-  const fresh = (await new QuerySet(meta).using(alias).orderBy().get(Q({ pk }) as never)) as unknown as Record<string, unknown>;
+  const fresh = (await new QuerySet(meta)
+    .using(alias)
+    .orderBy()
+    .get(Q({ pk }) as never)) as unknown as Record<string, unknown>;
   for (const f of fields) {
     const before = rec[f.attname];
     rec[f.attname] = fresh[f.attname];
@@ -297,7 +325,10 @@ export async function fullClean(obj: AnyInstance, options: { exclude?: readonly 
       if (await qs.exists()) {
         const key = group.length === 1 ? (group[0] as Field).name : '__all__';
         const label = group.map((f) => f.verboseName ?? f.name).join(' and ');
-        (errors[key] ??= []).push({ message: `${meta.name} with this ${label} already exists.`, code: group.length === 1 ? 'unique' : 'unique_together' });
+        (errors[key] ??= []).push({
+          message: `${meta.name} with this ${label} already exists.`,
+          code: group.length === 1 ? 'unique' : 'unique_together',
+        });
       }
     }
   }

@@ -22,9 +22,29 @@ export function m2mDescriptor(meta: ModelMeta, field: ManyToManyField<unknown>, 
   if (forward) {
     const target = field.relatedMeta;
     const back = target.related().list.find((r) => r.field === field);
-    return { kind: 'm2m', accessor: field.name, model: target, parent: meta, field, queryName: back?.queryName ?? field.name, through, sourceFk: tf.source, targetFk: tf.target };
+    return {
+      kind: 'm2m',
+      accessor: field.name,
+      model: target,
+      parent: meta,
+      field,
+      queryName: back?.queryName ?? field.name,
+      through,
+      sourceFk: tf.source,
+      targetFk: tf.target,
+    };
   }
-  return { kind: 'm2m', accessor: '', model: owner, parent: meta, field, queryName: field.name, through, sourceFk: tf.target, targetFk: tf.source };
+  return {
+    kind: 'm2m',
+    accessor: '',
+    model: owner,
+    parent: meta,
+    field,
+    queryName: field.name,
+    through,
+    sourceFk: tf.target,
+    targetFk: tf.source,
+  };
 }
 
 export function reverseDescriptor(rel: RelatedObject): RelationDescriptor {
@@ -76,7 +96,10 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
   throw meta.unknownField(name, '$fetch()', [
     ...meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name),
     ...meta.manyToMany.map((x) => x.name),
-    ...meta.related().list.filter((r) => !r.hidden).map((r) => r.accessorName),
+    ...meta
+      .related()
+      .list.filter((r) => !r.hidden)
+      .map((r) => r.accessorName),
   ]);
 }
 

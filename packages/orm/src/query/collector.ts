@@ -46,7 +46,9 @@ export class Collector {
 
   /** Reverse relations whose rows must be looked at when `meta`'s rows are deleted. */
   private dependents(meta: ModelMeta): RelatedObject[] {
-    return meta.related().list.filter((r) => r.field instanceof ForeignObject && (r.field as ForeignObject<never>).onDelete !== 'doNothing');
+    return meta
+      .related()
+      .list.filter((r) => r.field instanceof ForeignObject && (r.field as ForeignObject<never>).onDelete !== 'doNothing');
   }
 
   /**
@@ -79,7 +81,14 @@ export class Collector {
         switch (fk.onDelete) {
           case 'cascade':
             if (this.canFastDelete(rel.model, true)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
-            else await this.collect(rel.model, (await related.orderBy().valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[]);
+            else
+              await this.collect(
+                rel.model,
+                (await related
+                  .orderBy()
+                  .valuesList('pk' as never, { flat: true })
+                  .fetchAll()) as unknown[],
+              );
             break;
           case 'protect': {
             const objs = await related.orderBy().slice(0, 20).fetchAll();
@@ -92,7 +101,10 @@ export class Collector {
             break;
           }
           case 'restrict': {
-            const ids = (await related.orderBy().valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[];
+            const ids = (await related
+              .orderBy()
+              .valuesList('pk' as never, { flat: true })
+              .fetchAll()) as unknown[];
             if (ids.length > 0) this.restricted.push({ rel, pks: ids });
             break;
           }
@@ -112,7 +124,14 @@ export class Collector {
   private async valuesOf(meta: ModelMeta, attname: string, pks: unknown[]): Promise<unknown[]> {
     const out: unknown[] = [];
     for (let i = 0; i < pks.length; i += BATCH) {
-      out.push(...((await new QuerySet(meta).using(this.alias).filter(Q({ pk__in: pks.slice(i, i + BATCH) }) as never).orderBy().valuesList(attname as never, { flat: true }).fetchAll()) as unknown[]));
+      out.push(
+        ...((await new QuerySet(meta)
+          .using(this.alias)
+          .filter(Q({ pk__in: pks.slice(i, i + BATCH) }) as never)
+          .orderBy()
+          .valuesList(attname as never, { flat: true })
+          .fetchAll()) as unknown[]),
+      );
     }
     return out;
   }
@@ -123,7 +142,10 @@ export class Collector {
       const deleted = this.data.get(rel.model);
       const outside = pks.filter((pk) => !deleted?.has(pk));
       if (outside.length > 0) {
-        const objs = await new QuerySet(rel.model).using(this.alias).filter(Q({ pk__in: outside.slice(0, 20) }) as never).fetchAll();
+        const objs = await new QuerySet(rel.model)
+          .using(this.alias)
+          .filter(Q({ pk__in: outside.slice(0, 20) }) as never)
+          .fetchAll();
         throw new RestrictedError(
           `Cannot delete some instances of model '${rel.parent.name}' because they are referenced through restricted foreign keys: '${rel.model.name}.${rel.field.name}' (${objs.map((o) => String(o)).join(', ')}).`,
           { restrictedObjects: objs, alias: this.alias },
@@ -136,7 +158,10 @@ export class Collector {
       else if (n > 0) counts[meta.name] = (counts[meta.name] ?? 0) + n;
     };
     for (const u of this.updates) {
-      await new QuerySet(u.meta).using(this.alias).filter({ [`${u.field.attname}__in`]: u.values } as never).update({ [u.field.attname]: u.value } as never);
+      await new QuerySet(u.meta)
+        .using(this.alias)
+        .filter({ [`${u.field.attname}__in`]: u.values } as never)
+        .update({ [u.field.attname]: u.value } as never);
     }
     for (const f of this.fast) {
       const n = await rawDelete(f.meta, this.alias, { [`${f.field}__in`]: f.values });

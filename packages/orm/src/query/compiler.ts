@@ -146,7 +146,9 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
       const template = c.ops.operators[n.lookup];
       if (!template) {
         const where = n.lhs.kind === 'col' ? `${n.lhs.field.model?.name}.${n.lhs.field.name}__${n.lookup}` : n.lookup;
-        throw new NotSupportedError(`The '${n.lookup}' lookup (${where}) is not supported on ${c.vendor === 'sqlite' ? 'SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB' : c.vendor}.`);
+        throw new NotSupportedError(
+          `The '${n.lookup}' lookup (${where}) is not supported on ${c.vendor === 'sqlite' ? 'SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB' : c.vendor}.`,
+        );
       }
       let l = lhs;
       // PostgreSQL LIKE works on text: cast other kinds (uuid) as Django does.
@@ -296,7 +298,11 @@ export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean
 }
 
 /** Turn a finished knex builder into a Compiled entry, mapping bindings back to Params. */
-function finish(builder: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } }, params: Param[], map: Compiled['map']): Compiled {
+function finish(
+  builder: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } },
+  params: Param[],
+  map: Compiled['map'],
+): Compiled {
   const native = builder.toSQL().toNative();
   const slots = new Int32Array(native.bindings.length);
   const consts: unknown[] = new Array(native.bindings.length);
@@ -398,7 +404,10 @@ export function compileExists(q: Query, vendor: Vendor, alias: string): Compiled
     const k = knexFor(alias);
     let builder: QB;
     if (q.isSliced || q.grouped || q.distinct) {
-      builder = k.select(k.raw('1 as ??', ['a'])).from(buildSelect(q, k, vendor, true).as('subquery')).limit(1) as unknown as QB;
+      builder = k
+        .select(k.raw('1 as ??', ['a']))
+        .from(buildSelect(q, k, vendor, true).as('subquery'))
+        .limit(1) as unknown as QB;
     } else {
       const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
       builder = from(k, q.alias, q.meta.dbTable).select(k.raw('1 as ??', ['a'])) as unknown as QB;
@@ -485,7 +494,18 @@ function restrictTo(builder: QB, q: Query, c: Ctx): void {
   }
   // The filter needs joins (or a slice): restrict to the primary keys it selects.
   const inner = q.clone();
-  inner.select = { kind: 'values', columns: [{ name: 'pk', node: { kind: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk }, field: q.meta.pk, convert: undefined }], shape: 'flat' };
+  inner.select = {
+    kind: 'values',
+    columns: [
+      {
+        name: 'pk',
+        node: { kind: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk },
+        field: q.meta.pk,
+        convert: undefined,
+      },
+    ],
+    shape: 'flat',
+  };
   inner.ordering = inner.isSliced ? inner.ordering : [];
   const sub = buildSelect(inner, c.k, c.vendor, false, true);
   const pkCol = `${q.meta.dbTable}.${q.meta.pk.column}`;
@@ -499,7 +519,14 @@ function collectInto(n: ExprNode, out: Param[]): void {
 }
 
 /** INSERT of `rows` (columns in order), returning the primary key where the database can. */
-export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCount: number, returning: boolean, vendor: Vendor, alias: string): Compiled {
+export function compileInsert(
+  meta: ModelMeta,
+  columns: readonly Field[],
+  rowCount: number,
+  returning: boolean,
+  vendor: Vendor,
+  alias: string,
+): Compiled {
   const key = `${vendor}|I|${meta.dbTable}|${columns.map((f) => f.column).join(',')}|${rowCount}|${returning ? 'R' : ''}`;
   return cached(key, () => {
     const k = knexFor(alias);
@@ -516,7 +543,9 @@ export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCou
     }
     let builder: QB;
     if (columns.length === 0) {
-      builder = (vendor === 'mysql' ? k(meta.dbTable).insert({}) : k(meta.dbTable).insert(Array.from({ length: rowCount }, () => ({})))) as unknown as QB;
+      builder = (vendor === 'mysql'
+        ? k(meta.dbTable).insert({})
+        : k(meta.dbTable).insert(Array.from({ length: rowCount }, () => ({})))) as unknown as QB;
     } else builder = k(meta.dbTable).insert(rowCount === 1 ? (rows[0] as Record<string, unknown>) : rows) as unknown as QB;
     if (returning) builder.returning([meta.pk.column]);
     return finish(builder, params, undefined);
@@ -530,7 +559,11 @@ export function compileInsert(meta: ModelMeta, columns: readonly Field[], rowCou
  * nothing on SQLite (the driver returns numbers), while PostgreSQL returns them as text and
  * MariaDB returns SUM as DECIMAL text.
  */
-function outputConverter(c: { node: ExprNode; field: Field | undefined; convert: ((v: unknown) => unknown) | undefined }, vendor: Vendor, q?: Query): ((v: unknown) => unknown) | undefined {
+function outputConverter(
+  c: { node: ExprNode; field: Field | undefined; convert: ((v: unknown) => unknown) | undefined },
+  vendor: Vendor,
+  q?: Query,
+): ((v: unknown) => unknown) | undefined {
   let n = c.node;
   if (n.kind === 'annot' && q) {
     const name = n.name;
@@ -539,7 +572,11 @@ function outputConverter(c: { node: ExprNode; field: Field | undefined; convert:
   }
   if (n.kind === 'agg') {
     const kind = n.field?.lookupKind;
-    if (vendor === 'sqlite' && (n.fn === 'COUNT' || ((n.fn === 'SUM' || n.fn === 'MIN' || n.fn === 'MAX') && (kind === 'integer' || kind === 'float')))) return undefined;
+    if (
+      vendor === 'sqlite' &&
+      (n.fn === 'COUNT' || ((n.fn === 'SUM' || n.fn === 'MIN' || n.fn === 'MAX') && (kind === 'integer' || kind === 'float')))
+    )
+      return undefined;
     if (vendor === 'mysql' && n.fn === 'COUNT') return undefined;
   }
   return c.convert ?? (c.field ? c.field.fromDb(vendor) : undefined);
@@ -548,7 +585,11 @@ function outputConverter(c: { node: ExprNode; field: Field | undefined; convert:
 type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
 
 /** A mapper from array rows to instances, built once per query shape and vendor. */
-function instanceMapper(meta: ModelMeta, vendor: Vendor, related: readonly RelatedSelection[] | undefined): { map: RowMapper; width: number } {
+function instanceMapper(
+  meta: ModelMeta,
+  vendor: Vendor,
+  related: readonly RelatedSelection[] | undefined,
+): { map: RowMapper; width: number } {
   meta.ensureReverseAccessors();
   const fields = meta.fields;
   const n = fields.length;

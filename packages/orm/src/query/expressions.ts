@@ -59,7 +59,8 @@ Object.defineProperty(Expression.prototype, EXPRESSION_BRAND, { value: true });
 
 function wrap(v: Expression | number): Expression {
   if (Expression.is(v)) return v;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`Arithmetic takes a finite number or an expression, got ${typeof v === 'number' ? String(v) : typeof v}.`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TypeError(`Arithmetic takes a finite number or an expression, got ${typeof v === 'number' ? String(v) : typeof v}.`);
   return new Value(v);
 }
 

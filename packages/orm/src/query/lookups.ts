@@ -11,7 +11,17 @@ import { uuidHex } from '../fields/uuid-field';
 import type { Prep } from './nodes';
 
 export const COMPARISONS = ['exact', 'gt', 'gte', 'lt', 'lte'] as const;
-export const TEXT_LOOKUPS = ['iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith', 'regex', 'iregex'] as const;
+export const TEXT_LOOKUPS = [
+  'iexact',
+  'contains',
+  'icontains',
+  'startswith',
+  'istartswith',
+  'endswith',
+  'iendswith',
+  'regex',
+  'iregex',
+] as const;
 export const DATE_PARTS = ['year', 'month', 'day', 'week', 'week_day', 'iso_week_day', 'quarter', 'iso_year'] as const;
 export const TIME_PARTS = ['hour', 'minute', 'second'] as const;
 
@@ -67,15 +77,23 @@ export function isTimePart(name: string): boolean {
 }
 
 /** The error for a lookup a field does not support (Django's wording). */
-export function unsupportedLookup(model: string, field: Field | string, lookup: string, kind: LookupKind | 'relation' | 'part'): FieldError {
+export function unsupportedLookup(
+  model: string,
+  field: Field | string,
+  lookup: string,
+  kind: LookupKind | 'relation' | 'part',
+): FieldError {
   const name = typeof field === 'string' ? field : field.name;
   const type = typeof field === 'string' ? 'the value' : field.internalType;
   const choices = [...lookupsFor(kind), ...transformsFor(kind)];
-  return new FieldError(`Unsupported lookup '${lookup}' for ${type} '${model}.${name}' or join on the field not permitted. Choices are: ${choices.join(', ')}.`, {
-    model,
-    field: lookup,
-    choices,
-  });
+  return new FieldError(
+    `Unsupported lookup '${lookup}' for ${type} '${model}.${name}' or join on the field not permitted. Choices are: ${choices.join(', ')}.`,
+    {
+      model,
+      field: lookup,
+      choices,
+    },
+  );
 }
 
 const fieldPreps = new WeakMap<Field, Prep>();
@@ -133,7 +151,10 @@ export const numberPrep: Prep = (v) => Number(v);
 export function checkPatternValue(model: string, path: string, lookup: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  throw new FieldError(`${model}: the '${lookup}' lookup on '${path}' takes a string, got ${value === null ? 'null' : typeof value}.`, { model, field: path });
+  throw new FieldError(`${model}: the '${lookup}' lookup on '${path}' takes a string, got ${value === null ? 'null' : typeof value}.`, {
+    model,
+    field: path,
+  });
 }
 
 export { uuidHex };

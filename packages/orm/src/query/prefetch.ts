@@ -35,7 +35,8 @@ export class Prefetch<I extends AnyInstance = AnyInstance> {
     this.lookup = lookup;
     this.queryset = queryset;
     this.toAttr = options.toAttr;
-    if (options.toAttr !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.toAttr)) throw new TypeError(`Prefetch(): toAttr must be an identifier, got ${JSON.stringify(options.toAttr)}.`);
+    if (options.toAttr !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.toAttr))
+      throw new TypeError(`Prefetch(): toAttr must be an identifier, got ${JSON.stringify(options.toAttr)}.`);
   }
 }
 
@@ -44,7 +45,7 @@ function stateOf(o: unknown): ModelState {
 }
 
 function metaOf(o: unknown): ModelMeta {
-  return ((o as { constructor: { $meta: ModelMeta } }).constructor).$meta;
+  return (o as { constructor: { $meta: ModelMeta } }).constructor.$meta;
 }
 
 /** Attach the relations of `lookups` to `instances`. */
@@ -78,21 +79,27 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
   const db = stateOf(objs[0]).db;
   const declared = meta.field(name);
   const f = declared instanceof ReverseRelation ? undefined : declared;
-  const rel = f ? undefined : meta.related().byAccessor.get(name) ?? meta.related().byQuery.get(name);
+  const rel = f ? undefined : (meta.related().byAccessor.get(name) ?? meta.related().byQuery.get(name));
   const base = (target: ModelMeta) => {
     const alias = connections.router.dbForRead(target.modelClass, { instance: objs[0], instanceAlias: db });
-    return ((custom?.queryset as QuerySet<AnyInstance> | undefined) ?? new QuerySet<AnyInstance>(target)).using(custom?.queryset?.state.db ?? alias);
+    return ((custom?.queryset as QuerySet<AnyInstance> | undefined) ?? new QuerySet<AnyInstance>(target)).using(
+      custom?.queryset?.state.db ?? alias,
+    );
   };
   if (f instanceof ForeignObject) {
     const fk = f as ForeignObject<never>;
     const target = fk.relatedMeta;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.attname]));
-    const rows = await inBatches(keys, (chunk) => base(target).filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never).fetchAll());
+    const rows = await inBatches(keys, (chunk) =>
+      base(target)
+        .filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never)
+        .fetchAll(),
+    );
     const byKey = new Map<unknown, AnyInstance>();
     for (const r of rows) byKey.set(keyOf((r as unknown as Record<string, unknown>)[fk.targetField.attname]), r);
     for (const o of objs) {
       const v = (o as unknown as Record<string, unknown>)[fk.attname];
-      const related = v === null || v === undefined ? null : byKey.get(keyOf(v)) ?? null;
+      const related = v === null || v === undefined ? null : (byKey.get(keyOf(v)) ?? null);
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = related;
       else (stateOf(o).fieldsCache ??= new Map()).set(fk.name, related);
     }
@@ -104,7 +111,11 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.targetField.attname]));
-    const rows = await inBatches(keys, (chunk) => base(rel.model).filter({ [`${fk.attname}__in`]: chunk } as never).fetchAll());
+    const rows = await inBatches(keys, (chunk) =>
+      base(rel.model)
+        .filter({ [`${fk.attname}__in`]: chunk } as never)
+        .fetchAll(),
+    );
     const groups = new Map<unknown, AnyInstance[]>();
     for (const r of rows) {
       const k = keyOf((r as unknown as Record<string, unknown>)[fk.attname]);
@@ -115,7 +126,7 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
     for (const o of objs) {
       const list = groups.get(keyOf((o as unknown as Record<string, unknown>)[fk.targetField.attname])) ?? [];
       for (const r of list) (stateOf(r).fieldsCache ??= new Map()).set(fk.name, o);
-      if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? list[0] ?? null : list;
+      if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
       else if (rel.kind === 'reverse-o2o') (stateOf(o).fieldsCache ??= new Map()).set(rel.accessorName, list[0] ?? null);
       else (stateOf(o).prefetched ??= new Map()).set(rel.accessorName, list);
     }
@@ -125,7 +136,10 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
     `Cannot find '${name}' on ${meta.name} object, '${full}' is an invalid parameter to prefetchRelated(). Relations of ${meta.name}: ${[
       ...meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name),
       ...meta.manyToMany.map((x) => x.name),
-      ...meta.related().list.filter((r) => !r.hidden).map((r) => r.accessorName),
+      ...meta
+        .related()
+        .list.filter((r) => !r.hidden)
+        .map((r) => r.accessorName),
     ].join(', ')}.`,
     { model: meta.name, field: name },
   );
@@ -154,7 +168,10 @@ async function prefetchM2M(
     const q = qs.query.clone();
     const j = q.joins.find((x) => x.table === field.model.throughFor(field).dbTable && x.multi);
     if (!j) throw new Error('internal: through join not found');
-    q.annotations = [...q.annotations, { name: PREFETCH_KEY, node: col(j.alias, nearFk, nearFk.column), aggregate: false, field: nearFk, convert: undefined }];
+    q.annotations = [
+      ...q.annotations,
+      { name: PREFETCH_KEY, node: col(j.alias, nearFk, nearFk.column), aggregate: false, field: nearFk, convert: undefined },
+    ];
     return new QuerySet<AnyInstance>(target, q, qs.state).fetchAll();
   });
   const groups = new Map<unknown, AnyInstance[]>();

@@ -55,8 +55,15 @@ Object.defineProperty(QNode.prototype, Q_BRAND, { value: true });
 
 function toQ<I>(v: QNode<I> | QFilter<I>): QNode<I> {
   if (QNode.is(v)) return v as QNode<I>;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`Q() takes an object of lookups or another Q, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}.`);
-  return new QNode<I>('AND', false, Object.entries(v as Record<string, unknown>).map(([k, val]) => [k, val] as const));
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new TypeError(
+      `Q() takes an object of lookups or another Q, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}.`,
+    );
+  return new QNode<I>(
+    'AND',
+    false,
+    Object.entries(v as Record<string, unknown>).map(([k, val]) => [k, val] as const),
+  );
 }
 
 function combine<I>(connector: 'AND' | 'OR', nodes: QNode<I>[]): QNode<I> {
@@ -80,11 +87,17 @@ Q.not = function not<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>>): QNode
 };
 /** OR of several filters. */
 Q.or = function or<I = unknown>(...filters: Array<NoInfer<QFilter<I> | QNode<I>>>): QNode<I> {
-  return combine<I>('OR', filters.map((f) => toQ<I>(f)));
+  return combine<I>(
+    'OR',
+    filters.map((f) => toQ<I>(f)),
+  );
 };
 /** AND of several filters. */
 Q.and = function and<I = unknown>(...filters: Array<NoInfer<QFilter<I> | QNode<I>>>): QNode<I> {
-  return combine<I>('AND', filters.map((f) => toQ<I>(f)));
+  return combine<I>(
+    'AND',
+    filters.map((f) => toQ<I>(f)),
+  );
 };
 Q.is = QNode.is;
 

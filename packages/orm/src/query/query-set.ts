@@ -205,7 +205,11 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
   reverse(): QuerySet<I, R, A> {
     if (this.query.isSliced) throw new TypeError('Cannot reverse a query once a slice has been taken.');
     const q = withDefaultOrdering(this.query).clone();
-    q.ordering = (q.ordering ?? []).map((o) => ({ ...o, desc: !o.desc, nulls: o.nulls === 'first' ? 'last' : o.nulls === 'last' ? 'first' : undefined }));
+    q.ordering = (q.ordering ?? []).map((o) => ({
+      ...o,
+      desc: !o.desc,
+      nulls: o.nulls === 'first' ? 'last' : o.nulls === 'last' ? 'first' : undefined,
+    }));
     return this.chain(q);
   }
 
@@ -263,7 +267,8 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    */
   prefetchRelated(...lookups: Array<PrefetchPath<I> | Prefetch>): QuerySet<I, R, A> {
     for (const l of lookups) {
-      if (typeof l !== 'string' && !(l && typeof l === 'object' && 'lookup' in l)) throw new TypeError(`prefetchRelated() takes relation paths or Prefetch objects, got ${describe(l)}.`);
+      if (typeof l !== 'string' && !(l && typeof l === 'object' && 'lookup' in l))
+        throw new TypeError(`prefetchRelated() takes relation paths or Prefetch objects, got ${describe(l)}.`);
     }
     return this.chain(this.query, { prefetch: [...this.state.prefetch, ...(lookups as Array<string | Prefetch>)] });
   }
@@ -277,7 +282,11 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const of = (options.of ?? []).map((name) => {
       if (name === 'self') return q.alias;
       const j = q.joins.find((x) => x.relKey.endsWith(`.${name}`));
-      if (!j) throw new FieldError(`selectForUpdate({ of }): '${name}' is not 'self' nor a relation joined by selectRelated.`, { model: this.meta.name, field: name });
+      if (!j)
+        throw new FieldError(`selectForUpdate({ of }): '${name}' is not 'self' nor a relation joined by selectRelated.`, {
+          model: this.meta.name,
+          field: name,
+        });
       return j.alias;
     });
     q.forUpdate = { nowait: options.nowait ?? false, skipLocked: options.skipLocked ?? false, of };
@@ -288,7 +297,9 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    * Add computed values to each row: aggregates over relations (grouping by the row) or
    * expressions. `annotate({ nBooks: Count('books') })`.
    */
-  annotate<N extends Record<string, Expression>>(annotations: N): QuerySet<I, R extends I ? R & Simplify<AnnotationTypes<N>> : Simplify<R & AnnotationTypes<N>>, Simplify<A & AnnotationTypes<N>>> {
+  annotate<N extends Record<string, Expression>>(
+    annotations: N,
+  ): QuerySet<I, R extends I ? R & Simplify<AnnotationTypes<N>> : Simplify<R & AnnotationTypes<N>>, Simplify<A & AnnotationTypes<N>>> {
     if (annotations === null || typeof annotations !== 'object') throw new TypeError('annotate() takes an object of expressions.');
     const q = this.query.clone();
     for (const [name, e] of Object.entries(annotations)) q.addAnnotation(name, e);
@@ -311,7 +322,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
   }
 
   /** Rows as tuples: `valuesList('id', 'title')`; one column with `{ flat: true }` gives plain values. */
-  valuesList<K extends ValuePath<I> | (keyof A & string)>(key: K, options: { flat: true }): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : never, A>;
+  valuesList<K extends ValuePath<I> | (keyof A & string)>(
+    key: K,
+    options: { flat: true },
+  ): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : never, A>;
   valuesList<const K extends readonly (ValuePath<I> | (keyof A & string))[]>(...keys: K): QuerySet<I, ValuesTuple<I, A, K>, A>;
   valuesList(...args: unknown[]): QuerySet<I, unknown, A> {
     const last = args[args.length - 1];
@@ -329,7 +343,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
 
   // ---- running -------------------------------------------------------------------------------------
 
-  then<T1 = R[], T2 = never>(onfulfilled?: ((value: R[]) => T1 | PromiseLike<T1>) | null, onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null): Promise<T1 | T2> {
+  then<T1 = R[], T2 = never>(
+    onfulfilled?: ((value: R[]) => T1 | PromiseLike<T1>) | null,
+    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): Promise<T1 | T2> {
     return this.fetchAll().then(onfulfilled, onrejected);
   }
 
@@ -377,7 +394,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const backend = connections.backend(alias);
     const vendor = backend.vendor;
     if (q.forUpdate && backend.features.hasSelectForUpdate && !connections.inAtomicBlock({ using: alias })) {
-      throw new TransactionManagementError(`selectForUpdate() on ${this.meta.name} cannot be used outside of a transaction: wrap it in atomic({ using: '${alias}' }).`, { alias });
+      throw new TransactionManagementError(
+        `selectForUpdate() on ${this.meta.name} cannot be used outside of a transaction: wrap it in atomic({ using: '${alias}' }).`,
+        { alias },
+      );
     }
     const prepared = withDefaultOrdering(q);
     const compiled = compileSelect(prepared, vendor, alias);
@@ -393,7 +413,8 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       (res) => {
         const out = map(res.rows as unknown as unknown[][], alias) as R[];
         if (known !== undefined && model) {
-          for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>) ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
+          for (const o of out as unknown as Array<Record<symbol, { fieldsCache: Map<string, unknown> | undefined }>>)
+            ((o[STATE] as { fieldsCache: Map<string, unknown> | undefined }).fieldsCache ??= new Map()).set(known[0], known[1]);
         }
         return withPrefetch ? (out as unknown as T) : then(this, out);
       },
@@ -403,17 +424,20 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       },
     );
     if (!withPrefetch) return rows;
-    return (rows as unknown as Promise<R[]>).then(async (out) => {
-      if (out.length > 0) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
-        await prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch);
-      }
-      return then(this, out);
-    }, (err) => {
-      then(this, undefined as never);
-      throw err;
-    });
+    return (rows as unknown as Promise<R[]>).then(
+      async (out) => {
+        if (out.length > 0) {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { prefetchRelatedObjects } = require('./prefetch') as typeof import('./prefetch');
+          await prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch);
+        }
+        return then(this, out);
+      },
+      (err) => {
+        then(this, undefined as never);
+        throw err;
+      },
+    );
   }
 
   /** The SQL and bindings this query set would send (on its alias). */
@@ -464,7 +488,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
         throw new Err(`${meta.name} matching query does not exist.`, { model: meta.name });
       }
       const Err = multipleClass(meta);
-      throw new Err(`get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`, { model: meta.name });
+      throw new Err(
+        `get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`,
+        { model: meta.name },
+      );
     });
   }
 
@@ -514,15 +541,19 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    * `{ total: number | null, n: number }`.
    */
   async aggregate<N extends Record<string, Aggregate>>(aggregates: N): Promise<Simplify<AnnotationTypes<N>>> {
-    if (aggregates === null || typeof aggregates !== 'object' || Object.keys(aggregates).length === 0) throw new TypeError('aggregate() takes an object of aggregates: { total: Sum("pages") }.');
+    if (aggregates === null || typeof aggregates !== 'object' || Object.keys(aggregates).length === 0)
+      throw new TypeError('aggregate() takes an object of aggregates: { total: Sum("pages") }.');
     const q = this.query.clone();
     if (q.isSliced || q.distinct || q.grouped) {
-      throw new TypeError(`aggregate() over a sliced, distinct or annotated query set is not supported yet (${this.meta.name}); aggregate the unsliced query.`);
+      throw new TypeError(
+        `aggregate() over a sliced, distinct or annotated query set is not supported yet (${this.meta.name}); aggregate the unsliced query.`,
+      );
     }
     const names = Object.keys(aggregates);
     for (const name of names) {
       const a = aggregates[name];
-      if (!(a instanceof Aggregate) && !(Expression.is(a) && (a as Aggregate).kind === 'aggregate')) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
+      if (!(a instanceof Aggregate) && !(Expression.is(a) && (a as Aggregate).kind === 'aggregate'))
+        throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
       q.addAnnotation(name, a as Aggregate, { allowFieldNames: true });
     }
     q.ordering = [];
@@ -579,18 +610,28 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       const res = await runCompiledWrite(compiled, q, vendor, alias);
       return [res, res > 0 ? { [this.meta.name]: res } : {}];
     }
-    return atomic(async () => {
-      const pks = (await this.using(alias).orderBy().valuesList('pk' as ValuePath<I>, { flat: true }).fetchAll()) as unknown[];
-      await collector.collect(this.meta, pks);
-      return collector.delete();
-    }, { using: alias, savepoint: false });
+    return atomic(
+      async () => {
+        const pks = (await this.using(alias)
+          .orderBy()
+          .valuesList('pk' as ValuePath<I>, { flat: true })
+          .fetchAll()) as unknown[];
+        await collector.collect(this.meta, pks);
+        return collector.delete();
+      },
+      { using: alias, savepoint: false },
+    );
   }
 
   /** Instances by primary key (or another unique field): a Map. */
   async inBulk(ids?: readonly PkOf<I>[], options: { fieldName?: ValuePath<I> } = {}): Promise<Map<PkOf<I>, R>> {
     const fieldName = (options.fieldName ?? 'pk') as string;
     const field = fieldName === 'pk' ? this.meta.pk : this.meta.concreteField(fieldName, 'inBulk');
-    if (fieldName !== 'pk' && !field.unique) throw new FieldError(`inBulk()'s fieldName must be a unique field, '${fieldName}' is not.`, { model: this.meta.name, field: fieldName });
+    if (fieldName !== 'pk' && !field.unique)
+      throw new FieldError(`inBulk()'s fieldName must be a unique field, '${fieldName}' is not.`, {
+        model: this.meta.name,
+        field: fieldName,
+      });
     if (this.query.isSliced) throw new TypeError("Cannot use 'limit' or 'offset' with inBulk().");
     const out = new Map<PkOf<I>, R>();
     const attname = field.attname;
@@ -614,12 +655,20 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    */
   async *iterator(options: { chunkSize?: number } = {}): AsyncGenerator<R, void, undefined> {
     const chunkSize = options.chunkSize ?? 2000;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`iterator(): chunkSize must be a positive integer, got ${String(chunkSize)}.`);
-    if (this.state.prefetch.length > 0) throw new TypeError('iterator() with prefetchRelated() is not supported: prefetch needs all the rows. Slice the query instead.');
+    if (!Number.isInteger(chunkSize) || chunkSize < 1)
+      throw new RangeError(`iterator(): chunkSize must be a positive integer, got ${String(chunkSize)}.`);
+    if (this.state.prefetch.length > 0)
+      throw new TypeError('iterator() with prefetchRelated() is not supported: prefetch needs all the rows. Slice the query instead.');
     const q = this.query;
     const pk = this.meta.pk;
     const ordering = q.ordering ?? (this.meta.ordering.length > 0 ? undefined : []);
-    const keyset = !q.isSliced && !q.distinct && !q.grouped && ordering !== undefined && (ordering.length === 0 || (ordering.length === 1 && ordering[0]?.node.kind === 'col' && ordering[0].node.field === pk && ordering[0].node.alias === q.alias));
+    const keyset =
+      !q.isSliced &&
+      !q.distinct &&
+      !q.grouped &&
+      ordering !== undefined &&
+      (ordering.length === 0 ||
+        (ordering.length === 1 && ordering[0]?.node.kind === 'col' && ordering[0].node.field === pk && ordering[0].node.alias === q.alias));
     const alias = this.db;
     if (keyset) {
       const desc = ordering.length === 1 && ordering[0]?.desc === true;
@@ -632,7 +681,8 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
         if (rows.length < chunkSize) return;
         const tail = rows[rows.length - 1] as Record<string, unknown> | unknown[] | unknown;
         last = lastKey(q, tail, pk);
-        if (last === undefined) throw new TypeError('iterator(): keyset pagination needs the primary key in each row; include it in values().');
+        if (last === undefined)
+          throw new TypeError('iterator(): keyset pagination needs the primary key in each row; include it in values().');
       }
     }
     const end = q.high;
@@ -660,7 +710,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    * keys are set on the instances on PostgreSQL and SQLite (RETURNING); MariaDB, like MySQL in
    * Django, does not set them.
    */
-  async bulkCreate(objs: ReadonlyArray<I | InsertOf<FieldsOf<I>>>, options: { batchSize?: number; ignoreConflicts?: boolean } = {}): Promise<I[]> {
+  async bulkCreate(
+    objs: ReadonlyArray<I | InsertOf<FieldsOf<I>>>,
+    options: { batchSize?: number; ignoreConflicts?: boolean } = {},
+  ): Promise<I[]> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { bulkInsert } = require('../models/persistence') as typeof import('../models/persistence');
     return bulkInsert(this.meta, objs as unknown[], { ...options, using: this.state.db }) as Promise<I[]>;
@@ -700,29 +753,39 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
    * Update the row matching `lookup` with `defaults` (locking it), or create it. Returns
    * `[instance, created]`.
    */
-  async updateOrCreate(lookup: FilterOf<I>, defaults: Partial<InsertOf<FieldsOf<I>>> = {}, createDefaults?: Partial<InsertOf<FieldsOf<I>>>): Promise<[I, boolean]> {
+  async updateOrCreate(
+    lookup: FilterOf<I>,
+    defaults: Partial<InsertOf<FieldsOf<I>>> = {},
+    createDefaults?: Partial<InsertOf<FieldsOf<I>>>,
+  ): Promise<[I, boolean]> {
     const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
-    return atomic(async () => {
-      const qs = this.using(alias).selectForUpdate() as unknown as QuerySet<I, I, A>;
-      let obj: I;
-      try {
-        obj = await qs.get(lookup as FilterArg<I, A>);
-      } catch (err) {
-        if (!ObjectDoesNotExist.is(err)) throw err;
-        const [created, wasCreated] = await (this.using(alias) as unknown as QuerySet<I, I, A>).getOrCreate(lookup, { ...defaults, ...(createDefaults ?? {}) });
-        if (wasCreated) return [created, true] as [I, boolean];
-        obj = created;
-      }
-      const rec = obj as unknown as Record<string, unknown> & { $save(o: unknown): Promise<unknown> };
-      const updateFields: string[] = [];
-      for (const [k, v] of Object.entries(defaults)) {
-        rec[k] = v;
-        const f = this.meta.fieldByAttname(k);
-        if (f) updateFields.push(f.name);
-      }
-      await rec.$save({ using: alias, updateFields: updateFields.length > 0 ? updateFields : undefined });
-      return [obj, false] as [I, boolean];
-    }, { using: alias });
+    return atomic(
+      async () => {
+        const qs = this.using(alias).selectForUpdate() as unknown as QuerySet<I, I, A>;
+        let obj: I;
+        try {
+          obj = await qs.get(lookup as FilterArg<I, A>);
+        } catch (err) {
+          if (!ObjectDoesNotExist.is(err)) throw err;
+          const [created, wasCreated] = await (this.using(alias) as unknown as QuerySet<I, I, A>).getOrCreate(lookup, {
+            ...defaults,
+            ...(createDefaults ?? {}),
+          });
+          if (wasCreated) return [created, true] as [I, boolean];
+          obj = created;
+        }
+        const rec = obj as unknown as Record<string, unknown> & { $save(o: unknown): Promise<unknown> };
+        const updateFields: string[] = [];
+        for (const [k, v] of Object.entries(defaults)) {
+          rec[k] = v;
+          const f = this.meta.fieldByAttname(k);
+          if (f) updateFields.push(f.name);
+        }
+        await rec.$save({ using: alias, updateFields: updateFields.length > 0 ? updateFields : undefined });
+        return [obj, false] as [I, boolean];
+      },
+      { using: alias },
+    );
   }
 }
 Object.defineProperty(QuerySet.prototype, QUERYSET_BRAND, { value: true });
@@ -786,20 +849,41 @@ function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, Ex
     const f = meta.fieldByAttname(key);
     if (!f) {
       const declared = meta.field(key);
-      if (declared && !declared.concrete) throw new FieldError(`${meta.name}.${key} is a many-to-many or reverse relation: update() can only set columns. Use ${key}.set([...]) on instances.`, { model: meta.name, field: key });
-      throw meta.unknownField(key, 'update()', meta.fields.flatMap((x) => (x.attname === x.name ? [x.name] : [x.name, x.attname])));
+      if (declared && !declared.concrete)
+        throw new FieldError(
+          `${meta.name}.${key} is a many-to-many or reverse relation: update() can only set columns. Use ${key}.set([...]) on instances.`,
+          { model: meta.name, field: key },
+        );
+      throw meta.unknownField(
+        key,
+        'update()',
+        meta.fields.flatMap((x) => (x.attname === x.name ? [x.name] : [x.name, x.attname])),
+      );
     }
     if (f.primaryKey && f.autoGenerated && false) continue;
     if (Expression.is(value)) {
-      const node = q.resolveExpression(value, { call: 0, reuseAll: false, negated: false, inOr: false, allowJoins: false, forceOuter: false } as never);
+      const node = q.resolveExpression(value, {
+        call: 0,
+        reuseAll: false,
+        negated: false,
+        inOr: false,
+        allowJoins: false,
+        forceOuter: false,
+      } as never);
       sets.push([f, node]);
       continue;
     }
     let v: unknown = value;
-    if (f instanceof ForeignObject && isModelInstance(value)) v = (value as Record<string, unknown>)[(f as ForeignObject<never>).relatedMeta.pk.attname];
-    if (v === undefined) throw new FieldError(`${meta.name}.${key}: update() got undefined; use null to clear a nullable field.`, { model: meta.name, field: key });
+    if (f instanceof ForeignObject && isModelInstance(value))
+      v = (value as Record<string, unknown>)[(f as ForeignObject<never>).relatedMeta.pk.attname];
+    if (v === undefined)
+      throw new FieldError(`${meta.name}.${key}: update() got undefined; use null to clear a nullable field.`, {
+        model: meta.name,
+        field: key,
+      });
     if (v === null) {
-      if (!f.null) throw new FieldError(`${meta.name}.${f.name} is not nullable: update() cannot set it to null.`, { model: meta.name, field: key });
+      if (!f.null)
+        throw new FieldError(`${meta.name}.${f.name} is not nullable: update() cannot set it to null.`, { model: meta.name, field: key });
       sets.push([f, { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] }]);
       continue;
     }
@@ -852,7 +936,10 @@ function rebase(q: Query, prefix: string): Query {
   fresh.where = remapWhere(q.where, map);
   fresh.having = remapWhere(q.having, map);
   fresh.annotations = q.annotations.map((a) => ({ ...a, node: remapExpr(a.node, map) }));
-  fresh.select = q.select.kind === 'values' ? { ...q.select, columns: q.select.columns.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) })) } : q.select;
+  fresh.select =
+    q.select.kind === 'values'
+      ? { ...q.select, columns: q.select.columns.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) })) }
+      : q.select;
   fresh.groupByValues = q.groupByValues?.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) }));
   fresh.ordering = q.ordering?.map((o) => ({ ...o, node: remapExpr(o.node, map) }));
   fresh.distinct = q.distinct;
@@ -891,9 +978,19 @@ function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
 function remapWhere<T extends import('./nodes').WhereChild>(w: T, map: Map<string, string>): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodes = require('./nodes') as typeof import('./nodes');
-  if (w.kind === 'where') return nodes.where(w.connector, w.negated, w.children.map((c) => remapWhere(c, map))) as T;
+  if (w.kind === 'where')
+    return nodes.where(
+      w.connector,
+      w.negated,
+      w.children.map((c) => remapWhere(c, map)),
+    ) as T;
   if (w.kind === 'lookup') {
-    const rhs = w.rhs === undefined ? undefined : Array.isArray(w.rhs) ? (w.rhs as ExprNode[]).map((r) => remapExpr(r, map)) : remapExpr(w.rhs as ExprNode, map);
+    const rhs =
+      w.rhs === undefined
+        ? undefined
+        : Array.isArray(w.rhs)
+          ? (w.rhs as ExprNode[]).map((r) => remapExpr(r, map))
+          : remapExpr(w.rhs as ExprNode, map);
     return nodes.lookupNode(w.lookup, remapExpr(w.lhs, map), rhs, w.isnull) as T;
   }
   return w;

@@ -91,9 +91,7 @@ export interface RelatedSelection {
   readonly children: RelatedSelection[];
 }
 
-export type SelectKind =
-  | { kind: 'model' }
-  | { kind: 'values'; columns: readonly ValueColumn[]; shape: 'object' | 'tuple' | 'flat' };
+export type SelectKind = { kind: 'model' } | { kind: 'values'; columns: readonly ValueColumn[]; shape: 'object' | 'tuple' | 'flat' };
 
 export interface ForUpdate {
   readonly nowait: boolean;
@@ -226,7 +224,10 @@ export class Query {
     spec: { table: string; parentAlias: string; parentColumn: string; column: string; multi: boolean; nullableHop: boolean; rel: string },
   ): Join {
     if (!ctx.allowJoins) {
-      throw new FieldError(`Joined field references are not permitted in this query (${this.meta.name}): update() and F() in updates work on the model's own columns.`, { model: this.meta.name });
+      throw new FieldError(
+        `Joined field references are not permitted in this query (${this.meta.name}): update() and F() in updates work on the model's own columns.`,
+        { model: this.meta.name },
+      );
     }
     const relKey = `${spec.parentAlias}|${spec.rel}`;
     const wantOuter = spec.nullableHop && (ctx.forceOuter || ctx.inOr || ctx.negated);
@@ -272,7 +273,16 @@ export class Query {
         const f = el.field;
         const isFk = f instanceof ForeignObject;
         if (!isFk || (name === f.attname && name !== f.name)) {
-          return { alias, field: f, column: f.column, rest: names.slice(i + 1), relTarget: undefined, multi, nullable: nullable || f.null, lastJoin };
+          return {
+            alias,
+            field: f,
+            column: f.column,
+            rest: names.slice(i + 1),
+            relTarget: undefined,
+            multi,
+            nullable: nullable || f.null,
+            lastJoin,
+          };
         }
         const target = (f as ForeignObject<never>).relatedMeta;
         const nextIsPk = next !== undefined && (next === 'pk' || (next === target.pk.name && !target.pk.isRelation));
@@ -327,7 +337,16 @@ export class Query {
         lastJoin = tj;
         const nextIsPk = next !== undefined && (next === 'pk' || (next === farMeta.pk.name && !farMeta.pk.isRelation));
         if (next === undefined || nextIsPk || (isLookupName(next) && !farMeta.pathElement(next))) {
-          return { alias: tj.alias, field: far, column: far.column, rest: names.slice(i + (nextIsPk ? 2 : 1)), relTarget: nextIsPk ? undefined : farMeta, multi, nullable, lastJoin };
+          return {
+            alias: tj.alias,
+            field: far,
+            column: far.column,
+            rest: names.slice(i + (nextIsPk ? 2 : 1)),
+            relTarget: nextIsPk ? undefined : farMeta,
+            multi,
+            nullable,
+            lastJoin,
+          };
         }
         const fj = this.join(ctx, {
           table: farMeta.dbTable,
@@ -395,7 +414,13 @@ export class Query {
     const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
     const node = this.buildQ(negate ? q.not() : q, ctx);
     if (node.children.length === 0 && !node.negated) return;
-    this.where = where('AND', false, [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])));
+    this.where = where(
+      'AND',
+      false,
+      [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) =>
+        c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c],
+      ),
+    );
     if (this.hasNothing(this.where)) this.empty = true;
   }
 
@@ -435,7 +460,13 @@ export class Query {
         continue;
       }
       if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
-      nodes.push({ kind: 'lookup', k: plan.k, lookup: plan.lookup, lhs: plan.lhs, rhs: { kind: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) } });
+      nodes.push({
+        kind: 'lookup',
+        k: plan.k,
+        lookup: plan.lookup,
+        lhs: plan.lhs,
+        rhs: { kind: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) },
+      });
     }
     this.calls += 1;
     this.where = where('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
@@ -497,7 +528,11 @@ export class Query {
       if (el && !ALL_LOOKUPS.has(last) && this.isRelationPath(names)) {
         const entries = Object.entries(value as Record<string, unknown>);
         if (entries.length === 0) return where('AND', false, []);
-        const sub = new QNode('AND', false, entries.map(([k, v]) => [`${key}__${k}`, v] as const));
+        const sub = new QNode(
+          'AND',
+          false,
+          entries.map(([k, v]) => [`${key}__${k}`, v] as const),
+        );
         return this.buildQ(sub, ctx);
       }
     }
@@ -509,7 +544,11 @@ export class Query {
       // Django's split_exclude: NOT (pk IN (SELECT pk FROM ... WHERE <positive condition>)).
       const inner = new Query(this.meta, nextPrefix(this.prefix));
       inner.addFilter(new QNode('AND', false, [[key, value]]), false);
-      inner.select = { kind: 'values', columns: [{ name: 'pk', node: col(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }], shape: 'flat' };
+      inner.select = {
+        kind: 'values',
+        columns: [{ name: 'pk', node: col(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }],
+        shape: 'flat',
+      };
       inner.ordering = [];
       const sub = { kind: 'subquery' as const, k: `(${inner.shapeKey()})`, query: inner };
       return lookupNode('in', col(this.alias, this.meta.pk), sub);
@@ -522,7 +561,10 @@ export class Query {
     const cond = this.buildCondition(path, value, key, pctx);
     // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
     if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
-      return where('AND', false, [cond, lookupNode('isnull', cond.lhs.kind === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false)]);
+      return where('AND', false, [
+        cond,
+        lookupNode('isnull', cond.lhs.kind === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false),
+      ]);
     }
     return cond;
   }
@@ -582,20 +624,35 @@ export class Query {
     lhs: ExprNode,
     lookup: string,
     value: unknown,
-    o: { field: Field | undefined; prepField: Field | undefined; kind: string; relTarget: ModelMeta | undefined; key: string; ctx: FilterContext },
+    o: {
+      field: Field | undefined;
+      prepField: Field | undefined;
+      kind: string;
+      relTarget: ModelMeta | undefined;
+      key: string;
+      ctx: FilterContext;
+    },
   ): WhereChild {
     const model = this.meta.name;
     const key = o.key;
     if (lookup === 'isnull') {
-      if (typeof value !== 'boolean') throw new FieldError(`${model}: the value of '${key}' (an isnull lookup) must be true or false, got ${describe(value)}.`, { model, field: key });
+      if (typeof value !== 'boolean')
+        throw new FieldError(`${model}: the value of '${key}' (an isnull lookup) must be true or false, got ${describe(value)}.`, {
+          model,
+          field: key,
+        });
       return lookupNode('isnull', lhs, undefined, value);
     }
     if (value === null || value === undefined) {
       if (lookup === 'exact' && value === null) return lookupNode('isnull', lhs, undefined, true);
-      throw new FieldError(`${model}: ${value === undefined ? 'undefined' : 'null'} cannot be used as a query value for '${key}'${value === null ? ' (use isnull: true)' : ''}.`, { model, field: key });
+      throw new FieldError(
+        `${model}: ${value === undefined ? 'undefined' : 'null'} cannot be used as a query value for '${key}'${value === null ? ' (use isnull: true)' : ''}.`,
+        { model, field: key },
+      );
     }
     if (Expression.is(value)) {
-      if (lookup === 'in' || lookup === 'range') throw new FieldError(`${model}: '${key}' takes a list, not an expression.`, { model, field: key });
+      if (lookup === 'in' || lookup === 'range')
+        throw new FieldError(`${model}: '${key}' takes a list, not an expression.`, { model, field: key });
       const rhs = this.resolveExpression(value, o.ctx);
       return lookupNode(lookup, lhs, rhs);
     }
@@ -604,7 +661,11 @@ export class Query {
         const sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
         return lookupNode('in', lhs, { kind: 'subquery', k: `(${sub.shapeKey()})`, query: sub });
       }
-      if (!isIterable(value) || typeof value === 'string') throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, { model, field: key });
+      if (!isIterable(value) || typeof value === 'string')
+        throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, {
+          model,
+          field: key,
+        });
       const seen = new Set<unknown>();
       const items: ExprNode[] = [];
       for (const raw of value as Iterable<unknown>) {
@@ -619,7 +680,11 @@ export class Query {
       return lookupNode('in', lhs, items);
     }
     if (lookup === 'range') {
-      if (!Array.isArray(value) || value.length !== 2) throw new FieldError(`${model}: the value of '${key}' (a range lookup) must be a list of two values [low, high], got ${describe(value)}.`, { model, field: key });
+      if (!Array.isArray(value) || value.length !== 2)
+        throw new FieldError(
+          `${model}: the value of '${key}' (a range lookup) must be a list of two values [low, high], got ${describe(value)}.`,
+          { model, field: key },
+        );
       const nodes = value.map((v) => {
         if (Expression.is(v)) return this.resolveExpression(v, o.ctx);
         if (v === null || v === undefined) throw new FieldError(`${model}: '${key}' bounds cannot be null.`, { model, field: key });
@@ -638,36 +703,62 @@ export class Query {
   }
 
   /** Check and normalise a value at filter time (a wrong type is an error now, not at the database). */
-  private normalize(value: unknown, o: { field: Field | undefined; prepField: Field | undefined; kind: string; relTarget: ModelMeta | undefined }, key: string): unknown {
+  private normalize(
+    value: unknown,
+    o: { field: Field | undefined; prepField: Field | undefined; kind: string; relTarget: ModelMeta | undefined },
+    key: string,
+  ): unknown {
     if (o.relTarget || (o.field instanceof ForeignObject && o.prepField === o.field)) {
       const target = o.relTarget ?? (o.field as ForeignObject<never>).relatedMeta;
       if (isModelInstance(value)) {
         const meta = instanceMeta(value);
         if (meta !== target && !(meta && isSubMeta(meta, target))) {
-          throw new FieldError(`${this.meta.name}: cannot query '${key}' with a ${meta?.name ?? 'model'} instance: it must be a ${target.name} instance or its primary key.`, { model: this.meta.name, field: key });
+          throw new FieldError(
+            `${this.meta.name}: cannot query '${key}' with a ${meta?.name ?? 'model'} instance: it must be a ${target.name} instance or its primary key.`,
+            { model: this.meta.name, field: key },
+          );
         }
         const pk = (value as Record<string, unknown>)[target.pk.attname];
-        if (pk === null || pk === undefined) throw new FieldError(`${this.meta.name}: cannot query '${key}' with an unsaved ${target.name} (its primary key is not set).`, { model: this.meta.name, field: key });
+        if (pk === null || pk === undefined)
+          throw new FieldError(`${this.meta.name}: cannot query '${key}' with an unsaved ${target.name} (its primary key is not set).`, {
+            model: this.meta.name,
+            field: key,
+          });
         return pk;
       }
       return target.pk.toJs(value);
     }
-    if (isModelInstance(value)) throw new FieldError(`${this.meta.name}: '${key}' is not a relation; pass a value, not a ${instanceMeta(value)?.name ?? 'model'} instance.`, { model: this.meta.name, field: key });
+    if (isModelInstance(value))
+      throw new FieldError(
+        `${this.meta.name}: '${key}' is not a relation; pass a value, not a ${instanceMeta(value)?.name ?? 'model'} instance.`,
+        { model: this.meta.name, field: key },
+      );
     if (o.kind === 'part') {
       const n = typeof value === 'number' ? value : Number(value);
-      if (!Number.isInteger(n)) throw new FieldError(`${this.meta.name}: '${key}' takes an integer, got ${describe(value)}.`, { model: this.meta.name, field: key });
+      if (!Number.isInteger(n))
+        throw new FieldError(`${this.meta.name}: '${key}' takes an integer, got ${describe(value)}.`, {
+          model: this.meta.name,
+          field: key,
+        });
       return n;
     }
     if (o.kind === 'date' && o.prepField === undefined) {
       // datetime__date: a date.
       const d = value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new FieldError(`${this.meta.name}: '${key}' takes a date (YYYY-MM-DD), got ${describe(value)}.`, { model: this.meta.name, field: key });
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(d))
+        throw new FieldError(`${this.meta.name}: '${key}' takes a date (YYYY-MM-DD), got ${describe(value)}.`, {
+          model: this.meta.name,
+          field: key,
+        });
       return d;
     }
     return o.prepField ? o.prepField.toJs(value) : value;
   }
 
-  private prepFor(_lookup: string, o: { field: Field | undefined; prepField: Field | undefined; relTarget: ModelMeta | undefined; kind: string }) {
+  private prepFor(
+    _lookup: string,
+    o: { field: Field | undefined; prepField: Field | undefined; relTarget: ModelMeta | undefined; kind: string },
+  ) {
     if (o.relTarget) return fieldPrep(o.relTarget.pk);
     if (o.kind === 'part') return numberPrep;
     if (!o.prepField) return undefined;
@@ -676,12 +767,23 @@ export class Query {
   }
 
   private buildAnnotationLookup(ann: Annotation, names: string[], key: string, value: unknown, ctx: FilterContext): WhereChild {
-    if (names.length > 2) throw new FieldError(`${this.meta.name}: '${key}': lookups on an annotation take one lookup (${ann.name}__gt), not a path.`, { model: this.meta.name, field: key });
+    if (names.length > 2)
+      throw new FieldError(`${this.meta.name}: '${key}': lookups on an annotation take one lookup (${ann.name}__gt), not a path.`, {
+        model: this.meta.name,
+        field: key,
+      });
     const lookup = names[1] ?? 'exact';
     const allowed = ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
     if (!allowed.includes(lookup)) throw unsupportedLookup(this.meta.name, ann.name, lookup, 'integer');
     const lhs: ExprNode = ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
-    const node = this.makeLookup(lhs, lookup, value, { field: ann.field, prepField: ann.field, kind: ann.field?.lookupKind ?? 'float', relTarget: undefined, key, ctx });
+    const node = this.makeLookup(lhs, lookup, value, {
+      field: ann.field,
+      prepField: ann.field,
+      kind: ann.field?.lookupKind ?? 'float',
+      relTarget: undefined,
+      key,
+      ctx,
+    });
     if (ann.aggregate) {
       // Conditions on aggregates go to HAVING.
       this.having = where('AND', false, [...this.having.children, ctx.negated ? where('AND', true, [node]) : node]);
@@ -726,16 +828,29 @@ export class Query {
         arg = col(path.alias, path.field, path.column);
       } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
       const field = arg === '*' ? undefined : fieldOfNode(arg);
-      return { kind: 'agg', k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn: a.fn, distinct: a.distinct, arg, field };
+      return {
+        kind: 'agg',
+        k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`,
+        fn: a.fn,
+        distinct: a.distinct,
+        arg,
+        field,
+      };
     }
     throw new TypeError(`Unsupported expression ${String(e)}.`);
   }
 
   /** `annotate({ name: expression })`. */
   addAnnotation(name: string, e: Expression, options: { allowFieldNames?: boolean } = {}): void {
-    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new FieldError(`${this.meta.name}: annotation name ${JSON.stringify(name)} must be an identifier.`, { model: this.meta.name });
-    if (!options.allowFieldNames && this.meta.pathElement(name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' conflicts with a field on the model.`, { model: this.meta.name, field: name });
-    if (this.annotations.some((a) => a.name === name)) throw new FieldError(`${this.meta.name}: the annotation '${name}' is already defined.`, { model: this.meta.name, field: name });
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new FieldError(`${this.meta.name}: annotation name ${JSON.stringify(name)} must be an identifier.`, { model: this.meta.name });
+    if (!options.allowFieldNames && this.meta.pathElement(name))
+      throw new FieldError(`${this.meta.name}: the annotation '${name}' conflicts with a field on the model.`, {
+        model: this.meta.name,
+        field: name,
+      });
+    if (this.annotations.some((a) => a.name === name))
+      throw new FieldError(`${this.meta.name}: the annotation '${name}' is already defined.`, { model: this.meta.name, field: name });
     if (!Expression.is(e)) throw new TypeError(`annotate(): '${name}' must be an expression (Count('books'), F('price').mul(2), ...).`);
     const node = this.resolveExpression(e, { ...DEFAULT_CTX, forceOuter: true });
     const aggregate = containsAggregate(node);
@@ -755,10 +870,16 @@ export class Query {
     const out: ValueColumn[] = [];
     const list = names.length > 0 ? names : [...this.meta.fields.map((f) => f.attname), ...this.annotations.map((a) => a.name)];
     for (const name of list) {
-      if (typeof name !== 'string') throw new FieldError(`${this.meta.name}: values() takes field names, got ${describe(name)}.`, { model: this.meta.name });
+      if (typeof name !== 'string')
+        throw new FieldError(`${this.meta.name}: values() takes field names, got ${describe(name)}.`, { model: this.meta.name });
       const ann = this.annotations.find((a) => a.name === name);
       if (ann) {
-        out.push({ name, node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, field: ann.field, convert: ann.convert });
+        out.push({
+          name,
+          node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node,
+          field: ann.field,
+          convert: ann.convert,
+        });
         continue;
       }
       const names = name.split('__');
@@ -771,7 +892,8 @@ export class Query {
 
   setValues(names: readonly string[], shape: 'object' | 'tuple' | 'flat'): void {
     const columns = this.valueColumns(names);
-    if (shape === 'flat' && columns.length !== 1) throw new TypeError(`valuesList(..., { flat: true }) takes exactly one field, got ${columns.length}.`);
+    if (shape === 'flat' && columns.length !== 1)
+      throw new TypeError(`valuesList(..., { flat: true }) takes exactly one field, got ${columns.length}.`);
     this.select = { kind: 'values', columns, shape };
     // values() before an aggregate annotate() groups by these values (Django's semantics).
     if (!this.grouped) this.groupByValues = columns;
@@ -783,7 +905,8 @@ export class Query {
     const ctx: FilterContext = { ...DEFAULT_CTX, forceOuter: false };
     const list = paths === true ? this.meta.fields.filter((f) => f instanceof ForeignObject && !f.null).map((f) => f.name) : paths;
     for (const path of list) {
-      if (typeof path !== 'string' || path === '') throw new FieldError(`${this.meta.name}: selectRelated() takes relation names, got ${describe(path)}.`, { model: this.meta.name });
+      if (typeof path !== 'string' || path === '')
+        throw new FieldError(`${this.meta.name}: selectRelated() takes relation names, got ${describe(path)}.`, { model: this.meta.name });
       let meta = this.meta;
       let alias = this.alias;
       let level = roots;
@@ -800,15 +923,18 @@ export class Query {
         const fk = f as ForeignObject<never>;
         const target = fk.relatedMeta;
         outer = outer || fk.null;
-        const j = this.join({ ...ctx, forceOuter: outer }, {
-          table: target.dbTable,
-          parentAlias: alias,
-          parentColumn: fk.column,
-          column: fk.targetField.column,
-          multi: false,
-          nullableHop: fk.null,
-          rel: `fk:${meta.name}.${fk.name}`,
-        });
+        const j = this.join(
+          { ...ctx, forceOuter: outer },
+          {
+            table: target.dbTable,
+            parentAlias: alias,
+            parentColumn: fk.column,
+            column: fk.targetField.column,
+            multi: false,
+            nullableHop: fk.null,
+            rel: `fk:${meta.name}.${fk.name}`,
+          },
+        );
         let node = level.find((n) => n.field === fk);
         if (!node) {
           node = { field: fk, meta: target, alias: j.alias, children: [] };
@@ -838,16 +964,27 @@ export class Query {
       return [{ node, desc: t.descending, nulls: t.options.nullsFirst ? 'first' : t.options.nullsLast ? 'last' : undefined }];
     }
     if (Expression.is(t)) return [{ node: this.resolveExpression(t, { ...DEFAULT_CTX, forceOuter: true }), desc: false, nulls: undefined }];
-    if (typeof t !== 'string' || t === '') throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, { model: this.meta.name });
+    if (typeof t !== 'string' || t === '')
+      throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, {
+        model: this.meta.name,
+      });
     if (t === '?') return [{ node: { kind: 'raw', k: 'RANDOM', sql: '%random', bindings: [] }, desc: false, nulls: undefined }];
     const desc = t.startsWith('-');
     const name = desc ? t.slice(1) : t;
     const ann = this.annotations.find((a) => a.name === name);
-    if (ann) return [{ node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined }];
+    if (ann)
+      return [
+        { node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined },
+      ];
     const names = name.split('__');
     const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
     if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `orderBy('${t}')`);
-    if (path.relTarget && path.relTarget.ordering.length > 0 && path.field instanceof ForeignObject && path.field.name === names[names.length - 1]) {
+    if (
+      path.relTarget &&
+      path.relTarget.ordering.length > 0 &&
+      path.field instanceof ForeignObject &&
+      path.field.name === names[names.length - 1]
+    ) {
       // Ordering by a relation follows the related model's default ordering (Django).
       return path.relTarget.ordering.flatMap((o) => {
         const d = o.startsWith('-');
@@ -871,7 +1008,11 @@ export class Query {
   }
 
   get isOrdered(): boolean {
-    return (this.ordering !== undefined && this.ordering.length > 0) || (this.ordering === undefined && this.meta.ordering.length > 0) || (this.grouped && false);
+    return (
+      (this.ordering !== undefined && this.ordering.length > 0) ||
+      (this.ordering === undefined && this.meta.ordering.length > 0) ||
+      (this.grouped && false)
+    );
   }
 
   // ---- slicing --------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ export class RawQuerySet<I extends AnyInstance> implements PromiseLike<I[]> {
     readonly fragment: SqlFragment,
     private readonly alias: string | undefined,
   ) {
-    if (!SqlFragment.is(fragment)) throw new TypeError(`raw() takes a sql\`...\` template (values are bound parameters), got ${typeof fragment}.`);
+    if (!SqlFragment.is(fragment))
+      throw new TypeError(`raw() takes a sql\`...\` template (values are bound parameters), got ${typeof fragment}.`);
   }
 
   /** Run on `alias`. */
@@ -48,7 +49,10 @@ export class RawQuerySet<I extends AnyInstance> implements PromiseLike<I[]> {
     return this.result;
   }
 
-  then<T1 = I[], T2 = never>(onfulfilled?: ((value: I[]) => T1 | PromiseLike<T1>) | null, onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null): Promise<T1 | T2> {
+  then<T1 = I[], T2 = never>(
+    onfulfilled?: ((value: I[]) => T1 | PromiseLike<T1>) | null,
+    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): Promise<T1 | T2> {
     return this.run().then(onfulfilled, onrejected);
   }
 }

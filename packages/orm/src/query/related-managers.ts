@@ -67,7 +67,10 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const field = rel.kind === 'reverse-fk' ? rel.fk.targetField : rel.parent.pk;
     const v = (this.instance as unknown as Record<string, unknown>)[field.attname];
     if (v === null || v === undefined) {
-      throw new FieldError(`${rel.parent.name} instance needs a primary key value before this relationship (${rel.accessor}) can be used: save it first.`, { model: rel.parent.name, field: rel.accessor });
+      throw new FieldError(
+        `${rel.parent.name} instance needs a primary key value before this relationship (${rel.accessor}) can be used: save it first.`,
+        { model: rel.parent.name, field: rel.accessor },
+      );
     }
     return v;
   }
@@ -84,7 +87,14 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const base = new QuerySet<I, I, {}>(rel.model, undefined, { db: undefined, prefetch: [], hints, known: undefined, write: false });
     const filtered = base.filter({ [rel.kind === 'reverse-fk' ? rel.fk.name : rel.queryName]: this.instancePk } as never);
     const knownRelated = rel.kind === 'reverse-fk' ? ([rel.fk.name, this.instance] as const) : undefined;
-    return new QuerySet<I, I, {}>(rel.model, filtered.query, { db: undefined, prefetch: [], hints, known: prefetched, write: false, ...(knownRelated ? { knownRelated } : {}) });
+    return new QuerySet<I, I, {}>(rel.model, filtered.query, {
+      db: undefined,
+      prefetch: [],
+      hints,
+      known: prefetched,
+      write: false,
+      ...(knownRelated ? { knownRelated } : {}),
+    });
   }
 
   /** The prefetched (or `$fetch`ed) related instances, without a query; throws when not loaded. */
@@ -114,13 +124,18 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const alias = this.writeAlias();
     if (rel.kind === 'reverse-fk') {
       this.invalidate();
-      return new QuerySet<I, I, {}>(rel.model).using(alias).create({ ...(values as object), [rel.fk.name]: this.instance } as InsertOf<FieldsOf<I>>);
+      return new QuerySet<I, I, {}>(rel.model)
+        .using(alias)
+        .create({ ...(values as object), [rel.fk.name]: this.instance } as InsertOf<FieldsOf<I>>);
     }
-    return atomic(async () => {
-      const obj = await new QuerySet<I, I, {}>(rel.model).using(alias).create(values as InsertOf<FieldsOf<I>>);
-      await this.add(obj);
-      return obj;
-    }, { using: alias, savepoint: false });
+    return atomic(
+      async () => {
+        const obj = await new QuerySet<I, I, {}>(rel.model).using(alias).create(values as InsertOf<FieldsOf<I>>);
+        await this.add(obj);
+        return obj;
+      },
+      { using: alias, savepoint: false },
+    );
   }
 
   /**
@@ -142,37 +157,49 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     if (rel.kind === 'reverse-fk') {
       const pks: unknown[] = [];
       for (const o of objs) {
-        if (!isModelInstance(o) || instanceMeta(o) !== rel.model) throw new FieldError(`${rel.parent.name}.${rel.accessor}.add() takes ${rel.model.name} instances, got ${describeValue(o)}.`, { model: rel.parent.name, field: rel.accessor });
+        if (!isModelInstance(o) || instanceMeta(o) !== rel.model)
+          throw new FieldError(`${rel.parent.name}.${rel.accessor}.add() takes ${rel.model.name} instances, got ${describeValue(o)}.`, {
+            model: rel.parent.name,
+            field: rel.accessor,
+          });
         const pk = (o as Record<string, unknown>)[rel.model.pk.attname];
         if (pk === null || pk === undefined || ((o as unknown as Record<symbol, ModelState>)[STATE] as ModelState).adding) {
-          throw new FieldError(`${rel.model.name} instance isn't saved: save it before adding it to ${rel.parent.name}.${rel.accessor}.`, { model: rel.model.name });
+          throw new FieldError(`${rel.model.name} instance isn't saved: save it before adding it to ${rel.parent.name}.${rel.accessor}.`, {
+            model: rel.model.name,
+          });
         }
         pks.push(pk);
       }
-      await new QuerySet(rel.model).using(alias).filter({ pk__in: pks } as never).update({ [rel.fk.attname]: this.instancePk } as never);
+      await new QuerySet(rel.model)
+        .using(alias)
+        .filter({ pk__in: pks } as never)
+        .update({ [rel.fk.attname]: this.instancePk } as never);
       for (const o of objs) (o as Record<string, unknown>)[rel.fk.name] = this.instance;
       return;
     }
     const ids = objs.map((o) => this.targetId(o));
     const source = this.instancePk;
-    await atomic(async () => {
-      const existing = new Set(
-        (await new QuerySet(rel.through)
-          .using(alias)
-          .filter({ [rel.sourceFk.attname]: source, [`${rel.targetFk.attname}__in`]: ids } as never)
-          .valuesList(rel.targetFk.attname as never, { flat: true })
-          .fetchAll()) as unknown[],
-      );
-      const seen = new Set<unknown>();
-      const rows: Record<string, unknown>[] = [];
-      for (const id of ids) {
-        const key = String(id);
-        if (existing.has(id) || seen.has(key)) continue;
-        seen.add(key);
-        rows.push({ ...throughDefaults, [rel.sourceFk.attname]: source, [rel.targetFk.attname]: id });
-      }
-      if (rows.length > 0) await new QuerySet(rel.through).using(alias).bulkCreate(rows as never);
-    }, { using: alias, savepoint: false });
+    await atomic(
+      async () => {
+        const existing = new Set(
+          (await new QuerySet(rel.through)
+            .using(alias)
+            .filter({ [rel.sourceFk.attname]: source, [`${rel.targetFk.attname}__in`]: ids } as never)
+            .valuesList(rel.targetFk.attname as never, { flat: true })
+            .fetchAll()) as unknown[],
+        );
+        const seen = new Set<unknown>();
+        const rows: Record<string, unknown>[] = [];
+        for (const id of ids) {
+          const key = String(id);
+          if (existing.has(id) || seen.has(key)) continue;
+          seen.add(key);
+          rows.push({ ...throughDefaults, [rel.sourceFk.attname]: source, [rel.targetFk.attname]: id });
+        }
+        if (rows.length > 0) await new QuerySet(rel.through).using(alias).bulkCreate(rows as never);
+      },
+      { using: alias, savepoint: false },
+    );
   }
 
   /** Unlink instances: many-to-many deletes the pairs; a nullable reverse key is set to NULL. */
@@ -182,14 +209,24 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const alias = this.writeAlias();
     this.invalidate();
     if (rel.kind === 'reverse-fk') {
-      if (!rel.fk.null) throw new FieldError(`${rel.parent.name}.${rel.accessor}.remove() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true); delete the rows instead.`, { model: rel.parent.name, field: rel.accessor });
+      if (!rel.fk.null)
+        throw new FieldError(
+          `${rel.parent.name}.${rel.accessor}.remove() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true); delete the rows instead.`,
+          { model: rel.parent.name, field: rel.accessor },
+        );
       const pks = objs.map((o) => this.targetId(o));
-      await new QuerySet(rel.model).using(alias).filter({ pk__in: pks, [rel.fk.attname]: this.instancePk } as never).update({ [rel.fk.attname]: null } as never);
+      await new QuerySet(rel.model)
+        .using(alias)
+        .filter({ pk__in: pks, [rel.fk.attname]: this.instancePk } as never)
+        .update({ [rel.fk.attname]: null } as never);
       for (const o of objs) if (isModelInstance(o)) (o as Record<string, unknown>)[rel.fk.name] = null;
       return;
     }
     const ids = objs.map((o) => this.targetId(o));
-    await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk, [`${rel.targetFk.attname}__in`]: ids } as never).delete();
+    await new QuerySet(rel.through)
+      .using(alias)
+      .filter({ [rel.sourceFk.attname]: this.instancePk, [`${rel.targetFk.attname}__in`]: ids } as never)
+      .delete();
   }
 
   /** Unlink every related instance. */
@@ -198,50 +235,82 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const alias = this.writeAlias();
     this.invalidate();
     if (rel.kind === 'reverse-fk') {
-      if (!rel.fk.null) throw new FieldError(`${rel.parent.name}.${rel.accessor}.clear() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true).`, { model: rel.parent.name, field: rel.accessor });
-      await new QuerySet(rel.model).using(alias).filter({ [rel.fk.attname]: this.instancePk } as never).update({ [rel.fk.attname]: null } as never);
+      if (!rel.fk.null)
+        throw new FieldError(
+          `${rel.parent.name}.${rel.accessor}.clear() needs ${rel.model.name}.${rel.fk.name} to be nullable (null: true).`,
+          { model: rel.parent.name, field: rel.accessor },
+        );
+      await new QuerySet(rel.model)
+        .using(alias)
+        .filter({ [rel.fk.attname]: this.instancePk } as never)
+        .update({ [rel.fk.attname]: null } as never);
       return;
     }
-    await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk } as never).delete();
+    await new QuerySet(rel.through)
+      .using(alias)
+      .filter({ [rel.sourceFk.attname]: this.instancePk } as never)
+      .delete();
   }
 
   /** Make the related set exactly `objs` (removing the others, adding the new ones), in one transaction. */
   async set(objs: ReadonlyArray<I | PkOf<I>>, options: { clear?: boolean } = {}): Promise<void> {
     const rel = this.rel;
     const alias = this.writeAlias();
-    await atomic(async () => {
-      if (options.clear) {
-        await this.clear();
-        await this.add(...objs);
-        return;
-      }
-      if (rel.kind === 'reverse-fk' && !rel.fk.null) {
-        await this.add(...objs);
-        return;
-      }
-      const wanted = objs.map((o) => this.targetId(o));
-      const current =
-        rel.kind === 'reverse-fk'
-          ? ((await new QuerySet(rel.model).using(alias).filter({ [rel.fk.attname]: this.instancePk } as never).valuesList('pk' as never, { flat: true }).fetchAll()) as unknown[])
-          : ((await new QuerySet(rel.through).using(alias).filter({ [rel.sourceFk.attname]: this.instancePk } as never).valuesList(rel.targetFk.attname as never, { flat: true }).fetchAll()) as unknown[]);
-      const wantedKeys = new Set(wanted.map(String));
-      const currentKeys = new Set(current.map(String));
-      const toRemove = current.filter((id) => !wantedKeys.has(String(id)));
-      const toAdd = objs.filter((o, i) => !currentKeys.has(String(wanted[i])));
-      if (toRemove.length > 0) await this.remove(...(toRemove as Array<PkOf<I>>));
-      if (toAdd.length > 0) await this.add(...toAdd);
-    }, { using: alias, savepoint: false });
+    await atomic(
+      async () => {
+        if (options.clear) {
+          await this.clear();
+          await this.add(...objs);
+          return;
+        }
+        if (rel.kind === 'reverse-fk' && !rel.fk.null) {
+          await this.add(...objs);
+          return;
+        }
+        const wanted = objs.map((o) => this.targetId(o));
+        const current =
+          rel.kind === 'reverse-fk'
+            ? ((await new QuerySet(rel.model)
+                .using(alias)
+                .filter({ [rel.fk.attname]: this.instancePk } as never)
+                .valuesList('pk' as never, { flat: true })
+                .fetchAll()) as unknown[])
+            : ((await new QuerySet(rel.through)
+                .using(alias)
+                .filter({ [rel.sourceFk.attname]: this.instancePk } as never)
+                .valuesList(rel.targetFk.attname as never, { flat: true })
+                .fetchAll()) as unknown[]);
+        const wantedKeys = new Set(wanted.map(String));
+        const currentKeys = new Set(current.map(String));
+        const toRemove = current.filter((id) => !wantedKeys.has(String(id)));
+        const toAdd = objs.filter((o, i) => !currentKeys.has(String(wanted[i])));
+        if (toRemove.length > 0) await this.remove(...(toRemove as Array<PkOf<I>>));
+        if (toAdd.length > 0) await this.add(...toAdd);
+      },
+      { using: alias, savepoint: false },
+    );
   }
 
   private targetId(o: unknown): unknown {
     const rel = this.rel;
     if (isModelInstance(o)) {
-      if (instanceMeta(o) !== rel.model) throw new FieldError(`${rel.parent.name}.${rel.accessor} takes ${rel.model.name} instances, got a ${instanceMeta(o)?.name}.`, { model: rel.parent.name, field: rel.accessor });
+      if (instanceMeta(o) !== rel.model)
+        throw new FieldError(`${rel.parent.name}.${rel.accessor} takes ${rel.model.name} instances, got a ${instanceMeta(o)?.name}.`, {
+          model: rel.parent.name,
+          field: rel.accessor,
+        });
       const pk = (o as Record<string, unknown>)[rel.model.pk.attname];
-      if (pk === null || pk === undefined) throw new FieldError(`${rel.model.name} instance isn't saved: save it before using it in ${rel.parent.name}.${rel.accessor}.`, { model: rel.model.name });
+      if (pk === null || pk === undefined)
+        throw new FieldError(`${rel.model.name} instance isn't saved: save it before using it in ${rel.parent.name}.${rel.accessor}.`, {
+          model: rel.model.name,
+        });
       return pk;
     }
-    if (o === null || o === undefined || typeof o === 'object') throw new FieldError(`${rel.parent.name}.${rel.accessor} takes ${rel.model.name} instances or primary keys, got ${describeValue(o)}.`, { model: rel.parent.name, field: rel.accessor });
+    if (o === null || o === undefined || typeof o === 'object')
+      throw new FieldError(
+        `${rel.parent.name}.${rel.accessor} takes ${rel.model.name} instances or primary keys, got ${describeValue(o)}.`,
+        { model: rel.parent.name, field: rel.accessor },
+      );
     return rel.model.pk.toJs(o);
   }
 }

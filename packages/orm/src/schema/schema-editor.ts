@@ -101,7 +101,8 @@ export class SchemaEditor {
   sqlCreateTable(meta: ModelMeta): string {
     const parts = meta.fields.map((f) => this.columnSql(f));
     for (const f of meta.fields) {
-      if (f.unique && !f.primaryKey) parts.push(`CONSTRAINT ${this.q(constraintName(meta.dbTable, [f.column], 'uniq'))} UNIQUE (${this.q(f.column)})`);
+      if (f.unique && !f.primaryKey)
+        parts.push(`CONSTRAINT ${this.q(constraintName(meta.dbTable, [f.column], 'uniq'))} UNIQUE (${this.q(f.column)})`);
     }
     for (const group of meta.options.uniqueTogether ?? []) {
       const cols = group.map((n) => meta.concreteField(n).column);
@@ -124,7 +125,9 @@ export class SchemaEditor {
       // MariaDB indexes a foreign key column itself when the constraint is added.
       const implicitIndex = isFk && v === 'mysql' && (f as ForeignObject<never>).dbConstraint && !f.dbIndex;
       if ((f.dbIndex || isFk) && !f.unique && !f.primaryKey && !implicitIndex) {
-        indexes.push(`CREATE INDEX ${this.q(constraintName(meta.dbTable, [f.column], 'idx'))} ON ${this.q(meta.dbTable)} (${this.q(f.column)})`);
+        indexes.push(
+          `CREATE INDEX ${this.q(constraintName(meta.dbTable, [f.column], 'idx'))} ON ${this.q(meta.dbTable)} (${this.q(f.column)})`,
+        );
       }
       if (isFk && v !== 'sqlite' && (f as ForeignObject<never>).dbConstraint) {
         const fk = f as ForeignObject<never>;
