@@ -1,4 +1,4 @@
-// DESIGN §8 scenario 16: 100 concurrent HTTP requests, some streamed, some aborted by the client:
+// docs/acceptance.md scenario 16: 100 concurrent HTTP requests, some streamed, some aborted by the client:
 // count 0 after all finish, each request's connection released exactly once; and Django's
 // ATOMIC_REQUESTS: committed before the response completes, rolled back on a 5xx or an abort.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';

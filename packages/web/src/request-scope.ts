@@ -1,5 +1,5 @@
 /**
- * One scope per request (DESIGN §6): opened when the request arrives, ended exactly once when the
+ * One scope per request (see README.md): opened when the request arrives, ended exactly once when the
  * response has been sent or the client went away — also for streamed responses. With
  * `atomicRequests`, the request runs in `atomic()` (Django's `ATOMIC_REQUESTS`): committed before
  * the response is completed, rolled back when the status says the request failed or the client
