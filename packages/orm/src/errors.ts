@@ -17,6 +17,7 @@
  * ```
  */
 import { IntegrityError, SpoolError, type SpoolErrorOptions } from '@spool/connections';
+import type { ModelMeta } from './models/model-meta';
 
 /** An unknown field, lookup or relation, or a field used where it cannot be. Raised before any SQL is built. */
 export class FieldError extends SpoolError {
@@ -133,4 +134,32 @@ export class RestrictedError extends IntegrityError {
     super(message, { ...options, code: 'E_RESTRICTED' });
     this.restrictedObjects = options.restrictedObjects;
   }
+}
+
+/** `Author.DoesNotExist`: the model's own subclass of `ObjectDoesNotExist` (created once per model). */
+export function doesNotExistClass(meta: ModelMeta): typeof ObjectDoesNotExist {
+  return perModelError(meta, ObjectDoesNotExist, 'DoesNotExist');
+}
+
+/** `Author.MultipleObjectsReturned`: the model's own subclass of `MultipleObjectsReturned` (created once per model). */
+export function multipleObjectsReturnedClass(meta: ModelMeta): typeof MultipleObjectsReturned {
+  return perModelError(meta, MultipleObjectsReturned, 'MultipleObjectsReturned');
+}
+
+/**
+ * A subclass of `base` named `key`, whose `kind` names the model (`Author.DoesNotExist`), so that
+ * `Author.DoesNotExist.is(err)` holds for that model only while `ObjectDoesNotExist.is(err)` holds
+ * for every model. Kept in the model's metadata cache.
+ */
+function perModelError<C extends typeof ObjectDoesNotExist | typeof MultipleObjectsReturned>(meta: ModelMeta, base: C, key: string): C {
+  let cls = meta.cache.get(key) as C | undefined;
+  if (!cls) {
+    const kind = `${meta.name}.${key}`;
+    cls = class extends (base as typeof ObjectDoesNotExist) {
+      static override readonly kind: string = kind;
+    } as unknown as C;
+    Object.defineProperty(cls, 'name', { value: key });
+    meta.cache.set(key, cls);
+  }
+  return cls;
 }

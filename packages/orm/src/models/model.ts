@@ -27,6 +27,8 @@ import {
   FieldError,
   RelatedNotLoadedError,
   ValidationError,
+  doesNotExistClass,
+  multipleObjectsReturnedClass,
   type ObjectDoesNotExist,
   type MultipleObjectsReturned,
   type ValidationMessage,
@@ -37,7 +39,6 @@ import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
 import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
-import { doesNotExistClass, multipleClass } from '../query/query-set';
 import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
 import { ModelState, FROM_DB } from './model-state';
 
@@ -118,7 +119,7 @@ export abstract class Model {
 
   /** This model's MultipleObjectsReturned error class. */
   static get MultipleObjectsReturned(): typeof MultipleObjectsReturned {
-    return multipleClass(metaFor(this as unknown as ModelClassLike));
+    return multipleObjectsReturnedClass(metaFor(this as unknown as ModelClassLike));
   }
 
   /** The model's metadata. */

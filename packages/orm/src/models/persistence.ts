@@ -12,7 +12,7 @@ import { operationsFor } from '../backends/operations';
 import type { AnyInstance } from '../types';
 import { compileInsert, compileUpdate, type Compiled } from '../query/compiler';
 import { fieldPrep } from '../query/lookups';
-import { param, type ExprNode, type Param } from '../query/nodes';
+import { NULL_NODE, ParamNode, type ExprNode, type Param } from '../query/nodes';
 import { Q } from '../query/q';
 import { Query, isModelInstance, instanceMeta } from '../query/query';
 import { QuerySet } from '../query/query-set';
@@ -97,7 +97,7 @@ export async function saveInstance(obj: AnyInstance, options: SaveOptions): Prom
     const sets: Array<[Field, ExprNode]> = [];
     for (const f of fields) {
       const v = f.preSave(rec, false);
-      sets.push([f, v === null || v === undefined ? { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] } : param(v, fieldPrep(f))]);
+      sets.push([f, v === null || v === undefined ? NULL_NODE : ParamNode.create(v, fieldPrep(f))]);
     }
     if (sets.length > 0) {
       const q = new Query(meta);

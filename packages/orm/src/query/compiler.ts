@@ -15,7 +15,7 @@ import { operationsFor, type Operations } from '../backends/operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
-import { Param, type ExprNode, type LookupNode, type WhereNode } from './nodes';
+import { ColNode, Param, collectExpr, type ExprNode, type LookupNode, type WhereNode } from './nodes';
 import type { Query, RelatedSelection } from './query';
 
 /** A compiled statement: SQL plus how to bind a query's parameters into it. */
@@ -208,10 +208,10 @@ function applyJoins(b: QB, q: Query): void {
 /** The selected expressions of a model query: base fields, select_related fields, annotations. */
 function modelColumns(q: Query): ExprNode[] {
   const out: ExprNode[] = [];
-  for (const f of q.meta.fields) out.push({ kind: 'col', k: `${q.alias}.${f.column}`, alias: q.alias, column: f.column, field: f });
+  for (const f of q.meta.fields) out.push(ColNode.create(q.alias, f));
   const walk = (nodes: readonly RelatedSelection[]) => {
     for (const n of nodes) {
-      for (const f of n.meta.fields) out.push({ kind: 'col', k: `${n.alias}.${f.column}`, alias: n.alias, column: f.column, field: f });
+      for (const f of n.meta.fields) out.push(ColNode.create(n.alias, f));
       walk(n.children);
     }
   };
@@ -459,7 +459,7 @@ export function compileUpdate(q: Query, sets: ReadonlyArray<[Field, ExprNode]>, 
   const key = `${vendor}|U|${sets.map(([f, n]) => `${f.column}=${n.k}`).join(',')}|${q.shapeKey()}`;
   return cached(key, () => {
     const params: Param[] = [];
-    for (const [, n] of sets) collectInto(n, params);
+    for (const [, n] of sets) collectExpr(n, params);
     q.collectParams(params);
     const k = knexFor(alias);
     const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: true };
@@ -499,7 +499,7 @@ function restrictTo(builder: QB, q: Query, c: Ctx): void {
     columns: [
       {
         name: 'pk',
-        node: { kind: 'col', k: `${q.alias}.${q.meta.pk.column}`, alias: q.alias, column: q.meta.pk.column, field: q.meta.pk },
+        node: ColNode.create(q.alias, q.meta.pk),
         field: q.meta.pk,
         convert: undefined,
       },
@@ -511,11 +511,6 @@ function restrictTo(builder: QB, q: Query, c: Ctx): void {
   const pkCol = `${q.meta.dbTable}.${q.meta.pk.column}`;
   if (c.vendor === 'mysql') builder.whereRaw('?? IN (SELECT * FROM ? AS ??)', [pkCol, sub, 'subquery'] as never);
   else builder.whereIn(pkCol, sub);
-}
-
-function collectInto(n: ExprNode, out: Param[]): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./nodes') as typeof import('./nodes')).collectExpr(n, out);
 }
 
 /** INSERT of `rows` (columns in order), returning the primary key where the database can. */

@@ -1,8 +1,16 @@
 /**
- * The query AST: SQL expression nodes, lookups and where trees, joins. Plain objects tagged with
- * `t`, each carrying `k`, its structural key (everything that shapes the SQL, nothing of the
- * values): two queries with equal keys compile to the same SQL, so the compiled SQL is cached
- * by key and only the parameters change. @internal
+ * The query tree: SQL expression nodes, lookups and where trees, joins (Django's expressions and
+ * `WhereNode`; Kysely's operation nodes). Every node is a plain object tagged with `kind` and
+ * carrying `k`, its structural key: everything that shapes the SQL, nothing of the values. Two
+ * queries with equal keys compile to the same SQL, so the compiled SQL is cached by key and only
+ * the parameters change.
+ *
+ * This module owns the tree: each kind has a frozen factory (`ColNode.create(...)`,
+ * `ColNode.is(node)`, as Kysely's `operation-node/*.ts`), the only place its key is computed, and
+ * `NodeTransformer` rebuilds trees generically (Kysely's `OperationNodeTransformer`). Nodes are
+ * not frozen themselves: they are built on every `filter()` call, and freezing costs on that path.
+ *
+ * Internal to the package (not exported from its index).
  */
 import type { Vendor } from '@spool/connections';
 import type { Field } from '../fields/field';
@@ -24,141 +32,285 @@ export class Param {
   }
 }
 
-export interface ColNode {
-  readonly kind: 'col';
+/** What every node has: its kind and its structural key. */
+interface Node {
+  readonly kind: string;
   readonly k: string;
+}
+
+// ---- expressions ------------------------------------------------------------------------------------
+
+/** A column of a table alias: `"book"."title"`. */
+export interface ColNode extends Node {
+  readonly kind: 'col';
   readonly alias: string;
   readonly column: string;
   readonly field: Field;
 }
-export interface ParamNode {
+export const ColNode = Object.freeze({
+  create(alias: string, field: Field, column: string = field.column): ColNode {
+    return { kind: 'col', k: `${alias}.${column}`, alias, column, field };
+  },
+  is(n: Node): n is ColNode {
+    return n.kind === 'col';
+  },
+});
+
+/** A bound parameter (`?`): values never shape the SQL, so every parameter has the same key. */
+export interface ParamNode extends Node {
   readonly kind: 'param';
   readonly k: '?';
   readonly p: Param;
 }
-export interface PartNode {
+export const ParamNode = Object.freeze({
+  create(value: unknown, prep: Prep | undefined): ParamNode {
+    return { kind: 'param', k: '?', p: new Param(value, prep) };
+  },
+  is(n: Node): n is ParamNode {
+    return n.kind === 'param';
+  },
+});
+
+/** A date part of a date or datetime (`year`, `week_day`, `hour`, ...), as an integer. */
+export interface PartNode extends Node {
   readonly kind: 'part';
-  readonly k: string;
   readonly part: string;
   readonly datetime: boolean;
   readonly arg: ExprNode;
 }
-export interface DateNode {
+export const PartNode = Object.freeze({
+  create(part: string, datetime: boolean, arg: ExprNode): PartNode {
+    return { kind: 'part', k: `${part}(${arg.k})`, part, datetime, arg };
+  },
+  is(n: Node): n is PartNode {
+    return n.kind === 'part';
+  },
+});
+
+/** The date (in UTC) of a datetime. */
+export interface DateNode extends Node {
   readonly kind: 'date';
-  readonly k: string;
   readonly arg: ExprNode;
 }
-export interface CombinedNode {
+export const DateNode = Object.freeze({
+  create(arg: ExprNode): DateNode {
+    return { kind: 'date', k: `date(${arg.k})`, arg };
+  },
+  is(n: Node): n is DateNode {
+    return n.kind === 'date';
+  },
+});
+
+/** Arithmetic: `lhs op rhs`; `field` converts the result, when known. */
+export interface CombinedNode extends Node {
   readonly kind: 'combined';
-  readonly k: string;
   readonly op: string;
   readonly lhs: ExprNode;
   readonly rhs: ExprNode;
   readonly field: Field | undefined;
 }
-export interface AggNode {
+export const CombinedNode = Object.freeze({
+  create(op: string, lhs: ExprNode, rhs: ExprNode, field: Field | undefined): CombinedNode {
+    return { kind: 'combined', k: `(${lhs.k}${op}${rhs.k})`, op, lhs, rhs, field };
+  },
+  is(n: Node): n is CombinedNode {
+    return n.kind === 'combined';
+  },
+});
+
+/** An aggregate: `COUNT(DISTINCT x)`, `SUM(x)`, `COUNT(*)`. */
+export interface AggNode extends Node {
   readonly kind: 'agg';
-  readonly k: string;
   readonly fn: string;
   readonly distinct: boolean;
   readonly arg: ExprNode | '*';
   readonly field: Field | undefined;
 }
-export interface AnnotRefNode {
+export const AggNode = Object.freeze({
+  create(fn: string, distinct: boolean, arg: ExprNode | '*', field: Field | undefined): AggNode {
+    return { kind: 'agg', k: `${fn}${distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn, distinct, arg, field };
+  },
+  is(n: Node): n is AggNode {
+    return n.kind === 'agg';
+  },
+});
+
+/** A reference to an aggregate annotation of the query, by name (rendered as its expression). */
+export interface AnnotRefNode extends Node {
   readonly kind: 'annot';
-  readonly k: string;
   readonly name: string;
   readonly aggregate: boolean;
 }
-export interface RawNode {
+export const AnnotRefNode = Object.freeze({
+  create(name: string, aggregate: boolean): AnnotRefNode {
+    return { kind: 'annot', k: `@${name}`, name, aggregate };
+  },
+  is(n: Node): n is AnnotRefNode {
+    return n.kind === 'annot';
+  },
+});
+
+/** SQL written by Spool itself (never by the user): `NULL`, the random ordering. */
+export interface RawNode extends Node {
   readonly kind: 'raw';
-  readonly k: string;
-  /** knex raw SQL, with `??` identifiers and `?` params listed in `bindings`. */
+  /** knex raw SQL, with `??` identifiers and `?` params listed in `bindings`; `%random` is the backend's random function. */
   readonly sql: string;
   readonly bindings: readonly (string | Param)[];
 }
-export interface SubqueryNode {
+export const RawNode = Object.freeze({
+  create(sql: string, bindings: readonly (string | Param)[] = []): RawNode {
+    let k = `raw(${sql}`;
+    for (const b of bindings) k += typeof b === 'string' ? `,${b}` : ',?';
+    return { kind: 'raw', k: `${k})`, sql, bindings };
+  },
+  is(n: Node): n is RawNode {
+    return n.kind === 'raw';
+  },
+});
+
+/** A query used as a value (`x IN (SELECT ...)`); it has its own alias prefix. */
+export interface SubqueryNode extends Node {
   readonly kind: 'subquery';
-  readonly k: string;
   readonly query: Query;
 }
+export const SubqueryNode = Object.freeze({
+  create(query: Query): SubqueryNode {
+    return { kind: 'subquery', k: `(${query.shapeKey()})`, query };
+  },
+  is(n: Node): n is SubqueryNode {
+    return n.kind === 'subquery';
+  },
+});
 
 export type ExprNode = ColNode | ParamNode | PartNode | DateNode | CombinedNode | AggNode | AnnotRefNode | RawNode | SubqueryNode;
 
-export interface LookupNode {
+/** `NULL` as a value (in SET lists and `Value(null)`). */
+export const NULL_NODE: RawNode = RawNode.create('NULL');
+/** The random ordering (`orderBy('?')`). */
+export const RANDOM_NODE: RawNode = RawNode.create('%random');
+
+// ---- conditions ---------------------------------------------------------------------------------------
+
+/** One comparison: `lhs <lookup> rhs`. */
+export interface LookupNode extends Node {
   readonly kind: 'lookup';
-  readonly k: string;
   readonly lookup: string;
   readonly lhs: ExprNode;
-  /** exact/gt/...: one node; in/range: a list; isnull: undefined. */
+  /** exact/gt/...: one node; in/range: a list (or a subquery for `in`); isnull: undefined. */
   readonly rhs: ExprNode | readonly ExprNode[] | undefined;
   /** isnull's value. */
   readonly isnull?: boolean;
 }
+export const LookupNode = Object.freeze({
+  create(lookup: string, lhs: ExprNode, rhs: ExprNode | readonly ExprNode[] | undefined, isnull?: boolean): LookupNode {
+    let k = `${lhs.k} ${lookup}`;
+    if (isnull !== undefined) k += isnull ? ' T' : ' F';
+    else if (Array.isArray(rhs)) k += `[${(rhs as ExprNode[]).map((n) => n.k).join(',')}]`;
+    else if (rhs) k += ` ${(rhs as ExprNode).k}`;
+    return isnull === undefined ? { kind: 'lookup', k, lookup, lhs, rhs } : { kind: 'lookup', k, lookup, lhs, rhs, isnull };
+  },
+  is(n: Node): n is LookupNode {
+    return n.kind === 'lookup';
+  },
+});
 
-export interface NothingNode {
+/** A condition nothing matches (an empty `__in`): `1 = 0`. */
+export interface NothingNode extends Node {
   readonly kind: 'nothing';
   readonly k: '0';
 }
+/** The one NothingNode. */
+export const NOTHING: NothingNode = Object.freeze({ kind: 'nothing', k: '0' });
+export const NothingNode = Object.freeze({
+  create(): NothingNode {
+    return NOTHING;
+  },
+  is(n: Node): n is NothingNode {
+    return n.kind === 'nothing';
+  },
+});
 
-export interface WhereNode {
+/** AND / OR of conditions, possibly negated. */
+export interface WhereNode extends Node {
   readonly kind: 'where';
-  readonly k: string;
   readonly connector: 'AND' | 'OR';
   readonly negated: boolean;
   readonly children: readonly WhereChild[];
 }
+export const WhereNode = Object.freeze({
+  create(connector: 'AND' | 'OR', negated: boolean, children: readonly WhereChild[]): WhereNode {
+    let k = connector === 'AND' ? (negated ? '!&(' : '&(') : negated ? '!|(' : '|(';
+    for (let i = 0; i < children.length; i++) k += (i > 0 ? ',' : '') + (children[i] as WhereChild).k;
+    return { kind: 'where', k: k + ')', connector, negated, children };
+  },
+  is(n: Node): n is WhereNode {
+    return n.kind === 'where';
+  },
+});
 
 export type WhereChild = WhereNode | LookupNode | NothingNode;
 
-export const NOTHING: NothingNode = { kind: 'nothing', k: '0' };
-export const EMPTY_WHERE: WhereNode = { kind: 'where', k: '', connector: 'AND', negated: false, children: [] };
+/** The empty condition (matches everything). */
+export const EMPTY_WHERE: WhereNode = WhereNode.create('AND', false, []);
 
-export function col(alias: string, field: Field, column = field.column): ColNode {
-  return { kind: 'col', k: `${alias}.${column}`, alias, column, field };
-}
+// ---- joins ------------------------------------------------------------------------------------------------
 
-export function param(value: unknown, prep: Prep | undefined): ParamNode {
-  return { kind: 'param', k: '?', p: new Param(value, prep) };
-}
-
-export function where(connector: 'AND' | 'OR', negated: boolean, children: readonly WhereChild[]): WhereNode {
-  let k = connector === 'AND' ? (negated ? '!&(' : '&(') : negated ? '!|(' : '|(';
-  for (let i = 0; i < children.length; i++) k += (i > 0 ? ',' : '') + (children[i] as WhereChild).k;
-  return { kind: 'where', k: k + ')', connector, negated, children };
-}
-
-export function lookupNode(lookup: string, lhs: ExprNode, rhs: ExprNode | readonly ExprNode[] | undefined, isnull?: boolean): LookupNode {
-  let k = `${lhs.k} ${lookup}`;
-  if (isnull !== undefined) k += isnull ? ' T' : ' F';
-  else if (Array.isArray(rhs)) k += `[${(rhs as ExprNode[]).map((n) => n.k).join(',')}]`;
-  else if (rhs) k += ` ${(rhs as ExprNode).k}`;
-  const node: LookupNode = isnull === undefined ? { kind: 'lookup', k, lookup, lhs, rhs } : { kind: 'lookup', k, lookup, lhs, rhs, isnull };
-  return node;
-}
-
-/** A join: `<joinType> <table> as <alias> on <alias>.<column> = <parentAlias>.<parentColumn>`. */
+/**
+ * A join: `<joinType> <table> as <alias> on <alias>.<column> = <parentAlias>.<parentColumn>`.
+ * Joins belong to one query and change while it is built (promoted to LEFT OUTER): each query
+ * copies its joins when cloned.
+ */
 export interface Join {
   alias: string;
   readonly table: string;
-  readonly parentAlias: string;
+  parentAlias: string;
   readonly parentColumn: string;
   readonly column: string;
   /** LEFT OUTER (true) or INNER (false). */
   outer: boolean;
   /** Does this hop make the path multi-valued (reverse FK, many-to-many)? */
   readonly multi: boolean;
-  /** Identity of the relation hop, for reuse: `<parentAlias>|<relation id>`. */
-  readonly relKey: string;
+  /** The relation crossed (`fk:Book.author`, ...): with `parentAlias`, the hop's identity, for reuse. */
+  readonly rel: string;
   /** The filter() call that created it (multi-valued joins are reused only within that call). */
   readonly call: number;
 }
 
-export function joinKey(j: Join): string {
-  return `${j.outer ? 'L' : 'I'}:${j.table}:${j.alias}:${j.parentAlias}.${j.parentColumn}=${j.column}`;
+/** What a path step asks to join (the relation crossed), before it has an alias. */
+export interface JoinSpec {
+  readonly table: string;
+  readonly parentColumn: string;
+  readonly column: string;
+  readonly multi: boolean;
+  /** Can the hop lose rows (nullable foreign key, reverse relation, many-to-many)? */
+  readonly nullableHop: boolean;
+  /** The relation's identity: `fk:Book.author`, `rev:Book.author`, `m2m:Book.tags:f`. */
+  readonly rel: string;
 }
 
-/** Visit every Param of an expression in a fixed order. */
+export const Join = Object.freeze({
+  create(spec: JoinSpec, alias: string, parentAlias: string, outer: boolean, call: number): Join {
+    return {
+      alias,
+      table: spec.table,
+      parentAlias,
+      parentColumn: spec.parentColumn,
+      column: spec.column,
+      outer,
+      multi: spec.multi,
+      rel: spec.rel,
+      call,
+    };
+  },
+  /** The join's part of the query's structural key. */
+  key(j: Join): string {
+    return `${j.outer ? 'L' : 'I'}:${j.table}:${j.alias}:${j.parentAlias}.${j.parentColumn}=${j.column}`;
+  },
+});
+
+// ---- walking and rebuilding -----------------------------------------------------------------------------
+
+/** Visit every Param of an expression in a fixed order (the order the compiler binds them in). */
 export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: Param[]): void {
   if (n === undefined) return;
   if (Array.isArray(n)) {
@@ -199,5 +351,130 @@ export function collectWhere(w: WhereChild, out: Param[]): void {
   } else if (w.kind === 'lookup') {
     collectExpr(w.lhs, out);
     collectExpr(w.rhs, out);
+  }
+}
+
+/**
+ * Rebuilds a tree bottom-up (Kysely's `OperationNodeTransformer`). Subclasses override the kinds
+ * they change; every other node is rebuilt through its factory when a child changed (so its key
+ * stays right) and kept as it is otherwise. Subqueries are left alone: they have their own aliases.
+ */
+export class NodeTransformer {
+  transformExpr(n: ExprNode): ExprNode {
+    switch (n.kind) {
+      case 'col':
+        return this.transformCol(n);
+      case 'param':
+        return this.transformParam(n);
+      case 'part':
+        return this.transformPart(n);
+      case 'date':
+        return this.transformDate(n);
+      case 'combined':
+        return this.transformCombined(n);
+      case 'agg':
+        return this.transformAgg(n);
+      case 'annot':
+        return this.transformAnnotRef(n);
+      case 'raw':
+        return this.transformRaw(n);
+      case 'subquery':
+        return this.transformSubquery(n);
+    }
+  }
+
+  transformWhere(n: WhereNode): WhereNode {
+    let changed = false;
+    const children = n.children.map((c) => {
+      const t = this.transformWhereChild(c);
+      if (t !== c) changed = true;
+      return t;
+    });
+    return changed ? WhereNode.create(n.connector, n.negated, children) : n;
+  }
+
+  transformWhereChild(n: WhereChild): WhereChild {
+    switch (n.kind) {
+      case 'where':
+        return this.transformWhere(n);
+      case 'lookup':
+        return this.transformLookup(n);
+      case 'nothing':
+        return n;
+    }
+  }
+
+  protected transformLookup(n: LookupNode): LookupNode {
+    const lhs = this.transformExpr(n.lhs);
+    let rhs = n.rhs;
+    let changed = lhs !== n.lhs;
+    if (Array.isArray(rhs)) {
+      const list = (rhs as readonly ExprNode[]).map((r) => this.transformExpr(r));
+      if (list.some((r, i) => r !== (rhs as readonly ExprNode[])[i])) {
+        rhs = list;
+        changed = true;
+      }
+    } else if (rhs !== undefined) {
+      const r = this.transformExpr(rhs as ExprNode);
+      if (r !== rhs) {
+        rhs = r;
+        changed = true;
+      }
+    }
+    return changed ? LookupNode.create(n.lookup, lhs, rhs, n.isnull) : n;
+  }
+
+  protected transformCol(n: ColNode): ExprNode {
+    return n;
+  }
+
+  protected transformParam(n: ParamNode): ExprNode {
+    return n;
+  }
+
+  protected transformPart(n: PartNode): ExprNode {
+    const arg = this.transformExpr(n.arg);
+    return arg === n.arg ? n : PartNode.create(n.part, n.datetime, arg);
+  }
+
+  protected transformDate(n: DateNode): ExprNode {
+    const arg = this.transformExpr(n.arg);
+    return arg === n.arg ? n : DateNode.create(arg);
+  }
+
+  protected transformCombined(n: CombinedNode): ExprNode {
+    const lhs = this.transformExpr(n.lhs);
+    const rhs = this.transformExpr(n.rhs);
+    return lhs === n.lhs && rhs === n.rhs ? n : CombinedNode.create(n.op, lhs, rhs, n.field);
+  }
+
+  protected transformAgg(n: AggNode): ExprNode {
+    if (n.arg === '*') return n;
+    const arg = this.transformExpr(n.arg);
+    return arg === n.arg ? n : AggNode.create(n.fn, n.distinct, arg, n.field);
+  }
+
+  protected transformAnnotRef(n: AnnotRefNode): ExprNode {
+    return n;
+  }
+
+  protected transformRaw(n: RawNode): ExprNode {
+    return n;
+  }
+
+  protected transformSubquery(n: SubqueryNode): ExprNode {
+    return n;
+  }
+}
+
+/** Renames table aliases (Django's `change_aliases` / `relabeled_clone` of expressions). */
+export class AliasRelabeler extends NodeTransformer {
+  constructor(private readonly aliases: ReadonlyMap<string, string>) {
+    super();
+  }
+
+  protected override transformCol(n: ColNode): ExprNode {
+    const alias = this.aliases.get(n.alias);
+    return alias === undefined ? n : ColNode.create(alias, n.field, n.column);
   }
 }

@@ -20,7 +20,7 @@ import { STATE } from '../brand';
 import type { AnyInstance, PrefetchPath } from '../types';
 import { Q } from './q';
 import { QuerySet } from './query-set';
-import { col } from './nodes';
+import { ColNode } from './nodes';
 
 const BATCH = 1000;
 const PREFETCH_KEY = '__prefetchKey';
@@ -170,7 +170,7 @@ async function prefetchM2M(
     if (!j) throw new Error('internal: through join not found');
     q.annotations = [
       ...q.annotations,
-      { name: PREFETCH_KEY, node: col(j.alias, nearFk, nearFk.column), aggregate: false, field: nearFk, convert: undefined },
+      { name: PREFETCH_KEY, node: ColNode.create(j.alias, nearFk), aggregate: false, field: nearFk, convert: undefined },
     ];
     return new QuerySet<AnyInstance>(target, q, qs.state).fetchAll();
   });

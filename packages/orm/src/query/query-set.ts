@@ -14,7 +14,7 @@
  * `select "book"."id", "book"."title", ... from "book" where EXTRACT(YEAR FROM "book"."published") >= $1 and not ("book"."title"::text ... ) order by "book"."published" desc limit $2`
  */
 import { atomic, connections, IntegrityError, TransactionManagementError, type Vendor } from '@spool/connections';
-import { FieldError, MultipleObjectsReturned, ObjectDoesNotExist } from '../errors';
+import { FieldError, ObjectDoesNotExist, doesNotExistClass, multipleObjectsReturnedClass } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta } from '../models/model-meta';
@@ -51,7 +51,7 @@ import {
   withDefaultOrdering,
   type Compiled,
 } from './compiler';
-import { col, param, type ExprNode, type Param } from './nodes';
+import { NULL_NODE, ParamNode, collectExpr, type ExprNode, type Param } from './nodes';
 import { fieldPrep } from './lookups';
 import type { Prefetch } from './prefetch';
 
@@ -281,7 +281,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const q = this.query.clone();
     const of = (options.of ?? []).map((name) => {
       if (name === 'self') return q.alias;
-      const j = q.joins.find((x) => x.relKey.endsWith(`.${name}`));
+      const j = q.joins.find((x) => x.rel.endsWith(`.${name}`));
       if (!j)
         throw new FieldError(`selectForUpdate({ of }): '${name}' is not 'self' nor a relation joined by selectRelated.`, {
           model: this.meta.name,
@@ -453,7 +453,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
 
   /** This query as a subquery (for `__in`). @internal */
   toSubquery(prefix: string): Query {
-    const q = rebase(this.query, prefix);
+    const q = this.query.relabeledClone(prefix);
     if (q.select.kind === 'model') q.setValues(['pk'], 'flat');
     if (!q.isSliced) q.ordering = [];
     return q;
@@ -487,7 +487,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
         const Err = doesNotExistClass(meta);
         throw new Err(`${meta.name} matching query does not exist.`, { model: meta.name });
       }
-      const Err = multipleClass(meta);
+      const Err = multipleObjectsReturnedClass(meta);
       throw new Err(
         `get() returned more than one ${meta.name} -- it returned ${rows.length === MAX_GET_RESULTS ? `more than ${MAX_GET_RESULTS - 1}` : rows.length}!`,
         { model: meta.name },
@@ -585,7 +585,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const vendor = connections.backend(alias).vendor;
     const compiled = compileUpdate(q, sets, vendor, alias);
     const params: Param[] = [];
-    for (const [, n] of sets) collectParamsOf(n, params);
+    for (const [, n] of sets) collectExpr(n, params);
     q.collectParams(params);
     const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor));
     return res.rowCount;
@@ -835,11 +835,6 @@ function withoutOrdering(q: Query): Query {
   return c;
 }
 
-function collectParamsOf(n: ExprNode, out: Param[]): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./nodes') as typeof import('./nodes')).collectExpr(n, out);
-}
-
 /** The SET list of an update(): fields and their new value (a param or an expression on the model's own columns). */
 function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, ExprNode]> {
   if (values === null || typeof values !== 'object') throw new TypeError('update() takes an object of field values.');
@@ -884,10 +879,10 @@ function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, Ex
     if (v === null) {
       if (!f.null)
         throw new FieldError(`${meta.name}.${f.name} is not nullable: update() cannot set it to null.`, { model: meta.name, field: key });
-      sets.push([f, { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] }]);
+      sets.push([f, NULL_NODE]);
       continue;
     }
-    sets.push([f, param(f.toJs(v), fieldPrep(f))]);
+    sets.push([f, ParamNode.create(f.toJs(v), fieldPrep(f))]);
   }
   return sets;
 }
@@ -915,109 +910,6 @@ function lastKey(q: Query, row: unknown, pk: Field): unknown {
   if (q.select.shape === 'flat') return row;
   if (q.select.shape === 'tuple') return (row as unknown[])[i];
   return (row as Record<string, unknown>)[(cols[i] as { name: string }).name];
-}
-
-/** Rebuild a query with another alias prefix (for use as a subquery). */
-function rebase(q: Query, prefix: string): Query {
-  if (q.prefix === prefix) return q.clone();
-  // Re-apply the query's parts on a fresh query with the new prefix: filters were resolved with
-  // the old aliases, so the simplest correct way is to rebuild from the recorded state.
-  const fresh = new Query(q.meta, prefix);
-  const map = new Map<string, string>([[q.alias, fresh.alias]]);
-  const c = fresh as unknown as { joins: Query['joins'] };
-  let n = 1;
-  c.joins = q.joins.map((j) => {
-    n += 1;
-    const alias = `${prefix}${n}`;
-    map.set(j.alias, alias);
-    return { ...j, alias, parentAlias: map.get(j.parentAlias) ?? j.parentAlias };
-  });
-  (fresh as unknown as { aliasCount: number }).aliasCount = n;
-  fresh.where = remapWhere(q.where, map);
-  fresh.having = remapWhere(q.having, map);
-  fresh.annotations = q.annotations.map((a) => ({ ...a, node: remapExpr(a.node, map) }));
-  fresh.select =
-    q.select.kind === 'values'
-      ? { ...q.select, columns: q.select.columns.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) })) }
-      : q.select;
-  fresh.groupByValues = q.groupByValues?.map((cl) => ({ ...cl, node: remapExpr(cl.node, map) }));
-  fresh.ordering = q.ordering?.map((o) => ({ ...o, node: remapExpr(o.node, map) }));
-  fresh.distinct = q.distinct;
-  fresh.low = q.low;
-  fresh.high = q.high;
-  fresh.empty = q.empty;
-  return fresh;
-}
-
-function remapExpr(n: ExprNode, map: Map<string, string>): ExprNode {
-  switch (n.kind) {
-    case 'col': {
-      const alias = map.get(n.alias) ?? n.alias;
-      return col(alias, n.field, n.column);
-    }
-    case 'part':
-    case 'date': {
-      const arg = remapExpr(n.arg, map);
-      return n.kind === 'part' ? { ...n, arg, k: `${n.part}(${arg.k})` } : { ...n, arg, k: `date(${arg.k})` };
-    }
-    case 'combined': {
-      const lhs = remapExpr(n.lhs, map);
-      const rhs = remapExpr(n.rhs, map);
-      return { ...n, lhs, rhs, k: `(${lhs.k}${n.op}${rhs.k})` };
-    }
-    case 'agg': {
-      if (n.arg === '*') return n;
-      const arg = remapExpr(n.arg, map);
-      return { ...n, arg, k: `${n.fn}${n.distinct ? 'D' : ''}(${arg.k})` };
-    }
-    default:
-      return n;
-  }
-}
-
-function remapWhere<T extends import('./nodes').WhereChild>(w: T, map: Map<string, string>): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodes = require('./nodes') as typeof import('./nodes');
-  if (w.kind === 'where')
-    return nodes.where(
-      w.connector,
-      w.negated,
-      w.children.map((c) => remapWhere(c, map)),
-    ) as T;
-  if (w.kind === 'lookup') {
-    const rhs =
-      w.rhs === undefined
-        ? undefined
-        : Array.isArray(w.rhs)
-          ? (w.rhs as ExprNode[]).map((r) => remapExpr(r, map))
-          : remapExpr(w.rhs as ExprNode, map);
-    return nodes.lookupNode(w.lookup, remapExpr(w.lhs, map), rhs, w.isnull) as T;
-  }
-  return w;
-}
-
-/** Per-model DoesNotExist / MultipleObjectsReturned classes (created once per model). @internal */
-export function doesNotExistClass(meta: ModelMeta): typeof ObjectDoesNotExist {
-  return perModelError(meta, ObjectDoesNotExist, 'DoesNotExist');
-}
-
-/** @internal */
-export function multipleClass(meta: ModelMeta): typeof MultipleObjectsReturned {
-  return perModelError(meta, MultipleObjectsReturned, 'MultipleObjectsReturned');
-}
-
-/** A subclass of `base` named `key`, whose `kind` (for `is()`) names the model: `Author.DoesNotExist`. */
-function perModelError<C extends typeof ObjectDoesNotExist | typeof MultipleObjectsReturned>(meta: ModelMeta, base: C, key: string): C {
-  let cls = meta.cache.get(key) as C | undefined;
-  if (!cls) {
-    const kind = `${meta.name}.${key}`;
-    cls = class extends (base as typeof ObjectDoesNotExist) {
-      static override readonly kind: string = kind;
-    } as unknown as C;
-    Object.defineProperty(cls, 'name', { value: key });
-    meta.cache.set(key, cls);
-  }
-  return cls;
 }
 
 export { STATE };

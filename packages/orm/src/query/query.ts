@@ -39,23 +39,28 @@ import {
   unsupportedLookup,
 } from './lookups';
 import {
+  AggNode,
+  AliasRelabeler,
+  AnnotRefNode,
+  ColNode,
+  CombinedNode,
+  DateNode,
   EMPTY_WHERE,
+  Join,
+  LookupNode,
   NOTHING,
-  col,
+  NULL_NODE,
+  ParamNode,
+  PartNode,
+  RANDOM_NODE,
+  SubqueryNode,
+  WhereNode,
   collectExpr,
   collectWhere,
-  joinKey,
-  lookupNode,
-  param,
-  where,
-  type ColNode,
   type ExprNode,
-  type Join,
-  type LookupNode,
-  type WhereChild,
-  type WhereNode,
+  type Param,
   type Prep,
-  Param as ParamCtor,
+  type WhereChild,
 } from './nodes';
 
 /** An annotation: a name bound to an expression (aggregate or not). */
@@ -120,8 +125,6 @@ interface SimplePlan {
   readonly lookup: string;
   readonly lhs: ColNode;
   readonly prep: Prep | undefined;
-  /** The lookup node's key (the value is a parameter: `?`). */
-  readonly k: string;
 }
 
 interface PathInfo {
@@ -199,6 +202,44 @@ export class Query {
     return q;
   }
 
+  /**
+   * A copy whose aliases use `prefix` (`U0`, `U2`, ...), for use inside another query as a
+   * subquery (Django's `relabeled_clone` / `change_aliases`). What only applies to a top-level
+   * query is left out: row locks, select_related, the ordering terms as given.
+   */
+  relabeledClone(prefix: string): Query {
+    if (prefix === this.prefix) return this.clone();
+    const q = new Query(this.meta, prefix);
+    const aliases = new Map<string, string>([[this.alias, q.alias]]);
+    let n = 1;
+    for (const j of this.joins) {
+      n += 1;
+      aliases.set(j.alias, `${prefix}${n}`);
+    }
+    q.joins = this.joins.map((j) => ({
+      ...j,
+      alias: aliases.get(j.alias) as string,
+      parentAlias: aliases.get(j.parentAlias) ?? j.parentAlias,
+    }));
+    q.aliasCount = n;
+    q.calls = this.calls;
+    const t = new AliasRelabeler(aliases);
+    q.where = t.transformWhere(this.where);
+    q.having = t.transformWhere(this.having);
+    q.annotations = this.annotations.map((a) => ({ ...a, node: t.transformExpr(a.node) }));
+    q.select =
+      this.select.kind === 'values'
+        ? { ...this.select, columns: this.select.columns.map((c) => ({ ...c, node: t.transformExpr(c.node) })) }
+        : this.select;
+    q.groupByValues = this.groupByValues?.map((c) => ({ ...c, node: t.transformExpr(c.node) }));
+    q.ordering = this.ordering?.map((o) => ({ ...o, node: t.transformExpr(o.node) }));
+    q.distinct = this.distinct;
+    q.low = this.low;
+    q.high = this.high;
+    q.empty = this.empty;
+    return q;
+  }
+
   // ---- joins --------------------------------------------------------------------------------------
 
   private newAlias(table: string): string {
@@ -229,25 +270,14 @@ export class Query {
         { model: this.meta.name },
       );
     }
-    const relKey = `${spec.parentAlias}|${spec.rel}`;
     const wantOuter = spec.nullableHop && (ctx.forceOuter || ctx.inOr || ctx.negated);
     for (const j of this.joins) {
-      if (j.relKey !== relKey) continue;
+      if (j.rel !== spec.rel || j.parentAlias !== spec.parentAlias) continue;
       if (spec.multi && !ctx.reuseAll && j.call !== ctx.call) continue;
       if (wantOuter || this.parentOuter(j.parentAlias)) this.promote(j);
       return j;
     }
-    const j: Join = {
-      alias: this.newAlias(spec.table),
-      table: spec.table,
-      parentAlias: spec.parentAlias,
-      parentColumn: spec.parentColumn,
-      column: spec.column,
-      outer: wantOuter || this.parentOuter(spec.parentAlias),
-      multi: spec.multi,
-      relKey,
-      call: ctx.call,
-    };
+    const j = Join.create(spec, this.newAlias(spec.table), spec.parentAlias, wantOuter || this.parentOuter(spec.parentAlias), ctx.call);
     this.joins.push(j);
     return j;
   }
@@ -414,12 +444,10 @@ export class Query {
     const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
     const node = this.buildQ(negate ? q.not() : q, ctx);
     if (node.children.length === 0 && !node.negated) return;
-    this.where = where(
+    this.where = WhereNode.create(
       'AND',
       false,
-      [...this.where.children, node.connector === 'AND' && !node.negated ? node : node].flatMap((c) =>
-        c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c],
-      ),
+      [...this.where.children, node].flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])),
     );
     if (this.hasNothing(this.where)) this.empty = true;
   }
@@ -454,22 +482,16 @@ export class Query {
         for (const v of value) {
           if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function' || seen.has(v)) return false;
           seen.add(v);
-          items.push({ kind: 'param', k: '?', p: new ParamCtor(target.toJs(v), plan.prep) });
+          items.push(ParamNode.create(target.toJs(v), plan.prep));
         }
-        nodes.push(lookupNode('in', plan.lhs, items));
+        nodes.push(LookupNode.create('in', plan.lhs, items));
         continue;
       }
       if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
-      nodes.push({
-        kind: 'lookup',
-        k: plan.k,
-        lookup: plan.lookup,
-        lhs: plan.lhs,
-        rhs: { kind: 'param', k: '?', p: new ParamCtor(target.toJs(value), plan.prep) },
-      });
+      nodes.push(LookupNode.create(plan.lookup, plan.lhs, ParamNode.create(target.toJs(value), plan.prep)));
     }
     this.calls += 1;
-    this.where = where('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
+    this.where = WhereNode.create('AND', false, this.where.children.length === 0 ? nodes : [...this.where.children, ...nodes]);
     return true;
   }
 
@@ -486,9 +508,9 @@ export class Query {
     const isFk = f instanceof ForeignObject;
     if (f.lookupKind === 'json' || (lookup !== 'exact' && f.lookupKind === 'boolean')) return null;
     const relTarget = isFk && name === f.name ? (f as ForeignObject<never>).relatedMeta : undefined;
-    const lhs = col(this.alias, f, f.column);
+    const lhs = ColNode.create(this.alias, f, f.column);
     const prep = relTarget ? fieldPrep(relTarget.pk) : f.lookupKind === 'text' ? textPrep(f) : fieldPrep(f);
-    return { field: f, relTarget, lookup, lhs, prep, k: `${lhs.k} ${lookup} ?` };
+    return { field: f, relTarget, lookup, lhs, prep };
   }
 
   /** An always-false AND branch at the top makes the whole query empty (no SQL needed). */
@@ -514,7 +536,7 @@ export class Query {
         children.push(this.buildLookup(key, value, ctx));
       }
     }
-    return where(q.connector, q.negated, simplify(children, q.connector));
+    return WhereNode.create(q.connector, q.negated, simplify(children, q.connector));
   }
 
   /** Build the condition for one `key: value` pair. */
@@ -527,7 +549,7 @@ export class Query {
       const last = names[names.length - 1] as string;
       if (el && !ALL_LOOKUPS.has(last) && this.isRelationPath(names)) {
         const entries = Object.entries(value as Record<string, unknown>);
-        if (entries.length === 0) return where('AND', false, []);
+        if (entries.length === 0) return WhereNode.create('AND', false, []);
         const sub = new QNode(
           'AND',
           false,
@@ -546,12 +568,12 @@ export class Query {
       inner.addFilter(new QNode('AND', false, [[key, value]]), false);
       inner.select = {
         kind: 'values',
-        columns: [{ name: 'pk', node: col(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }],
+        columns: [{ name: 'pk', node: ColNode.create(inner.alias, this.meta.pk), field: this.meta.pk, convert: undefined }],
         shape: 'flat',
       };
       inner.ordering = [];
-      const sub = { kind: 'subquery' as const, k: `(${inner.shapeKey()})`, query: inner };
-      return lookupNode('in', col(this.alias, this.meta.pk), sub);
+      const sub = SubqueryNode.create(inner);
+      return LookupNode.create('in', ColNode.create(this.alias, this.meta.pk), sub);
     }
 
     const last = names[names.length - 1] as string;
@@ -561,9 +583,14 @@ export class Query {
     const cond = this.buildCondition(path, value, key, pctx);
     // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
     if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
-      return where('AND', false, [
+      return WhereNode.create('AND', false, [
         cond,
-        lookupNode('isnull', cond.lhs.kind === 'col' ? cond.lhs : col(path.alias, path.field, path.column), undefined, false),
+        LookupNode.create(
+          'isnull',
+          cond.lhs.kind === 'col' ? cond.lhs : ColNode.create(path.alias, path.field, path.column),
+          undefined,
+          false,
+        ),
       ]);
     }
     return cond;
@@ -591,7 +618,7 @@ export class Query {
     const field = path.field;
     const isRelation = path.relTarget !== undefined || field instanceof ForeignObject;
     let kind: string = isRelation ? 'relation' : field.lookupKind;
-    let lhs: ExprNode = col(path.alias, field, path.column);
+    let lhs: ExprNode = ColNode.create(path.alias, field, path.column);
     const rest = path.rest;
     let lookup = 'exact';
     let prepField: Field | undefined = field;
@@ -599,13 +626,13 @@ export class Query {
       const name = rest[i] as string;
       const isLast = i === rest.length - 1;
       if ((isDatePart(name) && (kind === 'date' || kind === 'datetime')) || (isTimePart(name) && kind === 'datetime')) {
-        lhs = { kind: 'part', k: `${name}(${lhs.k})`, part: name, datetime: kind === 'datetime', arg: lhs };
+        lhs = PartNode.create(name, kind === 'datetime', lhs);
         kind = 'part';
         prepField = undefined;
         continue;
       }
       if (name === 'date' && kind === 'datetime') {
-        lhs = { kind: 'date', k: `date(${lhs.k})`, arg: lhs };
+        lhs = DateNode.create(lhs);
         kind = 'date';
         prepField = undefined;
         continue;
@@ -641,10 +668,10 @@ export class Query {
           model,
           field: key,
         });
-      return lookupNode('isnull', lhs, undefined, value);
+      return LookupNode.create('isnull', lhs, undefined, value);
     }
     if (value === null || value === undefined) {
-      if (lookup === 'exact' && value === null) return lookupNode('isnull', lhs, undefined, true);
+      if (lookup === 'exact' && value === null) return LookupNode.create('isnull', lhs, undefined, true);
       throw new FieldError(
         `${model}: ${value === undefined ? 'undefined' : 'null'} cannot be used as a query value for '${key}'${value === null ? ' (use isnull: true)' : ''}.`,
         { model, field: key },
@@ -654,12 +681,12 @@ export class Query {
       if (lookup === 'in' || lookup === 'range')
         throw new FieldError(`${model}: '${key}' takes a list, not an expression.`, { model, field: key });
       const rhs = this.resolveExpression(value, o.ctx);
-      return lookupNode(lookup, lhs, rhs);
+      return LookupNode.create(lookup, lhs, rhs);
     }
     if (lookup === 'in') {
       if (hasBrand(value, QUERYSET_BRAND)) {
         const sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
-        return lookupNode('in', lhs, { kind: 'subquery', k: `(${sub.shapeKey()})`, query: sub });
+        return LookupNode.create('in', lhs, SubqueryNode.create(sub));
       }
       if (!isIterable(value) || typeof value === 'string')
         throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, {
@@ -674,10 +701,10 @@ export class Query {
         const sk = v instanceof Date ? `d${v.getTime()}` : v;
         if (seen.has(sk)) continue;
         seen.add(sk);
-        items.push(param(v, this.prepFor('exact', o)));
+        items.push(ParamNode.create(v, this.prepFor('exact', o)));
       }
       if (items.length === 0) return NOTHING;
-      return lookupNode('in', lhs, items);
+      return LookupNode.create('in', lhs, items);
     }
     if (lookup === 'range') {
       if (!Array.isArray(value) || value.length !== 2)
@@ -688,16 +715,16 @@ export class Query {
       const nodes = value.map((v) => {
         if (Expression.is(v)) return this.resolveExpression(v, o.ctx);
         if (v === null || v === undefined) throw new FieldError(`${model}: '${key}' bounds cannot be null.`, { model, field: key });
-        return param(this.normalize(v, o, key), this.prepFor('exact', o));
+        return ParamNode.create(this.normalize(v, o, key), this.prepFor('exact', o));
       });
-      return lookupNode('range', lhs, nodes);
+      return LookupNode.create('range', lhs, nodes);
     }
     if (isTextLookup(lookup)) {
       const s = checkPatternValue(model, key, lookup, value);
-      return lookupNode(lookup, lhs, param(s, patternPrep(lookup, o.field)));
+      return LookupNode.create(lookup, lhs, ParamNode.create(s, patternPrep(lookup, o.field)));
     }
     if (isComparison(lookup)) {
-      return lookupNode(lookup, lhs, param(this.normalize(value, o, key), this.prepFor(lookup, o)));
+      return LookupNode.create(lookup, lhs, ParamNode.create(this.normalize(value, o, key), this.prepFor(lookup, o)));
     }
     throw unsupportedLookup(model, o.field ?? key, lookup, o.kind as never);
   }
@@ -775,7 +802,7 @@ export class Query {
     const lookup = names[1] ?? 'exact';
     const allowed = ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
     if (!allowed.includes(lookup)) throw unsupportedLookup(this.meta.name, ann.name, lookup, 'integer');
-    const lhs: ExprNode = ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+    const lhs: ExprNode = ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node;
     const node = this.makeLookup(lhs, lookup, value, {
       field: ann.field,
       prepField: ann.field,
@@ -786,8 +813,8 @@ export class Query {
     });
     if (ann.aggregate) {
       // Conditions on aggregates go to HAVING.
-      this.having = where('AND', false, [...this.having.children, ctx.negated ? where('AND', true, [node]) : node]);
-      return where('AND', false, []);
+      this.having = WhereNode.create('AND', false, [...this.having.children, ctx.negated ? WhereNode.create('AND', true, [node]) : node]);
+      return WhereNode.create('AND', false, []);
     }
     return node;
   }
@@ -799,23 +826,23 @@ export class Query {
     if (e instanceof FieldRef || (e as FieldRef).kind === 'ref') {
       const name = (e as FieldRef).name;
       const ann = this.annotations.find((a) => a.name === name);
-      if (ann) return ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node;
+      if (ann) return ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node;
       const names = name.split('__');
       const path = this.resolvePath(names, { ...ctx, forceOuter: ctx.forceOuter }, name);
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `F('${name}')`);
-      return col(path.alias, path.field, path.column);
+      return ColNode.create(path.alias, path.field, path.column);
     }
     if (e instanceof Value || (e as Value).kind === 'value') {
       const v = (e as Value).value;
-      if (v === null || v === undefined) return { kind: 'raw', k: 'NULL', sql: 'NULL', bindings: [] };
-      return param(v, undefined);
+      if (v === null || v === undefined) return NULL_NODE;
+      return ParamNode.create(v, undefined);
     }
     if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
       const c = e as CombinedExpression;
       const lhs = this.resolveExpression(c.lhs, ctx);
       const rhs = this.resolveExpression(c.rhs, ctx);
       const field = fieldOfNode(lhs) ?? fieldOfNode(rhs);
-      return { kind: 'combined', k: `(${lhs.k}${c.operator}${rhs.k})`, op: c.operator, lhs, rhs, field };
+      return CombinedNode.create(c.operator, lhs, rhs, field);
     }
     if (e instanceof Aggregate || (e as Aggregate).kind === 'aggregate') {
       const a = e as Aggregate;
@@ -825,17 +852,10 @@ export class Query {
         const names = a.source.split('__');
         const path = this.resolvePath(names, { ...ctx, reuseAll: true, forceOuter: true }, a.source);
         if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `${a.fn}('${a.source}')`);
-        arg = col(path.alias, path.field, path.column);
+        arg = ColNode.create(path.alias, path.field, path.column);
       } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
       const field = arg === '*' ? undefined : fieldOfNode(arg);
-      return {
-        kind: 'agg',
-        k: `${a.fn}${a.distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`,
-        fn: a.fn,
-        distinct: a.distinct,
-        arg,
-        field,
-      };
+      return AggNode.create(a.fn, a.distinct, arg, field);
     }
     throw new TypeError(`Unsupported expression ${String(e)}.`);
   }
@@ -876,7 +896,7 @@ export class Query {
       if (ann) {
         out.push({
           name,
-          node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node,
+          node: ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node,
           field: ann.field,
           convert: ann.convert,
         });
@@ -885,7 +905,7 @@ export class Query {
       const names = name.split('__');
       const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `values('${name}')`);
-      out.push({ name, node: col(path.alias, path.field, path.column), field: path.field, convert: undefined });
+      out.push({ name, node: ColNode.create(path.alias, path.field, path.column), field: path.field, convert: undefined });
     }
     return out;
   }
@@ -968,14 +988,11 @@ export class Query {
       throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, {
         model: this.meta.name,
       });
-    if (t === '?') return [{ node: { kind: 'raw', k: 'RANDOM', sql: '%random', bindings: [] }, desc: false, nulls: undefined }];
+    if (t === '?') return [{ node: RANDOM_NODE, desc: false, nulls: undefined }];
     const desc = t.startsWith('-');
     const name = desc ? t.slice(1) : t;
     const ann = this.annotations.find((a) => a.name === name);
-    if (ann)
-      return [
-        { node: ann.aggregate ? { kind: 'annot', k: `@${ann.name}`, name: ann.name, aggregate: true } : ann.node, desc, nulls: undefined },
-      ];
+    if (ann) return [{ node: ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node, desc, nulls: undefined }];
     const names = name.split('__');
     const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
     if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `orderBy('${t}')`);
@@ -992,7 +1009,7 @@ export class Query {
         return items;
       });
     }
-    return [{ node: col(path.alias, path.field, path.column), desc, nulls: undefined }];
+    return [{ node: ColNode.create(path.alias, path.field, path.column), desc, nulls: undefined }];
   }
 
   /** The ordering used: explicit, else the model's default. */
@@ -1035,7 +1052,7 @@ export class Query {
   // ---- params and keys ------------------------------------------------------------------------------
 
   /** Every Param in the order `compile()` expects them (where, having, select, order, limits). */
-  collectParams(out: ParamCtor[]): void {
+  collectParams(out: Param[]): void {
     for (const a of this.annotations) collectExpr(a.node, out);
     if (this.select.kind === 'values') for (const c of this.select.columns) collectExpr(c.node, out);
     collectWhere(this.where, out);
@@ -1046,7 +1063,7 @@ export class Query {
   /** The structural key: equal keys compile to equal SQL. */
   shapeKey(): string {
     let k = `${this.meta.dbTable}@${this.alias}`;
-    for (const j of this.joins) k += `|${joinKey(j)}`;
+    for (const j of this.joins) k += `|${Join.key(j)}`;
     k += `|W${this.where.k}`;
     if (this.having.children.length > 0) k += `|H${this.having.k}`;
     for (const a of this.annotations) k += `|A${a.name}=${a.node.k}`;
