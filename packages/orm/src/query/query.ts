@@ -60,8 +60,10 @@ import {
   type ExprNode,
   type Param,
   type Prep,
+  type JoinSpec,
   type WhereChild,
 } from './nodes';
+import { namesToPath, type ResolvedPath } from './names-to-path';
 
 /** An annotation: a name bound to an expression (aggregate or not). */
 export interface Annotation {
@@ -127,15 +129,15 @@ interface SimplePlan {
   readonly prep: Prep | undefined;
 }
 
-interface PathInfo {
+/** A path resolved from the base model and joined: the column it ends on and what is left of it. */
+interface JoinedPath {
   alias: string;
   field: Field;
   column: string;
   /** Names left: transforms and the lookup. */
-  rest: string[];
+  rest: readonly string[];
   /** The path ended on a relation: values are instances of this model (or their pk). */
   relTarget: ModelMeta | undefined;
-  multi: boolean;
   /** May the final column be NULL (nullable field or outer join)? */
   nullable: boolean;
   /** The last join used (its outer-ness decides IS NOT NULL handling). */
@@ -260,10 +262,8 @@ export class Query {
     for (const c of this.joins) if (c.parentAlias === j.alias) this.promote(c);
   }
 
-  private join(
-    ctx: FilterContext,
-    spec: { table: string; parentAlias: string; parentColumn: string; column: string; multi: boolean; nullableHop: boolean; rel: string },
-  ): Join {
+  /** Join `spec` from `parentAlias`, reusing an existing join of the same hop when the rules allow (see the module comment). */
+  private join(ctx: FilterContext, spec: JoinSpec, parentAlias: string): Join {
     if (!ctx.allowJoins) {
       throw new FieldError(
         `Joined field references are not permitted in this query (${this.meta.name}): update() and F() in updates work on the model's own columns.`,
@@ -272,167 +272,41 @@ export class Query {
     }
     const wantOuter = spec.nullableHop && (ctx.forceOuter || ctx.inOr || ctx.negated);
     for (const j of this.joins) {
-      if (j.rel !== spec.rel || j.parentAlias !== spec.parentAlias) continue;
+      if (j.rel !== spec.rel || j.parentAlias !== parentAlias) continue;
       if (spec.multi && !ctx.reuseAll && j.call !== ctx.call) continue;
       if (wantOuter || this.parentOuter(j.parentAlias)) this.promote(j);
       return j;
     }
-    const j = Join.create(spec, this.newAlias(spec.table), spec.parentAlias, wantOuter || this.parentOuter(spec.parentAlias), ctx.call);
+    const j = Join.create(spec, this.newAlias(spec.table), parentAlias, wantOuter || this.parentOuter(parentAlias), ctx.call);
     this.joins.push(j);
     return j;
   }
 
   /**
-   * Resolve `names` (a key split on `__`) from the base model: follow relations (joining), stop at
-   * the column compared, return the transforms and lookup left.
+   * Resolve `names` (a key split on `__`) from the base model and join the relations it crosses:
+   * the column compared, the transforms and lookup left.
    */
-  private resolvePath(names: readonly string[], ctx: FilterContext, key: string): PathInfo {
-    let meta = this.meta;
+  private resolvePath(names: readonly string[], ctx: FilterContext, key: string): JoinedPath {
+    const path = namesToPath(this.meta, names);
     let alias = this.alias;
-    let multi = false;
-    let nullable = false;
     let lastJoin: Join | undefined;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] as string;
-      const el = meta.pathElement(name);
-      if (!el) {
-        throw meta.unknownField(name, key === name ? undefined : `'${key}'`);
-      }
-      const next = names[i + 1];
-      if (el.kind === 'field') {
-        const f = el.field;
-        const isFk = f instanceof ForeignObject;
-        if (!isFk || (name === f.attname && name !== f.name)) {
-          return {
-            alias,
-            field: f,
-            column: f.column,
-            rest: names.slice(i + 1),
-            relTarget: undefined,
-            multi,
-            nullable: nullable || f.null,
-            lastJoin,
-          };
-        }
-        const target = (f as ForeignObject<never>).relatedMeta;
-        const nextIsPk = next !== undefined && (next === 'pk' || (next === target.pk.name && !target.pk.isRelation));
-        if (next === undefined || nextIsPk || (isLookupName(next) && !target.pathElement(next))) {
-          return {
-            alias,
-            field: f,
-            column: f.column,
-            rest: names.slice(i + (nextIsPk ? 2 : 1)),
-            relTarget: nextIsPk ? undefined : target,
-            multi,
-            nullable: nullable || f.null,
-            lastJoin,
-          };
-        }
-        const j = this.join(ctx, {
-          table: target.dbTable,
-          parentAlias: alias,
-          parentColumn: f.column,
-          column: (f as ForeignObject<never>).targetField.column,
-          multi: false,
-          nullableHop: f.null,
-          rel: `fk:${f.model.name}.${f.name}`,
-        });
-        nullable = nullable || f.null;
-        alias = j.alias;
-        lastJoin = j;
-        meta = target;
-        continue;
-      }
-      if (el.kind === 'm2m' || (el.kind === 'reverse' && el.rel.field instanceof ManyToManyField)) {
-        // Many-to-many in either direction: through table, then (unless the path stops at the key) the far model.
-        const forward = el.kind === 'm2m';
-        const m2m = (forward ? el.field : (el as { rel: RelatedObject }).rel.field) as ManyToManyField<unknown>;
-        const owner = forward ? meta : (el as { rel: RelatedObject }).rel.model;
-        const through = owner.throughFor(m2m);
-        const tf = owner.throughFields(m2m);
-        const near = forward ? tf.source : tf.target;
-        const far = forward ? tf.target : tf.source;
-        const farMeta = forward ? m2m.relatedMeta : owner;
-        const tj = this.join(ctx, {
-          table: through.dbTable,
-          parentAlias: alias,
-          parentColumn: meta.pk.column,
-          column: near.column,
-          multi: true,
-          nullableHop: true,
-          rel: `m2m:${owner.name}.${m2m.name}:${forward ? 'f' : 'r'}`,
-        });
-        multi = true;
-        nullable = true;
-        lastJoin = tj;
-        const nextIsPk = next !== undefined && (next === 'pk' || (next === farMeta.pk.name && !farMeta.pk.isRelation));
-        if (next === undefined || nextIsPk || (isLookupName(next) && !farMeta.pathElement(next))) {
-          return {
-            alias: tj.alias,
-            field: far,
-            column: far.column,
-            rest: names.slice(i + (nextIsPk ? 2 : 1)),
-            relTarget: nextIsPk ? undefined : farMeta,
-            multi,
-            nullable,
-            lastJoin,
-          };
-        }
-        const fj = this.join(ctx, {
-          table: farMeta.dbTable,
-          parentAlias: tj.alias,
-          parentColumn: far.column,
-          column: farMeta.pk.column,
-          multi: false,
-          nullableHop: true,
-          rel: `fk:${through.name}.${far.name}`,
-        });
-        alias = fj.alias;
-        lastJoin = fj;
-        meta = farMeta;
-        continue;
-      }
-      // Reverse foreign key / one-to-one.
-      const rel = el.rel;
-      const fk = rel.field as ForeignObject<never>;
-      const j = this.join(ctx, {
-        table: rel.model.dbTable,
-        parentAlias: alias,
-        parentColumn: fk.targetField.column,
-        column: fk.column,
-        multi: rel.multiple,
-        nullableHop: true,
-        rel: `rev:${rel.model.name}.${fk.name}`,
-      });
-      multi = multi || rel.multiple;
-      nullable = true;
-      lastJoin = j;
-      alias = j.alias;
-      meta = rel.model;
-      if (next === undefined || (isLookupName(next) && !meta.pathElement(next))) {
-        return { alias, field: meta.pk, column: meta.pk.column, rest: names.slice(i + 1), relTarget: meta, multi, nullable, lastJoin };
+    for (const step of path.steps) {
+      for (const spec of step.joins) {
+        lastJoin = this.join(ctx, spec, alias);
+        alias = lastJoin.alias;
       }
     }
-    throw meta.unknownField(names[names.length - 1] ?? '', `'${key}'`);
-  }
-
-  /** Does the path cross a multi-valued relation? (Without joining.) */
-  private crossesMulti(names: readonly string[]): boolean {
-    let meta = this.meta;
-    for (let i = 0; i < names.length; i++) {
-      const el = meta.pathElement(names[i] as string);
-      if (!el) return false;
-      if (el.kind === 'm2m') return true;
-      if (el.kind === 'reverse') {
-        if (el.rel.multiple) return true;
-        meta = el.rel.model;
-        continue;
-      }
-      const f = el.field;
-      if (!(f instanceof ForeignObject)) return false;
-      meta = (f as ForeignObject<never>).relatedMeta;
-    }
-    return false;
+    if (path.failed) throw path.failed.meta.unknownField(path.failed.name, key === path.failed.name ? undefined : `'${key}'`);
+    if (!path.field) throw this.meta.unknownField(names[names.length - 1] ?? '', `'${key}'`);
+    return {
+      alias,
+      field: path.field,
+      column: path.column,
+      rest: path.rest,
+      relTarget: path.relTarget,
+      nullable: path.nullable,
+      lastJoin,
+    };
   }
 
   // ---- filters --------------------------------------------------------------------------------------
@@ -547,7 +421,7 @@ export class Query {
     if (isPlainObject(value) && !hasBrand(value, QUERYSET_BRAND)) {
       const el = this.meta.pathElement(names[0] as string);
       const last = names[names.length - 1] as string;
-      if (el && !ALL_LOOKUPS.has(last) && this.isRelationPath(names)) {
+      if (el && !ALL_LOOKUPS.has(last) && endsOnRelation(namesToPath(this.meta, names))) {
         const entries = Object.entries(value as Record<string, unknown>);
         if (entries.length === 0) return WhereNode.create('AND', false, []);
         const sub = new QNode(
@@ -562,7 +436,7 @@ export class Query {
     const ann = this.annotations.find((a) => a.name === names[0]);
     if (ann) return this.buildAnnotationLookup(ann, names, key, value, ctx);
 
-    if (ctx.negated && this.crossesMulti(names)) {
+    if (ctx.negated && namesToPath(this.meta, names).multi) {
       // Django's split_exclude: NOT (pk IN (SELECT pk FROM ... WHERE <positive condition>)).
       const inner = new Query(this.meta, nextPrefix(this.prefix));
       inner.addFilter(new QNode('AND', false, [[key, value]]), false);
@@ -596,24 +470,8 @@ export class Query {
     return cond;
   }
 
-  private isRelationPath(names: readonly string[]): boolean {
-    let meta = this.meta;
-    let isRel = false;
-    for (const n of names) {
-      const el = meta.pathElement(n);
-      if (!el) return false;
-      if (el.kind === 'field') {
-        if (!(el.field instanceof ForeignObject) || n === el.field.attname) return false;
-        meta = (el.field as ForeignObject<never>).relatedMeta;
-      } else if (el.kind === 'm2m') meta = el.field.relatedMeta;
-      else meta = el.rel.field instanceof ManyToManyField && el.rel.kind === 'reverse-m2m' ? el.rel.model : el.rel.model;
-      isRel = true;
-    }
-    return isRel;
-  }
-
   /** The lhs (column plus transforms) and the lookup, then the rhs from the value. */
-  private buildCondition(path: PathInfo, value: unknown, key: string, ctx: FilterContext): WhereChild {
+  private buildCondition(path: JoinedPath, value: unknown, key: string, ctx: FilterContext): WhereChild {
     const model = this.meta.name;
     const field = path.field;
     const isRelation = path.relTarget !== undefined || field instanceof ForeignObject;
@@ -922,47 +780,30 @@ export class Query {
   /** `selectRelated('author', 'author__publisher')`; `true` follows every non-null forward key one level. */
   addSelectRelated(paths: readonly string[] | true): void {
     const roots = this.related ? this.related.map(cloneSelection) : [];
-    const ctx: FilterContext = { ...DEFAULT_CTX, forceOuter: false };
     const list = paths === true ? this.meta.fields.filter((f) => f instanceof ForeignObject && !f.null).map((f) => f.name) : paths;
     for (const path of list) {
       if (typeof path !== 'string' || path === '')
         throw new FieldError(`${this.meta.name}: selectRelated() takes relation names, got ${describe(path)}.`, { model: this.meta.name });
-      let meta = this.meta;
+      const names = path.split('__');
+      const steps = namesToPath(this.meta, names, { trim: false }).steps;
       let alias = this.alias;
       let level = roots;
       let outer = false;
-      for (const name of path.split('__')) {
-        const f = meta.field(name);
-        if (!(f instanceof ForeignObject) || name !== f.name) {
-          const choices = meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name);
-          throw new FieldError(
-            `Invalid field name given in selectRelated: '${name}' of '${path}'. Choices on ${meta.name} are: ${choices.join(', ') || '(none)'}. (Reverse and many-to-many relations need prefetchRelated.)`,
-            { model: meta.name, field: name, choices },
-          );
-        }
-        const fk = f as ForeignObject<never>;
-        const target = fk.relatedMeta;
+      for (let i = 0; i < names.length; i++) {
+        // Only forward foreign keys, by their name: each path element must be one.
+        const step = steps[i];
+        const fk = step?.forward;
+        if (!step || !fk || step.name !== fk.name)
+          throw invalidSelectRelated(names[i] as string, path, step?.from ?? steps[i - 1]?.to ?? this.meta);
         outer = outer || fk.null;
-        const j = this.join(
-          { ...ctx, forceOuter: outer },
-          {
-            table: target.dbTable,
-            parentAlias: alias,
-            parentColumn: fk.column,
-            column: fk.targetField.column,
-            multi: false,
-            nullableHop: fk.null,
-            rel: `fk:${meta.name}.${fk.name}`,
-          },
-        );
+        const j = this.join({ ...DEFAULT_CTX, forceOuter: outer }, step.joins[0] as JoinSpec, alias);
         let node = level.find((n) => n.field === fk);
         if (!node) {
-          node = { field: fk, meta: target, alias: j.alias, children: [] };
+          node = { field: fk, meta: step.to, alias: j.alias, children: [] };
           level.push(node);
         }
         level = node.children;
         alias = j.alias;
-        meta = target;
       }
     }
     this.related = roots;
@@ -1104,6 +945,19 @@ function simplify(children: WhereChild[], connector: 'AND' | 'OR'): WhereChild[]
     return kept.length > 0 ? kept : [NOTHING];
   }
   return out;
+}
+
+/** Does a path name a relation and stop there (`author`, `books`, `author__publisher`)? */
+function endsOnRelation(path: ResolvedPath): boolean {
+  return path.failed === undefined && path.relTarget !== undefined && path.rest.length === 0;
+}
+
+function invalidSelectRelated(name: string, path: string, meta: ModelMeta): FieldError {
+  const choices = meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name);
+  return new FieldError(
+    `Invalid field name given in selectRelated: '${name}' of '${path}'. Choices on ${meta.name} are: ${choices.join(', ') || '(none)'}. (Reverse and many-to-many relations need prefetchRelated.)`,
+    { model: meta.name, field: name, choices },
+  );
 }
 
 function relatedKey(r: readonly RelatedSelection[]): string {
