@@ -1,11 +1,12 @@
 /** A boolean column (MariaDB `bool` = tinyint(1), SQLite `bool` affinity numeric); values come back as booleans. */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export type BooleanFieldOptions = FieldOptions<boolean>;
 
-const toBool: FromDb = (v) => (v === null || v === undefined ? v : typeof v === 'boolean' ? v : Boolean(Number(v)));
+/** A boolean read as 0/1 (or '0'/'1'), as a boolean. */
+export const booleanFromDb: FromDb = (v) => (v === null || v === undefined ? v : typeof v === 'boolean' ? v : Boolean(Number(v)));
 
 export class BooleanField<const O extends BooleanFieldOptions = {}> extends Field<ScalarSpecOf<boolean, boolean, 'boolean', O>> {
   readonly internalType: string = 'BooleanField';
@@ -15,8 +16,8 @@ export class BooleanField<const O extends BooleanFieldOptions = {}> extends Fiel
     super(options ?? {});
   }
 
-  dbType(vendor: Vendor): string {
-    return vendor === 'postgresql' ? 'boolean' : 'bool';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('BooleanField', this);
   }
 
   protected override isEmpty(value: unknown): boolean {
@@ -30,12 +31,11 @@ export class BooleanField<const O extends BooleanFieldOptions = {}> extends Fiel
     return this.invalid(`${JSON.stringify(value)} value must be either true or false.`);
   }
 
-  override toDb(value: unknown, vendor: Vendor): unknown {
-    if (vendor === 'sqlite') return value ? 1 : 0;
-    return Boolean(value);
+  override toDb(value: unknown, ops: BaseOperations): unknown {
+    return ops.adaptBooleanValue(value);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return vendor === 'postgresql' ? undefined : toBool;
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('BooleanField', this);
   }
 }

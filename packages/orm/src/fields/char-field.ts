@@ -1,5 +1,6 @@
 /** A `varchar(maxLength)` column. */
 import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions } from './field';
@@ -34,8 +35,8 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
     this.maxLength = options.maxLength;
   }
 
-  dbType(_vendor: Vendor): string {
-    return `varchar(${this.maxLength})`;
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('CharField', this);
   }
 
   override toJs(value: unknown): unknown {

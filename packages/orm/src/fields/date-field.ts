@@ -2,7 +2,7 @@
  * A calendar date, as an ISO string `'YYYY-MM-DD'` (JavaScript has no date-only type, and a `Date`
  * at midnight shifts with time zones). A `Date` is accepted on input and read in UTC.
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -38,6 +38,14 @@ export function parseDate(value: unknown): string | undefined {
  * A date or datetime field with `autoNow`/`autoNowAdd` is set by save() (as Django): neither
  * editable nor required before it. @internal
  */
+/**
+ * A DATE read from the driver, as `'YYYY-MM-DD'`: a Date at midnight (local time when `local`,
+ * else UTC) or text.
+ */
+export function dateFromDb(local: boolean): FromDb {
+  return (v) => (v instanceof Date ? formatDate(v, local) : typeof v === 'string' ? v.slice(0, 10) : v);
+}
+
 export function setByAutoNow(field: { autoNow: boolean; autoNowAdd: boolean }): void {
   if (field.autoNow || field.autoNowAdd) {
     (field as unknown as { editable: boolean }).editable = false;
@@ -58,8 +66,8 @@ export class DateField<const O extends DateFieldOptions = {}> extends Field<Scal
     setByAutoNow(this);
   }
 
-  dbType(_vendor: Vendor): string {
-    return 'date';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('DateField', this);
   }
 
   override toJs(value: unknown): unknown {
@@ -68,14 +76,12 @@ export class DateField<const O extends DateFieldOptions = {}> extends Field<Scal
     return d ?? this.invalid(`${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`);
   }
 
-  override toDb(value: unknown, _vendor: Vendor): unknown {
+  override toDb(value: unknown, _ops: BaseOperations): unknown {
     return parseDate(value) ?? value;
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    // pg parses DATE into a local-midnight Date; mysql2 (timezone 'Z') into a UTC-midnight Date.
-    const local = vendor === 'postgresql';
-    return (v) => (v instanceof Date ? formatDate(v, local) : typeof v === 'string' ? v.slice(0, 10) : v);
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('DateField', this);
   }
 
   override preSave(instance: Record<string, unknown>, add: boolean): unknown {

@@ -3,7 +3,7 @@
  * MariaDB `datetime(6)` (the connection writes and reads UTC), SQLite ISO-8601 text
  * (`2024-05-01T12:00:00.000Z`), so that text order is time order.
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -27,7 +27,9 @@ export function parseDateTime(value: unknown): Date | undefined {
   return undefined;
 }
 
-const fromSqlite: FromDb = (v) => (typeof v === 'string' ? (parseDateTime(v) ?? new Date(v)) : typeof v === 'number' ? new Date(v) : v);
+/** An instant read as ISO-8601 text (or epoch milliseconds), as a Date. */
+export const dateTimeFromText: FromDb = (v) =>
+  typeof v === 'string' ? (parseDateTime(v) ?? new Date(v)) : typeof v === 'number' ? new Date(v) : v;
 
 export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Field<ScalarSpecOf<Date, Date, 'datetime', O>> {
   readonly internalType: string = 'DateTimeField';
@@ -42,10 +44,8 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
     setByAutoNow(this);
   }
 
-  dbType(vendor: Vendor): string {
-    if (vendor === 'postgresql') return 'timestamp with time zone';
-    if (vendor === 'mysql') return 'datetime(6)';
-    return 'datetime';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('DateTimeField', this);
   }
 
   override toJs(value: unknown): unknown {
@@ -55,14 +55,12 @@ export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Fi
     );
   }
 
-  override toDb(value: unknown, vendor: Vendor): unknown {
-    const d = parseDateTime(value) ?? value;
-    if (vendor === 'sqlite' && d instanceof Date) return d.toISOString();
-    return d;
+  override toDb(value: unknown, ops: BaseOperations): unknown {
+    return ops.adaptDateTimeValue(parseDateTime(value) ?? value);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return vendor === 'sqlite' ? fromSqlite : undefined;
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('DateTimeField', this);
   }
 
   override preSave(instance: Record<string, unknown>, add: boolean): unknown {

@@ -3,7 +3,7 @@
  * no digit is lost; numbers are accepted on input. SQLite stores the value with NUMERIC affinity
  * (as Django does) and the field formats it back to `decimalPlaces` digits.
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -38,8 +38,8 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
     this.decimalPlaces = options.decimalPlaces;
   }
 
-  dbType(vendor: Vendor): string {
-    return vendor === 'sqlite' ? 'decimal' : `numeric(${this.maxDigits}, ${this.decimalPlaces})`;
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('DecimalField', this);
   }
 
   /** Format a number or numeric string with `decimalPlaces` digits. */
@@ -62,14 +62,12 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
     return this.format(value);
   }
 
-  override toDb(value: unknown, vendor: Vendor): unknown {
-    if (vendor === 'sqlite') return typeof value === 'number' ? value : Number(value);
-    return typeof value === 'number' ? String(value) : value;
+  override toDb(value: unknown, ops: BaseOperations): unknown {
+    return ops.adaptDecimalValue(value);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    if (vendor === 'postgresql' || vendor === 'mysql') return undefined;
-    return (v) => (v === null || v === undefined ? v : this.format(v));
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('DecimalField', this);
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {

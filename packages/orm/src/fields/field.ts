@@ -1,10 +1,11 @@
 /**
  * The base of every field: its options (Django's names in TypeScript's casing), its place in the
- * model (name, attname, column), and what each vendor needs from it: the column type, the value
+ * model (name, attname, column), and what each backend needs from it, asked of the backend's
+ * operations (`ops`): the column type, the value
  * to bind and the value to return. Subclasses own the conversions; the query compiler never
  * guesses a value's type.
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import { FIELD_BRAND, hasBrand } from '../brand';
 import { ValidationError, type ValidationMessage } from '../errors';
 import type { AnySpec, LookupKind } from '../types';
@@ -174,11 +175,14 @@ export abstract class Field<S extends AnySpec = AnySpec> {
     return this.null ? null : undefined;
   }
 
-  /** The column type on `vendor`, without NULL/NOT NULL; undefined for fields without a column. */
-  abstract dbType(vendor: Vendor): string | undefined;
+  /**
+   * The column type on the backend of `ops`, without NULL/NOT NULL (`ops.columnType('CharField',
+   * this)`: Django's `db_type(connection)`); undefined for fields without a column.
+   */
+  abstract dbType(ops: BaseOperations): string | undefined;
 
-  /** Extra check clause for the column (e.g. JSON validity), with `%(column)` replaced by the quoted column. */
-  dbCheck(_vendor: Vendor): string | undefined {
+  /** Extra check clause for the column (e.g. JSON validity), with `%(column)` standing for the quoted column. */
+  dbCheck(_ops: BaseOperations): string | undefined {
     return undefined;
   }
 
@@ -190,13 +194,13 @@ export abstract class Field<S extends AnySpec = AnySpec> {
     return value;
   }
 
-  /** The value to bind for `vendor` (never null here: callers handle null). */
-  toDb(value: unknown, _vendor: Vendor): unknown {
+  /** The value to bind on the backend of `ops` (never null here: callers handle null). */
+  toDb(value: unknown, _ops: BaseOperations): unknown {
     return value;
   }
 
-  /** A converter for values read from `vendor`'s driver, or undefined when none is needed. */
-  fromDb(_vendor: Vendor): FromDb {
+  /** A converter for values read from the driver of `ops`'s backend, or undefined when none is needed. */
+  fromDb(_ops: BaseOperations): FromDb {
     return undefined;
   }
 

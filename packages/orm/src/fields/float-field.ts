@@ -1,5 +1,5 @@
 /** A `double precision` column (SQLite `real`), JavaScript numbers. */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions } from './field';
@@ -14,8 +14,8 @@ export class FloatField<const O extends FloatFieldOptions = {}> extends Field<Sc
     super(options ?? {});
   }
 
-  dbType(vendor: Vendor): string {
-    return vendor === 'sqlite' ? 'real' : 'double precision';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('FloatField', this);
   }
 
   override toJs(value: unknown): unknown {

@@ -21,7 +21,7 @@
  * }) {}
  * ```
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import { ModelDefinitionError } from '../errors';
 import type { RelationSpec } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -114,24 +114,21 @@ export abstract class ForeignObject<S extends RelationSpec> extends RelatedField
     return this.relatedMeta.pk;
   }
 
-  dbType(vendor: Vendor): string | undefined {
-    const t = this.targetField;
-    // An auto-increment key is referenced by a plain integer column of the same width.
-    if (t.internalType === 'AutoField') return 'integer';
-    if (t.internalType === 'BigAutoField') return vendor === 'sqlite' ? 'integer' : 'bigint';
-    return t.dbType(vendor);
+  /** The type of the key it references (an auto-increment key's type is a plain integer column of the same width). */
+  dbType(ops: BaseOperations): string | undefined {
+    return this.targetField.dbType(ops);
   }
 
   override toJs(value: unknown): unknown {
     return this.targetField.toJs(value);
   }
 
-  override toDb(value: unknown, vendor: Vendor): unknown {
-    return this.targetField.toDb(value, vendor);
+  override toDb(value: unknown, ops: BaseOperations): unknown {
+    return this.targetField.toDb(value, ops);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return this.targetField.fromDb(vendor);
+  override fromDb(ops: BaseOperations): FromDb {
+    return this.targetField.fromDb(ops);
   }
 }
 

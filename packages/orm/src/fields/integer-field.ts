@@ -4,11 +4,10 @@
  * `BigIntegerField` values are JavaScript numbers, exact up to 2^53; PostgreSQL returns `int8` as
  * text, which the field converts.
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
-import { bigintFromDb } from './auto-field';
 
 export type IntegerFieldOptions = FieldOptions<number>;
 
@@ -20,6 +19,9 @@ export function toInteger(field: Field, value: unknown): unknown {
   if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) return Number(value);
   return field.invalid(`${JSON.stringify(value)} value must be an integer.`, 'invalid');
 }
+
+/** An int8 read as text (pg) or as a bigint, as a number. */
+export const bigintFromDb: FromDb = (v) => (typeof v === 'string' ? Number(v) : typeof v === 'bigint' ? Number(v) : v);
 
 const RANGES: Record<string, [number, number]> = {
   IntegerField: [-2147483648, 2147483647],
@@ -36,8 +38,8 @@ export class IntegerField<const O extends IntegerFieldOptions = {}> extends Fiel
     super(options ?? {});
   }
 
-  dbType(_vendor: Vendor): string {
-    return 'integer';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('IntegerField', this);
   }
 
   override toJs(value: unknown): unknown {
@@ -59,11 +61,11 @@ export class IntegerField<const O extends IntegerFieldOptions = {}> extends Fiel
 export class BigIntegerField<const O extends IntegerFieldOptions = {}> extends IntegerField<O> {
   override readonly internalType: string = 'BigIntegerField';
 
-  override dbType(_vendor: Vendor): string {
-    return 'bigint';
+  override dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('BigIntegerField', this);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return vendor === 'postgresql' ? bigintFromDb : undefined;
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('BigIntegerField', this);
   }
 }

@@ -7,7 +7,7 @@
  * tags: new JSONField<string[]>({ default: () => [] }),
  * ```
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -15,7 +15,8 @@ import { Field, type FieldOptions, type FromDb } from './field';
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 export type JSONFieldOptions<T> = FieldOptions<T>;
 
-const parseText: FromDb = (v) => {
+/** A JSON document read as text, parsed (left as it is when it does not parse). */
+export const jsonFromText: FromDb = (v) => {
   if (typeof v !== 'string') return v;
   try {
     return JSON.parse(v);
@@ -39,15 +40,12 @@ export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = {}> 
     super((options ?? {}) as FieldOptions<unknown>);
   }
 
-  dbType(vendor: Vendor): string {
-    if (vendor === 'postgresql') return 'jsonb';
-    if (vendor === 'mysql') return 'json';
-    return 'text';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('JSONField', this);
   }
 
-  override dbCheck(vendor: Vendor): string | undefined {
-    if (vendor === 'sqlite') return 'JSON_VALID(%(column))';
-    return undefined;
+  override dbCheck(ops: BaseOperations): string | undefined {
+    return ops.checkConstraint('JSONField');
   }
 
   protected override isEmpty(value: unknown): boolean {
@@ -59,12 +57,12 @@ export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = {}> 
     );
   }
 
-  override toDb(value: unknown, _vendor: Vendor): unknown {
+  override toDb(value: unknown, _ops: BaseOperations): unknown {
     return JSON.stringify(value);
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return vendor === 'postgresql' ? undefined : parseText;
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('JSONField', this);
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {

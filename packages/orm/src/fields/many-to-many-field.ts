@@ -15,7 +15,7 @@
  * await Book.objects.filter({ tags__name: 'python' });
  * ```
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { RelationSpec } from '../types';
 import type { FieldOptions } from './field';
 import { RelatedField } from './foreign-key';
@@ -59,7 +59,7 @@ export class ManyToManyField<I> extends RelatedField<ManyToManySpec<I>> {
     return 'integer';
   }
 
-  dbType(_vendor: Vendor): undefined {
+  dbType(_ops: BaseOperations): undefined {
     return undefined;
   }
 

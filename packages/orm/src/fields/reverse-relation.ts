@@ -18,7 +18,7 @@
  * the forward field when the models are first used (a declaration naming a field that does not
  * exist, or of the wrong kind, is a `ModelDefinitionError`).
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import { Field } from './field';
 import { isModelRef, type ModelRef, type Target, targetOf } from './model-ref';
 import type { ReverseSpec } from './many-to-many-field';
@@ -45,7 +45,7 @@ export abstract class ReverseRelation<S extends ReverseSpec<unknown, 'reverse-fk
     this.fieldName = fieldName;
   }
 
-  dbType(_vendor: Vendor): undefined {
+  dbType(_ops: BaseOperations): undefined {
     return undefined;
   }
 }

@@ -1,5 +1,6 @@
 /** An unbounded text column (`text`, MariaDB `longtext`). */
 import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions } from './field';
@@ -19,8 +20,8 @@ export class TextField<const O extends TextFieldOptions = {}> extends Field<Scal
     this.dbCollation = options?.dbCollation;
   }
 
-  dbType(vendor: Vendor): string {
-    return vendor === 'mysql' ? 'longtext' : 'text';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('TextField', this);
   }
 
   override toJs(value: unknown): unknown {

@@ -7,7 +7,7 @@
  * id: new UUIDField({ primaryKey: true, default: () => randomUUID() }),
  * ```
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
@@ -32,7 +32,8 @@ export function dashed(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-const fromHex: FromDb = (v) => (typeof v === 'string' && HEX32.test(v) ? dashed(v) : v);
+/** A UUID read as 32 hex digits, with dashes. */
+export const uuidFromHex: FromDb = (v) => (typeof v === 'string' && HEX32.test(v) ? dashed(v) : v);
 
 export class UUIDField<const O extends UUIDFieldOptions = {}> extends Field<ScalarSpecOf<string, string, 'uuid', O>> {
   readonly internalType: string = 'UUIDField';
@@ -42,8 +43,8 @@ export class UUIDField<const O extends UUIDFieldOptions = {}> extends Field<Scal
     super(options ?? {});
   }
 
-  dbType(vendor: Vendor): string {
-    return vendor === 'postgresql' ? 'uuid' : 'char(32)';
+  dbType(ops: BaseOperations): string | undefined {
+    return ops.columnType('UUIDField', this);
   }
 
   override toJs(value: unknown): unknown {
@@ -52,14 +53,14 @@ export class UUIDField<const O extends UUIDFieldOptions = {}> extends Field<Scal
     return hex ? dashed(hex) : this.invalid(`${JSON.stringify(value)} is not a valid UUID.`);
   }
 
-  override toDb(value: unknown, vendor: Vendor): unknown {
+  override toDb(value: unknown, ops: BaseOperations): unknown {
     const hex = uuidHex(value);
     if (!hex) return value;
-    return vendor === 'postgresql' ? dashed(hex) : hex;
+    return ops.features.hasNativeUuidField ? dashed(hex) : hex;
   }
 
-  override fromDb(vendor: Vendor): FromDb {
-    return vendor === 'postgresql' ? undefined : fromHex;
+  override fromDb(ops: BaseOperations): FromDb {
+    return ops.converter('UUIDField', this);
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {

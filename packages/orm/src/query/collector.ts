@@ -15,6 +15,7 @@
  * Many-to-many rows go with their owner (the through table's keys cascade). @internal
  */
 import { connections } from '@spool/connections';
+import { operationsFor } from '../backends/operations-for';
 import { ProtectedError, RestrictedError } from '../errors';
 import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
@@ -190,10 +191,10 @@ async function rawDelete(meta: ModelMeta, alias: string, lookup: Record<string, 
   const q = qs.query.clone();
   q.ordering = [];
   if (q.empty) return 0;
-  const vendor = connections.backend(alias).vendor;
-  const compiled = compileDelete(q, vendor, alias);
+  const ops = operationsFor(connections.backend(alias).vendor);
+  const compiled = compileDelete(q, ops, alias);
   const params: import('./nodes').Param[] = [];
   q.collectParams(params);
-  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor));
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops));
   return res.rowCount;
 }

@@ -1,7 +1,7 @@
 /**
  * The query compiler: the only code that talks to knex builders. It turns a `Query` into a knex
  * builder, lets knex produce the SQL (`toSQL().toNative()`), and caches the result by the query's
- * *shape* (its structural key and the vendor), together with the order in which the query's
+ * *shape* (its structural key and the backend), together with the order in which the query's
  * parameters appear. A repeated shape never runs knex again: the cached SQL is reused and only
  * the parameters are bound, so the SQL is exactly what knex produced.
  *
@@ -9,9 +9,9 @@
  * from model metadata (validated when the model is defined) and are quoted by knex. @internal
  */
 import type { Knex } from 'knex';
-import { connections, NotSupportedError, type Vendor } from '@spool/connections';
+import { connections, NotSupportedError } from '@spool/connections';
 import type { Field } from '../fields/field';
-import { operationsFor, type Operations } from '../backends/operations';
+import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
@@ -55,8 +55,7 @@ export function knexFor(alias: string): Knex {
 
 interface Ctx {
   readonly k: Knex;
-  readonly ops: Operations;
-  readonly vendor: Vendor;
+  readonly ops: BaseOperations;
   readonly q: Query;
   readonly forUpdateOrDelete: boolean;
 }
@@ -96,7 +95,7 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
     case 'raw':
       return [n.sql.replace('%random', c.ops.random), [...n.bindings]];
     case 'subquery': {
-      const sub = buildSelect(n.query, c.k, c.vendor, false, c.forUpdateOrDelete);
+      const sub = buildSelect(n.query, c.k, c.ops, false, c.forUpdateOrDelete);
       return ['?', [sub]];
     }
   }
@@ -124,8 +123,9 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
     case 'in': {
       if (!Array.isArray(n.rhs)) {
         const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
-        // MariaDB cannot read the table an UPDATE/DELETE writes in a subquery: materialise it.
-        if (c.forUpdateOrDelete && c.vendor === 'mysql') return [`${lhs} IN (SELECT * FROM ${rhs} AS ??)`, [...lb, ...rb, 'subquery']];
+        // Where an UPDATE/DELETE cannot read the table it writes in a subquery (MariaDB): materialise it.
+        if (c.forUpdateOrDelete && !c.ops.features.updateCanSelfSelect)
+          return [`${lhs} IN (SELECT * FROM ${rhs} AS ??)`, [...lb, ...rb, 'subquery']];
         return [`${lhs} IN ${rhs}`, [...lb, ...rb]];
       }
       const parts: string[] = [];
@@ -146,14 +146,10 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
       const template = c.ops.operators[n.lookup];
       if (!template) {
         const where = n.lhs.kind === 'col' ? `${n.lhs.field.model?.name}.${n.lhs.field.name}__${n.lookup}` : n.lookup;
-        throw new NotSupportedError(
-          `The '${n.lookup}' lookup (${where}) is not supported on ${c.vendor === 'sqlite' ? 'SQLite: it has no REGEXP function. Use contains/startswith, or PostgreSQL/MariaDB' : c.vendor}.`,
-        );
+        throw new NotSupportedError(`The '${n.lookup}' lookup (${where}) is not supported on ${c.ops.displayName}.`);
       }
-      let l = lhs;
-      // PostgreSQL LIKE works on text: cast other kinds (uuid) as Django does.
       const kind = n.lhs.kind === 'col' ? n.lhs.field.lookupKind : 'text';
-      if (c.vendor === 'postgresql' && kind !== 'text' && !template.includes('::text')) l = `${lhs}::text`;
+      const l = c.ops.lookupCast(lhs, kind, template);
       const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
       // Put the rhs in before the lhs: the lhs SQL (`??`) contains question marks.
       const pieces = template.replace('?', '\u0001').split('%lhs');
@@ -220,9 +216,8 @@ function modelColumns(q: Query): ExprNode[] {
 }
 
 /** Build the knex SELECT for a query. */
-export function buildSelect(q: Query, k: Knex, vendor: Vendor, topLevel: boolean, forUpdateOrDelete = false): QB {
-  const ops = operationsFor(vendor);
-  const c: Ctx = { k, ops, vendor, q, forUpdateOrDelete };
+export function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, forUpdateOrDelete = false): QB {
+  const c: Ctx = { k, ops, q, forUpdateOrDelete };
   const b = from(k, q.alias, q.meta.dbTable);
   const selected: Knex.Raw[] = [];
   const plain: string[] = [];
@@ -322,12 +317,12 @@ function finish(
 }
 
 /** Bind a query's parameters into a compiled statement. */
-export function bind(c: Compiled, params: readonly Param[], vendor: Vendor, limit?: number, offset?: number): unknown[] {
+export function bind(c: Compiled, params: readonly Param[], ops: BaseOperations, limit?: number, offset?: number): unknown[] {
   const slots = c.slots;
   const out = new Array(slots.length);
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i] as number;
-    if (s >= 0) out[i] = (params[s] as Param).bind(vendor);
+    if (s >= 0) out[i] = (params[s] as Param).bind(ops);
     else if (s === -1) out[i] = limit;
     else if (s === -2) out[i] = offset;
     else out[i] = c.consts[i];
@@ -367,27 +362,27 @@ export function withDefaultOrdering(q: Query): Query {
 // ---- SELECT returning model instances or values ---------------------------------------------------
 
 /** Compile a SELECT (instances or values). */
-export function compileSelect(q: Query, vendor: Vendor, alias: string): Compiled {
-  return cached(`${vendor}|S|${q.shapeKey()}`, () => {
+export function compileSelect(q: Query, ops: BaseOperations, alias: string): Compiled {
+  return cached(`${ops.vendor}|S|${q.shapeKey()}`, () => {
     const params: Param[] = [];
     q.collectParams(params);
-    const builder = buildSelect(q, knexFor(alias), vendor, true);
-    return finish(builder, params, q.select.kind === 'model' ? modelMapper(q, vendor) : valuesMapper(q, vendor));
+    const builder = buildSelect(q, knexFor(alias), ops, true);
+    return finish(builder, params, q.select.kind === 'model' ? modelMapper(q, ops) : valuesMapper(q, ops));
   });
 }
 
 /** COUNT(*) of a query (over a subquery when sliced, distinct or grouped). */
-export function compileCount(q: Query, vendor: Vendor, alias: string): Compiled {
-  return cached(`${vendor}|C|${q.shapeKey()}`, () => {
+export function compileCount(q: Query, ops: BaseOperations, alias: string): Compiled {
+  return cached(`${ops.vendor}|C|${q.shapeKey()}`, () => {
     const params: Param[] = [];
     q.collectParams(params);
     const k = knexFor(alias);
     let builder: QB;
     if (q.isSliced || q.distinct || q.grouped) {
-      const inner = buildSelect(q, k, vendor, true);
+      const inner = buildSelect(q, k, ops, true);
       builder = k.count({ __count: '*' }).from(inner.as('subquery')) as unknown as QB;
     } else {
-      const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+      const c: Ctx = { k, ops, q, forUpdateOrDelete: false };
       builder = from(k, q.alias, q.meta.dbTable).count({ __count: '*' }) as unknown as QB;
       applyJoins(builder, q);
       applyWhere(builder, q.where, c);
@@ -397,8 +392,8 @@ export function compileCount(q: Query, vendor: Vendor, alias: string): Compiled 
 }
 
 /** `SELECT 1 AS a ... LIMIT 1`. */
-export function compileExists(q: Query, vendor: Vendor, alias: string): Compiled {
-  return cached(`${vendor}|E|${q.shapeKey()}`, () => {
+export function compileExists(q: Query, ops: BaseOperations, alias: string): Compiled {
+  return cached(`${ops.vendor}|E|${q.shapeKey()}`, () => {
     const params: Param[] = [];
     q.collectParams(params);
     const k = knexFor(alias);
@@ -406,10 +401,10 @@ export function compileExists(q: Query, vendor: Vendor, alias: string): Compiled
     if (q.isSliced || q.grouped || q.distinct) {
       builder = k
         .select(k.raw('1 as ??', ['a']))
-        .from(buildSelect(q, k, vendor, true).as('subquery'))
+        .from(buildSelect(q, k, ops, true).as('subquery'))
         .limit(1) as unknown as QB;
     } else {
-      const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+      const c: Ctx = { k, ops, q, forUpdateOrDelete: false };
       builder = from(k, q.alias, q.meta.dbTable).select(k.raw('1 as ??', ['a'])) as unknown as QB;
       applyJoins(builder, q);
       applyWhere(builder, q.where, c);
@@ -420,12 +415,12 @@ export function compileExists(q: Query, vendor: Vendor, alias: string): Compiled
 }
 
 /** `SELECT SUM(...) AS total, ...` over the query's rows. */
-export function compileAggregate(q: Query, names: readonly string[], vendor: Vendor, alias: string): Compiled {
-  return cached(`${vendor}|A|${names.join(',')}|${q.shapeKey()}`, () => {
+export function compileAggregate(q: Query, names: readonly string[], ops: BaseOperations, alias: string): Compiled {
+  return cached(`${ops.vendor}|A|${names.join(',')}|${q.shapeKey()}`, () => {
     const params: Param[] = [];
     q.collectParams(params);
     const k = knexFor(alias);
-    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: false };
+    const c: Ctx = { k, ops, q, forUpdateOrDelete: false };
     const builder = from(k, q.alias, q.meta.dbTable);
     const selects = names.map((name) => {
       const a = q.annotations.find((x) => x.name === name);
@@ -438,7 +433,7 @@ export function compileAggregate(q: Query, names: readonly string[], vendor: Ven
     applyWhere(builder, q.where, c);
     const convs = names.map((name) => {
       const a = q.annotations.find((x) => x.name === name) as Query['annotations'][number];
-      return outputConverter(a, vendor, q);
+      return outputConverter(a, ops, q);
     });
     return finish(builder, params, (rows) =>
       rows.map((r) => {
@@ -455,14 +450,14 @@ export function compileAggregate(q: Query, names: readonly string[], vendor: Ven
 }
 
 /** UPDATE ... SET ... WHERE (pk IN a subquery when the filter joins). */
-export function compileUpdate(q: Query, sets: ReadonlyArray<[Field, ExprNode]>, vendor: Vendor, alias: string): Compiled {
-  const key = `${vendor}|U|${sets.map(([f, n]) => `${f.column}=${n.k}`).join(',')}|${q.shapeKey()}`;
+export function compileUpdate(q: Query, sets: ReadonlyArray<[Field, ExprNode]>, ops: BaseOperations, alias: string): Compiled {
+  const key = `${ops.vendor}|U|${sets.map(([f, n]) => `${f.column}=${n.k}`).join(',')}|${q.shapeKey()}`;
   return cached(key, () => {
     const params: Param[] = [];
     for (const [, n] of sets) collectExpr(n, params);
     q.collectParams(params);
     const k = knexFor(alias);
-    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: true };
+    const c: Ctx = { k, ops, q, forUpdateOrDelete: true };
     const values: Record<string, unknown> = {};
     for (const [f, n] of sets) {
       const [s, bind] = renderExpr(n, c);
@@ -475,12 +470,12 @@ export function compileUpdate(q: Query, sets: ReadonlyArray<[Field, ExprNode]>, 
 }
 
 /** DELETE FROM ... WHERE (pk IN a subquery when the filter joins). */
-export function compileDelete(q: Query, vendor: Vendor, alias: string): Compiled {
-  return cached(`${vendor}|D|${q.shapeKey()}`, () => {
+export function compileDelete(q: Query, ops: BaseOperations, alias: string): Compiled {
+  return cached(`${ops.vendor}|D|${q.shapeKey()}`, () => {
     const params: Param[] = [];
     q.collectParams(params);
     const k = knexFor(alias);
-    const c: Ctx = { k, ops: operationsFor(vendor), vendor, q, forUpdateOrDelete: true };
+    const c: Ctx = { k, ops, q, forUpdateOrDelete: true };
     const builder = k(q.meta.dbTable).del() as unknown as QB;
     restrictTo(builder, q, c);
     return finish(builder, params, undefined);
@@ -507,9 +502,9 @@ function restrictTo(builder: QB, q: Query, c: Ctx): void {
     shape: 'flat',
   };
   inner.ordering = inner.isSliced ? inner.ordering : [];
-  const sub = buildSelect(inner, c.k, c.vendor, false, true);
+  const sub = buildSelect(inner, c.k, c.ops, false, true);
   const pkCol = `${q.meta.dbTable}.${q.meta.pk.column}`;
-  if (c.vendor === 'mysql') builder.whereRaw('?? IN (SELECT * FROM ? AS ??)', [pkCol, sub, 'subquery'] as never);
+  if (!c.ops.features.updateCanSelfSelect) builder.whereRaw('?? IN (SELECT * FROM ? AS ??)', [pkCol, sub, 'subquery'] as never);
   else builder.whereIn(pkCol, sub);
 }
 
@@ -519,10 +514,10 @@ export function compileInsert(
   columns: readonly Field[],
   rowCount: number,
   returning: boolean,
-  vendor: Vendor,
+  ops: BaseOperations,
   alias: string,
 ): Compiled {
-  const key = `${vendor}|I|${meta.dbTable}|${columns.map((f) => f.column).join(',')}|${rowCount}|${returning ? 'R' : ''}`;
+  const key = `${ops.vendor}|I|${meta.dbTable}|${columns.map((f) => f.column).join(',')}|${rowCount}|${returning ? 'R' : ''}`;
   return cached(key, () => {
     const k = knexFor(alias);
     const params: Param[] = [];
@@ -538,9 +533,7 @@ export function compileInsert(
     }
     let builder: QB;
     if (columns.length === 0) {
-      builder = (vendor === 'mysql'
-        ? k(meta.dbTable).insert({})
-        : k(meta.dbTable).insert(Array.from({ length: rowCount }, () => ({})))) as unknown as QB;
+      builder = k(meta.dbTable).insert(ops.defaultRowsInsert(rowCount)) as unknown as QB;
     } else builder = k(meta.dbTable).insert(rowCount === 1 ? (rows[0] as Record<string, unknown>) : rows) as unknown as QB;
     if (returning) builder.returning([meta.pk.column]);
     return finish(builder, params, undefined);
@@ -550,13 +543,13 @@ export function compileInsert(
 // ---- hydration ------------------------------------------------------------------------------------
 
 /**
- * How a selected expression's value is converted, per vendor: COUNT and SUM of integers need
+ * How a selected expression's value is converted, per backend: COUNT and SUM of integers need
  * nothing on SQLite (the driver returns numbers), while PostgreSQL returns them as text and
- * MariaDB returns SUM as DECIMAL text.
+ * MariaDB returns SUM as DECIMAL text (`ops.aggregateNeedsConversion`).
  */
 function outputConverter(
   c: { node: ExprNode; field: Field | undefined; convert: ((v: unknown) => unknown) | undefined },
-  vendor: Vendor,
+  ops: BaseOperations,
   q?: Query,
 ): ((v: unknown) => unknown) | undefined {
   let n = c.node;
@@ -565,34 +558,26 @@ function outputConverter(
     const a = q.annotations.find((x) => x.name === name);
     if (a) n = a.node;
   }
-  if (n.kind === 'agg') {
-    const kind = n.field?.lookupKind;
-    if (
-      vendor === 'sqlite' &&
-      (n.fn === 'COUNT' || ((n.fn === 'SUM' || n.fn === 'MIN' || n.fn === 'MAX') && (kind === 'integer' || kind === 'float')))
-    )
-      return undefined;
-    if (vendor === 'mysql' && n.fn === 'COUNT') return undefined;
-  }
-  return c.convert ?? (c.field ? c.field.fromDb(vendor) : undefined);
+  if (n.kind === 'agg' && !ops.aggregateNeedsConversion(n.fn, n.field?.lookupKind)) return undefined;
+  return c.convert ?? (c.field ? c.field.fromDb(ops) : undefined);
 }
 
 type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
 
-/** A mapper from array rows to instances, built once per query shape and vendor. */
+/** A mapper from array rows to instances, built once per query shape and backend. */
 function instanceMapper(
   meta: ModelMeta,
-  vendor: Vendor,
+  ops: BaseOperations,
   related: readonly RelatedSelection[] | undefined,
 ): { map: RowMapper; width: number } {
   meta.ensureReverseAccessors();
   const fields = meta.fields;
   const n = fields.length;
   const names = fields.map((f) => f.attname);
-  const convs = fields.map((f) => f.fromDb(vendor));
+  const convs = fields.map((f) => f.fromDb(ops));
   const pkIndex = fields.indexOf(meta.pk);
   const Cls = meta.modelClass as unknown as new (v: typeof FROM_DB) => Record<string | symbol, unknown>;
-  const children = (related ?? []).map((r) => ({ name: r.field.name, ...instanceMapper(r.meta, vendor, r.children) }));
+  const children = (related ?? []).map((r) => ({ name: r.field.name, ...instanceMapper(r.meta, ops, r.children) }));
   let width = n;
   const offsets: number[] = [];
   for (const ch of children) {
@@ -622,9 +607,9 @@ function instanceMapper(
   return { map, width };
 }
 
-function modelMapper(q: Query, vendor: Vendor): Compiled['map'] {
-  const { map, width } = instanceMapper(q.meta, vendor, q.related);
-  const anns = q.annotations.map((a) => ({ name: a.name, conv: outputConverter(a, vendor, q) }));
+function modelMapper(q: Query, ops: BaseOperations): Compiled['map'] {
+  const { map, width } = instanceMapper(q.meta, ops, q.related);
+  const anns = q.annotations.map((a) => ({ name: a.name, conv: outputConverter(a, ops, q) }));
   if (anns.length === 0) {
     return (rows, db) => {
       const out = new Array(rows.length);
@@ -643,11 +628,11 @@ function modelMapper(q: Query, vendor: Vendor): Compiled['map'] {
     });
 }
 
-function valuesMapper(q: Query, vendor: Vendor): Compiled['map'] {
+function valuesMapper(q: Query, ops: BaseOperations): Compiled['map'] {
   if (q.select.kind !== 'values') return undefined;
   const cols = q.select.columns;
   const names = cols.map((c) => c.name);
-  const convs = cols.map((c) => outputConverter(c, vendor, q));
+  const convs = cols.map((c) => outputConverter(c, ops, q));
   const shape = q.select.shape;
   const n = cols.length;
   if (shape === 'flat') {
@@ -679,7 +664,7 @@ function valuesMapper(q: Query, vendor: Vendor): Compiled['map'] {
 }
 
 /** A mapper for raw SQL rows (objects): columns named like fields (column or attname) fill them; others become attributes. */
-export function rawMapper(meta: ModelMeta, vendor: Vendor): (row: Record<string, unknown>, db: string) => unknown {
+export function rawMapper(meta: ModelMeta, ops: BaseOperations): (row: Record<string, unknown>, db: string) => unknown {
   meta.ensureReverseAccessors();
   const byColumn = new Map<string, Field>();
   for (const f of meta.fields) {
@@ -692,7 +677,7 @@ export function rawMapper(meta: ModelMeta, vendor: Vendor): (row: Record<string,
     for (const [k, v] of Object.entries(row)) {
       const f = byColumn.get(k);
       if (f) {
-        const conv = f.fromDb(vendor);
+        const conv = f.fromDb(ops);
         o[f.attname] = conv === undefined || v === null ? v : conv(v);
       } else o[k] = v;
     }

@@ -2,11 +2,9 @@
  * The lookup vocabulary (Django's): which lookups and transforms exist, which apply to which kind
  * of field, and how each one's value is checked and prepared for binding. @internal
  */
-import { DataError, type Vendor } from '@spool/connections';
 import { FieldError } from '../errors';
 import type { Field } from '../fields/field';
 import type { LookupKind } from '../types';
-import { patternFor } from '../backends/operations';
 import { uuidHex } from '../fields/uuid-field';
 import type { Prep } from './nodes';
 
@@ -102,17 +100,10 @@ const fieldPreps = new WeakMap<Field, Prep>();
 export function fieldPrep(field: Field): Prep {
   let p = fieldPreps.get(field);
   if (!p) {
-    p = (v, vendor) => field.toDb(v, vendor);
+    p = (v, ops) => field.toDb(v, ops);
     fieldPreps.set(field, p);
   }
   return p;
-}
-
-/** Reject strings PostgreSQL cannot store (NUL), with a message naming the field. */
-function checkPgText(s: string, vendor: Vendor, what: string): void {
-  if (vendor === 'postgresql' && s.includes('\u0000')) {
-    throw new DataError(`${what}: PostgreSQL text values cannot contain NUL (0x00) characters.`);
-  }
 }
 
 /** Prepare a pattern lookup's value: escape `\`, `%`, `_` and add the wildcards. */
@@ -120,28 +111,45 @@ export function patternPrep(lookup: string, field: Field | undefined): Prep {
   const label = field ? `${field.model?.name}.${field.name}__${lookup}` : lookup;
   const uuid = field?.lookupKind === 'uuid';
   if (lookup === 'regex' || lookup === 'iregex') {
-    return (v, vendor) => {
+    return (v, ops) => {
       const s = String(v);
-      checkPgText(s, vendor, label);
+      ops.checkTextValue(s, label);
       return s;
     };
   }
-  return (v, vendor) => {
+  return (v, ops) => {
     let s = String(v);
-    // UUIDs are stored as 32 hex digits outside PostgreSQL: match against that form.
-    if (uuid && vendor !== 'postgresql') s = s.replace(/-/g, '').toLowerCase();
-    checkPgText(s, vendor, label);
-    if (lookup === 'iexact' && vendor === 'postgresql') return s;
-    return patternFor(lookup, s);
+    // UUIDs stored as 32 hex digits (no uuid type): match against that form.
+    if (uuid && !ops.features.hasNativeUuidField) s = s.replace(/-/g, '').toLowerCase();
+    ops.checkTextValue(s, label);
+    if (lookup === 'iexact') return ops.prepForIexactQuery(s);
+    return withWildcards(lookup, ops.prepForLikeQuery(s));
   };
 }
 
-/** Prepare a text value compared with `=` (exact, in): the field's toDb plus the NUL check. */
+/** The pattern of a pattern lookup, from its escaped value. */
+function withWildcards(lookup: string, escaped: string): string {
+  switch (lookup) {
+    case 'contains':
+    case 'icontains':
+      return `%${escaped}%`;
+    case 'startswith':
+    case 'istartswith':
+      return `${escaped}%`;
+    case 'endswith':
+    case 'iendswith':
+      return `%${escaped}`;
+    default:
+      return escaped;
+  }
+}
+
+/** Prepare a text value compared with `=` (exact, in): the field's toDb plus the backend's text check. */
 export function textPrep(field: Field): Prep {
   const label = `${field.model?.name}.${field.name}`;
-  return (v, vendor) => {
-    if (typeof v === 'string') checkPgText(v, vendor, label);
-    return field.toDb(v, vendor);
+  return (v, ops) => {
+    if (typeof v === 'string') ops.checkTextValue(v, label);
+    return field.toDb(v, ops);
   };
 }
 

@@ -12,12 +12,12 @@
  *
  * Internal to the package (not exported from its index).
  */
-import type { Vendor } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
 import type { Field } from '../fields/field';
 import type { Query } from './query';
 
-/** Prepare a parameter's value for binding on a vendor (the field's `toDb`, LIKE escaping, ...). */
-export type Prep = (value: unknown, vendor: Vendor) => unknown;
+/** Prepare a parameter's value for binding on a backend (the field's `toDb`, LIKE escaping, ...). */
+export type Prep = (value: unknown, ops: BaseOperations) => unknown;
 
 /** A bound value. Its identity links it to its position in the compiled SQL. */
 export class Param {
@@ -25,10 +25,10 @@ export class Param {
     readonly value: unknown,
     readonly prep: Prep | undefined,
   ) {}
-  bind(vendor: Vendor): unknown {
+  bind(ops: BaseOperations): unknown {
     const v = this.value;
     if (v === null || v === undefined) return null;
-    return this.prep === undefined ? v : this.prep(v, vendor);
+    return this.prep === undefined ? v : this.prep(v, ops);
   }
 }
 

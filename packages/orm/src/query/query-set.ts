@@ -13,7 +13,9 @@
  * The generated SQL of `books` (PostgreSQL):
  * `select "book"."id", "book"."title", ... from "book" where EXTRACT(YEAR FROM "book"."published") >= $1 and not ("book"."title"::text ... ) order by "book"."published" desc limit $2`
  */
-import { atomic, connections, IntegrityError, TransactionManagementError, type Vendor } from '@spool/connections';
+import { atomic, connections, IntegrityError, TransactionManagementError } from '@spool/connections';
+import type { BaseOperations } from '../backends/base-operations';
+import { operationsFor } from '../backends/operations-for';
 import { FieldError, ObjectDoesNotExist, doesNotExistClass, multipleObjectsReturnedClass } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
@@ -392,7 +394,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     if (q.empty) return Promise.resolve(then(this, []));
     const alias = this.db;
     const backend = connections.backend(alias);
-    const vendor = backend.vendor;
+    const ops = operationsFor(backend.vendor);
     if (q.forUpdate && backend.features.hasSelectForUpdate && !connections.inAtomicBlock({ using: alias })) {
       throw new TransactionManagementError(
         `selectForUpdate() on ${this.meta.name} cannot be used outside of a transaction: wrap it in atomic({ using: '${alias}' }).`,
@@ -400,10 +402,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       );
     }
     const prepared = withDefaultOrdering(q);
-    const compiled = compileSelect(prepared, vendor, alias);
+    const compiled = compileSelect(prepared, ops, alias);
     const params: Param[] = [];
     prepared.collectParams(params);
-    const bindings = bind(compiled, params, vendor, limitOf(prepared), prepared.low);
+    const bindings = bind(compiled, params, ops, limitOf(prepared), prepared.low);
     const map = compiled.map as NonNullable<Compiled['map']>;
     const known = this.state.knownRelated;
     const prefetch = this.state.prefetch;
@@ -443,12 +445,12 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
   /** The SQL and bindings this query set would send (on its alias). */
   toSQL(): { sql: string; bindings: unknown[] } {
     const alias = this.db;
-    const vendor = connections.backend(alias).vendor;
+    const ops = operationsFor(connections.backend(alias).vendor);
     const prepared = withDefaultOrdering(this.query);
-    const compiled = compileSelect(prepared, vendor, alias);
+    const compiled = compileSelect(prepared, ops, alias);
     const params: Param[] = [];
     prepared.collectParams(params);
-    return { sql: compiled.sql, bindings: bind(compiled, params, vendor, limitOf(prepared), prepared.low) };
+    return { sql: compiled.sql, bindings: bind(compiled, params, ops, limitOf(prepared), prepared.low) };
   }
 
   /** This query as a subquery (for `__in`). @internal */
@@ -516,10 +518,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const q = this.query;
     if (q.empty) return 0;
     const alias = this.db;
-    const vendor = connections.backend(alias).vendor;
+    const ops = operationsFor(connections.backend(alias).vendor);
     const prepared = q.isSliced ? withDefaultOrdering(q) : withoutOrdering(q);
-    const compiled = compileCount(prepared, vendor, alias);
-    const rows = await runCompiled(compiled, prepared, vendor, alias);
+    const compiled = compileCount(prepared, ops, alias);
+    const rows = await runCompiled(compiled, prepared, ops, alias);
     return ((compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as number) ?? 0;
   }
 
@@ -529,10 +531,10 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const q = this.query;
     if (q.empty) return false;
     const alias = this.db;
-    const vendor = connections.backend(alias).vendor;
+    const ops = operationsFor(connections.backend(alias).vendor);
     const prepared = withoutOrdering(q);
-    const compiled = compileExists(prepared, vendor, alias);
-    const rows = await runCompiled(compiled, prepared, vendor, alias);
+    const compiled = compileExists(prepared, ops, alias);
+    const rows = await runCompiled(compiled, prepared, ops, alias);
     return rows.length > 0;
   }
 
@@ -563,9 +565,9 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
       return out as Simplify<AnnotationTypes<N>>;
     }
     const alias = this.db;
-    const vendor = connections.backend(alias).vendor;
-    const compiled = compileAggregate(q, names, vendor, alias);
-    const rows = await runCompiled(compiled, q, vendor, alias);
+    const ops = operationsFor(connections.backend(alias).vendor);
+    const compiled = compileAggregate(q, names, ops, alias);
+    const rows = await runCompiled(compiled, q, ops, alias);
     return (compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as Simplify<AnnotationTypes<N>>;
   }
 
@@ -582,12 +584,12 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     if (q.empty) return 0;
     q.ordering = [];
     const alias = this.state.db ?? connections.router.dbForWrite(this.meta.modelClass, this.state.hints);
-    const vendor = connections.backend(alias).vendor;
-    const compiled = compileUpdate(q, sets, vendor, alias);
+    const ops = operationsFor(connections.backend(alias).vendor);
+    const compiled = compileUpdate(q, sets, ops, alias);
     const params: Param[] = [];
     for (const [, n] of sets) collectExpr(n, params);
     q.collectParams(params);
-    const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor));
+    const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops));
     return res.rowCount;
   }
 
@@ -605,9 +607,9 @@ export class QuerySet<I extends AnyInstance, R = I, A = {}> implements PromiseLi
     const collector = new Collector(alias);
     if (collector.canFastDelete(this.meta) && this.query.joins.length === 0) {
       const q = withoutOrdering(this.query);
-      const vendor = connections.backend(alias).vendor;
-      const compiled = compileDelete(q, vendor, alias);
-      const res = await runCompiledWrite(compiled, q, vendor, alias);
+      const ops = operationsFor(connections.backend(alias).vendor);
+      const compiled = compileDelete(q, ops, alias);
+      const res = await runCompiledWrite(compiled, q, ops, alias);
       return [res, res > 0 ? { [this.meta.name]: res } : {}];
     }
     return atomic(
@@ -814,17 +816,17 @@ function limitOf(q: Query): number | undefined {
 }
 
 /** Run a compiled SELECT-like statement and return its array rows. @internal */
-export async function runCompiled(compiled: Compiled, q: Query, vendor: Vendor, alias: string): Promise<unknown[][]> {
+export async function runCompiled(compiled: Compiled, q: Query, ops: BaseOperations, alias: string): Promise<unknown[][]> {
   const params: Param[] = [];
   q.collectParams(params);
-  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor, limitOf(q), q.low), ARRAY_ROWS);
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops, limitOf(q), q.low), ARRAY_ROWS);
   return res.rows as unknown as unknown[][];
 }
 
-async function runCompiledWrite(compiled: Compiled, q: Query, vendor: Vendor, alias: string): Promise<number> {
+async function runCompiledWrite(compiled: Compiled, q: Query, ops: BaseOperations, alias: string): Promise<number> {
   const params: Param[] = [];
   q.collectParams(params);
-  const res = await connections.query(alias, compiled.sql, bind(compiled, params, vendor, limitOf(q), q.low));
+  const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops, limitOf(q), q.low));
   return res.rowCount;
 }
 

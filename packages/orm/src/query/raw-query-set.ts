@@ -11,6 +11,7 @@
 import { connections, SqlFragment } from '@spool/connections';
 import type { ModelMeta } from '../models/model-meta';
 import type { AnyInstance } from '../types';
+import { operationsFor } from '../backends/operations-for';
 import { rawMapper } from './compiler';
 
 export class RawQuerySet<I extends AnyInstance> implements PromiseLike<I[]> {
@@ -40,7 +41,7 @@ export class RawQuerySet<I extends AnyInstance> implements PromiseLike<I[]> {
       const alias = this.db;
       const backend = connections.backend(alias);
       const { text, bindings } = this.fragment.compile(backend);
-      const map = rawMapper(this.meta, backend.vendor);
+      const map = rawMapper(this.meta, operationsFor(backend.vendor));
       this.result = connections.query(alias, text, bindings).then((res) => res.rows.map((r) => map(r, alias) as I));
       this.result.catch(() => {
         this.result = undefined;

@@ -1,0 +1,161 @@
+/**
+ * What differs between databases, for the ORM (Django's `BaseDatabaseOperations`, with the
+ * backend's `data_types`, `operators` and `DatabaseFeatures`): the SQL of each lookup and date
+ * part, column types, how values are adapted for the driver and converted back, LIKE escaping,
+ * insert and schema details, limits. One subclass per vendor overrides only what differs from
+ * these defaults (as Kysely's dialect query compilers override its default compiler);
+ * `operationsFor(vendor)` returns the one for a vendor. Nothing outside this folder asks which
+ * vendor it runs on: fields, lookups, the compiler, the write paths and the schema editor ask the
+ * operations.
+ *
+ * SQL fragments use knex raw syntax: `%lhs` is replaced by the left-hand side's SQL, `?` is a
+ * parameter.
+ */
+import type { Vendor } from '@spool/connections';
+import type { Field, FromDb } from '../fields/field';
+import { dateFromDb } from '../fields/date-field';
+import { DEFAULT_FEATURES, type DatabaseFeatures } from './database-features';
+
+/** Column types shared by most backends, by field kind (Django's `data_types`); `%(name)s` is the field's parameter. */
+export const DATA_TYPES: Readonly<Record<string, string>> = {
+  AutoField: 'integer',
+  BigAutoField: 'bigint',
+  IntegerField: 'integer',
+  BigIntegerField: 'bigint',
+  FloatField: 'double precision',
+  DecimalField: 'numeric(%(maxDigits)s, %(decimalPlaces)s)',
+  CharField: 'varchar(%(maxLength)s)',
+  TextField: 'text',
+  BooleanField: 'bool',
+  DateField: 'date',
+  DateTimeField: 'datetime',
+  UUIDField: 'char(32)',
+  JSONField: 'text',
+};
+
+/** Makes the converter of a field kind's values read from the driver. */
+export type ConverterFactory = (field: Field) => FromDb;
+
+/** Converters shared by most backends, by field kind. */
+export const CONVERTERS: Readonly<Record<string, ConverterFactory>> = {
+  // mysql2 (timezone 'Z') reads DATE as a UTC-midnight Date; SQLite keeps the text.
+  DateField: () => dateFromDb(false),
+};
+
+export abstract class BaseOperations {
+  abstract readonly vendor: Vendor;
+  /** The database's name in messages. */
+  abstract readonly displayName: string;
+  /** What the database can do (see `DatabaseFeatures`). */
+  readonly features: DatabaseFeatures = DEFAULT_FEATURES;
+
+  // ---- lookups ------------------------------------------------------------------------------------
+
+  /** SQL of the pattern and case lookups: `contains` → `%lhs LIKE BINARY ?`. */
+  abstract readonly operators: Readonly<Record<string, string>>;
+  /** SQL extracting a date part from `%lhs` (a datetime when `datetime` is true), as an integer. */
+  abstract datePart(part: string, datetime: boolean): string;
+  /** SQL of the date (in UTC) of the datetime `%lhs`. */
+  abstract readonly dateOfDatetime: string;
+  /** ORDER BY term for random order. */
+  readonly random: string = 'RANDOM()';
+
+  /** The left-hand side of the pattern lookup `template` on a value of `kind` (a cast where the database needs one). */
+  lookupCast(lhs: string, _kind: string, _template: string): string {
+    return lhs;
+  }
+
+  /** Escape `\`, `%` and `_` for a LIKE pattern (Django's `prep_for_like_query`). */
+  prepForLikeQuery(value: string): string {
+    return value.replace(/\\/g, '\\\\').replace(/%/g, '\\%').replace(/_/g, '\\_');
+  }
+
+  /** The value of an `iexact` lookup: a LIKE pattern where `iexact` is a LIKE (Django's `prep_for_iexact_query`). */
+  prepForIexactQuery(value: string): string {
+    return this.prepForLikeQuery(value);
+  }
+
+  /** Reject a text value the database cannot store (throws a DataError naming `what`). */
+  checkTextValue(_value: string, _what: string): void {}
+
+  /** Does the value of the aggregate `fn` over values of `kind` need converting (else the driver returns it as a number)? */
+  aggregateNeedsConversion(_fn: string, _kind: string | undefined): boolean {
+    return true;
+  }
+
+  // ---- values ---------------------------------------------------------------------------------------
+
+  /** A boolean as the driver takes it. */
+  adaptBooleanValue(value: unknown): unknown {
+    return Boolean(value);
+  }
+
+  /** A decimal (a string, or a number given by the user) as the driver takes it: text, so that no digit is lost. */
+  adaptDecimalValue(value: unknown): unknown {
+    return typeof value === 'number' ? String(value) : value;
+  }
+
+  /** An instant (a Date) as the driver takes it. */
+  adaptDateTimeValue(value: unknown): unknown {
+    return value;
+  }
+
+  /** Converters of values read from this driver, by field kind (Django's `get_db_converters`). */
+  protected readonly converters: Readonly<Record<string, ConverterFactory>> = CONVERTERS;
+
+  /** The converter of values of a field of kind `key` read from the driver, or undefined when the driver's value is right. */
+  converter(key: string, field: Field): FromDb {
+    return this.converters[key]?.(field);
+  }
+
+  // ---- schema ----------------------------------------------------------------------------------------
+
+  /** Column types by field kind (Django's `data_types`). */
+  protected readonly dataTypes: Readonly<Record<string, string>> = DATA_TYPES;
+  /** CHECK constraints by field kind, `%(column)` standing for the quoted column (Django's `data_type_check_constraints`). */
+  protected readonly dataTypeCheckConstraints: Readonly<Record<string, string>> = {};
+
+  /** The column type of a field of kind `key`, filled with the field's parameters (`varchar(%(maxLength)s)`). */
+  columnType(key: string, field: Field): string | undefined {
+    const template = this.dataTypes[key];
+    return template?.replace(/%\((\w+)\)s/g, (_, name: string) => String((field as unknown as Record<string, unknown>)[name]));
+  }
+
+  /** The CHECK clause of a column of kind `key`, or undefined. */
+  checkConstraint(key: string): string | undefined {
+    return this.dataTypeCheckConstraints[key];
+  }
+
+  /** What follows the type of an auto-increment primary key column. */
+  abstract readonly autoPrimaryKeySuffix: string;
+
+  /** The COLLATE clause of a column. */
+  collateSql(collation: string): string {
+    return ` COLLATE ${collation}`;
+  }
+
+  /** What follows a foreign key's REFERENCES clause (checks deferred to the commit where the database can). */
+  readonly deferrableSql: string = '';
+
+  /** DROP TABLE of the quoted table name. */
+  dropTableSql(table: string, ifExists: boolean): string {
+    return `DROP TABLE ${ifExists ? 'IF EXISTS ' : ''}${table}`;
+  }
+
+  // ---- inserts ------------------------------------------------------------------------------------
+
+  /** Most bound parameters one statement may carry. */
+  readonly maxParams: number = 65535;
+  /** Most rows one INSERT may carry. */
+  readonly maxInsertRows: number = Number.POSITIVE_INFINITY;
+
+  /** The knex `insert()` argument for `rowCount` rows with no column given (every column takes its default). */
+  defaultRowsInsert(rowCount: number): object {
+    return Array.from({ length: rowCount }, () => ({}));
+  }
+
+  /** An INSERT (knex's SQL) that skips rows conflicting with a unique constraint instead of failing. */
+  insertIgnoringConflicts(sql: string): string {
+    return /returning/i.test(sql) ? sql.replace(/ returning /i, ' on conflict do nothing returning ') : `${sql} on conflict do nothing`;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What a database can do, as far as the ORM cares (Django's `DatabaseFeatures`): yes/no answers
+ * the query layer, the schema editor and the write paths ask instead of naming a vendor. Each
+ * backend's operations carry one (`ops.features`).
+ */
+export interface DatabaseFeatures {
+  /** Does `INSERT ... RETURNING` work (new keys read back from the statement)? */
+  readonly canReturnRowsFromInsert: boolean;
+  /**
+   * Are the keys of inserted rows read from the driver's last rowid instead? One INSERT's rows get
+   * consecutive rowids, and reading the last one costs nothing where RETURNING costs more than the
+   * INSERT itself (SQLite).
+   */
+  readonly keysFromLastInsertRowid: boolean;
+  /** Does the database have a uuid type (else UUIDs are stored as 32 hex digits, as Django does)? */
+  readonly hasNativeUuidField: boolean;
+  /** May an UPDATE or DELETE read its own table in a subquery (MariaDB: only when materialised)? */
+  readonly updateCanSelfSelect: boolean;
+  /** Is DDL transactional (a failed `createModels()` leaves nothing behind)? */
+  readonly canRollbackDdl: boolean;
+  /** Are foreign keys declared in the column definition (`REFERENCES`), the database having no `ADD CONSTRAINT`? */
+  readonly createsForeignKeysInline: boolean;
+  /** Does adding a foreign key constraint index its column (so no separate index is created)? */
+  readonly foreignKeyConstraintsCreateIndexes: boolean;
+}
+
+/** The answers shared by most backends; each backend overrides what differs. */
+export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
+  canReturnRowsFromInsert: true,
+  keysFromLastInsertRowid: false,
+  hasNativeUuidField: false,
+  updateCanSelfSelect: true,
+  canRollbackDdl: true,
+  createsForeignKeysInline: false,
+  foreignKeyConstraintsCreateIndexes: false,
+});

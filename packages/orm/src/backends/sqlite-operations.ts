@@ -1,0 +1,104 @@
+/**
+ * SQLite: `=` is exact and `LIKE` is case-insensitive for ASCII, so `contains` acts like
+ * `icontains` (as Django documents), with `\` as the LIKE escape; date parts through `strftime`;
+ * booleans as 0/1, decimals as NUMERIC, datetimes as ISO-8601 text (text order is time order),
+ * UUIDs as hex, JSON as text checked with `json_valid`. Foreign keys are declared inline (no
+ * `ADD CONSTRAINT`); new keys come from the last rowid; 32,766 parameters per statement.
+ */
+import { booleanFromDb } from '../fields/boolean-field';
+import { dateTimeFromText } from '../fields/date-time-field';
+import type { DecimalField } from '../fields/decimal-field';
+import type { Field } from '../fields/field';
+import { jsonFromText } from '../fields/json-field';
+import { uuidFromHex } from '../fields/uuid-field';
+import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
+import { DEFAULT_FEATURES } from './database-features';
+
+const ESCAPE = ` ESCAPE '\\'`;
+
+const PARTS: Readonly<Record<string, string>> = {
+  year: `CAST(strftime('%Y', %lhs) AS INTEGER)`,
+  month: `CAST(strftime('%m', %lhs) AS INTEGER)`,
+  day: `CAST(strftime('%d', %lhs) AS INTEGER)`,
+  week: `CAST(strftime('%V', %lhs) AS INTEGER)`,
+  week_day: `(CAST(strftime('%w', %lhs) AS INTEGER) + 1)`,
+  iso_week_day: `CAST(strftime('%u', %lhs) AS INTEGER)`,
+  quarter: `((CAST(strftime('%m', %lhs) AS INTEGER) + 2) / 3)`,
+  iso_year: `CAST(strftime('%G', %lhs) AS INTEGER)`,
+  hour: `CAST(strftime('%H', %lhs) AS INTEGER)`,
+  minute: `CAST(strftime('%M', %lhs) AS INTEGER)`,
+  second: `CAST(strftime('%S', %lhs) AS INTEGER)`,
+};
+
+export class SqliteOperations extends BaseOperations {
+  readonly vendor = 'sqlite' as const;
+  readonly displayName = 'SQLite';
+  override readonly features = Object.freeze({ ...DEFAULT_FEATURES, keysFromLastInsertRowid: true, createsForeignKeysInline: true });
+
+  readonly operators = Object.freeze({
+    iexact: `%lhs LIKE ?${ESCAPE}`,
+    contains: `%lhs LIKE ?${ESCAPE}`,
+    icontains: `%lhs LIKE ?${ESCAPE}`,
+    startswith: `%lhs LIKE ?${ESCAPE}`,
+    istartswith: `%lhs LIKE ?${ESCAPE}`,
+    endswith: `%lhs LIKE ?${ESCAPE}`,
+    iendswith: `%lhs LIKE ?${ESCAPE}`,
+    // REGEXP is a JavaScript function Spool registers on every SQLite connection; a '(?i)' prefix
+    // asks it for a case-insensitive match (as Django's SQLite backend writes iregex). The prefix
+    // is spelled with char() because a literal question mark would read as a binding.
+    regex: `%lhs REGEXP ?`,
+    iregex: `%lhs REGEXP (char(40, 63, 105, 41) || ?)`,
+  });
+
+  datePart(part: string): string {
+    return PARTS[part] ?? `CAST(strftime('%Y', %lhs) AS INTEGER)`;
+  }
+
+  readonly dateOfDatetime = 'date(%lhs)';
+
+  /** better-sqlite3 returns COUNT, and SUM/MIN/MAX of integers and floats, as numbers. */
+  override aggregateNeedsConversion(fn: string, kind: string | undefined): boolean {
+    return !(fn === 'COUNT' || ((fn === 'SUM' || fn === 'MIN' || fn === 'MAX') && (kind === 'integer' || kind === 'float')));
+  }
+
+  override adaptBooleanValue(value: unknown): unknown {
+    return value ? 1 : 0;
+  }
+
+  /** NUMERIC affinity: bound as a number (as Django does); read back formatted to the field's places. */
+  override adaptDecimalValue(value: unknown): unknown {
+    return typeof value === 'number' ? value : Number(value);
+  }
+
+  override adaptDateTimeValue(value: unknown): unknown {
+    return value instanceof Date ? value.toISOString() : value;
+  }
+
+  protected override readonly converters = Object.freeze({
+    ...CONVERTERS,
+    BooleanField: () => booleanFromDb,
+    DecimalField: (field: Field) => (v: unknown) => (v === null || v === undefined ? v : (field as DecimalField).format(v)),
+    DateTimeField: () => dateTimeFromText,
+    UUIDField: () => uuidFromHex,
+    JSONField: () => jsonFromText,
+  });
+
+  protected override readonly dataTypes = Object.freeze({
+    ...DATA_TYPES,
+    BigAutoField: 'integer',
+    FloatField: 'real',
+    DecimalField: 'decimal',
+  });
+
+  protected override readonly dataTypeCheckConstraints = Object.freeze({ JSONField: 'JSON_VALID(%(column))' });
+
+  readonly autoPrimaryKeySuffix = ' NOT NULL PRIMARY KEY AUTOINCREMENT';
+  override readonly deferrableSql = ' DEFERRABLE INITIALLY DEFERRED';
+  override readonly maxParams = 32766;
+  /** knex writes a multi-row INSERT as a compound SELECT, limited to 500 terms. */
+  override readonly maxInsertRows = 500;
+
+  override insertIgnoringConflicts(sql: string): string {
+    return sql.replace(/^insert into/i, 'insert or ignore into');
+  }
+}
