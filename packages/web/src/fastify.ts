@@ -5,6 +5,7 @@
  * ### Examples
  * ```ts
  * import Fastify from 'fastify';
+ * import { sql } from '@spool/connections';
  * import { spoolPlugin } from '@spool/web';
  *
  * const app = Fastify();
@@ -12,10 +13,11 @@
  * app.get('/authors', async () => sql`SELECT id, name FROM author`);
  * ```
  * With `atomicRequests`, the transaction commits in `onSend`, before the reply is sent; a failed
- * COMMIT becomes an error reply.
+ * COMMIT becomes an error reply. An error from the handler or a hook (Fastify's `onError`) rolls
+ * the request back, whatever status your error handler then sends.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { beginRequest, commitBeforeEnd, resolveOptions, type RequestScope, type RequestScopeOptions } from './request-scope';
+import { beginRequest, commitBeforeEnd, requestScopeOf, resolveOptions, type RequestScopeOptions } from './request-scope';
 
 interface FastifyRequestLike {
   raw: IncomingMessage;
@@ -23,13 +25,16 @@ interface FastifyRequestLike {
 interface FastifyReplyLike {
   raw: ServerResponse;
   statusCode: number;
+  code(status: number): unknown;
 }
 interface FastifyLike {
   addHook(name: 'onRequest', hook: (req: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void): unknown;
   addHook(name: 'onSend', hook: (req: FastifyRequestLike, reply: FastifyReplyLike, payload: unknown) => Promise<unknown>): unknown;
+  addHook(name: 'onError', hook: (req: FastifyRequestLike, reply: FastifyReplyLike, error: Error) => Promise<void>): unknown;
 }
 
-const scopes = new WeakMap<object, RequestScope>();
+/** HTTP 499 (nginx's "client closed request"): below 500, so Fastify logs it at info level, not as an error. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** The Fastify plugin. */
 export function spoolPlugin(fastify: FastifyLike, options: RequestScopeOptions, done: (err?: Error) => void): void {
@@ -43,13 +48,19 @@ export function spoolPlugin(fastify: FastifyLike, options: RequestScopeOptions, 
   const opts = resolved;
   fastify.addHook('onRequest', (request, reply, next) => {
     const scope = beginRequest(request.raw, reply.raw, opts, () => next());
-    scopes.set(request, scope);
     // Replies written to reply.raw (hijacked) skip onSend: settle before the raw end too.
     if (opts.atomic) commitBeforeEnd(reply.raw, scope);
   });
+  fastify.addHook('onError', async (request, reply, error) => {
+    const scope = requestScopeOf(request.raw);
+    if (!scope) return;
+    scope.fail(error);
+    // The client went away: nobody reads this reply, and it is not a server error.
+    if (scope.isDisconnectError(error)) reply.code(CLIENT_CLOSED_REQUEST);
+  });
   if (opts.atomic) {
     fastify.addHook('onSend', async (request, reply, payload) => {
-      await scopes.get(request)?.settle(reply.statusCode);
+      await requestScopeOf(request.raw)?.settle(reply.statusCode);
       return payload;
     });
   }

@@ -4,6 +4,7 @@
  * ### Examples
  * ```ts
  * import { createServer } from 'node:http';
+ * import { sql } from '@spool/connections';
  * import { withScope } from '@spool/web';
  *
  * createServer(withScope(async (req, res) => {
@@ -17,20 +18,50 @@ import { beginRequest, commitBeforeEnd, resolveOptions, type RequestScopeOptions
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** Wrap `handler`: a scope per request; an error it throws becomes a 500 (and rolls back an atomic request). */
-export function withScope(handler: RequestHandler, options: RequestScopeOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
-  const resolved = resolveOptions(options);
+/** Options of `withScope()`: the request scope's, and how to answer an error. */
+export interface WithScopeOptions extends RequestScopeOptions {
+  /**
+   * Answer an error the handler threw or rejected with (the error handler of a plain server). It
+   * runs inside the request's scope, after the error was recorded, so an atomic request rolls back
+   * whatever status it sends. Default: a 500, or closing the connection once the response started.
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => unknown;
+}
+
+/**
+ * Wrap `handler`: a scope per request. An error it throws or rejects with rolls back an atomic
+ * request and is answered by `onError` (default: a 500); an error that only says the client went
+ * away is dropped quietly, since nobody is left to answer.
+ */
+export function withScope(handler: RequestHandler, options: WithScopeOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const { onError = answer500, ...scopeOptions } = options ?? {};
+  if (typeof onError !== 'function') throw new TypeError(`Option 'onError' must be a function, got ${typeof onError}.`);
+  const resolved = resolveOptions(scopeOptions);
   return (req, res) => {
     const scope = beginRequest(req, res, resolved, () => {
       Promise.resolve()
         .then(() => handler(req, res))
         .catch((err: unknown) => {
-          if (!res.headersSent) {
-            res.statusCode = 500;
-            res.end('Internal Server Error');
-          } else res.destroy(err as Error);
+          scope.fail(err);
+          if (scope.isDisconnectError(err) || res.destroyed) return undefined;
+          return onError(err, req, res);
+        })
+        .catch(() => {
+          // onError itself failed: the response cannot be trusted any more.
+          if (!res.headersSent) answer500(undefined, req, res);
+          else res.destroy();
         });
     });
     if (resolved.atomic) commitBeforeEnd(res, scope);
   };
+}
+
+function answer500(_error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = 500;
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.end('Internal Server Error');
 }

@@ -2,7 +2,7 @@
  * @spool/web: every web request gets its own Spool scope, ended exactly once when the response
  * has been sent or the client disconnected; `atomicRequests` wraps requests in `atomic()`.
  */
-export { spoolMiddleware, type NextFunction } from './express';
+export { spoolErrors, spoolMiddleware, type NextFunction } from './express';
 export { spoolPlugin } from './fastify';
-export { withScope, type RequestHandler } from './http';
+export { withScope, type RequestHandler, type WithScopeOptions } from './http';
 export type { RequestScopeOptions } from './request-scope';

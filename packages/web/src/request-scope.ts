@@ -2,22 +2,27 @@
  * One scope per request (see README.md): opened when the request arrives, ended exactly once when the
  * response has been sent or the client went away — also for streamed responses. With
  * `atomicRequests`, the request runs in `atomic()` (Django's `ATOMIC_REQUESTS`): committed before
- * the response is completed, rolled back when the status says the request failed or the client
- * disconnected first.
+ * the response is completed, rolled back when the handler failed (threw, rejected, or passed an
+ * error on), when `rollbackWhen(status)` says so (default: a 5xx), or when the client disconnected
+ * first.
  * @internal
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { atomic, connections, openScope, setRollback, type ScopeHandle } from '@spool/connections';
+import { atomic, connections, openScope, ScopeEndedError, setRollback, type ScopeHandle } from '@spool/connections';
 
 /** Options shared by every integration. */
 export interface RequestScopeOptions {
   /**
-   * Run each request in `atomic()`: commit before the response completes, roll back when
-   * `rollbackWhen(status)` says so (default: status >= 500) or the client disconnects first.
-   * `{ using: 'other' }` picks the alias. Default false.
+   * Run each request in `atomic()` (Django's `ATOMIC_REQUESTS`): commit before the response
+   * completes; roll back when the handler throws, rejects or passes an error on (whatever status
+   * the error handler then sends), when `rollbackWhen(status)` says so (default: status >= 500),
+   * or when the client disconnects first. `{ using: 'other' }` picks the alias. Default false.
    */
   atomicRequests?: boolean | { using?: string };
-  /** Roll back an atomic request with this final status. Default: `status >= 500`. */
+  /**
+   * Roll back an atomic request that did not fail with this final status. Default: `status >= 500`.
+   * A request whose handler failed is rolled back whatever this says.
+   */
   rollbackWhen?: (status: number) => boolean;
   /** The scope's name, shown in leak reports and `PoolExhaustedError`. Default: `'METHOD /path'`. */
   name?: (req: IncomingMessage) => string;
@@ -32,6 +37,9 @@ export interface ResolvedRequestOptions {
 const KEYS = ['atomicRequests', 'rollbackWhen', 'name'];
 
 export function resolveOptions(options: RequestScopeOptions = {}): ResolvedRequestOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`The Spool request scope options must be an object, got ${options === null ? 'null' : typeof options}.`);
+  }
   for (const key of Object.keys(options)) {
     if (!KEYS.includes(key)) {
       throw new TypeError(`Unknown option '${key}' for the Spool request scope. Valid options: ${KEYS.map((k) => `'${k}'`).join(', ')}.`);
@@ -56,11 +64,34 @@ export function resolveOptions(options: RequestScopeOptions = {}): ResolvedReque
 /** What an integration gets back to finish the request's atomic block before sending. */
 export interface RequestScope {
   readonly handle: ScopeHandle;
+  /** The first error the handler threw, rejected with or passed on (`next(err)`); undefined if none. */
+  readonly error: unknown;
+  /** Did the client go away before the response was complete? */
+  readonly clientGone: boolean;
   /**
-   * For atomic requests: decide commit/rollback from the final status and wait for it, before
-   * the response completes. Resolves at once for plain requests. Rejects when COMMIT failed.
+   * Record that the handler failed: an atomic request then rolls back whatever status is sent.
+   * The first error is kept.
+   */
+  fail(error: unknown): void;
+  /**
+   * For atomic requests: decide commit/rollback from the failure and the final status, and wait
+   * for it, before the response completes. Resolves at once for plain requests. Rejects when
+   * COMMIT failed.
    */
   settle(status: number): Promise<void>;
+  /**
+   * Is `error` only the consequence of the client having gone away (a statement refused because
+   * the request's scope ended with the disconnect)? Such errors are not application errors: the
+   * integrations keep them out of error logs.
+   */
+  isDisconnectError(error: unknown): boolean;
+}
+
+const requestScopes = new WeakMap<object, RequestScope>();
+
+/** The scope `beginRequest()` opened for `req` (an `IncomingMessage`, or Fastify's request), if any. */
+export function requestScopeOf(req: object): RequestScope | undefined {
+  return requestScopes.get(req);
 }
 
 /**
@@ -75,10 +106,35 @@ export function beginRequest(
   proceed: () => unknown,
 ): RequestScope {
   const handle = openScope({ name: options.name(req) });
+  let failure: { error: unknown } | undefined;
+  let clientGone = false;
+  let settle: (status: number) => Promise<void> = () => Promise.resolve();
+  const scope: RequestScope = {
+    handle,
+    get error() {
+      return failure?.error;
+    },
+    get clientGone() {
+      return clientGone;
+    },
+    fail(error) {
+      if (!failure) failure = { error };
+    },
+    settle: (status) => settle(status),
+    isDisconnectError: (error) => clientGone && ScopeEndedError.is(error),
+  };
+  requestScopes.set(req, scope);
+  const closed = (): void => {
+    // 'close' after 'finish' is a normal end; before it, the client went away.
+    if (!res.writableFinished) clientGone = true;
+  };
   if (!options.atomic) {
-    res.once('close', () => void handle.end());
+    res.once('close', () => {
+      closed();
+      void handle.end();
+    });
     handle.run(proceed);
-    return { handle, settle: () => Promise.resolve() };
+    return scope;
   }
   const using = options.atomic.using;
   let decide!: (commit: boolean) => void;
@@ -92,26 +148,27 @@ export function beginRequest(
       { using },
     ),
   );
-  // The request's own error path reports it; here it only must not be unhandled.
+  // The request's own error path reports a failed COMMIT (commitBeforeEnd turns it into a 500);
+  // here it only must not be an unhandled rejection. A block that could not finish because the
+  // client went away is the expected outcome of a disconnect, not an error.
   const settledBlock = block.then(
     () => undefined,
     (err: unknown) => {
-      connections.emit('error', { error: err, alias: using, scopeId: handle.id });
+      if (!clientGone) connections.emit('error', { error: err, alias: using, scopeId: handle.id });
       throw err;
     },
   );
   settledBlock.catch(() => undefined);
+  settle = (status) => {
+    decide(failure === undefined && !options.rollbackWhen(status));
+    return settledBlock;
+  };
   res.once('close', () => {
+    closed();
     decide(false); // no-op when already decided; a client that went away first rolls back
     void settledBlock.catch(() => undefined).finally(() => handle.end());
   });
-  return {
-    handle,
-    settle(status) {
-      decide(!options.rollbackWhen(status));
-      return settledBlock;
-    },
-  };
+  return scope;
 }
 
 /**
@@ -129,6 +186,7 @@ export function commitBeforeEnd(res: ServerResponse, scope: RequestScope): void 
     scope.settle(res.statusCode).then(
       () => (end as (...a: unknown[]) => ServerResponse).apply(res, args),
       () => {
+        if (res.destroyed) return;
         if (!res.headersSent) {
           res.statusCode = 500;
           res.setHeader('content-type', 'text/plain; charset=utf-8');
