@@ -62,6 +62,7 @@ const TASK_OPTION_KEYS = ['name', 'atomic', 'handler'] as const;
  * import { sql } from '@spool/connections';
  * import { task } from '@spool/workers';
  * export default task(async ({ id }: { id: number }) => sql`SELECT * FROM author WHERE id = ${id}`);
+ * // without the annotation, `{ id }` is `any`: task(async ({ id }) => …) compiles too
  * ```
  * ```ts
  * // a plain worker_threads worker (the parent used prepareWorker(), see the README)
@@ -73,7 +74,11 @@ const TASK_OPTION_KEYS = ['name', 'atomic', 'handler'] as const;
  * new BullWorker('imports', task(async (job: Job) => importChunk(job.data)));
  * ```
  */
-export function task<A = unknown, R = unknown>(
+// The arguments come from another thread (a pool's run() or a queue), so nothing here can check
+// them: `A` is inferred from the parameter's annotation when there is one, and is `any` otherwise,
+// so that `task(async ({ id }) => …)` compiles as the README shows it. Annotate to type-check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function task<A = any, R = unknown>(
   fn: (args: A, context: TaskContext) => R | PromiseLike<R>,
   options: TaskOptions = {},
 ): TaskHandler<A, Awaited<R>> {
