@@ -31,6 +31,7 @@ export { Autodetector, suggestName, type DraftMigration, type DetectOptions } fr
 export { NonInteractiveQuestioner, type Questioner, type RenameAnswers } from './questioner';
 export { writeMigration, serialize, type WriteOptions } from './writer';
 export * from './errors';
+export { checkModels, type CheckMessage } from '../checks/model-checks';
 export { BaseSchemaEditor, type Statement, type IndexDef, type ConstraintDef, type SchemaEditorOptions } from '../schema/backends/base-schema-editor';
 export { PostgresSchemaEditor } from '../schema/backends/postgres-schema-editor';
 export { MysqlSchemaEditor } from '../schema/backends/mysql-schema-editor';
