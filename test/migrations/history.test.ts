@@ -27,8 +27,8 @@ function modelsAt(n: number): unknown[] {
       pages: n >= 5 ? new BigIntegerField() : new IntegerField(),
       ...(n >= 2 ? { rating: new IntegerField({ default: 3 }) } : {}),
       ...(n >= 3 ? { author: new ForeignKey(() => Author, { null: true, onDelete: 'setNull' }) } : {}),
-      ...(n >= 10 ? { tags: new ManyToManyField(() => Tag as typeof Author) } : {}),
-    } as Record<string, CharField>,
+      ...(n >= 10 ? { tags: new ManyToManyField(() => Tag as unknown as typeof Author) } : {}),
+    } as unknown as Record<string, CharField>,
     {
       name: 'MigBook',
       ...(n >= 6
@@ -60,7 +60,8 @@ module.exports = new Migration({
 `;
 }
 
-const rows = async <T = Record<string, unknown>>(text: string): Promise<T[]> => scope(async () => (await connections.query('default', text, [])).rows as T[]);
+const rows = async <T = Record<string, unknown>>(text: string): Promise<T[]> =>
+  scope(async () => (await connections.query('default', text, [])).rows as T[]);
 const columnsOf = (table: string) => scope(async () => (await introspectionFor('default').columns(table)).map((c) => c.name));
 const tablesNow = () => scope(async () => (await introspectionFor('default').tableNames()).filter((t) => t.startsWith('mig_')));
 
@@ -111,7 +112,10 @@ eachDatabase('migrations: a ten-step model history', (db) => {
       "It is impossible to add the non-nullable field 'name' to MigBook without a default: the existing rows need a value.",
     );
     const guessed = await probe.makemigrations({ defaults: ['library.MigBook.name="?"'] });
-    expect(guessed.drafts[0]?.operations.map((o) => o.describe())).toEqual(['Remove field title from MigBook', 'Add field name to MigBook']);
+    expect(guessed.drafts[0]?.operations.map((o) => o.describe())).toEqual([
+      'Remove field title from MigBook',
+      'Add field name to MigBook',
+    ]);
     expect(guessed.notes.join('\n')).toContain('--rename-field library.MigBook.title=name');
     made = await project.makemigrations({ fields: ['library.MigBook.title=name'] });
     expect(made.drafts[0]?.operations.map((o) => o.describe())).toEqual(['Rename field title on MigBook to name']);
@@ -124,7 +128,9 @@ eachDatabase('migrations: a ten-step model history', (db) => {
     expect(made.drafts[0]?.operations.map((o) => o.describe())).toEqual(['Alter field pages on MigBook']);
     await project.migrate('default');
     await rows(`UPDATE mig_book SET pages = 3000000000 WHERE name = 'Huge'`);
-    expect((await rows<{ pages: unknown }>(`SELECT pages FROM mig_book ORDER BY id`)).map((r) => Number(r.pages))).toEqual([100, 350, 3000000000]);
+    expect((await rows<{ pages: unknown }>(`SELECT pages FROM mig_book ORDER BY id`)).map((r) => Number(r.pages))).toEqual([
+      100, 350, 3000000000,
+    ]);
 
     // 6. add an index and a unique constraint
     project.setModels(modelsAt(6));
@@ -137,12 +143,21 @@ eachDatabase('migrations: a ten-step model history', (db) => {
     const constraints = await scope(() => introspectionFor('default').constraints('mig_book'));
     expect(constraints.get('mig_book_rating_name_idx')?.orders).toEqual(['DESC', 'ASC']);
     expect(constraints.get('mig_book_author_name_uniq')?.unique).toBe(true);
-    await expect(rows(`INSERT INTO mig_book (name, pages, rating, ${q(authorCol)}) SELECT 'Short', 1, 1, ${q(authorCol)} FROM mig_book WHERE name = 'Short'`)).rejects.toThrow(IntegrityError);
+    await expect(
+      rows(
+        `INSERT INTO mig_book (name, pages, rating, ${q(authorCol)}) SELECT 'Short', 1, 1, ${q(authorCol)} FROM mig_book WHERE name = 'Short'`,
+      ),
+    ).rejects.toThrow(IntegrityError);
 
     // 7. a data migration with RunCode on the historical models
     project.write('0007_ratings', dataMigration(await project.leaf()));
     await project.migrate('default');
-    expect((await rows<{ name: string; rating: number }>(`SELECT name, rating FROM mig_book ORDER BY id`)).map((r) => [r.name, Number(r.rating)])).toEqual([
+    expect(
+      (await rows<{ name: string; rating: number }>(`SELECT name, rating FROM mig_book ORDER BY id`)).map((r) => [
+        r.name,
+        Number(r.rating),
+      ]),
+    ).toEqual([
       ['Short', 3],
       ['Long', 5],
       ['Huge', 5],
@@ -158,10 +173,17 @@ eachDatabase('migrations: a ten-step model history', (db) => {
     // 9. rename a model (its table follows; the foreign key follows the model)
     project.setModels(modelsAt(9));
     made = await project.makemigrations({ models: ['library.MigAuthor=MigWriter'] });
-    expect(made.drafts[0]?.operations.map((o) => o.describe())).toEqual(['Rename model MigAuthor to MigWriter', 'Rename table for MigWriter to mig_writer']);
+    expect(made.drafts[0]?.operations.map((o) => o.describe())).toEqual([
+      'Rename model MigAuthor to MigWriter',
+      'Rename table for MigWriter to mig_writer',
+    ]);
     await project.migrate('default');
     expect(await tablesNow()).toEqual(['mig_book', 'mig_writer']);
-    expect(await rows<{ name: string; author: string }>(`SELECT b.name, w.name AS author FROM mig_book b JOIN mig_writer w ON w.id = b.${q(authorCol)} ORDER BY b.id`)).toEqual([
+    expect(
+      await rows<{ name: string; author: string }>(
+        `SELECT b.name, w.name AS author FROM mig_book b JOIN mig_writer w ON w.id = b.${q(authorCol)} ORDER BY b.id`,
+      ),
+    ).toEqual([
       { name: 'Short', author: 'Ann' },
       { name: 'Long', author: 'Ann' },
       { name: 'Huge', author: 'Ann' },
@@ -187,17 +209,31 @@ eachDatabase('migrations: a ten-step model history', (db) => {
     // check it; SQLite's integer holds it), naming the operation and its SQL.
     if (db.name !== 'sqlite') {
       const err = await project.migrate('default', '0003').catch((e: unknown) => e as Error);
-      expect((err as Error).message).toMatch(/^Unapplying library\.0005_alter_mig_book_pages failed at operation 1 of 1 \(Alter field pages on MigBook\): .*\nSQL: ALTER TABLE /);
+      expect((err as Error).message).toMatch(
+        /^Unapplying library\.0005_alter_mig_book_pages failed at operation 1 of 1 \(Alter field pages on MigBook\): .*\nSQL: ALTER TABLE /,
+      );
       // 0010 to 0006 were unapplied (each migration is its own transaction); 0005 stays applied.
-      expect((await rows<{ name: string }>(`SELECT name FROM spool_migrations WHERE app = 'library' ORDER BY id`)).map((r) => r.name.slice(0, 4))).toEqual(['0001', '0002', '0003', '0004', '0005']);
+      expect(
+        (await rows<{ name: string }>(`SELECT name FROM spool_migrations WHERE app = 'library' ORDER BY id`)).map((r) =>
+          r.name.slice(0, 4),
+        ),
+      ).toEqual(['0001', '0002', '0003', '0004', '0005']);
       expect((await rows<{ name: string }>(`SELECT name FROM mig_book ORDER BY id`)).map((r) => r.name)).toEqual(['Short', 'Long', 'Huge']);
     }
     await rows(`UPDATE mig_book SET pages = 3000000 WHERE name = 'Huge'`);
     const result = await project.migrate('default', '0003');
-    expect(result.steps.map((s) => s.migration.slice(8, 12))).toEqual(db.name === 'sqlite' ? ['0010', '0009', '0008', '0007', '0006', '0005', '0004'] : ['0005', '0004']);
+    expect(result.steps.map((s) => s.migration.slice(8, 12))).toEqual(
+      db.name === 'sqlite' ? ['0010', '0009', '0008', '0007', '0006', '0005', '0004'] : ['0005', '0004'],
+    );
     expect(await tablesNow()).toEqual(['mig_author', 'mig_book']);
     expect(await columnsOf('mig_author')).toEqual(['id', 'name', 'age']);
-    expect((await rows<{ title: string; pages: unknown; rating: number }>(`SELECT title, pages, rating FROM mig_book ORDER BY id`)).map((r) => [r.title, Number(r.pages), Number(r.rating)])).toEqual([
+    expect(
+      (await rows<{ title: string; pages: unknown; rating: number }>(`SELECT title, pages, rating FROM mig_book ORDER BY id`)).map((r) => [
+        r.title,
+        Number(r.pages),
+        Number(r.rating),
+      ]),
+    ).toEqual([
       ['Short', 100, 3],
       ['Long', 350, 5],
       ['Huge', 3000000, 5],
@@ -215,7 +251,7 @@ eachDatabase('migrations: a ten-step model history', (db) => {
     const again = await project.migrate('default');
     expect(again.steps).toHaveLength(10);
     expect(await tablesNow()).toEqual(['mig_book', 'mig_book_tags', 'mig_tag', 'mig_writer']);
-    expect(await (await project.migrate('default')).nothingToDo).toBe(true);
+    expect((await project.migrate('default')).nothingToDo).toBe(true);
     expect(await project.pendingChanges()).toEqual([]);
   });
 });

@@ -27,6 +27,7 @@ import {
 export const ORM_MIGRATIONS = require.resolve('@spool/orm/migrations');
 
 /** Load a migration file with jest's require (same module registry as the test). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const load = (file: string): Promise<unknown> => Promise.resolve(require(file));
 
 export class MigrationProject {
@@ -63,7 +64,11 @@ export class MigrationProject {
   /** Model changes not in a migration (makemigrations --check). */
   async pendingChanges(): Promise<string[]> {
     const loader = await this.loader();
-    const drafts = await new Autodetector(loader.graph.makeState(), await ProjectState.fromApps([this.app]), new NonInteractiveQuestioner()).changes(loader.graph);
+    const drafts = await new Autodetector(
+      loader.graph.makeState(),
+      await ProjectState.fromApps([this.app]),
+      new NonInteractiveQuestioner(),
+    ).changes(loader.graph);
     return drafts.flatMap((d) => d.operations.map((o) => o.describe()));
   }
 
@@ -78,7 +83,10 @@ export class MigrationProject {
 
   async migrate(alias: string, target?: string | null, options: MigrateOptions = {}) {
     const loader = await this.loader();
-    const targets = target === undefined ? undefined : [[this.label, target === null ? null : loader.resolve(this.label, target).slice(this.label.length + 1)] as const];
+    const targets =
+      target === undefined
+        ? undefined
+        : [[this.label, target === null ? null : loader.resolve(this.label, target).slice(this.label.length + 1)] as const];
     return new MigrationExecutor(loader, alias).migrate({ ...options, targets });
   }
 
@@ -105,7 +113,10 @@ export async function resetTables(alias: string, prefixes: readonly string[], ap
     }
     if (backend.vendor === 'mysql') await connections.query(alias, 'SET FOREIGN_KEY_CHECKS = 1', []);
     if (tables.includes(RECORDER_TABLE)) {
-      for (const app of apps) await connections.query(alias, `DELETE FROM ${backend.quoteIdentifier(RECORDER_TABLE)} WHERE app = ${backend.placeholder(0)}`, [app]);
+      for (const app of apps)
+        await connections.query(alias, `DELETE FROM ${backend.quoteIdentifier(RECORDER_TABLE)} WHERE app = ${backend.placeholder(0)}`, [
+          app,
+        ]);
     }
   });
 }

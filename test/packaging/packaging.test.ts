@@ -144,4 +144,26 @@ describe('packaging', () => {
     const counts = JSON.parse(run('node', ['all.mjs'], app)) as number[];
     expect(counts.every((n) => n > 0)).toBe(true);
   });
+
+  test('spool --help runs from the installed @spool/cli tarball, and a TypeScript project migrates without a build step', () => {
+    const app = join(dir, 'app');
+    const spool = join(app, 'node_modules', '.bin', 'spool');
+    expect(run(spool, ['--help'], app)).toContain('makemigrations');
+    writeFileSync(
+      join(app, 'models.ts'),
+      `import { Model, CharField } from '@spool/orm';\nexport class Note extends Model.define({ text: new CharField({ maxLength: 50 }) }) {}\n`,
+    );
+    writeFileSync(
+      join(app, 'spool.config.ts'),
+      `import { defineConfig, defineApp } from '@spool/cli';
+       import * as models from './models.ts';
+       export default defineConfig({
+         databases: { default: { client: 'better-sqlite3', connection: { filename: 'packed.db' } } },
+         apps: [defineApp({ label: 'notes', models, migrations: 'migrations/notes' })],
+       });`,
+    );
+    expect(run(spool, ['makemigrations'], app)).toContain('Create model Note');
+    const migrated = JSON.parse(run(spool, ['migrate', '--json'], app)) as { steps: { migration: string }[] };
+    expect(migrated.steps.map((s) => s.migration)).toEqual(['notes.0001_initial']);
+  });
 });

@@ -79,7 +79,11 @@ export async function run(args: readonly string[], io: RunIO = {}): Promise<Exit
         code = await fn(project, out, ...(rest.slice(0, -1) as never[]));
       } catch (err) {
         const e = err as Error & { usage?: boolean; code?: string };
-        out.error({ name: e.name, message: SpoolError.is(e) || e.name === 'Error' ? e.message : `${e.name}: ${e.message}`, code: typeof e.code === 'string' ? e.code : undefined });
+        out.error({
+          name: e.name,
+          message: SpoolError.is(e) || e.name === 'Error' ? e.message : `${e.name}: ${e.message}`,
+          code: typeof e.code === 'string' ? e.code : undefined,
+        });
         code = e.usage ? EXIT.USAGE : EXIT.ERROR;
       }
     };
@@ -110,7 +114,11 @@ export async function run(args: readonly string[], io: RunIO = {}): Promise<Exit
     .option('--plan', 'show the operations that would run, run nothing')
     .option('--check', `exit with code ${EXIT.PENDING} when there are unapplied migrations; run nothing`)
     .option('--lock-timeout <ms>', 'how long to wait for another process that is migrating', nonNegative)
-    .action(action((project, out, app: string | undefined, target: string | undefined, opts: Parameters<typeof migrate>[3]) => migrate(project, app, target, opts, out)));
+    .action(
+      action((project, out, app: string | undefined, target: string | undefined, opts: Parameters<typeof migrate>[3]) =>
+        migrate(project, app, target, opts, out),
+      ),
+    );
 
   program
     .command('showmigrations')
@@ -127,7 +135,11 @@ export async function run(args: readonly string[], io: RunIO = {}): Promise<Exit
     .argument('<name>', 'the migration name or a unique prefix')
     .option('--database <alias>', 'the database whose SQL to print', 'default')
     .option('--backwards', 'the SQL that unapplies it')
-    .action(action((project, out, app: string, name: string, opts: { database: string; backwards?: boolean }) => sqlmigrate(project, app, name, opts, out)));
+    .action(
+      action((project, out, app: string, name: string, opts: { database: string; backwards?: boolean }) =>
+        sqlmigrate(project, app, name, opts, out),
+      ),
+    );
 
   program
     .command('inspectdb')

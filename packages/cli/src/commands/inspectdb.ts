@@ -12,9 +12,29 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import type { Output } from '../output/output';
 import type { Project } from './project';
 
-const RESERVED = new Set(['pk', 'constructor', 'prototype', 'then', 'toString', 'toJSON', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', 'objects', 'DoesNotExist', 'MultipleObjectsReturned']);
+const RESERVED = new Set([
+  'pk',
+  'constructor',
+  'prototype',
+  'then',
+  'toString',
+  'toJSON',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  'objects',
+  'DoesNotExist',
+  'MultipleObjectsReturned',
+]);
 
-const pascal = (s: string) => s.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('') || 'Table';
+const pascal = (s: string) =>
+  s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('') || 'Table';
 const camel = (s: string) => {
   const p = pascal(s);
   return p.charAt(0).toLowerCase() + p.slice(1);
@@ -41,9 +61,11 @@ interface FieldCode {
 function scalar(col: ColumnInfo, vendor: Vendor): { cls: string; opts: string[]; comment?: string } {
   const t = col.dataType;
   if (col.json) return { cls: 'JSONField', opts: [] };
-  if (/^(character varying|varchar)\((\d+)\)/.test(t)) return { cls: 'CharField', opts: [`maxLength: ${col.maxLength ?? /\((\d+)\)/.exec(t)?.[1]}`] };
+  if (/^(character varying|varchar)\((\d+)\)/.test(t))
+    return { cls: 'CharField', opts: [`maxLength: ${col.maxLength ?? /\((\d+)\)/.exec(t)?.[1]}`] };
   if (/^(character|char)\(32\)$/.test(t) || t === 'uuid') return { cls: 'UUIDField', opts: [] };
-  if (/^(character|char)\((\d+)\)/.test(t)) return { cls: 'CharField', opts: [`maxLength: ${/\((\d+)\)/.exec(t)?.[1]}`], comment: 'fixed-width char column' };
+  if (/^(character|char)\((\d+)\)/.test(t))
+    return { cls: 'CharField', opts: [`maxLength: ${/\((\d+)\)/.exec(t)?.[1]}`], comment: 'fixed-width char column' };
   if (/^(bigint|int8)\b/.test(t)) return { cls: 'BigIntegerField', opts: [] };
   if (/^(integer|int|int4|int\(\d+\)|mediumint|smallint|int2|smallint\(\d+\))\b/.test(t)) return { cls: 'IntegerField', opts: [] };
   if (/^(tinyint\(1\)|boolean|bool)$/.test(t)) return { cls: 'BooleanField', opts: [] };
@@ -51,7 +73,12 @@ function scalar(col: ColumnInfo, vendor: Vendor): { cls: string; opts: string[];
     const m = /\((\d+),\s*(\d+)\)/.exec(t) as RegExpExecArray;
     return { cls: 'DecimalField', opts: [`maxDigits: ${m[1]}`, `decimalPlaces: ${m[2]}`] };
   }
-  if (/^(numeric|decimal)$/.test(t)) return { cls: 'DecimalField', opts: ['maxDigits: 10', 'decimalPlaces: 2'], comment: 'TODO: the database does not record the digits; check maxDigits and decimalPlaces' };
+  if (/^(numeric|decimal)$/.test(t))
+    return {
+      cls: 'DecimalField',
+      opts: ['maxDigits: 10', 'decimalPlaces: 2'],
+      comment: 'TODO: the database does not record the digits; check maxDigits and decimalPlaces',
+    };
   if (/^(double precision|double|real|float|float8|float4)/.test(t)) return { cls: 'FloatField', opts: [] };
   if (/^(timestamp with time zone|timestamptz|datetime(\(6\))?)$/.test(t)) return { cls: 'DateTimeField', opts: [] };
   if (t === 'date') return { cls: 'DateField', opts: [] };
@@ -89,7 +116,8 @@ export async function inspect(alias: string, only: readonly string[] = []): Prom
     const pk = constraints.find((c) => c.primaryKey);
     const fks = new Map<string, ConstraintInfo>();
     for (const c of constraints) if (c.foreignKey && c.columns.length === 1) fks.set(c.columns[0] as string, c);
-    const single = (col: string, pred: (c: ConstraintInfo) => boolean) => constraints.some((c) => c.columns.length === 1 && c.columns[0] === col && pred(c));
+    const single = (col: string, pred: (c: ConstraintInfo) => boolean) =>
+      constraints.some((c) => c.columns.length === 1 && c.columns[0] === col && pred(c));
     const taken = new Set<string>();
     const byColumn = new Map<string, string>();
     const fields: FieldCode[] = [];
@@ -173,7 +201,12 @@ export async function inspect(alias: string, only: readonly string[] = []): Prom
   return { source: `${header}\n${models.map((m) => m.source).join('\n')}`, models };
 }
 
-export async function inspectdb(project: Project, tables: string[], opts: { database: string; output?: string }, out: Output): Promise<ExitCode> {
+export async function inspectdb(
+  project: Project,
+  tables: string[],
+  opts: { database: string; output?: string },
+  out: Output,
+): Promise<ExitCode> {
   project.connect(opts.database);
   const { source, models } = await scope(() => inspect(opts.database, tables));
   if (opts.output) {

@@ -3,7 +3,14 @@
  * Renames given by flag are answered without asking.
  */
 import { createInterface } from 'node:readline/promises';
-import { NonInteractiveQuestioner, QuestionerError, type FieldSpec, type Questioner, type RenameAnswers, type StateValue } from '@spool/orm/migrations';
+import {
+  NonInteractiveQuestioner,
+  QuestionerError,
+  type FieldSpec,
+  type Questioner,
+  type RenameAnswers,
+  type StateValue,
+} from '@spool/orm/migrations';
 
 export class InteractiveQuestioner implements Questioner {
   readonly notes: string[] = [];

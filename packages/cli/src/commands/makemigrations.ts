@@ -79,7 +79,8 @@ export async function makemigrations(project: Project, labels: string[], opts: M
       await scope(async () => loader.checkConsistentHistory(await new MigrationRecorder(opts.database).applied()));
     }
     if (opts.empty) {
-      if (labels.length === 0) throw Object.assign(new Error('makemigrations --empty needs the app(s) to create an empty migration for.'), { usage: true });
+      if (labels.length === 0)
+        throw Object.assign(new Error('makemigrations --empty needs the app(s) to create an empty migration for.'), { usage: true });
       for (const app of apps) {
         const leaves = loader.graph.leafNodes(app.label);
         const max = leaves.reduce((m, l) => Math.max(m, Number.parseInt(l.slice(app.label.length + 1), 10) || 0), 0);
@@ -94,7 +95,9 @@ export async function makemigrations(project: Project, labels: string[], opts: M
     } else {
       const answers = { fields: opts.renameField ?? [], models: opts.renameModel ?? [], defaults: opts.default ?? [] };
       const interactive = opts.input !== false && process.stdin.isTTY === true && !out.json;
-      const questioner: Questioner & { unusedRenames(): string[] } = interactive ? new InteractiveQuestioner(answers) : new NonInteractiveQuestioner(answers);
+      const questioner: Questioner & { unusedRenames(): string[] } = interactive
+        ? new InteractiveQuestioner(answers)
+        : new NonInteractiveQuestioner(answers);
       const detector = new Autodetector(loader.graph.makeState(), await project.modelState(), questioner, await project.callableDefaults());
       drafts.push(...(await detector.changes(loader.graph, { apps: labels.length > 0 ? labels : undefined, name: opts.name })));
       notes.push(...questioner.notes);
@@ -107,7 +110,11 @@ export async function makemigrations(project: Project, labels: string[], opts: M
 
   for (const n of notes) out.warn(n);
   if (drafts.length === 0) {
-    out.line(labels.length > 0 ? `No changes detected in app${labels.length > 1 ? 's' : ''} ${labels.map((l) => `'${l}'`).join(', ')}` : 'No changes detected');
+    out.line(
+      labels.length > 0
+        ? `No changes detected in app${labels.length > 1 ? 's' : ''} ${labels.map((l) => `'${l}'`).join(', ')}`
+        : 'No changes detected',
+    );
     out.result({ ok: true, changes: [], notes });
     return EXIT.OK;
   }
@@ -120,13 +127,21 @@ export async function makemigrations(project: Project, labels: string[], opts: M
     out.line(`Migrations for '${out.style(d.appLabel, 'bold')}':`);
     out.line(`  ${out.style(relative(process.cwd(), file) || file, 'cyan')}`);
     for (const op of d.operations) out.line(`    - ${op.describe()}`);
-    if (d.operations.length === 0) out.line(`    (no operations${opts.merge ? ': merges ' + d.dependencies.map((x) => x[1]).join(' and ') : ''})`);
+    if (d.operations.length === 0)
+      out.line(`    (no operations${opts.merge ? ': merges ' + d.dependencies.map((x) => x[1]).join(' and ') : ''})`);
     if (write) {
       if (existsSync(file)) throw new Error(`${file} already exists; not overwriting it.`);
       mkdirSync(folder, { recursive: true });
       writeFileSync(file, source);
     }
-    changes.push({ app: d.appLabel, name: d.name, file, operations: d.operations.map((o) => o.describe()), dependencies: d.dependencies, source });
+    changes.push({
+      app: d.appLabel,
+      name: d.name,
+      file,
+      operations: d.operations.map((o) => o.describe()),
+      dependencies: d.dependencies,
+      source,
+    });
   }
   out.result({ ok: !opts.check, changes, notes, written: write });
   if (opts.check) {

@@ -14,7 +14,13 @@ export interface MigrateOptions {
 
 const ms = (n: number) => (n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(2)} s`);
 
-export async function migrate(project: Project, app: string | undefined, target: string | undefined, opts: MigrateOptions, out: Output): Promise<ExitCode> {
+export async function migrate(
+  project: Project,
+  app: string | undefined,
+  target: string | undefined,
+  opts: MigrateOptions,
+  out: Output,
+): Promise<ExitCode> {
   const lockTimeoutMs = opts.lockTimeout ?? project.lockTimeoutMs;
   project.connect(opts.database, { busyTimeoutMs: lockTimeoutMs });
   const loader = await project.loader();
@@ -33,7 +39,11 @@ export async function migrate(project: Project, app: string | undefined, target:
   const describe = (steps: readonly PlanStep[]) =>
     steps.map((s) => {
       const m = loader.graph.node(s.migration);
-      return { migration: s.migration, backwards: s.backwards, operations: m.operations.map((o) => (s.backwards ? `Undo ${o.describe()}` : o.describe())) };
+      return {
+        migration: s.migration,
+        backwards: s.backwards,
+        operations: m.operations.map((o) => (s.backwards ? `Undo ${o.describe()}` : o.describe())),
+      };
     });
 
   if (opts.plan || opts.check) {
@@ -46,7 +56,9 @@ export async function migrate(project: Project, app: string | undefined, target:
         for (const o of step.operations) out.line(`    ${o}`);
       }
     } else if (plan.length > 0) {
-      out.line(`${plan.length} migration${plan.length > 1 ? 's' : ''} to ${plan[0]?.backwards ? 'unapply' : 'apply'} on '${opts.database}': ${plan.map((s) => s.migration).join(', ')}`);
+      out.line(
+        `${plan.length} migration${plan.length > 1 ? 's' : ''} to ${plan[0]?.backwards ? 'unapply' : 'apply'} on '${opts.database}': ${plan.map((s) => s.migration).join(', ')}`,
+      );
     } else out.line(`No migrations to apply on '${opts.database}'.`);
     out.result({ ok: !(opts.check && plan.length > 0), database: opts.database, plan: describe(plan) });
     return opts.check && plan.length > 0 ? EXIT.PENDING : EXIT.OK;
@@ -63,7 +75,8 @@ export async function migrate(project: Project, app: string | undefined, target:
     fake: opts.fake ?? false,
     lockTimeoutMs,
     onProgress: (e) => {
-      if (e.kind === 'lock-wait') out.line(out.style(`  Waiting for the migration lock on '${e.alias}' (another process is migrating)...`, 'dim'));
+      if (e.kind === 'lock-wait')
+        out.line(out.style(`  Waiting for the migration lock on '${e.alias}' (another process is migrating)...`, 'dim'));
       else if (e.kind === 'start') {
         if (out.interactive) out.write(`  ${e.backwards ? 'Unapplying' : 'Applying'} ${e.migration}...`);
       } else {
@@ -86,7 +99,9 @@ export async function migrate(project: Project, app: string | undefined, target:
       pendingModelChanges = false;
     }
     if (pendingModelChanges) {
-      out.warn(`Your models have changes that are not yet reflected in a migration, and so won't be applied. Run 'spool makemigrations' to make new migrations, and then re-run 'spool migrate' to apply them.`);
+      out.warn(
+        `Your models have changes that are not yet reflected in a migration, and so won't be applied. Run 'spool makemigrations' to make new migrations, and then re-run 'spool migrate' to apply them.`,
+      );
     }
   }
   out.result({ ok: true, database: opts.database, nothingToDo: result.nothingToDo, steps: done, pendingModelChanges });

@@ -36,7 +36,10 @@ export class Project {
     if (!labels || labels.length === 0) return [...this.apps];
     return labels.map((l) => {
       const app = this.apps.find((a) => a.label === l);
-      if (!app) throw new ConfigError(`No app '${l}' in ${this.loaded.file}. Apps: ${this.apps.map((a) => a.label).join(', ') || '(none)'}.`, { option: 'apps' });
+      if (!app)
+        throw new ConfigError(`No app '${l}' in ${this.loaded.file}. Apps: ${this.apps.map((a) => a.label).join(', ') || '(none)'}.`, {
+          option: 'apps',
+        });
       return app;
     });
   }
@@ -46,7 +49,10 @@ export class Project {
     const { apps: _apps, migrationFormat: _f, lockTimeoutMs: _l, ...settings } = this.loaded.config;
     const databases = { ...settings.databases };
     if (!(alias in databases)) {
-      throw new ConfigError(`--database ${alias}: no such database alias in ${this.loaded.file}. Aliases: ${Object.keys(databases).join(', ')}.`, { option: 'database' });
+      throw new ConfigError(
+        `--database ${alias}: no such database alias in ${this.loaded.file}. Aliases: ${Object.keys(databases).join(', ')}.`,
+        { option: 'database' },
+      );
     }
     if (options.busyTimeoutMs !== undefined) {
       for (const [name, db] of Object.entries(databases)) {

@@ -5,7 +5,12 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import type { Output } from '../output/output';
 import type { Project } from './project';
 
-export async function showmigrations(project: Project, labels: string[], opts: { database: string; plan?: boolean }, out: Output): Promise<ExitCode> {
+export async function showmigrations(
+  project: Project,
+  labels: string[],
+  opts: { database: string; plan?: boolean },
+  out: Output,
+): Promise<ExitCode> {
   project.connect(opts.database);
   const apps = project.selectApps(labels);
   const loader = await project.loader();

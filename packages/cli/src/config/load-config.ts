@@ -8,13 +8,21 @@ import { ConfigError } from '@spool/connections';
 import { validateConfig, type SpoolConfig } from './define-config';
 import { loadModule } from './module-loader';
 
-export const CONFIG_NAMES = ['spool.config.ts', 'spool.config.mts', 'spool.config.cts', 'spool.config.mjs', 'spool.config.js', 'spool.config.cjs'];
+export const CONFIG_NAMES = [
+  'spool.config.ts',
+  'spool.config.mts',
+  'spool.config.cts',
+  'spool.config.mjs',
+  'spool.config.js',
+  'spool.config.cjs',
+];
 
 /** The config file: the given one, or the first found walking up from `cwd`. */
 export function findConfig(cwd: string, given?: string): string {
   if (given !== undefined) {
     const file = resolve(cwd, given);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new ConfigError(`--config ${given}: no such file (${file}).`, { option: 'config' });
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new ConfigError(`--config ${given}: no such file (${file}).`, { option: 'config' });
     return file;
   }
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
@@ -47,7 +55,8 @@ export async function loadConfig(cwd: string, given?: string): Promise<LoadedCon
   }
   const m = mod as Record<string, unknown>;
   let value: unknown = m && typeof m === 'object' && 'default' in m ? m.default : m;
-  if (value && typeof value === 'object' && 'default' in (value as object) && !('databases' in (value as object))) value = (value as Record<string, unknown>).default;
+  if (value && typeof value === 'object' && 'default' in (value as object) && !('databases' in (value as object)))
+    value = (value as Record<string, unknown>).default;
   if (typeof value === 'function') value = await (value as () => unknown)();
   return { config: validateConfig(value, file), file, root: dirname(file) };
 }

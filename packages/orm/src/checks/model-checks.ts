@@ -53,7 +53,12 @@ export async function checkModels(apps: readonly AppConfig[]): Promise<CheckMess
       try {
         target = (f as RelatedField<never>).relatedMeta;
       } catch (err) {
-        out.push({ id: 'fields.E300', level: 'error', obj: `${obj}.${f.name}`, message: `Field defines a relation with a model that cannot be resolved: ${(err as Error).message}` });
+        out.push({
+          id: 'fields.E300',
+          level: 'error',
+          obj: `${obj}.${f.name}`,
+          message: `Field defines a relation with a model that cannot be resolved: ${(err as Error).message}`,
+        });
         continue;
       }
       if (!labels.has(target)) {
@@ -66,7 +71,13 @@ export async function checkModels(apps: readonly AppConfig[]): Promise<CheckMess
         });
       }
       if (f instanceof ForeignObject && f.internalType === 'ForeignKey' && f.unique) {
-        out.push({ id: 'fields.W342', level: 'warning', obj: `${obj}.${f.name}`, message: 'Setting unique: true on a ForeignKey has the same effect as using a OneToOneField.', hint: 'ForeignKey(unique: true) is usually better served by a OneToOneField.' });
+        out.push({
+          id: 'fields.W342',
+          level: 'warning',
+          obj: `${obj}.${f.name}`,
+          message: 'Setting unique: true on a ForeignKey has the same effect as using a OneToOneField.',
+          hint: 'ForeignKey(unique: true) is usually better served by a OneToOneField.',
+        });
       }
     }
     // Reverse accessors and query names.
@@ -79,19 +90,44 @@ export async function checkModels(apps: readonly AppConfig[]): Promise<CheckMess
     }
     // Names shared between models.
     const other = tables.get(meta.dbTable);
-    if (other) out.push({ id: 'models.E028', level: 'error', obj, message: `db_table '${meta.dbTable}' is used by multiple models: ${label(other)}, ${obj}.` });
+    if (other)
+      out.push({
+        id: 'models.E028',
+        level: 'error',
+        obj,
+        message: `db_table '${meta.dbTable}' is used by multiple models: ${label(other)}, ${obj}.`,
+      });
     else tables.set(meta.dbTable, meta);
     for (const idx of meta.options.indexes ?? []) {
       const o = indexNames.get(idx.name);
-      if (o && o !== meta) out.push({ id: 'models.E030', level: 'error', obj, message: `index name '${idx.name}' is not unique among models: ${label(o)}, ${obj}.` });
+      if (o && o !== meta)
+        out.push({
+          id: 'models.E030',
+          level: 'error',
+          obj,
+          message: `index name '${idx.name}' is not unique among models: ${label(o)}, ${obj}.`,
+        });
       indexNames.set(idx.name, meta);
-      if (idx.name.length > 63) out.push({ id: 'models.E034', level: 'error', obj, message: `The index name '${idx.name}' cannot be longer than 63 characters.` });
+      if (idx.name.length > 63)
+        out.push({ id: 'models.E034', level: 'error', obj, message: `The index name '${idx.name}' cannot be longer than 63 characters.` });
     }
     for (const c of meta.options.constraints ?? []) {
       const o = constraintNames.get(c.name);
-      if (o && o !== meta) out.push({ id: 'models.E032', level: 'error', obj, message: `constraint name '${c.name}' is not unique among models: ${label(o)}, ${obj}.` });
+      if (o && o !== meta)
+        out.push({
+          id: 'models.E032',
+          level: 'error',
+          obj,
+          message: `constraint name '${c.name}' is not unique among models: ${label(o)}, ${obj}.`,
+        });
       constraintNames.set(c.name, meta);
-      if (c.name.length > 63) out.push({ id: 'models.E034', level: 'error', obj, message: `The constraint name '${c.name}' cannot be longer than 63 characters.` });
+      if (c.name.length > 63)
+        out.push({
+          id: 'models.E034',
+          level: 'error',
+          obj,
+          message: `The constraint name '${c.name}' cannot be longer than 63 characters.`,
+        });
     }
     // Every field can be written into a migration.
     for (const f of [...meta.fields, ...meta.manyToMany]) {

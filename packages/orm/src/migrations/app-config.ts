@@ -46,14 +46,19 @@ export class AppConfig {
   private loaded: Promise<ModelMeta[]> | undefined;
 
   constructor(options: AppOptions) {
-    if (options === null || typeof options !== 'object') throw new ConfigError(`defineApp() takes an object { label, models, migrations }.`);
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError(`defineApp() takes an object { label, models, migrations }.`);
     for (const key of Object.keys(options)) {
-      if (!APP_KEYS.includes(key)) throw new ConfigError(`defineApp(): unknown option '${key}'. Valid options: ${APP_KEYS.join(', ')}.`, { option: key });
+      if (!APP_KEYS.includes(key))
+        throw new ConfigError(`defineApp(): unknown option '${key}'. Valid options: ${APP_KEYS.join(', ')}.`, { option: key });
     }
     if (typeof options.label !== 'string' || !LABEL.test(options.label)) {
-      throw new ConfigError(`defineApp(): label must be an identifier (letters, digits, underscore), got ${JSON.stringify(options.label)}.`, {
-        option: 'label',
-      });
+      throw new ConfigError(
+        `defineApp(): label must be an identifier (letters, digits, underscore), got ${JSON.stringify(options.label)}.`,
+        {
+          option: 'label',
+        },
+      );
     }
     if (options.models === null || (typeof options.models !== 'object' && typeof options.models !== 'function')) {
       throw new ConfigError(
@@ -72,7 +77,9 @@ export class AppConfig {
 
   /** Is `value` an app (also from another copy of the package)? */
   static is(value: unknown): value is AppConfig {
-    return value instanceof AppConfig || (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_BRAND] === true);
+    return (
+      value instanceof AppConfig || (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_BRAND] === true)
+    );
   }
 
   /** The app's models (loaded once), in the order they were found. */
@@ -104,7 +111,9 @@ async function collectModels(label: string, source: unknown): Promise<ModelMeta[
   };
   visit(value, 0);
   if (out.length === 0) {
-    throw new ConfigError(`App '${label}' has no models: its models option gave no model class (from Model.define()).`, { option: `apps.${label}.models` });
+    throw new ConfigError(`App '${label}' has no models: its models option gave no model class (from Model.define()).`, {
+      option: `apps.${label}.models`,
+    });
   }
   return out;
 }

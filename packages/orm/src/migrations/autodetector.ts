@@ -50,9 +50,6 @@ export interface DetectOptions {
   name?: string;
 }
 
-/** What new NOT NULL fields need, by `app.Model.field`: a one-off default. */
-type OneOff = Map<string, FieldSpec>;
-
 const groupKey = (g: readonly string[]) => g.join('\u0000');
 
 export class Autodetector {
@@ -84,7 +81,8 @@ export class Autodetector {
       drafts.set(app, draft);
     }
     if (options.name !== undefined) {
-      if (!/^[A-Za-z0-9_]+$/.test(options.name)) throw new BadMigrationError(`--name must contain only letters, digits and underscores, got '${options.name}'.`);
+      if (!/^[A-Za-z0-9_]+$/.test(options.name))
+        throw new BadMigrationError(`--name must contain only letters, digits and underscores, got '${options.name}'.`);
       for (const d of drafts.values()) d.name = `${d.name.slice(0, d.name.indexOf('_'))}_${options.name}`;
     }
     // Dependencies on other apps: their new migration, else their latest one.
@@ -98,7 +96,9 @@ export class Autodetector {
         else {
           const leaves = graph.leafNodes(other);
           if (leaves.length === 0) {
-            throw new BadMigrationError(`${d.appLabel} refers to models of app '${other}', which has no migrations: run makemigrations for '${other}' too.`);
+            throw new BadMigrationError(
+              `${d.appLabel} refers to models of app '${other}', which has no migrations: run makemigrations for '${other}' too.`,
+            );
           }
           for (const l of leaves) d.dependencies.push([other, l.slice(other.length + 1)]);
         }
@@ -158,7 +158,9 @@ export class Autodetector {
                 ...x.options,
                 ...(x.options.uniqueTogether ? { uniqueTogether: x.options.uniqueTogether.map((g) => g.map(ren)) } : {}),
                 ...(x.options.indexes ? { indexes: x.options.indexes.map((i) => ({ ...i, fields: i.fields.map(ren) })) } : {}),
-                ...(x.options.constraints ? { constraints: x.options.constraints.map((c) => (c.kind === 'unique' ? { ...c, fields: c.fields.map(ren) } : c)) } : {}),
+                ...(x.options.constraints
+                  ? { constraints: x.options.constraints.map((c) => (c.kind === 'unique' ? { ...c, fields: c.fields.map(ren) } : c)) }
+                  : {}),
               };
             });
             removedNames.splice(removedNames.indexOf(o), 1);
@@ -179,7 +181,8 @@ export class Autodetector {
       const newGroups = m.options.uniqueTogether ?? [];
       const newKeys = new Set(newGroups.map(groupKey));
       const intermediate = oldGroups.filter((g) => newKeys.has(groupKey(g)));
-      if (intermediate.length !== oldGroups.length) add(m.appLabel, new AlterUniqueTogether({ name: m.name, uniqueTogether: intermediate }));
+      if (intermediate.length !== oldGroups.length)
+        add(m.appLabel, new AlterUniqueTogether({ name: m.name, uniqueTogether: intermediate }));
       if (!valuesEqual(intermediate, newGroups)) lateUnique.set(m.key, newGroups);
       for (const idx of old.options.indexes ?? []) {
         const now = (m.options.indexes ?? []).find((i) => i.name === idx.name);
@@ -215,15 +218,21 @@ export class Autodetector {
       }
       done.add(m.key);
       add(m.appLabel, new CreateModel({ name: m.name, fields, options: stripOptions(m, fields) }));
-      for (const idx of m.options.indexes ?? []) if (idx.fields.every((f) => fields[f.replace(/^-/, '')])) add(m.appLabel, new AddIndex({ modelName: m.name, index: idx }));
-      for (const c of m.options.constraints ?? []) if (c.kind === 'check' || c.fields.every((f) => fields[f])) add(m.appLabel, new AddConstraint({ modelName: m.name, constraint: c }));
+      for (const idx of m.options.indexes ?? [])
+        if (idx.fields.every((f) => fields[f.replace(/^-/, '')])) add(m.appLabel, new AddIndex({ modelName: m.name, index: idx }));
+      for (const c of m.options.constraints ?? [])
+        if (c.kind === 'check' || c.fields.every((f) => fields[f]))
+          add(m.appLabel, new AddConstraint({ modelName: m.name, constraint: c }));
     }
     for (const d of deferred) add(d.model.appLabel, new AddField({ modelName: d.model.name, name: d.name, field: d.spec }));
     for (const d of deferred) {
       const m = d.model;
-      if (m.options.uniqueTogether?.some((g) => g.includes(d.name))) add(m.appLabel, new AlterUniqueTogether({ name: m.name, uniqueTogether: m.options.uniqueTogether }));
-      for (const idx of m.options.indexes ?? []) if (idx.fields.some((f) => f.replace(/^-/, '') === d.name)) add(m.appLabel, new AddIndex({ modelName: m.name, index: idx }));
-      for (const c of m.options.constraints ?? []) if (c.kind === 'unique' && c.fields.includes(d.name)) add(m.appLabel, new AddConstraint({ modelName: m.name, constraint: c }));
+      if (m.options.uniqueTogether?.some((g) => g.includes(d.name)))
+        add(m.appLabel, new AlterUniqueTogether({ name: m.name, uniqueTogether: m.options.uniqueTogether }));
+      for (const idx of m.options.indexes ?? [])
+        if (idx.fields.some((f) => f.replace(/^-/, '') === d.name)) add(m.appLabel, new AddIndex({ modelName: m.name, index: idx }));
+      for (const c of m.options.constraints ?? [])
+        if (c.kind === 'unique' && c.fields.includes(d.name)) add(m.appLabel, new AddConstraint({ modelName: m.name, constraint: c }));
     }
 
     // 7. Added fields.
@@ -280,12 +289,19 @@ export class Autodetector {
 
   /** AddField, with a one-off default for the existing rows of a NOT NULL field without one. */
   private async addFieldOp(m: ModelState, name: string, spec: FieldSpec): Promise<AddField> {
-    const needsValue = spec.type !== 'ManyToManyField' && !spec.options.null && spec.options.default === undefined && !spec.options.autoNow && !spec.options.autoNowAdd;
+    const needsValue =
+      spec.type !== 'ManyToManyField' &&
+      !spec.options.null &&
+      spec.options.default === undefined &&
+      !spec.options.autoNow &&
+      !spec.options.autoNowAdd;
     if (!needsValue) return new AddField({ modelName: m.name, name, field: spec });
     const callable = this.callableDefaults.get(`${m.key}.${name}`);
     if (callable) {
       const value = callable();
-      this.questioner.notes.push(`${m.key}.${name}: existing rows get one value of its default function, computed now (${JSON.stringify(value)}).`);
+      this.questioner.notes.push(
+        `${m.key}.${name}: existing rows get one value of its default function, computed now (${JSON.stringify(value)}).`,
+      );
       return new AddField({ modelName: m.name, name, field: withOptions(spec, { default: value as never }), preserveDefault: false });
     }
     const value = await this.questioner.askNotNullAddition(m.appLabel, m.name, name);
@@ -300,7 +316,13 @@ function sameFields(a: ModelState, b: ModelState, oldKey: string, newKey: string
     const g = b.fields.get(n);
     if (!g) return false;
     const fixed = f.options.to === oldKey ? withOptions(f, { to: newKey }) : f;
-    if (!specsEqual(withOptions(fixed, { dbTable: undefined, throughColumns: undefined }), withOptions(g, { dbTable: undefined, throughColumns: undefined }))) return false;
+    if (
+      !specsEqual(
+        withOptions(fixed, { dbTable: undefined, throughColumns: undefined }),
+        withOptions(g, { dbTable: undefined, throughColumns: undefined }),
+      )
+    )
+      return false;
   }
   return true;
 }

@@ -33,7 +33,8 @@ export function isStateValue(value: unknown): value is StateValue {
   if (value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value)) return true;
   if (value instanceof Date) return !Number.isNaN(value.getTime());
   if (Array.isArray(value)) return value.every(isStateValue);
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value as object).every(isStateValue);
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.values(value as object).every(isStateValue);
   return false;
 }
 

@@ -198,7 +198,12 @@ export class MigrationExecutor {
   }
 
   /** Walk the full plan; record the state before each migration in `want`. */
-  private stateOf(full: readonly string[], applied: ReadonlySet<string>, states: Map<string, ProjectState> | undefined, want?: ReadonlySet<string>): ProjectState {
+  private stateOf(
+    full: readonly string[],
+    applied: ReadonlySet<string>,
+    states: Map<string, ProjectState> | undefined,
+    want?: ReadonlySet<string>,
+  ): ProjectState {
     let state = this.loader.graph.makeState([]);
     if (!states) return state;
     for (const key of full) {
@@ -233,7 +238,8 @@ export class MigrationExecutor {
   private async unapplyOne(key: string, state: ProjectState, fake: boolean, options: MigrateOptions): Promise<void> {
     const m = this.loader.graph.node(key);
     const bad = m.irreversible();
-    if (bad && !fake) throw new IrreversibleError(`Operation '${bad.describe()}' in ${key} is not reversible: unapplying ${key} is impossible.`);
+    if (bad && !fake)
+      throw new IrreversibleError(`Operation '${bad.describe()}' in ${key} is not reversible: unapplying ${key} is impossible.`);
     options.onProgress?.({ kind: 'start', migration: key, backwards: true, fake });
     const started = performance.now();
     const editor = schemaEditorFor(this.alias);
@@ -254,10 +260,16 @@ export class MigrationExecutor {
 
   /** After a table rebuild, rows must still satisfy the foreign keys (Django's `check_constraints`). */
   private async checkForeignKeys(key: string): Promise<void> {
-    const rows = (await connections.query(this.alias, 'PRAGMA foreign_key_check', [])).rows as { table: string; rowid: number; parent: string }[];
+    const rows = (await connections.query(this.alias, 'PRAGMA foreign_key_check', [])).rows as {
+      table: string;
+      rowid: number;
+      parent: string;
+    }[];
     if (rows.length > 0) {
       const r = rows[0] as { table: string; rowid: number; parent: string };
-      throw new MigrationError(`${key} leaves ${rows.length} row(s) breaking a foreign key: row ${r.rowid} of '${r.table}' references a missing row of '${r.parent}'.`);
+      throw new MigrationError(
+        `${key} leaves ${rows.length} row(s) breaking a foreign key: row ${r.rowid} of '${r.table}' references a missing row of '${r.parent}'.`,
+      );
     }
   }
 
@@ -269,7 +281,8 @@ export class MigrationExecutor {
     const vendor = VENDOR_NAMES[this.vendor];
     let message = `${verb} ${m.key} failed at operation ${err.index + 1} of ${total} (${err.operation.describe()}): ${err.message}`;
     if (err.sql) message += `\nSQL: ${err.sql}`;
-    if (rolledBack) message += `\n${vendor} rolled the migration back: the database is as it was before ${m.key}, which is not recorded as ${backwards ? 'unapplied' : 'applied'}.`;
+    if (rolledBack)
+      message += `\n${vendor} rolled the migration back: the database is as it was before ${m.key}, which is not recorded as ${backwards ? 'unapplied' : 'applied'}.`;
     else if (appliedOps.length > 0)
       message += `\n${vendor} cannot roll back schema changes: these operations of ${m.key} were ${backwards ? 'unapplied' : 'applied'} and stay so: ${appliedOps.join('; ')}. ${m.key} is not recorded as ${backwards ? 'unapplied' : 'applied'}: undo them by hand (or fix the migration) before migrating again.`;
     else message += `\nNo operation of ${m.key} had completed; ${m.key} is not recorded as ${backwards ? 'unapplied' : 'applied'}.`;

@@ -26,7 +26,10 @@ export class MigrationGraph {
       for (const dep of m.dependencies) {
         const d = k(dep);
         if (!this.nodes.has(d)) {
-          throw new NodeNotFoundError(`Migration ${m.key} depends on ${d}, which does not exist (is the file missing, or the app not in the config?).`, d);
+          throw new NodeNotFoundError(
+            `Migration ${m.key} depends on ${d}, which does not exist (is the file missing, or the app not in the config?).`,
+            d,
+          );
         }
         this.parents.get(m.key)?.add(d);
         this.children.get(d)?.add(m.key);

@@ -15,7 +15,17 @@
  * ```
  */
 export { AppConfig, defineApp, type AppOptions, type ModelsSource } from './app-config';
-export { FIELD_TYPES, fields, fieldSpec, columnOf, specsEqual, type FieldSpec, type FieldSpecOptions, type FieldType, type StateValue } from './field-spec';
+export {
+  FIELD_TYPES,
+  fields,
+  fieldSpec,
+  columnOf,
+  specsEqual,
+  type FieldSpec,
+  type FieldSpecOptions,
+  type FieldType,
+  type StateValue,
+} from './field-spec';
 export { deconstructField, callableDefault, type AppLabelOf } from './deconstruct';
 export { ModelState, type ModelOptionsState, type IndexSpec, type ConstraintSpec } from './model-state';
 export { ProjectState } from './project-state';
@@ -26,13 +36,26 @@ export { MigrationGraph } from './graph';
 export { MigrationLoader, nodeLoader, MIGRATION_FILE, type ModuleLoader, type MigrationLoaderOptions } from './loader';
 export { MigrationRecorder, RECORDER_TABLE, type AppliedMigration } from './recorder';
 export { migrationLock, LOCK_NAME, type MigrationLock } from './migration-lock';
-export { MigrationExecutor, type MigrateOptions, type MigrateResult, type MigrationTarget, type PlanStep, type ProgressEvent } from './executor';
+export {
+  MigrationExecutor,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationTarget,
+  type PlanStep,
+  type ProgressEvent,
+} from './executor';
 export { Autodetector, suggestName, type DraftMigration, type DetectOptions } from './autodetector';
 export { NonInteractiveQuestioner, type Questioner, type RenameAnswers } from './questioner';
 export { writeMigration, serialize, type WriteOptions } from './writer';
 export * from './errors';
 export { checkModels, type CheckMessage } from '../checks/model-checks';
-export { BaseSchemaEditor, type Statement, type IndexDef, type ConstraintDef, type SchemaEditorOptions } from '../schema/backends/base-schema-editor';
+export {
+  BaseSchemaEditor,
+  type Statement,
+  type IndexDef,
+  type ConstraintDef,
+  type SchemaEditorOptions,
+} from '../schema/backends/base-schema-editor';
 export { PostgresSchemaEditor } from '../schema/backends/postgres-schema-editor';
 export { MysqlSchemaEditor } from '../schema/backends/mysql-schema-editor';
 export { SqliteSchemaEditor } from '../schema/backends/sqlite-schema-editor';

@@ -28,7 +28,10 @@ export interface MigrationLoaderOptions {
 /** Node's own loader: require for CommonJS, import() for ES modules. */
 export const nodeLoader: ModuleLoader = async (file) => {
   if (/\.(ts|mts|cts)$/.test(file)) {
-    throw new BadMigrationError(`${file} is TypeScript: load migrations through the spool command line (or pass a loader that compiles TypeScript).`, { file });
+    throw new BadMigrationError(
+      `${file} is TypeScript: load migrations through the spool command line (or pass a loader that compiles TypeScript).`,
+      { file },
+    );
   }
   return import(pathToFileURL(file).href);
 };
@@ -54,7 +57,8 @@ export class MigrationLoader {
       const folder = folderOf(app, root);
       loader.folders.set(app.label, folder);
       if (!existsSync(folder)) continue;
-      if (!statSync(folder).isDirectory()) throw new BadMigrationError(`The migrations folder of app '${app.label}' is not a folder: ${folder}.`);
+      if (!statSync(folder).isDirectory())
+        throw new BadMigrationError(`The migrations folder of app '${app.label}' is not a folder: ${folder}.`);
       const seen = new Map<string, string>();
       for (const file of readdirSync(folder).sort()) {
         if (file.endsWith('.d.ts') || file.endsWith('.d.mts') || file.endsWith('.d.cts')) continue;
@@ -62,18 +66,26 @@ export class MigrationLoader {
         if (!m) continue;
         const name = `${m[1]}_${m[2]}`;
         const other = seen.get(name);
-        if (other) throw new BadMigrationError(`App '${app.label}' has two files for migration ${name}: ${other} and ${file}. Keep one.`, { file: join(folder, file) });
+        if (other)
+          throw new BadMigrationError(`App '${app.label}' has two files for migration ${name}: ${other} and ${file}. Keep one.`, {
+            file: join(folder, file),
+          });
         seen.set(name, file);
         const path = join(folder, file);
         let mod: unknown;
         try {
           mod = await load(path);
         } catch (err) {
-          throw new BadMigrationError(`Migration ${app.label}.${name} could not be loaded (${path}): ${(err as Error).message}`, { file: path, cause: err });
+          throw new BadMigrationError(`Migration ${app.label}.${name} could not be loaded (${path}): ${(err as Error).message}`, {
+            file: path,
+            cause: err,
+          });
         }
         const exported = pick(mod);
         if (!Migration.is(exported)) {
-          throw new BadMigrationError(`${path} must export a Migration as its default export (export default new Migration({ ... })).`, { file: path });
+          throw new BadMigrationError(`${path} must export a Migration as its default export (export default new Migration({ ... })).`, {
+            file: path,
+          });
         }
         exported.appLabel = app.label;
         exported.name = name;
@@ -108,7 +120,10 @@ export class MigrationLoader {
     const apps = Object.keys(c);
     if (apps.length === 0) return;
     const list = apps.map((a) => `${(c[a] as string[]).join(', ')} in ${a}`).join('; ');
-    throw new ConflictError(`Conflicting migrations detected; multiple leaf nodes in the migration graph: (${list}). To fix them run 'spool makemigrations --merge'.`, c);
+    throw new ConflictError(
+      `Conflicting migrations detected; multiple leaf nodes in the migration graph: (${list}). To fix them run 'spool makemigrations --merge'.`,
+      c,
+    );
   }
 
   /** An applied migration whose dependency is not applied means the history is broken. */
@@ -118,7 +133,9 @@ export class MigrationLoader {
       if (!m) continue;
       for (const p of this.graph.parentsOf(key)) {
         if (!applied.has(p)) {
-          throw new InconsistentMigrationHistory(`Migration ${key} is applied before its dependency ${p} on the database. Apply ${p} (spool migrate --fake if its changes are already there) or unapply ${key}.`);
+          throw new InconsistentMigrationHistory(
+            `Migration ${key} is applied before its dependency ${p} on the database. Apply ${p} (spool migrate --fake if its changes are already there) or unapply ${key}.`,
+          );
         }
       }
     }
@@ -131,8 +148,14 @@ export class MigrationLoader {
     if (names.includes(nameOrPrefix)) return `${app}.${nameOrPrefix}`;
     const matches = names.filter((n) => n.startsWith(nameOrPrefix));
     if (matches.length === 1) return `${app}.${matches[0]}`;
-    if (matches.length > 1) throw new AmbiguityError(`More than one migration matches '${nameOrPrefix}' in app '${app}': ${matches.join(', ')}. Please be more specific.`);
-    throw new NodeNotFoundError(`Cannot find a migration matching '${nameOrPrefix}' from app '${app}'. Migrations of '${app}': ${names.join(', ') || '(none)'}.`, `${app}.${nameOrPrefix}`);
+    if (matches.length > 1)
+      throw new AmbiguityError(
+        `More than one migration matches '${nameOrPrefix}' in app '${app}': ${matches.join(', ')}. Please be more specific.`,
+      );
+    throw new NodeNotFoundError(
+      `Cannot find a migration matching '${nameOrPrefix}' from app '${app}'. Migrations of '${app}': ${names.join(', ') || '(none)'}.`,
+      `${app}.${nameOrPrefix}`,
+    );
   }
 }
 

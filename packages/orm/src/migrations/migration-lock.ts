@@ -33,7 +33,10 @@ class PostgresLock implements MigrationLock {
       await new Promise((r) => setTimeout(r, 100));
       if (await this.tryLock()) return;
     }
-    throw new MigrationLockError(`Another process held the migration lock on '${this.alias}' for more than ${timeoutMs} ms. Try again when it is done, or raise the lock timeout.`, { alias: this.alias });
+    throw new MigrationLockError(
+      `Another process held the migration lock on '${this.alias}' for more than ${timeoutMs} ms. Try again when it is done, or raise the lock timeout.`,
+      { alias: this.alias },
+    );
   }
 
   async release(): Promise<void> {
@@ -55,7 +58,10 @@ class MysqlLock implements MigrationLock {
     if (await this.get(0)) return;
     onWait?.();
     if (await this.get(Math.max(1, Math.ceil(timeoutMs / 1000)))) return;
-    throw new MigrationLockError(`Another process held the migration lock on '${this.alias}' for more than ${timeoutMs} ms. Try again when it is done, or raise the lock timeout.`, { alias: this.alias });
+    throw new MigrationLockError(
+      `Another process held the migration lock on '${this.alias}' for more than ${timeoutMs} ms. Try again when it is done, or raise the lock timeout.`,
+      { alias: this.alias },
+    );
   }
 
   async release(): Promise<void> {

@@ -58,14 +58,21 @@ export class Migration {
   constructor(options: MigrationOptions) {
     if (!options || typeof options !== 'object') throw new BadMigrationError('new Migration() takes { dependencies, operations }.');
     for (const key of Object.keys(options)) {
-      if (!['dependencies', 'operations', 'atomic', 'initial'].includes(key)) throw new BadMigrationError(`new Migration(): unknown option '${key}'. Valid options: dependencies, operations, atomic, initial.`);
+      if (!['dependencies', 'operations', 'atomic', 'initial'].includes(key))
+        throw new BadMigrationError(`new Migration(): unknown option '${key}'. Valid options: dependencies, operations, atomic, initial.`);
     }
     if (!Array.isArray(options.operations)) throw new BadMigrationError('new Migration(): operations must be a list.');
     options.operations.forEach((op, i) => {
-      if (!(op instanceof Operation)) throw new BadMigrationError(`new Migration(): operations[${i}] is not an operation (new CreateModel(...), new AddField(...), ...).`);
+      if (!(op instanceof Operation))
+        throw new BadMigrationError(
+          `new Migration(): operations[${i}] is not an operation (new CreateModel(...), new AddField(...), ...).`,
+        );
     });
     const deps = options.dependencies ?? [];
-    if (!Array.isArray(deps) || deps.some((d) => !Array.isArray(d) || d.length !== 2 || typeof d[0] !== 'string' || typeof d[1] !== 'string')) {
+    if (
+      !Array.isArray(deps) ||
+      deps.some((d) => !Array.isArray(d) || d.length !== 2 || typeof d[0] !== 'string' || typeof d[1] !== 'string')
+    ) {
       throw new BadMigrationError(`new Migration(): dependencies must be a list of [app, name] pairs, e.g. [['library', '0001_initial']].`);
     }
     this.dependencies = deps.map((d) => [d[0], d[1]] as const);
@@ -76,7 +83,10 @@ export class Migration {
   }
 
   static is(value: unknown): value is Migration {
-    return value instanceof Migration || (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MIGRATION_BRAND] === true);
+    return (
+      value instanceof Migration ||
+      (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MIGRATION_BRAND] === true)
+    );
   }
 
   /** `app.name`. */
@@ -116,7 +126,8 @@ export class Migration {
   /** Unapply from the database; `state` is the state before this migration. Returns it. */
   async unapply(state: ProjectState, editor: BaseSchemaEditor, onDone?: (index: number) => void): Promise<ProjectState> {
     const bad = this.irreversible();
-    if (bad) throw new IrreversibleError(`Operation '${bad.describe()}' in ${this.key} is not reversible: unapplying ${this.key} is impossible.`);
+    if (bad)
+      throw new IrreversibleError(`Operation '${bad.describe()}' in ${this.key} is not reversible: unapplying ${this.key} is impossible.`);
     const steps: { op: Operation; index: number; before: ProjectState; after: ProjectState }[] = [];
     let current = state;
     for (const [index, op] of this.operations.entries()) {

@@ -3,7 +3,7 @@
  * fields as specs in declaration order, and the options that shape the schema (table, unique
  * together, indexes, constraints). Built from a real model, or by operations from migrations.
  */
-import { Index, UniqueConstraint } from '../models/constraints';
+import { UniqueConstraint, type Index } from '../models/constraints';
 import type { ModelMeta } from '../models/model-meta';
 import { ReverseRelation } from '../fields/reverse-relation';
 import { deconstructField, type AppLabelOf } from './deconstruct';
@@ -40,7 +40,12 @@ export class ModelState {
   fields: Map<string, FieldSpec>;
   options: ModelOptionsState;
 
-  constructor(appLabel: string, name: string, fields: Iterable<readonly [string, FieldSpec]> | Record<string, FieldSpec>, options: ModelOptionsState) {
+  constructor(
+    appLabel: string,
+    name: string,
+    fields: Iterable<readonly [string, FieldSpec]> | Record<string, FieldSpec>,
+    options: ModelOptionsState,
+  ) {
     if (!NAME.test(appLabel)) throw new BadMigrationError(`App label ${JSON.stringify(appLabel)} must be an identifier.`);
     if (!NAME.test(name)) throw new BadMigrationError(`Model name ${JSON.stringify(name)} must be an identifier.`);
     this.appLabel = appLabel;
@@ -114,7 +119,9 @@ export class ModelState {
       const check = c as unknown as { name: string; check: string };
       return { kind: 'check', name: check.name, check: String(check.check) };
     });
-    const indexes: IndexSpec[] = (o.indexes ?? []).map((i: Index) => (i.unique ? { name: i.name, fields: [...i.fields], unique: true } : { name: i.name, fields: [...i.fields] }));
+    const indexes: IndexSpec[] = (o.indexes ?? []).map((i: Index) =>
+      i.unique ? { name: i.name, fields: [...i.fields], unique: true } : { name: i.name, fields: [...i.fields] },
+    );
     return new ModelState(appLabel, meta.name, fields, {
       dbTable: meta.dbTable,
       uniqueTogether: (o.uniqueTogether ?? []).map((g) => [...g]),
@@ -128,11 +135,14 @@ export class ModelState {
 function normaliseOptions(o: ModelOptionsState): ModelOptionsState {
   const out: ModelOptionsState = { dbTable: o.dbTable };
   if (o.uniqueTogether && o.uniqueTogether.length > 0) out.uniqueTogether = o.uniqueTogether.map((g) => [...g]);
-  if (o.indexes && o.indexes.length > 0) out.indexes = o.indexes.map((i) => (i.unique ? { ...i, fields: [...i.fields] } : { name: i.name, fields: [...i.fields] }));
+  if (o.indexes && o.indexes.length > 0)
+    out.indexes = o.indexes.map((i) => (i.unique ? { ...i, fields: [...i.fields] } : { name: i.name, fields: [...i.fields] }));
   if (o.constraints && o.constraints.length > 0) out.constraints = o.constraints.map((c) => ({ ...c }));
   for (const key of Object.keys(o)) {
     if (!['dbTable', 'uniqueTogether', 'indexes', 'constraints'].includes(key)) {
-      throw new BadMigrationError(`Unknown model option '${key}' in a migration. Valid options: dbTable, uniqueTogether, indexes, constraints.`);
+      throw new BadMigrationError(
+        `Unknown model option '${key}' in a migration. Valid options: dbTable, uniqueTogether, indexes, constraints.`,
+      );
     }
   }
   return out;

@@ -65,7 +65,9 @@ export class NonInteractiveQuestioner implements Questioner {
       this.used.add(`model:${key}`);
       return true;
     }
-    this.notes.push(`${app}.${oldName} was removed and ${app}.${newName} added (pass --rename-model ${app}.${oldName}=${newName} if it is a rename).`);
+    this.notes.push(
+      `${app}.${oldName} was removed and ${app}.${newName} added (pass --rename-model ${app}.${oldName}=${newName} if it is a rename).`,
+    );
     return false;
   }
 
@@ -90,12 +92,17 @@ export class NonInteractiveQuestioner implements Questioner {
   async askNotNullAlteration(app: string, model: string, field: string): Promise<StateValue | undefined> {
     const key = `${app}.${model}.${field}`;
     if (this.defaults.has(key)) return this.defaults.get(key) as StateValue;
-    this.notes.push(`${key} becomes NOT NULL without a default: existing NULLs will make the migration fail (pass --default ${key}=<JSON value> to fill them).`);
+    this.notes.push(
+      `${key} becomes NOT NULL without a default: existing NULLs will make the migration fail (pass --default ${key}=<JSON value> to fill them).`,
+    );
     return undefined;
   }
 
   /** Renames given that matched nothing (probably a typo). */
   unusedRenames(): string[] {
-    return [...[...this.models].filter((m) => !this.used.has(`model:${m}`)), ...[...this.fields].filter((f) => !this.used.has(`field:${f}`))];
+    return [
+      ...[...this.models].filter((m) => !this.used.has(`model:${m}`)),
+      ...[...this.fields].filter((f) => !this.used.has(`field:${f}`)),
+    ];
   }
 }

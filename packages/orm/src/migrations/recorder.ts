@@ -46,7 +46,11 @@ export class MigrationRecorder {
   async appliedMigrations(): Promise<AppliedMigration[]> {
     if (!(await this.hasTable())) return [];
     const q = this.backend.quoteIdentifier(RECORDER_TABLE);
-    const rows = (await connections.query(this.alias, `SELECT app, name, applied FROM ${q} ORDER BY id`, [])).rows as { app: string; name: string; applied: unknown }[];
+    const rows = (await connections.query(this.alias, `SELECT app, name, applied FROM ${q} ORDER BY id`, [])).rows as {
+      app: string;
+      name: string;
+      applied: unknown;
+    }[];
     return rows.map((r) => ({ app: r.app, name: r.name, applied: r.applied instanceof Date ? r.applied : new Date(String(r.applied)) }));
   }
 

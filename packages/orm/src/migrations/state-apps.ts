@@ -50,7 +50,8 @@ export class StateApps {
   getModel(appLabel: string, name?: string): HistoricalModel {
     const key = name === undefined ? appLabel : `${appLabel}.${name}`;
     const cls = this.classes.get(key);
-    if (!cls) throw new BadMigrationError(`No model '${key}' in the migration state. Models: ${[...this.classes.keys()].join(', ') || '(none)'}.`);
+    if (!cls)
+      throw new BadMigrationError(`No model '${key}' in the migration state. Models: ${[...this.classes.keys()].join(', ') || '(none)'}.`);
     return cls;
   }
 
@@ -66,7 +67,10 @@ export class StateApps {
   private resolve(label: string, from: string): () => HistoricalModel {
     return () => {
       const cls = this.classes.get(label);
-      if (!cls) throw new BadMigrationError(`${from} points to '${label}', which is not in the migration state (is a dependency on its app's migration missing?).`);
+      if (!cls)
+        throw new BadMigrationError(
+          `${from} points to '${label}', which is not in the migration state (is a dependency on its app's migration missing?).`,
+        );
       return cls;
     };
   }
@@ -80,7 +84,9 @@ export class StateApps {
       dbTable: o.dbTable,
       uniqueTogether: o.uniqueTogether ?? [],
       indexes: (o.indexes ?? []).map((i) => new Index({ name: i.name, fields: i.fields, unique: i.unique ?? false })),
-      constraints: (o.constraints ?? []).flatMap((c) => (c.kind === 'unique' ? [new UniqueConstraint({ name: c.name, fields: c.fields })] : [])),
+      constraints: (o.constraints ?? []).flatMap((c) =>
+        c.kind === 'unique' ? [new UniqueConstraint({ name: c.name, fields: c.fields })] : [],
+      ),
     };
     return Model.define(fields as FieldMap, options as never) as HistoricalModel;
   }
@@ -102,9 +108,17 @@ export class StateApps {
       case 'FloatField':
         return new FloatField(common) as unknown as Field;
       case 'DecimalField':
-        return new DecimalField({ ...common, maxDigits: o.maxDigits as number, decimalPlaces: o.decimalPlaces as number }) as unknown as Field;
+        return new DecimalField({
+          ...common,
+          maxDigits: o.maxDigits as number,
+          decimalPlaces: o.decimalPlaces as number,
+        }) as unknown as Field;
       case 'CharField':
-        return new CharField({ ...common, maxLength: o.maxLength as number, ...(o.dbCollation ? { dbCollation: o.dbCollation } : {}) }) as unknown as Field;
+        return new CharField({
+          ...common,
+          maxLength: o.maxLength as number,
+          ...(o.dbCollation ? { dbCollation: o.dbCollation } : {}),
+        }) as unknown as Field;
       case 'TextField':
         return new TextField({ ...common, ...(o.dbCollation ? { dbCollation: o.dbCollation } : {}) }) as unknown as Field;
       case 'BooleanField':
@@ -151,8 +165,16 @@ export class StateApps {
     return () => {
       cls ??= Model.define(
         {
-          [fromName]: new ForeignKey(this.resolve(ms.key, `${ms.key}.${name}`) as never, { onDelete: 'cascade', dbColumn: fromCol, relatedName: `${ms.name}_${name}_from` }),
-          [toName]: new ForeignKey(this.resolve(target, `${ms.key}.${name}`) as never, { onDelete: 'cascade', dbColumn: toCol, relatedName: `${ms.name}_${name}_to` }),
+          [fromName]: new ForeignKey(this.resolve(ms.key, `${ms.key}.${name}`) as never, {
+            onDelete: 'cascade',
+            dbColumn: fromCol,
+            relatedName: `${ms.name}_${name}_from`,
+          }),
+          [toName]: new ForeignKey(this.resolve(target, `${ms.key}.${name}`) as never, {
+            onDelete: 'cascade',
+            dbColumn: toCol,
+            relatedName: `${ms.name}_${name}_to`,
+          }),
         } as FieldMap,
         { name: `${ms.name}_${name}`, dbTable: table, uniqueTogether: [[fromName, toName]], autoCreated: true } as never,
       ) as HistoricalModel;

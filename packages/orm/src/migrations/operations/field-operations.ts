@@ -6,13 +6,15 @@ import { historical } from './model-operations';
 import { lower, Operation, type OperationContext } from './operation';
 
 function ident(op: string, v: unknown, what: string): string {
-  if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(v)}.`);
+  if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+    throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(v)}.`);
   return v;
 }
 
 function spec(op: string, v: unknown): FieldSpec {
   const s = v as FieldSpec;
-  if (!s || typeof s !== 'object' || typeof s.type !== 'string') throw new BadMigrationError(`${op}: field must be a field spec (f.CharField({ ... })).`);
+  if (!s || typeof s !== 'object' || typeof s.type !== 'string')
+    throw new BadMigrationError(`${op}: field must be a field spec (f.CharField({ ... })).`);
   return fieldSpec(s.type, s.options);
 }
 
@@ -79,7 +81,11 @@ export class AddField extends Operation {
   }
 
   override referencedModels(appLabel: string): string[] {
-    return [`${appLabel}.${this.modelName}`, ...(this.field.options.to ? [this.field.options.to] : []), ...(this.field.options.through ? [this.field.options.through] : [])];
+    return [
+      `${appLabel}.${this.modelName}`,
+      ...(this.field.options.to ? [this.field.options.to] : []),
+      ...(this.field.options.through ? [this.field.options.through] : []),
+    ];
   }
 }
 
@@ -225,7 +231,9 @@ export class RenameField extends Operation {
         ...o,
         ...(o.uniqueTogether ? { uniqueTogether: o.uniqueTogether.map((g) => g.map(ren)) } : {}),
         ...(o.indexes ? { indexes: o.indexes.map((i) => ({ ...i, fields: i.fields.map(ren) })) } : {}),
-        ...(o.constraints ? { constraints: o.constraints.map((c) => (c.kind === 'unique' ? { ...c, fields: c.fields.map(ren) } : c)) } : {}),
+        ...(o.constraints
+          ? { constraints: o.constraints.map((c) => (c.kind === 'unique' ? { ...c, fields: c.fields.map(ren) } : c)) }
+          : {}),
       };
     });
   }
@@ -237,7 +245,11 @@ export class RenameField extends Operation {
     const a = before.field(oldName);
     const b = after.field(newName);
     if (!a || !b) throw new BadMigrationError(`RenameField: ${this.modelName} has no field '${a ? newName : oldName}' here.`);
-    if (columnOf(oldName, ctx.from.model(ctx.appLabel, this.modelName).field(oldName)) === columnOf(newName, ctx.to.model(ctx.appLabel, this.modelName).field(newName))) return;
+    if (
+      columnOf(oldName, ctx.from.model(ctx.appLabel, this.modelName).field(oldName)) ===
+      columnOf(newName, ctx.to.model(ctx.appLabel, this.modelName).field(newName))
+    )
+      return;
     await ctx.editor.alterField(before, after, a as never, b as never);
   }
 

@@ -8,7 +8,8 @@ import { lower, Operation, type OperationContext } from './operation';
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function ident(op: string, v: unknown, what: string): string {
-  if (typeof v !== 'string' || !IDENT.test(v)) throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(v)}.`);
+  if (typeof v !== 'string' || !IDENT.test(v))
+    throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(v)}.`);
   return v;
 }
 
@@ -20,7 +21,8 @@ export class AddIndex extends Operation {
   constructor(args: { modelName: string; index: IndexSpec }) {
     super();
     this.modelName = ident('AddIndex', args?.modelName, 'modelName');
-    if (!args.index || !Array.isArray(args.index.fields) || args.index.fields.length === 0) throw new BadMigrationError(`AddIndex: index must be { name, fields: [...] }.`);
+    if (!args.index || !Array.isArray(args.index.fields) || args.index.fields.length === 0)
+      throw new BadMigrationError(`AddIndex: index must be { name, fields: [...] }.`);
     ident('AddIndex', args.index.name, 'index.name');
     this.index = args.index;
   }
@@ -31,7 +33,8 @@ export class AddIndex extends Operation {
 
   stateForwards(appLabel: string, state: ProjectState): void {
     state.updateModel(appLabel, this.modelName, (m) => {
-      if ((m.options.indexes ?? []).some((i) => i.name === this.index.name)) throw new BadMigrationError(`AddIndex: ${m.key} already has an index '${this.index.name}'.`);
+      if ((m.options.indexes ?? []).some((i) => i.name === this.index.name))
+        throw new BadMigrationError(`AddIndex: ${m.key} already has an index '${this.index.name}'.`);
       m.options = { ...m.options, indexes: [...(m.options.indexes ?? []), this.index] };
     });
   }
@@ -41,7 +44,8 @@ export class AddIndex extends Operation {
   }
 
   async databaseBackwards(ctx: OperationContext): Promise<void> {
-    if (this.allowMigrate(ctx, this.modelName)) await ctx.editor.removeIndex(historical(ctx.from, ctx.appLabel, this.modelName), this.index);
+    if (this.allowMigrate(ctx, this.modelName))
+      await ctx.editor.removeIndex(historical(ctx.from, ctx.appLabel, this.modelName), this.index);
   }
 
   deconstruct(): Record<string, unknown> {
@@ -75,7 +79,10 @@ export class RemoveIndex extends Operation {
   stateForwards(appLabel: string, state: ProjectState): void {
     state.updateModel(appLabel, this.modelName, (m) => {
       const list = m.options.indexes ?? [];
-      if (!list.some((i) => i.name === this.name)) throw new BadMigrationError(`RemoveIndex: ${m.key} has no index '${this.name}'. Indexes: ${list.map((i) => i.name).join(', ') || '(none)'}.`);
+      if (!list.some((i) => i.name === this.name))
+        throw new BadMigrationError(
+          `RemoveIndex: ${m.key} has no index '${this.name}'. Indexes: ${list.map((i) => i.name).join(', ') || '(none)'}.`,
+        );
       m.options = { ...m.options, indexes: list.filter((i) => i.name !== this.name) };
     });
   }
@@ -87,11 +94,13 @@ export class RemoveIndex extends Operation {
   }
 
   async databaseForwards(ctx: OperationContext): Promise<void> {
-    if (this.allowMigrate(ctx, this.modelName)) await ctx.editor.removeIndex(historical(ctx.from, ctx.appLabel, this.modelName), this.indexIn(ctx.from, ctx.appLabel));
+    if (this.allowMigrate(ctx, this.modelName))
+      await ctx.editor.removeIndex(historical(ctx.from, ctx.appLabel, this.modelName), this.indexIn(ctx.from, ctx.appLabel));
   }
 
   async databaseBackwards(ctx: OperationContext): Promise<void> {
-    if (this.allowMigrate(ctx, this.modelName)) await ctx.editor.addIndex(historical(ctx.to, ctx.appLabel, this.modelName), this.indexIn(ctx.to, ctx.appLabel));
+    if (this.allowMigrate(ctx, this.modelName))
+      await ctx.editor.addIndex(historical(ctx.to, ctx.appLabel, this.modelName), this.indexIn(ctx.to, ctx.appLabel));
   }
 
   deconstruct(): Record<string, unknown> {
@@ -116,9 +125,11 @@ export class AddConstraint extends Operation {
     super();
     this.modelName = ident('AddConstraint', args?.modelName, 'modelName');
     const c = args.constraint;
-    if (!c || (c.kind !== 'unique' && c.kind !== 'check')) throw new BadMigrationError(`AddConstraint: constraint must be { kind: 'unique', name, fields } or { kind: 'check', name, check }.`);
+    if (!c || (c.kind !== 'unique' && c.kind !== 'check'))
+      throw new BadMigrationError(`AddConstraint: constraint must be { kind: 'unique', name, fields } or { kind: 'check', name, check }.`);
     ident('AddConstraint', c.name, 'constraint.name');
-    if (c.kind === 'check' && (typeof c.check !== 'string' || c.check.trim() === '')) throw new BadMigrationError(`AddConstraint ${c.name}: check must be an SQL condition.`);
+    if (c.kind === 'check' && (typeof c.check !== 'string' || c.check.trim() === ''))
+      throw new BadMigrationError(`AddConstraint ${c.name}: check must be an SQL condition.`);
     this.constraint = c;
   }
 
@@ -128,19 +139,28 @@ export class AddConstraint extends Operation {
 
   stateForwards(appLabel: string, state: ProjectState): void {
     state.updateModel(appLabel, this.modelName, (m) => {
-      if ((m.options.constraints ?? []).some((c) => c.name === this.constraint.name)) throw new BadMigrationError(`AddConstraint: ${m.key} already has a constraint '${this.constraint.name}'.`);
+      if ((m.options.constraints ?? []).some((c) => c.name === this.constraint.name))
+        throw new BadMigrationError(`AddConstraint: ${m.key} already has a constraint '${this.constraint.name}'.`);
       m.options = { ...m.options, constraints: [...(m.options.constraints ?? []), this.constraint] };
     });
   }
 
   async databaseForwards(ctx: OperationContext): Promise<void> {
     if (!this.allowMigrate(ctx, this.modelName)) return;
-    await ctx.editor.addConstraint(historical(ctx.from, ctx.appLabel, this.modelName), historical(ctx.to, ctx.appLabel, this.modelName), this.constraint);
+    await ctx.editor.addConstraint(
+      historical(ctx.from, ctx.appLabel, this.modelName),
+      historical(ctx.to, ctx.appLabel, this.modelName),
+      this.constraint,
+    );
   }
 
   async databaseBackwards(ctx: OperationContext): Promise<void> {
     if (!this.allowMigrate(ctx, this.modelName)) return;
-    await ctx.editor.removeConstraint(historical(ctx.from, ctx.appLabel, this.modelName), historical(ctx.to, ctx.appLabel, this.modelName), this.constraint);
+    await ctx.editor.removeConstraint(
+      historical(ctx.from, ctx.appLabel, this.modelName),
+      historical(ctx.to, ctx.appLabel, this.modelName),
+      this.constraint,
+    );
   }
 
   deconstruct(): Record<string, unknown> {
@@ -174,7 +194,10 @@ export class RemoveConstraint extends Operation {
   stateForwards(appLabel: string, state: ProjectState): void {
     state.updateModel(appLabel, this.modelName, (m) => {
       const list = m.options.constraints ?? [];
-      if (!list.some((c) => c.name === this.name)) throw new BadMigrationError(`RemoveConstraint: ${m.key} has no constraint '${this.name}'. Constraints: ${list.map((c) => c.name).join(', ') || '(none)'}.`);
+      if (!list.some((c) => c.name === this.name))
+        throw new BadMigrationError(
+          `RemoveConstraint: ${m.key} has no constraint '${this.name}'. Constraints: ${list.map((c) => c.name).join(', ') || '(none)'}.`,
+        );
       m.options = { ...m.options, constraints: list.filter((c) => c.name !== this.name) };
     });
   }
@@ -187,12 +210,20 @@ export class RemoveConstraint extends Operation {
 
   async databaseForwards(ctx: OperationContext): Promise<void> {
     if (!this.allowMigrate(ctx, this.modelName)) return;
-    await ctx.editor.removeConstraint(historical(ctx.from, ctx.appLabel, this.modelName), historical(ctx.to, ctx.appLabel, this.modelName), this.constraintIn(ctx.from, ctx.appLabel));
+    await ctx.editor.removeConstraint(
+      historical(ctx.from, ctx.appLabel, this.modelName),
+      historical(ctx.to, ctx.appLabel, this.modelName),
+      this.constraintIn(ctx.from, ctx.appLabel),
+    );
   }
 
   async databaseBackwards(ctx: OperationContext): Promise<void> {
     if (!this.allowMigrate(ctx, this.modelName)) return;
-    await ctx.editor.addConstraint(historical(ctx.from, ctx.appLabel, this.modelName), historical(ctx.to, ctx.appLabel, this.modelName), this.constraintIn(ctx.to, ctx.appLabel));
+    await ctx.editor.addConstraint(
+      historical(ctx.from, ctx.appLabel, this.modelName),
+      historical(ctx.to, ctx.appLabel, this.modelName),
+      this.constraintIn(ctx.to, ctx.appLabel),
+    );
   }
 
   deconstruct(): Record<string, unknown> {

@@ -14,12 +14,16 @@ import type { ModelMeta } from '../../models/model-meta';
 export function historical(state: ProjectState, appLabel: string, name: string): ModelMeta {
   const ms = state.model(appLabel, name);
   const meta = state.apps.meta(ms.key);
-  MODEL_CHECKS.set(meta, (ms.options.constraints ?? []).filter((c) => c.kind === 'check'));
+  MODEL_CHECKS.set(
+    meta,
+    (ms.options.constraints ?? []).filter((c) => c.kind === 'check'),
+  );
   return meta;
 }
 
 function checkName(op: string, value: unknown, what = 'name'): string {
-  if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value))
+    throw new BadMigrationError(`${op}: ${what} must be an identifier, got ${JSON.stringify(value)}.`);
   return value;
 }
 
@@ -33,7 +37,8 @@ export class CreateModel extends Operation {
   constructor(args: { name: string; fields: Record<string, FieldSpec>; options: ModelOptionsState }) {
     super();
     this.name = checkName('CreateModel', args?.name);
-    if (!args.fields || typeof args.fields !== 'object') throw new BadMigrationError(`CreateModel ${this.name}: fields must be an object of field specs.`);
+    if (!args.fields || typeof args.fields !== 'object')
+      throw new BadMigrationError(`CreateModel ${this.name}: fields must be an object of field specs.`);
     this.fields = args.fields;
     this.options = args.options;
   }
@@ -229,7 +234,8 @@ export class AlterUniqueTogether extends Operation {
   constructor(args: { name: string; uniqueTogether: readonly (readonly string[])[] }) {
     super();
     this.name = checkName('AlterUniqueTogether', args?.name);
-    if (!Array.isArray(args.uniqueTogether)) throw new BadMigrationError(`AlterUniqueTogether ${this.name}: uniqueTogether must be a list of field lists.`);
+    if (!Array.isArray(args.uniqueTogether))
+      throw new BadMigrationError(`AlterUniqueTogether ${this.name}: uniqueTogether must be a list of field lists.`);
     this.uniqueTogether = args.uniqueTogether;
   }
 

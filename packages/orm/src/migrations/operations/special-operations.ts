@@ -48,7 +48,13 @@ export class RunSQL extends Operation {
   readonly hints: RouteHints;
   readonly elidable: boolean;
 
-  constructor(args: { sql: SqlInput; reverseSql?: SqlInput; stateOperations?: readonly Operation[]; hints?: RouteHints; elidable?: boolean }) {
+  constructor(args: {
+    sql: SqlInput;
+    reverseSql?: SqlInput;
+    stateOperations?: readonly Operation[];
+    hints?: RouteHints;
+    elidable?: boolean;
+  }) {
     super();
     if (!args || args.sql === undefined) throw new BadMigrationError(`RunSQL needs sql.`);
     statements('RunSQL', args.sql);
@@ -128,7 +134,8 @@ export class RunCode extends Operation {
   constructor(args: { code: RunCodeFunction; reverseCode?: RunCodeFunction; hints?: RouteHints }) {
     super();
     if (!args || typeof args.code !== 'function') throw new BadMigrationError(`RunCode needs code: a function ({ apps, alias }) => ....`);
-    if (args.reverseCode !== undefined && typeof args.reverseCode !== 'function') throw new BadMigrationError(`RunCode: reverseCode must be a function.`);
+    if (args.reverseCode !== undefined && typeof args.reverseCode !== 'function')
+      throw new BadMigrationError(`RunCode: reverseCode must be a function.`);
     this.code = args.code;
     this.reverseCode = args.reverseCode;
     this.hints = args.hints ?? {};

@@ -115,7 +115,12 @@ export abstract class BaseSchemaEditor {
   }
 
   /** Names of constraints on `columns` in the database, else `fallback`. */
-  protected async existingNames(table: string, columns: readonly string[], filter: ConstraintFilter, fallback: string | undefined): Promise<string[]> {
+  protected async existingNames(
+    table: string,
+    columns: readonly string[],
+    filter: ConstraintFilter,
+    fallback: string | undefined,
+  ): Promise<string[]> {
     if (!this.collecting || (await this.introspection.tableExists(table))) {
       const names = await this.introspection.constraintNames(table, columns, filter);
       if (names.length > 0 || !this.collecting) return names;
@@ -175,7 +180,8 @@ export abstract class BaseSchemaEditor {
   protected tableConstraints(meta: ModelMeta): string[] {
     const parts: string[] = [];
     for (const f of meta.fields) {
-      if (f.unique && !f.primaryKey) parts.push(`CONSTRAINT ${this.q(this.indexName(meta.dbTable, [f.column], 'uniq'))} UNIQUE (${this.q(f.column)})`);
+      if (f.unique && !f.primaryKey)
+        parts.push(`CONSTRAINT ${this.q(this.indexName(meta.dbTable, [f.column], 'uniq'))} UNIQUE (${this.q(f.column)})`);
     }
     for (const group of meta.options.uniqueTogether ?? []) {
       const cols = group.map((n) => meta.concreteField(n).column);
@@ -237,7 +243,9 @@ export abstract class BaseSchemaEditor {
 
   /** Foreign key constraints added after the table. */
   sqlForeignKeys(meta: ModelMeta): string[] {
-    return meta.fields.filter((f): f is ForeignObject<never> => f instanceof ForeignObject && (f as ForeignObject<never>).dbConstraint).map((f) => this.sqlForeignKey(meta, f));
+    return meta.fields
+      .filter((f): f is ForeignObject<never> => f instanceof ForeignObject && (f as ForeignObject<never>).dbConstraint)
+      .map((f) => this.sqlForeignKey(meta, f));
   }
 
   /** The auto-created through models of a model's many-to-many fields. */
@@ -280,11 +288,15 @@ export abstract class BaseSchemaEditor {
     void from;
     const table = to.dbTable;
     const d = !field.null ? this.effectiveDefault(field) : undefined;
-    await this.execute(`ALTER TABLE ${this.q(table)} ADD COLUMN ${this.columnSql(field, { defaultSql: d ? this.quoteValue(d.value) : undefined })}`);
+    await this.execute(
+      `ALTER TABLE ${this.q(table)} ADD COLUMN ${this.columnSql(field, { defaultSql: d ? this.quoteValue(d.value) : undefined })}`,
+    );
     if (d) await this.execute(this.sqlDropDefault(table, field));
-    if (field.unique && !field.primaryKey) await this.execute(this.sqlAddUnique(table, this.indexName(table, [field.column], 'uniq'), [field.column]));
+    if (field.unique && !field.primaryKey)
+      await this.execute(this.sqlAddUnique(table, this.indexName(table, [field.column], 'uniq'), [field.column]));
     if (this.needsIndex(field)) await this.execute(this.sqlCreateFieldIndex(to, field));
-    if (field instanceof ForeignObject && (field as ForeignObject<never>).dbConstraint) await this.execute(this.sqlForeignKey(to, field as ForeignObject<never>));
+    if (field instanceof ForeignObject && (field as ForeignObject<never>).dbConstraint)
+      await this.execute(this.sqlForeignKey(to, field as ForeignObject<never>));
   }
 
   protected sqlDropDefault(table: string, field: Field): string {
@@ -324,7 +336,8 @@ export abstract class BaseSchemaEditor {
       await this.deleteModel(from.throughFor(field as ManyToManyField<unknown>));
       return;
     }
-    if (field instanceof ForeignObject && (field as ForeignObject<never>).dbConstraint) await this.dropForeignKeys(from, field as ForeignObject<never>);
+    if (field instanceof ForeignObject && (field as ForeignObject<never>).dbConstraint)
+      await this.dropForeignKeys(from, field as ForeignObject<never>);
     await this.execute(this.sqlDropColumn(from.dbTable, field.column));
   }
 
@@ -356,26 +369,41 @@ export abstract class BaseSchemaEditor {
   /** The column part of alterField (after the many-to-many and primary key cases). */
   protected async alterColumn(from: ModelMeta, to: ModelMeta, oldField: Field, newField: Field): Promise<void> {
     const table = to.dbTable;
-    const oldFk = oldField instanceof ForeignObject && (oldField as ForeignObject<never>).dbConstraint ? (oldField as ForeignObject<never>) : undefined;
-    const newFk = newField instanceof ForeignObject && (newField as ForeignObject<never>).dbConstraint ? (newField as ForeignObject<never>) : undefined;
+    const oldFk =
+      oldField instanceof ForeignObject && (oldField as ForeignObject<never>).dbConstraint ? (oldField as ForeignObject<never>) : undefined;
+    const newFk =
+      newField instanceof ForeignObject && (newField as ForeignObject<never>).dbConstraint ? (newField as ForeignObject<never>) : undefined;
     const oldType = this.columnType(oldField);
     const newType = this.columnType(newField);
     const typeChanged = oldType !== newType;
     const fkChanged =
-      !!oldFk !== !!newFk || (oldFk && newFk && (oldFk.relatedMeta.dbTable !== newFk.relatedMeta.dbTable || oldFk.targetField.column !== newFk.targetField.column));
+      !!oldFk !== !!newFk ||
+      (oldFk &&
+        newFk &&
+        (oldFk.relatedMeta.dbTable !== newFk.relatedMeta.dbTable || oldFk.targetField.column !== newFk.targetField.column));
     // 1. Drop what the change invalidates: the foreign key, the unique constraint, the index.
     if (oldFk && (fkChanged || typeChanged)) await this.dropForeignKeys(from, oldFk);
     const oldUnique = oldField.unique && !oldField.primaryKey;
     const newUnique = newField.unique && !newField.primaryKey;
     if (oldUnique && !newUnique) {
-      for (const name of await this.existingNames(table, [oldField.column], { unique: true, primaryKey: false }, this.indexName(from.dbTable, [oldField.column], 'uniq'))) {
+      for (const name of await this.existingNames(
+        table,
+        [oldField.column],
+        { unique: true, primaryKey: false },
+        this.indexName(from.dbTable, [oldField.column], 'uniq'),
+      )) {
         await this.execute(this.sqlDropUnique(table, name));
       }
     }
     const oldIndex = this.needsIndex(oldField);
     const newIndex = this.needsIndex(newField);
     if (oldIndex && (!newIndex || (oldFk && !newFk && this.vendor === 'mysql'))) {
-      for (const name of await this.existingNames(table, [oldField.column], { index: true, unique: false, foreignKey: false }, this.indexName(from.dbTable, [oldField.column]))) {
+      for (const name of await this.existingNames(
+        table,
+        [oldField.column],
+        { index: true, unique: false, foreignKey: false },
+        this.indexName(from.dbTable, [oldField.column]),
+      )) {
         await this.execute(this.sqlDropIndex(table, name));
       }
     }
@@ -385,14 +413,16 @@ export abstract class BaseSchemaEditor {
     if (oldField.null && !newField.null) {
       const d = this.effectiveDefault(newField);
       if (d) {
-        await this.execute(`UPDATE ${this.q(table)} SET ${this.q(newField.column)} = ${this.placeholder(0)} WHERE ${this.q(newField.column)} IS NULL`, [
-          this.backend.prepareValue(d.value),
-        ]);
+        await this.execute(
+          `UPDATE ${this.q(table)} SET ${this.q(newField.column)} = ${this.placeholder(0)} WHERE ${this.q(newField.column)} IS NULL`,
+          [this.backend.prepareValue(d.value)],
+        );
       }
     }
     if (typeChanged || oldField.null !== newField.null) await this.alterColumnType(table, oldField, newField, typeChanged);
     // 4. Add what the new field needs.
-    if (newUnique && !oldUnique) await this.execute(this.sqlAddUnique(table, this.indexName(table, [newField.column], 'uniq'), [newField.column]));
+    if (newUnique && !oldUnique)
+      await this.execute(this.sqlAddUnique(table, this.indexName(table, [newField.column], 'uniq'), [newField.column]));
     if (newIndex && (!oldIndex || (oldFk && !newFk && this.vendor === 'mysql'))) await this.execute(this.sqlCreateFieldIndex(to, newField));
     if (newFk && (fkChanged || typeChanged)) await this.execute(this.sqlForeignKey(to, newFk));
   }
@@ -409,7 +439,12 @@ export abstract class BaseSchemaEditor {
   protected abstract alterColumnType(table: string, oldField: Field, newField: Field, typeChanged: boolean): Promise<void>;
 
   /** A many-to-many field changed: its table or its columns may have been renamed. */
-  protected async alterManyToMany(from: ModelMeta, to: ModelMeta, oldField: ManyToManyField<unknown>, newField: ManyToManyField<unknown>): Promise<void> {
+  protected async alterManyToMany(
+    from: ModelMeta,
+    to: ModelMeta,
+    oldField: ManyToManyField<unknown>,
+    newField: ManyToManyField<unknown>,
+  ): Promise<void> {
     const oldThrough = from.throughFor(oldField);
     const newThrough = to.throughFor(newField);
     if (!oldThrough.autoCreated || !newThrough.autoCreated) return; // a through model of yours is migrated as a model
@@ -436,7 +471,13 @@ export abstract class BaseSchemaEditor {
 
   async addConstraint(_from: ModelMeta, to: ModelMeta, c: ConstraintDef): Promise<void> {
     if (c.kind === 'unique') {
-      await this.execute(this.sqlAddUnique(to.dbTable, c.name, c.fields.map((n) => to.concreteField(n).column)));
+      await this.execute(
+        this.sqlAddUnique(
+          to.dbTable,
+          c.name,
+          c.fields.map((n) => to.concreteField(n).column),
+        ),
+      );
     } else {
       await this.execute(`ALTER TABLE ${this.q(to.dbTable)} ADD CONSTRAINT ${this.q(c.name)} CHECK (${c.check})`);
     }
@@ -458,7 +499,12 @@ export abstract class BaseSchemaEditor {
     const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
     for (const g of oldGroups) {
       if (newGroups.some((n) => same(n, g))) continue;
-      for (const name of await this.existingNames(to.dbTable, g, { unique: true, primaryKey: false }, this.indexName(from.dbTable, g, 'uniq'))) {
+      for (const name of await this.existingNames(
+        to.dbTable,
+        g,
+        { unique: true, primaryKey: false },
+        this.indexName(from.dbTable, g, 'uniq'),
+      )) {
         await this.execute(this.sqlDropUnique(to.dbTable, name));
       }
     }

@@ -64,7 +64,8 @@ export class MysqlSchemaEditor extends BaseSchemaEditor {
     const isFk = [...all.values()].some((c) => c.foreignKey && c.columns.length === 1 && c.columns[0] === first);
     if (!isFk) return;
     const covered = [...all.values()].some((c) => c.name !== dropping && (c.index || c.unique || c.primaryKey) && c.columns[0] === first);
-    if (!covered) await this.execute(`CREATE INDEX ${this.q(this.indexName(meta.dbTable, [first]))} ON ${this.q(meta.dbTable)} (${this.q(first)})`);
+    if (!covered)
+      await this.execute(`CREATE INDEX ${this.q(this.indexName(meta.dbTable, [first]))} ON ${this.q(meta.dbTable)} (${this.q(first)})`);
   }
 
   override async removeIndex(meta: ModelMeta, index: IndexDef): Promise<void> {
@@ -81,13 +82,16 @@ export class MysqlSchemaEditor extends BaseSchemaEditor {
     if (!this.collecting) {
       const keep = new Set((to.options.uniqueTogether ?? []).map((g) => g.map((n) => to.concreteField(n).column).join('\u0000')));
       for (const [name, c] of await this.introspection.constraints(to.dbTable)) {
-        if (c.unique && !c.primaryKey && c.columns.length > 1 && !keep.has(c.columns.join('\u0000'))) await this.keepForeignKeyIndex(to, name);
+        if (c.unique && !c.primaryKey && c.columns.length > 1 && !keep.has(c.columns.join('\u0000')))
+          await this.keepForeignKeyIndex(to, name);
       }
     }
     await super.alterUniqueTogether(from, to);
   }
 
   protected async alterColumnType(table: string, _oldField: Field, newField: Field): Promise<void> {
-    await this.execute(`ALTER TABLE ${this.q(table)} MODIFY ${this.q(newField.column)} ${this.columnType(newField)}${newField.null ? ' NULL' : ' NOT NULL'}`);
+    await this.execute(
+      `ALTER TABLE ${this.q(table)} MODIFY ${this.q(newField.column)} ${this.columnType(newField)}${newField.null ? ' NULL' : ' NOT NULL'}`,
+    );
   }
 }

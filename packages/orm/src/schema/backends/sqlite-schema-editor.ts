@@ -63,7 +63,8 @@ export class SqliteSchemaEditor extends BaseSchemaEditor {
 
   protected override async alterColumn(from: ModelMeta, to: ModelMeta, oldField: Field, newField: Field): Promise<void> {
     const sameButName =
-      this.columnSql(oldField, { inline: false }).replace(this.q(oldField.column), '') === this.columnSql(newField, { inline: false }).replace(this.q(newField.column), '') &&
+      this.columnSql(oldField, { inline: false }).replace(this.q(oldField.column), '') ===
+        this.columnSql(newField, { inline: false }).replace(this.q(newField.column), '') &&
       this.inlineReference(oldField) === this.inlineReference(newField) &&
       oldField.unique === newField.unique &&
       this.needsIndex(oldField) === this.needsIndex(newField);
@@ -131,7 +132,10 @@ export class SqliteSchemaEditor extends BaseSchemaEditor {
       columns.push(this.q(f.column));
       exprs.push(expr);
     }
-    await this.execute(`INSERT INTO ${this.q(temp)} (${columns.join(', ')}) SELECT ${exprs.join(', ')} FROM ${this.q(from.dbTable)}`, params);
+    await this.execute(
+      `INSERT INTO ${this.q(temp)} (${columns.join(', ')}) SELECT ${exprs.join(', ')} FROM ${this.q(from.dbTable)}`,
+      params,
+    );
     await this.execute(`DROP TABLE ${this.q(from.dbTable)}`);
     await this.execute(`ALTER TABLE ${this.q(temp)} RENAME TO ${this.q(table)}`);
     for (const s of this.sqlIndexes(to)) await this.execute(s);

@@ -28,7 +28,9 @@ export class MysqlIntrospection extends Introspection {
       const type = String(r.type).toLowerCase();
       const dataType = String(r.dataType).toLowerCase();
       const dflt = r.dflt === null || r.dflt === 'NULL' ? undefined : String(r.dflt);
-      const json = dataType === 'json' || (dataType === 'longtext' && [...checks.values()].some((c) => new RegExp(`^json_valid\\(\`${name}\`\\)$`, 'i').test(c.trim())));
+      const json =
+        dataType === 'json' ||
+        (dataType === 'longtext' && [...checks.values()].some((c) => new RegExp(`^json_valid\\(\`${name}\`\\)$`, 'i').test(c.trim())));
       return {
         name,
         dataType: type,
@@ -84,7 +86,16 @@ export class MysqlIntrospection extends Introspection {
       c.orders.push('ASC');
     }
     for (const [name, clause] of await this.checks(table)) {
-      out.set(name, { name, columns: [], primaryKey: false, unique: false, foreignKey: undefined, check: clause, index: false, orders: [] });
+      out.set(name, {
+        name,
+        columns: [],
+        primaryKey: false,
+        unique: false,
+        foreignKey: undefined,
+        check: clause,
+        index: false,
+        orders: [],
+      });
     }
     const stats = await this.rows<Record<string, unknown>>(
       `SELECT INDEX_NAME AS name, COLUMN_NAME AS col, NON_UNIQUE AS nonUnique, COLLATION AS coll
@@ -106,7 +117,16 @@ export class MysqlIntrospection extends Introspection {
         out.set(name, { ...existing, index: existing.foreignKey !== undefined ? true : existing.index, orders: i.orders });
         continue;
       }
-      out.set(name, { name, columns: i.columns, primaryKey: false, unique: i.unique, foreignKey: undefined, check: undefined, index: true, orders: i.orders });
+      out.set(name, {
+        name,
+        columns: i.columns,
+        primaryKey: false,
+        unique: i.unique,
+        foreignKey: undefined,
+        check: undefined,
+        index: true,
+        orders: i.orders,
+      });
     }
     return out;
   }

@@ -30,7 +30,9 @@ export class SqliteIntrospection extends Introspection {
   readonly vendor = 'sqlite' as const;
 
   async tableNames(): Promise<string[]> {
-    const rows = await this.rows<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`);
+    const rows = await this.rows<{ name: string }>(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+    );
     return rows.map((r) => r.name);
   }
 
@@ -41,7 +43,10 @@ export class SqliteIntrospection extends Introspection {
 
   async columns(table: string): Promise<ColumnInfo[]> {
     const sql = await this.tableSql(table);
-    const rows = await this.rows<Record<string, unknown>>(`SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?) ORDER BY cid`, [table]);
+    const rows = await this.rows<Record<string, unknown>>(
+      `SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?) ORDER BY cid`,
+      [table],
+    );
     const pkCount = rows.filter((r) => Number(r.pk) > 0).length;
     return rows.map((r) => {
       const name = String(r.name);
@@ -83,16 +88,25 @@ export class SqliteIntrospection extends Introspection {
         out.set(name, info(name, [], { check: body }));
       }
     }
-    const fks = await this.rows<Record<string, unknown>>(`SELECT id, seq, "table" AS ref, "from" AS col, "to" AS tocol FROM pragma_foreign_key_list(?) ORDER BY id, seq`, [table]);
+    const fks = await this.rows<Record<string, unknown>>(
+      `SELECT id, seq, "table" AS ref, "from" AS col, "to" AS tocol FROM pragma_foreign_key_list(?) ORDER BY id, seq`,
+      [table],
+    );
     for (const r of fks) {
       const name = `fk_${String(r.id)}`;
       const existing = out.get(name);
       if (existing) (existing.columns as string[]).push(String(r.col));
       else out.set(name, info(name, [String(r.col)], { foreignKey: { table: String(r.ref), column: String(r.tocol) } }));
     }
-    const indexes = await this.rows<{ name: string; uniq: number; origin: string }>(`SELECT name, "unique" AS uniq, origin FROM pragma_index_list(?)`, [table]);
+    const indexes = await this.rows<{ name: string; uniq: number; origin: string }>(
+      `SELECT name, "unique" AS uniq, origin FROM pragma_index_list(?)`,
+      [table],
+    );
     for (const idx of indexes) {
-      const parts = await this.rows<{ name: string; desc: number; key: number }>(`SELECT name, "desc", "key" FROM pragma_index_xinfo(?) WHERE "key" = 1 ORDER BY seqno`, [idx.name]);
+      const parts = await this.rows<{ name: string; desc: number; key: number }>(
+        `SELECT name, "desc", "key" FROM pragma_index_xinfo(?) WHERE "key" = 1 ORDER BY seqno`,
+        [idx.name],
+      );
       const columns = parts.map((p) => p.name);
       const orders = parts.map((p) => (Number(p.desc) === 1 ? ('DESC' as const) : ('ASC' as const)));
       if (idx.origin === 'pk') continue;
