@@ -22,6 +22,8 @@ import { ManyToManyField } from '../../fields/many-to-many-field';
 import type { ModelMeta } from '../../models/model-meta';
 import { constraintName, isIdentifier } from '../../models/naming';
 import { introspectionFor } from '../introspection/introspection-for';
+import type { BaseOperations } from '../../backends/base-operations';
+import { operationsFor } from '../../backends/operations-for';
 import type { ConstraintFilter, Introspection } from '../introspection/introspection';
 
 /** One statement, with its parameters (DML only: DDL is never parameterised). */
@@ -57,6 +59,8 @@ export abstract class BaseSchemaEditor {
   /** Does this database roll DDL back with the transaction? */
   abstract readonly atomicDdl: boolean;
   readonly collecting: boolean;
+  /** What differs between databases in values and types (the query layer's per-vendor operations). */
+  readonly ops: BaseOperations;
   /** Every statement run (or collected), in order. */
   readonly statements: Statement[] = [];
   /** The statement running now (named by errors). */
@@ -66,6 +70,7 @@ export abstract class BaseSchemaEditor {
   constructor(alias = 'default', options: SchemaEditorOptions = {}) {
     this.alias = alias;
     this.backend = connections.backend(alias);
+    this.ops = operationsFor(this.backend.vendor);
     this.collecting = options.collect ?? false;
   }
 
@@ -133,7 +138,7 @@ export abstract class BaseSchemaEditor {
   /** The column type with its collation. */
   columnType(f: Field): string {
     const v = this.vendor;
-    const type = f.dbType(v);
+    const type = f.dbType(this.ops);
     if (!type) throw new ModelDefinitionError(`${f.model.name}.${f.name} has no column type on ${v}.`);
     const collation = (f as Field & { dbCollation?: string | Partial<Record<Vendor, string>> }).dbCollation;
     const coll = typeof collation === 'string' ? collation : collation?.[v];
@@ -152,7 +157,7 @@ export abstract class BaseSchemaEditor {
     if (options.defaultSql !== undefined) sql += ` DEFAULT ${options.defaultSql}`;
     sql += f.null ? ' NULL' : ' NOT NULL';
     if (f.primaryKey) sql += ' PRIMARY KEY';
-    const check = f.dbCheck(this.vendor);
+    const check = f.dbCheck(this.ops);
     if (check) sql += ` CHECK (${check.replace('%(column)', this.q(f.column))} OR ${this.q(f.column)} IS NULL)`;
     if (options.inline !== false) sql += this.inlineReference(f);
     return sql;
@@ -171,7 +176,7 @@ export abstract class BaseSchemaEditor {
       v = f.internalType === 'DateField' ? new Date().toISOString().slice(0, 10) : new Date();
     } else return undefined;
     if (v === null || v === undefined) return undefined;
-    return { value: f.toDb(f.toJs(v), this.vendor) };
+    return { value: f.toDb(f.toJs(v), this.ops) };
   }
 
   // ---- models -----------------------------------------------------------------------------------

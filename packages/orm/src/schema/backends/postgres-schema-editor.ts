@@ -48,7 +48,7 @@ export class PostgresSchemaEditor extends BaseSchemaEditor {
   protected async alterColumnType(table: string, oldField: Field, newField: Field, typeChanged: boolean): Promise<void> {
     const col = this.q(newField.column);
     if (typeChanged) {
-      const base = newField.dbType(this.vendor) as string;
+      const base = newField.dbType(this.ops) as string;
       await this.execute(`ALTER TABLE ${this.q(table)} ALTER COLUMN ${col} TYPE ${this.columnType(newField)} USING ${col}::${base}`);
     }
     if (oldField.null !== newField.null) {
