@@ -43,9 +43,9 @@ export class NodeNotFoundError extends MigrationError {
   static override readonly kind: string = 'NodeNotFoundError';
   /** The missing migration, `app.name`. */
   readonly node: string;
-  constructor(message: string, node: string, options: SpoolErrorOptions = {}) {
+  constructor(message: string, options: SpoolErrorOptions & { node?: string } = {}) {
     super(message, { ...options, code: 'E_MIGRATION_NOT_FOUND' });
-    this.node = node;
+    this.node = options.node ?? '';
   }
 }
 
@@ -78,9 +78,9 @@ export class ConflictError extends MigrationError {
   static override readonly kind: string = 'ConflictError';
   /** The leaf migrations per app. */
   readonly conflicts: Readonly<Record<string, readonly string[]>>;
-  constructor(message: string, conflicts: Record<string, string[]>, options: SpoolErrorOptions = {}) {
+  constructor(message: string, options: SpoolErrorOptions & { conflicts?: Record<string, string[]> } = {}) {
     super(message, { ...options, code: 'E_MIGRATION_CONFLICT' });
-    this.conflicts = conflicts;
+    this.conflicts = options.conflicts ?? {};
   }
 }
 
@@ -122,9 +122,9 @@ export interface MigrationFailure {
 export class MigrationFailedError extends MigrationError {
   static override readonly kind: string = 'MigrationFailedError';
   readonly failure: MigrationFailure;
-  constructor(message: string, failure: MigrationFailure, options: SpoolErrorOptions = {}) {
+  constructor(message: string, options: SpoolErrorOptions & { failure: MigrationFailure }) {
     super(message, { ...options, code: 'E_MIGRATION_FAILED' });
-    this.failure = failure;
+    this.failure = options.failure;
   }
 }
 

@@ -286,9 +286,8 @@ export class MigrationExecutor {
     else if (appliedOps.length > 0)
       message += `\n${vendor} cannot roll back schema changes: these operations of ${m.key} were ${backwards ? 'unapplied' : 'applied'} and stay so: ${appliedOps.join('; ')}. ${m.key} is not recorded as ${backwards ? 'unapplied' : 'applied'}: undo them by hand (or fix the migration) before migrating again.`;
     else message += `\nNo operation of ${m.key} had completed; ${m.key} is not recorded as ${backwards ? 'unapplied' : 'applied'}.`;
-    return new MigrationFailedError(
-      message,
-      {
+    return new MigrationFailedError(message, {
+      failure: {
         migration: m.key,
         direction: backwards ? 'backwards' : 'forwards',
         operationIndex: err.index + 1,
@@ -297,8 +296,9 @@ export class MigrationExecutor {
         rolledBack,
         appliedOperations: appliedOps,
       },
-      { cause: err.cause, alias: this.alias },
-    );
+      cause: err.cause,
+      alias: this.alias,
+    });
   }
 
   /** The SQL a migration runs (`spool sqlmigrate`), from the state its dependencies produce. */

@@ -28,7 +28,7 @@ export class MigrationGraph {
         if (!this.nodes.has(d)) {
           throw new NodeNotFoundError(
             `Migration ${m.key} depends on ${d}, which does not exist (is the file missing, or the app not in the config?).`,
-            d,
+            { node: d },
           );
         }
         this.parents.get(m.key)?.add(d);
@@ -40,7 +40,7 @@ export class MigrationGraph {
 
   node(key: MigrationKey | string): Migration {
     const m = this.nodes.get(k(key));
-    if (!m) throw new NodeNotFoundError(`Migration ${k(key)} does not exist.`, k(key));
+    if (!m) throw new NodeNotFoundError(`Migration ${k(key)} does not exist.`, { node: k(key) });
     return m;
   }
 

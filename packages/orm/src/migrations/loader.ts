@@ -154,7 +154,7 @@ export class MigrationLoader {
       );
     throw new NodeNotFoundError(
       `Cannot find a migration matching '${nameOrPrefix}' from app '${app}'. Migrations of '${app}': ${names.join(', ') || '(none)'}.`,
-      `${app}.${nameOrPrefix}`,
+      { node: `${app}.${nameOrPrefix}` },
     );
   }
 }
