@@ -29,7 +29,7 @@ export class Output {
     this.stdout = options.stdout ?? process.stdout;
     this.stderr = options.stderr ?? process.stderr;
     const env = options.env ?? process.env;
-    const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+    const forced = env.FORCE_COLOR !== undefined && !['', '0', 'false'].includes(env.FORCE_COLOR);
     const allowed = options.color !== false && (env.NO_COLOR === undefined || env.NO_COLOR === '');
     this.colour = allowed && (forced || this.stdout.isTTY === true);
     this.colourErr = allowed && (forced || this.stderr.isTTY === true);
