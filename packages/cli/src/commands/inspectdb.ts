@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { scope, connections, type Vendor } from '@spool/connections';
-import { introspectionFor, RECORDER_TABLE, type ColumnInfo, type ConstraintInfo } from '@spool/orm/migrations';
+import { constraintName, introspectionFor, RECORDER_TABLE, type ColumnInfo, type ConstraintInfo } from '@spool/orm/migrations';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { Output } from '../output/output';
 import type { Project } from './project';
@@ -158,7 +158,7 @@ export async function inspect(alias: string, only: readonly string[] = []): Prom
         if (!isPk && single(col.name, (c) => c.unique && !c.primaryKey && !c.index)) opts.push('unique: true');
         else if (!isPk && single(col.name, (c) => c.index && !c.unique && !c.foreignKey)) opts.push('dbIndex: true');
         if (col.name !== name) opts.push(`dbColumn: '${col.name}'`);
-        if (col.collation) opts.push(`dbCollation: '${col.collation}'`);
+        if (col.collation && (s.cls === 'CharField' || s.cls === 'TextField')) opts.push(`dbCollation: '${col.collation}'`);
         code = `new ${s.cls}(${opts.length > 0 ? `{ ${opts.join(', ')} }` : ''})`;
         comment = s.comment;
       }
@@ -168,6 +168,7 @@ export async function inspect(alias: string, only: readonly string[] = []): Prom
     const meta: string[] = [`dbTable: '${table}'`];
     const together: string[] = [];
     const indexes: string[] = [];
+    const constraintsCode: string[] = [];
     for (const c of constraints) {
       if (c.primaryKey || c.foreignKey || c.check !== undefined) continue;
       const names = c.columns.map((col) => byColumn.get(col));
@@ -178,14 +179,19 @@ export async function inspect(alias: string, only: readonly string[] = []): Prom
         if (!(c.index && c.unique)) continue;
       }
       const fieldsList = names.map((n, i) => `'${c.orders[i] === 'DESC' ? '-' : ''}${n}'`).join(', ');
-      if (c.unique && !c.index) together.push(`[${names.map((n) => `'${n}'`).join(', ')}]`);
-      else {
+      if (c.unique && !c.index && c.name === constraintName(table, c.columns, 'uniq'))
+        together.push(`[${names.map((n) => `'${n}'`).join(', ')}]`);
+      else if (c.unique && !c.index) {
+        imports.add('UniqueConstraint');
+        constraintsCode.push(`new UniqueConstraint({ fields: [${names.map((n) => `'${n}'`).join(', ')}], name: '${c.name}' })`);
+      } else {
         imports.add('Index');
         indexes.push(`new Index({ fields: [${fieldsList}], name: '${c.name}'${c.unique ? ', unique: true' : ''} })`);
       }
     }
     if (together.length > 0) meta.push(`uniqueTogether: [${together.join(', ')}]`);
     if (indexes.length > 0) meta.push(`indexes: [${indexes.join(', ')}]`);
+    if (constraintsCode.length > 0) meta.push(`constraints: [${constraintsCode.join(', ')}]`);
     const lines = fields.map((f) => `    ${f.name}: ${f.code},${f.comment ? ` // ${f.comment}` : ''}`);
     const source = `export class ${cls} extends Model.define(\n  {\n${lines.join('\n')}\n  },\n  { ${meta.join(', ')} },\n) {}\n`;
     models.push({ table, className: cls, source });

@@ -49,6 +49,7 @@ export { NonInteractiveQuestioner, type Questioner, type RenameAnswers } from '.
 export { writeMigration, serialize, type WriteOptions } from './writer';
 export * from './errors';
 export { checkModels, type CheckMessage } from '../checks/model-checks';
+export { constraintName } from '../models/naming';
 export {
   BaseSchemaEditor,
   type Statement,
