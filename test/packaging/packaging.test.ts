@@ -1,12 +1,16 @@
 // Spool works as an npm dependency: pack every package (`npm pack`), install the tarballs into a
 // fresh project outside the workspace, and run a script against SQLite from ESM, from CommonJS,
-// and from TypeScript (types resolve from the tarballs, no workspace-only paths).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// and from TypeScript (types resolve from the tarballs, no workspace-only paths); every tarball
+// carries its README and LICENSE, source maps that hold their sources, and dependency ranges;
+// and examples/shop-api runs from the tarballs (HTTP, a worker pool job, a clean SIGTERM).
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..', '..');
+/** Packages whose README is being written elsewhere (the connections restructuring, issue 8): tolerated until it lands. */
+const README_OWED = ['connections', 'testing'];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function run(cmd: string, args: string[], cwd: string): string {
@@ -134,6 +138,39 @@ describe('packaging', () => {
     expect(JSON.parse(run('node', ['out/app.js'], app))).toEqual(expected);
   });
 
+  test('every tarball has its README and LICENSE, no declaration maps, JS maps that hold their sources, ranges for @spool deps', () => {
+    const packs = join(dir, 'tarballs');
+    for (const tarball of readdirSync(packs)) {
+      const listing = run('tar', ['-tzf', join(packs, tarball)], dir).split('\n');
+      const readmeOwed = README_OWED.some((name) => tarball.startsWith(`spool-${name}-`));
+      expect({
+        tarball,
+        readme: listing.includes('package/README.md') || readmeOwed,
+        license: listing.includes('package/LICENSE'),
+      }).toEqual({
+        tarball,
+        readme: true,
+        license: true,
+      });
+      // A declaration map would point at src/, which is not shipped.
+      expect(listing.filter((f) => f.endsWith('.d.ts.map'))).toEqual([]);
+    }
+    const app = join(dir, 'app');
+    for (const pkg of packages) {
+      const installed = join(app, 'node_modules', '@spool', pkg);
+      const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+      for (const [name, range] of Object.entries(manifest.dependencies ?? {})) {
+        if (name.startsWith('@spool/')) expect(`${pkg} → ${name}@${range}`).toMatch(/@\^\d+\.\d+\.\d+$/);
+      }
+      const map = JSON.parse(readFileSync(join(installed, 'dist', 'index.js.map'), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
+      expect(map.sourcesContent?.length).toBe(map.sources.length);
+      expect(map.sourcesContent?.[0]).toContain('export');
+    }
+  });
+
   test('every package can be loaded from ESM', () => {
     const app = join(dir, 'app');
     const names = packages.map((p) => `@spool/${p}`);
@@ -166,4 +203,65 @@ describe('packaging', () => {
     const migrated = JSON.parse(run(spool, ['migrate', '--json'], app)) as { steps: { migration: string }[] };
     expect(migrated.steps.map((s) => s.migration)).toEqual(['notes.0001_initial']);
   });
+
+  test('examples/shop-api runs from the tarballs: it serves, its background job runs on a worker pool, SIGTERM stops it cleanly', async () => {
+    const shop = join(dir, 'shop');
+    mkdirSync(shop);
+    cpSync(join(root, 'examples', 'shop-api', 'dist'), join(shop, 'dist'), { recursive: true });
+    writeFileSync(join(shop, 'package.json'), JSON.stringify({ name: 'shop-from-tarballs', private: true, type: 'commonjs' }, null, 2));
+    const tarballs = readdirSync(join(dir, 'tarballs')).map((f) => join(dir, 'tarballs', f));
+    run(
+      npm,
+      [
+        'install',
+        '--prefer-offline',
+        '--ignore-scripts',
+        ...tarballs,
+        'express@^5.3.0',
+        `better-sqlite3@file:${join(root, 'node_modules', 'better-sqlite3')}`,
+      ],
+      shop,
+    );
+    const child = spawn(process.execPath, ['dist/server.js'], {
+      cwd: shop,
+      env: { ...process.env, PORT: '0', DATABASE_URL: `sqlite:${join(shop, 'shop.db')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let errors = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline && child.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (!base) throw new Error(`shop-api did not start:\n${out}\n${errors}`);
+      const list = (await (await fetch(`${base}/products?ordering=price`)).json()) as {
+        total: number;
+        items: Array<{ id: number; sku: string }>;
+      };
+      expect(list.total).toBe(3); // seeded on the first run
+      const placed = await fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'pack@example.com', name: 'Pack', items: [{ productId: list.items[0]!.id, quantity: 2 }] }),
+      });
+      expect(placed.status).toBe(201);
+      const { id } = (await placed.json()) as { id: number };
+      let order: { status: string; total: string | null } = { status: 'pending', total: null };
+      while (order.status !== 'confirmed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        order = (await (await fetch(`${base}/orders/${id}`)).json()) as typeof order;
+      }
+      expect(order).toEqual(expect.objectContaining({ status: 'confirmed', total: '9.00' }));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain('shop-api stopped: no connection left open');
+    expect(errors).toBe('');
+  }, 120_000);
 });
