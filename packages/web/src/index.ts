@@ -6,3 +6,14 @@ export { spoolErrors, spoolMiddleware, type NextFunction } from './express';
 export { spoolPlugin } from './fastify';
 export { withScope, type RequestHandler, type WithScopeOptions } from './http';
 export type { RequestScopeOptions } from './request-scope';
+export { spoolDebug, spoolDebugPlugin, type DebugRequestHandler, type SpoolDebugOptions } from './debug/spool-debug';
+export type {
+  DebugSnapshot,
+  RequestRecord,
+  QueryRecord,
+  LeakRecord,
+  WaitRecord,
+  StatsSample,
+  ThreadSample,
+  AliasFigures,
+} from './debug/debug-collector';

@@ -89,6 +89,24 @@ export interface RequestScope {
 
 const requestScopes = new WeakMap<object, RequestScope>();
 
+/** A request as observers (the debug page) see it. */
+export interface ObservedRequest {
+  readonly scopeId: number;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly startedAt: number;
+  readonly scope: RequestScope;
+}
+
+/** Told when a request's scope opens and when it has ended. Listeners must not throw. @internal */
+export interface RequestObserver {
+  started(request: ObservedRequest): void;
+  ended(request: ObservedRequest): void;
+}
+
+/** @internal */
+export const requestObservers = new Set<RequestObserver>();
+
 /** The scope `beginRequest()` opened for `req` (an `IncomingMessage`, or Fastify's request), if any. */
 export function requestScopeOf(req: object): RequestScope | undefined {
   return requestScopes.get(req);
@@ -124,6 +142,13 @@ export function beginRequest(
     isDisconnectError: (error) => clientGone && ScopeEndedError.is(error),
   };
   requestScopes.set(req, scope);
+  const observed: ObservedRequest | undefined =
+    requestObservers.size > 0 ? { scopeId: handle.id, req, res, startedAt: Date.now(), scope } : undefined;
+  if (observed) for (const o of requestObservers) o.started(observed);
+  const end = (): Promise<void> =>
+    handle.end().then(() => {
+      if (observed) for (const o of requestObservers) o.ended(observed);
+    });
   const closed = (): void => {
     // 'close' after 'finish' is a normal end; before it, the client went away.
     if (!res.writableFinished) clientGone = true;
@@ -131,7 +156,7 @@ export function beginRequest(
   if (!options.atomic) {
     res.once('close', () => {
       closed();
-      void handle.end();
+      void end();
     });
     handle.run(proceed);
     return scope;
@@ -166,7 +191,7 @@ export function beginRequest(
   res.once('close', () => {
     closed();
     decide(false); // no-op when already decided; a client that went away first rolls back
-    void settledBlock.catch(() => undefined).finally(() => handle.end());
+    void settledBlock.catch(() => undefined).finally(end);
   });
   return scope;
 }
