@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..', '..');
-/** Packages whose README is being written elsewhere (the connections restructuring, issue 8): tolerated until it lands. */
-const README_OWED = ['connections', 'testing'];
+/**
+ * Packages whose README is being written elsewhere, tolerated until it lands: connections and
+ * testing (the connections restructuring, issue 8), cli (the migrations work).
+ */
+const README_OWED = ['connections', 'testing', 'cli'];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function run(cmd: string, args: string[], cwd: string): string {
