@@ -22,3 +22,6 @@ export { mysqlAdminUrl, pgAdminUrl } from './servers';
 export { LeakedConnectionsError, assertNoLeakedConnections } from './teardown';
 export { forTests } from './test-settings';
 export { QueryCountError, assertNumQueries, captureQueries, type CaptureOptions, type CapturedQuery } from './query-counter';
+export { useTestDatabase, type TestDatabaseOptions, type TestDatabases } from './test-database';
+export { inTestTransaction, transactionalTest, type TestTransactionOptions, type TransactionalTest } from './test-transaction';
+export { captureOnCommitCallbacks, type CaptureOnCommitOptions } from './on-commit-capture';
