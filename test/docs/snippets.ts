@@ -155,7 +155,7 @@ export const COMPILER_OPTIONS: ts.CompilerOptions = {
   noImplicitOverride: true,
   skipLibCheck: true,
   noEmit: true,
-  types: ['node'],
+  types: ['node', 'jest'],
   // Snippets declare things to show them (`const rows = …`) without using them afterwards.
   noUnusedLocals: false,
 };
