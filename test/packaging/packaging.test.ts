@@ -225,46 +225,59 @@ describe('packaging', () => {
       ],
       shop,
     );
-    const child = spawn(process.execPath, ['dist/server.js'], {
-      cwd: shop,
-      env: { ...process.env, PORT: '0', DATABASE_URL: `sqlite:${join(shop, 'shop.db')}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let errors = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    try {
-      const deadline = Date.now() + 30_000;
-      while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 50));
+    /** Start the app, run `use(baseUrl)`, stop it with SIGTERM; resolves with its output. */
+    const session = async (use: (base: string) => Promise<void>): Promise<{ code: number | null; out: string; errors: string }> => {
+      const child = spawn(process.execPath, ['dist/server.js'], {
+        cwd: shop,
+        env: { ...process.env, PORT: '0', DATABASE_URL: `sqlite:${join(shop, 'shop.db')}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let errors = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline && child.exitCode === null) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+        if (!base) throw new Error(`shop-api did not start:\n${out}\n${errors}`);
+        await use(base);
+      } finally {
+        child.kill('SIGTERM');
       }
-      const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (!base) throw new Error(`shop-api did not start:\n${out}\n${errors}`);
-      const list = (await (await fetch(`${base}/products?ordering=price`)).json()) as {
-        total: number;
-        items: Array<{ id: number; sku: string }>;
-      };
+      return { code: await exited, out, errors };
+    };
+    let productId = 0;
+    const first = await session(async (base) => {
+      const list = (await (await fetch(`${base}/products?ordering=price`)).json()) as { total: number; items: Array<{ id: number }> };
       expect(list.total).toBe(3); // seeded on the first run
+      productId = list.items[0]!.id;
       const placed = await fetch(`${base}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'pack@example.com', name: 'Pack', items: [{ productId: list.items[0]!.id, quantity: 2 }] }),
+        body: JSON.stringify({ email: 'pack@example.com', name: 'Pack', items: [{ productId, quantity: 2 }] }),
       });
       expect(placed.status).toBe(201);
       const { id } = (await placed.json()) as { id: number };
+      const deadline = Date.now() + 30_000;
       let order: { status: string; total: string | null } = { status: 'pending', total: null };
       while (order.status !== 'confirmed' && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
         order = (await (await fetch(`${base}/orders/${id}`)).json()) as typeof order;
       }
       expect(order).toEqual(expect.objectContaining({ status: 'confirmed', total: '9.00' }));
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    expect(out).toContain('shop-api stopped: no connection left open');
-    expect(errors).toBe('');
+    });
+    expect(first).toEqual({ code: 0, out: expect.stringContaining('shop-api stopped: no connection left open'), errors: '' });
+    // A fresh process on the existing database whose first request is a detail page (it reaches
+    // the models through their relations first) answers as well.
+    const second = await session(async (base) => {
+      const detail = await fetch(`${base}/products/${productId}`);
+      expect(detail.status).toBe(200);
+      expect(((await detail.json()) as { stock: number }).stock).toBe(198);
+    });
+    expect(second).toEqual({ code: 0, out: expect.stringContaining('shop-api stopped: no connection left open'), errors: '' });
   }, 120_000);
 });

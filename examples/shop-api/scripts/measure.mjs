@@ -42,6 +42,8 @@ async function measure(label, env) {
     const path = `/products/${list.items[0].id}`; // the detail page: 2 queries per request
     await autocannon({ url: `${app.url}${path}`, connections, duration: 2 }); // warm-up
     const r = await autocannon({ url: `${app.url}${path}`, connections, duration });
+    if (r.non2xx > 0 || r.errors > 0)
+      throw new Error(`${label}: ${r.non2xx} non-2xx responses and ${r.errors} errors: the figures would not mean anything`);
     const row = {
       label,
       reqPerSec: Math.round(r.requests.average),

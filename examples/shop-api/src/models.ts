@@ -2,6 +2,11 @@
  * The data layer: the shop's models. Each model is defined once; its TypeScript types (rows,
  * inserts, updates, lookups) are inferred from these definitions, and the schema editor (or a
  * migration) creates its table from them.
+ *
+ * Each model states its `name`: Spool otherwise learns a model's name from its class when the
+ * class is first used, and a fresh process whose first request reaches a model only through a
+ * relation (a product page resolving Product's reverse relations before OrderItem was touched)
+ * would fail with ModelDefinitionError.
  */
 import {
   CharField,
@@ -25,12 +30,12 @@ export class Category extends Model.define(
     name: new CharField({ maxLength: 100 }),
     products: new ReverseForeignKey<Product>(() => Product, 'category'),
   },
-  { dbTable: 'shop_category', ordering: ['name'] },
+  { name: 'Category', dbTable: 'shop_category', ordering: ['name'] },
 ) {}
 
 export class Tag extends Model.define(
   { name: new CharField({ maxLength: 40, unique: true }) },
-  { dbTable: 'shop_tag', ordering: ['name'] },
+  { name: 'Tag', dbTable: 'shop_tag', ordering: ['name'] },
 ) {}
 
 export class Product extends Model.define(
@@ -49,7 +54,7 @@ export class Product extends Model.define(
     createdAt: new DateTimeField({ autoNowAdd: true }),
     updatedAt: new DateTimeField({ autoNow: true }),
   },
-  { dbTable: 'shop_product', ordering: ['name'] },
+  { name: 'Product', dbTable: 'shop_product', ordering: ['name'] },
 ) {
   declare static objects: Manager<Product>;
 }
@@ -60,7 +65,7 @@ export class Customer extends Model.define(
     name: new CharField({ maxLength: 100 }),
     joinedAt: new DateTimeField({ autoNowAdd: true }),
   },
-  { dbTable: 'shop_customer' },
+  { name: 'Customer', dbTable: 'shop_customer' },
 ) {}
 
 export const ORDER_STATUSES = ['pending', 'confirmed'] as const;
@@ -75,7 +80,7 @@ export class Order extends Model.define(
     confirmedAt: new DateTimeField({ null: true }),
     items: new ReverseForeignKey<OrderItem>(() => OrderItem, 'order'),
   },
-  { dbTable: 'shop_order', ordering: ['-placedAt'] },
+  { name: 'Order', dbTable: 'shop_order', ordering: ['-placedAt'] },
 ) {}
 
 export class OrderItem extends Model.define(
@@ -90,6 +95,7 @@ export class OrderItem extends Model.define(
     unitPrice: new DecimalField({ maxDigits: 10, decimalPlaces: 2 }),
   },
   {
+    name: 'OrderItem',
     dbTable: 'shop_order_item',
     constraints: [new UniqueConstraint({ fields: ['order', 'product'], name: 'shop_order_item_once' })],
   },
