@@ -1,5 +1,5 @@
 /**
- * Shared test helpers: the matrix loop, per-vendor SQL for backend ids, small utilities.
+ * Shared test helpers: the matrix loop, server-side connection ids, small utilities.
  */
 import { connections, currentScope, shutdown, sql, type DatabaseSettings } from '@spool/connections';
 import { testDatabases, type ConnectionCounter, type TestDatabase } from '@spool/testing';
@@ -17,10 +17,9 @@ export function eachDatabase(name: string, fn: (db: TestDatabase) => void): void
 
 /** The server-side id of this scope's connection to `alias` (SQLite: Spool's connection serial). */
 export async function backendId(db: TestDatabase, alias = 'default'): Promise<number> {
-  const s = sql.using(alias);
-  if (db.name === 'postgres') return Number((await s<{ id: number }>`SELECT pg_backend_pid() AS id`)[0]?.id);
-  if (db.name === 'mysql') return Number((await s<{ id: number }>`SELECT CONNECTION_ID() AS id`)[0]?.id);
-  await s`SELECT 1`;
+  const admin = connections.backend(alias).admin;
+  if (admin !== undefined) return Number((await connections.query(alias, admin.connectionIdSql, [])).rows[0]?.id);
+  await sql.using(alias)`SELECT 1`;
   const c = currentScope()
     ?.connections()
     .find((x) => x.alias === alias);

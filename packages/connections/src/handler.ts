@@ -10,7 +10,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import type { Knex } from 'knex';
 import { AliasPool, type AliasStats, type PoolHost } from './alias-pool';
 import { activeSavepoints, beginBlock, endBlock, type AtomicBlock, type AtomicOptions, type CommitHook } from './atomic';
-import type { Backend, QueryOptions, QueryResult } from './backends/backend';
+import type { Backend, QueryOptions, QueryResult, RawConnection } from './backends/backend';
 import { backendFor } from './backends';
 import { createBoundKnex, createCompilerKnex, type BuilderHost } from './builder';
 import { DatabaseConnection } from './connection';
@@ -286,7 +286,7 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
     for (const [alias, id] of left) byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
     for (const [alias, ids] of byAlias) {
       const db = this.settings?.databases.get(alias);
-      if (!db || db.driver === 'better-sqlite3') continue; // its handles closed with the thread
+      if (!db) continue;
       killed += await killConnections(backendFor(db.driver), db, ids);
     }
     // Units go back only once the server no longer runs the dead worker's connections.
@@ -1123,43 +1123,26 @@ export class ConnectionHandler extends EventEmitter implements PoolHost, ScopeHo
 }
 
 /**
- * Close a dead worker's connections the server still runs, over a one-off connection with the
- * same settings (same user, who may end its own sessions): MySQL/MariaDB `KILL CONNECTION`, which
- * a statement in flight otherwise outlives; PostgreSQL `pg_terminate_backend`, waiting up to 1 s
- * for the backend to exit (it would notice within `client_connection_check_interval` anyway).
- * Only ids the server still lists for this user are touched. Returns how many were closed.
+ * End a dead worker's connections the server still runs, over a one-off connection with the same
+ * settings (the same user, who may end its own sessions), through the backend's admin part.
+ * Returns how many were ended.
  */
 async function killConnections(backend: Backend, db: ResolvedDatabaseSettings, ids: number[]): Promise<number> {
-  let killed = 0;
-  let raw;
+  const admin = backend.admin;
+  if (admin === undefined) return 0;
+  let raw: RawConnection;
   try {
     raw = await backend.open(db, () => {});
   } catch {
     return 0;
   }
   try {
-    for (const id of ids) {
-      try {
-        if (backend.vendor === 'postgresql') {
-          const alive = await backend.query(raw, 'SELECT pid FROM pg_stat_activity WHERE pid = $1 AND usename = current_user', [id]);
-          if (alive.rows.length === 0) continue;
-          await backend
-            .query(raw, 'SELECT pg_terminate_backend($1::int, 1000)', [id])
-            .catch(() => backend.query(raw, 'SELECT pg_terminate_backend($1::int)', [id]));
-        } else {
-          const alive = await backend.query(raw, 'SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [id]);
-          if (alive.rows.length === 0) continue;
-          await backend.query(raw, `KILL CONNECTION ${Math.trunc(id)}`, []);
-        }
-        killed += 1;
-      } catch {
-        /* it ended meanwhile */
-      }
-    }
+    return await admin.terminate((sql, bindings) => backend.query(raw, sql, bindings), ids);
+  } catch {
+    return 0; // the server went away meanwhile: nothing left to end
   } finally {
     await backend.close(raw);
   }
-  return killed;
 }
 
 /** Sum per-alias stats over threads (counters and gauges alike). */

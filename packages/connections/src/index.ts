@@ -142,7 +142,17 @@ export type {
   WorkerExitEvent,
 } from './events';
 export type { AtomicOptions } from './atomic';
-export type { Backend, Features, IsolationLevel, QueryOptions, QueryResult, Vendor } from './backends';
+export type {
+  AdminQuery,
+  Backend,
+  BackendAdmin,
+  Features,
+  IsolationLevel,
+  QueryOptions,
+  QueryResult,
+  ServerLimits,
+  Vendor,
+} from './backends';
 export { ISOLATION_LEVELS } from './backends';
 export {
   ConfigError,

@@ -2,16 +2,24 @@
  * Counts a user's connections as the server sees them, from a separate monitoring connection:
  * `pg_stat_activity` on PostgreSQL, the processlist on MariaDB/MySQL, and for SQLite the open
  * file handles on the database file (in `/proc/self/fd`, which covers every thread). Leak tests
- * assert these numbers, not Spool's own counters.
+ * assert these numbers, not Spool's own counters. The monitoring connection is the driver's own
+ * (not Spool's, which is what is under test); the SQL is the backends' admin part.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
+import type { AdminQuery, BackendAdmin } from '@spool/connections';
+import { backendFor } from '@spool/connections/internal';
 import { mysqlAdminUrl, pgAdminUrl } from './servers';
 
 export type CounterTarget = { kind: 'postgres' | 'mysql'; user: string } | { kind: 'sqlite'; file: string };
 
 interface Monitor {
-  query(sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>>;
+  query: AdminQuery;
   close(): Promise<void>;
+}
+
+/** The admin part of the backend that serves `kind`. */
+function adminOf(kind: 'postgres' | 'mysql'): BackendAdmin {
+  return backendFor(kind === 'postgres' ? 'pg' : 'mysql2').admin as BackendAdmin;
 }
 
 export class ConnectionCounter {
@@ -32,17 +40,7 @@ export class ConnectionCounter {
     const t = this.target;
     if (t.kind === 'sqlite') return sqliteHandles(t.file);
     const m = await this.connect();
-    if (t.kind === 'postgres') {
-      const rows = await m.query(
-        `SELECT pid FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`,
-        [t.user],
-      );
-      return rows.map((r) => Number(r.pid));
-    }
-    const rows = await m.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() ORDER BY ID`, [
-      t.user,
-    ]);
-    return rows.map((r) => Number(r.id));
+    return adminOf(t.kind).connections(m.query, t.user);
   }
 
   /** Wait until `predicate(count)` holds, polling, up to `timeoutMs`; resolves with the last count. */
@@ -86,13 +84,15 @@ export class ConnectionCounter {
     }
   }
 
-  /** Kill a connection server-side (`pg_terminate_backend` / `KILL`). */
-  async terminate(serverId: number): Promise<void> {
+  /**
+   * End a connection of the target user server-side (`pg_terminate_backend`, waiting for the
+   * backend to exit / `KILL CONNECTION`). Resolves with whether it was live and is now ended.
+   */
+  async terminate(serverId: number): Promise<boolean> {
     const t = this.target;
     if (t.kind === 'sqlite') throw new Error('SQLite has no server connections to terminate');
     const m = await this.connect();
-    if (t.kind === 'postgres') await m.query('SELECT pg_terminate_backend($1)', [serverId]);
-    else await m.query(`KILL ${Number(serverId)}`, []);
+    return (await adminOf(t.kind).terminate(m.query, [serverId], t.user)) === 1;
   }
 
   /** Close the monitoring connection. */
@@ -132,7 +132,7 @@ async function openMonitor(kind: 'postgres' | 'mysql'): Promise<Monitor> {
       query: async (sql, params) => {
         (c as unknown as { ref(): void }).ref();
         try {
-          return (await c.query(sql, params)).rows;
+          return { rows: (await c.query(sql, params as unknown[])).rows };
         } finally {
           (c as unknown as { unref(): void }).unref();
         }
@@ -149,8 +149,8 @@ async function openMonitor(kind: 'postgres' | 'mysql'): Promise<Monitor> {
     query: async (sql, params) => {
       stream.ref();
       try {
-        const [rows] = await c.query(sql, params);
-        return rows as Array<Record<string, unknown>>;
+        const [rows] = await c.query(sql, params as unknown[]);
+        return { rows: rows as Array<Record<string, unknown>> };
       } finally {
         stream.unref();
       }

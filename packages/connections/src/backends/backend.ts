@@ -1,7 +1,9 @@
 /**
- * What Spool needs from a database backend. One file per vendor, same names:
- * `postgres.ts`, `mysql.ts`, `sqlite.ts`. Each converts its driver's errors at one boundary
- * (`convertError`) and owns the raw driver connection's life (open, close, ref/unref).
+ * What Spool needs from a database backend. One folder per vendor with the same file names:
+ * `<vendor>-backend.ts` (the driver: open, close, ref/unref, statements, transaction SQL),
+ * `<vendor>-errors.ts` (the driver's errors into Spool's tree, used at the one statement
+ * boundary) and `<vendor>-admin.ts` (the server: connection ids, live connections, terminate,
+ * limits, version). Vendor differences live here and nowhere else in the connection layer.
  */
 import type { DatabaseError, InterfaceError } from '../errors';
 import type { ResolvedDatabaseSettings } from '../settings';
@@ -45,6 +47,51 @@ export interface Features {
   supportsRegex: boolean;
 }
 
+/**
+ * Runs one statement with the backend's own placeholders and resolves with its rows. The admin
+ * part works through one, so that its caller picks the connection: a scope's (inside a budget),
+ * a one-off raw connection, or a test suite's monitoring connection.
+ */
+export type AdminQuery = (sql: string, bindings: readonly unknown[]) => Promise<{ readonly rows: ReadonlyArray<Record<string, unknown>> }>;
+
+/** The connection limit of a server that binds first for the connecting user. */
+export interface ServerLimits {
+  /** `'PostgreSQL'` or `'MariaDB/MySQL'`, for messages. */
+  vendor: string;
+  /** The most connections the server accepts, for this user, all clients together. */
+  limit: number;
+  /** What sets `limit`, in words (`max_connections 100`, `the role's CONNECTION LIMIT 10`, ...). */
+  limitSource: string;
+  /** Connections that count against `limit` open now, the querying one excluded. */
+  inUse: number;
+}
+
+/**
+ * Administration of a database server, as SQL of its vendor: the one place that knows how to
+ * find, count and end server connections. SQLite has no server, hence no admin part.
+ */
+export interface BackendAdmin {
+  /** A statement that returns the server-side id of the connection it runs on, as column `id`. */
+  readonly connectionIdSql: string;
+  /** The server's version string (`15.20 (Debian …)`, `10.11.19-MariaDB-…`). */
+  serverVersion(query: AdminQuery): Promise<string>;
+  /**
+   * Server-side ids of the live client connections of `user` (default: the connecting user),
+   * ascending, the connection running the query excluded.
+   */
+  connections(query: AdminQuery, user?: string): Promise<number[]>;
+  /**
+   * End the server connections `ids` that are still live and belong to `user` (default: the
+   * connecting user); other ids are left alone. PostgreSQL waits up to 1 s for each backend to
+   * exit; MariaDB/MySQL `KILL CONNECTION` also stops a statement in flight, which would
+   * otherwise outlive its vanished client. Resolves with how many were ended; rejects only when
+   * `query` itself fails.
+   */
+  terminate(query: AdminQuery, ids: readonly number[], user?: string): Promise<number>;
+  /** The tightest connection limit for the connecting user, and how much of it is in use. */
+  limits(query: AdminQuery): Promise<ServerLimits>;
+}
+
 /** Driver-specific connection plus the hooks the wrapper needs. */
 export interface RawConnection {
   /** The driver object: `pg.Client`, a mysql2 `Connection`, a better-sqlite3 `Database`. */
@@ -62,6 +109,8 @@ export interface Backend {
   readonly features: Features;
   /** The driver's package name (for error messages). */
   readonly driverPackage: string;
+  /** Server administration; undefined when there is no server (SQLite). */
+  readonly admin: BackendAdmin | undefined;
 
   /** Open a connection. `onDead` is called once when the driver reports the connection lost. */
   open(settings: ResolvedDatabaseSettings, onDead: (error: Error) => void): Promise<RawConnection>;

@@ -1,20 +1,34 @@
 /**
- * Backends by driver name, loaded on first use (knex's name → loader map): only the configured
- * drivers need be installed.
- * @internal
+ * Backends by driver name. The backends are small and load no driver themselves: each driver
+ * package is loaded on first use (`load-driver.ts`), so only the configured ones need be installed.
  */
 import type { Backend } from './backend';
 import type { DriverName } from '../settings';
+import { mysqlBackend } from './mysql/mysql-backend';
+import { postgresBackend } from './postgres/postgres-backend';
+import { sqliteBackend } from './sqlite/sqlite-backend';
 
-const loaders: Record<DriverName, () => Backend> = {
-  pg: () => (require('./postgres') as typeof import('./postgres')).postgresBackend,
-  mysql2: () => (require('./mysql') as typeof import('./mysql')).mysqlBackend,
-  'better-sqlite3': () => (require('./sqlite') as typeof import('./sqlite')).sqliteBackend,
+const backends: Record<DriverName, Backend> = {
+  pg: postgresBackend,
+  mysql2: mysqlBackend,
+  'better-sqlite3': sqliteBackend,
 };
 
+/** The backend of a driver. */
 export function backendFor(driver: DriverName): Backend {
-  return loaders[driver]();
+  return backends[driver];
 }
 
-export type { Backend, Features, IsolationLevel, QueryOptions, QueryResult, RawConnection, Vendor } from './backend';
+export type {
+  AdminQuery,
+  Backend,
+  BackendAdmin,
+  Features,
+  IsolationLevel,
+  QueryOptions,
+  QueryResult,
+  RawConnection,
+  ServerLimits,
+  Vendor,
+} from './backend';
 export { ISOLATION_LEVELS } from './backend';

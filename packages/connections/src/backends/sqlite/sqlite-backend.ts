@@ -6,23 +6,15 @@
  * connections of the same thread must never wait on each other inside SQLite (the holder could
  * never run again): writes are serialised per file and thread by an asynchronous lock, held from
  * the first write of a transaction to its end. Other threads and processes wait in SQLite's busy
- * handler as usual.
+ * handler as usual. Errors are converted in `sqlite-errors.ts`. There is no server, hence no admin
+ * part: connection ids are per-process serials and connections are counted as open file handles.
  */
 import { resolve as resolvePath } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import type { Backend, QueryOptions, QueryResult, RawConnection } from './backend';
-import {
-  DataError,
-  DatabaseError,
-  IntegrityError,
-  InterfaceError,
-  InternalError,
-  OperationalError,
-  ProgrammingError,
-  type DatabaseErrorClass,
-} from '../errors';
-import { loadDriver } from './load-driver';
-import type { SqliteConnectionSettings } from '../settings';
+import type { Backend, QueryOptions, QueryResult, RawConnection } from '../backend';
+import { loadDriver } from '../load-driver';
+import type { SqliteConnectionSettings } from '../../settings';
+import { convertSqliteError, isSqliteFatal } from './sqlite-errors';
 
 interface Statement {
   reader: boolean;
@@ -113,43 +105,6 @@ function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
   });
 }
 
-const PROGRAMMING =
-  /syntax error|no such (table|column|function|index)|has no column|already exists|incomplete input|parameter|no tables specified|ambiguous column|misuse/i;
-
-function classFor(code: string | undefined, message: string): DatabaseErrorClass {
-  if (!code) return PROGRAMMING.test(message) ? ProgrammingError : DatabaseError;
-  if (code.startsWith('SQLITE_CONSTRAINT')) return IntegrityError;
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return OperationalError;
-  if (
-    code.startsWith('SQLITE_IOERR') ||
-    code.startsWith('SQLITE_CANTOPEN') ||
-    code === 'SQLITE_FULL' ||
-    code === 'SQLITE_READONLY' ||
-    code.startsWith('SQLITE_READONLY') ||
-    code === 'SQLITE_PERM' ||
-    code === 'SQLITE_NOMEM' ||
-    code === 'SQLITE_INTERRUPT' ||
-    code === 'SQLITE_ABORT'
-  )
-    return OperationalError;
-  if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return DataError;
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_INTERNAL' || code === 'SQLITE_NOTADB') return InternalError;
-  if (code === 'SQLITE_MISUSE' || code === 'SQLITE_AUTH') return ProgrammingError;
-  if (code === 'SQLITE_ERROR') return PROGRAMMING.test(message) ? ProgrammingError : OperationalError;
-  return DatabaseError;
-}
-
-function constraintFrom(code: string | undefined, message: string): { constraint?: string; table?: string; column?: string } {
-  const m = /constraint failed: (.+)$/.exec(message);
-  if (!m || !m[1]) return {};
-  const what = m[1].trim();
-  if (code === 'SQLITE_CONSTRAINT_CHECK') return { constraint: what };
-  const first = what.split(',')[0]?.trim() ?? '';
-  const dot = first.indexOf('.');
-  if (dot > 0) return { table: first.slice(0, dot), column: first.slice(dot + 1), constraint: what };
-  return { constraint: what };
-}
-
 function settingsOf(connection: unknown): SqliteConnectionSettings {
   return (typeof connection === 'string' ? { filename: connection } : connection) as SqliteConnectionSettings;
 }
@@ -219,6 +174,7 @@ export const sqliteBackend: Backend = {
   vendor: 'sqlite',
   knexClient: 'better-sqlite3',
   driverPackage: 'better-sqlite3',
+  admin: undefined,
   features: {
     canReturnRowsFromBulkInsert: true,
     usesSavepoints: true,
@@ -329,25 +285,10 @@ export const sqliteBackend: Backend = {
     /* no socket */
   },
 
-  convertError(error, alias, sql) {
-    const e = error as { code?: string; message?: string };
-    const message = e?.message ?? String(error);
-    if (error instanceof TypeError && /not open|closed/i.test(message)) {
-      return new InterfaceError(message, { cause: error, alias });
-    }
-    if (error instanceof RangeError || (error instanceof TypeError && !e.code)) {
-      return new ProgrammingError(message, { cause: error, alias, sql });
-    }
-    const code = typeof e?.code === 'string' ? e.code : undefined;
-    const Cls = classFor(code, message);
-    return new Cls(message, { cause: error, alias, sql, vendorCode: code, ...constraintFrom(code, message) });
-  },
+  convertError: convertSqliteError,
 
   isFatal(error, raw) {
-    const r = raw as SqliteRaw;
-    if (!r.driver.open) return true;
-    const code = (error as { code?: string })?.code ?? '';
-    return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
+    return !(raw as SqliteRaw).driver.open || isSqliteFatal(error);
   },
 
   placeholder: () => '?',

@@ -1,21 +1,13 @@
 /**
- * PostgreSQL through `pg` (node-postgres). Errors are converted on SQLSTATE classes, as psycopg
- * and Django do; the server's detail (`constraint`, `table`, `column`, `detail`, `hint`) is kept.
+ * PostgreSQL through `pg` (node-postgres): opening and closing sessions, running statements
+ * (named prepared statements past `prepareThreshold` runs), transaction SQL. Errors are converted
+ * in `postgres-errors.ts`; server administration is in `postgres-admin.ts`.
  */
-import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from './backend';
-import {
-  DataError,
-  DatabaseError,
-  IntegrityError,
-  InterfaceError,
-  InternalError,
-  NotSupportedError,
-  OperationalError,
-  ProgrammingError,
-  type DatabaseErrorClass,
-} from '../errors';
-import { loadDriver } from './load-driver';
-import type { ResolvedDatabaseSettings } from '../settings';
+import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from '../backend';
+import { loadDriver } from '../load-driver';
+import type { ResolvedDatabaseSettings } from '../../settings';
+import { postgresAdmin } from './postgres-admin';
+import { convertPostgresError, isPostgresConnectionError } from './postgres-errors';
 
 /** The part of `pg.Client` Spool uses. */
 interface PgClient {
@@ -80,43 +72,6 @@ function stalePrepared(err: unknown): boolean {
   return e?.code === '26000' || (e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? ''));
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
-const CONNECTION_MESSAGES =
-  /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed/i;
-
-/** SQLSTATE class → error class (psycopg's mapping, which Django inherits). */
-function classFor(sqlState: string): DatabaseErrorClass {
-  const cls = sqlState.slice(0, 2);
-  switch (cls) {
-    case '0A':
-      return NotSupportedError;
-    case '21':
-    case '42':
-    case '2F':
-    case '34':
-    case '3F':
-    case '44':
-      return ProgrammingError;
-    case '22':
-      return DataError;
-    case '23':
-      return IntegrityError;
-    case '08':
-    case '28':
-    case '3D':
-    case '40':
-    case '53':
-    case '54':
-    case '55':
-    case '57':
-    case '58':
-    case 'HV':
-      return OperationalError;
-    default:
-      return InternalError;
-  }
-}
-
 function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown> {
   const base: Record<string, unknown> = typeof s.connection === 'string' ? { connectionString: s.connection } : { ...s.connection };
   if (base.connectionTimeoutMillis === undefined) base.connectionTimeoutMillis = s.connectTimeoutMs;
@@ -141,6 +96,7 @@ export const postgresBackend: Backend = {
   vendor: 'postgresql',
   knexClient: 'pg',
   driverPackage: 'pg',
+  admin: postgresAdmin,
   features: {
     canReturnRowsFromBulkInsert: true,
     usesSavepoints: true,
@@ -268,49 +224,11 @@ export const postgresBackend: Backend = {
     else c.unref();
   },
 
-  convertError(error, alias, sql) {
-    const e = error as {
-      code?: string;
-      message?: string;
-      constraint?: string;
-      table?: string;
-      column?: string;
-      detail?: string;
-      hint?: string;
-    };
-    const message = e?.message ?? String(error);
-    const code = typeof e?.code === 'string' ? e.code : undefined;
-    if (code && /^[0-9A-Z]{5}$/.test(code)) {
-      const Cls = classFor(code);
-      return new Cls(message, {
-        cause: error,
-        alias,
-        sql,
-        sqlState: code,
-        vendorCode: code,
-        constraint: e.constraint,
-        table: e.table,
-        column: e.column,
-        detail: e.detail,
-        hint: e.hint,
-      });
-    }
-    if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(message)) {
-      if (/not queryable|Client was closed/i.test(message)) return new InterfaceError(message, { cause: error, alias });
-      return new OperationalError(message, { cause: error, alias, sql, vendorCode: code });
-    }
-    return new DatabaseError(message, { cause: error, alias, sql, vendorCode: code });
-  },
+  convertError: convertPostgresError,
 
   isFatal(error, raw) {
     const r = raw as PgRaw;
-    if (r.dead || r.driver._queryable === false || r.driver._ending) return true;
-    const e = error as { code?: string; message?: string };
-    if (typeof e?.code === 'string') {
-      if (e.code.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03') return true;
-      if (CONNECTION_CODES.has(e.code)) return true;
-    }
-    return CONNECTION_MESSAGES.test(e?.message ?? '');
+    return r.dead || r.driver._queryable === false || Boolean(r.driver._ending) || isPostgresConnectionError(error);
   },
 
   placeholder: (i) => `$${i + 1}`,
