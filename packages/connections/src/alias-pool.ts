@@ -448,8 +448,16 @@ export class AliasPool {
   private leak(conn: DatabaseConnection, scope: Scope): void {
     conn.leakTimer = undefined;
     if (conn.holder !== scope) return;
-    this.counters.leaks += 1;
     const heldMs = Date.now() - conn.leasedAt;
+    const threshold = this.settings.leakThresholdMs as number;
+    if (heldMs < threshold) {
+      // A timer counts from the event loop's time of the turn it was set in, which can be a few
+      // ms before the lease: wait out the rest, so that a leak is never reported early.
+      conn.leakTimer = setTimeout(() => this.leak(conn, scope), threshold - heldMs);
+      conn.leakTimer.unref();
+      return;
+    }
+    this.counters.leaks += 1;
     const stack = leaseSite(conn);
     this.host.emit('leak', { alias: this.alias, scopeId: scope.id, scopeName: scope.name, connectionId: conn.id, heldMs, stack });
     this.host.warn(messages.leak(this.alias, scope.describe(), heldMs, stack));
@@ -457,24 +465,29 @@ export class AliasPool {
 
   private wait(scope: Scope, deadline: number, started: number, front: boolean): Promise<DatabaseConnection | null> {
     return new Promise((resolve, reject) => {
-      const waiter: LeaseWaiter = {
-        scope,
-        resolve,
-        reject,
-        // Deliberately not unref'd: a scope waiting for a connection is work in progress.
-        timer: setTimeout(
-          () => {
-            const i = this.waiters.indexOf(waiter);
-            if (i >= 0) this.waiters.splice(i, 1);
-            this.counters.timeouts += 1;
-            reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
-          },
-          Math.max(0, deadline - Date.now()),
-        ),
+      const expire = (): void => {
+        // A timer may fire a few ms early by the wall clock (it counts from the event loop's time
+        // of the turn it was set in): a waiter gives up only once `acquireTimeoutMs` has passed.
+        const left = deadline - Date.now();
+        if (left > 0) {
+          waiter.timer = setTimeout(expire, left);
+          return;
+        }
+        this.dropWaiter(waiter);
+        reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
       };
+      // Deliberately not unref'd: a scope waiting for a connection is work in progress.
+      const waiter: LeaseWaiter = { scope, resolve, reject, timer: setTimeout(expire, Math.max(0, deadline - Date.now())) };
       if (front) this.waiters.unshift(waiter);
       else this.waiters.push(waiter);
     });
+  }
+
+  /** A waiter gave up: take it out of the queue and count the timeout. */
+  private dropWaiter(waiter: LeaseWaiter): void {
+    const i = this.waiters.indexOf(waiter);
+    if (i >= 0) this.waiters.splice(i, 1);
+    this.counters.timeouts += 1;
   }
 
   /** Capacity was freed: let the first waiter try again. */
