@@ -26,7 +26,8 @@ const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
 function idleWorker(spool: ReturnType<typeof prepareWorker>) {
   const worker = new Worker(fixture('idle-worker.js'), { workerData: spool.workerData });
-  spool.attach(worker);
+  /** Resolves once the worker exited and this thread cleaned up after it. */
+  const cleanedUp = spool.attach(worker);
   const ask = () =>
     new Promise<{ ok: boolean; error?: string; stats?: { open: number } }>((resolve) => {
       worker.once('message', resolve);
@@ -37,7 +38,7 @@ function idleWorker(spool: ReturnType<typeof prepareWorker>) {
       worker.once('exit', resolve);
       worker.postMessage('exit');
     });
-  return { worker, ask, exit };
+  return { worker, ask, exit, cleanedUp };
 }
 
 eachDatabase('handler features', (db) => {
@@ -312,8 +313,10 @@ eachDatabase('handler features', (db) => {
     const a = idleWorker(spool);
     await a.ask();
     expect(budget.inUse('default')).toBe(1);
+    const tid = a.worker.threadId;
     await a.worker.terminate();
-    await sleep(50);
+    // The parent's clean-up after the worker has run: its units are back, whoever gave them.
+    expect((await a.cleanedUp).threadId).toBe(tid);
     expect(budget.inUse('default')).toBe(0);
     expect(await counter.waitForCount(0, 2000)).toBe(0);
   });

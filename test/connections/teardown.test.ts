@@ -18,14 +18,17 @@ eachDatabase('teardown check', (db) => {
   test('names the scope still holding a connection, then passes once it ended', async () => {
     configureFor(db);
     let release!: () => void;
+    let leased!: () => void;
+    const holding = new Promise<void>((r) => (leased = r));
     const running = scope(
       async () => {
         await sql`SELECT 1`;
+        leased();
         await new Promise<void>((r) => (release = r));
       },
       { name: 'forgotten-request' },
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await holding; // the scope holds its connection now
     const err = await assertNoLeakedConnections({ counters: [counter], graceMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeakedConnectionsError);
     const message = (err as Error).message;
