@@ -236,17 +236,18 @@ export class AliasPool {
 
   /**
    * Close every connection at once, synchronously (thread exit). With `keepBusy`, a connection
-   * with a statement in flight keeps its budget unit and its registry row: the server may still
-   * run the statement, and the parent's clean-up kills it before giving the unit back.
+   * with a statement in flight keeps its budget unit and its registry row, and is not reported
+   * closed: the server may still run the statement, and the parent's clean-up ends it (reading
+   * the registry) before giving the unit back.
    */
   destroyAll(keepBusy = false): void {
     for (const c of this.all) {
       c.closing = true;
       this.backend.destroy(c.raw);
-      const handedToParent = keepBusy && c.busy;
-      if (this.usesShared && !handedToParent) (this.shared as SharedBudget).release(this.alias);
-      if (!handedToParent) this.host.closed(c);
       this.counters.closes += 1;
+      if (keepBusy && c.busy) continue; // handed to the parent
+      if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
+      this.host.closed(c);
       this.host.emit('connectionClosed', { alias: this.alias, connectionId: c.id, serverId: c.serverId, reason: 'exit' });
     }
     this.all.clear();
