@@ -1,5 +1,5 @@
-// DESIGN §8 scenarios 11 (atomic nesting matrix, failed-block guard, forbidden operations,
-// durable, onCommit) and 12 (transactions are per scope); after Django's AtomicTests,
+// Acceptance scenarios 11 (atomic nesting matrix, failed-block guard, forbidden operations,
+// durable, onCommit) and 12 (transactions are per scope), docs/acceptance.md; after Django's AtomicTests,
 // AtomicMergeTests, DurableTests and TestConnectionOnCommit.
 import {
   atomic,
@@ -15,7 +15,7 @@ import {
   TransactionManagementError,
 } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
-import { captureWarnings, configureFor, eachDatabase } from '../support/helpers';
+import { captureWarnings, configureFor, eachDatabase, latch } from '../support/helpers';
 
 class Boom extends Error {}
 
@@ -265,12 +265,12 @@ eachDatabase('atomic()', (db) => {
       scope(async () => {
         const log: string[] = [];
         await atomic(async () => {
-          onCommit(() => log.push('a'));
+          void onCommit(() => log.push('a'));
           await insert('tintin');
           await atomic(async () => {
-            onCommit(() => log.push('b'));
+            void onCommit(() => log.push('b'));
           });
-          onCommit(async () => {
+          void onCommit(async () => {
             // Hooks see the committed data, on the same scope's connection.
             log.push(`c:${(await names()).join(',')}`);
           });
@@ -284,20 +284,20 @@ eachDatabase('atomic()', (db) => {
         const log: string[] = [];
         await expect(
           atomic(async () => {
-            onCommit(() => log.push('outer'));
+            void onCommit(() => log.push('outer'));
             throw new Boom();
           }),
         ).rejects.toBeInstanceOf(Boom);
         await atomic(async () => {
-          onCommit(() => log.push('kept'));
+          void onCommit(() => log.push('kept'));
           await expect(
             atomic(async () => {
-              onCommit(() => log.push('dropped'));
+              void onCommit(() => log.push('dropped'));
               throw new Boom();
             }),
           ).rejects.toBeInstanceOf(Boom);
           await atomic(async () => {
-            onCommit(() => log.push('inner-kept'));
+            void onCommit(() => log.push('inner-kept'));
           });
         });
         expect(log).toEqual(['kept', 'inner-kept']);
@@ -317,14 +317,14 @@ eachDatabase('atomic()', (db) => {
       const log: string[] = [];
       await scope(() =>
         atomic(async () => {
-          onCommit(() => log.push('1'));
-          onCommit(
+          void onCommit(() => log.push('1'));
+          void onCommit(
             () => {
               throw new Boom('hook failed');
             },
             { robust: true },
           );
-          onCommit(() => log.push('3'));
+          void onCommit(() => log.push('3'));
         }),
       );
       expect(log).toEqual(['1', '3']);
@@ -341,10 +341,10 @@ eachDatabase('atomic()', (db) => {
         await expect(
           atomic(async () => {
             await insert('tintin');
-            onCommit(() => {
+            void onCommit(() => {
               throw new Boom('hook');
             });
-            onCommit(() => log.push('never'));
+            void onCommit(() => log.push('never'));
           }),
         ).rejects.toBeInstanceOf(Boom);
         expect(await names()).toEqual(['tintin']);
@@ -355,12 +355,12 @@ eachDatabase('atomic()', (db) => {
       scope(async () => {
         const log: string[] = [];
         await atomic(async () => {
-          onCommit(async () => {
+          void onCommit(async () => {
             log.push('outer');
             await onCommit(() => log.push('nested'));
             log.push('after');
           });
-          onCommit(() => log.push('second'));
+          void onCommit(() => log.push('second'));
         });
         expect(log).toEqual(['outer', 'nested', 'after', 'second']);
       }));
@@ -478,14 +478,17 @@ eachDatabase('atomic()', (db) => {
     const w = captureWarnings();
     configureFor(db, {}, {}, { logger: w.logger });
     let dangling!: Promise<unknown>;
+    const [inserted, ended] = [latch(), latch()];
     await scope(async () => {
       dangling = atomic(async () => {
         await insert('tintin');
-        await new Promise((r) => setTimeout(r, 100));
+        inserted.fire();
+        await ended.fired; // still running when its scope ends
         await insert('haddock');
       }).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 30));
+      await inserted.fired;
     });
+    ended.fire();
     const err = await dangling;
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/has ended/);

@@ -2,7 +2,7 @@
 // error kept as `cause`, server detail kept (constraint, table, column).
 import {
   DataError,
-  DatabaseError,
+  type DatabaseError,
   IntegrityError,
   OperationalError,
   ProgrammingError,

@@ -1,7 +1,7 @@
-// DESIGN §8 scenarios 9 (errors poison at most one scope), 10 (a scope that throws releases its
-// connection), 14 (budget) and 15 (leak detection).
-import { connections, InterfaceError, OperationalError, PoolExhaustedError, scope, shutdown, sql, SpoolError } from '@spool/connections';
-import { backendId, captureWarnings, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
+// Acceptance scenarios 9 (errors poison at most one scope), 10 (a scope that throws releases its
+// connection), 14 (budget) and 15 (leak detection): docs/acceptance.md.
+import { connections, InterfaceError, OperationalError, PoolExhaustedError, scope, sql, SpoolError } from '@spool/connections';
+import { backendId, captureWarnings, configureFor, eachDatabase, eventually, latch, useDatabase } from '../support/helpers';
 
 class Boom extends Error {}
 
@@ -114,25 +114,24 @@ eachDatabase('failures', (db) => {
 
   test('budget: the third scope fails with PoolExhaustedError naming the holders; freeing one lets a waiter in', async () => {
     configureFor(db, { max: 2, acquireTimeoutMs: 300, maxAge: null });
-    let releaseA!: () => void;
-    const holdA = new Promise<void>((r) => (releaseA = r));
-    let releaseB!: () => void;
-    const holdB = new Promise<void>((r) => (releaseB = r));
+    const [holdA, holdB, aHas, bHas] = [latch(), latch(), latch(), latch()];
     const a = scope(
       async () => {
         await sql`SELECT 1`;
-        await holdA;
+        aHas.fire();
+        await holdA.fired;
       },
       { name: 'holder-a' },
     );
     const b = scope(
       async () => {
         await sql`SELECT 1`;
-        await holdB;
+        bHas.fire();
+        await holdB.fired;
       },
       { name: 'holder-b' },
     );
-    await sleep(50);
+    await Promise.all([aHas.fired, bHas.fired]); // both connections are held
     const started = Date.now();
     const err = await scope(() => sql`SELECT 1`, { name: 'third' }).catch((e: unknown) => e);
     const waited = Date.now() - started;
@@ -147,30 +146,29 @@ eachDatabase('failures', (db) => {
     expect(e.message).toContain('scope #');
     expect(e.message).toContain("'holder-a' has held it for");
     expect(e.message).toContain('failures.test.ts'); // where it was leased
-    releaseA();
-    releaseB();
+    holdA.fire();
+    holdB.fire();
     await Promise.allSettled([a, b]);
   });
 
   test('budget: a released connection is handed to the waiting scope', async () => {
     configureFor(db, { max: 1, acquireTimeoutMs: 5000, maxAge: null });
-    let release!: () => void;
-    const hold = new Promise<void>((r) => (release = r));
+    const [hold, aHas] = [latch(), latch()];
     const order: string[] = [];
     const a = scope(async () => {
       await sql`SELECT 1`;
       order.push('a-has');
-      await hold;
+      aHas.fire();
+      await hold.fired;
       order.push('a-done');
     });
-    await sleep(30);
+    await aHas.fired;
     const b = scope(async () => {
       await sql`SELECT 1`;
       order.push('b-has');
     });
-    await sleep(50);
-    expect(connections.stats().aliases.default?.waiting).toBe(1);
-    release();
+    expect(await eventually(() => connections.stats().aliases.default?.waiting === 1)).toBe(true);
+    hold.fire();
     await Promise.all([a, b]);
     expect(order).toEqual(['a-has', 'a-done', 'b-has']);
     expect(connections.stats().aliases.default).toMatchObject({ opens: 1, waits: 1, timeouts: 0 });
@@ -184,7 +182,8 @@ eachDatabase('failures', (db) => {
     await scope(
       async () => {
         await sql`SELECT 1`;
-        await sleep(250);
+        // Hold the connection until the leak is reported (the report never comes before 100 ms).
+        await eventually(() => leaks.length > 0);
       },
       { name: 'slow-task' },
     );

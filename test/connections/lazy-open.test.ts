@@ -1,5 +1,5 @@
-// DESIGN §8 scenarios 1 (lazy open) and 2 (per-scope isolation).
-import { connections, scope, shutdown, sql } from '@spool/connections';
+// Acceptance scenarios 1 (lazy open) and 2 (per-scope isolation) (docs/acceptance.md).
+import { connections, scope, sql } from '@spool/connections';
 import { backendId, barrier, configureFor, eachDatabase, useDatabase } from '../support/helpers';
 
 eachDatabase('lazy open and per-scope isolation', (db) => {

@@ -1,5 +1,5 @@
-// DESIGN §8 scenarios 3 (maxAge 0) and 4 (maxAge N / null).
-import { connections, scope, shutdown, sql } from '@spool/connections';
+// Acceptance scenarios 3 (maxAge 0) and 4 (maxAge N / null) (docs/acceptance.md).
+import { connections, scope, sql } from '@spool/connections';
 import { backendId, configureFor, eachDatabase, sleep, useDatabase } from '../support/helpers';
 
 eachDatabase('maxAge', (db) => {

@@ -18,11 +18,10 @@ import {
   SharedBudget,
   shutdown,
   sql,
-  TransactionManagementError,
   workerSettings,
   type Settings,
 } from '@spool/connections';
-import { captureWarnings, DATABASES } from '../support/helpers';
+import { captureWarnings, DATABASES, eventually, latch } from '../support/helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { messages } = require('../../packages/connections/dist/messages') as { messages: Record<string, unknown> };
@@ -203,11 +202,13 @@ describe('runtime messages', () => {
   test('scopeEnded: a query issued after its scope ended', async () => {
     covered.add('scopeEnded');
     let late!: Promise<unknown>;
+    const ended = latch();
     await scope(async () => {
       await sql`SELECT 1`;
-      // Work started in the scope but run after it ended (a timer nobody awaited).
-      late = new Promise((resolve) => setTimeout(() => resolve(sql`SELECT 2`.then(() => undefined)), 30));
+      // Work started in the scope but run after it ended (a callback nobody awaited).
+      late = ended.fired.then(() => sql`SELECT 2`.then(() => undefined));
     });
+    ended.fire();
     await expect(late).rejects.toThrow(
       /^Scope #\d+ has ended, but a query on 'default' was issued from it afterwards\. Await every query inside its scope, or start background work with detach\(\)\.$/,
     );
@@ -219,10 +220,15 @@ describe('runtime messages', () => {
     await shutdown();
     configure({ databases: { default: sqlite }, logger: w.logger });
     let dangling!: Promise<unknown>;
+    const [begun, ended] = [latch(), latch()];
     await scope(async () => {
-      dangling = atomic(() => new Promise((r) => setTimeout(r, 50))).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 10));
+      dangling = atomic(async () => {
+        begun.fire();
+        await ended.fired; // still running when its scope ends
+      }).catch((e: unknown) => e);
+      await begun.fired;
     });
+    ended.fire();
     const err = (await dangling) as Error;
     expect(err.message).toMatch(
       /^Scope #\d+ ended while its atomic block on 'default' was still running: the transaction was rolled back\. Await atomic\(\) inside the scope\.$/,
@@ -242,15 +248,22 @@ describe('runtime messages', () => {
     covered.add('poolExhausted');
     await shutdown();
     configure({ databases: { default: { ...sqlite, max: 1, acquireTimeoutMs: 50 } } });
-    let release!: () => void;
-    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))), { name: 'holder' });
-    await new Promise((r) => setTimeout(r, 10));
+    const [has, release] = [latch(), latch()];
+    const held = scope(
+      async () => {
+        await sql`SELECT 1`;
+        has.fire();
+        await release.fired;
+      },
+      { name: 'holder' },
+    );
+    await has.fired;
     const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as PoolExhaustedError;
     expect(err).toBeInstanceOf(PoolExhaustedError);
     expect(err.message).toMatch(
-      /^Timed out after \d+ ms waiting for a connection to 'default': this thread's budget of 1 connections is in use\. Raise 'max' \(or the pool's budget\), lower the time scopes hold connections, or look for scopes that never end\.\nHolders:\n  - scope #\d+ 'holder' has held it for \d+ ms, leased at:/,
+      /^Timed out after \d+ ms waiting for a connection to 'default': this thread's budget of 1 connections is in use\. Raise 'max' \(or the pool's budget\), lower the time scopes hold connections, or look for scopes that never end\.\nHolders:\n {2}- scope #\d+ 'holder' has held it for \d+ ms, leased at:/,
     );
-    release();
+    release.fire();
     await held;
   });
 
@@ -258,14 +271,18 @@ describe('runtime messages', () => {
     await shutdown();
     const budget = SharedBudget.create({ default: 1 });
     configure({ databases: { default: { ...sqlite, acquireTimeoutMs: 50 } }, sharedBudget: budget });
-    let release!: () => void;
-    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))));
-    await new Promise((r) => setTimeout(r, 10));
+    const [has, release] = [latch(), latch()];
+    const held = scope(async () => {
+      await sql`SELECT 1`;
+      has.fire();
+      await release.fired;
+    });
+    await has.fired;
     const err = (await scope(() => sql`SELECT 1`).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(
       /^Timed out after \d+ ms waiting for a connection to 'default': the process-wide budget of 1 connections is in use\./,
     );
-    release();
+    release.fire();
     await held;
   });
 
@@ -331,9 +348,10 @@ describe('runtime messages', () => {
     const w = captureWarnings();
     await shutdown();
     configure({ databases: { default: { ...sqlite, leakThresholdMs: 20 } }, logger: w.logger });
+    const leakReported = () => w.messages.some((m) => m.startsWith('Possible connection leak'));
     await scope(async () => {
       await sql`SELECT 1`;
-      await new Promise((r) => setTimeout(r, 60));
+      await eventually(leakReported); // hold the connection until the report
     });
     expect(w.messages).toContainEqual(
       expect.stringMatching(
@@ -418,16 +436,23 @@ describe('runtime messages', () => {
     const w = captureWarnings();
     await shutdown();
     configure({ databases: { default: sqlite }, logger: w.logger });
-    let release!: () => void;
-    const held = scope(() => sql`SELECT 1`.then(() => new Promise<void>((r) => (release = r))), { name: 'stuck' });
-    await new Promise((r) => setTimeout(r, 10));
+    const [has, release] = [latch(), latch()];
+    const held = scope(
+      async () => {
+        await sql`SELECT 1`;
+        has.fire();
+        await release.fired;
+      },
+      { name: 'stuck' },
+    );
+    await has.fired;
     const report = await shutdown({ deadlineMs: 30 });
     expect(report.forced).toBe(1);
     expect(report.forcedScopes[0]).toMatch(/^Scope #\d+ 'stuck'$/);
     expect(w.messages).toContain(
       'shutdown(): 1 connection(s) were still leased after 30 ms and were closed (open transactions rolled back).',
     );
-    release();
+    release.fire();
     await held;
   });
 

@@ -1,5 +1,5 @@
-// DESIGN §8 scenario 13: using(alias), routers' order and fallback, unknown alias, missing
-// default, scope end releases every alias, atomic({ using }) rolls back that alias only.
+// Acceptance scenario 13: using(alias), routers' order and fallback, unknown alias, missing
+// default, scope end releases every alias, atomic({ using }) rolls back that alias only (docs/acceptance.md).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {

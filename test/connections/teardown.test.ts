@@ -1,5 +1,5 @@
-// DESIGN §8 scenario 18: test-suite teardown asserts count 0 and names any scope still holding a
-// connection.
+// Acceptance scenario 18: test-suite teardown asserts count 0 and names any scope still holding a
+// connection (docs/acceptance.md).
 import { scope, shutdown, sql } from '@spool/connections';
 import { assertNoLeakedConnections, LeakedConnectionsError, type ConnectionCounter } from '@spool/testing';
 import { configureFor, eachDatabase } from '../support/helpers';

@@ -1,9 +1,9 @@
-// DESIGN §8 scenarios 8 (unscoped work: root scope, idleTimeoutMs, strict mode, exits on its own)
-// and 17 (a script that configures, queries and returns exits by itself within 1 s).
+// Acceptance scenarios 8 (unscoped work: root scope, idleTimeoutMs, strict mode, exits on its own)
+// and 17 (a script that configures, queries and returns exits by itself within 1 s) (docs/acceptance.md).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { connections, NoScopeError, scope, shutdown, sql } from '@spool/connections';
+import { connections, NoScopeError, scope, sql } from '@spool/connections';
 import { configureFor, eachDatabase, useDatabase } from '../support/helpers';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);

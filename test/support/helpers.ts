@@ -27,7 +27,28 @@ export async function backendId(db: TestDatabase, alias = 'default'): Promise<nu
   return c.serverId;
 }
 
+/** Pause: for scenarios that hold something for a while, never to wait for a condition (see `eventually`). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wait until `check()` holds, polling every `intervalMs`, for at most `timeoutMs`; resolves with
+ * whether it held. The way to wait for something in these tests: a condition with a deadline.
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, intervalMs = 10): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(intervalMs);
+  }
+}
+
+/** A one-shot signal between a scenario's parties: `fire()` resolves `fired`. */
+export function latch(): { fired: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((r) => (fire = r));
+  return { fired, fire };
+}
 
 /** Configure the default handler with the worker's database under `default` (plus extra aliases). */
 export function configureFor(

@@ -15,7 +15,7 @@ eachDatabase('task() in a plain worker_threads worker', (db) => {
     configure({ databases: { default: role.settings({ maxAge: 0 }) } });
     const link = prepareWorker();
     const worker = new Worker(fixture('plain-worker.js'), { workerData: { ...link.workerData } });
-    link.attach(worker);
+    const cleanedUp = link.attach(worker);
     const ask = (msg: unknown) =>
       new Promise<Record<string, unknown>>((resolve) => {
         worker.once('message', resolve);
@@ -31,6 +31,7 @@ eachDatabase('task() in a plain worker_threads worker', (db) => {
     expect(stats).toMatchObject({ opens: 6, closes: 6, leases: 6, open: 0 });
     worker.postMessage('exit');
     expect(await new Promise((r) => worker.once('exit', r))).toBe(0);
+    expect((await cleanedUp).leftOpen).toBe(0);
     await counter.close();
   });
 });

@@ -1,6 +1,6 @@
-// DESIGN §8 scenarios 5, 6, 7 and 17 with a WorkerPool, on every database of the matrix,
+// Acceptance scenarios 5, 6, 7 and 17 with a WorkerPool, on every database of the matrix,
 // counting connections on the server (SQLite: open handles on the database file).
-// Each suite uses roles of its own ('wk…'), so that no other suite's connections are counted.
+// Each suite uses roles of its own ('wk…'), so that no other suite's connections are counted (docs/acceptance.md).
 import { configure, shutdown } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
 import { TaskAbortedError, TaskTimeoutError, WorkerPool, type WorkerExitEvent } from '@spool/workers';

@@ -7,9 +7,12 @@ import { WorkerPool } from '@spool/workers';
 import { eachDatabase } from '../support/helpers';
 import { fixture } from './helpers';
 
+/** What query-task.js takes and returns. */
+type QueryTask = WorkerPool<{ i: number; db: string; ms?: number }, { i: number }>;
+
 eachDatabase('WorkerPool stats and closeAll', (db) => {
   let counter: ConnectionCounter | undefined;
-  let pool: WorkerPool | undefined;
+  let pool: QueryTask | undefined;
   beforeAll(async () => {
     await db.setup();
     counter = (await db.role('wks')).counter();
@@ -21,10 +24,10 @@ eachDatabase('WorkerPool stats and closeAll', (db) => {
   });
   afterAll(() => counter?.close());
 
-  async function warmPool(): Promise<WorkerPool> {
+  async function warmPool(): Promise<QueryTask> {
     const role = await db.role('wks');
     configure({ databases: { default: role.settings({ maxAge: null }) } });
-    const p = new WorkerPool({ filename: fixture('query-task.js'), workers: 3, checkCapacity: false });
+    const p: QueryTask = new WorkerPool({ filename: fixture('query-task.js'), workers: 3, checkCapacity: false });
     // Enough slow tasks that each of the 3 workers runs some and keeps its connection.
     await Promise.all(Array.from({ length: 9 }, (_, i) => p.run({ i, db: db.name, ms: 30 })));
     expect(await counter!.waitForCount(3, 2000)).toBe(3);

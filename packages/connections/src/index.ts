@@ -105,10 +105,25 @@ export function prepareWorker(options?: PrepareWorkerOptions): ReturnType<Connec
 
 /**
  * In-thread fan-out: run `fn` for every item in its own child scope, at most `concurrency` at a
- * time (default: this thread's budget), releasing each item's connection when it ends.
+ * time (default: this thread's budget), releasing each item's connection when it ends. With
+ * `settled: true`, never rejects and resolves with one `{ ok, value | error }` per item.
  */
-export function fanOut<T, R>(items: Iterable<T>, fn: (item: T, index: number) => R | Promise<R>, options?: FanOutOptions): Promise<R[]> {
-  return connections.fanOut(items, fn, options);
+export function fanOut<T, R>(
+  items: Iterable<T>,
+  fn: (item: T, index: number) => R | Promise<R>,
+  options?: FanOutOptions & { settled?: false },
+): Promise<R[]>;
+export function fanOut<T, R>(
+  items: Iterable<T>,
+  fn: (item: T, index: number) => R | Promise<R>,
+  options: FanOutOptions & { settled: true },
+): Promise<Array<DetachedResult<R>>>;
+export function fanOut<T, R>(
+  items: Iterable<T>,
+  fn: (item: T, index: number) => R | Promise<R>,
+  options?: FanOutOptions & { settled?: boolean },
+): Promise<R[] | Array<DetachedResult<R>>> {
+  return connections.fanOut(items, fn, options as FanOutOptions & { settled?: false });
 }
 
 /** Stop leasing, wait for scopes up to `deadlineMs`, close everything, report what was forced. */

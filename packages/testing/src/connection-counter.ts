@@ -8,6 +8,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import type { AdminQuery, BackendAdmin } from '@spool/connections';
 import { backendFor } from '@spool/connections/internal';
+import { mysqlDriver, pgDriver } from './drivers';
 import { mysqlAdminUrl, pgAdminUrl } from './servers';
 
 export type CounterTarget = { kind: 'postgres' | 'mysql'; user: string } | { kind: 'sqlite'; file: string };
@@ -41,6 +42,14 @@ export class ConnectionCounter {
     if (t.kind === 'sqlite') return sqliteHandles(t.file);
     const m = await this.connect();
     return adminOf(t.kind).connections(m.query, t.user);
+  }
+
+  /** Is connection `serverId` running a statement now? (False for SQLite, whose statements run in JavaScript's thread.) */
+  async busy(serverId: number): Promise<boolean> {
+    const t = this.target;
+    if (t.kind === 'sqlite') return false;
+    const m = await this.connect();
+    return adminOf(t.kind).busy(m.query, serverId);
   }
 
   /** Wait until `predicate(count)` holds, polling, up to `timeoutMs`; resolves with the last count. */
@@ -123,7 +132,7 @@ function serialised(m: Monitor): Monitor {
 
 async function openMonitor(kind: 'postgres' | 'mysql'): Promise<Monitor> {
   if (kind === 'postgres') {
-    const pg = require('pg') as typeof import('pg');
+    const pg = pgDriver();
     const c = new pg.Client({ connectionString: pgAdminUrl(), application_name: 'spool-monitor' });
     await c.connect();
     c.on('error', () => {});
@@ -140,7 +149,7 @@ async function openMonitor(kind: 'postgres' | 'mysql'): Promise<Monitor> {
       close: () => c.end(),
     };
   }
-  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+  const mysql = mysqlDriver();
   const c = await mysql.createConnection({ uri: mysqlAdminUrl() });
   c.on('error', () => {});
   const stream = (c as unknown as { connection: { stream: { ref(): void; unref(): void } } }).connection.stream;

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSettings } from '@spool/connections';
 import { ConnectionCounter } from './connection-counter';
+import { loadSqliteDriver, mysqlDriver, pgDriver } from './drivers';
 import { mysqlAdminUrl, pgAdminUrl } from './servers';
 
 export const TEST_DATABASES = ['sqlite', 'postgres', 'mysql'] as const;
@@ -52,7 +53,7 @@ export function requestedDatabases(value = process.env.SPOOL_TEST_DATABASES): Te
 export async function probe(name: TestDatabaseName): Promise<{ ok: true } | { ok: false; reason: string }> {
   if (name === 'sqlite') {
     try {
-      require('better-sqlite3');
+      loadSqliteDriver();
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: `better-sqlite3 cannot be loaded: ${(err as Error).message}` };
@@ -60,13 +61,13 @@ export async function probe(name: TestDatabaseName): Promise<{ ok: true } | { ok
   }
   try {
     if (name === 'postgres') {
-      const pg = require('pg') as typeof import('pg');
+      const pg = pgDriver();
       const c = new pg.Client({ connectionString: pgAdminUrl(), connectionTimeoutMillis: 3000 });
       await c.connect();
       await c.query('SELECT 1');
       await c.end();
     } else {
-      const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+      const mysql = mysqlDriver();
       const c = await mysql.createConnection({ uri: mysqlAdminUrl(), connectTimeout: 3000 });
       await c.query('SELECT 1');
       await c.end();
@@ -288,7 +289,7 @@ type AdminQuery = (sql: string) => Promise<unknown[]>;
 /** Run statements as the admin user (trusted SQL: names come from this module, not from input). */
 export async function withAdmin<T>(name: 'postgres' | 'mysql', fn: (q: AdminQuery) => Promise<T>): Promise<T> {
   if (name === 'postgres') {
-    const pg = require('pg') as typeof import('pg');
+    const pg = pgDriver();
     const c = new pg.Client({ connectionString: pgAdminUrl() });
     await c.connect();
     try {
@@ -297,7 +298,7 @@ export async function withAdmin<T>(name: 'postgres' | 'mysql', fn: (q: AdminQuer
       await c.end();
     }
   }
-  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+  const mysql = mysqlDriver();
   const c = await mysql.createConnection({ uri: mysqlAdminUrl() });
   try {
     return await fn(async (sql) => {

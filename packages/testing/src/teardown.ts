@@ -1,5 +1,5 @@
 /**
- * Test-suite teardown (DESIGN §8 scenario 18): assert that no scope still holds a connection,
+ * Test-suite teardown (acceptance scenario 18, docs/acceptance.md): assert that no scope still holds a connection,
  * naming the scopes that do and where they leased, and that the server-side count is zero.
  */
 import { connections as defaultHandler, type ConnectionHandler } from '@spool/connections';

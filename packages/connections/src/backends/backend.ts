@@ -80,6 +80,8 @@ export interface BackendAdmin {
    * ascending, the connection running the query excluded.
    */
   connections(query: AdminQuery, user?: string): Promise<number[]>;
+  /** Is server connection `id` running a statement now (not idle, not gone)? */
+  busy(query: AdminQuery, id: number): Promise<boolean>;
   /**
    * End the server connections `ids` that are still live and belong to `user` (default: the
    * connecting user); other ids are left alone. PostgreSQL waits up to 1 s for each backend to

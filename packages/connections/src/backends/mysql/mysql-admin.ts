@@ -36,6 +36,11 @@ export const mysqlAdmin: BackendAdmin = {
     return rows.map((r) => Number(r.id));
   },
 
+  async busy(query, id) {
+    const { rows } = await query(`SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query'`, [id]);
+    return rows.length > 0;
+  },
+
   async terminate(query, ids, user) {
     let ended = 0;
     for (const id of serverIds(ids)) {

@@ -33,6 +33,11 @@ export const postgresAdmin: BackendAdmin = {
     return rows.map((r) => Number(r.pid));
   },
 
+  async busy(query, pid) {
+    const { rows } = await query(`SELECT pid FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]);
+    return rows.length > 0;
+  },
+
   async terminate(query, ids, user) {
     let ended = 0;
     for (const pid of serverIds(ids)) {

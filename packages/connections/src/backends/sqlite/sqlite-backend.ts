@@ -79,12 +79,18 @@ function releaseLock(raw: SqliteRaw): void {
   next?.grant();
 }
 
-function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
+/** Take the write lock of `raw`'s file now, unless another connection of this thread holds it. */
+function tryLock(raw: SqliteRaw): boolean {
   const l = lockFor(raw.file as string);
-  if (l.holder === null || l.holder === raw) {
-    l.holder = raw;
-    return undefined;
-  }
+  if (l.holder !== null && l.holder !== raw) return false;
+  l.holder = raw;
+  return true;
+}
+
+/** Take the write lock of `raw`'s file: at once (undefined), or once the holder releases it. */
+function acquireLock(raw: SqliteRaw): Promise<void> | undefined {
+  if (tryLock(raw)) return undefined;
+  const l = lockFor(raw.file as string);
   return new Promise<void>((resolve, reject) => {
     const entry = {
       raw,
@@ -141,12 +147,6 @@ function run(raw: SqliteRaw, cached: CachedStatement, bindings: readonly unknown
   } finally {
     if (cached.locks && raw.file && !raw.driver.inTransaction) releaseLock(raw);
   }
-}
-
-/** Has another connection of this thread the write lock on `raw`'s file? */
-function lockedByOther(raw: SqliteRaw): boolean {
-  const holder = raw.file ? writeLocks.get(raw.file)?.holder : null;
-  return holder !== null && holder !== undefined && holder !== raw;
 }
 
 /** Compiled patterns for REGEXP, per thread. */
@@ -239,10 +239,8 @@ export const sqliteBackend: Backend = {
   querySync(raw, sql, bindings, options?: QueryOptions): QueryResult | undefined {
     const r = raw as SqliteRaw;
     const cached = statement(r, sql);
-    if (cached.locks && r.file) {
-      if (lockedByOther(r)) return undefined; // wait for it asynchronously: see query()
-      acquireLock(r);
-    }
+    // Another connection of this thread holds the write lock: wait for it asynchronously (query()).
+    if (cached.locks && r.file && !tryLock(r)) return undefined;
     return run(r, cached, bindings, options);
   },
 
