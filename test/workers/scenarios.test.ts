@@ -4,7 +4,7 @@
 import { configure, shutdown } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
 import { TaskAbortedError, TaskTimeoutError, WorkerPool, type WorkerExitEvent } from '@spool/workers';
-import { eachDatabase } from '../support/helpers';
+import { eachDatabase, eventually } from '../support/helpers';
 import { fixture, runScript } from './helpers';
 
 type Result = { i: number; server: number; threadId: number; name: string | undefined };
@@ -98,6 +98,10 @@ eachDatabase('WorkerPool scenarios', (db) => {
     const exits: WorkerExitEvent[] = [];
     pool.on('workerExit', (e: WorkerExitEvent) => exits.push(e));
     const before = pool.threads.map((t) => t.threadId);
+    // Both workers are up (their entry answers the pool), so that the timeout measures the task,
+    // not a thread's start-up on a loaded machine: the task must time out mid-query.
+    const p = pool;
+    expect(await eventually(async () => (await p.stats()).threads.length === 2, 10_000, 50)).toBe(true);
     // SQLite runs a statement synchronously in the worker, where terminate() cannot interrupt it
     // before it returns: there the task holds its handle in JavaScript instead.
     const op = db.hasServer ? 'long' : 'hang';
