@@ -137,4 +137,21 @@ const CliGhostOutside = Model.define({ x: new IntegerField() }, { name: 'CliGhos
     expect((await project.run(['check'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toContain('\u001b[');
     project.models(MODELS_V2);
   });
+
+  test('dbshell opens the database client with the alias settings (or says which client to install)', async () => {
+    const args = db.name === 'sqlite' ? ['SELECT 6*7;'] : db.name === 'postgres' ? ['-At', '-c', 'SELECT 6*7'] : ['-N', '-e', 'SELECT 6*7'];
+    const client = db.name === 'sqlite' ? ['sqlite3'] : db.name === 'postgres' ? ['psql'] : ['mariadb', 'mysql'];
+    const installed = client.some((c) => (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, c))));
+    const r = await project.run(['dbshell', '--', ...args]);
+    if (installed) {
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe('42');
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error: dbshell: ${client.join(' or ')} is not installed or not on PATH`);
+    }
+    const none = await project.run(['dbshell'], { PATH: '/nonexistent' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`is not installed or not on PATH: install`);
+  });
 });
