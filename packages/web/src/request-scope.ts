@@ -190,7 +190,18 @@ export function beginRequest(
   };
   res.once('close', () => {
     closed();
-    decide(false); // no-op when already decided; a client that went away first rolls back
+    if (clientGone) {
+      // End the scope before anything else: from now on no statement of this request can start
+      // (a handler that does not know yet gets ScopeEndedError); the one in flight finishes, then
+      // the transaction is rolled back and the connection released. Deciding first would leave a
+      // window between the ROLLBACK and the scope's end in which the handler's next statement
+      // would run on the connection in autocommit, and commit.
+      const ended = end();
+      decide(false);
+      void settledBlock.catch(() => undefined).finally(() => ended);
+      return;
+    }
+    decide(false); // no-op: a finished response decided in settle()
     void settledBlock.catch(() => undefined).finally(end);
   });
   return scope;
