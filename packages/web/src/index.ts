@@ -5,7 +5,8 @@
 export { spoolErrors, spoolMiddleware, type NextFunction } from './express';
 export { spoolPlugin } from './fastify';
 export { withScope, type RequestHandler, type WithScopeOptions } from './http';
-export type { RequestScopeOptions } from './request-scope';
+export { requestSignal, type RequestScopeOptions } from './request-scope';
+export { RequestAbortedError } from './request-aborted-error';
 export { spoolDebug, spoolDebugPlugin, type DebugRequestHandler, type SpoolDebugOptions } from './debug/spool-debug';
 export type {
   DebugSnapshot,

@@ -8,7 +8,8 @@
  * @internal
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { atomic, connections, openScope, ScopeEndedError, setRollback, type ScopeHandle } from '@spool/connections';
+import { atomic, connections, currentScope, openScope, ScopeEndedError, setRollback, type ScopeHandle } from '@spool/connections';
+import { RequestAbortedError } from './request-aborted-error';
 
 /** Options shared by every integration. */
 export interface RequestScopeOptions {
@@ -68,6 +69,8 @@ export interface RequestScope {
   readonly error: unknown;
   /** Did the client go away before the response was complete? */
   readonly clientGone: boolean;
+  /** Aborted (with a `RequestAbortedError`) when the client goes away, just before the scope ends. */
+  readonly signal: AbortSignal;
   /**
    * Record that the handler failed: an atomic request then rolls back whatever status is sent.
    * The first error is kept.
@@ -88,6 +91,42 @@ export interface RequestScope {
 }
 
 const requestScopes = new WeakMap<object, RequestScope>();
+/** The same, by scope id, for `requestSignal()` from inside a handler. */
+const scopesById = new Map<number, RequestScope>();
+
+/**
+ * The `AbortSignal` of the request the calling code serves (found through its scope): aborted,
+ * with a `RequestAbortedError` as its reason, when the client goes away before the response is
+ * complete, just before the request's scope ends. Pass `req` to look it up by request instead.
+ * Outside a request, a signal that never aborts.
+ *
+ * ### Examples
+ * ```ts
+ * import { sql } from '@spool/connections';
+ * import { requestSignal } from '@spool/web';
+ *
+ * app.get('/report', async (req, res) => {
+ *   const signal = requestSignal();
+ *   const rows = [];
+ *   for (const id of [1, 2, 3]) {
+ *     if (signal.aborted) return; // the client went away: stop here, quietly
+ *     rows.push(...(await sql`SELECT * FROM author WHERE id = ${id}`));
+ *   }
+ *   res.json(rows);
+ * });
+ * ```
+ */
+export function requestSignal(req?: object): AbortSignal {
+  const scope = req ? requestScopes.get(req) : scopeOfCaller();
+  return scope?.signal ?? NEVER;
+}
+
+const NEVER = new AbortController().signal;
+
+function scopeOfCaller(): RequestScope | undefined {
+  const id = currentScope()?.id;
+  return id === undefined ? undefined : scopesById.get(id);
+}
 
 /** A request as observers (the debug page) see it. */
 export interface ObservedRequest {
@@ -126,6 +165,7 @@ export function beginRequest(
   const handle = openScope({ name: options.name(req) });
   let failure: { error: unknown } | undefined;
   let clientGone = false;
+  const controller = new AbortController();
   let settle: (status: number) => Promise<void> = () => Promise.resolve();
   const scope: RequestScope = {
     handle,
@@ -135,23 +175,30 @@ export function beginRequest(
     get clientGone() {
       return clientGone;
     },
+    signal: controller.signal,
     fail(error) {
       if (!failure) failure = { error };
     },
     settle: (status) => settle(status),
-    isDisconnectError: (error) => clientGone && ScopeEndedError.is(error),
+    isDisconnectError: (error) => clientGone && (ScopeEndedError.is(error) || RequestAbortedError.is(error)),
   };
   requestScopes.set(req, scope);
+  scopesById.set(handle.id, scope);
   const observed: ObservedRequest | undefined =
     requestObservers.size > 0 ? { scopeId: handle.id, req, res, startedAt: Date.now(), scope } : undefined;
   if (observed) for (const o of requestObservers) o.started(observed);
-  const end = (): Promise<void> =>
-    handle.end().then(() => {
+  const end = (): Promise<void> => {
+    scopesById.delete(handle.id);
+    return handle.end().then(() => {
       if (observed) for (const o of requestObservers) o.ended(observed);
     });
+  };
   const closed = (): void => {
-    // 'close' after 'finish' is a normal end; before it, the client went away.
-    if (!res.writableFinished) clientGone = true;
+    // 'close' after 'finish' is a normal end; before it, the client went away: tell the handler
+    // (its signal) before its scope ends.
+    if (res.writableFinished) return;
+    clientGone = true;
+    controller.abort(new RequestAbortedError(options.name(req)));
   };
   if (!options.atomic) {
     res.once('close', () => {
