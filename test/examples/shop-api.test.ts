@@ -3,15 +3,19 @@
 // the query count of the detail page, the transactional order endpoint (all or nothing) and its
 // background job on a WorkerPool; the server-side connection count is 0 once the app stopped.
 // The example's worker file runs from its build (examples/shop-api/dist/jobs.js).
+// The database comes from @spool/testing as a user's suite would get it: useTestDatabase() creates
+// this worker's test database (schema by the app's ensureSchema) and drops it after; model rules
+// are checked in transactionalTest()s, rolled back, so the HTTP tests only see committed rows.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { configure, connections, scope } from '@spool/connections';
-import { assertNumQueries } from '@spool/testing';
+import { atomic, connections, scope } from '@spool/connections';
+import { IntegrityError, ValidationError } from '@spool/orm';
+import { assertNumQueries, transactionalTest, useTestDatabase, withAdmin, type ConnectionCounter } from '@spool/testing';
 import { createApp } from '../../examples/shop-api/src/app';
 import { createJobsPool } from '../../examples/shop-api/src/jobs-pool';
-import { Order, Product } from '../../examples/shop-api/src/models';
-import { dropSchema, ensureSchema } from '../../examples/shop-api/src/schema';
-import { eachDatabase, useDatabase } from '../support/helpers';
+import { Category, Customer, Order, OrderItem, Product } from '../../examples/shop-api/src/models';
+import { ensureSchema } from '../../examples/shop-api/src/schema';
+import { eachDatabase } from '../support/helpers';
 
 interface Reply {
   status: number;
@@ -19,11 +23,14 @@ interface Reply {
 }
 
 eachDatabase('examples/shop-api', (db) => {
-  const counter = useDatabase(db);
+  let counter: ConnectionCounter;
   let server: Server;
   let base: string;
   let pool: ReturnType<typeof createJobsPool>;
   const jobErrors: unknown[] = [];
+  const run = process.env.SPOOL_TEST_RUN ?? String(process.pid);
+  const worker = process.env.JEST_WORKER_ID ?? '1';
+  const testDb = `spool_${run}_${worker}_shop`;
 
   async function call(method: string, path: string, body?: unknown): Promise<Reply> {
     const res = await fetch(`${base}${path}`, {
@@ -36,10 +43,23 @@ eachDatabase('examples/shop-api', (db) => {
   }
 
   beforeAll(async () => {
-    configure({ databases: { default: db.settings({ maxAge: 60 }) } });
-    await dropSchema();
-    expect(await ensureSchema()).toBe(true);
-    expect(await ensureSchema()).toBe(false); // the second run finds the tables
+    await db.setup();
+    counter = db.counter();
+    // The worker's role may create (and drop) its test database, as an app's test user would.
+    const role = db.settings().connection as string | { user?: string };
+    const user = typeof role === 'string' ? decodeURIComponent(new URL(role).username) : (role.user as string);
+    if (db.name === 'postgres') await withAdmin('postgres', (q) => q(`ALTER ROLE "${user}" CREATEDB`));
+    if (db.name === 'mysql') await withAdmin('mysql', (q) => q(`GRANT ALL ON \`${testDb}\`.* TO '${user}'@'%'`));
+  });
+
+  useTestDatabase({
+    settings: { databases: { default: db.settings({ maxAge: 60 }) } },
+    name: (base) => (db.name === 'sqlite' ? `${base}-shop.sqlite3` : testDb),
+    setup: async () => expect(await ensureSchema()).toBe(true),
+  });
+
+  beforeAll(async () => {
+    expect(await ensureSchema()).toBe(false); // a second run finds the tables
     pool = createJobsPool(1);
     server = createApp({ pool, onJobError: (err) => jobErrors.push(err) }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -47,15 +67,27 @@ eachDatabase('examples/shop-api', (db) => {
   });
 
   afterAll(async () => {
-    // useDatabase's afterEach shut the handler down; the pool and the server go here.
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await pool?.close({ deadlineMs: 5_000 });
+    await counter?.close();
   });
 
-  // useDatabase() shuts Spool down after every test: configure again for the next.
-  beforeEach(() => {
-    if (!connections.configured) configure({ databases: { default: db.settings({ maxAge: 60 }) } });
+  transactionalTest('model rules, in a rolled-back transaction: fullClean names the fields; an order lists a product once', async () => {
+    const books = await Category.objects.create({ slug: 'tx-books', name: 'Books' });
+    const bad = new Product({ sku: 'x'.repeat(40), name: 'Bad', price: '-1.00', category: books });
+    const err = await bad.$fullClean().catch((e: unknown) => e);
+    expect(ValidationError.is(err) && Object.keys(err.messageDict).sort()).toEqual(['price', 'sku']);
+    const product = await Product.objects.create({ sku: 'TX-1', name: 'Tx', price: '1.00', category: books });
+    const order = await Order.objects.create({ customer: await Customer.objects.create({ email: 'tx@example.com', name: 'Tx' }) });
+    await OrderItem.objects.create({ order, product, quantity: 1, unitPrice: '1.00' });
+    const twice = await atomic(() => OrderItem.objects.create({ order, product, quantity: 2, unitPrice: '1.00' })).catch((e: unknown) => e);
+    expect(IntegrityError.is(twice)).toBe(true); // shop_order_item_once, rolled back to its savepoint
+    expect(await OrderItem.objects.filter({ order }).count()).toBe(1);
+  });
+
+  test('the rolled-back rows are gone: the HTTP tests start from an empty shop', async () => {
+    expect(await scope(() => Category.objects.count())).toBe(0);
   });
 
   test('categories and products: 201s, a taken slug is 409, invalid input 400 naming the fields, unknown ids 404', async () => {
@@ -200,5 +232,6 @@ eachDatabase('examples/shop-api', (db) => {
     await pool.close({ deadlineMs: 5_000 });
     await connections.shutdown();
     expect(await counter.waitForCount(0, 5_000)).toBe(0);
+    // useTestDatabase() configures nothing more after this; its afterAll drops the database.
   });
 });

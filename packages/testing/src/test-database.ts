@@ -15,7 +15,7 @@
  * test('…', async () => { … }); // runs in a transaction rolled back afterwards
  * ```
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { ConnectionHandler, connections as defaultHandler, type DatabaseSettings, type Settings } from '@spool/connections';
 import { assertNoLeakedConnections } from './teardown';
@@ -28,8 +28,8 @@ export interface TestDatabaseOptions {
   setup?: () => unknown;
   /**
    * The test database's name for an alias whose database is `base`. Default:
-   * `${base}_test_${JEST_WORKER_ID}` (SQLite: `<file>.test-<worker>.sqlite3` beside the file;
-   * `:memory:` stays in memory).
+   * `${base}_test_${JEST_WORKER_ID}`. SQLite: `base` is the file's name without extension and the
+   * result a file name beside it (default `<base>.test-<worker>.sqlite3`); `:memory:` stays in memory.
    */
   name?: (base: string, alias: string, worker: string) => string;
   /** Keep the databases after the tests (Django's `--keepdb`). Default false: dropped. */
@@ -106,7 +106,8 @@ function planFor(alias: string, db: DatabaseSettings, worker: string, naming: Te
     const filename = typeof conn === 'string' ? conn : (conn.filename ?? ':memory:');
     if (filename === ':memory:') return { alias, name: ':memory:', settings: db, create: async () => {}, drop: async () => {} };
     const stem = basename(filename).replace(/\.[^.]*$/, '');
-    const name = naming ? naming(stem, alias, worker) : join(dirname(filename), `${stem}.test-${worker}.sqlite3`);
+    // Beside the application's file (a name given as an absolute path stays as it is).
+    const name = resolve(dirname(filename), naming ? naming(stem, alias, worker) : `${stem}.test-${worker}.sqlite3`);
     const remove = async (): Promise<void> => {
       for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${name}${suffix}`, { force: true });
     };
