@@ -13,7 +13,8 @@ import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, table, writeResults }
 
 const require = createRequire(import.meta.url);
 const { configure, scope, shutdown, connections } = require('@spool/connections');
-const { Model, CharField, IntegerField, ForeignKey, ReverseForeignKey, SchemaEditor, Count, Sum, F, compilerStats } = require('@spool/orm');
+const { Model, CharField, IntegerField, ForeignKey, ReverseForeignKey, SchemaEditor, Count, Sum, F } = require('@spool/orm');
+const { compilerStats } = require('@spool/orm/internal');
 const knexFactory = require('knex');
 
 const AUTHORS = 1000;

@@ -1,7 +1,7 @@
 // Row, insert and update types inferred from the definitions; instances and their relations.
 import type { InferInsert, InferRow, InferUpdate, PkOf, RelatedManager } from '@spool/orm';
 import type { Equal, Expect, HasKey, Mutual, Not } from './utils';
-import { Author, Book, Item, Publisher, Tag } from './models';
+import { Author, Book, Item, type Publisher, type Tag } from './models';
 
 // The row of a model: columns, foreign keys as <name>Id, the implicit id.
 export type T1 = Expect<

@@ -7,7 +7,7 @@ import {
   ForeignKey,
   IntegerField,
   JSONField,
-  Manager,
+  type Manager,
   ManyToManyField,
   Model,
   ReverseForeignKey,

@@ -15,7 +15,7 @@ import {
   Index,
   IntegerField,
   JSONField,
-  Manager,
+  type Manager,
   ManyToManyField,
   Model,
   OneToOneField,

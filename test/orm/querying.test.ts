@@ -2,7 +2,8 @@
 // values, valuesList, count, exists, laziness and immutability; the SQL of a representative
 // query on each database, then the rows it returns.
 import { connections } from '@spool/connections';
-import { FieldError, Manager, ObjectDoesNotExist, MultipleObjectsReturned, SpoolError, compilerStats } from '@spool/orm';
+import { FieldError, Manager, ObjectDoesNotExist, MultipleObjectsReturned, SpoolError } from '@spool/orm';
+import { compilerStats } from '@spool/orm/internal';
 import { assertNumQueries, captureQueries } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
 import { Author, Book } from './models';

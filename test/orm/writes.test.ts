@@ -6,7 +6,7 @@ import { FieldError, ProtectedError, RestrictedError, SpoolError } from '@spool/
 import { assertNumQueries, captureQueries } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
 import { Author, Book, Profile, Publisher, Review, Tag } from './models';
-import { inTx, seedLibrary, titles, useTables } from './support';
+import { inTx, seedLibrary, useTables } from './support';
 
 eachDatabase('writes', (db) => {
   useTables(db);
@@ -132,7 +132,9 @@ eachDatabase('writes', (db) => {
       expect(await Book.objects.filter({ pages__gt: 100 }).update({ pages: 320 })).toBe(4);
       expect(await Book.objects.filter({ pages: 320 }).update({ pages: 320 })).toBe(4);
       expect(await Book.objects.filter({ title: 'none' }).update({ pages: 1 })).toBe(0);
-      expect(() => Book.objects.slice(0, 1).update({ pages: 1 })).rejects.toThrow('Cannot update a query once a slice has been taken.');
+      await expect(() => Book.objects.slice(0, 1).update({ pages: 1 })).rejects.toThrow(
+        'Cannot update a query once a slice has been taken.',
+      );
     }));
 
   test('delete cascades per onDelete, in one transaction, and reports counts per model', () =>

@@ -1,7 +1,7 @@
 /**
  * Brands shared across copies of the package: values built by one copy of `@spool/orm` (a model,
  * a field, an expression) are recognised by another, as `@spool/connections` does for its errors.
- * @internal
+ * Internal to the package (not exported from its index).
  */
 export const FIELD_BRAND = Symbol.for('spool.orm.field');
 export const MODEL_BRAND = Symbol.for('spool.orm.model');

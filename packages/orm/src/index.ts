@@ -53,9 +53,10 @@ export { RawQuerySet } from './query/raw-query-set';
 export { Prefetch } from './query/prefetch';
 export { Q, QNode } from './query/q';
 export { F, Value, Count, Sum, Avg, Min, Max, Expression, Aggregate, OrderBy, FieldRef, CombinedExpression } from './query/expressions';
-export { compilerStats, clearCompiledCache } from './query/compiler';
 
 export { SchemaEditor, schemaEditor } from './schema/schema-editor';
+export type { BaseOperations } from './backends/base-operations';
+export type { DatabaseFeatures } from './backends/database-features';
 
 export {
   FieldError,

@@ -1,6 +1,6 @@
 /** A boolean column (MariaDB `bool` = tinyint(1), SQLite `bool` affinity numeric); values come back as booleans. */
 import type { BaseOperations } from '../backends/base-operations';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export type BooleanFieldOptions = FieldOptions<boolean>;
@@ -8,7 +8,7 @@ export type BooleanFieldOptions = FieldOptions<boolean>;
 /** A boolean read as 0/1 (or '0'/'1'), as a boolean. */
 export const booleanFromDb: FromDb = (v) => (v === null || v === undefined ? v : typeof v === 'boolean' ? v : Boolean(Number(v)));
 
-export class BooleanField<const O extends BooleanFieldOptions = {}> extends Field<ScalarSpecOf<boolean, boolean, 'boolean', O>> {
+export class BooleanField<const O extends BooleanFieldOptions = Empty> extends Field<ScalarSpecOf<boolean, boolean, 'boolean', O>> {
   readonly internalType: string = 'BooleanField';
   readonly lookupKind = 'boolean' as const;
 

@@ -4,7 +4,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export interface DateFieldOptions extends FieldOptions<string | Date> {
@@ -17,15 +17,15 @@ export interface DateFieldOptions extends FieldOptions<string | Date> {
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
-/** `'YYYY-MM-DD'` of a Date, in UTC (or local time). @internal */
-export function formatDate(d: Date, local = false): string {
+/** `'YYYY-MM-DD'` of a Date, in UTC (or local time). */
+function formatDate(d: Date, local = false): string {
   return local
     ? `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
     : `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 }
 
-/** Parse a date given by the user into `'YYYY-MM-DD'`, or undefined when it is not one. @internal */
-export function parseDate(value: unknown): string | undefined {
+/** Parse a date given by the user into `'YYYY-MM-DD'`, or undefined when it is not one. */
+function parseDate(value: unknown): string | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : formatDate(value);
   if (typeof value !== 'string') return undefined;
   const m = ISO_DATE.exec(value.trim().slice(0, 10));
@@ -53,7 +53,7 @@ export function setByAutoNow(field: { autoNow: boolean; autoNowAdd: boolean }): 
   }
 }
 
-export class DateField<const O extends DateFieldOptions = {}> extends Field<ScalarSpecOf<string, string | Date, 'date', O>> {
+export class DateField<const O extends DateFieldOptions = Empty> extends Field<ScalarSpecOf<string, string | Date, 'date', O>> {
   readonly internalType: string = 'DateField';
   readonly lookupKind = 'date' as const;
   readonly autoNow: boolean;

@@ -5,7 +5,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 import { setByAutoNow } from './date-field';
 
@@ -16,8 +16,8 @@ export interface DateTimeFieldOptions extends FieldOptions<Date> {
   autoNowAdd?: boolean;
 }
 
-/** Parse user input into a valid Date, or undefined. @internal */
-export function parseDateTime(value: unknown): Date | undefined {
+/** Parse user input into a valid Date, or undefined. */
+function parseDateTime(value: unknown): Date | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value.trim())) {
     const s = value.trim();
@@ -31,7 +31,7 @@ export function parseDateTime(value: unknown): Date | undefined {
 export const dateTimeFromText: FromDb = (v) =>
   typeof v === 'string' ? (parseDateTime(v) ?? new Date(v)) : typeof v === 'number' ? new Date(v) : v;
 
-export class DateTimeField<const O extends DateTimeFieldOptions = {}> extends Field<ScalarSpecOf<Date, Date, 'datetime', O>> {
+export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends Field<ScalarSpecOf<Date, Date, 'datetime', O>> {
   readonly internalType: string = 'DateTimeField';
   readonly lookupKind = 'datetime' as const;
   readonly autoNow: boolean;

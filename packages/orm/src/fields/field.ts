@@ -82,7 +82,7 @@ export type FromDb = ((value: unknown) => unknown) | undefined;
  * Runtime state is filled in when the model is defined (`contribute`).
  */
 export abstract class Field<S extends AnySpec = AnySpec> {
-  /** @internal phantom */
+  /** Phantom: the spec the type layer reads (type-level only). */
   declare readonly [SPEC]: S;
   /** Django's internal type name: `CharField`, `ForeignKey`, ... */
   abstract readonly internalType: string;
@@ -263,6 +263,3 @@ export abstract class Field<S extends AnySpec = AnySpec> {
 }
 
 Object.defineProperty(Field.prototype, FIELD_BRAND, { value: true });
-
-/** Any field. */
-export type AnyField = Field<AnySpec>;

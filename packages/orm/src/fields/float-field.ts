@@ -1,12 +1,12 @@
 /** A `double precision` column (SQLite `real`), JavaScript numbers. */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions } from './field';
 
 export type FloatFieldOptions = FieldOptions<number>;
 
-export class FloatField<const O extends FloatFieldOptions = {}> extends Field<ScalarSpecOf<number, number, 'float', O>> {
+export class FloatField<const O extends FloatFieldOptions = Empty> extends Field<ScalarSpecOf<number, number, 'float', O>> {
   readonly internalType: string = 'FloatField';
   readonly lookupKind = 'float' as const;
 

@@ -50,7 +50,7 @@ export type ForeignKeySpec<I, O, Rel extends 'fk' | 'o2o' = 'fk'> = {
   readonly pk: O extends { primaryKey: true } ? true : false;
 };
 
-/** A forward relation to one row of another model. @internal */
+/** The base of relation fields: the related model, resolved on first use, and the reverse names. */
 export abstract class RelatedField<S extends RelationSpec> extends Field<S> {
   override readonly isRelation = true;
   readonly target: Target;
@@ -79,7 +79,7 @@ export abstract class RelatedField<S extends RelationSpec> extends Field<S> {
   }
 }
 
-/** The implementation shared by ForeignKey and OneToOneField. @internal */
+/** The implementation shared by ForeignKey and OneToOneField: a column holding the related row's key. */
 export abstract class ForeignObject<S extends RelationSpec> extends RelatedField<S> {
   readonly onDelete: OnDelete;
   readonly dbConstraint: boolean;

@@ -6,7 +6,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export type IntegerFieldOptions = FieldOptions<number>;
@@ -30,7 +30,7 @@ const RANGES: Record<string, [number, number]> = {
 };
 
 /** An `integer` column. */
-export class IntegerField<const O extends IntegerFieldOptions = {}> extends Field<ScalarSpecOf<number, number, 'integer', O>> {
+export class IntegerField<const O extends IntegerFieldOptions = Empty> extends Field<ScalarSpecOf<number, number, 'integer', O>> {
   readonly internalType: string = 'IntegerField';
   readonly lookupKind = 'integer' as const;
 
@@ -58,7 +58,7 @@ export class IntegerField<const O extends IntegerFieldOptions = {}> extends Fiel
 }
 
 /** A `bigint` column (numbers exact up to 2^53). */
-export class BigIntegerField<const O extends IntegerFieldOptions = {}> extends IntegerField<O> {
+export class BigIntegerField<const O extends IntegerFieldOptions = Empty> extends IntegerField<O> {
   override readonly internalType: string = 'BigIntegerField';
 
   override dbType(ops: BaseOperations): string | undefined {

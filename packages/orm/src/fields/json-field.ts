@@ -9,7 +9,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
@@ -32,7 +32,7 @@ type JSONSpec<T, O> = ScalarSpecOf<Exclude<T, null>, Exclude<T, null>, 'json', n
  * Give the document type as the type argument; include `null` in it for a nullable column
  * (and pass `null: true`): `new JSONField<Settings | null>({ null: true })`.
  */
-export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = {}> extends Field<JSONSpec<T, O>> {
+export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = Empty> extends Field<JSONSpec<T, O>> {
   readonly internalType: string = 'JSONField';
   readonly lookupKind = 'json' as const;
 

@@ -46,8 +46,6 @@ export class ManyToManyField<I> extends RelatedField<ManyToManySpec<I>> {
   override readonly manyValued = true;
   readonly dbTable: string | undefined;
   readonly throughThunk: (() => unknown) | undefined;
-  /** The through model (auto-created or given), once resolved. @internal */
-  throughMeta: ModelMeta | undefined;
 
   constructor(to: (() => ModelCtor<I>) | ModelRef<I>, options: ManyToManyFieldOptions = {}) {
     super(to, options, ['relatedName', 'relatedQueryName', 'dbTable', 'through'], 'ManyToManyField');

@@ -31,6 +31,8 @@ export interface ModelRef<I> {
 export type ModelCtor<I> = abstract new (...args: never[]) => I;
 
 /** Name a related model with an explicit instance type (for `'self'` and cycles). */
+// A thunk may return a class still being defined: its type is not asked for (`unknown` would be a circular reference).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function ref<I>(target: 'self' | (() => any)): ModelRef<I> {
   if (target !== 'self' && typeof target !== 'function') {
     throw new TypeError(`ref(): pass 'self' or a function returning the model class (() => Book), got ${typeof target}.`);
@@ -43,7 +45,7 @@ export function isModelRef(v: unknown): v is ModelRef<unknown> {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[REF] === true;
 }
 
-/** What a relation field stores: `'self'` or a thunk. @internal */
+/** What a relation field stores: `'self'` or a thunk. */
 export type Target = 'self' | (() => unknown);
 
 /** Normalise the `to` argument of a relation. @internal */

@@ -23,7 +23,7 @@ import { Field } from './field';
 import { isModelRef, type ModelRef, type Target, targetOf } from './model-ref';
 import type { ReverseSpec } from './many-to-many-field';
 
-/** @internal */
+/** The base of the reverse relation declarations (they type a relation declared on the other model). */
 export abstract class ReverseRelation<S extends ReverseSpec<unknown, 'reverse-fk' | 'reverse-o2o' | 'reverse-m2m'>> extends Field<S> {
   override readonly isRelation = true;
   override readonly concrete = false;
@@ -34,6 +34,8 @@ export abstract class ReverseRelation<S extends ReverseSpec<unknown, 'reverse-fk
   /** The kind of forward field expected. */
   abstract readonly expects: 'ForeignKey' | 'OneToOneField' | 'ManyToManyField';
 
+  // A thunk may return a class still being defined: its type is not asked for (`unknown` would be a circular reference).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(to: (() => any) | ModelRef<unknown>, fieldName: string) {
     super({});
     this.target = isModelRef(to) ? to.target : targetOf(to, new.target.name);

@@ -2,7 +2,7 @@
 import type { Vendor } from '@spool/connections';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions } from './field';
 
 export interface TextFieldOptions extends FieldOptions<string> {
@@ -10,7 +10,7 @@ export interface TextFieldOptions extends FieldOptions<string> {
   dbCollation?: string | Partial<Record<Vendor, string>>;
 }
 
-export class TextField<const O extends TextFieldOptions = {}> extends Field<ScalarSpecOf<string, string, 'text', O>> {
+export class TextField<const O extends TextFieldOptions = Empty> extends Field<ScalarSpecOf<string, string, 'text', O>> {
   readonly internalType: string = 'TextField';
   readonly lookupKind = 'text' as const;
   readonly dbCollation: string | Partial<Record<Vendor, string>> | undefined;

@@ -9,7 +9,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
-import type { ScalarSpecOf } from '../types';
+import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
 export type UUIDFieldOptions = FieldOptions<string>;
@@ -27,15 +27,15 @@ export function uuidHex(value: unknown): string | undefined {
   return HEX32.test(hex) ? hex : undefined;
 }
 
-/** 32 hex digits → `8-4-4-4-12`. @internal */
-export function dashed(hex: string): string {
+/** 32 hex digits → `8-4-4-4-12`. */
+function dashed(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** A UUID read as 32 hex digits, with dashes. */
 export const uuidFromHex: FromDb = (v) => (typeof v === 'string' && HEX32.test(v) ? dashed(v) : v);
 
-export class UUIDField<const O extends UUIDFieldOptions = {}> extends Field<ScalarSpecOf<string, string, 'uuid', O>> {
+export class UUIDField<const O extends UUIDFieldOptions = Empty> extends Field<ScalarSpecOf<string, string, 'uuid', O>> {
   readonly internalType: string = 'UUIDField';
   readonly lookupKind = 'uuid' as const;
 

@@ -10,7 +10,7 @@ import { ConfigError } from '@spool/connections';
 import { ModelDefinitionError, FieldError } from '../errors';
 import { Field, RESERVED_FIELD_NAMES } from '../fields/field';
 import { AutoField } from '../fields/auto-field';
-import { ForeignObject, RelatedField } from '../fields/foreign-key';
+import { ForeignKey, ForeignObject, RelatedField } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
 import type { Target } from '../fields/model-ref';
@@ -63,22 +63,30 @@ export interface RelatedObject {
 export type PathElement =
   { kind: 'field'; field: Field } | { kind: 'm2m'; field: ManyToManyField<unknown> } | { kind: 'reverse'; rel: RelatedObject };
 
-/** A runtime model class (any). @internal */
+/** A runtime model class (any). */
 export interface ModelClassLike {
+  // Any constructor: model classes take their own value types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   new (...args: any[]): any;
   readonly name: string;
   prototype: object;
 }
 
-/** Installs reverse accessors on a model's prototype, set by model.ts. @internal */
-let reverseInstaller: ((meta: ModelMeta, name: string) => void) | undefined;
-export function setReverseInstaller(f: typeof reverseInstaller): void {
+type ReverseInstaller = (meta: ModelMeta, name: string) => void;
+type ThroughFactory = (fields: Record<string, Field>, options: MetaOptions) => ModelClassLike;
+
+/** Installs reverse accessors on a model's prototype, set by model.ts. */
+let reverseInstaller: ReverseInstaller | undefined;
+/** Makes the class of an auto-created through model, set by model.ts (which imports this module). */
+let throughFactory: ThroughFactory | undefined;
+
+/** Called once by model.ts. @internal */
+export function setReverseInstaller(f: ReverseInstaller): void {
   reverseInstaller = f;
 }
 
-/** Factory for auto-created through models, set by model.ts (avoids an import cycle). @internal */
-let throughFactory: ((fields: Record<string, Field>, options: MetaOptions) => ModelClassLike) | undefined;
-export function setThroughFactory(f: typeof throughFactory): void {
+/** Called once by model.ts. @internal */
+export function setThroughFactory(f: ThroughFactory): void {
   throughFactory = f;
 }
 
@@ -232,10 +240,6 @@ export class ModelMeta {
     const n = this.modelClass.name;
     if (n && this.modelClass !== this.base) return n;
     return n || 'Model';
-  }
-
-  hasName(name: string): boolean {
-    return this.name === name;
   }
 
   /** Is the model's name known (a `name` option, or the subclass was seen)? */
@@ -515,7 +519,7 @@ export class ModelMeta {
     return rel;
   }
 
-  /** The through model of a many-to-many field of this model (auto-created on first use). @internal */
+  /** The through model of a many-to-many field of this model (auto-created on first use). */
   throughFor(field: ManyToManyField<unknown>): ModelMeta {
     const existing = this.throughs.get(field);
     if (existing) return existing;
@@ -530,11 +534,8 @@ export class ModelMeta {
       const toName = self ? `to${target.name}` : lowerFirst(target.name);
       const fromCol = self ? `from_${snakeCase(this.name)}_id` : `${snakeCase(this.name)}_id`;
       const toCol = self ? `to_${snakeCase(target.name)}_id` : `${snakeCase(target.name)}_id`;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { ForeignKey } = require('../fields/foreign-key') as typeof import('../fields/foreign-key');
-      const source = this;
       const fields: Record<string, Field> = {
-        [fromName]: new ForeignKey(() => source.modelClass as never, {
+        [fromName]: new ForeignKey(() => this.modelClass as never, {
           onDelete: 'cascade',
           dbColumn: fromCol,
           relatedName: `${this.name}_${field.name}_from`,

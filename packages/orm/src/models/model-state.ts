@@ -1,6 +1,6 @@
 /**
  * Per-instance state, kept under a symbol so that it never collides with a field and never shows
- * in `JSON.stringify` or `Object.keys` (Django's `ModelState`). @internal
+ * in `JSON.stringify` or `Object.keys` (Django's `ModelState`). Internal to the package (not exported from its index).
  */
 export class ModelState {
   /** Not saved yet (INSERT on save). */

@@ -21,7 +21,6 @@
  * ...) and `pk` are rejected when the model is defined. A method or accessor of your subclass
  * that has the name of a field is rejected on first use.
  */
-import { connections, DatabaseError } from '@spool/connections';
 import { META, MODEL_BRAND, STATE } from '../brand';
 import {
   FieldError,
@@ -33,7 +32,7 @@ import {
   type MultipleObjectsReturned,
   type ValidationMessage,
 } from '../errors';
-import { Field } from '../fields/field';
+import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
@@ -41,6 +40,8 @@ import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } fr
 import { Manager } from '../query/manager';
 import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
 import { ModelState, FROM_DB } from './model-state';
+import { deleteInstance, fullClean, refreshFromDb, saveInstance } from './persistence';
+import { fetchRelated, m2mDescriptor, relatedManager, reverseDescriptor } from './relations';
 
 /** Options of `$save()`. */
 export interface SaveOptions {
@@ -155,8 +156,6 @@ export abstract class Model {
    * `autoNow` fields are set; `updateFields` limits the UPDATE.
    */
   async $save(options: SaveOptions = {}): Promise<this> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { saveInstance } = require('./persistence') as typeof import('./persistence');
     await saveInstance(this as unknown as AnyInstance, options);
     return this;
   }
@@ -166,15 +165,11 @@ export abstract class Model {
    * cleared afterwards. Returns `[total, perModel]`.
    */
   async $delete(options: { using?: string } = {}): Promise<[number, Record<string, number>]> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { deleteInstance } = require('./persistence') as typeof import('./persistence');
     return deleteInstance(this as unknown as AnyInstance, options);
   }
 
   /** Reload the fields from the database (all, or `fields`). */
   async $refreshFromDb(options: { fields?: readonly string[]; using?: string } = {}): Promise<this> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { refreshFromDb } = require('./persistence') as typeof import('./persistence');
     await refreshFromDb(this as unknown as AnyInstance, options);
     return this;
   }
@@ -185,8 +180,6 @@ export abstract class Model {
    * per field.
    */
   async $fullClean(options: { exclude?: readonly string[]; validateUnique?: boolean } = {}): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { fullClean } = require('./persistence') as typeof import('./persistence');
     await fullClean(this as unknown as AnyInstance, options);
   }
 
@@ -223,8 +216,6 @@ export abstract class Model {
    * instance, or a multi-valued relation's list (then `obj.books.items` works without a query).
    */
   async $fetch<K extends string & keyof this>(name: K): Promise<this[K] extends { items: infer L } ? L : this[K]> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { fetchRelated } = require('./relations') as typeof import('./relations');
     return fetchRelated(this as unknown as AnyInstance, name) as never;
   }
 
@@ -259,8 +250,8 @@ export abstract class Model {
 }
 Object.defineProperty(Model, MODEL_BRAND, { value: true });
 
-/** The metadata of a model class, adopting the class as the concrete one. @internal */
-export function metaFor(cls: ModelClassLike): ModelMeta {
+/** The metadata of a model class, adopting the class as the concrete one. */
+function metaFor(cls: ModelClassLike): ModelMeta {
   const meta = metaOfClass(cls);
   if (!meta) {
     throw new FieldError(`${cls?.name ?? 'This class'} is not a model made by Model.define(): extend Model.define({ ...fields }).`);
@@ -269,7 +260,7 @@ export function metaFor(cls: ModelClassLike): ModelMeta {
   return meta;
 }
 
-export function stateOf(obj: object): ModelState {
+function stateOf(obj: object): ModelState {
   const s = (obj as Record<symbol, ModelState | undefined>)[STATE];
   if (!s) throw new TypeError('Not a model instance.');
   return s;
@@ -378,8 +369,6 @@ function installAccessors(meta: ModelMeta, proto: object): void {
   }
   for (const f of meta.manyToMany) {
     defineManagerAccessor(proto, f.name, () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { m2mDescriptor } = require('./relations') as typeof import('./relations');
       return m2mDescriptor(meta, f, true);
     });
   }
@@ -388,8 +377,8 @@ function installAccessors(meta: ModelMeta, proto: object): void {
   }
 }
 
-/** A getter returning the instance's related manager for `name` (created once per instance). @internal */
-export function defineManagerAccessor(proto: object, name: string, descriptor: () => unknown): void {
+/** A getter returning the instance's related manager for `name` (created once per instance). */
+function defineManagerAccessor(proto: object, name: string, descriptor: () => unknown): void {
   if (Object.prototype.hasOwnProperty.call(proto, name)) return;
   Object.defineProperty(proto, name, {
     configurable: true,
@@ -398,8 +387,6 @@ export function defineManagerAccessor(proto: object, name: string, descriptor: (
       const state = this[STATE] as ModelState;
       const existing = state.managers?.get(name);
       if (existing) return existing;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { relatedManager } = require('./relations') as typeof import('./relations');
       const m = relatedManager(this as unknown as AnyInstance, descriptor() as never);
       (state.managers ??= new Map()).set(name, m);
       return m;
@@ -407,8 +394,8 @@ export function defineManagerAccessor(proto: object, name: string, descriptor: (
   });
 }
 
-/** Accessors for reverse relations found in the registry (declared or not). @internal */
-export function defineReverseAccessor(meta: ModelMeta, proto: object, name: string): void {
+/** Accessors for reverse relations found in the registry (declared or not). */
+function defineReverseAccessor(meta: ModelMeta, proto: object, name: string): void {
   if (Object.prototype.hasOwnProperty.call(proto, name)) return;
   Object.defineProperty(proto, name, {
     configurable: true,
@@ -428,8 +415,6 @@ export function defineReverseAccessor(meta: ModelMeta, proto: object, name: stri
       }
       const existing = state.managers?.get(name);
       if (existing) return existing;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { relatedManager, reverseDescriptor } = require('./relations') as typeof import('./relations');
       const m = relatedManager(this as unknown as AnyInstance, reverseDescriptor(rel) as never);
       (state.managers ??= new Map()).set(name, m);
       return m;
@@ -441,5 +426,3 @@ setReverseInstaller((meta, name) => defineReverseAccessor(meta, meta.base.protot
 
 // Auto-created through models are models too.
 setThroughFactory((fields, options) => Model.define(fields as FieldMap, options as MetaOptions<FieldMap>) as unknown as ModelClassLike);
-
-export { DatabaseError, connections };

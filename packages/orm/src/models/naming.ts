@@ -1,4 +1,4 @@
-/** Name helpers shared by models, the schema editor and the query compiler. @internal */
+/** Name helpers shared by models, the schema editor and the query compiler. Internal to the package (not exported from its index). */
 import { createHash } from 'node:crypto';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;

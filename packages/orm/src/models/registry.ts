@@ -1,7 +1,7 @@
 /**
  * Every model defined in this thread (Django's app registry, without apps). Reverse relations
  * are found by scanning it, so a model's reverse accessors exist once the model that declares
- * the foreign key has been loaded. @internal
+ * the foreign key has been loaded. Internal to the package (not exported from its index).
  */
 import type { ModelMeta } from './model-meta';
 
@@ -20,9 +20,4 @@ export function allModels(): readonly ModelMeta[] {
 /** Changes whenever a model is registered: caches of reverse relations compare it. */
 export function registryVersion(): number {
   return version;
-}
-
-/** Find a registered model by name (its class name or `name` option). */
-export function modelByName(name: string): ModelMeta | undefined {
-  return models.find((m) => m.hasName(name));
 }

@@ -1,8 +1,8 @@
 /**
- * Relation plumbing for instances: descriptors of related managers, and `$fetch()`. @internal
+ * Relation plumbing for instances: descriptors of related managers, and `$fetch()`.
+ * Internal to the package (not exported from its index).
  */
 import { connections } from '@spool/connections';
-import { FieldError } from '../errors';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
@@ -102,5 +102,3 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
       .map((r) => r.accessorName),
   ]);
 }
-
-export { FieldError };

@@ -12,15 +12,22 @@
  * - `setNull` / `setDefault`: one UPDATE of the referencing rows.
  * - `doNothing`: left to the database.
  *
- * Many-to-many rows go with their owner (the through table's keys cascade). @internal
+ * Many-to-many rows go with their owner (the through table's keys cascade).
+ *
+ * The collector sits below `QuerySet` (whose `delete()` uses it): it is handed the class to query
+ * with rather than importing it. Internal to the package (not exported from its index).
  */
 import { connections } from '@spool/connections';
 import { operationsFor } from '../backends/operations-for';
 import { ProtectedError, RestrictedError } from '../errors';
 import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
-import { QuerySet } from './query-set';
+import { compileDelete, bind } from './compiler';
+import type { Param } from './nodes';
 import { Q } from './q';
+import { Query } from './query';
+import type { QuerySet } from './query-set';
+import type { AnyInstance } from '../types';
 
 const BATCH = 500;
 
@@ -43,7 +50,16 @@ export class Collector {
   private readonly updates: Array<{ meta: ModelMeta; field: ForeignObject<never>; value: unknown; values: unknown[] }> = [];
   private readonly restricted: Array<{ rel: RelatedObject; pks: unknown[] }> = [];
 
-  constructor(readonly alias: string) {}
+  constructor(
+    readonly alias: string,
+    /** The query set class (injected: see the module comment). */
+    private readonly querySets: typeof QuerySet,
+  ) {}
+
+  /** The rows of `meta` on the collector's alias. */
+  private objects(meta: ModelMeta): QuerySet<AnyInstance> {
+    return new this.querySets(meta).using(this.alias);
+  }
 
   /** Reverse relations whose rows must be looked at when `meta`'s rows are deleted. */
   private dependents(meta: ModelMeta): RelatedObject[] {
@@ -78,7 +94,7 @@ export class Collector {
       const values = target === meta.pk ? fresh : await this.valuesOf(meta, target.attname, fresh);
       for (let i = 0; i < values.length; i += BATCH) {
         const chunk = values.slice(i, i + BATCH);
-        const related = new QuerySet(rel.model).using(this.alias).filter({ [`${fk.attname}__in`]: chunk } as never);
+        const related = this.objects(rel.model).filter({ [`${fk.attname}__in`]: chunk } as never);
         switch (fk.onDelete) {
           case 'cascade':
             if (this.canFastDelete(rel.model, true)) this.fast.push({ meta: rel.model, field: fk.attname, values: chunk });
@@ -126,8 +142,7 @@ export class Collector {
     const out: unknown[] = [];
     for (let i = 0; i < pks.length; i += BATCH) {
       out.push(
-        ...((await new QuerySet(meta)
-          .using(this.alias)
+        ...((await this.objects(meta)
           .filter(Q({ pk__in: pks.slice(i, i + BATCH) }) as never)
           .orderBy()
           .valuesList(attname as never, { flat: true })
@@ -143,8 +158,7 @@ export class Collector {
       const deleted = this.data.get(rel.model);
       const outside = pks.filter((pk) => !deleted?.has(pk));
       if (outside.length > 0) {
-        const objs = await new QuerySet(rel.model)
-          .using(this.alias)
+        const objs = await this.objects(rel.model)
           .filter(Q({ pk__in: outside.slice(0, 20) }) as never)
           .fetchAll();
         throw new RestrictedError(
@@ -155,12 +169,10 @@ export class Collector {
     }
     const counts: Record<string, number> = {};
     const add = (meta: ModelMeta, n: number) => {
-      if (n > 0 && !meta.autoCreated) counts[meta.name] = (counts[meta.name] ?? 0) + n;
-      else if (n > 0) counts[meta.name] = (counts[meta.name] ?? 0) + n;
+      if (n > 0) counts[meta.name] = (counts[meta.name] ?? 0) + n;
     };
     for (const u of this.updates) {
-      await new QuerySet(u.meta)
-        .using(this.alias)
+      await this.objects(u.meta)
         .filter({ [`${u.field.attname}__in`]: u.values } as never)
         .update({ [u.field.attname]: u.value } as never);
     }
@@ -185,15 +197,13 @@ export class Collector {
 
 /** DELETE FROM <table> WHERE <lookup> (no collection). */
 async function rawDelete(meta: ModelMeta, alias: string, lookup: Record<string, unknown>): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compileDelete, bind } = require('./compiler') as typeof import('./compiler');
-  const qs = new QuerySet(meta).filter(Q(lookup) as never);
-  const q = qs.query.clone();
+  const q = new Query(meta);
+  q.addFilter(Q(lookup), false);
   q.ordering = [];
   if (q.empty) return 0;
   const ops = operationsFor(connections.backend(alias).vendor);
   const compiled = compileDelete(q, ops, alias);
-  const params: import('./nodes').Param[] = [];
+  const params: Param[] = [];
   q.collectParams(params);
   const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops));
   return res.rowCount;

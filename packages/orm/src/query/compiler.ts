@@ -6,7 +6,8 @@
  * the parameters are bound, so the SQL is exactly what knex produced.
  *
  * Values never enter the SQL text: every value is a `Param` (a bound parameter), identifiers come
- * from model metadata (validated when the model is defined) and are quoted by knex. @internal
+ * from model metadata (validated when the model is defined) and are quoted by knex. What differs
+ * between databases comes from the backend's operations (`ops`). Internal to the package (not exported from its index).
  */
 import type { Knex } from 'knex';
 import { connections, NotSupportedError } from '@spool/connections';
@@ -47,7 +48,7 @@ export function clearCompiledCache(): void {
 }
 
 /** The knex instance that only compiles for `alias`'s dialect. */
-export function knexFor(alias: string): Knex {
+function knexFor(alias: string): Knex {
   return connections.compiler(alias);
 }
 
@@ -216,7 +217,7 @@ function modelColumns(q: Query): ExprNode[] {
 }
 
 /** Build the knex SELECT for a query. */
-export function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, forUpdateOrDelete = false): QB {
+function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, forUpdateOrDelete = false): QB {
   const c: Ctx = { k, ops, q, forUpdateOrDelete };
   const b = from(k, q.alias, q.meta.dbTable);
   const selected: Knex.Raw[] = [];

@@ -18,7 +18,7 @@ export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 
 /** Something the database evaluates. `T` is the (phantom) type of its value. */
 export abstract class Expression<T = unknown> {
-  /** @internal phantom */
+  /** Phantom: the type of the value (type-level only; it carries `T` for inference). */
   declare readonly __type: T;
   abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate';
 

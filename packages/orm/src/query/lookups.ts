@@ -1,27 +1,16 @@
 /**
  * The lookup vocabulary (Django's): which lookups and transforms exist, which apply to which kind
- * of field, and how each one's value is checked and prepared for binding. @internal
+ * of field, and how each one's value is checked and prepared for binding. Internal to the package (not exported from its index).
  */
 import { FieldError } from '../errors';
 import type { Field } from '../fields/field';
 import type { LookupKind } from '../types';
-import { uuidHex } from '../fields/uuid-field';
 import type { Prep } from './nodes';
 
-export const COMPARISONS = ['exact', 'gt', 'gte', 'lt', 'lte'] as const;
-export const TEXT_LOOKUPS = [
-  'iexact',
-  'contains',
-  'icontains',
-  'startswith',
-  'istartswith',
-  'endswith',
-  'iendswith',
-  'regex',
-  'iregex',
-] as const;
-export const DATE_PARTS = ['year', 'month', 'day', 'week', 'week_day', 'iso_week_day', 'quarter', 'iso_year'] as const;
-export const TIME_PARTS = ['hour', 'minute', 'second'] as const;
+const COMPARISONS = ['exact', 'gt', 'gte', 'lt', 'lte'] as const;
+const TEXT_LOOKUPS = ['iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith', 'regex', 'iregex'] as const;
+const DATE_PARTS = ['year', 'month', 'day', 'week', 'week_day', 'iso_week_day', 'quarter', 'iso_year'] as const;
+const TIME_PARTS = ['hour', 'minute', 'second'] as const;
 
 const COMPARISON_SET = new Set<string>(COMPARISONS);
 const TEXT_SET = new Set<string>(TEXT_LOOKUPS);
@@ -32,7 +21,7 @@ const GENERIC = ['in', 'range', 'isnull'];
 /** Every lookup name (the last element of a key). */
 export const ALL_LOOKUPS = new Set<string>([...COMPARISONS, ...TEXT_LOOKUPS, ...GENERIC]);
 /** Every transform name (an element before the lookup). */
-export const ALL_TRANSFORMS = new Set<string>([...DATE_PARTS, ...TIME_PARTS, 'date']);
+const ALL_TRANSFORMS = new Set<string>([...DATE_PARTS, ...TIME_PARTS, 'date']);
 
 export function isLookupName(name: string): boolean {
   return ALL_LOOKUPS.has(name) || ALL_TRANSFORMS.has(name);
@@ -55,7 +44,7 @@ export function lookupsFor(kind: LookupKind | 'relation' | 'part'): string[] {
 }
 
 /** The transforms a kind supports. */
-export function transformsFor(kind: LookupKind | 'relation' | 'part'): string[] {
+function transformsFor(kind: LookupKind | 'relation' | 'part'): string[] {
   if (kind === 'date') return [...DATE_PARTS];
   if (kind === 'datetime') return [...DATE_PARTS, ...TIME_PARTS, 'date'];
   return [];
@@ -164,5 +153,3 @@ export function checkPatternValue(model: string, path: string, lookup: string, v
     field: path,
   });
 }
-
-export { uuidHex };

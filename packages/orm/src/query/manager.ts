@@ -4,7 +4,7 @@
  * never caches rows. Subclass it and override `getQuerySet()` for a custom default query.
  */
 import { ModelMeta, metaOfClass } from '../models/model-meta';
-import type { AnyInstance, FieldsOf, InsertOf, RowOf, Simplify } from '../types';
+import type { AnyInstance, FieldsOf, InsertOf, RowOf, Simplify, Empty } from '../types';
 import { QuerySet } from './query-set';
 import { RawQuerySet } from './raw-query-set';
 import type { SqlFragment } from '@spool/connections';
@@ -43,10 +43,14 @@ export const MANAGER_METHODS = [
   'toSQL',
 ] as const;
 
-type Forwarded<I extends AnyInstance> = Pick<QuerySet<I, I, {}>, (typeof MANAGER_METHODS)[number]>;
+type Forwarded<I extends AnyInstance> = Pick<QuerySet<I, I, Empty>, (typeof MANAGER_METHODS)[number]>;
 
+// The interface gives the class the types of the query set methods it forwards (installed on its
+// prototype below); it must repeat the class's type parameters, so C is unused here.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars
 export interface Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> extends Forwarded<I> {}
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   /** @internal */
   readonly meta: ModelMeta;
@@ -66,8 +70,8 @@ export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   }
 
   /** The base query set of every method (override for a custom manager). */
-  getQuerySet(): QuerySet<I, I, {}> {
-    return new QuerySet<I, I, {}>(this.meta);
+  getQuerySet(): QuerySet<I, I, Empty> {
+    return new QuerySet<I, I, Empty>(this.meta);
   }
 
   /** Create and save an instance (INSERT). */
@@ -76,7 +80,7 @@ export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   }
 
   /** Every row (a lazy query set). */
-  all(): QuerySet<I, I, {}> {
+  all(): QuerySet<I, I, Empty> {
     return this.getQuerySet();
   }
 
@@ -89,7 +93,7 @@ export class Manager<I extends AnyInstance, C = InsertOf<FieldsOf<I>>> {
   }
 
   /** The rows as plain objects, all columns. */
-  rows(): QuerySet<I, Simplify<RowOf<FieldsOf<I>>>, {}> {
+  rows(): QuerySet<I, Simplify<RowOf<FieldsOf<I>>>, Empty> {
     return this.getQuerySet().values();
   }
 }

@@ -18,9 +18,8 @@ import type { ModelMeta, RelatedObject } from '../models/model-meta';
 import type { ModelState } from '../models/model-state';
 import { STATE } from '../brand';
 import type { AnyInstance, PrefetchPath } from '../types';
-import { Q } from './q';
-import { QuerySet } from './query-set';
 import { ColNode } from './nodes';
+import type { QuerySet } from './query-set';
 
 const BATCH = 1000;
 const PREFETCH_KEY = '__prefetchKey';
@@ -30,6 +29,8 @@ export class Prefetch<I extends AnyInstance = AnyInstance> {
   readonly lookup: string;
   readonly queryset: QuerySet<AnyInstance, unknown, unknown> | undefined;
   readonly toAttr: string | undefined;
+  // Any query set: of the relation's model, with whatever rows and annotations it has.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(lookup: PrefetchPath<I> | string, queryset?: QuerySet<any, any, any>, options: { toAttr?: string } = {}) {
     if (typeof lookup !== 'string' || lookup === '') throw new TypeError('Prefetch() takes a relation path.');
     this.lookup = lookup;
@@ -48,8 +49,15 @@ function metaOf(o: unknown): ModelMeta {
   return (o as { constructor: { $meta: ModelMeta } }).constructor.$meta;
 }
 
-/** Attach the relations of `lookups` to `instances`. */
-export async function prefetchRelatedObjects(instances: readonly AnyInstance[], lookups: readonly (string | Prefetch)[]): Promise<void> {
+/**
+ * Attach the relations of `lookups` to `instances`. `QuerySet.fetchAll()` calls it after the main
+ * query and hands it the query set class (this module sits below `QuerySet`: it does not import it).
+ */
+export async function prefetchRelatedObjects(
+  instances: readonly AnyInstance[],
+  lookups: readonly (string | Prefetch)[],
+  querySets: typeof QuerySet,
+): Promise<void> {
   if (instances.length === 0) return;
   const done = new Map<string, AnyInstance[]>();
   for (const l of lookups) {
@@ -67,14 +75,20 @@ export async function prefetchRelatedObjects(instances: readonly AnyInstance[], 
         continue;
       }
       if (level.length === 0) break;
-      level = await prefetchOne(level, name, isLast ? p : undefined, p.lookup);
+      level = await prefetchOne(level, name, isLast ? p : undefined, p.lookup, querySets);
       if (!(isLast && p.toAttr)) done.set(path, level);
     }
   }
 }
 
 /** Prefetch one relation `name` for `objs` (all of one model); returns the related instances. */
-async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch | undefined, full: string): Promise<AnyInstance[]> {
+async function prefetchOne(
+  objs: AnyInstance[],
+  name: string,
+  custom: Prefetch | undefined,
+  full: string,
+  querySets: typeof QuerySet,
+): Promise<AnyInstance[]> {
   const meta = metaOf(objs[0]);
   const db = stateOf(objs[0]).db;
   const declared = meta.field(name);
@@ -82,7 +96,7 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
   const rel = f ? undefined : (meta.related().byAccessor.get(name) ?? meta.related().byQuery.get(name));
   const base = (target: ModelMeta) => {
     const alias = connections.router.dbForRead(target.modelClass, { instance: objs[0], instanceAlias: db });
-    return ((custom?.queryset as QuerySet<AnyInstance> | undefined) ?? new QuerySet<AnyInstance>(target)).using(
+    return ((custom?.queryset as QuerySet<AnyInstance> | undefined) ?? new querySets<AnyInstance>(target)).using(
       custom?.queryset?.state.db ?? alias,
     );
   };
@@ -106,7 +120,7 @@ async function prefetchOne(objs: AnyInstance[], name: string, custom: Prefetch |
     return rows;
   }
   if (f instanceof ManyToManyField || (rel && rel.field instanceof ManyToManyField)) {
-    return prefetchM2M(objs, meta, name, (f as ManyToManyField<unknown>) ?? (rel as RelatedObject).field, !!f, custom, base);
+    return prefetchM2M(objs, meta, name, (f as ManyToManyField<unknown>) ?? (rel as RelatedObject).field, !!f, custom, base, querySets);
   }
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
@@ -153,6 +167,7 @@ async function prefetchM2M(
   forward: boolean,
   custom: Prefetch | undefined,
   base: (m: ModelMeta) => QuerySet<AnyInstance>,
+  querySets: typeof QuerySet,
 ): Promise<AnyInstance[]> {
   const owner = field.model;
   const tf = owner.throughFields(field);
@@ -172,7 +187,7 @@ async function prefetchM2M(
       ...q.annotations,
       { name: PREFETCH_KEY, node: ColNode.create(j.alias, nearFk), aggregate: false, field: nearFk, convert: undefined },
     ];
-    return new QuerySet<AnyInstance>(target, q, qs.state).fetchAll();
+    return new querySets<AnyInstance>(target, q, qs.state).fetchAll();
   });
   const groups = new Map<unknown, AnyInstance[]>();
   for (const r of rows) {

@@ -12,13 +12,13 @@
  * multi-valued relation under OR, NOT, `isnull: true`, ordering, annotation, select_related),
  * then LEFT OUTER. A negated lookup across a multi-valued relation becomes a subquery
  * (`pk NOT IN (SELECT ...)`), and a negated lookup on a nullable column adds `IS NOT NULL`, as
- * Django's `split_exclude` and `build_filter` do. @internal
+ * Django's `split_exclude` and `build_filter` do. Paths are resolved by `namesToPath`
+ * (names-to-path.ts), the tree is built from the factories of nodes.ts. Internal to the package (not exported from its index).
  */
 import { FieldError } from '../errors';
-import { Field } from '../fields/field';
+import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
-import { ManyToManyField } from '../fields/many-to-many-field';
-import type { ModelMeta, RelatedObject } from '../models/model-meta';
+import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value } from './expressions';
 import { QNode } from './q';
@@ -28,14 +28,12 @@ import {
   fieldPrep,
   isComparison,
   isDatePart,
-  isLookupName,
   isTextLookup,
   isTimePart,
   lookupsFor,
   numberPrep,
   patternPrep,
   textPrep,
-  transformsFor,
   unsupportedLookup,
 } from './lookups';
 import {
@@ -145,7 +143,6 @@ interface JoinedPath {
 }
 
 const DEFAULT_CTX: FilterContext = { call: 0, reuseAll: true, negated: false, inOr: false, allowJoins: true, forceOuter: true };
-const LIMIT_PLACEHOLDER = Symbol('limit');
 
 export class Query {
   readonly meta: ModelMeta;
@@ -499,7 +496,6 @@ export class Query {
         lookup = name;
         continue;
       }
-      if (ALL_LOOKUPS.has(name) || isLookupName(name)) throw unsupportedLookup(model, field, name, kind as never);
       throw unsupportedLookup(model, field, name, kind as never);
     }
     return this.makeLookup(lhs, lookup, value, { field, prepField, kind, relTarget: path.relTarget, key, ctx });
@@ -559,7 +555,7 @@ export class Query {
         const sk = v instanceof Date ? `d${v.getTime()}` : v;
         if (seen.has(sk)) continue;
         seen.add(sk);
-        items.push(ParamNode.create(v, this.prepFor('exact', o)));
+        items.push(ParamNode.create(v, this.prepFor(o)));
       }
       if (items.length === 0) return NOTHING;
       return LookupNode.create('in', lhs, items);
@@ -573,7 +569,7 @@ export class Query {
       const nodes = value.map((v) => {
         if (Expression.is(v)) return this.resolveExpression(v, o.ctx);
         if (v === null || v === undefined) throw new FieldError(`${model}: '${key}' bounds cannot be null.`, { model, field: key });
-        return ParamNode.create(this.normalize(v, o, key), this.prepFor('exact', o));
+        return ParamNode.create(this.normalize(v, o, key), this.prepFor(o));
       });
       return LookupNode.create('range', lhs, nodes);
     }
@@ -582,7 +578,7 @@ export class Query {
       return LookupNode.create(lookup, lhs, ParamNode.create(s, patternPrep(lookup, o.field)));
     }
     if (isComparison(lookup)) {
-      return LookupNode.create(lookup, lhs, ParamNode.create(this.normalize(value, o, key), this.prepFor(lookup, o)));
+      return LookupNode.create(lookup, lhs, ParamNode.create(this.normalize(value, o, key), this.prepFor(o)));
     }
     throw unsupportedLookup(model, o.field ?? key, lookup, o.kind as never);
   }
@@ -597,7 +593,7 @@ export class Query {
       const target = o.relTarget ?? (o.field as ForeignObject<never>).relatedMeta;
       if (isModelInstance(value)) {
         const meta = instanceMeta(value);
-        if (meta !== target && !(meta && isSubMeta(meta, target))) {
+        if (meta !== target) {
           throw new FieldError(
             `${this.meta.name}: cannot query '${key}' with a ${meta?.name ?? 'model'} instance: it must be a ${target.name} instance or its primary key.`,
             { model: this.meta.name, field: key },
@@ -640,10 +636,8 @@ export class Query {
     return o.prepField ? o.prepField.toJs(value) : value;
   }
 
-  private prepFor(
-    _lookup: string,
-    o: { field: Field | undefined; prepField: Field | undefined; relTarget: ModelMeta | undefined; kind: string },
-  ) {
+  /** How the values of a comparison are prepared for binding (the same for every comparison of a kind). */
+  private prepFor(o: { field: Field | undefined; prepField: Field | undefined; relTarget: ModelMeta | undefined; kind: string }) {
     if (o.relTarget) return fieldPrep(o.relTarget.pk);
     if (o.kind === 'part') return numberPrep;
     if (!o.prepField) return undefined;
@@ -686,7 +680,7 @@ export class Query {
       const ann = this.annotations.find((a) => a.name === name);
       if (ann) return ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node;
       const names = name.split('__');
-      const path = this.resolvePath(names, { ...ctx, forceOuter: ctx.forceOuter }, name);
+      const path = this.resolvePath(names, ctx, name);
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `F('${name}')`);
       return ColNode.create(path.alias, path.field, path.column);
     }
@@ -853,26 +847,6 @@ export class Query {
     return [{ node: ColNode.create(path.alias, path.field, path.column), desc, nulls: undefined }];
   }
 
-  /** The ordering used: explicit, else the model's default. */
-  effectiveOrdering(): OrderItem[] {
-    if (this.ordering) return this.ordering;
-    if (this.meta.ordering.length === 0) return [];
-    const q = this.clone();
-    q.setOrdering(this.meta.ordering);
-    // Joins for the default ordering are added to this query (it is about to be compiled).
-    this.joins = q.joins;
-    this.ordering = q.ordering;
-    return q.ordering ?? [];
-  }
-
-  get isOrdered(): boolean {
-    return (
-      (this.ordering !== undefined && this.ordering.length > 0) ||
-      (this.ordering === undefined && this.meta.ordering.length > 0) ||
-      (this.grouped && false)
-    );
-  }
-
   // ---- slicing --------------------------------------------------------------------------------------
 
   get isSliced(): boolean {
@@ -925,9 +899,6 @@ export class Query {
     if (this.forUpdate) k += `|F${this.forUpdate.nowait ? 'n' : ''}${this.forUpdate.skipLocked ? 's' : ''}${this.forUpdate.of.join(',')}`;
     return k;
   }
-
-  /** A placeholder the compiler maps to the LIMIT/OFFSET values. @internal */
-  static readonly LIMIT_PLACEHOLDER = LIMIT_PLACEHOLDER;
 }
 
 // ---- helpers --------------------------------------------------------------------------------------
@@ -968,7 +939,7 @@ function cloneSelection(n: RelatedSelection): RelatedSelection {
   return { ...n, children: n.children.map(cloneSelection) };
 }
 
-export function nextPrefix(prefix: string): string {
+function nextPrefix(prefix: string): string {
   return prefix === 'T' ? 'U' : String.fromCharCode(prefix.charCodeAt(0) + 1);
 }
 
@@ -990,10 +961,6 @@ export function instanceMeta(v: unknown): ModelMeta | undefined {
   return (v as { constructor: Record<symbol, ModelMeta> }).constructor?.[META];
 }
 
-function isSubMeta(a: ModelMeta, b: ModelMeta): boolean {
-  return a === b;
-}
-
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of ${v.length}`;
@@ -1002,7 +969,7 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-export function fieldOfNode(n: ExprNode): Field | undefined {
+function fieldOfNode(n: ExprNode): Field | undefined {
   switch (n.kind) {
     case 'col':
       return n.field;
@@ -1025,7 +992,7 @@ const toNumber = (v: unknown): unknown => (v === null || v === undefined ? null 
 const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
 
 /** How an expression's value comes back: COUNT as a number, SUM/AVG of numbers as numbers, else the field's converter. */
-export function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
+function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
   if (n.kind === 'agg') {
     if (n.fn === 'COUNT') return toCount;
     const kind = n.field?.lookupKind;
@@ -1039,5 +1006,3 @@ export function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined
   if (n.kind === 'combined') return toNumber;
   return undefined;
 }
-
-export { Field };

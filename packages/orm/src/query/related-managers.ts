@@ -19,14 +19,13 @@ import type { ForeignObject } from '../fields/foreign-key';
 import type { ManyToManyField } from '../fields/many-to-many-field';
 import type { ModelMeta } from '../models/model-meta';
 import { STATE } from '../brand';
-import type { AnyInstance, FieldsOf, InsertOf, PkOf } from '../types';
+import type { AnyInstance, FieldsOf, InsertOf, PkOf, Empty } from '../types';
 import { Manager } from './manager';
 import { QuerySet } from './query-set';
-import { Q } from './q';
 import { isModelInstance, instanceMeta } from './query';
 import type { ModelState } from '../models/model-state';
 
-/** What a related manager works on. @internal */
+/** What a related manager works on (built by the ORM: related managers are not constructed by hand). */
 export type RelationDescriptor =
   | { kind: 'reverse-fk'; accessor: string; model: ModelMeta; fk: ForeignObject<never>; parent: ModelMeta }
   | {
@@ -80,14 +79,14 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     return connections.router.dbForRead(this.rel.model.modelClass, { instance: this.instance, instanceAlias: this.state.db });
   }
 
-  override getQuerySet(): QuerySet<I, I, {}> {
+  override getQuerySet(): QuerySet<I, I, Empty> {
     const rel = this.rel;
     const prefetched = this.state.prefetched?.get(rel.accessor);
     const hints = { instance: this.instance, instanceAlias: this.state.db };
-    const base = new QuerySet<I, I, {}>(rel.model, undefined, { db: undefined, prefetch: [], hints, known: undefined, write: false });
+    const base = new QuerySet<I, I, Empty>(rel.model, undefined, { db: undefined, prefetch: [], hints, known: undefined, write: false });
     const filtered = base.filter({ [rel.kind === 'reverse-fk' ? rel.fk.name : rel.queryName]: this.instancePk } as never);
     const knownRelated = rel.kind === 'reverse-fk' ? ([rel.fk.name, this.instance] as const) : undefined;
-    return new QuerySet<I, I, {}>(rel.model, filtered.query, {
+    return new QuerySet<I, I, Empty>(rel.model, filtered.query, {
       db: undefined,
       prefetch: [],
       hints,
@@ -124,13 +123,13 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
     const alias = this.writeAlias();
     if (rel.kind === 'reverse-fk') {
       this.invalidate();
-      return new QuerySet<I, I, {}>(rel.model)
+      return new QuerySet<I, I, Empty>(rel.model)
         .using(alias)
         .create({ ...(values as object), [rel.fk.name]: this.instance } as InsertOf<FieldsOf<I>>);
     }
     return atomic(
       async () => {
-        const obj = await new QuerySet<I, I, {}>(rel.model).using(alias).create(values as InsertOf<FieldsOf<I>>);
+        const obj = await new QuerySet<I, I, Empty>(rel.model).using(alias).create(values as InsertOf<FieldsOf<I>>);
         await this.add(obj);
         return obj;
       },

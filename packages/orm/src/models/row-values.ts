@@ -1,0 +1,50 @@
+/**
+ * What an INSERT or UPDATE of instances binds: keys taken from cached related instances, values
+ * adapted by the field for the backend, bindings in the compiled statement's order. Shared by
+ * `$save()` (persistence.ts) and `bulkCreate()` (bulk-insert.ts). Internal to the package.
+ */
+import { STATE } from '../brand';
+import type { BaseOperations } from '../backends/base-operations';
+import { FieldError } from '../errors';
+import type { Field } from '../fields/field';
+import { ForeignObject } from '../fields/foreign-key';
+import type { Compiled } from '../query/compiler';
+import type { AnyInstance } from '../types';
+import type { ModelMeta } from './model-meta';
+import type { ModelState } from './model-state';
+
+/** Bind values (row-major, columns in order) into a compiled INSERT. */
+export function bindValues(c: Compiled, values: readonly unknown[]): unknown[] {
+  const out = new Array(c.slots.length);
+  for (let i = 0; i < c.slots.length; i++) {
+    const s = c.slots[i] as number;
+    out[i] = s >= 0 ? values[s] : c.consts[i];
+  }
+  return out;
+}
+
+/** The value of `f` bound on the backend of `ops` (NULL for null and undefined). */
+export function dbValue(f: Field, v: unknown, ops: BaseOperations): unknown {
+  return v === null || v === undefined ? null : f.toDb(v, ops);
+}
+
+/** Before saving: take keys from cached related instances, refuse unsaved ones (Django's `_prepare_related_fields_for_save`). */
+export function prepareRelated(meta: ModelMeta, obj: AnyInstance, operation: string): void {
+  const state = (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
+  const rec = obj as unknown as Record<string, unknown>;
+  if (!state.fieldsCache) return;
+  for (const f of meta.fields) {
+    if (!(f instanceof ForeignObject)) continue;
+    const related = state.fieldsCache.get(f.name);
+    if (related === undefined || related === null) continue;
+    const target = (f as ForeignObject<never>).relatedMeta;
+    const pk = (related as Record<string, unknown>)[target.pk.attname];
+    if (pk === null || pk === undefined) {
+      throw new FieldError(
+        `${operation}() prohibited to prevent data loss due to unsaved related object '${f.name}' (${target.name}): save it first.`,
+        { model: meta.name, field: f.name },
+      );
+    }
+    if (rec[f.attname] === null || rec[f.attname] === undefined) rec[f.attname] = pk;
+  }
+}
