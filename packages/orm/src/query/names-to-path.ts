@@ -59,22 +59,6 @@ export function namesToPath(meta: ModelMeta, names: readonly string[], options: 
   const steps: PathStep[] = [];
   let multi = false;
   let nullable = false;
-  const stop = (
-    field: Field,
-    column: string,
-    rest: readonly string[],
-    relTarget: ModelMeta | undefined,
-    nullableEnd: boolean,
-  ): ResolvedPath => ({
-    steps,
-    field,
-    column,
-    relTarget,
-    rest,
-    multi,
-    nullable: nullableEnd,
-    failed: undefined,
-  });
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
     const el = meta.pathElement(name);
@@ -85,12 +69,12 @@ export function namesToPath(meta: ModelMeta, names: readonly string[], options: 
       const f = el.field;
       // A plain column, or a foreign key named by its attribute (`authorId`): its own column.
       if (!(f instanceof ForeignObject) || (name === f.attname && name !== f.name))
-        return stop(f, f.column, names.slice(i + 1), undefined, nullable || f.null);
+        return ended(steps, f, f.column, names.slice(i + 1), undefined, multi, nullable || f.null);
       const fk = f as ForeignObject<never>;
       const target = fk.relatedMeta;
       const nextIsPk = isPkName(target, next);
       if (trim && stopsAt(target, next, nextIsPk)) {
-        return stop(fk, fk.column, names.slice(i + (nextIsPk ? 2 : 1)), nextIsPk ? undefined : target, nullable || fk.null);
+        return ended(steps, fk, fk.column, names.slice(i + (nextIsPk ? 2 : 1)), nextIsPk ? undefined : target, multi, nullable || fk.null);
       }
       steps.push({ name, from: meta, to: target, joins: [forwardJoin(fk)], forward: fk });
       nullable = nullable || fk.null;
@@ -120,7 +104,7 @@ export function namesToPath(meta: ModelMeta, names: readonly string[], options: 
       const nextIsPk = isPkName(farMeta, next);
       if (trim && stopsAt(farMeta, next, nextIsPk)) {
         steps.push({ name, from: meta, to: through, joins: [throughJoin], forward: undefined });
-        return stop(far, far.column, names.slice(i + (nextIsPk ? 2 : 1)), nextIsPk ? undefined : farMeta, true);
+        return ended(steps, far, far.column, names.slice(i + (nextIsPk ? 2 : 1)), nextIsPk ? undefined : farMeta, multi, true);
       }
       const farJoin: JoinSpec = {
         table: farMeta.dbTable,
@@ -157,11 +141,24 @@ export function namesToPath(meta: ModelMeta, names: readonly string[], options: 
     nullable = true;
     meta = rel.model;
     if (trim && (next === undefined || (isLookupName(next) && !meta.pathElement(next)))) {
-      return stop(meta.pk, meta.pk.column, names.slice(i + 1), meta, true);
+      return ended(steps, meta.pk, meta.pk.column, names.slice(i + 1), meta, multi, true);
     }
   }
   // Every name was a relation and none was the last one to stop at (selectRelated, or no names).
   return { steps, field: undefined, column: '', relTarget: meta, rest: [], multi, nullable, failed: undefined };
+}
+
+/** A path that stops at `field`'s column. */
+function ended(
+  steps: PathStep[],
+  field: Field,
+  column: string,
+  rest: readonly string[],
+  relTarget: ModelMeta | undefined,
+  multi: boolean,
+  nullable: boolean,
+): ResolvedPath {
+  return { steps, field, column, relTarget, rest, multi, nullable, failed: undefined };
 }
 
 /** The join of a forward foreign key. */
