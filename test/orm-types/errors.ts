@@ -28,13 +28,13 @@ export function wrong(): void {
   // @ts-expect-error -- selectRelated only follows forward keys
   Book.objects.selectRelated('tags');
   // @ts-expect-error -- missing required field
-  Book.objects.create({ pages: 3 });
+  void Book.objects.create({ pages: 3 });
   // @ts-expect-error -- wrong type on create
-  Book.objects.create({ title: 3, author: 1 });
+  void Book.objects.create({ title: 3, author: 1 });
   // @ts-expect-error -- unknown field on create
-  Book.objects.create({ title: 'x', author: 1, colour: 'red' });
+  void Book.objects.create({ title: 'x', author: 1, colour: 'red' });
   // @ts-expect-error -- a Book is not an Author
-  Book.objects.create({ title: 'x', author: new Book({ title: 'y', author: 1 }) });
+  void Book.objects.create({ title: 'x', author: new Book({ title: 'y', author: 1 }) });
   // @ts-expect-error -- update of an unknown field
   void Book.objects.update({ nope: 1 });
   // @ts-expect-error -- wrong type in update

@@ -13,7 +13,7 @@
  */
 import { atomic, connections, scope, type Vendor } from '@spool/connections';
 import { schemaEditorFor } from '../schema/backends/schema-editor-for';
-import type { Statement } from '../schema/backends/base-schema-editor';
+import type { BaseSchemaEditor, ForeignKeyViolation, Statement } from '../schema/backends/base-schema-editor';
 import { MigrationError, MigrationFailedError, IrreversibleError } from './errors';
 import type { MigrationLoader } from './loader';
 import { Migration, OperationFailure } from './migration';
@@ -222,7 +222,7 @@ export class MigrationExecutor {
     let after = state;
     const work = async () => {
       after = fake ? m.mutateState(state) : await m.apply(state, editor, (i) => done.push(i));
-      if (!fake && this.vendor === 'sqlite') await this.checkForeignKeys(key);
+      if (!fake) await this.checkForeignKeys(key, editor);
       await this.recorder.recordApplied(m.appLabel, m.name);
     };
     try {
@@ -246,7 +246,7 @@ export class MigrationExecutor {
     const done: number[] = [];
     const work = async () => {
       if (!fake) await m.unapply(state, editor, (i) => done.push(i));
-      if (!fake && this.vendor === 'sqlite') await this.checkForeignKeys(key);
+      if (!fake) await this.checkForeignKeys(key, editor);
       await this.recorder.recordUnapplied(m.appLabel, m.name);
     };
     try {
@@ -259,14 +259,10 @@ export class MigrationExecutor {
   }
 
   /** After a table rebuild, rows must still satisfy the foreign keys (Django's `check_constraints`). */
-  private async checkForeignKeys(key: string): Promise<void> {
-    const rows = (await connections.query(this.alias, 'PRAGMA foreign_key_check', [])).rows as {
-      table: string;
-      rowid: number;
-      parent: string;
-    }[];
+  private async checkForeignKeys(key: string, editor: BaseSchemaEditor): Promise<void> {
+    const rows = await editor.foreignKeyViolations();
     if (rows.length > 0) {
-      const r = rows[0] as { table: string; rowid: number; parent: string };
+      const r = rows[0] as ForeignKeyViolation;
       throw new MigrationError(
         `${key} leaves ${rows.length} row(s) breaking a foreign key: row ${r.rowid} of '${r.table}' references a missing row of '${r.parent}'.`,
       );

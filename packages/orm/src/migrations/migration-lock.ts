@@ -5,7 +5,7 @@
  * The lock is held by the connection of the executor's scope, so every statement of the run
  * uses that connection.
  */
-import { connections } from '@spool/connections';
+import { connections, type Vendor } from '@spool/connections';
 import { MigrationLockError } from './errors';
 
 /** The lock's name (PostgreSQL hashes it into an advisory lock key). */
@@ -69,10 +69,11 @@ class MysqlLock implements MigrationLock {
   }
 }
 
+/** The session lock of each database that has one (SQLite locks with a transaction). */
+const LOCKS: Partial<Record<Vendor, new (alias: string) => MigrationLock>> = { postgresql: PostgresLock, mysql: MysqlLock };
+
 /** The session lock for `alias`, or undefined for SQLite (which locks with a transaction). */
 export function migrationLock(alias: string): MigrationLock | undefined {
-  const vendor = connections.backend(alias).vendor;
-  if (vendor === 'postgresql') return new PostgresLock(alias);
-  if (vendor === 'mysql') return new MysqlLock(alias);
-  return undefined;
+  const Lock = LOCKS[connections.backend(alias).vendor];
+  return Lock === undefined ? undefined : new Lock(alias);
 }

@@ -52,6 +52,13 @@ export interface SchemaEditorOptions {
   collect?: boolean;
 }
 
+/** A row breaking a foreign key: row `rowid` of `table` references a missing row of `parent`. */
+export interface ForeignKeyViolation {
+  readonly table: string;
+  readonly rowid: number;
+  readonly parent: string;
+}
+
 export abstract class BaseSchemaEditor {
   readonly alias: string;
   readonly backend: Backend;
@@ -72,6 +79,14 @@ export abstract class BaseSchemaEditor {
     this.backend = connections.backend(alias);
     this.ops = operationsFor(this.backend.vendor);
     this.collecting = options.collect ?? false;
+  }
+
+  /**
+   * Rows that break a foreign key after schema changes the database did not check (Django's
+   * `check_constraints()`): none where the database checks them itself.
+   */
+  async foreignKeyViolations(): Promise<ForeignKeyViolation[]> {
+    return [];
   }
 
   /** The database's introspection (to find constraint names). */
@@ -144,7 +159,7 @@ export abstract class BaseSchemaEditor {
     const coll = typeof collation === 'string' ? collation : collation?.[v];
     if (!coll) return type;
     if (!/^[A-Za-z0-9_\-.]+$/.test(coll)) throw new ModelDefinitionError(`${f.model.name}.${f.name}: invalid collation '${coll}'.`);
-    return `${type} COLLATE ${v === 'postgresql' ? `"${coll}"` : coll}`;
+    return `${type}${this.ops.collateSql(coll)}`;
   }
 
   /** The auto-increment primary key definition after the type. */
@@ -206,9 +221,9 @@ export abstract class BaseSchemaEditor {
     return `CREATE TABLE ${this.q(table)} (${parts.join(', ')})`;
   }
 
-  /** Does a foreign key column get an explicit index? (MariaDB makes one with the constraint.) */
+  /** Does a foreign key column get an explicit index? (Not where the constraint makes one: MariaDB.) */
   protected explicitFkIndex(f: ForeignObject<never>): boolean {
-    return f.dbIndex || !f.dbConstraint || this.vendor !== 'mysql';
+    return f.dbIndex || !f.dbConstraint || !this.ops.features.foreignKeyConstraintsCreateIndexes;
   }
 
   /** Does the field need an index of its own (dbIndex, or a foreign key), outside unique ones? */
@@ -402,7 +417,7 @@ export abstract class BaseSchemaEditor {
     }
     const oldIndex = this.needsIndex(oldField);
     const newIndex = this.needsIndex(newField);
-    if (oldIndex && (!newIndex || (oldFk && !newFk && this.vendor === 'mysql'))) {
+    if (oldIndex && (!newIndex || (oldFk && !newFk && this.ops.features.foreignKeyConstraintsCreateIndexes))) {
       for (const name of await this.existingNames(
         table,
         [oldField.column],
@@ -428,7 +443,8 @@ export abstract class BaseSchemaEditor {
     // 4. Add what the new field needs.
     if (newUnique && !oldUnique)
       await this.execute(this.sqlAddUnique(table, this.indexName(table, [newField.column], 'uniq'), [newField.column]));
-    if (newIndex && (!oldIndex || (oldFk && !newFk && this.vendor === 'mysql'))) await this.execute(this.sqlCreateFieldIndex(to, newField));
+    if (newIndex && (!oldIndex || (oldFk && !newFk && this.ops.features.foreignKeyConstraintsCreateIndexes)))
+      await this.execute(this.sqlCreateFieldIndex(to, newField));
     if (newFk && (fkChanged || typeChanged)) await this.execute(this.sqlForeignKey(to, newFk));
   }
 

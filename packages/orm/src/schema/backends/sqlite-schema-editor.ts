@@ -9,15 +9,21 @@
  * accepts outside a transaction): the migration executor switches it off around each migration
  * and runs `PRAGMA foreign_key_check` before committing.
  */
+import { connections } from '@spool/connections';
 import type { Field } from '../../fields/field';
 import { ForeignObject } from '../../fields/foreign-key';
 import { ManyToManyField } from '../../fields/many-to-many-field';
 import type { ModelMeta } from '../../models/model-meta';
-import { BaseSchemaEditor, type ConstraintDef, type IndexDef } from './base-schema-editor';
+import { BaseSchemaEditor, type ConstraintDef, type ForeignKeyViolation, type IndexDef } from './base-schema-editor';
 
 export class SqliteSchemaEditor extends BaseSchemaEditor {
   readonly vendor = 'sqlite' as const;
   readonly atomicDdl = true;
+
+  /** Table rebuilds run with the foreign key checks off: check the rows afterwards. */
+  override async foreignKeyViolations(): Promise<ForeignKeyViolation[]> {
+    return (await connections.query(this.alias, 'PRAGMA foreign_key_check', [])).rows as unknown as ForeignKeyViolation[];
+  }
 
   protected autoPkSql(): string {
     return 'NOT NULL PRIMARY KEY AUTOINCREMENT';
