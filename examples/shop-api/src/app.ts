@@ -4,7 +4,7 @@
  * been sent or the client went away. Errors are mapped to statuses in one place (http-errors.ts).
  */
 import express, { type Express } from 'express';
-import { spoolErrors, spoolMiddleware } from '@spool/web';
+import { spoolDebug, spoolErrors, spoolMiddleware } from '@spool/web';
 import type { WorkerPool } from '@spool/workers';
 import { httpErrors } from './http-errors';
 import type { ConfirmOrderArgs, ConfirmOrderResult } from './jobs';
@@ -23,6 +23,8 @@ export function createApp({ pool, onJobError = (err) => console.error('[shop] ba
   const app = express();
   app.disable('x-powered-by');
   app.use(spoolMiddleware());
+  // The live connections page, at /_spool/ for local clients; on with SPOOL_DEBUG=1.
+  app.use('/_spool', spoolDebug());
   app.use(express.json({ limit: '100kb' }));
   app.get('/health', (_req, res) => void res.json({ ok: true }));
   app.use('/categories', categories);
