@@ -27,6 +27,18 @@ export interface QueryResult<Row = Record<string, unknown>> {
 export interface QueryOptions {
   /** Return rows as arrays of column values instead of objects. */
   rowMode?: 'array';
+  /**
+   * Return the statement's integers as `bigint`s, so that none beyond 2^53 loses digits (SQLite,
+   * whose driver otherwise rounds them to numbers; also the `insertId` of an INSERT). PostgreSQL
+   * (int8 as text) and MariaDB (BIGINT beyond 2^53 as text) never round and ignore it.
+   */
+  safeIntegers?: boolean;
+  /**
+   * Return dates and instants as the server's text instead of JavaScript Dates, which keep
+   * milliseconds only: PostgreSQL `date`, `timestamp` and `timestamptz`, MariaDB `DATE`,
+   * `DATETIME` and `TIMESTAMP`. SQLite has no such types (its values are text already).
+   */
+  temporalAsText?: boolean;
 }
 
 /** Capabilities, as questions (Django's `features`). */

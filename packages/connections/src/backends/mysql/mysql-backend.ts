@@ -12,7 +12,7 @@ import { convertMysqlError, isMysqlConnectionError } from './mysql-errors';
 interface MysqlConnection {
   threadId: number | null;
   query(
-    options: { sql: string; values?: unknown[]; rowsAsArray?: boolean },
+    options: { sql: string; values?: unknown[]; rowsAsArray?: boolean; dateStrings?: boolean },
     cb: (err: Error | null, results: unknown, fields?: unknown) => void,
   ): void;
   ping(cb: (err: Error | null) => void): void;
@@ -152,8 +152,10 @@ export const mysqlBackend: Backend = {
   query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
     const r = raw as MysqlRaw;
     return new Promise((resolve, reject) => {
-      const q: { sql: string; values: unknown[]; rowsAsArray?: boolean } = { sql, values: bindings as unknown[] };
+      const q: { sql: string; values: unknown[]; rowsAsArray?: boolean; dateStrings?: boolean } = { sql, values: bindings as unknown[] };
       if (options?.rowMode) q.rowsAsArray = true;
+      // DATETIME(6) as its text: a Date would keep milliseconds only.
+      if (options?.temporalAsText) q.dateStrings = true;
       r.driver.query(q, (err, results) => {
         if (err) {
           reject(err);

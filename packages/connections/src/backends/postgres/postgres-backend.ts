@@ -13,12 +13,7 @@ import { convertPostgresError, isPostgresConnectionError } from './postgres-erro
 interface PgClient {
   processID: number | null;
   connect(): Promise<void>;
-  query(config: {
-    text: string;
-    values: unknown[];
-    rowMode?: 'array';
-    name?: string;
-  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: PgQueryConfig): Promise<{ rows: unknown[]; rowCount: number | null }>;
   end(): Promise<void>;
   on(event: 'error' | 'end', listener: (err?: Error) => void): void;
   ref(): void;
@@ -28,12 +23,40 @@ interface PgClient {
   _ending?: boolean;
   _queryable?: boolean;
 }
+/** pg's type parsers: from a column's type oid to a function of its text. */
+interface PgTypes {
+  getTypeParser(oid: number, format?: string): (value: string) => unknown;
+}
+interface PgQueryConfig {
+  text: string;
+  values: unknown[];
+  rowMode?: 'array';
+  name?: string;
+  types?: PgTypes;
+}
 interface PgModule {
   Client: new (config: Record<string, unknown>) => PgClient;
+  types: PgTypes;
+}
+
+/** `date`, `timestamp` and `timestamptz`: read as the server's text when asked (`temporalAsText`). */
+const TEMPORAL_OIDS = new Set([1082, 1114, 1184]);
+const asText = (value: string): string => value;
+/** pg's parsers, except that dates and instants stay text, per driver module (one per `client`). */
+const temporalTextTypes = new WeakMap<PgTypes, PgTypes>();
+function textTemporals(types: PgTypes): PgTypes {
+  let t = temporalTextTypes.get(types);
+  if (t === undefined) {
+    t = { getTypeParser: (oid, format) => (TEMPORAL_OIDS.has(oid) ? asText : types.getTypeParser(oid, format)) };
+    temporalTextTypes.set(types, t);
+  }
+  return t;
 }
 
 interface PgRaw extends RawConnection {
   readonly driver: PgClient;
+  /** The driver's type parsers with dates and instants as text (`temporalAsText`). */
+  readonly temporalText: PgTypes;
   dead: boolean;
   /** Run a text as a named statement after this many runs; null never. */
   readonly prepareThreshold: number | null;
@@ -112,6 +135,7 @@ export const postgresBackend: Backend = {
     const client = new pg.Client(toConnectionConfig(settings));
     const raw: PgRaw = {
       driver: client,
+      temporalText: textTemporals(pg.types),
       serverId: 0,
       dead: false,
       prepareThreshold: settings.prepareThreshold,
@@ -188,8 +212,9 @@ export const postgresBackend: Backend = {
 
   async query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
     const r = raw as PgRaw;
-    const config: { text: string; values: unknown[]; rowMode?: 'array'; name?: string } = { text: sql, values: bindings as unknown[] };
+    const config: PgQueryConfig = { text: sql, values: bindings as unknown[] };
     if (options?.rowMode) config.rowMode = 'array';
+    if (options?.temporalAsText) config.types = r.temporalText;
     const name = statementName(r, sql);
     if (name !== undefined) config.name = name;
     let res;

@@ -23,6 +23,7 @@ interface Statement {
   get(...params: unknown[]): unknown;
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   raw(toggle: boolean): Statement;
+  safeIntegers(toggle: boolean): Statement;
 }
 interface SqliteDatabase {
   open: boolean;
@@ -42,6 +43,8 @@ interface CachedStatement {
   readonly locks: boolean;
   /** The mode last set with `stmt.raw()`, so it is toggled only when it changes. */
   rawMode: boolean;
+  /** The mode last set with `stmt.safeIntegers()`, likewise. */
+  safeIntegers: boolean;
 }
 
 interface SqliteRaw extends RawConnection {
@@ -121,7 +124,7 @@ function statement(raw: SqliteRaw, sql: string): CachedStatement {
     const stmt = raw.driver.prepare(sql);
     // better-sqlite3 calls INSERT … RETURNING a reader; `readonly` tells the truth about writes,
     // and BEGIN/COMMIT/SAVEPOINT (readonly, not readers) must take the lock too.
-    cached = { stmt, reader: stmt.reader, locks: !stmt.reader || !stmt.readonly, rawMode: false };
+    cached = { stmt, reader: stmt.reader, locks: !stmt.reader || !stmt.readonly, rawMode: false, safeIntegers: false };
     if (raw.statements.size >= STATEMENT_CACHE_SIZE) {
       const oldest = raw.statements.keys().next().value;
       if (oldest !== undefined) raw.statements.delete(oldest);
@@ -133,6 +136,11 @@ function statement(raw: SqliteRaw, sql: string): CachedStatement {
 
 function run(raw: SqliteRaw, cached: CachedStatement, bindings: readonly unknown[], options?: QueryOptions): QueryResult {
   try {
+    const safe = options?.safeIntegers === true;
+    if (cached.safeIntegers !== safe) {
+      cached.stmt.safeIntegers(safe);
+      cached.safeIntegers = safe;
+    }
     if (cached.reader) {
       const rawMode = options?.rowMode === 'array';
       if (cached.rawMode !== rawMode) {
