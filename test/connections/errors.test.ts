@@ -1,5 +1,6 @@
-// DESIGN §7: one vendor-neutral error tree, converted at one boundary per backend, the driver's
-// error kept as `cause`, server detail kept (constraint, table, column).
+// One vendor-neutral error tree (packages/connections/README.md, "Errors"), converted at one
+// boundary per backend, the driver's error kept as `cause`, server detail kept (constraint,
+// table, column).
 import {
   DataError,
   type DatabaseError,

@@ -21,10 +21,8 @@ import {
   workerSettings,
   type Settings,
 } from '@spool/connections';
+import { handlerState, messages } from '@spool/connections/internal';
 import { captureWarnings, DATABASES, eventually, latch } from '../support/helpers';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { messages } = require('../../packages/connections/dist/messages') as { messages: Record<string, unknown> };
 
 const covered = new Set<string>();
 const file = join(tmpdir(), `spool-messages-${process.pid}.db`);
@@ -413,16 +411,8 @@ describe('runtime messages', () => {
     await scope(async () => {
       await sql`SELECT 1`;
       // Close the driver connection under the scope, as a dying server would.
-      const conn = [
-        ...(
-          connections as unknown as {
-            pools: Map<string, { stats(): unknown; leased(): Array<{ raw: { driver: { close(): void } }; markBroken(e: Error): void }> }>;
-          }
-        ).pools
-          .get('default')!
-          .leased(),
-      ][0]!;
-      conn.raw.driver.close();
+      const conn = handlerState(connections).pools.get('default')!.leased()[0]!;
+      (conn.raw.driver as { close(): void }).close();
       await expect(sql`SELECT 1`).rejects.toThrow();
       await expect(sql`SELECT 1`).rejects.toThrow(
         /^The connection to 'default' is unusable \(.*\)\. Scope #\d+ keeps failing on it until it ends; the connection is then closed and the next scope gets a new one\.$/,

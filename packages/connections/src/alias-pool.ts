@@ -1,13 +1,14 @@
 /**
- * The connections of one alias in one thread: lease to scopes, release by the rules of
- * DESIGN §2.3 (close when unusable or obsolete, else keep idle), budget with a finite wait,
- * optional process-wide budget, idle expiry, leak detection, counters.
+ * The connections of one alias in one thread: lease to scopes within the budget (a finite wait,
+ * optionally a process-wide budget), release by the rules (close when unusable or obsolete, else
+ * hand on or keep idle: the README, "Release rules" and "Budgets"), idle expiry, leak detection,
+ * counters.
  *
  * Why not tarn (knex's pool)? Spool's rules are per scope: a connection is closed *at scope end*
  * when `maxAge` says so, a specific connection is discarded when it broke, idle connections must
  * not keep the event loop alive, and the budget may be shared across threads. tarn can only
  * destroy a resource lazily at its next validation and reaps with a timer that holds the process.
- * @internal
+ * Not part of the public API.
  */
 import type { Backend } from './backends/backend';
 import { DatabaseConnection } from './connection';
@@ -101,7 +102,8 @@ export class AliasPool {
   };
 
   constructor(
-    private readonly host: PoolHost,
+    /** Where the pool reports: events, warnings, budget pressure, opened and closed connections. */
+    readonly host: PoolHost,
     readonly settings: ResolvedDatabaseSettings,
     readonly backend: Backend,
     private readonly shared: SharedBudget | undefined,
@@ -372,12 +374,12 @@ export class AliasPool {
   }
 
   private async connect(): Promise<DatabaseConnection> {
-    let conn: DatabaseConnection | undefined;
+    // The driver may report the connection lost at any time after it opened; until the wrapper
+    // exists there is nothing to mark.
+    let lost = (_error: Error): void => {};
     let raw;
     try {
-      raw = await this.backend.open(this.settings, (err) => {
-        if (conn) this.onDead(conn, err);
-      });
+      raw = await this.backend.open(this.settings, (err) => lost(err));
     } catch (err) {
       this.counters.errors += 1;
       if (SpoolError.is(err)) throw err; // e.g. the driver package is missing (ConfigError)
@@ -390,7 +392,8 @@ export class AliasPool {
       (converted as { message: string }).message = message;
       throw converted;
     }
-    conn = new DatabaseConnection(this.alias, this.backend, raw);
+    const conn = new DatabaseConnection(this, raw);
+    lost = (err) => this.onDead(conn, err);
     try {
       for (const sql of this.settings.initSql) await this.backend.query(raw, sql, []);
     } catch (err) {

@@ -2,12 +2,16 @@
  * `atomic()` blocks, as Django's `Atomic` (django/db/transaction.py): the outermost block opens a
  * transaction, nested blocks use savepoints (or merge with `savepoint: false`), a block that
  * throws rolls back to where it began, and `onCommit` hooks run after the outermost commit.
- * Here the state lives on the scope's connection for the alias, not on a thread.
- * @internal
+ * Here the state lives on the scope's connection for the alias, not on a thread. `runAtomic`
+ * takes the connection by the one lease path and sends BEGIN/COMMIT/… through the one statement
+ * boundary. See the README, "Atomic blocks".
  */
 import type { IsolationLevel } from './backends/backend';
 import type { DatabaseConnection } from './connection';
-import { TransactionManagementError, NotSupportedError } from './errors';
+import { blockFor, type Context } from './context';
+import { NotSupportedError, TransactionManagementError } from './errors';
+import type { HandlerState } from './handler-state';
+import { acquire, giveBack, release } from './lease';
 import { messages } from './messages';
 
 /** One `atomic()` block in progress. */
@@ -21,8 +25,6 @@ export interface AtomicBlock {
   readonly outermost: boolean;
   /** The scope ended under the block and rolled it back. */
   aborted: boolean;
-  /** In pin: 'transaction' mode, the outermost block leased the connection and returns it. */
-  readonly ownsLease: boolean;
 }
 
 /** A hook registered with `onCommit`, with the savepoints active when it was registered. */
@@ -44,8 +46,8 @@ export interface AtomicOptions {
   isolationLevel?: IsolationLevel;
 }
 
-/** Runs transaction-control SQL on a connection (no guards), converting errors. */
-export type ControlRunner = (conn: DatabaseConnection, sql: string) => Promise<void>;
+/** Runs transaction-control SQL on a connection whose gate the caller holds (`StatementBoundary.control`). */
+export type ControlRunner = (conn: DatabaseConnection, sql: string) => Promise<unknown>;
 
 /** Django's `Atomic.__enter__`. The caller holds the connection's gate. */
 export async function beginBlock(
@@ -53,7 +55,6 @@ export async function beginBlock(
   conn: DatabaseConnection,
   parent: AtomicBlock | undefined,
   options: AtomicOptions,
-  ownsLease: boolean,
 ): Promise<AtomicBlock> {
   const alias = conn.alias;
   const outermost = conn.blocks.length === 0;
@@ -79,7 +80,7 @@ export async function beginBlock(
     sid = `spool_sp_${conn.id}_${conn.savepointSeq}`;
     await run(conn, conn.backend.savepointSql(sid));
   }
-  const block: AtomicBlock = { alias, conn, parent, sid, outermost, aborted: false, ownsLease };
+  const block: AtomicBlock = { alias, conn, parent, sid, outermost, aborted: false };
   conn.blocks.push(block);
   return block;
 }
@@ -163,4 +164,107 @@ export function activeSavepoints(block: AtomicBlock | undefined, alias: string):
   const sids = new Set<string>();
   for (let b = block; b !== undefined; b = b.parent) if (b.alias === alias && b.sid !== null) sids.add(b.sid);
   return sids;
+}
+
+/**
+ * Run `fn` in an atomic block on `options.using` (default `'default'`) for code in the calling
+ * context: commit when it resolves, roll back and rethrow when it throws. `fn` runs in a context
+ * whose innermost block is this one, so every query inside it joins the transaction.
+ */
+export async function runAtomic<T, H>(
+  state: HandlerState,
+  fn: (handle: H) => T | Promise<T>,
+  options: AtomicOptions,
+  handle: (alias: string) => H,
+): Promise<T> {
+  const alias = options.using ?? 'default';
+  const ctx = state.context(alias);
+  const control = state.statements.control;
+  const conn = await acquire(ctx, state.pool(alias));
+  let block: AtomicBlock;
+  try {
+    block = await beginBlock(control, conn, ctx.block, options);
+  } catch (err) {
+    await release(conn, ctx);
+    throw err;
+  }
+  // The gate goes back while `fn` runs: its statements take it one by one.
+  conn.leave();
+  const inner: Context = { scope: ctx.scope, block };
+  let result: T | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    result = await state.als.run(inner, async () => fn(handle(alias)));
+  } catch (error) {
+    failure = { error };
+  }
+  let hooks: CommitHook[];
+  try {
+    if (block.aborted) throw failure?.error ?? aborted(ctx, alias);
+    const wait = conn.enter(inner);
+    if (wait) await wait;
+    try {
+      if (block.aborted) throw failure?.error ?? aborted(ctx, alias);
+      hooks = await endBlock(control, conn, block, failure !== undefined);
+    } finally {
+      conn.leave();
+    }
+  } finally {
+    // A connection this block leased for itself (pin: 'transaction') goes back to its pool.
+    await giveBack(conn, ctx);
+  }
+  if (failure) throw failure.error;
+  if (hooks.length > 0) await runHooks(state, alias, hooks);
+  return result as T;
+}
+
+/** The scope ended under the block and rolled it back. */
+function aborted(ctx: Context, alias: string): TransactionManagementError {
+  return new TransactionManagementError(messages.scopeEndedInTransaction(ctx.scope.describe(), alias), { alias });
+}
+
+/** Run commit hooks in order; a robust hook that throws is reported and the rest still run. */
+async function runHooks(state: HandlerState, alias: string, hooks: CommitHook[]): Promise<void> {
+  while (hooks.length > 0) {
+    const hook = hooks.shift() as CommitHook;
+    if (hook.robust) {
+      try {
+        await hook.fn();
+      } catch (error) {
+        state.warn(`${messages.onCommitFailed(alias)} ${(error as Error)?.stack ?? String(error)}`);
+        state.events.emit('error', { alias, error, hook: 'onCommit' });
+      }
+    } else {
+      await hook.fn();
+    }
+  }
+}
+
+/** The innermost block on `alias` the calling code runs in. */
+function currentBlock(state: HandlerState, alias: string): AtomicBlock | undefined {
+  const ctx = state.als.getStore();
+  return ctx ? blockFor(ctx, alias) : undefined;
+}
+
+/** `onCommit()`: keep `fn` for after the commit of the current transaction on `alias`, or run it now outside one. */
+export function onCommit(state: HandlerState, alias: string, fn: () => unknown, robust: boolean): Promise<void> {
+  const block = currentBlock(state, alias);
+  if (block === undefined) {
+    state.settingsFor(alias);
+    return runHooks(state, alias, [{ sids: new Set(), fn, robust }]);
+  }
+  block.conn.runOnCommit.push({ sids: activeSavepoints(block, alias), fn, robust });
+  return Promise.resolve();
+}
+
+/** The innermost block on `alias`, or `TransactionManagementError` outside one (for `setRollback` / `getRollback`). */
+export function requireBlock(state: HandlerState, alias: string): AtomicBlock {
+  const block = currentBlock(state, alias);
+  if (!block) throw new TransactionManagementError(messages.rollbackFlagOutside(alias), { alias });
+  return block;
+}
+
+/** Is the calling code inside an atomic block on `alias`? */
+export function inAtomicBlock(state: HandlerState, alias: string): boolean {
+  return currentBlock(state, alias) !== undefined;
 }

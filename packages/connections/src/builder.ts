@@ -1,32 +1,37 @@
 /**
  * `builder(alias)`: a knex instance whose queries run on the current scope's connection for the
  * alias, inside its `atomic()` block if any. knex's own pool is replaced by an adapter (knex's
- * `connectionPool` option) that hands out the scope's connection and takes its gate; driver
- * errors are converted at the same boundary as every other query.
- * @internal
+ * `connectionPool` option) that takes the connection by the one lease path (`lease.ts`); each
+ * statement knex sends crosses the one statement boundary (`statement.ts`), where its errors are
+ * converted and it is counted and reported like every other.
  */
 import type { Knex } from 'knex';
 import type { Backend } from './backends/backend';
+import type { DatabaseConnection } from './connection';
+import type { Context } from './context';
 import { TransactionManagementError } from './errors';
+import type { HandlerState } from './handler-state';
+import { acquire, release } from './lease';
 import { messages } from './messages';
+import { FOREIGN } from './statement';
 
-/** What the adapter needs from the handler. */
-export interface BuilderHost {
-  /** Lease (if needed) the scope's connection for `alias`, take its gate, return the driver object. */
-  acquireForBuilder(alias: string): Promise<unknown>;
-  /** Give the gate back (and the connection, in pin: 'transaction' mode). */
-  releaseForBuilder(driver: unknown): void;
-  /** Run one knex statement on a driver object: guards, error conversion, events. */
-  runForBuilder<T>(driver: unknown, sql: string, bindings: readonly unknown[], run: () => Promise<T>): Promise<T>;
+/** A connection knex holds, with the context that acquired it. */
+interface BuilderLease {
+  conn: DatabaseConnection;
+  ctx: Context;
 }
 
 type KnexFactory = (config: Knex.Config) => Knex;
 
 let knexFactory: KnexFactory | undefined;
 
-/** Load knex on first use (it is only needed for builders and the ORM's compiler). */
+/**
+ * Load knex on first use: it takes a few hundred ms to load and only builders and the ORM's
+ * compiler need it, not code that uses `sql` alone. (A startup cost, not an import cycle.)
+ */
 export function loadKnex(): KnexFactory {
   if (!knexFactory) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred load, see above
     const mod = require('knex') as KnexFactory & { knex?: KnexFactory; default?: KnexFactory };
     knexFactory = mod.knex ?? mod.default ?? mod;
   }
@@ -34,11 +39,24 @@ export function loadKnex(): KnexFactory {
 }
 
 /** A knex instance for `alias` bound to Spool's scopes. */
-export function createBoundKnex(host: BuilderHost, alias: string, backend: Backend): Knex {
+export function createBoundKnex(state: HandlerState, alias: string, backend: Backend): Knex {
+  // The driver object knex was handed → the lease it came from (one per statement or per query chain).
+  const leases = new Map<unknown, BuilderLease>();
   const adapter = {
-    acquire: () => ({ promise: host.acquireForBuilder(alias) }),
+    acquire: () => ({
+      promise: (async () => {
+        const ctx = state.context(alias);
+        const conn = await acquire(ctx, state.pool(alias));
+        leases.set(conn.raw.driver, { conn, ctx });
+        return conn.raw.driver;
+      })(),
+    }),
     release: (driver: unknown) => {
-      host.releaseForBuilder(driver);
+      const lease = leases.get(driver);
+      if (lease) {
+        leases.delete(driver);
+        void release(lease.conn, lease.ctx);
+      }
       return true;
     },
     destroy: async () => undefined,
@@ -50,16 +68,20 @@ export function createBoundKnex(host: BuilderHost, alias: string, backend: Backe
   const knex = loadKnex()({
     client: backend.knexClient,
     connectionPool: adapter,
-    useNullAsDefault: backend.vendor === 'sqlite',
+    useNullAsDefault: backend.knexOptions.useNullAsDefault,
   } as Knex.Config);
   const client = knex.client as unknown as {
     _query(driver: unknown, obj: { sql: string; bindings?: unknown[] }): Promise<unknown>;
     _formatBindings?(bindings: unknown[] | undefined): unknown[];
   };
   const original = client._query.bind(client);
-  client._query = (driver, obj) => host.runForBuilder(driver, obj.sql, obj.bindings ?? [], () => original(driver, obj));
-  if (backend.vendor === 'sqlite') {
-    // Bind dates and booleans as the sql tag does (ISO text, 0/1), not as knex does (epoch ms).
+  client._query = (driver, obj) => {
+    const lease = leases.get(driver);
+    if (!lease) return original(driver, obj);
+    return state.statements.run(lease.conn, lease.ctx, obj.sql, obj.bindings ?? [], undefined, FOREIGN, () => original(driver, obj));
+  };
+  if (backend.knexOptions.prepareBindings) {
+    // Bind values as the sql tag does (SQLite: dates as ISO text, booleans as 0/1), not as knex does.
     client._formatBindings = (bindings) => (bindings ?? []).map((b) => backend.prepareValue(b));
   }
   const refuse = (): never => {
@@ -72,5 +94,5 @@ export function createBoundKnex(host: BuilderHost, alias: string, backend: Backe
 
 /** A knex instance that only compiles (the ORM's query compiler). Never connects. */
 export function createCompilerKnex(backend: Backend): Knex {
-  return loadKnex()({ client: backend.knexClient, useNullAsDefault: backend.vendor === 'sqlite' } as Knex.Config);
+  return loadKnex()({ client: backend.knexClient, useNullAsDefault: backend.knexOptions.useNullAsDefault } as Knex.Config);
 }

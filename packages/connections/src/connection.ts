@@ -2,8 +2,9 @@
  * One open database connection (Django's `DatabaseWrapper`, per connection rather than per
  * thread): the raw driver connection, its lease, its transaction state, and the gate that
  * serialises the work of one scope on it.
- * @internal
+ * Not part of the public API (`@spool/connections/internal` reaches what others need).
  */
+import type { AliasPool } from './alias-pool';
 import type { Backend, RawConnection } from './backends/backend';
 import type { Context } from './context';
 import type { AtomicBlock, CommitHook } from './atomic';
@@ -47,11 +48,17 @@ export class DatabaseConnection {
   savepointSeq = 0;
   runOnCommit: CommitHook[] = [];
 
+  readonly alias: string;
+  readonly backend: Backend;
+
   constructor(
-    readonly alias: string,
-    readonly backend: Backend,
+    /** The pool it was opened by and goes back to. */
+    readonly pool: AliasPool,
     readonly raw: RawConnection,
-  ) {}
+  ) {
+    this.alias = pool.alias;
+    this.backend = pool.backend;
+  }
 
   /** The server's id for this connection (PostgreSQL pid, MySQL thread id). */
   get serverId(): number {
@@ -65,7 +72,7 @@ export class DatabaseConnection {
   /**
    * May code running in `ctx` use the connection now? Yes when no atomic block is open on it, or
    * when `ctx` runs inside the innermost open block. Otherwise it would slip into a transaction
-   * that is not its own, so it waits for the block to end (DESIGN §3, concurrency in one scope).
+   * that is not its own, so it waits for the block to end (the README, "Scopes": one statement at a time).
    */
   private eligible(ctx: Context | null): boolean {
     const top = this.blocks[this.blocks.length - 1];

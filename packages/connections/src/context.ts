@@ -1,7 +1,7 @@
 /**
  * What `AsyncLocalStorage` carries: the scope the code runs in and the innermost `atomic()`
  * block it runs inside (blocks of every alias form one chain through `parent`).
- * @internal
+ * Not part of the public API (`@spool/connections/internal` reaches what others need).
  */
 import type { AtomicBlock } from './atomic';
 import type { Scope } from './scope';

@@ -3,7 +3,7 @@
  * thread can gather everyone's stats or close idle connections everywhere (something Django's
  * per-thread handler cannot do), and can ask others to give back idle connections when a
  * process-wide budget is short. The channel is unref'd: it never keeps a thread alive.
- * @internal
+ * Not part of the public API (`@spool/connections/internal` reaches what others need).
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 

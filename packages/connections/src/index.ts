@@ -18,19 +18,13 @@
  */
 import type { Knex } from 'knex';
 import type { AtomicOptions } from './atomic';
-import {
-  ConnectionHandler,
-  type DetachedResult,
-  type FanOutOptions,
-  type ScopeHandle,
-  type ScopeInfo,
-  type ScopeOptions,
-  type ShutdownReport,
-  type Transaction,
-} from './handler';
+import type { FanOutOptions } from './fan-out';
+import { ConnectionHandler, type Transaction } from './handler';
+import type { DetachedResult, ScopeHandle, ScopeInfo, ScopeOptions } from './scopes';
 import type { Settings } from './settings';
-import type { PrepareWorkerOptions } from './worker-link';
+import type { ShutdownReport } from './shutdown';
 import type { SqlTag } from './sql';
+import type { PrepareWorkerOptions, WorkerLink } from './worker-link';
 
 /**
  * This thread's connection handler. Each worker thread loads its own copy of this module, so
@@ -99,7 +93,7 @@ export function detach<T>(fn: () => T | Promise<T>, options?: ScopeOptions): Pro
  * Prepare a worker thread to share this thread's settings and be cleaned up after: spread
  * `workerData` into the Worker's options, then `attach(worker)`.
  */
-export function prepareWorker(options?: PrepareWorkerOptions): ReturnType<ConnectionHandler['prepareWorker']> {
+export function prepareWorker(options?: PrepareWorkerOptions): WorkerLink {
   return connections.prepareWorker(options);
 }
 
@@ -131,19 +125,13 @@ export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownRep
   return connections.shutdown(options);
 }
 
-export { ConnectionHandler, sumStats } from './handler';
-export type {
-  DetachedResult,
-  FanOutOptions,
-  ProcessStats,
-  ScopeHandle,
-  ScopeInfo,
-  ScopeOptions,
-  ShutdownReport,
-  StatsOptions,
-  ThreadStats,
-  Transaction,
-} from './handler';
+export { ConnectionHandler } from './handler';
+export type { Transaction } from './handler';
+export type { DetachedResult, ScopeHandle, ScopeInfo, ScopeOptions } from './scopes';
+export type { FanOutOptions } from './fan-out';
+export type { ShutdownReport } from './shutdown';
+export { sumStats } from './stats';
+export type { ProcessStats, StatsOptions, ThreadStats } from './stats';
 export type { AliasStats } from './alias-pool';
 export type {
   ConnectionClosedEvent,
@@ -201,7 +189,7 @@ export type {
 } from './settings';
 export { SharedBudget } from './shared-budget';
 export { inheritedWorkerData, isWorkerSpoolData, workerSettings, WorkerRegistry } from './worker-link';
-export type { PrepareWorkerOptions, WorkerLike, WorkerSpoolData } from './worker-link';
+export type { PrepareWorkerOptions, WorkerLike, WorkerLink, WorkerSpoolData } from './worker-link';
 export type { SharedBudgetOptions } from './shared-budget';
 export { SqlFragment, SqlIdentifier, SqlJoin, SqlQuery } from './sql';
 export type { SqlTag } from './sql';

@@ -1,7 +1,7 @@
 /**
  * Every message Spool shows, written once. Each says what was wrong, names the alias, option or
  * scope concerned, and what to do. Tests match these texts (test/connections/messages.test.ts).
- * @internal
+ * Not part of the public API (`@spool/connections/internal` reaches what others need).
  */
 import type { HolderInfo } from './errors';
 

@@ -1,19 +1,20 @@
 /**
  * A scope: the unit of work a connection follows (a request, a task, a test). It leases at most
- * one connection per alias, lazily, and releases each exactly once when it ends.
- * @internal
+ * one connection per alias, lazily, and releases each exactly once when it ends, by the release
+ * rules (`release-rules.ts`). See the README, "Scopes".
  */
 import type { AliasPool } from './alias-pool';
 import type { DatabaseConnection } from './connection';
 import { ScopeEndedError } from './errors';
 import { messages } from './messages';
+import { releaseFromScope } from './release-rules';
 
 export type ScopeKind = 'scope' | 'root' | 'detached';
 
-/** What a scope needs from its handler. */
-export interface ScopeHost {
-  releaseFromScope(scope: Scope, conn: DatabaseConnection): Promise<void>;
-  scopeEnded(scope: Scope): void;
+/** The scope gauges of a handler's thread (`stats().scopes`). */
+export interface ScopeCounts {
+  active: number;
+  started: number;
 }
 
 let nextScopeId = 0;
@@ -36,12 +37,17 @@ export class Scope {
   readonly site: { stack?: string } | undefined;
 
   constructor(
-    private readonly host: ScopeHost,
     readonly name: string | undefined,
     readonly parent: Scope | undefined,
     readonly kind: ScopeKind,
     captureSite = false,
+    /** Counted while it runs (the root scope is not). */
+    private readonly counts?: ScopeCounts,
   ) {
+    if (counts) {
+      counts.active += 1;
+      counts.started += 1;
+    }
     if (captureSite) {
       const site: { stack?: string } = {};
       Error.captureStackTrace(site, Scope);
@@ -71,7 +77,7 @@ export class Scope {
       if (held.broken === undefined || this.kind !== 'root' || held.inAtomicBlock) return held;
       // The root scope never ends, so a broken connection would poison all unscoped work: replace it.
       this.conns.delete(alias);
-      void this.host.releaseFromScope(this, held);
+      void releaseFromScope(this, held);
     }
     let pending = this.leasing.get(alias);
     if (pending === undefined) {
@@ -110,7 +116,7 @@ export class Scope {
     const conn = this.conns.get(alias);
     if (!conn) return;
     this.conns.delete(alias);
-    await this.host.releaseFromScope(this, conn);
+    await releaseFromScope(this, conn);
   }
 
   /** End the scope: release every connection exactly once. Idempotent; never rejects. */
@@ -127,11 +133,11 @@ export class Scope {
       if (this.leasing.size > 0) await Promise.allSettled([...this.leasing.values()]);
       const conns = [...this.conns.values()];
       this.conns.clear();
-      await Promise.all(conns.map((c) => this.host.releaseFromScope(this, c)));
+      await Promise.all(conns.map((c) => releaseFromScope(this, c)));
       if (this.txPools) await Promise.all([...this.txPools].map((p) => p.txScopeEnded()));
     } finally {
       this.state = 'ended';
-      this.host.scopeEnded(this);
+      if (this.counts) this.counts.active -= 1;
     }
   }
 }

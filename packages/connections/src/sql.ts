@@ -12,7 +12,7 @@
  * The generated SQL (PostgreSQL): `SELECT "id", "name" FROM "author" WHERE id IN ($1, $2)`.
  */
 import type { Backend, QueryOptions, QueryResult } from './backends/backend';
-import { ProgrammingError } from './errors';
+import { ProgrammingError, TransactionManagementError } from './errors';
 import { messages } from './messages';
 
 const FRAGMENT = Symbol.for('spool.sql.fragment');
@@ -117,10 +117,31 @@ function appendValue(v: unknown, index: number, backend: Backend, bindings: unkn
   return backend.placeholder(bindings.length - 1);
 }
 
-/** What a query needs to run: implemented by the connection handler. */
+/** What a raw query runs through: the public side of a `ConnectionHandler`. */
 export interface SqlExecutor {
-  runRaw(alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult>;
+  query(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
   backend(alias: string): Backend;
+  inAtomicBlock(options?: { using?: string }): boolean;
+}
+
+/** Statements that would end or change the transaction of an `atomic()` block from inside it. */
+const TX_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT|RELEASE|SET\s+AUTOCOMMIT)\b/i;
+
+/**
+ * Compile `fragment` for `alias` and run it. Transaction control inside an `atomic()` block is
+ * refused: the block owns the transaction. Never throws; failures reject.
+ */
+function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult> {
+  try {
+    const { text, bindings } = fragment.compile(executor.backend(alias));
+    if (TX_CONTROL.test(text) && executor.inAtomicBlock({ using: alias })) {
+      const verb = (text.trim().split(/\s+/)[0] ?? '').toUpperCase();
+      throw new TransactionManagementError(messages.forbiddenInAtomic(alias, verb), { alias });
+    }
+    return executor.query(alias, text, bindings, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 /**
@@ -139,12 +160,12 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
 
   /** Run and return the rows. */
   rows(): Promise<Row[]> {
-    return this.executor.runRaw(this.alias, this).then((r) => r.rows as Row[]);
+    return runFragment(this.executor, this.alias, this).then((r) => r.rows as Row[]);
   }
 
   /** Run and return rows, `rowCount` and `insertId`. */
   result(): Promise<QueryResult<Row>> {
-    return this.executor.runRaw(this.alias, this) as Promise<QueryResult<Row>>;
+    return runFragment(this.executor, this.alias, this) as Promise<QueryResult<Row>>;
   }
 
   /** Run and return the first row, or undefined. */

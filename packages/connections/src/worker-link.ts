@@ -20,10 +20,14 @@
  * ```
  */
 import { workerData as currentWorkerData } from 'node:worker_threads';
+import { backendFor } from './backends';
+import type { RawConnection } from './backends/backend';
 import { ConfigError } from './errors';
+import type { WorkerExitEvent } from './events';
+import type { HandlerState } from './handler-state';
 import { messages } from './messages';
-import type { DatabaseSettings, Settings, SharedBudgetHandle } from './settings';
-import type { SharedBudget } from './shared-budget';
+import type { DatabaseSettings, ResolvedDatabaseSettings, Settings, SharedBudgetHandle } from './settings';
+import { SharedBudget } from './shared-budget';
 
 /** How many open connections (all workers and aliases together) a registry records. */
 const REGISTRY_SLOTS = 2048;
@@ -46,6 +50,14 @@ export interface PrepareWorkerOptions {
   overrides?: Record<string, Partial<DatabaseSettings>>;
   /** A process-wide budget shared by the worker (and its siblings). */
   budget?: SharedBudget;
+}
+
+/** What `prepareWorker()` returns. */
+export interface WorkerLink {
+  /** Spread into the worker's `workerData`. */
+  workerData: { spool: WorkerSpoolData };
+  /** Watch `worker`; resolves, after it exited, once the clean-up is done. */
+  attach(worker: WorkerLike): Promise<WorkerExitEvent>;
 }
 
 /** Something with a thread id that emits `exit` (a `Worker`). */
@@ -190,7 +202,7 @@ export function buildWorkerData(parent: Settings, options: PrepareWorkerOptions)
   const settings: WorkerSpoolData['settings'] = { databases };
   if (parent.strict !== undefined) settings.strict = parent.strict;
   if (parent.captureStacks !== undefined) settings.captureStacks = parent.captureStacks;
-  const budget = options.budget ?? (parent.sharedBudget as SharedBudget | SharedBudgetHandle | undefined);
+  const budget = options.budget ?? parent.sharedBudget;
   const data: WorkerSpoolData = {
     kind: 'spool.worker',
     settings,
@@ -201,4 +213,75 @@ export function buildWorkerData(parent: Settings, options: PrepareWorkerOptions)
       : {}),
   };
   return data;
+}
+
+/**
+ * Prepare a worker thread of the thread `state` belongs to: its `workerData` carries the settings
+ * (with the overrides given), the registry and the budget handle; `attach(worker)` cleans up
+ * after it once it exited.
+ */
+export function prepareWorker(state: HandlerState, options: PrepareWorkerOptions): WorkerLink {
+  const data = buildWorkerData(state.requireSettings().raw, options);
+  const budget = data.sharedBudget ? SharedBudget.from(data.sharedBudget) : undefined;
+  return {
+    workerData: { spool: data },
+    attach: (worker) => {
+      const tid = worker.threadId;
+      return new Promise<WorkerExitEvent>((resolve) => {
+        worker.once('exit', () => {
+          void cleanUpAfterWorker(state, tid, data, budget).then(resolve);
+        });
+      });
+    },
+  };
+}
+
+/**
+ * After a worker is gone: end on the server what it left open (MariaDB/MySQL would otherwise run
+ * a statement in flight to its end), then give back its budget units, so that its replacement
+ * can never push the server-side count above the budget.
+ */
+async function cleanUpAfterWorker(
+  state: HandlerState,
+  tid: number,
+  data: WorkerSpoolData,
+  budget: SharedBudget | undefined,
+): Promise<WorkerExitEvent> {
+  const registry = new WorkerRegistry(data.registry, data.aliases);
+  const left = registry.entries(tid);
+  registry.clear(tid);
+  let killed = 0;
+  const byAlias = new Map<string, number[]>();
+  for (const [alias, id] of left) byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
+  for (const [alias, ids] of byAlias) {
+    const db = state.settings?.databases.get(alias);
+    if (db) killed += await killLeftovers(db, ids);
+  }
+  const reclaimed = budget ? budget.reclaim(tid) : 0;
+  const event: WorkerExitEvent = { threadId: tid, leftOpen: left.length, killed, reclaimed };
+  state.events.emit('workerExit', event);
+  return event;
+}
+
+/**
+ * End server connections `ids` over a one-off connection with `db`'s settings (the same user, who
+ * may end its own sessions), through the backend's admin part. Returns how many were ended.
+ */
+async function killLeftovers(db: ResolvedDatabaseSettings, ids: number[]): Promise<number> {
+  const backend = backendFor(db.driver);
+  const admin = backend.admin;
+  if (admin === undefined) return 0; // no server: the worker's handles closed with its thread
+  let raw: RawConnection;
+  try {
+    raw = await backend.open(db, () => {});
+  } catch {
+    return 0;
+  }
+  try {
+    return await admin.terminate((sql, bindings) => backend.query(raw, sql, bindings), ids);
+  } catch {
+    return 0; // the server went away meanwhile: nothing left to end
+  } finally {
+    await backend.close(raw);
+  }
 }

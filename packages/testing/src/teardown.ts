@@ -3,6 +3,7 @@
  * naming the scopes that do and where they leased, and that the server-side count is zero.
  */
 import { connections as defaultHandler, type ConnectionHandler } from '@spool/connections';
+import { handlerState } from '@spool/connections/internal';
 import type { ConnectionCounter } from './connection-counter';
 
 export class LeakedConnectionsError extends Error {
@@ -23,11 +24,7 @@ export async function assertNoLeakedConnections(
   const problems: string[] = [];
   if (handler.configured) {
     for (const alias of handler.aliases()) {
-      const pool = (
-        handler as unknown as {
-          pools: Map<string, { holders(): Array<{ scopeId: number; scopeName?: string; heldForMs: number; leasedAt?: string }> }>;
-        }
-      ).pools.get(alias);
+      const pool = handlerState(handler).pools.get(alias);
       for (const h of pool?.holders() ?? []) {
         problems.push(
           `scope #${h.scopeId}${h.scopeName ? ` '${h.scopeName}'` : ''} still holds a connection to '${alias}' (for ${h.heldForMs} ms)` +

@@ -120,6 +120,12 @@ export interface Backend {
   readonly vendor: Vendor;
   /** knex's client name for this backend. */
   readonly knexClient: 'pg' | 'mysql2' | 'better-sqlite3';
+  /**
+   * How knex is set up for this backend: `useNullAsDefault` (SQLite has no DEFAULT in a
+   * multi-row insert), and whether knex's bindings go through `prepareValue` as the `sql` tag's
+   * do (SQLite: knex would bind dates as epoch ms, booleans as true/false).
+   */
+  readonly knexOptions: { readonly useNullAsDefault: boolean; readonly prepareBindings: boolean };
   readonly features: Features;
   /** The driver's package name (for error messages). */
   readonly driverPackage: string;

@@ -62,6 +62,7 @@ const ISOLATION_SQL: Record<IsolationLevel, string> = {
 export const mysqlBackend: Backend = {
   vendor: 'mysql',
   knexClient: 'mysql2',
+  knexOptions: { useNullAsDefault: false, prepareBindings: false },
   driverPackage: 'mysql2',
   admin: mysqlAdmin,
   features: {

@@ -118,6 +118,7 @@ const ISOLATION_SQL: Record<IsolationLevel, string> = {
 export const postgresBackend: Backend = {
   vendor: 'postgresql',
   knexClient: 'pg',
+  knexOptions: { useNullAsDefault: false, prepareBindings: false },
   driverPackage: 'pg',
   admin: postgresAdmin,
   features: {

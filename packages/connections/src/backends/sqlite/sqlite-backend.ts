@@ -181,6 +181,7 @@ function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null 
 export const sqliteBackend: Backend = {
   vendor: 'sqlite',
   knexClient: 'better-sqlite3',
+  knexOptions: { useNullAsDefault: true, prepareBindings: true },
   driverPackage: 'better-sqlite3',
   admin: undefined,
   features: {

@@ -1,0 +1,179 @@
+/**
+ * What one connection handler holds in one thread: its settings, the pool of each alias (opened
+ * on first use, as Django's handler opens connections by alias), the `AsyncLocalStorage` that
+ * carries scopes, the root scope of unscoped work, the process-wide budget and the worker
+ * registry. The lifecycle modules (`lease`, `statement`, `atomic`, `scopes`, `shutdown`,
+ * `worker-link`) work on it; `ConnectionHandler` is its public face. The pools report to it
+ * (`PoolHost`).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EventEmitter } from 'node:events';
+import { threadId } from 'node:worker_threads';
+import type { Knex } from 'knex';
+import { AliasPool, type PoolHost } from './alias-pool';
+import { backendFor } from './backends';
+import type { DatabaseConnection } from './connection';
+import type { Context } from './context';
+import { ControlChannel } from './control-channel';
+import { ConfigError, NoScopeError } from './errors';
+import { messages } from './messages';
+import { RootScope } from './root-scope';
+import { ConnectionRouter } from './router';
+import { Scope, type ScopeCounts, type ScopeKind } from './scope';
+import { resolveSettings, type ResolvedDatabaseSettings, type ResolvedSettings, type Settings } from './settings';
+import { SharedBudget } from './shared-budget';
+import { closeIdle, destroyAll, openConnections } from './shutdown';
+import { StatementBoundary } from './statement';
+import { threadStats } from './stats';
+import { inheritedWorkerData, settingsFromWorkerData, WorkerRegistry } from './worker-link';
+
+export class HandlerState implements PoolHost {
+  settings: ResolvedSettings | undefined;
+  readonly pools = new Map<string, AliasPool>();
+  readonly als = new AsyncLocalStorage<Context>();
+  /** The scope of unscoped work, created on its first query. */
+  root: RootScope | undefined;
+  shared: SharedBudget | undefined;
+  control: ControlChannel | undefined;
+  router: ConnectionRouter | undefined;
+  /** Where this worker records its connections for its parent (a worker prepared by `prepareWorker`). */
+  registry: WorkerRegistry | undefined;
+  shuttingDown = false;
+  readonly scopeCounts: ScopeCounts = { active: 0, started: 0 };
+  readonly statements: StatementBoundary;
+  /** knex instances by alias: bound to scopes (`builder()`), and compile-only (`compiler()`). */
+  readonly builders = new Map<string, Knex>();
+  readonly compilers = new Map<string, Knex>();
+  private exitHooked = false;
+
+  constructor(
+    /** The handler: events are emitted on it. */
+    readonly events: EventEmitter,
+    /** Join the process-wide control channel (`stats`/`closeAll` everywhere, budget pressure). */
+    private readonly useControl: boolean,
+  ) {
+    this.statements = new StatementBoundary(events);
+  }
+
+  // ---- settings --------------------------------------------------------------------------------
+
+  /** Apply new settings: the old pools, builders and root scope are dropped. */
+  configure(input: Settings): void {
+    if (this.settings && openConnections(this) > 0 && !this.shuttingDown) {
+      throw new ConfigError(messages.alreadyConfigured());
+    }
+    const resolved = resolveSettings(input);
+    const inherited = inheritedWorkerData();
+    this.registry = inherited ? new WorkerRegistry(inherited.registry, inherited.aliases) : undefined;
+    this.reset();
+    this.settings = resolved;
+    this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
+    this.router = new ConnectionRouter(resolved.routers);
+    if (this.useControl) {
+      this.control = new ControlChannel({
+        stats: () => threadStats(this),
+        closeAll: () => closeIdle(this),
+        // Another thread waits for the process-wide budget: give back idle connections of `alias`.
+        pressure: (alias) => this.pools.get(alias)?.yieldIdle(),
+      });
+    }
+  }
+
+  get configured(): boolean {
+    return this.settings !== undefined && !this.shuttingDown;
+  }
+
+  requireSettings(): ResolvedSettings {
+    if (!this.settings) {
+      // A worker started by prepareWorker() or @spool/workers gets its parent's settings on first use.
+      const inherited = inheritedWorkerData();
+      if (inherited) this.configure(settingsFromWorkerData(inherited));
+      else throw new ConfigError(messages.notConfigured());
+    }
+    return this.settings as ResolvedSettings;
+  }
+
+  settingsFor(alias: string): ResolvedDatabaseSettings {
+    const s = this.requireSettings();
+    const db = s.databases.get(alias);
+    if (!db) throw new ConfigError(messages.unknownAlias(alias, [...s.databases.keys()]), { alias, option: `databases.${alias}` });
+    return db;
+  }
+
+  /** The pool of `alias`, created on first use. */
+  pool(alias: string): AliasPool {
+    const existing = this.pools.get(alias);
+    if (existing !== undefined) return existing;
+    const db = this.settingsFor(alias);
+    const pool = new AliasPool(this, db, backendFor(db.driver), this.shared?.covers(alias) ? this.shared : undefined);
+    if (this.shuttingDown) pool.closed = true;
+    this.pools.set(alias, pool);
+    return pool;
+  }
+
+  private reset(): void {
+    for (const pool of this.pools.values()) pool.destroyAll();
+    this.pools.clear();
+    for (const k of this.builders.values()) void k.destroy().catch(() => {});
+    this.builders.clear();
+    this.compilers.clear();
+    this.root?.stopTimers();
+    this.root = undefined;
+    this.control?.close();
+    this.control = undefined;
+    this.shuttingDown = false;
+  }
+
+  // ---- contexts --------------------------------------------------------------------------------
+
+  /** The context of the calling code; outside any scope, the root scope's (or NoScopeError when strict). */
+  context(alias: string): Context {
+    const ctx = this.als.getStore();
+    if (ctx !== undefined) return ctx;
+    if (this.requireSettings().strict) throw new NoScopeError(messages.noScope(alias), { alias });
+    if (!this.root) this.root = new RootScope();
+    return this.root.ctx;
+  }
+
+  /** A new scope: a child of the calling code's scope, or (detached) of none. */
+  newScope(name: string | undefined, kind: ScopeKind): Scope {
+    this.requireSettings();
+    const parent = kind === 'detached' ? undefined : this.als.getStore()?.scope;
+    return new Scope(name, parent, kind, this.captureStacks, this.scopeCounts);
+  }
+
+  // ---- PoolHost --------------------------------------------------------------------------------
+
+  emit(event: string, payload: unknown): boolean {
+    return this.events.emit(event, payload);
+  }
+
+  wants(event: string): boolean {
+    return this.events.listenerCount(event) > 0;
+  }
+
+  warn(message: string): void {
+    (this.settings?.logger ?? { warn: (m: string) => console.warn(`[spool] ${m}`) }).warn(message);
+  }
+
+  get captureStacks(): boolean {
+    return this.settings?.captureStacks ?? true;
+  }
+
+  pressure(alias: string): void {
+    this.control?.pressure(alias);
+  }
+
+  opened(conn: DatabaseConnection): void {
+    this.registry?.add(threadId, conn.alias, conn.serverId);
+    if (this.exitHooked) return;
+    this.exitHooked = true;
+    // When the thread exits, close every socket at once (a worker's sockets would otherwise only
+    // close when its event loop is torn down, which terminate() does but an uncaught error may not).
+    process.once('exit', () => destroyAll(this));
+  }
+
+  closed(conn: DatabaseConnection): void {
+    this.registry?.remove(threadId, conn.alias, conn.serverId);
+  }
+}

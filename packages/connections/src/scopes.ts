@@ -1,0 +1,93 @@
+/**
+ * Opening and running scopes: `scope(fn)`, `openScope()` for frameworks that cannot wrap a
+ * function, and `detach(fn)` for fire-and-forget work. The scope runs in `AsyncLocalStorage`;
+ * its end releases what it leased (`Scope.end`). See the README, "Scopes".
+ */
+import type { Context } from './context';
+import type { HandlerState } from './handler-state';
+import { messages } from './messages';
+import type { Scope, ScopeKind } from './scope';
+
+/** Options of `scope()`. */
+export interface ScopeOptions {
+  /** A name shown in leak reports, `PoolExhaustedError` and events. */
+  name?: string;
+}
+
+/** What `scope(fn)` passes to `fn`, and what `currentScope()` returns. */
+export interface ScopeInfo {
+  readonly id: number;
+  readonly name: string | undefined;
+  readonly kind: ScopeKind;
+  /** Aliases this scope holds a connection to, with the server-side id of each. */
+  connections(): Array<{ alias: string; serverId: number }>;
+}
+
+/** A scope opened without a callback, for frameworks that cannot wrap a function. */
+export interface ScopeHandle extends ScopeInfo {
+  /** Run `fn` inside the scope. */
+  run<T>(fn: () => T): T;
+  /** Make the rest of the current synchronous execution and its continuations run in the scope (`enterWith`). */
+  enter(): void;
+  /** End the scope: release its connections. Idempotent. */
+  end(): Promise<void>;
+}
+
+/** The outcome of detached work. */
+export type DetachedResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Run `fn` in a new scope (a child of the calling one, if any); release its connections when `fn` settles. */
+export async function runScope<T>(state: HandlerState, fn: (scope: ScopeInfo) => T | Promise<T>, options: ScopeOptions): Promise<T> {
+  const s = state.newScope(options.name, 'scope');
+  try {
+    // The async wrapper matters: `fn` may return a lazy thenable (sql`…`), which must be
+    // awaited inside the scope's context, not in the caller's.
+    return await state.als.run({ scope: s, block: undefined }, async () => fn(scopeInfo(s)));
+  } finally {
+    await s.end();
+  }
+}
+
+/** A scope to run code in by hand: `run(fn)` or `enter()`, then `end()`. */
+export function openScope(state: HandlerState, options: ScopeOptions): ScopeHandle {
+  const s = state.newScope(options.name, 'scope');
+  const ctx: Context = { scope: s, block: undefined };
+  return {
+    ...scopeInfo(s),
+    run: <T>(fn: () => T): T => state.als.run(ctx, fn),
+    enter: () => state.als.enterWith(ctx),
+    end: () => s.end(),
+  };
+}
+
+/** Run `fn` in a fresh scope that inherits nothing from the caller; never rejects, reports failures. */
+export function detach<T>(state: HandlerState, fn: () => T | Promise<T>, options: ScopeOptions): Promise<DetachedResult<T>> {
+  const s = state.newScope(options.name ?? 'detached', 'detached');
+  return state.als.run({ scope: s, block: undefined }, async (): Promise<DetachedResult<T>> => {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (error) {
+      state.warn(messages.detachedFailed(s.describe(), (error as Error)?.stack ?? String(error)));
+      state.events.emit('error', { scopeId: s.id, error });
+      return { ok: false, error };
+    } finally {
+      await s.end();
+    }
+  });
+}
+
+/** The scope the calling code runs in, if any. */
+export function currentScope(state: HandlerState): ScopeInfo | undefined {
+  const ctx = state.als.getStore();
+  return ctx ? scopeInfo(ctx.scope) : undefined;
+}
+
+/** The public view of a scope. */
+export function scopeInfo(s: Scope): ScopeInfo {
+  return {
+    id: s.id,
+    name: s.name,
+    kind: s.kind,
+    connections: () => [...s.conns.values()].map((c) => ({ alias: c.alias, serverId: c.serverId })),
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The one boundary every statement crosses, whoever sends it: `sql` and the ORM (`query()`),
+ * knex builders, and the transaction control of `atomic()` blocks. As Django's
+ * `CursorWrapper._execute` is the single door of its backends, this is where a statement is
+ * refused (scope ended, connection unusable, atomic block failed), sent, its driver error
+ * converted (the driver's error kept as `cause`), the connection marked unusable or the block
+ * failed, counted, and reported as a `query` event.
+ *
+ * Written with plain promise callbacks: it is the hot path of every query. A statement on a
+ * synchronous driver (SQLite) costs one promise; nothing here awaits.
+ */
+import type { EventEmitter } from 'node:events';
+import type { QueryOptions, QueryResult } from './backends/backend';
+import type { DatabaseConnection } from './connection';
+import type { Context } from './context';
+import { InterfaceError, SpoolError, TransactionManagementError } from './errors';
+import type { QueryEvent } from './events';
+import { release } from './lease';
+import { messages } from './messages';
+
+/** How a statement crosses the boundary. */
+export interface StatementMode {
+  /** Transaction control (BEGIN, SAVEPOINT, COMMIT…): refused only on an unusable connection, not counted as a query. */
+  readonly control: boolean;
+  /** Give the gate (and a connection leased for one use) back when the statement settles (`lease.release`). */
+  readonly release: boolean;
+}
+
+/** A statement of `sql` or the ORM: the caller took the gate with `lease.acquire`; it is given back at the end. */
+export const STATEMENT: StatementMode = Object.freeze({ control: false, release: true });
+/** A statement another library sends on the driver object (knex): its adapter holds the gate. */
+export const FOREIGN: StatementMode = Object.freeze({ control: false, release: false });
+/** Transaction control of an `atomic()` block, which holds the gate. */
+export const CONTROL: StatementMode = Object.freeze({ control: true, release: false });
+
+const NO_BINDINGS: readonly unknown[] = Object.freeze([]);
+
+export class StatementBoundary {
+  constructor(private readonly events: EventEmitter) {}
+
+  /**
+   * Run one statement on `conn` (native placeholders). `send` runs it instead of the backend,
+   * for statements another library sends on the driver object. `ctx` is the context the
+   * statement runs in (undefined for transaction control, which belongs to the holding scope).
+   */
+  run<T = QueryResult>(
+    conn: DatabaseConnection,
+    ctx: Context | undefined,
+    sql: string,
+    bindings: readonly unknown[],
+    options: QueryOptions | undefined,
+    mode: StatementMode,
+    send?: () => Promise<T>,
+  ): Promise<T> {
+    const backend = conn.backend;
+    const started = this.events.listenerCount('query') > 0 ? performance.now() : 0;
+    let pending: Promise<T>;
+    try {
+      guard(conn, ctx, mode);
+      backend.setRef(conn.raw, true);
+      if (send !== undefined) {
+        pending = backend.wrapForeign !== undefined ? backend.wrapForeign(conn.raw, sql, send) : send();
+      } else {
+        if (backend.querySync !== undefined) {
+          // A synchronous driver (SQLite): one promise for the whole statement.
+          const result = backend.querySync(conn.raw, sql, bindings, options) as T | undefined;
+          if (result !== undefined) {
+            const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+            return released === undefined ? Promise.resolve(result) : released.then(() => result);
+          }
+        }
+        pending = backend.query(conn.raw, sql, bindings, options) as Promise<T>;
+      }
+    } catch (err) {
+      // Refused by the guard (a SpoolError): it never reached the server, so no event.
+      const refused = SpoolError.is(err);
+      const error = refused ? err : this.failed(conn, err, sql, mode);
+      const released = this.settled(conn, ctx, mode, refused ? 0 : started, sql, bindings, error);
+      return released === undefined ? Promise.reject(error) : released.then(() => Promise.reject(error));
+    }
+    // The callbacks return the value itself when nothing is left to wait for: a promise returned
+    // from them would cost two more turns of the microtask queue on every query.
+    return pending.then(
+      (result) => {
+        const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+        return released === undefined ? result : released.then(() => result);
+      },
+      (err: unknown) => {
+        const error = this.failed(conn, err, sql, mode);
+        const released = this.settled(conn, ctx, mode, started, sql, bindings, error);
+        if (released === undefined) throw error;
+        return released.then(() => Promise.reject(error));
+      },
+    );
+  }
+
+  /** Transaction control for `atomic()` blocks, on a connection whose gate the block holds. */
+  readonly control = (conn: DatabaseConnection, sql: string): Promise<QueryResult> =>
+    this.run(conn, undefined, sql, NO_BINDINGS, undefined, CONTROL);
+
+  /** After a statement: unref the socket, count, report, give the gate back. */
+  private settled(
+    conn: DatabaseConnection,
+    ctx: Context | undefined,
+    mode: StatementMode,
+    started: number,
+    sql: string,
+    bindings: readonly unknown[],
+    error: SpoolError | undefined,
+  ): Promise<void> | undefined {
+    conn.backend.setRef(conn.raw, false);
+    if (!mode.control) conn.pool.counters.queries += 1;
+    if (started !== 0) {
+      const event: QueryEvent = {
+        alias: conn.alias,
+        sql,
+        bindings,
+        durationMs: performance.now() - started,
+        scopeId: ctx !== undefined ? ctx.scope.id : conn.holder?.id,
+        connectionId: conn.id,
+        serverId: conn.serverId,
+        inTransaction: mode.control || conn.blocks.length > 0,
+        transactionControl: mode.control,
+        error,
+      };
+      this.events.emit('query', event);
+    }
+    return mode.release ? release(conn, ctx as Context) : undefined;
+  }
+
+  /** Convert a driver error; mark the connection unusable, or the atomic block failed. */
+  private failed(conn: DatabaseConnection, err: unknown, sql: string, mode: StatementMode): SpoolError {
+    const converted = SpoolError.is(err) ? err : conn.backend.convertError(err, conn.alias, sql);
+    if (conn.backend.isFatal(err, conn.raw)) conn.markBroken(converted);
+    if (!mode.control) {
+      conn.pool.counters.errors += 1;
+      // A failed statement dooms the block it ran in (Django's needs_rollback); a failed COMMIT or
+      // SAVEPOINT is handled by the block itself (atomic.ts).
+      if (conn.blocks.length > 0) {
+        conn.needsRollback = true;
+        conn.rollbackCause = converted;
+      }
+    }
+    return converted;
+  }
+}
+
+/** Refuse a statement in an ended scope, on an unusable connection, or in a failed atomic block. */
+function guard(conn: DatabaseConnection, ctx: Context | undefined, mode: StatementMode): void {
+  if (ctx !== undefined && ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
+  if (conn.broken) throw unusable(conn, ctx);
+  if (!mode.control && conn.needsRollback && conn.blocks.length > 0) {
+    throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
+  }
+}
+
+function unusable(conn: DatabaseConnection, ctx: Context | undefined): InterfaceError {
+  const broken = conn.broken as Error;
+  const scope = ctx?.scope ?? conn.holder;
+  return new InterfaceError(messages.connectionUnusable(conn.alias, broken.message, scope ? scope.describe() : 'The scope'), {
+    alias: conn.alias,
+    cause: broken,
+  });
+}
