@@ -81,6 +81,7 @@ async function load(exportName: string): Promise<TaskHandler<unknown, unknown>> 
 /** `require()` a CommonJS file (as piscina does); `import()` an ES module. */
 async function importFile(filename: string): Promise<unknown> {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's worker file, loaded by name
     return require(filename) as unknown;
   } catch (err) {
     const code = (err as { code?: string }).code;
