@@ -19,7 +19,7 @@ type Framework = 'express' | 'fastify' | 'http';
  * the server can tell): there the handler awaits a timer instead, the same window between two
  * statements.
  */
-function slowStatement(db: TestDatabase): Promise<unknown> {
+function slowStatement(db: TestDatabase): PromiseLike<unknown> {
   if (db.name === 'postgres') return sql`SELECT pg_sleep(0.15)`;
   if (db.name === 'mysql') return sql`SELECT SLEEP(0.15)`;
   return new Promise((resolve) => setTimeout(resolve, 150));
