@@ -38,6 +38,11 @@ interface MysqlRaw extends RawConnection {
   autocommitOff?: boolean;
 }
 
+/** The driver's lost-connection error, for a loss it reports only as an event (`end`). */
+function connectionLost(message: string): Error {
+  return Object.assign(new Error(message), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+}
+
 const SERVER_STATUS_IN_TRANS = 1;
 const SERVER_STATUS_AUTOCOMMIT = 2;
 
@@ -90,7 +95,7 @@ export const mysqlBackend: Backend = {
       const lost = (err: unknown) => {
         if (raw.dead) return;
         raw.dead = true;
-        if (connected) onDead(err instanceof Error ? err : new Error('Connection lost'));
+        if (connected) onDead(err instanceof Error ? err : connectionLost('Connection lost.'));
       };
       conn.on('error', (err) => {
         if (!connected) {
@@ -101,7 +106,7 @@ export const mysqlBackend: Backend = {
         }
         lost(err);
       });
-      conn.on('end', () => lost(new Error('Connection lost: the server closed the connection.')));
+      conn.on('end', () => lost(connectionLost('Connection lost: the server closed the connection.')));
       conn.once('connect', () => {
         connected = true;
         (raw as { serverId: number }).serverId = conn.threadId ?? 0;

@@ -14,10 +14,17 @@ import {
   ProgrammingError,
   type DatabaseErrorClass,
 } from '../../errors';
+import { isSocketError } from '../socket-errors';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
 const CONNECTION_MESSAGES =
-  /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed/i;
+  /Connection terminated|connection error and is not queryable|timeout expired|Client was closed|not queryable|Connection closed|Query read timeout/i;
+
+/**
+ * SQLSTATEs after which the server ends the session: administrator or crash shutdown, a server
+ * starting or stopping, the database dropped, idle-session timeouts (sent as FATAL). Class 08
+ * (connection exception) is fatal as a whole.
+ */
+const FATAL_SQLSTATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '57P04', '57P05', '25P03']);
 
 /** SQLSTATE class → error class (psycopg's mapping, which Django inherits). */
 function classFor(sqlState: string): DatabaseErrorClass {
@@ -80,19 +87,23 @@ export function convertPostgresError(error: unknown, alias: string, sql: string 
       hint: e.hint,
     });
   }
-  if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(message)) {
+  if (isSocketError(error) || CONNECTION_MESSAGES.test(message)) {
     if (/not queryable|Client was closed/i.test(message)) return new InterfaceError(message, { cause: error, alias });
     return new OperationalError(message, { cause: error, alias, sql, vendorCode: code });
   }
   return new DatabaseError(message, { cause: error, alias, sql, vendorCode: code });
 }
 
-/** Does `error` say that the session is gone (SQLSTATE class 08, an administrator's shutdown, a socket error)? */
+/**
+ * Does `error` say that the session is gone, so that the connection must not be used again? A
+ * server error of severity FATAL or PANIC (the backend exits after sending it), a fatal SQLSTATE,
+ * a socket error, or pg's own words for a closed or broken client.
+ */
 export function isPostgresConnectionError(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  if (typeof e?.code === 'string') {
-    if (e.code.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03') return true;
-    if (CONNECTION_CODES.has(e.code)) return true;
-  }
-  return CONNECTION_MESSAGES.test(e?.message ?? '');
+  const e = error as { code?: unknown; message?: unknown; severity?: unknown } | null | undefined;
+  if (e === null || typeof e !== 'object') return false;
+  if (e.severity === 'FATAL' || e.severity === 'PANIC') return true;
+  if (typeof e.code === 'string' && (e.code.startsWith('08') || FATAL_SQLSTATES.has(e.code))) return true;
+  if (isSocketError(e)) return true;
+  return typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message);
 }

@@ -65,8 +65,16 @@ export function convertSqliteError(error: unknown, alias: string, sql: string | 
   return new Cls(message, { cause: error, alias, sql, vendorCode: code, ...constraintFrom(code, message) });
 }
 
-/** Does `error` mean the database file cannot be used again (corrupt, not a database, I/O error)? */
+/**
+ * Does `error` mean the handle cannot be used again: the file is corrupt or not a database, an
+ * I/O error (the file was removed, the disk failed), or the file can no longer be opened? The
+ * handle is then closed at release and the next scope opens the file afresh, failing clearly if
+ * it is still bad. Busy, locked, full, constraint and SQL errors leave the handle usable.
+ */
 export function isSqliteFatal(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? '';
-  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  return (
+    code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')
+  );
 }

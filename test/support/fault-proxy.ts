@@ -1,0 +1,69 @@
+/**
+ * A TCP proxy in front of a real server that breaks its connections on demand: the fault
+ * injector of the fault suite. Spool connects through it (same server, same database); the test
+ * then resets (TCP RST: the client reads ECONNRESET, or EPIPE on write) or silently cuts the
+ * sockets of every live connection, as a network fault or a vanished server would.
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export interface FaultProxy {
+  /** The local port to connect to. */
+  readonly port: number;
+  /** Live proxied connections. */
+  readonly open: number;
+  /** Reset every live connection (both sides get a TCP RST). Resolves once they are gone. */
+  reset(): Promise<void>;
+  /** Refuse new connections (true) or accept them again (false). */
+  refuse(refuse: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Start a proxy on a free local port to `host:port`. */
+export async function faultProxy(host: string, port: number): Promise<FaultProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect({ host, port });
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const local = (server.address() as AddressInfo).port;
+  return {
+    port: local,
+    get open() {
+      return pairs.size;
+    },
+    async reset() {
+      const closed: Promise<void>[] = [];
+      for (const pair of [...pairs]) {
+        pairs.delete(pair);
+        for (const s of pair) {
+          closed.push(new Promise((r) => (s.destroyed ? r() : s.once('close', () => r()))));
+          if (!s.destroyed) s.resetAndDestroy();
+        }
+      }
+      await Promise.all(closed);
+    },
+    refuse(value) {
+      refusing = value;
+    },
+    async close() {
+      await this.reset();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
