@@ -13,8 +13,8 @@ import { faultProxy, type FaultProxy } from '../support/fault-proxy';
 import { backendId, configureFor, eachDatabase, eventually, latch, useDatabase } from '../support/helpers';
 
 /** The error a statement failed with (or 'ok'). */
-const outcome = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
+const outcome = (p: PromiseLike<unknown>): Promise<unknown> =>
+  Promise.resolve(p).then(
     () => 'ok',
     (e: unknown) => e,
   );

@@ -42,7 +42,7 @@ export async function faultProxy(host: string, port: number): Promise<FaultProxy
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const local = (server.address() as AddressInfo).port;
-  return {
+  const proxy: FaultProxy = {
     port: local,
     get open() {
       return pairs.size;
@@ -62,8 +62,9 @@ export async function faultProxy(host: string, port: number): Promise<FaultProxy
       refusing = value;
     },
     async close() {
-      await this.reset();
+      await proxy.reset();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+  return proxy;
 }

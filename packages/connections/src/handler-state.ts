@@ -44,7 +44,10 @@ export class HandlerState implements PoolHost {
   /** knex instances by alias: bound to scopes (`builder()`), and compile-only (`compiler()`). */
   readonly builders = new Map<string, Knex>();
   readonly compilers = new Map<string, Knex>();
-  private exitHooked = false;
+  /** This handler's `exit` listener on `process`, while it has connections open. */
+  private exitHook: (() => void) | undefined;
+  /** Connections open now (all aliases): the exit listener is there exactly while this is above 0. */
+  private openCount = 0;
 
   constructor(
     /** The handler: events are emitted on it. */
@@ -121,6 +124,8 @@ export class HandlerState implements PoolHost {
     this.root = undefined;
     this.control?.close();
     this.control = undefined;
+    this.openCount = 0;
+    this.unhookExit();
     this.shuttingDown = false;
   }
 
@@ -166,14 +171,26 @@ export class HandlerState implements PoolHost {
 
   opened(conn: DatabaseConnection): void {
     this.registry?.add(threadId, conn.alias, conn.serverId);
-    if (this.exitHooked) return;
-    this.exitHooked = true;
+    this.openCount += 1;
+    if (this.exitHook !== undefined) return;
     // When the thread exits, close every socket at once (a worker's sockets would otherwise only
     // close when its event loop is torn down, which terminate() does but an uncaught error may not).
-    process.once('exit', () => destroyAll(this));
+    // The listener is there only while connections are open: a listener on `process` keeps its
+    // handler reachable, and a service that creates handlers (or pools) per job must stay flat.
+    this.exitHook = () => destroyAll(this);
+    process.once('exit', this.exitHook);
   }
 
   closed(conn: DatabaseConnection): void {
     this.registry?.remove(threadId, conn.alias, conn.serverId);
+    this.openCount = Math.max(0, this.openCount - 1);
+    if (this.openCount === 0) this.unhookExit();
+  }
+
+  /** Remove the `exit` listener (no connection left open, or the handler shut down). */
+  unhookExit(): void {
+    if (this.exitHook === undefined) return;
+    process.removeListener('exit', this.exitHook);
+    this.exitHook = undefined;
   }
 }

@@ -60,6 +60,7 @@ export async function shutdown(state: HandlerState, deadlineMs: number): Promise
   state.control?.close();
   state.control = undefined;
   state.shared?.releaseSlot();
+  state.unhookExit();
   return { closed, forced, forcedScopes };
 }
 
