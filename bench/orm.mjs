@@ -36,7 +36,7 @@ class Book extends Model.define(
   {
     title: new CharField({ maxLength: 200 }),
     pages: new IntegerField(),
-    author: new ForeignKey(() => Author, { onDelete: 'cascade', dbColumn: 'author_id' }),
+    author: new ForeignKey(() => Author, { onDelete: 'cascade' }),
   },
   { dbTable: 'bench_book' },
 ) {}

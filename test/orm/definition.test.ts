@@ -52,7 +52,7 @@ describe('model definition', () => {
       "M.owner: its attribute 'ownerId' clashes with the field 'ownerId'.",
     );
     expect(define({ a: new IntegerField({ dbColumn: 'x' }), b: new IntegerField({ dbColumn: 'x' }) }, { name: 'M' })).toThrow(
-      "M: fields 'a' and 'b' use the same column 'x'.",
+      "M: fields 'a' and 'b' map to the same column 'x' ('a' has dbColumn 'x'; 'b' has dbColumn 'x'). Give one of them another dbColumn, or rename it.",
     );
     expect(define({ a: new IntegerField({ primaryKey: true }), b: new IntegerField({ primaryKey: true }) }, { name: 'M' })).toThrow(
       "M: only one primary key is allowed ('a' and 'b').",
@@ -80,7 +80,7 @@ describe('model definition', () => {
 
   test('options are validated: unknown keys, bad identifiers, required field options', () => {
     expect(define({}, { dbTabel: 'x' })).toThrow(
-      "Unknown model option 'dbTabel'. Valid options: name, dbTable, ordering, uniqueTogether, constraints, indexes, getLatestBy.",
+      "Unknown model option 'dbTabel'. Valid options: name, dbTable, namingStrategy, ordering, uniqueTogether, constraints, indexes, getLatestBy.",
     );
     expect(define({}, { dbTable: 'x; drop table y' })).toThrow('dbTable "x; drop table y" must be an identifier');
     expect(define({ a: new IntegerField() }, { name: 'M', ordering: ['nope'] })).toThrow(

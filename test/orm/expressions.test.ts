@@ -186,6 +186,6 @@ eachDatabase('Q, F and aggregates', (db) => {
           .annotate({ n: Count('id') })
           .fetchAll(),
       );
-      expect(queries[0]?.sql).toMatch(/group by .orm_book.\..authorId.$/);
+      expect(queries[0]?.sql).toMatch(/group by .orm_book.\..author_id.$/);
     }));
 });

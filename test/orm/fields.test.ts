@@ -149,14 +149,14 @@ eachDatabase('fields', (db) => {
       expect(sql.some((s) => s.startsWith(`CREATE TABLE ${q('orm_book_tags')} (`))).toBe(true);
       if (db.name === 'sqlite')
         expect(create).toContain(
-          `${q('authorId')} integer NOT NULL REFERENCES ${q('orm_author')} (${q('id')}) DEFERRABLE INITIALLY DEFERRED`,
+          `${q('author_id')} integer NOT NULL REFERENCES ${q('orm_author')} (${q('id')}) DEFERRABLE INITIALLY DEFERRED`,
         );
       else
         expect(
           sql.some(
             (s) =>
               s.startsWith(`ALTER TABLE ${q('orm_book')} ADD CONSTRAINT`) &&
-              s.includes(`FOREIGN KEY (${q('authorId')}) REFERENCES ${q('orm_author')} (${q('id')})`),
+              s.includes(`FOREIGN KEY (${q('author_id')}) REFERENCES ${q('orm_author')} (${q('id')})`),
           ),
         ).toBe(true);
       // The tables exist (the suite created them with the editor): the database knows the columns.

@@ -12,18 +12,18 @@ import { inTx, seedLibrary, titles, useTables } from './support';
 /** The SQL each database gets for the representative query below (knex's output, cached by shape). */
 const REPRESENTATIVE_SQL: Record<string, string> = {
   postgres:
-    'select "orm_book"."id", "orm_book"."title", "orm_book"."pages", "orm_book"."price", "orm_book"."published", "orm_book"."authorId", "orm_book"."editorId" ' +
-    'from "orm_book" inner join "orm_author" on "orm_author"."id" = "orm_book"."authorId" ' +
+    'select "orm_book"."id", "orm_book"."title", "orm_book"."pages", "orm_book"."price", "orm_book"."published", "orm_book"."author_id", "orm_book"."editor_id" ' +
+    'from "orm_book" inner join "orm_author" on "orm_author"."id" = "orm_book"."author_id" ' +
     'where "orm_author"."name" LIKE $1 and "orm_book"."pages" >= $2 and not ("orm_book"."title" = $3) ' +
     'order by "orm_book"."pages" desc limit $4',
   mysql:
-    'select `orm_book`.`id`, `orm_book`.`title`, `orm_book`.`pages`, `orm_book`.`price`, `orm_book`.`published`, `orm_book`.`authorId`, `orm_book`.`editorId` ' +
-    'from `orm_book` inner join `orm_author` on `orm_author`.`id` = `orm_book`.`authorId` ' +
+    'select `orm_book`.`id`, `orm_book`.`title`, `orm_book`.`pages`, `orm_book`.`price`, `orm_book`.`published`, `orm_book`.`author_id`, `orm_book`.`editor_id` ' +
+    'from `orm_book` inner join `orm_author` on `orm_author`.`id` = `orm_book`.`author_id` ' +
     'where `orm_author`.`name` LIKE BINARY ? and `orm_book`.`pages` >= ? and not (`orm_book`.`title` = ?) ' +
     'order by `orm_book`.`pages` desc limit ?',
   sqlite:
-    'select `orm_book`.`id`, `orm_book`.`title`, `orm_book`.`pages`, `orm_book`.`price`, `orm_book`.`published`, `orm_book`.`authorId`, `orm_book`.`editorId` ' +
-    'from `orm_book` inner join `orm_author` on `orm_author`.`id` = `orm_book`.`authorId` ' +
+    'select `orm_book`.`id`, `orm_book`.`title`, `orm_book`.`pages`, `orm_book`.`price`, `orm_book`.`published`, `orm_book`.`author_id`, `orm_book`.`editor_id` ' +
+    'from `orm_book` inner join `orm_author` on `orm_author`.`id` = `orm_book`.`author_id` ' +
     "where `orm_author`.`name` LIKE ? ESCAPE '\\' and `orm_book`.`pages` >= ? and not (`orm_book`.`title` = ?) " +
     'order by `orm_book`.`pages` desc limit ?',
 };

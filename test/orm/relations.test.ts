@@ -141,7 +141,7 @@ eachDatabase('relations', (db) => {
         expect((await ann.books.all()).length).toBe(2);
       });
       const { queries } = await captureQueries(() => Author.objects.prefetchRelated('books').fetchAll());
-      expect(queries[1]?.sql).toMatch(/\."authorId" in \(|\.`authorId` in \(/i);
+      expect(queries[1]?.sql).toMatch(/\."author_id" in \(|\.`author_id` in \(/i);
       // Forward keys and many-to-many from the other side.
       const books = await assertNumQueries(3, () => Book.objects.prefetchRelated('author', 'tags').fetchAll());
       expect(books.every((b) => b.author.name.length > 0)).toBe(true);

@@ -121,7 +121,7 @@ eachDatabase('writes', (db) => {
       const err2 = await atomic(() => Review.objects.create({ book, reviewer: b, rating: 4 })).catch((e: unknown) => e);
       expect(IntegrityError.is(err2)).toBe(true);
       expect((err2 as IntegrityError).constraint).toBe(
-        db.name === 'sqlite' ? 'orm_review.bookId, orm_review.reviewerId' : 'orm_review_one_per_reviewer',
+        db.name === 'sqlite' ? 'orm_review.book_id, orm_review.reviewer_id' : 'orm_review_one_per_reviewer',
       );
       expect(await Publisher.objects.count()).toBe(1);
     }));

@@ -27,6 +27,13 @@
 export { Model, type ModelClass, type ModelInstance, type SaveOptions } from './models/model';
 export { ModelMeta, type MetaOptions, type RelatedObject } from './models/model-meta';
 export { UniqueConstraint, Index, type Constraint } from './models/constraints';
+export {
+  UnderscoreNamingStrategy,
+  AttributeNamingStrategy,
+  namingStrategy,
+  setNamingStrategy,
+  type NamingStrategy,
+} from './models/naming-strategy';
 
 export { Field, type FieldOptions, RESERVED_FIELD_NAMES } from './fields/field';
 export { AutoField, BigAutoField, type AutoFieldOptions } from './fields/auto-field';

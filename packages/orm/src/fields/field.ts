@@ -12,6 +12,7 @@ import type { AnySpec, LookupKind } from '../types';
 import { SPEC } from '../types';
 import { toMessage, type Validator } from './validators';
 import type { ModelMeta } from '../models/model-meta';
+import type { NamingStrategy } from '../models/naming-strategy';
 
 /** Options every field accepts. */
 export interface FieldOptions<T = unknown> {
@@ -25,7 +26,7 @@ export interface FieldOptions<T = unknown> {
   unique?: boolean;
   /** An index on the column. */
   dbIndex?: boolean;
-  /** The column name, when not the field's attribute name. */
+  /** The column name, when not the one the model's naming strategy gives (`created_at` for `createdAt`). */
   dbColumn?: string;
   /** Is this the primary key? (A model without one gets `id: AutoField`.) */
   primaryKey?: boolean;
@@ -93,7 +94,7 @@ export abstract class Field<S extends AnySpec = AnySpec> {
   name = '';
   /** The attribute holding the column's value (`authorId` for a foreign key `author`). */
   attname = '';
-  /** The column in the table. */
+  /** The column in the table: `dbColumn`, else the model's naming strategy's name (`created_at`, `author_id`). */
   column = '';
   /** The model the field belongs to (set when the model is defined). */
   model!: ModelMeta;
@@ -158,7 +159,12 @@ export abstract class Field<S extends AnySpec = AnySpec> {
     this.model = model;
     this.name = name;
     this.attname = this.attnameFor(name);
-    this.column = this.dbColumn ?? this.attname;
+    this.column = this.dbColumn ?? this.defaultColumn(model.naming);
+  }
+
+  /** The column when no `dbColumn` is given (a foreign key asks the strategy for its key column). */
+  protected defaultColumn(naming: NamingStrategy): string {
+    return naming.columnName(this.name);
   }
 
   /** The attribute holding the value (the name, or `<name>Id` for foreign keys). */

@@ -1,7 +1,7 @@
 /**
  * A many-to-one relation: a column holding the related row's primary key, an accessor for the
- * related instance (`book.author`) and one for the raw key (`book.authorId`, column `authorId`
- * unless `dbColumn` says otherwise).
+ * related instance (`book.author`) and one for the raw key (`book.authorId`, column `author_id`
+ * by the default naming strategy unless `dbColumn` says otherwise).
  *
  * Reading `book.author` never queries: load it with `selectRelated('author')`,
  * `prefetchRelated('author')` or `await book.$fetch('author')`, or it throws
@@ -27,6 +27,7 @@ import type { RelationSpec } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 import { targetOf, type ModelCtor, type ModelRef, type Target } from './model-ref';
 import type { ModelMeta } from '../models/model-meta';
+import type { NamingStrategy } from '../models/naming-strategy';
 
 export const ON_DELETE = ['cascade', 'protect', 'restrict', 'setNull', 'setDefault', 'doNothing'] as const;
 export type OnDelete = (typeof ON_DELETE)[number];
@@ -107,6 +108,10 @@ export abstract class ForeignObject<S extends RelationSpec> extends RelatedField
 
   protected override attnameFor(name: string): string {
     return `${name}Id`;
+  }
+
+  protected override defaultColumn(naming: NamingStrategy): string {
+    return naming.foreignKeyColumnName(this.name);
   }
 
   /** The related model's primary key field, which this column mirrors. */

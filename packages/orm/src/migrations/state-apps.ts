@@ -25,10 +25,14 @@ import { Index, UniqueConstraint } from '../models/constraints';
 import { Model, type ModelClass } from '../models/model';
 import { metaOfClass, type ModelMeta } from '../models/model-meta';
 import { lowerFirst } from '../models/naming';
+import { MigrationNamingStrategy } from '../models/naming-strategy';
 import type { FieldMap } from '../types';
 import { BadMigrationError } from './errors';
 import type { FieldSpec } from './field-spec';
 import type { ModelState } from './model-state';
+
+/** Columns as migration files mean them: `dbColumn`, else the field's name, whatever the models' strategy is. */
+const MIGRATION_NAMING = new MigrationNamingStrategy();
 
 /** A historical model class. */
 export type HistoricalModel = ModelClass<FieldMap>;
@@ -82,6 +86,7 @@ export class StateApps {
     const options = {
       name: ms.name,
       dbTable: o.dbTable,
+      namingStrategy: MIGRATION_NAMING,
       uniqueTogether: o.uniqueTogether ?? [],
       indexes: (o.indexes ?? []).map((i) => new Index({ name: i.name, fields: i.fields, unique: i.unique ?? false })),
       constraints: (o.constraints ?? []).flatMap((c) =>
@@ -176,7 +181,13 @@ export class StateApps {
             relatedName: `${ms.name}_${name}_to`,
           }),
         } as FieldMap,
-        { name: `${ms.name}_${name}`, dbTable: table, uniqueTogether: [[fromName, toName]], autoCreated: true } as never,
+        {
+          name: `${ms.name}_${name}`,
+          dbTable: table,
+          namingStrategy: MIGRATION_NAMING,
+          uniqueTogether: [[fromName, toName]],
+          autoCreated: true,
+        } as never,
       ) as HistoricalModel;
       return cls;
     };

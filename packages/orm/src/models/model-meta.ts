@@ -16,15 +16,21 @@ import { ReverseRelation } from '../fields/reverse-relation';
 import type { Target } from '../fields/model-ref';
 import { META, MODEL_BRAND } from '../brand';
 import { type Constraint, Index, UniqueConstraint } from './constraints';
-import { isIdentifier, lowerFirst, snakeCase } from './naming';
+import { isIdentifier, lowerFirst } from './naming';
+import { checkNamingStrategy, describeStrategy, namingStrategy, type NamingStrategy } from './naming-strategy';
 import { allModels, register, registryVersion } from './registry';
 
 /** Options of `Model.define(fields, options)` (Django's `class Meta`). */
 export interface MetaOptions<F = Record<string, unknown>> {
   /** The model's name in messages and registries (default: the class name). */
   name?: string;
-  /** The table name (default: the model name in snake_case). */
+  /** The table name (default: the naming strategy's, the model name in snake_case). */
   dbTable?: string;
+  /**
+   * How the model's table and columns are named when no `dbTable` / `dbColumn` is given (default:
+   * the strategy set by `setNamingStrategy()`, else `UnderscoreNamingStrategy`: `created_at`, `author_id`).
+   */
+  namingStrategy?: NamingStrategy;
   /** Default ordering: field names, `-name` for descending. */
   ordering?: readonly ((keyof F & string) | `-${keyof F & string}` | 'pk' | '-pk' | 'id' | '-id')[];
   /** Sets of fields that must be unique together (Django's `unique_together`). */
@@ -39,7 +45,17 @@ export interface MetaOptions<F = Record<string, unknown>> {
   autoCreated?: boolean;
 }
 
-const META_KEYS = ['name', 'dbTable', 'ordering', 'uniqueTogether', 'constraints', 'indexes', 'getLatestBy', 'autoCreated'];
+const META_KEYS = [
+  'name',
+  'dbTable',
+  'namingStrategy',
+  'ordering',
+  'uniqueTogether',
+  'constraints',
+  'indexes',
+  'getLatestBy',
+  'autoCreated',
+];
 
 /** The reverse side of a relation, found on the related model (Django's `ForeignObjectRel`). */
 export interface RelatedObject {
@@ -103,6 +119,10 @@ export class ModelMeta {
   readonly pk: Field;
   readonly manyToMany: readonly ManyToManyField<unknown>[];
   readonly reverseDeclarations: readonly ReverseRelation<never>[];
+  /** How the table and columns are named where `dbTable` / `dbColumn` are not given. */
+  readonly naming: NamingStrategy;
+  /** Did the model take the default strategy (no `namingStrategy` option)? @internal */
+  readonly usesDefaultNaming: boolean;
   private readonly byAttname = new Map<string, Field>();
   private nameValue: string | undefined;
   private tableValue: string | undefined;
@@ -126,6 +146,9 @@ export class ModelMeta {
         );
     }
     this.options = options;
+    if (options.namingStrategy !== undefined) checkNamingStrategy(options.namingStrategy, `${options.name ?? 'Model.define()'}`);
+    this.naming = options.namingStrategy ?? namingStrategy();
+    this.usesDefaultNaming = options.namingStrategy === undefined && options.autoCreated !== true;
     if (options.name !== undefined) {
       if (!isIdentifier(options.name))
         throw new ModelDefinitionError(`Model option name must be an identifier, got ${JSON.stringify(options.name)}.`);
@@ -189,7 +212,7 @@ export class ModelMeta {
       this.byAttname.set(f.attname, f);
       if (!isIdentifier(f.column))
         throw new ModelDefinitionError(
-          `${label}.${f.name}: column name ${JSON.stringify(f.column)} must be an identifier (letters, digits, underscore).`,
+          `${label}.${f.name}: column name ${JSON.stringify(f.column)}${f.dbColumn === undefined ? ` (from ${describeStrategy(this.naming)})` : ''} must be an identifier (letters, digits, underscore; at most 64 characters).`,
           { model: options.name },
         );
     }
@@ -197,9 +220,10 @@ export class ModelMeta {
     for (const f of concrete) {
       const other = columns.get(f.column.toLowerCase());
       if (other)
-        throw new ModelDefinitionError(`${label}: fields '${other}' and '${f.name}' use the same column '${f.column}'.`, {
-          model: options.name,
-        });
+        throw new ModelDefinitionError(
+          `${label}: fields '${other}' and '${f.name}' map to the same column '${f.column}' (${describeColumn(declared.get(other) as Field, this.naming)}; ${describeColumn(f, this.naming)}). Give one of them another dbColumn, or rename it.`,
+          { model: options.name },
+        );
       columns.set(f.column.toLowerCase(), f.name);
     }
     this.declared = declared;
@@ -263,9 +287,12 @@ export class ModelMeta {
   /** The table: the `dbTable` option, else the model name in snake_case. */
   get dbTable(): string {
     if (this.tableValue) return this.tableValue;
-    const t = this.options.dbTable ?? snakeCase(this.requireName('table name'));
+    const t = this.options.dbTable ?? this.naming.tableName(this.requireName('table name'));
     if (!isIdentifier(t)) {
-      throw new ModelDefinitionError(`${this.name}: the table name '${t}' is not a valid identifier; set dbTable.`, { model: this.name });
+      throw new ModelDefinitionError(
+        `${this.name}: the table name ${JSON.stringify(t)} (from ${describeStrategy(this.naming)}) is not a valid identifier; set dbTable.`,
+        { model: this.name },
+      );
     }
     // Fix the table once the concrete class is known (or a name/table was given).
     if (this.options.dbTable || this.nameValue || this.modelClass !== this.base) this.tableValue = t;
@@ -532,8 +559,8 @@ export class ModelMeta {
       const self = target === this;
       const fromName = self ? `from${this.name}` : lowerFirst(this.name);
       const toName = self ? `to${target.name}` : lowerFirst(target.name);
-      const fromCol = self ? `from_${snakeCase(this.name)}_id` : `${snakeCase(this.name)}_id`;
-      const toCol = self ? `to_${snakeCase(target.name)}_id` : `${snakeCase(target.name)}_id`;
+      const fromCol = this.naming.joinColumnName(this.name, self ? 'from' : undefined);
+      const toCol = this.naming.joinColumnName(target.name, self ? 'to' : undefined);
       const fields: Record<string, Field> = {
         [fromName]: new ForeignKey(() => this.modelClass as never, {
           onDelete: 'cascade',
@@ -546,10 +573,11 @@ export class ModelMeta {
           relatedName: `${this.name}_${field.name}_to`,
         }) as unknown as Field,
       };
-      const table = field.dbTable ?? `${this.dbTable}_${snakeCase(field.name)}`;
+      const table = field.dbTable ?? this.naming.joinTableName(this.dbTable, field.name);
       const cls = throughFactory(fields, {
         name: `${this.name}_${field.name}`,
         dbTable: table,
+        namingStrategy: this.naming,
         uniqueTogether: [[fromName, toName]],
         autoCreated: true,
       });
@@ -575,6 +603,11 @@ export class ModelMeta {
     }
     return { source, target: tgt };
   }
+}
+
+/** How a field got its column, for messages. */
+function describeColumn(f: Field, naming: NamingStrategy): string {
+  return f.dbColumn !== undefined ? `'${f.name}' has dbColumn '${f.dbColumn}'` : `'${f.name}' is named by ${describeStrategy(naming)}`;
 }
 
 function safeResolve(parent: ModelMeta, d: ReverseRelation<never>): ModelMeta | undefined {
