@@ -3,12 +3,22 @@
 // Instants are compared to the millisecond (Spool keeps no more today; Django keeps microseconds),
 // and BigIntegerField values in SQL as text (Spool reads those beyond 2^53 back as rounded
 // JavaScript numbers today). Issue 9 makes both lossless; then these comparisons tighten.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { scope, sql } from '@spool/connections';
 import { Count } from '@spool/orm';
 import { eachDatabase } from '../support/helpers';
 import { Author, Book, Review, Sample, Tag } from '../orm/models';
 import { inTx, useTables } from '../orm/support';
-import { djangoAnswer, djangoValue, loadReferenceData, normaliseDecimal, referenceDataset, referenceQuery } from './reference';
+import {
+  REFERENCE_MODELS,
+  djangoAnswer,
+  djangoValue,
+  loadReferenceData,
+  normaliseDecimal,
+  referenceDataset,
+  referenceQuery,
+} from './reference';
 
 /** An ISO instant with six fractional digits, cut to milliseconds (what a JavaScript Date keeps). */
 const toMillis = (iso: string): string => iso.replace(/(\.\d{3})\d{3}Z$/, '$1Z');
@@ -43,6 +53,43 @@ describe('Django reference files', () => {
     const docs = models.Sample.map((s) => s.doc);
     expect(docs).toContain(null);
     expect(docs).toContainEqual({ json: null });
+  });
+});
+
+describe("Spool's schema is Django's", () => {
+  test('every table and column Django names in the SQL of the catalogue is one Spool creates for the models', () => {
+    // The columns of the Spool models (snake_case since issue 9), with the many-to-many tables.
+    const spool = new Map<string, string[]>();
+    for (const model of REFERENCE_MODELS) {
+      const meta = model.$meta;
+      spool.set(meta.dbTable, meta.fields.map((f) => f.column).sort());
+      for (const m2m of meta.manyToMany) {
+        const through = meta.throughFor(m2m);
+        spool.set(through.dbTable, through.fields.map((f) => f.column).sort());
+      }
+    }
+    // Every "table"."column" in the SQL Django ran (PostgreSQL's quoting) on the reference tables.
+    const django = new Map<string, Set<string>>();
+    for (const file of readdirSync(join(__dirname, 'expected')).filter((f) => f.endsWith('.json') && f !== 'summary.json')) {
+      const { queries } = JSON.parse(readFileSync(join(__dirname, 'expected', file), 'utf8')) as {
+        queries: Record<string, { results: { postgres?: { sql?: string[] } } }>;
+      };
+      for (const q of Object.values(queries)) {
+        for (const text of q.results.postgres?.sql ?? []) {
+          for (const [, table, column] of text.matchAll(/"(orm_[a-z_]+)"\."([A-Za-z_][A-Za-z0-9_]*)"/g)) {
+            if (!django.has(table as string)) django.set(table as string, new Set());
+            django.get(table as string)?.add(column as string);
+          }
+        }
+      }
+    }
+    // Django names no column of orm_category and orm_profile in the catalogue's SQL (counts only).
+    expect([...django.keys()].sort()).toEqual([...spool.keys()].filter((t) => t !== 'orm_category' && t !== 'orm_profile').sort());
+    for (const [table, columns] of django) expect([table, spool.get(table)]).toEqual([table, expect.arrayContaining([...columns])]);
+    // Among them the foreign keys, snake_case in both (camelCase "authorId" in Spool before issue 9).
+    expect([...(django.get('orm_book') ?? [])]).toEqual(expect.arrayContaining(['author_id', 'editor_id']));
+    expect([...(django.get('orm_review') ?? [])]).toEqual(expect.arrayContaining(['book_id', 'reviewer_id']));
+    expect([...(django.get('orm_book_tags') ?? [])].sort()).toEqual(['book_id', 'tag_id']);
   });
 });
 

@@ -9,6 +9,7 @@ import ts from 'typescript';
 import { scope } from '@spool/connections';
 import { inspect } from '@spool/cli';
 import {
+  AttributeNamingStrategy,
   BigIntegerField,
   BooleanField,
   CharField,
@@ -39,6 +40,7 @@ function models(): unknown[] {
       bio: new TextField({ null: true }),
       age: new IntegerField({ dbIndex: true }),
       active: new BooleanField({ default: true }),
+      joinedAt: new DateTimeField({ null: true }),
     },
     { name: 'RtAuthor' },
   );
@@ -68,7 +70,12 @@ function models(): unknown[] {
     { book: new OneToOneField(() => RtBook, { onDelete: 'cascade' }), url: new CharField({ maxLength: 300 }) },
     { name: 'RtCover' },
   );
-  return [RtAuthor, RtTag, RtBook, RtCover];
+  // A table with Spool 0.1's attribute-named columns ("displayName", "ownerId").
+  const RtLegacy = Model.define(
+    { displayName: new CharField({ maxLength: 50 }), owner: new ForeignKey(() => RtAuthor, { onDelete: 'cascade' }) },
+    { name: 'RtLegacy', namingStrategy: new AttributeNamingStrategy() },
+  );
+  return [RtAuthor, RtTag, RtBook, RtCover, RtLegacy];
 }
 
 /** Every CREATE statement the schema editor makes for the models of a state, sorted. */
@@ -98,9 +105,14 @@ eachDatabase('migrations: inspectdb round trip', (db) => {
   });
 
   test('the inspected models make the same schema as the models that created it', async () => {
-    const tables = ['rt_author', 'rt_book', 'rt_book_tags', 'rt_cover', 'rt_tag'];
+    const tables = ['rt_author', 'rt_book', 'rt_book_tags', 'rt_cover', 'rt_legacy', 'rt_tag'];
     const { source, models: found } = await scope(() => inspect('default', tables));
-    expect(found.map((m) => m.className)).toEqual(['RtAuthor', 'RtBook', 'RtBookTags', 'RtCover', 'RtTag']);
+    expect(found.map((m) => m.className)).toEqual(['RtAuthor', 'RtBook', 'RtBookTags', 'RtCover', 'RtLegacy', 'RtTag']);
+    // Fields are named in camelCase after the columns; dbColumn only where the default naming differs.
+    expect(source).toContain(`joinedAt: new DateTimeField({ null: true }),`);
+    expect(source).toContain(`rtBook: new ForeignKey(ref<RtBook>(() => RtBook), { onDelete: 'doNothing' }),`);
+    expect(source).toContain(`displayName: new CharField({ maxLength: 50, dbColumn: 'displayName' }),`);
+    expect(source).toContain(`owner: new ForeignKey(ref<RtAuthor>(() => RtAuthor), { onDelete: 'doNothing', dbColumn: 'ownerId' }),`);
     expect(source).toContain(
       `author: new ForeignKey(ref<RtAuthor>(() => RtAuthor), { onDelete: 'doNothing', relatedName: 'rtBookAuthorSet' }),`,
     );
