@@ -23,7 +23,7 @@
  *     return `shop_${super.tableName(modelName)}`;
  *   }
  * }
- * setNamingStrategy(new ShopNaming()); // before the models are defined
+ * setNamingStrategy(new ShopNaming()); // in the models' module, before Model.define()
  * ```
  */
 import { ConfigError } from '@spool/connections';
@@ -111,8 +111,9 @@ export function namingStrategy(): NamingStrategy {
 /**
  * Set the naming strategy of every model defined from now on without a `namingStrategy` option.
  * A model's names are fixed when it is defined, so this must run **before your models are
- * defined** (in a module imported before them); it throws a `ConfigError` naming the models
- * already defined with the previous default.
+ * defined**: call it in the module that defines them (or one it imports first), which the command
+ * line and worker threads load too, not in an entry point they never run. Throws a `ConfigError`
+ * naming the models already defined with the previous default.
  */
 export function setNamingStrategy(strategy: NamingStrategy): void {
   checkNamingStrategy(strategy, 'setNamingStrategy()');
