@@ -54,7 +54,19 @@ function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown
   // BIGINT values beyond 2^53 come back as strings instead of losing digits.
   if (base.supportBigNumbers === undefined) base.supportBigNumbers = true;
   if (base.charset === undefined) base.charset = 'UTF8MB4_UNICODE_CI';
+  if (base.typeCast === undefined) base.typeCast = exactDoubles;
   return base;
+}
+
+/**
+ * mysql2 parses DOUBLE and FLOAT text with its own digit loop, which can be a few units off in the
+ * last place (`287 / 3e0` reads as 95.66666666666669; sidorares/node-mysql2#2928): read them with
+ * `Number()` from the text the server sent, which is exact. Every other type takes mysql2's parser.
+ */
+function exactDoubles(field: { type: string; string(): string | null }, next: () => unknown): unknown {
+  if (field.type !== 'DOUBLE' && field.type !== 'FLOAT') return next();
+  const text = field.string();
+  return text === null ? null : Number(text);
 }
 
 const ISOLATION_SQL: Record<IsolationLevel, string> = {
