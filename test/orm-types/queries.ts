@@ -1,6 +1,6 @@
 // values('a', 'b') yields { a, b } rows; valuesList tuples and flat values; annotations add typed
 // keys; aggregate() returns typed values.
-import { Avg, Count, F, Max, Q, Sum } from '@spool/orm';
+import { Avg, Count, F, Max, Min, Q, Sum } from '@spool/orm';
 import type { Equal, Expect } from './utils';
 import { Author, Book } from './models';
 
@@ -38,6 +38,33 @@ export async function annotations(): Promise<void> {
   type T4 = Expect<Equal<typeof grouped, { authorId: number; n: number; total: number | null }[]>>;
   const agg = await Book.objects.aggregate({ n: Count('id'), latest: Max<string | null>('published') });
   type T5 = Expect<Equal<typeof agg, { n: number; latest: string | null }>>;
+  // Aggregates are typed from the field: decimals are strings, integers numbers, Min/Max the field's type.
+  const typed = await Book.objects.aggregate({
+    sum: Sum('price'),
+    avg: Avg('price'),
+    pages: Avg('pages'),
+    first: Min('published'),
+    most: Max('pages'),
+    third: Sum(F('pages').div(3)),
+    ratio: Sum('pages').div(3),
+  });
+  type T6 = Expect<
+    Equal<
+      typeof typed,
+      {
+        sum: string | null;
+        avg: string | null;
+        pages: number | null;
+        first: string | null;
+        most: number | null;
+        third: number | null;
+        ratio: number;
+      }
+    >
+  >;
+  const perAuthor = await Author.objects.annotate({ total: Sum('books__price'), top: Max('books__pages') });
+  type T7 = Expect<Equal<(typeof perAuthor)[number]['total'], string | null>>;
+  type T8 = Expect<Equal<(typeof perAuthor)[number]['top'], number | null>>;
 }
 
 export function lookups(): void {

@@ -59,7 +59,26 @@ export { RelatedManager } from './query/related-managers';
 export { RawQuerySet } from './query/raw-query-set';
 export { Prefetch } from './query/prefetch';
 export { Q, QNode } from './query/q';
-export { F, Value, Count, Sum, Avg, Min, Max, Expression, Aggregate, OrderBy, FieldRef, CombinedExpression } from './query/expressions';
+export {
+  F,
+  Value,
+  ExpressionWrapper,
+  Count,
+  Sum,
+  Avg,
+  Min,
+  Max,
+  Expression,
+  Aggregate,
+  OrderBy,
+  FieldRef,
+  CombinedExpression,
+  WrappedExpression,
+  type ValueOptions,
+  type OutputValue,
+  type Inferred,
+  type AggregateFunction,
+} from './query/expressions';
 
 export { SchemaEditor, schemaEditor } from './schema/schema-editor';
 export type { BaseOperations } from './backends/base-operations';

@@ -13,6 +13,7 @@
  */
 import type { Vendor } from '@spool/connections';
 import type { Field, FromDb } from '../fields/field';
+import type { ArithmeticKind } from '../query/output-types';
 import { dateFromDb } from '../fields/date-field';
 import { DEFAULT_FEATURES, type DatabaseFeatures } from './database-features';
 
@@ -59,6 +60,28 @@ export abstract class BaseOperations {
   abstract readonly dateOfDatetime: string;
   /** ORDER BY term for random order. */
   readonly random: string = 'RANDOM()';
+
+  /**
+   * `lhs op rhs` computing a value of `kind` (the expression's output type; undefined when
+   * unknown). Integer ÷ integer must truncate toward zero on every backend, as PostgreSQL's `/` on
+   * integers does.
+   */
+  combineExpression(op: string, _kind: ArithmeticKind | undefined, lhs: string, rhs: string): string {
+    return `(${lhs} ${op} ${rhs})`;
+  }
+
+  /** A literal of an expression, cast to its type (`?` is the parameter). */
+  castParam(kind: 'integer' | 'float' | 'decimal'): string {
+    return kind === 'integer' ? 'CAST(? AS bigint)' : kind === 'float' ? 'CAST(? AS double precision)' : 'CAST(? AS numeric)';
+  }
+
+  /**
+   * An ORDER BY term on `%lhs` with NULLs placed as asked (Django's `OrderBy` with `nulls_first` /
+   * `nulls_last`): `NULLS FIRST` / `NULLS LAST` where the database has them.
+   */
+  orderByTemplate(desc: boolean, nulls: 'first' | 'last' | undefined): string {
+    return `%lhs${desc ? ' DESC' : ' ASC'}${nulls === undefined ? '' : nulls === 'first' ? ' NULLS FIRST' : ' NULLS LAST'}`;
+  }
 
   /** The left-hand side of the pattern lookup `template` on a value of `kind` (a cast where the database needs one). */
   lookupCast(lhs: string, _kind: string, _template: string): string {

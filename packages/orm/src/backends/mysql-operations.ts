@@ -5,6 +5,7 @@
  * indexes its column. Booleans come back as 0/1, UUIDs as hex, JSON as text.
  */
 import { booleanFromDb } from '../fields/boolean-field';
+import type { ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
 import { uuidFromHex } from '../fields/uuid-field';
 import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
@@ -49,7 +50,27 @@ export class MysqlOperations extends BaseOperations {
   }
 
   readonly dateOfDatetime = 'DATE(%lhs)';
+
+  /**
+   * MariaDB has no `NULLS FIRST/LAST`; NULL sorts as the smallest value (first ascending, last
+   * descending). Where that is not the placement asked for, `%lhs IS NULL` orders first, then the
+   * value itself (as Django does).
+   */
+  override orderByTemplate(desc: boolean, nulls: 'first' | 'last' | undefined): string {
+    const term = `%lhs${desc ? ' DESC' : ' ASC'}`;
+    if (nulls === undefined || (nulls === 'first') === !desc) return term;
+    return `%lhs IS NULL${nulls === 'last' ? ' ASC' : ' DESC'}, ${term}`;
+  }
   override readonly random = 'RAND()';
+
+  /** `/` is decimal division here: integers divide with `DIV` (truncating toward zero, as PostgreSQL). */
+  override combineExpression(op: string, kind: ArithmeticKind | undefined, lhs: string, rhs: string): string {
+    return `(${lhs} ${op === '/' && kind === 'integer' ? 'DIV' : op} ${rhs})`;
+  }
+
+  override castParam(kind: 'integer' | 'float' | 'decimal'): string {
+    return kind === 'integer' ? 'CAST(? AS SIGNED)' : kind === 'float' ? 'CAST(? AS DOUBLE)' : 'CAST(? AS DECIMAL(65, 30))';
+  }
 
   /** mysql2 returns COUNT as a number (SUM, AVG, MIN and MAX of decimals as text). */
   override aggregateNeedsConversion(fn: string): boolean {

@@ -9,6 +9,7 @@ import { booleanFromDb } from '../fields/boolean-field';
 import { dateTimeFromText } from '../fields/date-time-field';
 import type { DecimalField } from '../fields/decimal-field';
 import type { Field } from '../fields/field';
+import type { ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
 import { uuidFromHex } from '../fields/uuid-field';
 import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
@@ -55,6 +56,20 @@ export class SqliteOperations extends BaseOperations {
   }
 
   readonly dateOfDatetime = 'date(%lhs)';
+
+  /**
+   * A decimal column holding a whole value stores an INTEGER (NUMERIC affinity), so `/` on it would
+   * truncate: a division whose result is not an integer divides a REAL.
+   */
+  override combineExpression(op: string, kind: ArithmeticKind | undefined, lhs: string, rhs: string): string {
+    if (op === '/' && kind !== undefined && kind !== 'integer') return `(CAST(${lhs} AS REAL) / ${rhs})`;
+    return `(${lhs} ${op} ${rhs})`;
+  }
+
+  /** better-sqlite3 binds every number as a double: the cast gives integers their type back. */
+  override castParam(kind: 'integer' | 'float' | 'decimal'): string {
+    return kind === 'integer' ? 'CAST(? AS INTEGER)' : kind === 'float' ? 'CAST(? AS REAL)' : 'CAST(? AS NUMERIC)';
+  }
 
   /** better-sqlite3 returns COUNT, and SUM/MIN/MAX of integers and floats, as numbers. */
   override aggregateNeedsConversion(fn: string, kind: string | undefined): boolean {

@@ -16,8 +16,9 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
-import { ColNode, Param, collectExpr, type ExprNode, type LookupNode, type WhereNode } from './nodes';
+import { ColNode, Param, collectExpr, type ExprNode, type LookupNode, type WhereChild, type WhereNode } from './nodes';
 import type { Query, RelatedSelection } from './query';
+import { arithmeticKind } from './output-types';
 
 /** A compiled statement: SQL plus how to bind a query's parameters into it. */
 export interface Compiled {
@@ -68,7 +69,7 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
     case 'col':
       return ['??', [n.k]];
     case 'param':
-      return ['?', [n.p]];
+      return n.cast === undefined ? ['?', [n.p]] : [c.ops.castParam(n.cast), [n.p]];
     case 'part': {
       const [s, b] = renderExpr(n.arg, c);
       const pieces = c.ops.datePart(n.part, n.datetime).split('%lhs');
@@ -81,8 +82,11 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
     case 'combined': {
       const [l, lb] = renderExpr(n.lhs, c);
       const [r, rb] = renderExpr(n.rhs, c);
-      return [`(${l} ${n.op} ${r})`, [...lb, ...rb]];
+      // The backend writes the operation for its output type (integer division, float division).
+      return [c.ops.combineExpression(n.op, arithmeticKind(n.field), l, r), [...lb, ...rb]];
     }
+    case 'wrap':
+      return renderExpr(n.arg, c);
     case 'agg': {
       if (n.arg === '*') return [`${n.fn}(*)`, []];
       const [s, b] = renderExpr(n.arg, c);
@@ -183,6 +187,23 @@ function applyWhere(b: QB, node: WhereNode, c: Ctx): void {
   }
 }
 
+/** The plain columns a HAVING condition compares outside its aggregates (they must be in GROUP BY). */
+function havingColumns(w: WhereChild, out: ExprNode[]): void {
+  if (w.kind === 'where') for (const c of w.children) havingColumns(c, out);
+  else if (w.kind === 'lookup') {
+    const visit = (n: ExprNode): void => {
+      if (n.kind === 'col') out.push(n);
+      else if (n.kind === 'combined') {
+        visit(n.lhs);
+        visit(n.rhs);
+      } else if (n.kind === 'part' || n.kind === 'date') visit(n.arg);
+    };
+    visit(w.lhs);
+    if (Array.isArray(w.rhs)) for (const r of w.rhs as readonly ExprNode[]) visit(r);
+    else if (w.rhs !== undefined) visit(w.rhs as ExprNode);
+  }
+}
+
 function tableRef(alias: string, table: string): string | Record<string, string> {
   return alias === table ? table : { [alias]: table };
 }
@@ -251,11 +272,14 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
     for (const col of q.groupByValues) groupBy.push(renderExpr(col.node, c));
   }
   if (q.grouped && groupBy.length > 0) {
-    // Ordering terms must be grouped too (Django adds them to GROUP BY).
+    // Ordering terms and the columns HAVING compares must be grouped too (Django adds them to GROUP BY).
     const seen = new Set(groupBy.map(([sql, bind]) => `${sql}|${bind.map((x) => (typeof x === 'string' ? x : '?')).join(',')}`));
-    for (const o of q.ordering ?? []) {
-      if (o.node.kind === 'annot' || o.node.kind === 'agg' || o.node.kind === 'raw') continue;
-      const frag = renderExpr(o.node, c);
+    const extra: ExprNode[] = [];
+    for (const o of q.ordering ?? []) extra.push(o.node);
+    havingColumns(q.having, extra);
+    for (const node of extra) {
+      if (node.kind === 'annot' || node.kind === 'agg' || node.kind === 'raw') continue;
+      const frag = renderExpr(node, c);
       const key = `${frag[0]}|${frag[1].map((x) => (typeof x === 'string' ? x : '?')).join(',')}`;
       if (!seen.has(key)) {
         seen.add(key);
@@ -276,10 +300,15 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   }
   const ordering = q.ordering ?? [];
   for (const o of ordering) {
-    if (o.node.kind === 'col') b.orderBy(o.node.k, o.desc ? 'desc' : 'asc', o.nulls);
-    else {
+    if (o.node.kind === 'col' && o.nulls === undefined) b.orderBy(o.node.k, o.desc ? 'desc' : 'asc');
+    else if (o.nulls === undefined) {
       const [s, bind] = renderExpr(o.node, c);
       b.orderByRaw(`${s}${o.desc ? ' DESC' : ''}`, bind as never);
+    } else {
+      // The placement of NULLs is the backend's SQL (NULLS LAST, or `x IS NULL, x` on MariaDB).
+      const [s, bind] = renderExpr(o.node, c);
+      const pieces = ops.orderByTemplate(o.desc, o.nulls).split('%lhs');
+      b.orderByRaw(pieces.join(s), repeat(bind, pieces.length - 1) as never);
     }
   }
   if (q.high !== undefined) b.limit(topLevel ? LIMIT_MAGIC : q.high - q.low);

@@ -13,6 +13,8 @@
  * The generated SQL (PostgreSQL) of the second: `update "book" set "stock" = "book"."stock" - $1 where "book"."id" = $2`.
  */
 import { EXPRESSION_BRAND, hasBrand } from '../brand';
+import type { Field } from '../fields/field';
+import type { ScalarSpec, SpecOf } from '../types';
 
 export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 
@@ -20,7 +22,7 @@ export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 export abstract class Expression<T = unknown> {
   /** Phantom: the type of the value (type-level only; it carries `T` for inference). */
   declare readonly __type: T;
-  abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate';
+  abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate' | 'wrapper';
 
   static is(v: unknown): v is Expression {
     return v instanceof Expression || hasBrand(v, EXPRESSION_BRAND);
@@ -78,12 +80,63 @@ export function F(name: string): FieldRef {
   return new FieldRef(name);
 }
 
+/** Options of a `Value`. */
+export interface ValueOptions {
+  /**
+   * The type of the value (Django's `output_field`), when its JavaScript type does not say it: a
+   * number is an integer without a fraction and a float with one, so a float 3 is
+   * `new Value(3, { outputField: new FloatField() })` and a decimal `new Value('1.5', { outputField:
+   * new DecimalField({ maxDigits: 3, decimalPlaces: 1 }) })`.
+   */
+  readonly outputField?: Field;
+}
+
 /** A literal value bound as a parameter. */
 export class Value<T = unknown> extends Expression<T> {
   readonly kind = 'value' as const;
-  constructor(readonly value: T) {
+  readonly outputField: Field | undefined;
+  constructor(
+    readonly value: T,
+    options: ValueOptions = {},
+  ) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError('Value(value, options): options must be an object.');
+    for (const key of Object.keys(options))
+      if (key !== 'outputField') throw new TypeError(`Value(): unknown option '${key}'. Valid options: outputField.`);
+    this.outputField = options.outputField;
+  }
+}
+
+/** The value type of a field, nullable (what a computed value of that type reads back as). */
+export type OutputValue<Fd> = SpecOf<Fd> extends ScalarSpec ? SpecOf<Fd>['value'] | null : unknown;
+
+/** An expression with a declared output type (Django's `ExpressionWrapper`); see `ExpressionWrapper()`. */
+export class WrappedExpression<T = unknown> extends Expression<T> {
+  readonly kind = 'wrapper' as const;
+  constructor(
+    readonly expression: Expression,
+    readonly outputField: Field,
+  ) {
     super();
   }
+}
+
+/**
+ * Declare the output type of an expression (Django's `ExpressionWrapper`): its value is read back
+ * as that field's type, and arithmetic on it follows that type. The SQL is the expression's own:
+ * `ExpressionWrapper(F('pages').div(3), new FloatField())` is still an integer division, read as a
+ * float; a mix Django refuses without an output type (decimal × float) is allowed once wrapped.
+ *
+ * ### Examples
+ * ```ts
+ * Book.objects.annotate({ x: ExpressionWrapper(F('price').mul(1.5), new DecimalField({ maxDigits: 12, decimalPlaces: 4 })) });
+ * ```
+ */
+export function ExpressionWrapper<Fd extends Field>(expression: Expression, outputField: Fd): WrappedExpression<OutputValue<Fd>> {
+  if (!Expression.is(expression)) throw new TypeError('ExpressionWrapper() takes an expression (F(...), arithmetic, an aggregate).');
+  if (outputField === null || typeof outputField !== 'object' || typeof (outputField as Field).lookupKind !== 'string')
+    throw new TypeError('ExpressionWrapper(expression, outputField): outputField must be a field (new FloatField(), ...).');
+  return new WrappedExpression<OutputValue<Fd>>(expression, outputField);
 }
 
 /** `lhs op rhs`. */
@@ -100,13 +153,28 @@ export class CombinedExpression extends Expression<number> {
 
 export type AggregateFunction = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX';
 
-/** An aggregate over the rows of a group. */
-export class Aggregate<T = unknown> extends Expression<T> {
+/** The phantom key of `Inferred` (type only; no runtime property). */
+export declare const INFERRED: unique symbol;
+/**
+ * The value type of an aggregate whose type is not given: `annotate()` and `aggregate()` infer it
+ * from the aggregated field of the model (`AnnotationTypes`).
+ */
+export interface Inferred {
+  readonly [INFERRED]: true;
+}
+
+/**
+ * An aggregate over the rows of a group. `T` is its value type (`Inferred` when the query set
+ * infers it from the field at `P`), `Fn` the function, `P` the aggregated path.
+ */
+export class Aggregate<T = unknown, Fn extends AggregateFunction = AggregateFunction, P extends string = string> extends Expression<T> {
   readonly kind = 'aggregate' as const;
+  /** Phantom: the aggregated path (type-level only). */
+  declare readonly __path: P;
   constructor(
-    readonly fn: AggregateFunction,
+    readonly fn: Fn,
     /** The field path or expression aggregated; `'*'` for `COUNT(*)`. */
-    readonly source: string | Expression,
+    readonly source: P | Expression,
     readonly distinct = false,
   ) {
     super();
@@ -116,24 +184,36 @@ export class Aggregate<T = unknown> extends Expression<T> {
 }
 
 /** The number of rows (or of distinct values): `Count('books')`, `Count('books', { distinct: true })`, `Count('*')`. */
-export function Count(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<number> {
-  return new Aggregate<number>('COUNT', source, options.distinct ?? false);
+export function Count(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<number, 'COUNT'> {
+  return new Aggregate<number, 'COUNT'>('COUNT', source, options.distinct ?? false);
 }
-/** The sum of a numeric field; null over no rows. */
-export function Sum<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<NoInfer<T>> {
-  return new Aggregate<T>('SUM', source, options.distinct ?? false);
+/**
+ * The sum of a numeric field; null over no rows. Typed from the field: a number for integers and
+ * floats, a decimal string at the field's places for a `DecimalField` (`Sum('price')` → `'5765.84'`).
+ */
+export function Sum<T = Inferred, const P extends string = string>(
+  source: P | Expression,
+  options: { distinct?: boolean } = {},
+): Aggregate<NoInfer<T>, 'SUM', P> {
+  return new Aggregate<T, 'SUM', P>('SUM', source, options.distinct ?? false);
 }
-/** The average of a numeric field; null over no rows. */
-export function Avg<T = number | null>(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<NoInfer<T>> {
-  return new Aggregate<T>('AVG', source, options.distinct ?? false);
+/**
+ * The average of a numeric field; null over no rows. A number for integers and floats; for a
+ * `DecimalField` a decimal string at the database's precision (`'48.0486666666666667'` on PostgreSQL).
+ */
+export function Avg<T = Inferred, const P extends string = string>(
+  source: P | Expression,
+  options: { distinct?: boolean } = {},
+): Aggregate<NoInfer<T>, 'AVG', P> {
+  return new Aggregate<T, 'AVG', P>('AVG', source, options.distinct ?? false);
 }
-/** The smallest value; give the type for non-numbers: `Min<Date | null>('published')`. */
-export function Min<T = number | null>(source: string | Expression): Aggregate<NoInfer<T>> {
-  return new Aggregate<T>('MIN', source);
+/** The smallest value, typed as the field (`Min('published')`); null over no rows. */
+export function Min<T = Inferred, const P extends string = string>(source: P | Expression): Aggregate<NoInfer<T>, 'MIN', P> {
+  return new Aggregate<T, 'MIN', P>('MIN', source);
 }
-/** The largest value; give the type for non-numbers: `Max<Date | null>('published')`. */
-export function Max<T = number | null>(source: string | Expression): Aggregate<NoInfer<T>> {
-  return new Aggregate<T>('MAX', source);
+/** The largest value, typed as the field (`Max('published')`); null over no rows. */
+export function Max<T = Inferred, const P extends string = string>(source: P | Expression): Aggregate<NoInfer<T>, 'MAX', P> {
+  return new Aggregate<T, 'MAX', P>('MAX', source);
 }
 
 /** An ordering term built from an expression. */

@@ -56,15 +56,22 @@ export const ColNode = Object.freeze({
   },
 });
 
-/** A bound parameter (`?`): values never shape the SQL, so every parameter has the same key. */
+/**
+ * A bound parameter (`?`): values never shape the SQL, so every parameter has the same key, except
+ * that a literal of an expression (`Value`) is cast to its numeric type (`cast`), so that the
+ * database computes with that type whatever the driver binds (SQLite binds every number as a
+ * double, PostgreSQL text of unknown type).
+ */
 export interface ParamNode extends Node {
   readonly kind: 'param';
-  readonly k: '?';
   readonly p: Param;
+  readonly cast?: 'integer' | 'float' | 'decimal';
 }
 export const ParamNode = Object.freeze({
-  create(value: unknown, prep: Prep | undefined): ParamNode {
-    return { kind: 'param', k: '?', p: new Param(value, prep) };
+  create(value: unknown, prep: Prep | undefined, cast?: 'integer' | 'float' | 'decimal'): ParamNode {
+    return cast === undefined
+      ? { kind: 'param', k: '?', p: new Param(value, prep) }
+      : { kind: 'param', k: `?${cast[0]}`, p: new Param(value, prep), cast };
   },
   is(n: Node): n is ParamNode {
     return n.kind === 'param';
@@ -101,7 +108,10 @@ export const DateNode = Object.freeze({
   },
 });
 
-/** Arithmetic: `lhs op rhs`; `field` converts the result, when known. */
+/**
+ * Arithmetic: `lhs op rhs`. `field` is its output type (Django's `output_field`: it converts the
+ * result, when known); the SQL follows it (integer division where both sides are integers).
+ */
 export interface CombinedNode extends Node {
   readonly kind: 'combined';
   readonly op: string;
@@ -111,10 +121,25 @@ export interface CombinedNode extends Node {
 }
 export const CombinedNode = Object.freeze({
   create(op: string, lhs: ExprNode, rhs: ExprNode, field: Field | undefined): CombinedNode {
-    return { kind: 'combined', k: `(${lhs.k}${op}${rhs.k})`, op, lhs, rhs, field };
+    return { kind: 'combined', k: `(${lhs.k}${op}${field?.lookupKind ?? ''}${rhs.k})`, op, lhs, rhs, field };
   },
   is(n: Node): n is CombinedNode {
     return n.kind === 'combined';
+  },
+});
+
+/** An expression with a declared output type (`ExpressionWrapper`): the SQL of `arg`, read as `field`. */
+export interface WrapNode extends Node {
+  readonly kind: 'wrap';
+  readonly arg: ExprNode;
+  readonly field: Field;
+}
+export const WrapNode = Object.freeze({
+  create(arg: ExprNode, field: Field): WrapNode {
+    return { kind: 'wrap', k: `w:${field.lookupKind}(${arg.k})`, arg, field };
+  },
+  is(n: Node): n is WrapNode {
+    return n.kind === 'wrap';
   },
 });
 
@@ -182,7 +207,8 @@ export const SubqueryNode = Object.freeze({
   },
 });
 
-export type ExprNode = ColNode | ParamNode | PartNode | DateNode | CombinedNode | AggNode | AnnotRefNode | RawNode | SubqueryNode;
+export type ExprNode =
+  ColNode | ParamNode | PartNode | DateNode | CombinedNode | WrapNode | AggNode | AnnotRefNode | RawNode | SubqueryNode;
 
 /** `NULL` as a value (in SET lists and `Value(null)`). */
 export const NULL_NODE: RawNode = RawNode.create('NULL');
@@ -324,6 +350,7 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
       return;
     case 'part':
     case 'date':
+    case 'wrap':
       collectExpr(e.arg, out);
       return;
     case 'combined':
@@ -372,6 +399,8 @@ export class NodeTransformer {
         return this.transformDate(n);
       case 'combined':
         return this.transformCombined(n);
+      case 'wrap':
+        return this.transformWrap(n);
       case 'agg':
         return this.transformAgg(n);
       case 'annot':
@@ -446,6 +475,11 @@ export class NodeTransformer {
     const lhs = this.transformExpr(n.lhs);
     const rhs = this.transformExpr(n.rhs);
     return lhs === n.lhs && rhs === n.rhs ? n : CombinedNode.create(n.op, lhs, rhs, n.field);
+  }
+
+  protected transformWrap(n: WrapNode): ExprNode {
+    const arg = this.transformExpr(n.arg);
+    return arg === n.arg ? n : WrapNode.create(arg, n.field);
   }
 
   protected transformAgg(n: AggNode): ExprNode {

@@ -40,7 +40,7 @@ import type {
   ValuesTuple,
   Empty,
 } from '../types';
-import { Aggregate, Expression, type OrderBy } from './expressions';
+import { Expression, type Aggregate, type Inferred, type OrderBy } from './expressions';
 import { Q, QNode } from './q';
 import { Query, describe, isModelInstance } from './query';
 import {
@@ -86,7 +86,26 @@ function pinsOneRow(meta: ModelMeta, args: readonly unknown[]): boolean {
 const ARRAY_ROWS = { rowMode: 'array' as const };
 
 /** The value types of annotations `{ name: Count('x') }` → `{ name: number }`. */
-export type AnnotationTypes<N> = { [K in keyof N]: N[K] extends Expression<infer T> ? T : unknown };
+/**
+ * The value types of annotations: an expression's own type, or for an aggregate without a given
+ * type, the type inferred from the aggregated field of `I` (`Sum('price')` of a `DecimalField` is
+ * `string | null`, `Avg('pages')` of an integer `number | null`, `Max('published')` the field's type).
+ */
+export type AnnotationTypes<N, I = unknown> = {
+  [K in keyof N]: N[K] extends Expression<infer T> ? ([T] extends [Inferred] ? InferredAggregate<I, N[K]> : T) : unknown;
+};
+
+/** The value of an aggregate over the field at path `P` of `I` (a number or null when the path is not a known field). */
+type InferredAggregate<I, E> =
+  E extends Aggregate<unknown, infer Fn, infer P>
+    ? P extends keyof ValueMap<I>
+      ? Fn extends 'MIN' | 'MAX'
+        ? ValueMap<I>[P] | null
+        : NonNullable<ValueMap<I>[P]> extends string
+          ? string | null
+          : number | null
+      : number | null
+    : number | null;
 
 /** A filter argument: typed lookups, or a Q. */
 export type FilterArg<I, A> = (FilterOf<I> & AnnotationFilter<A>) | QNode<I> | QNode<unknown>;
@@ -304,7 +323,11 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
    */
   annotate<N extends Record<string, Expression>>(
     annotations: N,
-  ): QuerySet<I, R extends I ? R & Simplify<AnnotationTypes<N>> : Simplify<R & AnnotationTypes<N>>, Simplify<A & AnnotationTypes<N>>> {
+  ): QuerySet<
+    I,
+    R extends I ? R & Simplify<AnnotationTypes<N, I>> : Simplify<R & AnnotationTypes<N, I>>,
+    Simplify<A & AnnotationTypes<N, I>>
+  > {
     if (annotations === null || typeof annotations !== 'object') throw new TypeError('annotate() takes an object of expressions.');
     const q = this.query.clone();
     for (const [name, e] of Object.entries(annotations)) q.addAnnotation(name, e);
@@ -543,7 +566,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
    * Aggregate over all the rows: `aggregate({ total: Sum('pages'), n: Count('id') })` →
    * `{ total: number | null, n: number }`.
    */
-  async aggregate<N extends Record<string, Aggregate>>(aggregates: N): Promise<Simplify<AnnotationTypes<N>>> {
+  async aggregate<N extends Record<string, Expression>>(aggregates: N): Promise<Simplify<AnnotationTypes<N, I>>> {
     if (aggregates === null || typeof aggregates !== 'object' || Object.keys(aggregates).length === 0)
       throw new TypeError('aggregate() takes an object of aggregates: { total: Sum("pages") }.');
     const q = this.query.clone();
@@ -555,21 +578,24 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     const names = Object.keys(aggregates);
     for (const name of names) {
       const a = aggregates[name];
-      if (!(a instanceof Aggregate) && !(Expression.is(a) && (a as Aggregate).kind === 'aggregate'))
-        throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
-      q.addAnnotation(name, a as Aggregate, { allowFieldNames: true });
+      if (!Expression.is(a)) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
+      q.addAnnotation(name, a, { allowFieldNames: true });
+      // An expression over aggregates (Sum('pages').div(3)) is one too.
+      if (!q.annotations[q.annotations.length - 1]?.aggregate)
+        throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max, or an expression over them).`);
     }
     q.ordering = [];
     if (q.empty) {
       const out: Record<string, unknown> = {};
-      for (const n of names) out[n] = (aggregates[n] as Aggregate).fn === 'COUNT' ? 0 : null;
-      return out as Simplify<AnnotationTypes<N>>;
+      for (const n of names)
+        out[n] = (aggregates[n] as Aggregate).kind === 'aggregate' && (aggregates[n] as Aggregate).fn === 'COUNT' ? 0 : null;
+      return out as Simplify<AnnotationTypes<N, I>>;
     }
     const alias = this.db;
     const ops = operationsFor(connections.backend(alias).vendor);
     const compiled = compileAggregate(q, names, ops, alias);
     const rows = await runCompiled(compiled, q, ops, alias);
-    return (compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as Simplify<AnnotationTypes<N>>;
+    return (compiled.map as NonNullable<Compiled['map']>)(rows, alias)[0] as Simplify<AnnotationTypes<N, I>>;
   }
 
   /**
@@ -791,15 +817,28 @@ Object.defineProperty(QuerySet.prototype, QUERYSET_BRAND, { value: true });
 
 // ---- helpers -------------------------------------------------------------------------------------------
 
-/** Add filter()/exclude() arguments to a query (plain objects take the cached fast path when they can). */
+/**
+ * Add filter()/exclude() arguments to a query, as ONE call (Django's `filter(*args, **kwargs)`):
+ * the arguments are ANDed into one condition, so that `exclude(a, b)` is `NOT (a AND b)` and
+ * `filter(a, b)` on a multi-valued relation constrains the same related row (one join), while
+ * chained calls stay separate. A single plain object takes the cached fast path when it can.
+ */
 function applyFilters(q: Query, args: readonly unknown[], negate: boolean, method: string): void {
+  const parts: QNode<unknown>[] = [];
   for (const arg of args) {
     if (arg === undefined) continue;
-    if (QNode.is(arg)) q.addFilter(arg, negate);
-    else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) {
-      if (negate || !q.addSimpleFilter(arg as Record<string, unknown>)) q.addFilter(Q(arg as Record<string, unknown>), negate);
-    } else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
+    if (QNode.is(arg)) parts.push(arg);
+    else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) parts.push(Q(arg as Record<string, unknown>));
+    else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
   }
+  if (parts.length === 0) return;
+  if (parts.length === 1) {
+    const only = args.find((a) => a !== undefined);
+    if (!negate && !QNode.is(only) && q.addSimpleFilter(only as Record<string, unknown>)) return;
+    q.addFilter(parts[0] as QNode<unknown>, negate);
+    return;
+  }
+  q.addFilter(Q.and(...parts), negate);
 }
 
 /** Keep a query set's rows (Django's result cache). */

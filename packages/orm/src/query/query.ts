@@ -20,7 +20,8 @@ import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
-import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value } from './expressions';
+import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
+import { OUTPUT, aggregateOutput, arithmeticKind, combinedOutput, outputConverter, valueOutput } from './output-types';
 import { QNode } from './q';
 import {
   ALL_LOOKUPS,
@@ -53,6 +54,7 @@ import {
   RANDOM_NODE,
   SubqueryNode,
   WhereNode,
+  WrapNode,
   collectExpr,
   collectWhere,
   type ExprNode,
@@ -313,13 +315,13 @@ export class Query {
     if (q.empty && !negate) return;
     this.calls += 1;
     const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
-    const node = this.buildQ(negate ? q.not() : q, ctx);
-    if (node.children.length === 0 && !node.negated) return;
-    this.where = WhereNode.create(
-      'AND',
-      false,
-      [...this.where.children, node].flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c])),
-    );
+    const built = this.buildQ(negate ? q.not() : q, ctx);
+    if (built.children.length === 0 && !built.negated) return;
+    // Conditions on aggregates go to HAVING, with whatever they are ORed with (Django's split_having).
+    const [node, having] = splitHaving(built, false);
+    if (having) this.having = WhereNode.create('AND', false, flattenAnd([...this.having.children, having]));
+    if (!node) return;
+    this.where = WhereNode.create('AND', false, flattenAnd([...this.where.children, node]));
     if (this.hasNothing(this.where)) this.empty = true;
   }
 
@@ -663,18 +665,14 @@ export class Query {
       key,
       ctx,
     });
-    if (ann.aggregate) {
-      // Conditions on aggregates go to HAVING.
-      this.having = WhereNode.create('AND', false, [...this.having.children, ctx.negated ? WhereNode.create('AND', true, [node]) : node]);
-      return WhereNode.create('AND', false, []);
-    }
+    // A condition on an aggregate stays in the tree; addFilter() moves it (and what it is ORed with) to HAVING.
     return node;
   }
 
   // ---- expressions --------------------------------------------------------------------------------
 
   /** Resolve an expression (F, Value, arithmetic, aggregate) against the model. */
-  resolveExpression(e: Expression, ctx: FilterContext = DEFAULT_CTX): ExprNode {
+  resolveExpression(e: Expression, ctx: FilterContext = DEFAULT_CTX, declared?: Field): ExprNode {
     if (e instanceof FieldRef || (e as FieldRef).kind === 'ref') {
       const name = (e as FieldRef).name;
       const ann = this.annotations.find((a) => a.name === name);
@@ -685,16 +683,32 @@ export class Query {
       return ColNode.create(path.alias, path.field, path.column);
     }
     if (e instanceof Value || (e as Value).kind === 'value') {
-      const v = (e as Value).value;
+      const val = e as Value;
+      const v = val.value;
       if (v === null || v === undefined) return NULL_NODE;
-      return ParamNode.create(v, undefined);
+      // A literal is typed (Django's Value output_field): numbers are cast to their type in the SQL.
+      const output = val.outputField ?? valueOutput(v);
+      const kind = arithmeticKind(output);
+      const cast = kind === 'integer' || kind === 'float' || kind === 'decimal' ? kind : undefined;
+      return ParamNode.create(v, val.outputField ? fieldPrep(val.outputField) : undefined, cast);
     }
     if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
       const c = e as CombinedExpression;
       const lhs = this.resolveExpression(c.lhs, ctx);
       const rhs = this.resolveExpression(c.rhs, ctx);
-      const field = fieldOfNode(lhs) ?? fieldOfNode(rhs);
-      return CombinedNode.create(c.operator, lhs, rhs, field);
+      let output: Field | undefined;
+      try {
+        output = combinedOutput(this.outputOf(lhs), this.outputOf(rhs));
+      } catch (error) {
+        // A mix of types needs a declared output type (ExpressionWrapper), which then is the type.
+        if (declared === undefined) throw error;
+        output = declared;
+      }
+      return CombinedNode.create(c.operator, lhs, rhs, output);
+    }
+    if (e instanceof WrappedExpression || (e as WrappedExpression).kind === 'wrapper') {
+      const w = e as WrappedExpression;
+      return WrapNode.create(this.resolveExpression(w.expression, ctx, w.outputField), w.outputField);
     }
     if (e instanceof Aggregate || (e as Aggregate).kind === 'aggregate') {
       const a = e as Aggregate;
@@ -706,10 +720,15 @@ export class Query {
         if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `${a.fn}('${a.source}')`);
         arg = ColNode.create(path.alias, path.field, path.column);
       } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
-      const field = arg === '*' ? undefined : fieldOfNode(arg);
-      return AggNode.create(a.fn, a.distinct, arg, field);
+      return AggNode.create(a.fn, a.distinct, arg, aggregateOutput(a.fn, arg === '*' ? undefined : this.outputOf(arg)));
     }
     throw new TypeError(`Unsupported expression ${String(e)}.`);
+  }
+
+  /** The output field of a resolved expression (an annotation's for a reference to one). */
+  private outputOf(n: ExprNode): Field | undefined {
+    if (n.kind === 'annot') return this.annotations.find((a) => a.name === n.name)?.field;
+    return fieldOfNode(n);
   }
 
   /** `annotate({ name: expression })`. */
@@ -726,8 +745,9 @@ export class Query {
     if (!Expression.is(e)) throw new TypeError(`annotate(): '${name}' must be an expression (Count('books'), F('price').mul(2), ...).`);
     const node = this.resolveExpression(e, { ...DEFAULT_CTX, forceOuter: true });
     const aggregate = containsAggregate(node);
-    const field = fieldOfNode(node);
-    this.annotations = [...this.annotations, { name, node, aggregate, field, convert: converterFor(node) }];
+    const field = this.outputOf(node);
+    const convert = converterFor(node) ?? (node.kind === 'annot' ? outputConverter(field) : undefined);
+    this.annotations = [...this.annotations, { name, node, aggregate, field, convert }];
   }
 
   /** Does any annotation aggregate (so rows must be grouped)? */
@@ -918,6 +938,47 @@ function simplify(children: WhereChild[], connector: 'AND' | 'OR'): WhereChild[]
   return out;
 }
 
+/** The children of an AND, with nested non-negated ANDs flattened into it. */
+function flattenAnd(children: readonly WhereChild[]): WhereChild[] {
+  return children.flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c]));
+}
+
+/** Does a condition refer to an aggregate (so it can only be evaluated in HAVING)? */
+function whereHasAggregate(c: WhereChild): boolean {
+  if (c.kind === 'where') return c.children.some(whereHasAggregate);
+  if (c.kind !== 'lookup') return false;
+  if (containsAggregate(c.lhs)) return true;
+  if (Array.isArray(c.rhs)) return (c.rhs as readonly ExprNode[]).some(containsAggregate);
+  return c.rhs !== undefined && containsAggregate(c.rhs as ExprNode);
+}
+
+/**
+ * Split a condition into its WHERE part and its HAVING part (Django's `WhereNode.split_having`):
+ * the children of an AND are sorted one by one, but an OR (or a negated AND, which is an OR of
+ * negations) that refers to an aggregate anywhere goes to HAVING whole: splitting it would turn
+ * `n >= 4 OR age < 25` into `age < 25 AND n >= 4`.
+ */
+function splitHaving(node: WhereNode, negated: boolean): [WhereNode | undefined, WhereNode | undefined] {
+  if (!whereHasAggregate(node)) return [node, undefined];
+  const inNegated = negated !== node.negated;
+  const effectiveOr = inNegated ? node.connector === 'AND' : node.connector === 'OR';
+  if (effectiveOr) return [undefined, node];
+  const where: WhereChild[] = [];
+  const having: WhereChild[] = [];
+  for (const c of node.children) {
+    if (c.kind === 'where') {
+      const [w, h] = splitHaving(c, inNegated);
+      if (w) where.push(w);
+      if (h) having.push(h);
+    } else if (whereHasAggregate(c)) having.push(c);
+    else where.push(c);
+  }
+  return [
+    where.length > 0 ? WhereNode.create(node.connector, node.negated, where) : undefined,
+    having.length > 0 ? WhereNode.create(node.connector, node.negated, having) : undefined,
+  ];
+}
+
 /** Does a path name a relation and stop there (`author`, `books`, `author__publisher`)? */
 function endsOnRelation(path: ResolvedPath): boolean {
   return path.failed === undefined && path.relTarget !== undefined && path.rest.length === 0;
@@ -969,13 +1030,18 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** The output field of an expression node (Django's `output_field`), when known. */
 function fieldOfNode(n: ExprNode): Field | undefined {
   switch (n.kind) {
     case 'col':
-      return n.field;
     case 'combined':
     case 'agg':
+    case 'wrap':
       return n.field;
+    case 'param':
+      return n.cast === undefined ? undefined : OUTPUT[n.cast];
+    case 'part':
+      return OUTPUT.integer;
     default:
       return undefined;
   }
@@ -985,24 +1051,19 @@ function containsAggregate(n: ExprNode): boolean {
   if (n.kind === 'agg') return true;
   if (n.kind === 'annot') return n.aggregate;
   if (n.kind === 'combined') return containsAggregate(n.lhs) || containsAggregate(n.rhs);
+  if (n.kind === 'wrap') return containsAggregate(n.arg);
   return false;
 }
 
-const toNumber = (v: unknown): unknown => (v === null || v === undefined ? null : typeof v === 'number' ? v : Number(v));
-const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
-
-/** How an expression's value comes back: COUNT as a number, SUM/AVG of numbers as numbers, else the field's converter. */
+/**
+ * How an annotation's value comes back, the same on every database: computed values (arithmetic,
+ * aggregates, declared types) through their output type (output-types.ts); a plain column through
+ * its field's own converter (undefined here).
+ */
 function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
-  if (n.kind === 'agg') {
-    if (n.fn === 'COUNT') return toCount;
-    const kind = n.field?.lookupKind;
-    if (kind === 'decimal' && n.field && (n.fn === 'SUM' || n.fn === 'AVG' || n.fn === 'MIN' || n.fn === 'MAX')) {
-      const f = n.field as Field & { format?(v: unknown): string };
-      return (v) => (v === null || v === undefined ? null : f.format ? f.format(v) : String(v));
-    }
-    if (n.fn === 'AVG' || kind === 'integer' || kind === 'float' || kind === undefined) return toNumber;
-    return undefined;
-  }
-  if (n.kind === 'combined') return toNumber;
+  if (n.kind === 'agg' && n.fn === 'COUNT') return toCount;
+  if (n.kind === 'agg' || n.kind === 'combined' || n.kind === 'wrap') return outputConverter(n.field);
   return undefined;
 }
+
+const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
