@@ -17,7 +17,7 @@ import {
   ref,
   setNamingStrategy,
 } from '@spool/orm';
-import { introspectionFor } from '@spool/orm/migrations';
+import { checkModels, defineApp, introspectionFor } from '@spool/orm/migrations';
 import { eachDatabase } from '../support/helpers';
 import { inTx, useTables } from './support';
 
@@ -167,6 +167,33 @@ describe('naming: model definition', () => {
     expect(() => setNamingStrategy({} as never)).toThrow(
       'setNamingStrategy(): namingStrategy lacks the method(s) tableName, columnName, foreignKeyColumnName, joinTableName, joinColumnName (extend UnderscoreNamingStrategy).',
     );
+  });
+});
+
+describe('naming: spool check', () => {
+  test('names PostgreSQL would cut (models.E018) and a many-to-many table on another table (fields.E340)', async () => {
+    // 53 characters, 64 once snake_cased: accepted by the definition (64 is every database's
+    // identifier limit but PostgreSQL's), reported by the check.
+    const longName = 'theLongAttributeNameThatGrowsOnceSnakeCasedByTheRules';
+    const ChkTag = Model.define({ label: new CharField({ maxLength: 10 }) }, { name: 'ChkTag', dbTable: 'nm_chk_tag' });
+    const ChkPair = Model.define(
+      { [longName]: new IntegerField(), tags: new ManyToManyField(() => ChkTag) },
+      { name: 'ChkPair', dbTable: 'nm_chk_pair' },
+    );
+    const ChkPairTags = Model.define({ n: new IntegerField() }, { name: 'ChkPairTags', dbTable: 'nm_chk_pair_tags' });
+    const messages = await checkModels([defineApp({ label: 'chk', models: [ChkTag, ChkPairTags, ChkPair] })]);
+    expect(messages.map((m) => [m.id, m.obj, m.message])).toEqual([
+      [
+        'fields.E340',
+        'chk.ChkPair.tags',
+        "The field's intermediary table 'nm_chk_pair_tags' clashes with the table name of chk.ChkPairTags.",
+      ],
+      [
+        'models.E018',
+        `chk.ChkPair.${longName}`,
+        "The column name 'the_long_attribute_name_that_grows_once_snake_cased_by_the_rules' is 64 characters long; PostgreSQL keeps only 63.",
+      ],
+    ]);
   });
 });
 

@@ -9,7 +9,9 @@
  * | `fields.E302` | a reverse accessor clashes with a field of the related model |
  * | `fields.E304` | two reverse accessors (or reverse query names) clash on one model |
  * | `fields.W342` | a ForeignKey with unique: true is better a OneToOneField |
+ * | `fields.E340` | a many-to-many's table is the table of another model or many-to-many |
  * | `models.E001` | a model failed its own definition checks (the message says which) |
+ * | `models.E018` | a table or column name (given, or from the naming strategy) is longer than 63 characters (PostgreSQL's limit) |
  * | `models.E028` | one table is used by several models |
  * | `models.E030` | an index name is used by several models |
  * | `models.E032` | a constraint name is used by several models |
@@ -98,6 +100,42 @@ export async function checkModels(apps: readonly AppConfig[]): Promise<CheckMess
         message: `db_table '${meta.dbTable}' is used by multiple models: ${label(other)}, ${obj}.`,
       });
     else tables.set(meta.dbTable, meta);
+    // Names PostgreSQL would cut to 63 characters (it truncates longer identifiers with a mere notice).
+    const named = [
+      { what: 'table', name: meta.dbTable, obj },
+      ...meta.fields.map((f) => ({ what: 'column', name: f.column, obj: `${obj}.${f.name}` })),
+    ];
+    for (const m2m of meta.manyToMany) {
+      let through: ModelMeta;
+      try {
+        through = meta.throughFor(m2m);
+      } catch {
+        continue; // reported as fields.E300 above
+      }
+      if (!through.autoCreated) continue;
+      named.push({ what: 'table', name: through.dbTable, obj: `${obj}.${m2m.name}` });
+      for (const f of through.fields) named.push({ what: 'column', name: f.column, obj: `${obj}.${m2m.name}` });
+      const clash = tables.get(through.dbTable);
+      if (clash)
+        out.push({
+          id: 'fields.E340',
+          level: 'error',
+          obj: `${obj}.${m2m.name}`,
+          message: `The field's intermediary table '${through.dbTable}' clashes with the table name of ${label(clash)}.`,
+          hint: 'Give the many-to-many field a dbTable, or the model another dbTable.',
+        });
+      else tables.set(through.dbTable, meta);
+    }
+    for (const n of named) {
+      if (n.name.length > 63)
+        out.push({
+          id: 'models.E018',
+          level: 'error',
+          obj: n.obj,
+          message: `The ${n.what} name '${n.name}' is ${n.name.length} characters long; PostgreSQL keeps only 63.`,
+          hint: `Set a shorter ${n.what === 'table' ? 'dbTable' : 'dbColumn'}.`,
+        });
+    }
     for (const idx of meta.options.indexes ?? []) {
       const o = indexNames.get(idx.name);
       if (o && o !== meta)
