@@ -1,8 +1,7 @@
 // The Django reference dataset loads through Spool's public API on every database, and what
-// Spool reads back agrees with what Django read back from its own copy (expected/basics.json).
-// Instants are compared to the millisecond (Spool keeps no more today; Django keeps microseconds),
-// and BigIntegerField values in SQL as text (Spool reads those beyond 2^53 back as rounded
-// JavaScript numbers today). Issue 9 makes both lossless; then these comparisons tighten.
+// Spool reads back agrees with what Django read back from its own copy (expected/basics.json):
+// instants to the microsecond (PreciseDate), BigIntegerField values exactly (bigints), also
+// checked in SQL as text.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scope, sql } from '@spool/connections';
@@ -20,8 +19,8 @@ import {
   referenceQuery,
 } from './reference';
 
-/** An ISO instant with six fractional digits, cut to milliseconds (what a JavaScript Date keeps). */
-const toMillis = (iso: string): string => iso.replace(/(\.\d{3})\d{3}Z$/, '$1Z');
+/** An instant as Django's answers write it: UTC, six fractional digits. */
+const iso6 = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 describe('Django reference files', () => {
   test('every query of the catalogue has an answer per database, and the lookup helpers find them', () => {
@@ -134,26 +133,22 @@ eachDatabase('Django reference dataset', (db) => {
       expect(rows).toEqual(djangoValue('basics.filter_and_order_simple', db.name));
     }));
 
-  test('review rows match Django (instants compared to the millisecond until issue 9)', () =>
+  test('review rows match Django (instants to the microsecond)', () =>
     scope(async () => {
       const rows = await Review.objects.orderBy('id').valuesList('id', 'bookId', 'reviewerId', 'rating', 'created');
       const django = djangoValue<Array<[number, number, number, number, string]>>('basics.review_rows', db.name);
-      expect(rows.map(([id, b, r, rating, created]) => [id, b, r, rating, created.toISOString()])).toEqual(
-        django.map(([id, b, r, rating, created]) => [id, b, r, rating, toMillis(created)]),
-      );
+      expect(rows.map(([id, b, r, rating, created]) => [id, b, r, rating, iso6(created)])).toEqual(django);
     }));
 
-  test('sample rows match Django (instants to the millisecond until issue 9; big is compared in SQL below)', () =>
+  test('sample rows match Django (instants to the microsecond, big integers exact)', () =>
     scope(async () => {
       const rows = await Sample.objects
         .orderBy('id')
-        .valuesList('id', 'small', 'ratio', 'amount', 'label', 'body', 'flag', 'day', 'at', 'doc', 'other');
+        .valuesList('id', 'small', 'big', 'ratio', 'amount', 'label', 'body', 'flag', 'day', 'at', 'doc', 'other');
       const django = djangoValue<unknown[][]>('basics.sample_rows', db.name);
-      const spool = rows.map((r) => r.map((v) => (v instanceof Date ? v.toISOString() : v)));
-      // Django's columns: id, small, big, ratio, amount, label, body, flag, day, at, doc, other.
-      const expected = django.map(([id, small, , ...rest]) =>
-        [id, small, ...rest].map((v, i) => (i === 8 && typeof v === 'string' ? toMillis(v) : v)),
-      );
+      const spool = rows.map((r) => r.map((v) => (v instanceof Date ? iso6(v) : v)));
+      // Django's columns: id, small, big (a string beyond 2^53), ratio, amount, label, body, flag, day, at, doc, other.
+      const expected = django.map(([id, small, big, ...rest]) => [id, small, big === null ? null : BigInt(big as string), ...rest]);
       expect(spool).toEqual(expected);
     }));
 

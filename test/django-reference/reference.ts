@@ -155,8 +155,7 @@ type AnyManager = {
  *
  * Values are passed in their lossless form: decimals as strings, `BigIntegerField` values as
  * `bigint`, instants as ISO strings with six fractional digits. What the database then holds is
- * what Spool writes; today that is every value exactly except the microseconds of instants
- * (milliseconds only, issue 9), while Django's copy keeps them.
+ * what Spool writes: every value exactly, instants with their microseconds, as in Django's copy.
  */
 export async function loadReferenceData(options: { using?: string } = {}): Promise<LoadedCounts> {
   const alias = options.using ?? 'default';

@@ -29,7 +29,7 @@ eachDatabase('fields', (db) => {
       expect(s.id).toMatch(/^[0-9a-f-]{36}$/);
       const r = await Sample.objects.get({ pk: s.id });
       expect(r.small).toBe(-42);
-      expect(r.big).toBe(9007199254740991);
+      expect(r.big).toBe(9007199254740991n);
       expect(r.ratio).toBe(0.125);
       expect(r.amount).toBe('1234567.891');
       expect(r.label).toBe('y');

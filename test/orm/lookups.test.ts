@@ -135,7 +135,8 @@ eachDatabase('lookups', (db) => {
   test('text lookups on UUIDs match the stored form on every database', () =>
     inTx(async () => {
       const s = await Sample.objects.create({ other: 'ABCDEF01-2345-6789-ABCD-EF0123456789' });
-      expect(s.other).toBe('ABCDEF01-2345-6789-ABCD-EF0123456789');
+      // The instance holds the value as the field normalised it (and as the database returns it).
+      expect(s.other).toBe('abcdef01-2345-6789-abcd-ef0123456789');
       const fetched = await Sample.objects.get({ pk: s.id });
       expect(fetched.other).toBe('abcdef01-2345-6789-abcd-ef0123456789');
       expect(await Sample.objects.filter({ other: 'abcdef01-2345-6789-abcd-ef0123456789' }).count()).toBe(1);

@@ -141,7 +141,8 @@ eachDatabase('relations', (db) => {
         expect((await ann.books.all()).length).toBe(2);
       });
       const { queries } = await captureQueries(() => Author.objects.prefetchRelated('books').fetchAll());
-      expect(queries[1]?.sql).toMatch(/\."author_id" in \(|\.`author_id` in \(/i);
+      // One IN list, bound as one parameter (an array on PostgreSQL, JSON on SQLite, a list mysql2 writes on MariaDB).
+      expect(queries[1]?.sql).toMatch(/\.["`]author_id["`] (= ANY\(\$1\)|in \(select value from json_each\(\?\)\)|in \(\?\))/i);
       // Forward keys and many-to-many from the other side.
       const books = await assertNumQueries(3, () => Book.objects.prefetchRelated('author', 'tags').fetchAll());
       expect(books.every((b) => b.author.name.length > 0)).toBe(true);

@@ -37,7 +37,7 @@ export {
 
 export { Field, type FieldOptions, RESERVED_FIELD_NAMES } from './fields/field';
 export { AutoField, BigAutoField, type AutoFieldOptions } from './fields/auto-field';
-export { IntegerField, BigIntegerField, type IntegerFieldOptions } from './fields/integer-field';
+export { IntegerField, BigIntegerField, type IntegerFieldOptions, type BigIntegerFieldOptions } from './fields/integer-field';
 export { FloatField, type FloatFieldOptions } from './fields/float-field';
 export { DecimalField, type DecimalFieldOptions } from './fields/decimal-field';
 export { CharField, type CharFieldOptions } from './fields/char-field';
@@ -45,6 +45,7 @@ export { TextField, type TextFieldOptions } from './fields/text-field';
 export { BooleanField, type BooleanFieldOptions } from './fields/boolean-field';
 export { DateField, type DateFieldOptions } from './fields/date-field';
 export { DateTimeField, type DateTimeFieldOptions } from './fields/date-time-field';
+export { PreciseDate } from './fields/precise-date';
 export { UUIDField, type UUIDFieldOptions } from './fields/uuid-field';
 export { JSONField, type JSONFieldOptions, type JSONValue } from './fields/json-field';
 export { ForeignKey, OneToOneField, ON_DELETE, type OnDelete, type ForeignKeyOptions } from './fields/foreign-key';

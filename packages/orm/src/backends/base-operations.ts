@@ -15,6 +15,9 @@ import type { Vendor } from '@spool/connections';
 import type { Field, FromDb } from '../fields/field';
 import type { ArithmeticKind } from '../query/output-types';
 import { dateFromDb } from '../fields/date-field';
+import { dateTimeFromDb } from '../fields/date-time-field';
+import { bigintExactFromDb } from '../fields/integer-field';
+import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { DEFAULT_FEATURES, type DatabaseFeatures } from './database-features';
 
 /** Column types shared by most backends, by field kind (Django's `data_types`); `%(name)s` is the field's parameter. */
@@ -41,6 +44,10 @@ export type ConverterFactory = (field: Field) => FromDb;
 export const CONVERTERS: Readonly<Record<string, ConverterFactory>> = {
   // mysql2 (timezone 'Z') reads DATE as a UTC-midnight Date; SQLite keeps the text.
   DateField: () => dateFromDb(false),
+  // Read as the server's text (temporalAsText), or as a Date from raw SQL: a PreciseDate either way.
+  DateTimeField: () => dateTimeFromDb,
+  // int8 as text (PostgreSQL), a number or text beyond 2^53 (MariaDB), a bigint (SQLite with safeIntegers).
+  BigIntegerField: () => bigintExactFromDb,
 };
 
 export abstract class BaseOperations {
@@ -49,6 +56,24 @@ export abstract class BaseOperations {
   abstract readonly displayName: string;
   /** What the database can do (see `DatabaseFeatures`). */
   readonly features: DatabaseFeatures = DEFAULT_FEATURES;
+
+  /**
+   * The operations for a server of `version` (`connections.serverVersion(alias)`), where features
+   * depend on it (MariaDB's RETURNING); these operations when none does, or when it is unknown.
+   */
+  forServer(_version: string | undefined): BaseOperations {
+    return this;
+  }
+
+  /** Do some features depend on the server's version (see `forServer`)? */
+  readonly featuresDependOnServerVersion: boolean = false;
+
+  /** These operations with some features changed (the rest is shared). */
+  protected withFeatures(changes: Partial<DatabaseFeatures>): BaseOperations {
+    const ops = Object.create(this) as BaseOperations;
+    Object.defineProperty(ops, 'features', { value: Object.freeze({ ...this.features, ...changes }) });
+    return ops;
+  }
 
   // ---- lookups ------------------------------------------------------------------------------------
 
@@ -98,6 +123,20 @@ export abstract class BaseOperations {
     return this.prepForLikeQuery(value);
   }
 
+  /**
+   * SQL of `%lhs IN <list>` with the whole list bound as one parameter (`adaptInList`), so that a
+   * query has one shape whatever the list's length and no list exceeds a parameter limit. Here
+   * (MariaDB): `IN (?)` with an array, which mysql2 writes as a literal list when it formats the
+   * statement (the text protocol has no parameter limit; only `max_allowed_packet` bounds the
+   * statement's size).
+   */
+  readonly inListSql: string = '%lhs IN (?)';
+
+  /** The list of an `in` lookup (values already adapted one by one) as its one parameter (see `inListSql`). */
+  adaptInList(values: unknown[]): unknown {
+    return values;
+  }
+
   /** Reject a text value the database cannot store (throws a DataError naming `what`). */
   checkTextValue(_value: string, _what: string): void {}
 
@@ -118,9 +157,12 @@ export abstract class BaseOperations {
     return typeof value === 'number' ? String(value) : value;
   }
 
-  /** An instant (a Date) as the driver takes it. */
-  adaptDateTimeValue(value: unknown): unknown {
-    return value;
+  /**
+   * An instant (a Date, or a PreciseDate with microseconds) as the driver takes it: UTC text with
+   * six fractional digits (`2024-05-01 12:00:07.123456`), since a driver's Date keeps milliseconds only.
+   */
+  adaptDateTimeValue(value: Date): unknown {
+    return formatInstant(value.getTime(), extraMicroseconds(value), ' ', '');
   }
 
   /** Converters of values read from this driver, by field kind (Django's `get_db_converters`). */
@@ -166,6 +208,9 @@ export abstract class BaseOperations {
   }
 
   // ---- inserts ------------------------------------------------------------------------------------
+
+  /** Does the query builder write the RETURNING clause of an INSERT (else the compiler appends it)? */
+  readonly insertReturningByBuilder: boolean = true;
 
   /** Most bound parameters one statement may carry. */
   readonly maxParams: number = 65535;

@@ -7,6 +7,17 @@ export interface DatabaseFeatures {
   /** Does `INSERT ... RETURNING` work (new keys read back from the statement)? */
   readonly canReturnRowsFromInsert: boolean;
   /**
+   * Does a multi-row `INSERT ... RETURNING` return the new keys of all its rows, in the order of
+   * its VALUES (so that `bulkCreate()` sets them)? MariaDB: from 10.5 (Django's
+   * `can_return_rows_from_bulk_insert`).
+   */
+  readonly canReturnRowsFromBulkInsert: boolean;
+  /**
+   * Does the driver round integers beyond 2^53 unless the statement asks for bigints
+   * (`safeIntegers`), which then makes every integer of the statement a bigint (SQLite)?
+   */
+  readonly safeIntegersPerStatement: boolean;
+  /**
    * Are the keys of inserted rows read from the driver's last rowid instead? One INSERT's rows get
    * consecutive rowids, and reading the last one costs nothing where RETURNING costs more than the
    * INSERT itself (SQLite).
@@ -27,6 +38,8 @@ export interface DatabaseFeatures {
 /** The answers shared by most backends; each backend overrides what differs. */
 export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
   canReturnRowsFromInsert: true,
+  canReturnRowsFromBulkInsert: true,
+  safeIntegersPerStatement: false,
   keysFromLastInsertRowid: false,
   hasNativeUuidField: false,
   updateCanSelfSelect: true,

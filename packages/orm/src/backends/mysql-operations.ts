@@ -1,6 +1,7 @@
 /**
  * MariaDB (the `mysql` vendor): `=` follows the column's collation (case-insensitive by default)
- * and `LIKE BINARY` makes patterns case-sensitive; no RETURNING; an UPDATE or DELETE reads its own
+ * and `LIKE BINARY` makes patterns case-sensitive; `INSERT ... RETURNING` from MariaDB 10.5 (not
+ * MySQL), written by hand (knex's MySQL dialect drops it); an UPDATE or DELETE reads its own
  * table only through a materialised subquery; DDL is not transactional; a foreign key constraint
  * indexes its column. Booleans come back as 0/1, UUIDs as hex, JSON as text.
  */
@@ -17,10 +18,31 @@ export class MysqlOperations extends BaseOperations {
   override readonly features = Object.freeze({
     ...DEFAULT_FEATURES,
     canReturnRowsFromInsert: false,
+    canReturnRowsFromBulkInsert: false,
     updateCanSelfSelect: false,
     canRollbackDdl: false,
     foreignKeyConstraintsCreateIndexes: true,
   });
+
+  private readonly byServer = new Map<string, BaseOperations>();
+
+  /** MariaDB 10.5 and later return the rows of a (multi-row) INSERT: `bulkCreate()` sets their keys. */
+  override forServer(version: string | undefined): BaseOperations {
+    if (version === undefined) return this;
+    let ops = this.byServer.get(version);
+    if (ops === undefined) {
+      // MariaDB's handshake says `5.5.5-10.11.19-MariaDB-…` (the prefix is for old MySQL clients).
+      const m = /^(\d+)\.(\d+)/.exec(version.replace(/^5\.5\.5-/, ''));
+      const mariadb = /mariadb/i.test(version);
+      const returning = mariadb && m !== null && (Number(m[1]) > 10 || (Number(m[1]) === 10 && Number(m[2]) >= 5));
+      ops = returning ? this.withFeatures({ canReturnRowsFromBulkInsert: true }) : this;
+      this.byServer.set(version, ops);
+    }
+    return ops;
+  }
+
+  override readonly featuresDependOnServerVersion = true;
+  override readonly insertReturningByBuilder = false;
 
   readonly operators = Object.freeze({
     iexact: `%lhs LIKE ?`,

@@ -6,6 +6,7 @@
 import { DataError } from '@spool/connections';
 import { bigintFromDb } from '../fields/integer-field';
 import { dateFromDb } from '../fields/date-field';
+import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
 import { DEFAULT_FEATURES } from './database-features';
 
@@ -60,12 +61,19 @@ export class PostgresOperations extends BaseOperations {
     if (value.includes('\u0000')) throw new DataError(`${what}: PostgreSQL text values cannot contain NUL (0x00) characters.`);
   }
 
+  /** The list as one array parameter: `= ANY($1)` (its type inferred from the left-hand side). */
+  override readonly inListSql = '%lhs = ANY(?)';
+
+  /** ISO-8601 with its offset (`Z`): read as UTC whatever the session's TimeZone. */
+  override adaptDateTimeValue(value: Date): unknown {
+    return formatInstant(value.getTime(), extraMicroseconds(value), 'T', 'Z');
+  }
+
   protected override readonly converters = Object.freeze({
     ...CONVERTERS,
     // pg parses DATE into a local-midnight Date, and returns int8 as text.
     DateField: () => dateFromDb(true),
     BigAutoField: () => bigintFromDb,
-    BigIntegerField: () => bigintFromDb,
   });
 
   protected override readonly dataTypes = Object.freeze({

@@ -1,16 +1,16 @@
 /**
  * SQLite: `=` is exact and `LIKE` is case-insensitive for ASCII, so `contains` acts like
  * `icontains` (as Django documents), with `\` as the LIKE escape; date parts through `strftime`;
- * booleans as 0/1, decimals as NUMERIC, datetimes as ISO-8601 text (text order is time order),
+ * booleans as 0/1, decimals as NUMERIC, datetimes as ISO-8601 text with six fractional digits (text order is time order),
  * UUIDs as hex, JSON as text checked with `json_valid`. Foreign keys are declared inline (no
  * `ADD CONSTRAINT`); new keys come from the last rowid; 32,766 parameters per statement.
  */
 import { booleanFromDb } from '../fields/boolean-field';
-import { dateTimeFromText } from '../fields/date-time-field';
 import type { DecimalField } from '../fields/decimal-field';
 import type { Field } from '../fields/field';
 import type { ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
+import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { uuidFromHex } from '../fields/uuid-field';
 import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
 import { DEFAULT_FEATURES } from './database-features';
@@ -34,7 +34,12 @@ const PARTS: Readonly<Record<string, string>> = {
 export class SqliteOperations extends BaseOperations {
   readonly vendor = 'sqlite' as const;
   readonly displayName = 'SQLite';
-  override readonly features = Object.freeze({ ...DEFAULT_FEATURES, keysFromLastInsertRowid: true, createsForeignKeysInline: true });
+  override readonly features = Object.freeze({
+    ...DEFAULT_FEATURES,
+    keysFromLastInsertRowid: true,
+    createsForeignKeysInline: true,
+    safeIntegersPerStatement: true,
+  });
 
   readonly operators = Object.freeze({
     iexact: `%lhs LIKE ?${ESCAPE}`,
@@ -85,15 +90,32 @@ export class SqliteOperations extends BaseOperations {
     return typeof value === 'number' ? value : Number(value);
   }
 
-  override adaptDateTimeValue(value: unknown): unknown {
-    return value instanceof Date ? value.toISOString() : value;
+  /** The list as one JSON array parameter, read by `json_each` (no 32,766-parameter limit). */
+  override readonly inListSql = '%lhs IN (SELECT value FROM json_each(?))';
+
+  /** A JSON array (bigints written as exact integer literals, which SQLite's JSON reads as 64-bit integers). */
+  override adaptInList(values: unknown[]): unknown {
+    let out = '[';
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (i > 0) out += ',';
+      out += typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
+    }
+    return `${out}]`;
+  }
+
+  /**
+   * ISO-8601 text in UTC, always six fractional digits (`2024-05-01T12:00:07.123000Z`): text
+   * comparison is time order only when every value has the same form.
+   */
+  override adaptDateTimeValue(value: Date): unknown {
+    return formatInstant(value.getTime(), extraMicroseconds(value), 'T', 'Z');
   }
 
   protected override readonly converters = Object.freeze({
     ...CONVERTERS,
     BooleanField: () => booleanFromDb,
     DecimalField: (field: Field) => (v: unknown) => (v === null || v === undefined ? v : (field as DecimalField).format(v)),
-    DateTimeField: () => dateTimeFromText,
     UUIDField: () => uuidFromHex,
     JSONField: () => jsonFromText,
   });

@@ -2,6 +2,7 @@
 import type { BaseOperations } from '../backends/base-operations';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { describeValue } from './describe-value';
 
 export type BooleanFieldOptions = FieldOptions<boolean>;
 
@@ -28,7 +29,7 @@ export class BooleanField<const O extends BooleanFieldOptions = Empty> extends F
     if (value === null || value === undefined || typeof value === 'boolean') return value;
     if (value === 1 || value === '1' || value === 'true' || value === 't') return true;
     if (value === 0 || value === '0' || value === 'false' || value === 'f') return false;
-    return this.invalid(`${JSON.stringify(value)} value must be either true or false.`);
+    return this.invalid(`${describeValue(value)} value must be either true or false.`);
   }
 
   override toDb(value: unknown, ops: BaseOperations): unknown {

@@ -4,6 +4,8 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions } from './field';
+import { describeValue } from './describe-value';
+import { loneSurrogateAt, loneSurrogateMessage } from './well-formed';
 
 export interface CharFieldOptions extends FieldOptions<string> {
   /** The maximum length in characters (required, as in Django). */
@@ -40,13 +42,17 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
   }
 
   override toJs(value: unknown): unknown {
-    if (value === null || value === undefined || typeof value === 'string') return value;
+    if (value === null || value === undefined) return value;
+    if (typeof value === 'string') {
+      const at = loneSurrogateAt(value);
+      return at < 0 ? value : this.invalid(loneSurrogateMessage(value, at));
+    }
     if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-    return this.invalid(`${JSON.stringify(value)} value must be a string.`);
+    return this.invalid(`${describeValue(value)} value must be a string.`);
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    if (typeof value !== 'string') return [{ message: `${JSON.stringify(value)} value must be a string.`, code: 'invalid' }];
+    if (typeof value !== 'string') return [{ message: `${describeValue(value)} value must be a string.`, code: 'invalid' }];
     const n = [...value].length;
     if (n > this.maxLength) {
       return [

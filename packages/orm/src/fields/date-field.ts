@@ -6,6 +6,7 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { describeValue } from './describe-value';
 
 export interface DateFieldOptions extends FieldOptions<string | Date> {
   /** Set to today on every save. */
@@ -73,7 +74,7 @@ export class DateField<const O extends DateFieldOptions = Empty> extends Field<S
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     const d = parseDate(value);
-    return d ?? this.invalid(`${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`);
+    return d ?? this.invalid(`${describeValue(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`);
   }
 
   override toDb(value: unknown, _ops: BaseOperations): unknown {
@@ -96,6 +97,6 @@ export class DateField<const O extends DateFieldOptions = Empty> extends Field<S
   protected override checkValue(value: unknown): ValidationMessage[] {
     return parseDate(value)
       ? []
-      : [{ message: `${JSON.stringify(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`, code: 'invalid' }];
+      : [{ message: `${describeValue(value)} value has an invalid date format. It must be in YYYY-MM-DD format.`, code: 'invalid' }];
   }
 }

@@ -1,37 +1,53 @@
 /**
- * An instant, as a JavaScript `Date`. Stored in UTC: PostgreSQL `timestamp with time zone`,
- * MariaDB `datetime(6)` (the connection writes and reads UTC), SQLite ISO-8601 text
- * (`2024-05-01T12:00:00.000Z`), so that text order is time order.
+ * An instant, as a JavaScript `Date`; values read back are `PreciseDate`s (a `Date` subclass that
+ * also carries microseconds), so that microseconds written are microseconds read, on every
+ * database. Stored in UTC with microseconds: PostgreSQL `timestamp with time zone`, MariaDB
+ * `datetime(6)` (written and read as UTC text), SQLite ISO-8601 text with six fractional digits
+ * (`2024-05-01T12:00:00.000000Z`, so that text order is time order). Values are bound as text and
+ * read as the server's text (the `temporalAsText` statement option): a driver's `Date` would keep
+ * milliseconds only.
  */
+import { DataError } from '@spool/connections';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 import { setByAutoNow } from './date-field';
+import { describeValue } from './describe-value';
+import { PreciseDate, parseInstant } from './precise-date';
 
-export interface DateTimeFieldOptions extends FieldOptions<Date> {
+export interface DateTimeFieldOptions extends FieldOptions<Date | string> {
   /** Set to now on every save (Django's `auto_now`). */
   autoNow?: boolean;
   /** Set to now when first created (Django's `auto_now_add`). */
   autoNowAdd?: boolean;
 }
 
-/** Parse user input into a valid Date, or undefined. */
+/** User input as a valid Date (a string as a PreciseDate, keeping its microseconds), or undefined. */
 function parseDateTime(value: unknown): Date | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value.trim())) {
-    const s = value.trim();
-    const d = new Date(/[T ]/.test(s) && !/(Z|[+-]\d{2}:?\d{2})$/.test(s) ? `${s.replace(' ', 'T')}Z` : s.replace(' ', 'T'));
-    return Number.isNaN(d.getTime()) ? undefined : d;
+  if (typeof value === 'string') {
+    const p = parseInstant(value);
+    return p === undefined ? undefined : new PreciseDate(p.ms, p.micros);
   }
   return undefined;
 }
 
-/** An instant read as ISO-8601 text (or epoch milliseconds), as a Date. */
-export const dateTimeFromText: FromDb = (v) =>
-  typeof v === 'string' ? (parseDateTime(v) ?? new Date(v)) : typeof v === 'number' ? new Date(v) : v;
+/** An instant read from the driver (the server's text, a Date or epoch milliseconds), as a PreciseDate. */
+export const dateTimeFromDb: FromDb = (v) => {
+  if (typeof v === 'string') {
+    const p = parseInstant(v);
+    if (p === undefined) throw new DataError(`A datetime value read from the database is not an ISO-8601 instant: ${JSON.stringify(v)}.`);
+    return new PreciseDate(p.ms, p.micros);
+  }
+  if (v instanceof Date || typeof v === 'number') return new PreciseDate(v);
+  return v;
+};
 
-export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends Field<ScalarSpecOf<Date, Date, 'datetime', O>> {
+const INVALID = (value: unknown): string =>
+  `${describeValue(value)} value has an invalid format. It must be a valid Date or an ISO 8601 string (at most 6 fractional digits).`;
+
+export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends Field<ScalarSpecOf<Date, Date | string, 'datetime', O>> {
   readonly internalType: string = 'DateTimeField';
   readonly lookupKind = 'datetime' as const;
   readonly autoNow: boolean;
@@ -50,13 +66,12 @@ export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends
 
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
-    return (
-      parseDateTime(value) ?? this.invalid(`${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`)
-    );
+    return parseDateTime(value) ?? this.invalid(INVALID(value));
   }
 
   override toDb(value: unknown, ops: BaseOperations): unknown {
-    return ops.adaptDateTimeValue(parseDateTime(value) ?? value);
+    const d = parseDateTime(value);
+    return d === undefined ? value : ops.adaptDateTimeValue(d);
   }
 
   override fromDb(ops: BaseOperations): FromDb {
@@ -73,8 +88,6 @@ export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return parseDateTime(value)
-      ? []
-      : [{ message: `${JSON.stringify(value)} value has an invalid format. It must be a Date or an ISO 8601 string.`, code: 'invalid' }];
+    return parseDateTime(value) ? [] : [{ message: INVALID(value), code: 'invalid' }];
   }
 }

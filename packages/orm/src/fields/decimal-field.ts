@@ -7,6 +7,7 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { describeValue } from './describe-value';
 
 export interface DecimalFieldOptions extends FieldOptions<string | number> {
   /** Total number of digits. */
@@ -46,7 +47,7 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
   format(value: unknown): string {
     if (typeof value === 'number') return value.toFixed(this.decimalPlaces);
     const s = String(value).trim();
-    if (!DECIMAL.test(s)) return this.invalid(`${JSON.stringify(value)} value must be a decimal number.`);
+    if (!DECIMAL.test(s)) return this.invalid(`${describeValue(value)} value must be a decimal number.`);
     if (/[eE]/.test(s)) return Number(s).toFixed(this.decimalPlaces);
     const neg = s.startsWith('-');
     const body = s.replace(/^[-+]/, '');
@@ -72,7 +73,7 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
 
   protected override checkValue(value: unknown): ValidationMessage[] {
     const s = typeof value === 'number' ? value.toFixed(this.decimalPlaces) : String(value);
-    if (!DECIMAL.test(s)) return [{ message: `${JSON.stringify(value)} value must be a decimal number.`, code: 'invalid' }];
+    if (!DECIMAL.test(s)) return [{ message: `${describeValue(value)} value must be a decimal number.`, code: 'invalid' }];
     const body = s.replace(/^[-+]/, '').replace(/^0+(?=\d)/, '');
     const [int = '', frac = ''] = body.split('.');
     const intDigits = int === '0' ? 0 : int.length;

@@ -12,6 +12,64 @@ import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 
+/**
+ * Why `value` cannot be stored as JSON unchanged, with the path of the offending part (`$.a[2]`),
+ * or undefined when it can: JSON.stringify would throw (bigint, a cycle) or silently change it
+ * (NaN and Infinity become null, a Date becomes text, a Map or Set becomes {}, an undefined item
+ * of an array becomes null, a function or symbol disappears).
+ */
+export function jsonProblem(value: unknown, path = '$', parents: object[] = []): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `${path} is ${String(value)}, which JSON cannot represent`;
+    case 'bigint':
+      return `${path} is a bigint (${value}n), which JSON cannot represent: store it as a string or a number`;
+    case 'undefined':
+      return `${path} is undefined, which JSON cannot represent`;
+    case 'function':
+    case 'symbol':
+      return `${path} is a ${typeof value}, which JSON cannot represent`;
+    default:
+      break;
+  }
+  if (value === null) return undefined;
+  const obj = value as object;
+  if (parents.includes(obj)) return `${path} is a circular reference`;
+  if (Array.isArray(obj)) {
+    parents.push(obj);
+    for (let i = 0; i < obj.length; i++) {
+      const p = jsonProblem(obj[i], `${path}[${i}]`, parents);
+      if (p !== undefined) return p;
+    }
+    parents.pop();
+    return undefined;
+  }
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (obj.constructor as { name?: string } | undefined)?.name ?? 'object';
+    return `${path} is a ${name}, not a plain object: convert it first (JSON would store ${safeStringify(obj)})`;
+  }
+  parents.push(obj);
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue; // an absent key, as JSON.stringify leaves it
+    const p = jsonProblem(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, parents);
+    if (p !== undefined) return p;
+  }
+  parents.pop();
+  return undefined;
+}
+
+function safeStringify(obj: object): string {
+  try {
+    return String(JSON.stringify(obj));
+  } catch {
+    return '?';
+  }
+}
+
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 export type JSONFieldOptions<T> = FieldOptions<T>;
 
@@ -57,6 +115,13 @@ export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = Empt
     );
   }
 
+  /** Refuses what JSON cannot store unchanged (see `jsonProblem`), the same on every database. */
+  override toJs(value: unknown): unknown {
+    if (value === null || value === undefined) return value;
+    const problem = jsonProblem(value);
+    return problem === undefined ? value : this.invalid(`Value must be valid JSON: ${problem}.`);
+  }
+
   override toDb(value: unknown, _ops: BaseOperations): unknown {
     return JSON.stringify(value);
   }
@@ -66,11 +131,7 @@ export class JSONField<T = JSONValue, const O extends JSONFieldOptions<T> = Empt
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    try {
-      JSON.stringify(value);
-      return [];
-    } catch (err) {
-      return [{ message: `Value must be valid JSON: ${(err as Error).message}`, code: 'invalid' }];
-    }
+    const problem = jsonProblem(value);
+    return problem === undefined ? [] : [{ message: `Value must be valid JSON: ${problem}.`, code: 'invalid' }];
   }
 }

@@ -4,6 +4,8 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions } from './field';
+import { describeValue } from './describe-value';
+import { loneSurrogateAt, loneSurrogateMessage } from './well-formed';
 
 export interface TextFieldOptions extends FieldOptions<string> {
   /** The column's collation, per vendor or for all. */
@@ -25,12 +27,16 @@ export class TextField<const O extends TextFieldOptions = Empty> extends Field<S
   }
 
   override toJs(value: unknown): unknown {
-    if (value === null || value === undefined || typeof value === 'string') return value;
+    if (value === null || value === undefined) return value;
+    if (typeof value === 'string') {
+      const at = loneSurrogateAt(value);
+      return at < 0 ? value : this.invalid(loneSurrogateMessage(value, at));
+    }
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    return this.invalid(`${JSON.stringify(value)} value must be a string.`);
+    return this.invalid(`${describeValue(value)} value must be a string.`);
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return typeof value === 'string' ? [] : [{ message: `${JSON.stringify(value)} value must be a string.`, code: 'invalid' }];
+    return typeof value === 'string' ? [] : [{ message: `${describeValue(value)} value must be a string.`, code: 'invalid' }];
   }
 }

@@ -11,6 +11,7 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { describeValue } from './describe-value';
 
 export type UUIDFieldOptions = FieldOptions<string>;
 
@@ -50,7 +51,7 @@ export class UUIDField<const O extends UUIDFieldOptions = Empty> extends Field<S
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     const hex = uuidHex(value);
-    return hex ? dashed(hex) : this.invalid(`${JSON.stringify(value)} is not a valid UUID.`);
+    return hex ? dashed(hex) : this.invalid(`${describeValue(value)} is not a valid UUID.`);
   }
 
   override toDb(value: unknown, ops: BaseOperations): unknown {
@@ -64,6 +65,6 @@ export class UUIDField<const O extends UUIDFieldOptions = Empty> extends Field<S
   }
 
   protected override checkValue(value: unknown): ValidationMessage[] {
-    return uuidHex(value) ? [] : [{ message: `${JSON.stringify(value)} is not a valid UUID.`, code: 'invalid' }];
+    return uuidHex(value) ? [] : [{ message: `${describeValue(value)} is not a valid UUID.`, code: 'invalid' }];
   }
 }

@@ -5,7 +5,7 @@
  */
 import { STATE } from '../brand';
 import type { BaseOperations } from '../backends/base-operations';
-import { FieldError } from '../errors';
+import { FieldError, ValidationError, type ValidationMessage } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import type { Compiled } from '../query/compiler';
@@ -20,6 +20,43 @@ export function bindValues(c: Compiled, values: readonly unknown[]): unknown[] {
     const s = c.slots[i] as number;
     out[i] = s >= 0 ? values[s] : c.consts[i];
   }
+  return out;
+}
+
+/**
+ * The values of `fields` an INSERT or UPDATE of `rec` writes (after `preSave`), each checked and
+ * normalised by its field (`toJs`, as `update()` does) and put back on the instance, so that the
+ * instance holds what the database will return. Null stays null (a NOT NULL column refuses it
+ * itself). Throws one ValidationError naming the model and every field whose value is wrong;
+ * `label` (`object 3 of 10`) is put before each message.
+ */
+export function valuesForWrite(
+  meta: ModelMeta,
+  rec: Record<string, unknown>,
+  fields: readonly Field[],
+  add: boolean,
+  label?: string,
+): unknown[] {
+  const out = new Array(fields.length);
+  let errors: Record<string, ValidationMessage[]> | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as Field;
+    let v = f.preSave(rec, add);
+    if (v !== null && v !== undefined) {
+      try {
+        const js = f.toJs(v);
+        if (js !== v) rec[f.attname] = js;
+        v = js;
+      } catch (err) {
+        if (!ValidationError.is(err)) throw err;
+        // A foreign key's value is checked by the target's key field: name the foreign key.
+        const messages = Object.values(err.errors).flat();
+        (errors ??= {})[f.name] = label === undefined ? messages : messages.map((m) => ({ ...m, message: `${label}: ${m.message}` }));
+      }
+    }
+    out[i] = v;
+  }
+  if (errors !== undefined) throw new ValidationError(errors, { model: meta.name });
   return out;
 }
 

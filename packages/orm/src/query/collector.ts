@@ -29,7 +29,12 @@ import { Query } from './query';
 import type { QuerySet } from './query-set';
 import type { AnyInstance } from '../types';
 
-const BATCH = 500;
+/**
+ * Keys per statement. An `__in` list is one bound parameter whatever its length (`ops.inListSql`),
+ * so this bounds the size of one statement (MariaDB's `max_allowed_packet`: 10,000 UUIDs are
+ * under 400 kB of SQL), not a parameter count.
+ */
+const BATCH = 10_000;
 
 interface FastDelete {
   meta: ModelMeta;

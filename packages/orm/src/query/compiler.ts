@@ -10,7 +10,7 @@
  * between databases comes from the backend's operations (`ops`). Internal to the package (not exported from its index).
  */
 import type { Knex } from 'knex';
-import { connections, NotSupportedError } from '@spool/connections';
+import { connections, NotSupportedError, type QueryOptions } from '@spool/connections';
 import type { Field } from '../fields/field';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
@@ -30,6 +30,36 @@ export interface Compiled {
   readonly paramCount: number;
   /** Builds result objects from array rows, when the statement returns rows. */
   readonly map: ((rows: unknown[][], db: string) => unknown[]) | undefined;
+  /** The statement options of a read (array rows, temporal values as text, bigints where a column needs them). */
+  readonly readOptions?: QueryOptions;
+}
+
+/**
+ * How the ORM reads rows: as arrays, with dates and instants as the server's text (a driver's Date
+ * keeps milliseconds only; `DateTimeField` parses the text into a PreciseDate).
+ */
+export const READ_OPTIONS: QueryOptions = Object.freeze({ rowMode: 'array', temporalAsText: true });
+const READ_SAFE_INTEGERS: QueryOptions = Object.freeze({ rowMode: 'array', temporalAsText: true, safeIntegers: true });
+
+/**
+ * Where the driver rounds integers beyond 2^53 unless a statement asks for bigints (SQLite), a
+ * statement that selects a bigint field (`fields[i]?.bigint`) asks for them, and every other
+ * integer of its rows is turned back into a number before `map` sees it.
+ */
+function withSafeIntegers(compiled: Compiled, fields: ReadonlyArray<Field | undefined>, ops: BaseOperations): Compiled {
+  const map = compiled.map;
+  if (map === undefined || !ops.features.safeIntegersPerStatement || !fields.some((f) => f?.bigint === true)) return compiled;
+  const keep = fields.map((f) => f?.bigint === true);
+  const normalise = (rows: unknown[][], db: string) => {
+    for (const row of rows) {
+      for (let i = 0; i < row.length; i++) {
+        const v = row[i];
+        if (typeof v === 'bigint' && keep[i] !== true) row[i] = Number(v);
+      }
+    }
+    return map(rows, db);
+  };
+  return { ...compiled, map: normalise, readOptions: READ_SAFE_INTEGERS };
 }
 
 const LIMIT_MAGIC = 1_999_999_937;
@@ -128,6 +158,11 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
     case 'in': {
       if (!Array.isArray(n.rhs)) {
         const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
+        if ((n.rhs as ExprNode).kind === 'param') {
+          // The whole list as one parameter, in the backend's form (`= ANY(?)`, `json_each(?)`, ...).
+          const pieces = c.ops.inListSql.replace('?', '\u0001').split('%lhs');
+          return [pieces.join(lhs).replace('\u0001', rhs), [...repeat(lb, pieces.length - 1), ...rb]];
+        }
         // Where an UPDATE/DELETE cannot read the table it writes in a subquery (MariaDB): materialise it.
         if (c.forUpdateOrDelete && !c.ops.features.updateCanSelfSelect)
           return [`${lhs} IN (SELECT * FROM ${rhs} AS ??)`, [...lb, ...rb, 'subquery']];
@@ -397,7 +432,12 @@ export function compileSelect(q: Query, ops: BaseOperations, alias: string): Com
     const params: Param[] = [];
     q.collectParams(params);
     const builder = buildSelect(q, knexFor(alias), ops, true);
-    return finish(builder, params, q.select.kind === 'model' ? modelMapper(q, ops) : valuesMapper(q, ops));
+    const compiled = finish(builder, params, q.select.kind === 'model' ? modelMapper(q, ops) : valuesMapper(q, ops));
+    const fields =
+      q.select.kind === 'model'
+        ? modelColumns(q).map((n) => (n.kind === 'col' ? n.field : undefined))
+        : q.select.columns.map((col) => (col.node.kind === 'col' ? col.field : undefined));
+    return withSafeIntegers(compiled, fields, ops);
   });
 }
 
@@ -565,8 +605,10 @@ export function compileInsert(
     if (columns.length === 0) {
       builder = k(meta.dbTable).insert(ops.defaultRowsInsert(rowCount)) as unknown as QB;
     } else builder = k(meta.dbTable).insert(rowCount === 1 ? (rows[0] as Record<string, unknown>) : rows) as unknown as QB;
-    if (returning) builder.returning([meta.pk.column]);
-    return finish(builder, params, undefined);
+    if (returning && ops.insertReturningByBuilder) builder.returning([meta.pk.column]);
+    const compiled = finish(builder, params, undefined);
+    if (!returning || ops.insertReturningByBuilder) return compiled;
+    return { ...compiled, sql: `${compiled.sql} RETURNING ${k.raw('??', [meta.pk.column]).toQuery()}` };
   });
 }
 

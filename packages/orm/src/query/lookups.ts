@@ -95,6 +95,20 @@ export function fieldPrep(field: Field): Prep {
   return p;
 }
 
+const listPreps = new WeakMap<Prep, Prep>();
+const plainList: Prep = (v, ops) => ops.adaptInList(v as unknown[]);
+
+/** Prepare the list of an `in` lookup, bound as one parameter: each item by `item`, then the list by the backend (`adaptInList`). */
+export function listPrep(item: Prep | undefined): Prep {
+  if (item === undefined) return plainList;
+  let p = listPreps.get(item);
+  if (!p) {
+    p = (v, ops) => ops.adaptInList((v as unknown[]).map((x) => item(x, ops)));
+    listPreps.set(item, p);
+  }
+  return p;
+}
+
 /** Prepare a pattern lookup's value: escape `\`, `%`, `_` and add the wildcards. */
 export function patternPrep(lookup: string, field: Field | undefined): Prep {
   const label = field ? `${field.model?.name}.${field.name}__${lookup}` : lookup;

@@ -222,7 +222,10 @@ export interface LookupNode extends Node {
   readonly kind: 'lookup';
   readonly lookup: string;
   readonly lhs: ExprNode;
-  /** exact/gt/...: one node; in/range: a list (or a subquery for `in`); isnull: undefined. */
+  /**
+   * exact/gt/...: one node; range: a list of two; in: one parameter holding the whole list (an
+   * array value: one shape whatever its length) or a subquery; isnull: undefined.
+   */
   readonly rhs: ExprNode | readonly ExprNode[] | undefined;
   /** isnull's value. */
   readonly isnull?: boolean;

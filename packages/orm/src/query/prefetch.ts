@@ -21,7 +21,6 @@ import type { AnyInstance, PrefetchPath } from '../types';
 import { ColNode } from './nodes';
 import type { QuerySet } from './query-set';
 
-const BATCH = 1000;
 const PREFETCH_KEY = '__prefetchKey';
 
 /** A prefetch with a custom query set, optionally stored under another attribute (`toAttr`). */
@@ -223,10 +222,10 @@ function unique(values: unknown[]): unknown[] {
   return out;
 }
 
+/**
+ * The related rows of `keys`, in one statement: an `__in` list is one bound parameter whatever its
+ * length (`ops.inListSql`), so no parameter limit splits it (as Django's prefetch runs one query).
+ */
 async function inBatches<T>(keys: unknown[], run: (chunk: unknown[]) => Promise<T[]>): Promise<T[]> {
-  if (keys.length === 0) return [];
-  if (keys.length <= BATCH) return run(keys);
-  const out: T[] = [];
-  for (let i = 0; i < keys.length; i += BATCH) out.push(...(await run(keys.slice(i, i + BATCH))));
-  return out;
+  return keys.length === 0 ? [] : run(keys);
 }

@@ -51,6 +51,7 @@ import {
   compileExists,
   compileSelect,
   compileUpdate,
+  READ_OPTIONS,
   withDefaultOrdering,
   type Compiled,
 } from './compiler';
@@ -83,7 +84,6 @@ function pinsOneRow(meta: ModelMeta, args: readonly unknown[]): boolean {
   }
   return false;
 }
-const ARRAY_ROWS = { rowMode: 'array' as const };
 
 /** The value types of annotations `{ name: Count('x') }` → `{ name: number }`. */
 /**
@@ -437,7 +437,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     const prefetch = this.state.prefetch;
     const model = q.select.kind === 'model';
     const withPrefetch = prefetch.length > 0 && model;
-    const rows = connections.query(alias, compiled.sql, bindings, ARRAY_ROWS).then(
+    const rows = connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
       (res) => {
         const out = map(res.rows as unknown as unknown[][], alias) as R[];
         if (known !== undefined && model) {
@@ -664,11 +664,9 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     const attname = field.attname;
     if (ids !== undefined) {
       if (ids.length === 0) return out;
-      const batch = 1000;
-      for (let i = 0; i < ids.length; i += batch) {
-        const rows = await this.filter({ [`${fieldName}__in`]: ids.slice(i, i + batch) } as FilterArg<I, A>).fetchAll();
-        for (const r of rows) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
-      }
+      // One statement: the list is one bound parameter whatever its length (`ops.inListSql`).
+      const rows = await this.filter({ [`${fieldName}__in`]: ids } as FilterArg<I, A>).fetchAll();
+      for (const r of rows) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
       return out;
     }
     for (const r of await this.fetchAll()) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
@@ -855,7 +853,12 @@ function limitOf(q: Query): number | undefined {
 async function runCompiled(compiled: Compiled, q: Query, ops: BaseOperations, alias: string): Promise<unknown[][]> {
   const params: Param[] = [];
   q.collectParams(params);
-  const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops, limitOf(q), q.low), ARRAY_ROWS);
+  const res = await connections.query(
+    alias,
+    compiled.sql,
+    bind(compiled, params, ops, limitOf(q), q.low),
+    compiled.readOptions ?? READ_OPTIONS,
+  );
   return res.rows as unknown as unknown[][];
 }
 

@@ -18,6 +18,7 @@
 import { FieldError } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
+import { extraMicroseconds } from '../fields/precise-date';
 import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
@@ -31,6 +32,7 @@ import {
   isDatePart,
   isTextLookup,
   isTimePart,
+  listPrep,
   lookupsFor,
   numberPrep,
   patternPrep,
@@ -350,14 +352,17 @@ export class Query {
       if (plan.lookup === 'in') {
         // Primitive lists only (instances, NULLs, duplicates and query sets take the general path).
         if (!Array.isArray(value) || value.length === 0) return false;
-        const items: ExprNode[] = [];
+        const items: unknown[] = [];
         const seen = new Set<unknown>();
         for (const v of value) {
-          if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function' || seen.has(v)) return false;
-          seen.add(v);
-          items.push(ParamNode.create(target.toJs(v), plan.prep));
+          if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function') return false;
+          const js = target.toJs(v);
+          if (seen.has(js)) continue;
+          seen.add(js);
+          items.push(js);
         }
-        nodes.push(LookupNode.create('in', plan.lhs, items));
+        // The whole list is one parameter: one SQL shape whatever its length.
+        nodes.push(LookupNode.create('in', plan.lhs, ParamNode.create(items, listPrep(plan.prep))));
         continue;
       }
       if (value === null || value === undefined || typeof value === 'object' || typeof value === 'function') return false;
@@ -550,17 +555,18 @@ export class Query {
           field: key,
         });
       const seen = new Set<unknown>();
-      const items: ExprNode[] = [];
+      const items: unknown[] = [];
       for (const raw of value as Iterable<unknown>) {
         if (raw === null || raw === undefined) continue; // NULL never matches IN (Django drops it)
         const v = this.normalize(raw, o, key);
-        const sk = v instanceof Date ? `d${v.getTime()}` : v;
+        const sk = v instanceof Date ? `d${v.getTime()}.${extraMicroseconds(v)}` : v;
         if (seen.has(sk)) continue;
         seen.add(sk);
-        items.push(ParamNode.create(v, this.prepFor(o)));
+        items.push(v);
       }
       if (items.length === 0) return NOTHING;
-      return LookupNode.create('in', lhs, items);
+      // The whole list is one parameter: one SQL shape whatever its length (see `ops.inListSql`).
+      return LookupNode.create('in', lhs, ParamNode.create(items, listPrep(this.prepFor(o))));
     }
     if (lookup === 'range') {
       if (!Array.isArray(value) || value.length !== 2)
