@@ -3,9 +3,9 @@
 // filters on such values find exactly the row. Django's answers (test/django-reference) are the
 // assertion values, on the reference dataset loaded through Spool.
 import { scope } from '@spool/connections';
-import { PreciseDate, ValidationError } from '@spool/orm';
+import { Avg, F, Max, Min, PreciseDate, Sum, ValidationError } from '@spool/orm';
 import { eachDatabase } from '../support/helpers';
-import { djangoValue, loadReferenceData } from '../django-reference/reference';
+import { djangoAnswer, djangoValue, loadReferenceData } from '../django-reference/reference';
 import { Review, Sample } from './models';
 import { inTx, useTables } from './support';
 
@@ -120,6 +120,30 @@ eachDatabase('lossless values', (db) => {
         // Instances and values() read bigints too.
         const row = await Sample.objects.filter({ big: 2n ** 63n - 1n }).values('big', 'small');
         expect(row).toEqual([{ big: 2n ** 63n - 1n, small: expect.any(Number) }]);
+      }));
+
+    test('aggregates and arithmetic over them stay exact (Django: issue9.aggregate_big_*)', () =>
+      scope(async () => {
+        const minMax = djangoValue<Record<string, string>>('issue9.aggregate_big_min_max', db.name);
+        expect(await Sample.objects.aggregate({ min: Min('big'), max: Max('big') })).toEqual({
+          min: BigInt(minMax.min as string),
+          max: BigInt(minMax.max as string),
+        });
+        const sumAvg = djangoValue<{ sum: string; avg: number }>('issue9.aggregate_big_sum_beyond_2_53', db.name);
+        const got = await Sample.objects
+          .filter({ big__gt: -(10n ** 18n), big__lt: 10n ** 18n })
+          .aggregate({ sum: Sum('big'), avg: Avg('big') });
+        expect(got).toEqual({ sum: BigInt(sumAvg.sum), avg: sumAvg.avg });
+        const overflow = djangoAnswer('issue9.aggregate_big_sum_overflow', db.name);
+        const sum = Sample.objects.filter({ big__gt: 0 }).aggregate({ sum: Sum('big') });
+        // Beyond 2^63: SQLite's SUM overflows (an error, as in Django); PostgreSQL and MariaDB sum as decimals.
+        if (overflow.error) await expect(sum).rejects.toThrow(/integer overflow/);
+        else expect(await sum).toEqual({ sum: BigInt((overflow.value as { sum: string }).sum) });
+        const [next] = await Sample.objects
+          .filter({ big: 2n ** 53n + 1n })
+          .annotate({ next: F('big').add(1) })
+          .valuesList('next', { flat: true });
+        expect(next).toBe(2n ** 53n + 2n);
       }));
 
     test('written as given: bigints, safe numbers and digit strings (Django: values.bigint_beyond_2_53)', () =>

@@ -435,8 +435,8 @@ export function compileSelect(q: Query, ops: BaseOperations, alias: string): Com
     const compiled = finish(builder, params, q.select.kind === 'model' ? modelMapper(q, ops) : valuesMapper(q, ops));
     const fields =
       q.select.kind === 'model'
-        ? modelColumns(q).map((n) => (n.kind === 'col' ? n.field : undefined))
-        : q.select.columns.map((col) => (col.node.kind === 'col' ? col.field : undefined));
+        ? [...modelColumns(q).map((n) => (n.kind === 'col' ? n.field : undefined)), ...q.annotations.map((a) => a.field)]
+        : q.select.columns.map((col) => col.field);
     return withSafeIntegers(compiled, fields, ops);
   });
 }
@@ -505,7 +505,8 @@ export function compileAggregate(q: Query, names: readonly string[], ops: BaseOp
       const a = q.annotations.find((x) => x.name === name) as Query['annotations'][number];
       return outputConverter(a, ops, q);
     });
-    return finish(builder, params, (rows) =>
+    const fields = names.map((name) => q.annotations.find((x) => x.name === name)?.field);
+    const compiled = finish(builder, params, (rows) =>
       rows.map((r) => {
         const o: Record<string, unknown> = {};
         names.forEach((n, i) => {
@@ -516,6 +517,7 @@ export function compileAggregate(q: Query, names: readonly string[], ops: BaseOp
         return o;
       }),
     );
+    return withSafeIntegers(compiled, fields, ops);
   });
 }
 

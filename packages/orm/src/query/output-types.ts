@@ -25,7 +25,7 @@ import { FieldError } from '../errors';
 import { DecimalField } from '../fields/decimal-field';
 import type { Field, FromDb } from '../fields/field';
 import { FloatField } from '../fields/float-field';
-import { IntegerField } from '../fields/integer-field';
+import { IntegerField, bigintExactFromDb } from '../fields/integer-field';
 
 /** The kinds of value arithmetic distinguishes; `other` is anything else (text, dates, ...). */
 export type ArithmeticKind = 'integer' | 'float' | 'decimal' | 'other';
@@ -73,7 +73,11 @@ export function combinedOutput(lhs: Field | undefined, rhs: Field | undefined): 
   if (rhs === undefined) return lhs;
   const a = arithmeticKind(lhs) as ArithmeticKind;
   const b = arithmeticKind(rhs) as ArithmeticKind;
-  if (a === 'integer' && b === 'integer') return lhs.internalType === rhs.internalType ? lhs : OUTPUT.integer;
+  if (a === 'integer' && b === 'integer') {
+    if (lhs.internalType === rhs.internalType) return lhs;
+    // A bigint operand keeps the result a bigint (exact beyond 2^53): `F('big').add(1)`.
+    return lhs.bigint ? lhs : rhs.bigint ? rhs : OUTPUT.integer;
+  }
   if ((a === 'integer' || a === 'float') && (b === 'integer' || b === 'float')) return OUTPUT.float;
   if ((a === 'integer' || a === 'decimal') && (b === 'integer' || b === 'decimal')) return OUTPUT.decimal;
   if (a === 'other' && b === 'other' && lhs.internalType === rhs.internalType) return lhs;
@@ -96,6 +100,8 @@ export function aggregateOutput(fn: string, source: Field | undefined): Field | 
  * truncated, as Django's `int()`), decimals strings (at the field's places when it has them).
  */
 export function outputConverter(field: Field | undefined): ((v: unknown) => unknown) | undefined {
+  // Min/Max/Sum of a BigIntegerField, F('big') + 1: a bigint, exact (Sum beyond 2^63 too).
+  if (field?.bigint === true) return bigintExactFromDb;
   switch (arithmeticKind(field)) {
     case 'integer':
       return toInteger;
