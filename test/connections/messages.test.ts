@@ -50,7 +50,7 @@ describe('configuration messages', () => {
     covered.add('unknownOption');
     const top = configError({ databases: { default: sqlite }, stirct: true });
     expect(top.message).toBe(
-      "Unknown option 'stirct'. Valid options: 'databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget'.",
+      "Unknown option 'stirct'. Valid options: 'databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget', 'drainMs'.",
     );
     expect(top.option).toBe('stirct');
     const db = configError({ databases: { default: { ...sqlite, maxage: 1 } } });
@@ -63,6 +63,9 @@ describe('configuration messages', () => {
     covered.add('badOption');
     expect(configError({ databases: { default: { ...sqlite, maxAge: -1 } } }).message).toBe(
       "Option 'databases.default.maxAge' must be a number >= 0 or null, got number -1.",
+    );
+    expect(configError({ databases: { default: sqlite }, drainMs: -5 }).message).toBe(
+      "Option 'drainMs' must be a number >= 0, got number -5.",
     );
     expect(configError({ databases: { default: { ...sqlite, max: 0 } } }).message).toBe(
       "Option 'databases.default.max' must be an integer >= 1, got number 0.",
@@ -209,6 +212,42 @@ describe('runtime messages', () => {
     ended.fire();
     await expect(late).rejects.toThrow(
       /^Scope #\d+ has ended, but a query on 'default' was issued from it afterwards\. Await every query inside its scope, or start background work with detach\(\)\.$/,
+    );
+  });
+
+  test('atomicBlockEnded: a statement issued from an atomic block that has ended', async () => {
+    covered.add('atomicBlockEnded');
+    let late!: Promise<unknown>;
+    const ended = latch();
+    await scope(async () => {
+      await atomic(async () => {
+        late = ended.fired.then(() => sql`SELECT 2`.then(() => undefined));
+      });
+      ended.fire();
+      await expect(late).rejects.toThrow(
+        /^A statement on 'default' was issued from an atomic block that has already ended \(committed\) in Scope #\d+: it was refused, rather than run outside the transaction where it would commit on its own\. Await every query inside its atomic\(\) block\.$/,
+      );
+    });
+  });
+
+  test('drained and drainExpired: statements issued before the end, finished or refused past drainMs', async () => {
+    covered.add('drained');
+    covered.add('drainExpired');
+    expect(messages.drained('Scope #1', ['SELECT 1', 'SELECT 2'], 5000)).toBe(
+      'Scope #1 ended while 2 statements issued from it had not finished (a forgotten await?): the end waited for them (at most drainMs = 5000 ms) before releasing the connection. Await every query inside its scope (lint with no-floating-promises), or start background work with detach(). SQL:\n  - SELECT 1\n  - SELECT 2',
+    );
+    const w = captureWarnings();
+    await shutdown();
+    configure({ databases: { default: sqlite }, logger: w.logger });
+    await scope(async () => {
+      void sql`SELECT 1 AS one`.rows();
+    });
+    expect(w.messages).toEqual([
+      expect.stringMatching(/^Scope #\d+ ended while a statement issued from it had not finished \(a forgotten await\?\)/),
+    ]);
+    // drainExpired is matched against a real starved statement in drain.test.ts; the text here.
+    expect(messages.drainExpired('Scope #2', 'default', 100)).toBe(
+      "Scope #2 has ended, and a query on 'default' issued from it before the end was still waiting for its turn after drainMs = 100 ms: it was refused. Await every query inside its scope, or raise 'drainMs'.",
     );
   });
 

@@ -160,7 +160,10 @@ eachDatabase('web requests', (db) => {
         const stats = connections.stats().aliases.default;
         expect(stats?.leased).toBe(0);
         expect(stats?.open).toBe(0);
-        expect(leases.size).toBe(100);
+        // Every request that completed leased; an aborted one still waiting for a connection when
+        // its client left was withdrawn from the queue and never leased.
+        expect(leases.size).toBeGreaterThanOrEqual(70);
+        expect(leases.size).toBeLessThanOrEqual(100);
         expect([...leases].every((id) => releases.get(id) === 1)).toBe(true);
         expect(stats?.leases).toBe(stats?.releases);
       } finally {

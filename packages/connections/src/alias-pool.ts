@@ -494,6 +494,21 @@ export class AliasPool {
     this.counters.timeouts += 1;
   }
 
+  /**
+   * Withdraw the waiters of `scope` from the queue: it has ended and refuses what still waits
+   * (`Scope.refuseWaiting`), so it must not take a connection from the scopes behind it. Each
+   * rejects with `error()`.
+   */
+  cancelWaiters(scope: Scope, error: () => Error): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i] as LeaseWaiter;
+      if (w.scope !== scope) continue;
+      this.waiters.splice(i, 1);
+      clearTimeout(w.timer);
+      w.reject(error());
+    }
+  }
+
   /** Capacity was freed: let the first waiter try again. */
   private wakeOne(): void {
     const w = this.waiters.shift();

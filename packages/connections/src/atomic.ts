@@ -25,7 +25,15 @@ export interface AtomicBlock {
   readonly outermost: boolean;
   /** The scope ended under the block and rolled it back. */
   aborted: boolean;
+  /**
+   * How the block ended, once it has: a statement issued from its context afterwards is refused
+   * (`AtomicBlockEndedError`), never run in autocommit (`assertBlocksOpen` in context.ts).
+   */
+  ended: BlockOutcome | undefined;
 }
+
+/** How an `atomic()` block ended. */
+export type BlockOutcome = 'committed' | 'released' | 'rolled back';
 
 /** A hook registered with `onCommit`, with the savepoints active when it was registered. */
 export interface CommitHook {
@@ -80,7 +88,7 @@ export async function beginBlock(
     sid = `spool_sp_${conn.id}_${conn.savepointSeq}`;
     await run(conn, conn.backend.savepointSql(sid));
   }
-  const block: AtomicBlock = { alias, conn, parent, sid, outermost, aborted: false };
+  const block: AtomicBlock = { alias, conn, parent, sid, outermost, aborted: false, ended: undefined };
   conn.blocks.push(block);
   return block;
 }
@@ -93,12 +101,16 @@ export async function endBlock(run: ControlRunner, conn: DatabaseConnection, blo
   const top = conn.blocks.pop();
   if (top !== block) throw new Error(`internal: atomic blocks ended out of order on '${conn.alias}'`);
   const b = conn.backend;
+  // From here on, statements issued from the block's context are refused (the gate is held, so
+  // none can run before the outcome is known; a failed COMMIT turns it into 'rolled back').
+  block.ended = failed || conn.needsRollback ? 'rolled back' : block.outermost ? 'committed' : 'released';
   if (!failed && !conn.needsRollback) {
     if (!block.outermost) {
       if (block.sid !== null) {
         try {
           await run(conn, b.releaseSavepointSql(block.sid));
         } catch (err) {
+          block.ended = 'rolled back';
           try {
             await run(conn, b.rollbackToSavepointSql(block.sid));
             dropHooks(conn, block.sid);
@@ -113,6 +125,7 @@ export async function endBlock(run: ControlRunner, conn: DatabaseConnection, blo
     try {
       await run(conn, b.commitSql);
     } catch (err) {
+      block.ended = 'rolled back';
       conn.runOnCommit = [];
       try {
         await run(conn, b.rollbackSql);
@@ -180,7 +193,7 @@ export async function runAtomic<T, H>(
   const alias = options.using ?? 'default';
   const ctx = state.context(alias);
   const control = state.statements.control;
-  const conn = await acquire(ctx, state.pool(alias));
+  const conn = await acquire(ctx, state.pool(alias), 'atomic() (BEGIN)');
   let block: AtomicBlock;
   try {
     block = await beginBlock(control, conn, ctx.block, options);

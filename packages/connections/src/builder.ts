@@ -46,7 +46,7 @@ export function createBoundKnex(state: HandlerState, alias: string, backend: Bac
     acquire: () => ({
       promise: (async () => {
         const ctx = state.context(alias);
-        const conn = await acquire(ctx, state.pool(alias));
+        const conn = await acquire(ctx, state.pool(alias), 'a query of builder()');
         leases.set(conn.raw.driver, { conn, ctx });
         return conn.raw.driver;
       })(),

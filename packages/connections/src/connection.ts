@@ -9,7 +9,7 @@ import type { Backend, RawConnection } from './backends/backend';
 import type { Context } from './context';
 import type { AtomicBlock, CommitHook } from './atomic';
 import type { Scope } from './scope';
-import { ScopeEndedError } from './errors';
+import type { ScopeEndedError } from './errors';
 
 interface GateWaiter {
   ctx: Context | null;
@@ -39,6 +39,8 @@ export class DatabaseConnection {
   // --- gate ----------------------------------------------------------------
   /** A statement (or a transaction-control sequence) is running. */
   busy = false;
+  /** The SQL of the statement running now (not transaction control), for the drain warning. */
+  current: string | undefined;
   private readonly waiters: GateWaiter[] = [];
 
   // --- transaction state (Django's in_atomic_block, needs_rollback, savepoint_ids, run_on_commit) ---
@@ -122,12 +124,12 @@ export class DatabaseConnection {
   }
 
   /** Fail every waiter of `scope` (the scope ended under them). */
-  rejectWaiters(scope: Scope, describe: string): void {
+  rejectWaiters(scope: Scope, error: () => ScopeEndedError): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const w = this.waiters[i] as GateWaiter;
       if (w.ctx && w.ctx.scope === scope) {
         this.waiters.splice(i, 1);
-        w.reject(new ScopeEndedError(describe, { alias: this.alias }));
+        w.reject(error());
       }
     }
   }

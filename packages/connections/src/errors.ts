@@ -12,6 +12,7 @@
  * │   ├── InternalError
  * │   ├── ProgrammingError
  * │   │   └── TransactionManagementError
+ * │   │       └── AtomicBlockEndedError
  * │   └── NotSupportedError
  * ├── ConfigError
  * ├── NoScopeError
@@ -84,8 +85,15 @@ export class NoScopeError extends SpoolError {
 /** Work tried to use a scope that has already ended (a query that was not awaited inside it). */
 export class ScopeEndedError extends SpoolError {
   static override readonly kind: string = 'ScopeEndedError';
-  constructor(message: string, options: SpoolErrorOptions = {}) {
+  /**
+   * Why the scope ended, when whoever ended it said so (`ScopeHandle.end(reason)`): for a request
+   * whose client went away, `@spool/web`'s `RequestAbortedError`. Undefined for a normal end.
+   */
+  readonly reason: unknown;
+  constructor(message: string, options: SpoolErrorOptions & { reason?: unknown } = {}) {
     super(message, { ...options, code: 'E_SCOPE_ENDED' });
+    // Not enumerable: a reason may be a large object (and need not survive a structured clone).
+    Object.defineProperty(this, 'reason', { value: options.reason, enumerable: false });
   }
 }
 
@@ -164,8 +172,20 @@ export class NotSupportedError extends DatabaseError {
 /** `atomic()`/`onCommit()` were misused, or a query ran in an `atomic` block that must be rolled back. */
 export class TransactionManagementError extends ProgrammingError {
   static override readonly kind: string = 'TransactionManagementError';
-  constructor(message: string, options: SpoolErrorOptions & DatabaseErrorDetail = {}) {
-    super(message, { ...options, code: 'E_TRANSACTION' });
+  constructor(message: string, options: SpoolErrorOptions & DatabaseErrorDetail & { code?: string } = {}) {
+    super(message, { ...options, code: options.code ?? 'E_TRANSACTION' });
+  }
+}
+
+/**
+ * A statement was issued from an `atomic()` block that had already ended (a forgotten `await`,
+ * or work that outlived its block): it was refused rather than run outside the transaction,
+ * where it would have committed on its own.
+ */
+export class AtomicBlockEndedError extends TransactionManagementError {
+  static override readonly kind: string = 'AtomicBlockEndedError';
+  constructor(message: string, options: SpoolErrorOptions = {}) {
+    super(message, { ...options, code: 'E_ATOMIC_ENDED' });
   }
 }
 

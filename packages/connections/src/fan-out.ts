@@ -15,6 +15,12 @@ export interface FanOutOptions {
   using?: string;
   /** Child scopes are named `name[i]`. */
   name?: string;
+  /**
+   * Never reject: resolve with one `{ ok: true, value } | { ok: false, error }` per item, in input
+   * order, once every item has settled. Default false: the first failure rejects (after the items
+   * already started have settled; no new ones start).
+   */
+  settled?: boolean;
 }
 
 /**
@@ -25,7 +31,7 @@ export interface FanOutOptions {
 export async function fanOut<T, R>(
   items: Iterable<T>,
   fn: (item: T, index: number) => R | Promise<R>,
-  options: FanOutOptions & { settled?: boolean },
+  options: FanOutOptions,
   limit: number,
   inScope: (fn: () => R | Promise<R>, options: ScopeOptions) => Promise<R>,
 ): Promise<R[] | Array<DetachedResult<R>>> {

@@ -19,15 +19,15 @@ import { ConfigError, NoScopeError } from './errors';
 import { messages } from './messages';
 import { RootScope } from './root-scope';
 import { ConnectionRouter } from './router';
-import { Scope, type ScopeCounts, type ScopeKind } from './scope';
-import { resolveSettings, type ResolvedDatabaseSettings, type ResolvedSettings, type Settings } from './settings';
+import { Scope, type ScopeCounts, type ScopeHost, type ScopeKind } from './scope';
+import { DEFAULT_DRAIN_MS, resolveSettings, type ResolvedDatabaseSettings, type ResolvedSettings, type Settings } from './settings';
 import { SharedBudget } from './shared-budget';
 import { closeIdle, destroyAll, openConnections } from './shutdown';
 import { StatementBoundary } from './statement';
 import { threadStats } from './stats';
 import { inheritedWorkerData, settingsFromWorkerData, WorkerRegistry } from './worker-link';
 
-export class HandlerState implements PoolHost {
+export class HandlerState implements PoolHost, ScopeHost {
   settings: ResolvedSettings | undefined;
   readonly pools = new Map<string, AliasPool>();
   readonly als = new AsyncLocalStorage<Context>();
@@ -144,7 +144,7 @@ export class HandlerState implements PoolHost {
   newScope(name: string | undefined, kind: ScopeKind): Scope {
     this.requireSettings();
     const parent = kind === 'detached' ? undefined : this.als.getStore()?.scope;
-    return new Scope(name, parent, kind, this.captureStacks, this.scopeCounts);
+    return new Scope(name, parent, kind, this.captureStacks, this.scopeCounts, this);
   }
 
   // ---- PoolHost --------------------------------------------------------------------------------
@@ -159,6 +159,11 @@ export class HandlerState implements PoolHost {
 
   warn(message: string): void {
     (this.settings?.logger ?? { warn: (m: string) => console.warn(`[spool] ${m}`) }).warn(message);
+  }
+
+  /** How long a scope's end waits for statements already issued from it (`drainMs`). */
+  get drainMs(): number {
+    return this.settings?.drainMs ?? DEFAULT_DRAIN_MS;
   }
 
   get captureStacks(): boolean {

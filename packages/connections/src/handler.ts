@@ -217,7 +217,7 @@ export class ConnectionHandler extends EventEmitter {
     const state = this.state;
     try {
       const ctx = state.context(alias);
-      const got = acquire(ctx, state.pools.get(alias) ?? state.pool(alias));
+      const got = acquire(ctx, state.pools.get(alias) ?? state.pool(alias), sql);
       if (got instanceof DatabaseConnection) return state.statements.run(got, ctx, sql, bindings, options, STATEMENT);
       return got.then((conn) => state.statements.run(conn, ctx, sql, bindings, options, STATEMENT));
     } catch (err) {

@@ -127,7 +127,7 @@ export function shutdown(options?: { deadlineMs?: number }): Promise<ShutdownRep
 
 export { ConnectionHandler } from './handler';
 export type { Transaction } from './handler';
-export type { DetachedResult, ScopeHandle, ScopeInfo, ScopeOptions } from './scopes';
+export type { DetachedResult, RunResult, ScopeHandle, ScopeInfo, ScopeOptions } from './scopes';
 export type { FanOutOptions } from './fan-out';
 export type { ShutdownReport } from './shutdown';
 export { sumStats } from './stats';
@@ -158,6 +158,7 @@ export type {
 } from './backends';
 export { ISOLATION_LEVELS } from './backends';
 export {
+  AtomicBlockEndedError,
   ConfigError,
   DataError,
   DatabaseError,

@@ -14,7 +14,7 @@
  */
 import type { AliasPool } from './alias-pool';
 import { DatabaseConnection } from './connection';
-import { blockFor, type Context } from './context';
+import { assertBlocksOpen, blockFor, type Context } from './context';
 import type { RootScope } from './root-scope';
 
 /** Does code in `ctx` lease a connection of `pool` for one use (and so return it at `release`)? */
@@ -24,6 +24,11 @@ function leasesPerUse(ctx: Context, pool: AliasPool): boolean {
 
 /** The connection code in `ctx` uses for `pool`'s alias (gate not taken). */
 export function connectionFor(ctx: Context, pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
+  if (ctx.block !== undefined) {
+    // An ended scope says so first: its blocks were abandoned with it.
+    ctx.scope.assertActive(pool.alias);
+    assertBlocksOpen(ctx, pool.alias);
+  }
   if (pool.settings.pin === 'scope') return ctx.scope.connection(pool);
   ctx.scope.assertActive(pool.alias);
   const block = blockFor(ctx, pool.alias);
@@ -32,19 +37,55 @@ export function connectionFor(ctx: Context, pool: AliasPool): DatabaseConnection
   return pool.lease(ctx.scope);
 }
 
+/** What the drain warning says of a statement whose SQL the lease path was not told. */
+const STATEMENT_LABEL = '(a statement)';
+
 /**
- * The connection code in `ctx` uses for `pool`'s alias, with its gate taken. Throws (synchronously)
- * when the scope has ended; the promise rejects when leasing fails or the scope ends meanwhile.
+ * The connection code in `ctx` uses for `pool`'s alias, with its gate taken. `sql` names the
+ * statement in the drain warning, should the scope end while it waits. Throws (synchronously)
+ * when the scope has ended or `ctx` belongs to an atomic block that has ended; the promise rejects when leasing fails or the scope ends meanwhile.
  */
-export function acquire(ctx: Context, pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
+export function acquire(ctx: Context, pool: AliasPool, sql = STATEMENT_LABEL): DatabaseConnection | Promise<DatabaseConnection> {
   const got = connectionFor(ctx, pool);
-  if (got instanceof DatabaseConnection) return enter(got, ctx);
-  return got.then((conn) => enter(conn, ctx));
+  if (got instanceof DatabaseConnection) {
+    const wait = got.enter(ctx);
+    if (wait === undefined) return got;
+    return issued(
+      ctx,
+      pool.alias,
+      sql,
+      wait.then(() => got),
+    );
+  }
+  return issued(
+    ctx,
+    pool.alias,
+    sql,
+    got.then((conn) => {
+      const wait = conn.enter(ctx);
+      return wait === undefined ? conn : wait.then(() => conn);
+    }),
+  );
 }
 
-function enter(conn: DatabaseConnection, ctx: Context): DatabaseConnection | Promise<DatabaseConnection> {
-  const wait = conn.enter(ctx);
-  return wait === undefined ? conn : wait.then(() => conn);
+/**
+ * Record on the scope that a statement was issued and waits (for a lease or the gate), until it
+ * has its connection: the scope's end drains such statements before refusing anything
+ * (`Scope.drain`). Only the slow path pays for it.
+ */
+function issued(ctx: Context, alias: string, sql: string, waiting: Promise<DatabaseConnection>): Promise<DatabaseConnection> {
+  const scope = ctx.scope;
+  const statement = scope.issue(alias, sql);
+  return waiting.then(
+    (conn) => {
+      scope.started(statement);
+      return conn;
+    },
+    (err: unknown) => {
+      scope.started(statement);
+      throw err;
+    },
+  );
 }
 
 /**

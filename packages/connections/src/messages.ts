@@ -38,9 +38,20 @@ export const messages = {
   noScope: (alias: string): string =>
     `A query on '${alias}' ran outside any scope while strict mode is on. ` +
     `Wrap the work in scope(async () => …) (a request, a task), or configure({ strict: false }) to let it run in the thread's root scope.`,
-  scopeEnded: (scope: string, alias: string): string =>
-    `${scope} has ended, but a query on '${alias}' was issued from it afterwards. ` +
+  scopeEnded: (scope: string, alias: string, reason?: string): string =>
+    `${scope} has ended${reason === undefined ? '' : ` (${reason})`}, but a query on '${alias}' was issued from it afterwards. ` +
     `Await every query inside its scope, or start background work with detach().`,
+  drained: (scope: string, sqls: readonly string[], drainMs: number): string =>
+    `${scope} ended while ${sqls.length === 1 ? 'a statement' : `${sqls.length} statements`} issued from it had not finished (a forgotten await?): ` +
+    `the end waited for ${sqls.length === 1 ? 'it' : 'them'} (at most drainMs = ${drainMs} ms) before releasing the connection. ` +
+    `Await every query inside its scope (lint with no-floating-promises), or start background work with detach(). SQL:\n` +
+    sqls.map((q) => `  - ${q.length > 200 ? `${q.slice(0, 197)}...` : q}`).join('\n'),
+  drainExpired: (scope: string, alias: string, drainMs: number): string =>
+    `${scope} has ended, and a query on '${alias}' issued from it before the end was still waiting for its turn after drainMs = ${drainMs} ms: it was refused. ` +
+    `Await every query inside its scope, or raise 'drainMs'.`,
+  atomicBlockEnded: (alias: string, scope: string, outcome: string): string =>
+    `A statement on '${alias}' was issued from an atomic block that has already ended (${outcome}) in ${scope}: it was refused, ` +
+    `rather than run outside the transaction where it would commit on its own. Await every query inside its atomic() block.`,
   scopeEndedInTransaction: (scope: string, alias: string): string =>
     `${scope} ended while its atomic block on '${alias}' was still running: the transaction was rolled back. Await atomic() inside the scope.`,
   shuttingDown: (alias: string): string => `Spool is shutting down: no new connection to '${alias}' can be leased.`,

@@ -18,13 +18,17 @@ export async function releaseFromScope(scope: Scope, conn: DatabaseConnection): 
   const wait = conn.enter(null);
   if (wait) await wait;
   try {
-    conn.rejectWaiters(scope, messages.scopeEnded(scope.describe(), conn.alias));
+    conn.rejectWaiters(scope, () => scope.endedError(conn.alias));
     if (conn.blocks.length > 0) {
-      for (const b of conn.blocks) b.aborted = true;
+      for (const b of conn.blocks) {
+        b.aborted = true;
+        b.ended = 'rolled back';
+      }
       conn.blocks.length = 0;
       conn.needsRollback = false;
       conn.runOnCommit = [];
-      host.warn(messages.scopeEndedInTransaction(scope.describe(), conn.alias));
+      // A scope ended with a reason (its client went away) was expected to roll back: no warning.
+      if (scope.reason === undefined) host.warn(messages.scopeEndedInTransaction(scope.describe(), conn.alias));
       await rollbackQuietly(conn);
     } else if (!conn.broken && conn.backend.inTransaction(conn.raw)) {
       host.warn(messages.forgottenTransaction(scope.describe(), conn.alias));

@@ -11,6 +11,19 @@ import { releaseFromScope } from './release-rules';
 
 export type ScopeKind = 'scope' | 'root' | 'detached';
 
+/** What a scope needs from its handler to end: the drain bound and where warnings go. */
+export interface ScopeHost {
+  /** How long the end waits for statements already issued from the scope (`drainMs`). */
+  readonly drainMs: number;
+  warn(message: string): void;
+}
+
+/** A statement issued from a scope that waits for its connection or its turn on it. */
+interface IssuedStatement {
+  readonly alias: string;
+  readonly sql: string;
+}
+
 /** The scope gauges of a handler's thread (`stats().scopes`). */
 export interface ScopeCounts {
   active: number;
@@ -27,9 +40,23 @@ export class Scope {
   readonly conns = new Map<string, DatabaseConnection>();
   /** Leases in flight, so that concurrent first queries share one lease. */
   private readonly leasing = new Map<string, Promise<DatabaseConnection>>();
+  /** Pools this scope asked for a lease (its waiters are withdrawn when it refuses what waits). */
+  private leasedFrom: Set<AliasPool> | undefined;
   /** Pools used in pin: 'transaction' mode, told when the scope ends. */
   private txPools: Set<AliasPool> | undefined;
   private ended: Promise<void> | undefined;
+  /** Why the scope ended, when its ender said (`end(reason)`): e.g. the client went away. */
+  reason: unknown;
+  private controller: AbortController | undefined;
+  /**
+   * Statements issued from this scope (before its end) that are waiting for a connection or for
+   * their turn on it. The end drains them (`drain()`); a running statement is its connection's
+   * (`DatabaseConnection.current`).
+   */
+  private issued: Set<IssuedStatement> | undefined;
+  private onIdle: (() => void) | undefined;
+  /** The drain ran out of time: what is still waiting is refused. */
+  private drainExpired = false;
   /**
    * Where the scope was opened. A lease made from a thenable's `then()` (awaiting sql`…` or a
    * query set) has no user frame on its stack, so reports fall back to this one.
@@ -43,6 +70,7 @@ export class Scope {
     captureSite = false,
     /** Counted while it runs (the root scope is not). */
     private readonly counts?: ScopeCounts,
+    private readonly host?: ScopeHost,
   ) {
     if (counts) {
       counts.active += 1;
@@ -62,7 +90,41 @@ export class Scope {
   }
 
   assertActive(alias: string): void {
-    if (this.state !== 'active') throw new ScopeEndedError(messages.scopeEnded(this.describe(), alias), { alias });
+    if (this.state !== 'active') throw this.endedError(alias);
+  }
+
+  /** The error for work issued from this scope after its end, carrying the end's reason. */
+  endedError(alias: string, message = messages.scopeEnded(this.describe(), alias, describeReason(this.reason))): ScopeEndedError {
+    return new ScopeEndedError(message, { alias, reason: this.reason });
+  }
+
+  /**
+   * Aborted when the scope ends (before its statements are refused and its connections released),
+   * with the reason given to `end(reason)`, else a `ScopeEndedError`. Created on first use.
+   */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.state !== 'active') this.controller.abort(this.abortReason());
+    }
+    return this.controller.signal;
+  }
+
+  private abortReason(): unknown {
+    return this.reason !== undefined ? this.reason : new ScopeEndedError(messages.scopeEnded(this.describe(), 'any alias'));
+  }
+
+  /** A statement on `alias` was issued and waits for a connection or the gate (see `issued`). */
+  issue(alias: string, sql: string): IssuedStatement {
+    const statement: IssuedStatement = { alias, sql };
+    (this.issued ??= new Set()).add(statement);
+    return statement;
+  }
+
+  /** The statement got its connection and gate (or failed to): it no longer waits. */
+  started(statement: IssuedStatement): void {
+    this.issued?.delete(statement);
+    if (this.onIdle !== undefined && this.issued?.size === 0) this.onIdle();
   }
 
   /**
@@ -81,13 +143,16 @@ export class Scope {
     }
     let pending = this.leasing.get(alias);
     if (pending === undefined) {
+      (this.leasedFrom ??= new Set()).add(pool);
       pending = pool.lease(this).then(
         (conn) => {
           this.leasing.delete(alias);
-          if (this.state !== 'active') {
-            // The scope ended while the lease was in flight: give it straight back.
+          if (this.state === 'ended' || this.drainExpired) {
+            // The scope ended (and its drain ran out) while the lease was in flight: give it
+            // straight back. A lease that arrives while the end drains is used: the statement
+            // that asked for it was issued before the end.
             void pool.release(conn);
-            throw new ScopeEndedError(messages.scopeEnded(this.describe(), alias), { alias });
+            throw this.refused(alias);
           }
           this.conns.set(alias, conn);
           return conn;
@@ -119,18 +184,85 @@ export class Scope {
     await releaseFromScope(this, conn);
   }
 
-  /** End the scope: release every connection exactly once. Idempotent; never rejects. */
-  end(): Promise<void> {
+  /**
+   * End the scope: from now on statements issued from it fail (`ScopeEndedError`, carrying
+   * `reason`); those issued before finish first, within `drainMs`; then every connection is
+   * released exactly once. `reason` (e.g. the client went away) aborts the scope's signal and
+   * is carried by the errors of later statements. Idempotent; never rejects.
+   */
+  end(reason?: unknown): Promise<void> {
     if (this.ended === undefined) {
+      this.reason = reason;
       this.state = 'ending';
+      // Tell the code still running first: it may stop before its next statement is refused.
+      this.controller?.abort(this.abortReason());
       this.ended = this.finish();
     }
     return this.ended;
   }
 
+  /**
+   * Wait, at most `drainMs`, for the statements issued from this scope before its end to finish
+   * (a forgotten `await`): those waiting for a connection or their turn, and those running. A
+   * warning names the scope and the SQL. Past the bound, what still waits is refused.
+   *
+   * A scope ended with a reason (`end(reason)`: the client went away) does not drain: its code
+   * was told through the signal and nobody waits for its answer, so what still waits is refused
+   * at once, with the reason; only statements already on the wire finish (`releaseFromScope`).
+   */
+  private async drain(): Promise<void> {
+    const running = [...this.conns.values()].filter((c) => c.busy && c.current !== undefined);
+    const waiting = this.issued?.size ?? 0;
+    if (waiting === 0 && running.length === 0) return;
+    if (this.reason !== undefined) {
+      this.refuseWaiting();
+      return;
+    }
+    const drainMs = this.host?.drainMs ?? 0;
+    if (this.host) {
+      const sqls = [...running.map((c) => c.current as string), ...[...(this.issued ?? [])].map((s) => s.sql)];
+      this.host.warn(messages.drained(this.describe(), sqls, drainMs));
+    }
+    const idle = async (): Promise<void> => {
+      if ((this.issued?.size ?? 0) > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+      this.onIdle = undefined;
+      // What was issued now holds the gate or has settled; wait for the statements on the wire.
+      for (const conn of this.conns.values()) {
+        const wait = conn.enter(null);
+        if (wait) await wait;
+        conn.leave();
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), drainMs);
+    });
+    try {
+      if (await Promise.race([idle().then(() => false), expired])) this.refuseWaiting();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Refuse what still waits for a connection or its turn (drain over, or not wanted). */
+  private refuseWaiting(): void {
+    this.drainExpired = true;
+    this.onIdle = undefined;
+    for (const conn of this.conns.values()) conn.rejectWaiters(this, () => this.refused(conn.alias));
+    for (const pool of [...(this.leasedFrom ?? []), ...(this.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
+  }
+
+  /** The message for a statement issued before the end and refused while still waiting. */
+  private refused(alias: string): ScopeEndedError {
+    if (this.reason !== undefined) return this.endedError(alias);
+    return this.endedError(alias, messages.drainExpired(this.describe(), alias, this.host?.drainMs ?? 0));
+  }
+
   private async finish(): Promise<void> {
     try {
-      if (this.leasing.size > 0) await Promise.allSettled([...this.leasing.values()]);
+      await this.drain();
+      // Past the drain's bound, a lease still in flight is given back by its own callback.
+      if (this.leasing.size > 0 && !this.drainExpired) await Promise.allSettled([...this.leasing.values()]);
       const conns = [...this.conns.values()];
       this.conns.clear();
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));
@@ -140,4 +272,10 @@ export class Scope {
       if (this.counts) this.counts.active -= 1;
     }
   }
+}
+
+/** A reason given to `end(reason)`, for messages. */
+function describeReason(reason: unknown): string | undefined {
+  if (reason === undefined) return undefined;
+  return reason instanceof Error ? reason.message : String(reason);
 }

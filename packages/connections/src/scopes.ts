@@ -21,16 +21,33 @@ export interface ScopeInfo {
   readonly kind: ScopeKind;
   /** Aliases this scope holds a connection to, with the server-side id of each. */
   connections(): Array<{ alias: string; serverId: number }>;
+  /**
+   * Aborted when the scope ends, before its later statements are refused: with the reason its
+   * ender gave (`ScopeHandle.end(reason)`; for a request whose client went away, `@spool/web`'s
+   * `RequestAbortedError`), else a `ScopeEndedError`. Check it between statements, or pass it to
+   * what you await (`fetch(url, { signal })`).
+   */
+  readonly signal: AbortSignal;
 }
+
+/** What `run(fn)` returns: `fn`'s value, or a promise of it when `fn` returned a thenable. */
+export type RunResult<T> = T extends PromiseLike<infer U> ? Promise<U> : T;
 
 /** A scope opened without a callback, for frameworks that cannot wrap a function. */
 export interface ScopeHandle extends ScopeInfo {
-  /** Run `fn` inside the scope. */
-  run<T>(fn: () => T): T;
+  /**
+   * Run `fn` inside the scope. When `fn` returns a thenable (a lazy `sql` query, a query set), it
+   * is awaited inside the scope too, as `scope(fn)` does, and `run` returns a promise of its value.
+   */
+  run<T>(fn: () => T): RunResult<T>;
   /** Make the rest of the current synchronous execution and its continuations run in the scope (`enterWith`). */
   enter(): void;
-  /** End the scope: release its connections. Idempotent. */
-  end(): Promise<void>;
+  /**
+   * End the scope: statements issued from it afterwards fail with `ScopeEndedError` (carrying
+   * `reason`), those issued before finish first (within `drainMs`), then its connections are
+   * released. `reason` (why it ended, e.g. the client went away) aborts `signal`. Idempotent.
+   */
+  end(reason?: unknown): Promise<void>;
 }
 
 /** The outcome of detached work. */
@@ -52,12 +69,23 @@ export async function runScope<T>(state: HandlerState, fn: (scope: ScopeInfo) =>
 export function openScope(state: HandlerState, options: ScopeOptions): ScopeHandle {
   const s = state.newScope(options.name, 'scope');
   const ctx: Context = { scope: s, block: undefined };
-  return {
-    ...scopeInfo(s),
-    run: <T>(fn: () => T): T => state.als.run(ctx, fn),
-    enter: () => state.als.enterWith(ctx),
-    end: () => s.end(),
-  };
+  const handle = scopeInfo(s) as ScopeHandle & { -readonly [K in keyof ScopeHandle]: ScopeHandle[K] };
+  handle.run = <T>(fn: () => T): RunResult<T> =>
+    state.als.run(ctx, () => {
+      const value = fn();
+      // Call then() here, inside the scope: a lazy thenable starts its work when it is called.
+      if (isThenable(value)) return new Promise((resolve, reject) => value.then(resolve, reject)) as RunResult<T>;
+      return value as RunResult<T>;
+    });
+  handle.enter = () => state.als.enterWith(ctx);
+  handle.end = (reason?: unknown) => s.end(reason);
+  return handle;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Run `fn` in a fresh scope that inherits nothing from the caller; never rejects, reports failures. */
@@ -89,5 +117,9 @@ export function scopeInfo(s: Scope): ScopeInfo {
     name: s.name,
     kind: s.kind,
     connections: () => [...s.conns.values()].map((c) => ({ alias: c.alias, serverId: c.serverId })),
+    // A getter: the AbortController is only created for scopes whose signal someone reads.
+    get signal() {
+      return s.signal;
+    },
   };
 }

@@ -93,7 +93,17 @@ export interface Settings {
   logger?: Logger;
   /** A process-wide budget shared with other threads (see `SharedBudget`). Usually passed by `@spool/workers`. */
   sharedBudget?: SharedBudget | SharedBudgetHandle;
+  /**
+   * How long a scope's end waits, in ms, for statements already issued from it that have not
+   * finished (a forgotten `await`), with a warning naming the scope and the SQL; statements issued
+   * after the end fail with `ScopeEndedError`, as do those still waiting when this runs out.
+   * Default 5000.
+   */
+  drainMs?: number;
 }
+
+/** The default of `drainMs`. */
+export const DEFAULT_DRAIN_MS = 5000;
 
 /** The serialisable form of a SharedBudget, for `workerData`. */
 export interface SharedBudgetHandle {
@@ -136,11 +146,12 @@ export interface ResolvedSettings {
   captureStacks: boolean;
   logger: Logger;
   sharedBudget: SharedBudget | SharedBudgetHandle | undefined;
+  drainMs: number;
   /** The settings as given, for passing to worker threads. */
   raw: Settings;
 }
 
-const TOP_KEYS = ['databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget'] as const;
+const TOP_KEYS = ['databases', 'routers', 'strict', 'captureStacks', 'logger', 'sharedBudget', 'drainMs'] as const;
 const DB_KEYS = [
   'client',
   'connection',
@@ -248,6 +259,7 @@ export function resolveSettings(input: unknown, opts: { inWorker?: boolean } = {
     captureStacks: bool(input, 'captureStacks', '', true),
     logger: logger as Logger,
     sharedBudget: input.sharedBudget as SharedBudget | SharedBudgetHandle | undefined,
+    drainMs: num(input, 'drainMs', '', { def: DEFAULT_DRAIN_MS, nullable: false }) as number,
     raw: input as unknown as Settings,
   };
 }

@@ -12,7 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import type { QueryOptions, QueryResult } from './backends/backend';
 import type { DatabaseConnection } from './connection';
-import type { Context } from './context';
+import { assertBlocksOpen, type Context } from './context';
 import { InterfaceError, SpoolError, TransactionManagementError } from './errors';
 import type { QueryEvent } from './events';
 import { release } from './lease';
@@ -57,6 +57,7 @@ export class StatementBoundary {
     let pending: Promise<T>;
     try {
       guard(conn, ctx, mode);
+      if (!mode.control) conn.current = sql;
       backend.setRef(conn.raw, true);
       if (send !== undefined) {
         pending = backend.wrapForeign !== undefined ? backend.wrapForeign(conn.raw, sql, send) : send();
@@ -109,7 +110,10 @@ export class StatementBoundary {
     error: SpoolError | undefined,
   ): Promise<void> | undefined {
     conn.backend.setRef(conn.raw, false);
-    if (!mode.control) conn.pool.counters.queries += 1;
+    if (!mode.control) {
+      conn.current = undefined;
+      conn.pool.counters.queries += 1;
+    }
     if (started !== 0) {
       const event: QueryEvent = {
         alias: conn.alias,
@@ -145,9 +149,17 @@ export class StatementBoundary {
   }
 }
 
-/** Refuse a statement in an ended scope, on an unusable connection, or in a failed atomic block. */
+/**
+ * Refuse a statement in an ended scope, from an atomic block that has ended (it waited at the gate
+ * while its block committed or rolled back), on an unusable connection, or in a failed atomic block.
+ */
 function guard(conn: DatabaseConnection, ctx: Context | undefined, mode: StatementMode): void {
-  if (ctx !== undefined && ctx.scope.state !== 'active') ctx.scope.assertActive(conn.alias);
+  if (ctx !== undefined) {
+    // A scope that is 'ending' still runs what was issued from it before its end (the drain):
+    // statements issued afterwards were refused where they were issued (`lease.acquire`).
+    if (ctx.scope.state === 'ended') throw ctx.scope.endedError(conn.alias);
+    if (ctx.block !== undefined) assertBlocksOpen(ctx, conn.alias);
+  }
   if (conn.broken) throw unusable(conn, ctx);
   if (!mode.control && conn.needsRollback && conn.blocks.length > 0) {
     throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });

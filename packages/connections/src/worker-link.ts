@@ -36,7 +36,7 @@ const REGISTRY_SLOTS = 2048;
 export interface WorkerSpoolData {
   readonly kind: 'spool.worker';
   /** The serialisable part of the parent's settings (routers and logger stay behind). */
-  readonly settings: { databases: Record<string, DatabaseSettings>; strict?: boolean; captureStacks?: boolean };
+  readonly settings: { databases: Record<string, DatabaseSettings>; strict?: boolean; captureStacks?: boolean; drainMs?: number };
   readonly sharedBudget?: SharedBudgetHandle;
   /** Rows (owner threadId + 1, alias index + 1, server id) of the workers' open connections. */
   readonly registry: SharedArrayBuffer;
@@ -181,6 +181,7 @@ export function settingsFromWorkerData(data: WorkerSpoolData): Settings {
   const s: Settings = { databases: data.settings.databases };
   if (data.settings.strict !== undefined) s.strict = data.settings.strict;
   if (data.settings.captureStacks !== undefined) s.captureStacks = data.settings.captureStacks;
+  if (data.settings.drainMs !== undefined) s.drainMs = data.settings.drainMs;
   if (data.sharedBudget) s.sharedBudget = data.sharedBudget;
   return s;
 }
@@ -202,6 +203,7 @@ export function buildWorkerData(parent: Settings, options: PrepareWorkerOptions)
   const settings: WorkerSpoolData['settings'] = { databases };
   if (parent.strict !== undefined) settings.strict = parent.strict;
   if (parent.captureStacks !== undefined) settings.captureStacks = parent.captureStacks;
+  if (parent.drainMs !== undefined) settings.drainMs = parent.drainMs;
   const budget = options.budget ?? parent.sharedBudget;
   const data: WorkerSpoolData = {
     kind: 'spool.worker',

@@ -180,7 +180,9 @@ export function beginRequest(
       if (!failure) failure = { error };
     },
     settle: (status) => settle(status),
-    isDisconnectError: (error) => clientGone && (ScopeEndedError.is(error) || RequestAbortedError.is(error)),
+    isDisconnectError: (error) =>
+      RequestAbortedError.is(error) ||
+      (ScopeEndedError.is(error) && (RequestAbortedError.is(error.reason) || (clientGone && error.reason === undefined))),
   };
   requestScopes.set(req, scope);
   scopesById.set(handle.id, scope);
@@ -189,7 +191,9 @@ export function beginRequest(
   if (observed) for (const o of requestObservers) o.started(observed);
   const end = (): Promise<void> => {
     scopesById.delete(handle.id);
-    return handle.end().then(() => {
+    // A client that went away is the scope's end reason: its signal carries it, and so does the
+    // ScopeEndedError of any statement the handler issues afterwards.
+    return handle.end(clientGone ? controller.signal.reason : undefined).then(() => {
       if (observed) for (const o of requestObservers) o.ended(observed);
     });
   };

@@ -1,0 +1,52 @@
+// openScope().run(fn) awaits a thenable that fn returns inside the scope, as scope(fn) does: a
+// lazy query (sql`…`, a query set) runs on the handle's connection, not the root scope's. With
+// max: 1 and the handle holding the only connection, the old behaviour (a bare
+// AsyncLocalStorage.run) waited for a second connection and failed with PoolExhaustedError.
+import { connections, openScope, PoolExhaustedError, sql } from '@spool/connections';
+import { configureFor, eachDatabase, useDatabase } from '../support/helpers';
+
+eachDatabase('openScope().run()', (db) => {
+  const counter = useDatabase(db);
+
+  test('a lazy query returned by fn runs inside the scope, on its connection (max: 1)', async () => {
+    configureFor(db, { max: 1, acquireTimeoutMs: 1000 });
+    const handle = openScope({ name: 'by hand' });
+    try {
+      // The handle leases the only connection and keeps it.
+      await handle.run(async () => {
+        await sql`SELECT 1 AS one`;
+      });
+      const held = handle.connections();
+      expect(held).toHaveLength(1);
+      const rows = await handle.run(() => sql<{ two: number }>`SELECT 2 AS two`);
+      expect(rows.map((r) => Number(r.two))).toEqual([2]);
+      expect(handle.connections()).toEqual(held);
+      // Outside the handle, the root scope would need a second connection: the budget says no.
+      await expect(sql`SELECT 3 AS three`.then((r) => r)).rejects.toBeInstanceOf(PoolExhaustedError);
+    } finally {
+      await handle.end();
+    }
+    expect(connections.stats().aliases.default?.leased).toBe(0);
+    await connections.closeAll();
+    expect(await counter.waitForCount(0)).toBe(0);
+  });
+
+  test('the thenable is called inside the scope; plain values and promises come back as they are', async () => {
+    configureFor(db);
+    const handle = openScope();
+    try {
+      const lazy = { then: (resolve: (v: number | undefined) => void) => resolve(connections.currentScope()?.id) };
+      expect(await handle.run(() => lazy)).toBe(handle.id);
+      expect(handle.run(() => 42)).toBe(42);
+      await expect(handle.run(() => Promise.resolve('p'))).resolves.toBe('p');
+      await expect(handle.run(() => Promise.reject(new Error('no')))).rejects.toThrow('no');
+      expect(() =>
+        handle.run(() => {
+          throw new Error('sync');
+        }),
+      ).toThrow('sync');
+    } finally {
+      await handle.end();
+    }
+  });
+});
