@@ -2,24 +2,13 @@
 // type-checks under strict settings against the built packages (conventions in test/docs/snippets.ts).
 import { checkSnippets, readmes, snippets, type SnippetDiagnostic } from './snippets';
 
-/**
- * Diagnostics owed to a known bug elsewhere, tolerated (not required) until it is fixed. Keep this
- * list empty: each entry names what fixes it.
- */
-const KNOWN: Array<{ file: string; message: RegExp; fixedBy: string }> = [
-  {
-    file: 'README.md',
-    message: /'settled' does not exist in type 'FanOutOptions'/,
-    fixedBy: "the connections restructuring (issue 8) adds 'settled' to FanOutOptions",
-  },
-];
-
 const files = readmes();
 const all = files.flatMap((f) => snippets(f));
 let diagnostics: SnippetDiagnostic[] = [];
 
 beforeAll(() => {
-  diagnostics = checkSnippets(all).filter((d) => !KNOWN.some((k) => k.file === d.snippet.file && k.message.test(d.message)));
+  // No exceptions are tolerated: a block that does not compile fails its README's test.
+  diagnostics = checkSnippets(all);
 }, 120_000);
 
 test('the READMEs have TypeScript blocks to check', () => {
