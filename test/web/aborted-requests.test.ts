@@ -25,10 +25,28 @@ function slowStatement(db: TestDatabase): PromiseLike<unknown> {
   return new Promise((resolve) => setTimeout(resolve, 150));
 }
 
+/**
+ * Until the server has seen the client go away (at most 5 s). Without it, a loaded machine could
+ * run the whole request before processing the disconnect (a blocked event loop runs due timers
+ * before socket events): from the server's view that request completed, and committed rightly.
+ * The handler learns nothing from it: Spool's own 'close' listener ran first, as it always does.
+ */
+function disconnectSeen(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    res.once('close', () => {
+      clearTimeout(timer);
+      setImmediate(resolve);
+    });
+  });
+}
+
 async function handler(db: TestDatabase, url: string, res: ServerResponse): Promise<void> {
   const id = Number(new URL(url, 'http://x').searchParams.get('id'));
   await sql`INSERT INTO spool_aborted (id, step) VALUES (${id}, ${'before'})`;
   await slowStatement(db); // the client goes away meanwhile
+  await disconnectSeen(res);
   await sql`INSERT INTO spool_aborted (id, step) VALUES (${id}, ${'after'})`; // must never commit
   res.end('ok');
 }
