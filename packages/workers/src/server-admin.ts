@@ -96,9 +96,14 @@ export class ServerAdmin {
   /**
    * End server connections a dead worker left open (`ids` of `alias`) with the backend's
    * `admin.terminate` (only those still live for this user are touched). Resolves with the number ended.
+   * `budgeted: false` (the pool is closing) goes outside the budget at once.
    */
-  async kill(alias: string, ids: readonly number[]): Promise<number> {
+  async kill(alias: string, ids: readonly number[], budgeted = true): Promise<number> {
     if (ids.length === 0 || this.h().backend(alias).admin === undefined) return 0;
+    if (!budgeted) {
+      if (!this.unbudgeted) this.unbudgeted = this.create(false);
+      return this.killWith(this.unbudgeted, alias, ids);
+    }
     try {
       return await this.killWith(this.h(), alias, ids);
     } catch (err) {

@@ -183,6 +183,8 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
   };
   #nextTaskId = 0;
   #workerExits = 0;
+  /** Exit codes of workers that exited while the pool was closing (reaped together by close()). */
+  readonly #exitCodes = new Map<number, number>();
   #killed = 0;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #forcedDeadline: number | undefined;
@@ -539,6 +541,7 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
 
   async #close(deadlineMs: number, cancelPending: boolean): Promise<CloseReport> {
     this.#state = 'closing';
+    const deadlineAt = Date.now() + deadlineMs;
     const pool = messages.describePool(this.#options.name);
     let cancelled = 0;
     const cancelQueued = () => {
@@ -568,13 +571,17 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     // Let each worker close its idle connections politely (a proper goodbye to the server) before
     // piscina terminates it. Connections of tasks cut off at the deadline, and of a worker that
     // cannot answer, close with the thread; what the server still runs for them is killed in #reap.
-    const answers = await this.#channel.request('closeAll', [...this.#listening], 1000);
+    // The deadline is the deadline: the goodbye gets what is left of it, and a short grace once it
+    // has passed (a worker stuck in synchronous code never answers).
+    const answers = await this.#channel.request('closeAll', [...this.#listening], goodbyeMs(deadlineAt - Date.now()));
     let connectionsClosed = 0;
     for (const v of answers.values()) if (typeof v === 'number') connectionsClosed += v;
     await this.#piscina.destroy();
     await Promise.allSettled([...this.#reaping]);
-    // Threads that died before the pool could follow them (during start-up) may have left rows.
-    for (const tid of this.#table.owners()) await this.#reap(tid, -1);
+    // What the workers left on the servers (tasks cut off at the deadline), and threads that died
+    // before the pool could follow them (during start-up): ended in one batch per alias, outside
+    // the budget, since nothing new starts now.
+    await this.#reapAll([...new Set([...this.#exitCodes.keys(), ...this.#table.owners()])]);
     await this.#admin.close();
     this.#channel.close();
     this.#state = 'closed';
@@ -710,6 +717,16 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
       w.once('exit', (code: number) => {
         this.#live.delete(tid);
         this.#listening.delete(tid);
+        // While closing, close() reaps every worker at once when piscina is done with them.
+        if (this.#state === 'closing') {
+          this.#exitCodes.set(tid, code);
+          return;
+        }
+        if (this.#state === 'closed') {
+          // Its connections went with the thread and the servers were cleaned up: only the books.
+          this.#reaped(tid, code, this.#table.entries(tid).length, 0);
+          return;
+        }
         const p = this.#reap(tid, code).finally(() => this.#reaping.delete(p));
         this.#reaping.add(p);
       });
@@ -733,13 +750,55 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
         this.#logger.warn(messages.reapFailed(tid, alias, (err as Error)?.message ?? String(err)));
       }
     }
+    this.#reaped(tid, exitCode, left.length, killed);
+  }
+
+  /**
+   * The workers `tids` are gone and the pool is closing: end what they left on the servers in one
+   * batch per alias, outside the budget (nothing new starts), then give back their units.
+   */
+  async #reapAll(tids: readonly number[]): Promise<void> {
+    const left = new Map<number, Array<[string, number]>>();
+    const byAlias = new Map<string, number[]>();
+    const firstOwner = new Map<string, number>();
+    for (const tid of tids) {
+      const entries = this.#table.entries(tid);
+      left.set(tid, entries);
+      for (const [alias, id] of entries) {
+        byAlias.set(alias, [...(byAlias.get(alias) ?? []), id]);
+        if (!firstOwner.has(alias)) firstOwner.set(alias, tid);
+      }
+    }
+    let killed = 0;
+    await Promise.all(
+      [...byAlias].map(async ([alias, ids]) => {
+        try {
+          killed += await this.#admin.kill(alias, ids, false);
+        } catch (err) {
+          this.#logger.warn(messages.reapFailed(firstOwner.get(alias) ?? -1, alias, (err as Error)?.message ?? String(err)));
+        }
+      }),
+    );
+    // Counted once, against the pool; the events say what each worker left.
+    for (const tid of tids) this.#reaped(tid, this.#exitCodes.get(tid) ?? -1, left.get(tid)?.length ?? 0, 0);
+    this.#killed += killed;
+  }
+
+  /** After a worker's clean-up: count, give its budget units back, forget it, tell listeners. */
+  #reaped(tid: number, exitCode: number, leftOpen: number, killed: number): void {
     this.#killed += killed;
     const reclaimed = this.#budget.reclaim(tid);
     this.#table.clear(tid);
+    this.#exitCodes.delete(tid);
     if (exitCode >= 0) this.#workerExits += 1;
-    const event: WorkerExitEvent = { threadId: tid, exitCode, leftOpen: left.length, killed, reclaimed };
+    const event: WorkerExitEvent = { threadId: tid, exitCode, leftOpen, killed, reclaimed };
     this.emit('workerExit', event);
   }
+}
+
+/** How long `close()` waits for the workers' goodbyes: what is left of the deadline, within [200, 1000] ms. */
+function goodbyeMs(leftMs: number): number {
+  return Math.min(1000, Math.max(200, leftMs));
 }
 
 /** A rejection's message; a worker's uncaught error may arrive as a plain object. */
