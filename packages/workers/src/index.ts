@@ -25,7 +25,7 @@
  * ```
  */
 export { WorkerPool } from './worker-pool';
-export type { CloseReport, PoolStats, TaskCounters, TaskOutcome, WorkerExitEvent } from './worker-pool';
+export type { CloseReport, PoolStats, TaskCounters, TaskErrorEvent, TaskOutcome, WorkerExitEvent } from './worker-pool';
 export { task, isTask } from './task';
 export type { TaskContext, TaskHandler, TaskOptions } from './task';
 export type { CloseOptions, MapOptions, RunOptions, WorkerPoolOptions } from './options';

@@ -68,6 +68,9 @@ export const messages = {
   reapFailed: (threadId: number, alias: string, cause: string): string =>
     `WorkerPool: after worker thread ${threadId} died, its connections to '${alias}' still open on the server could not be closed (${cause}). ` +
     `The server closes them when it notices (PostgreSQL: within client_connection_check_interval; MySQL/MariaDB: when the statement ends).`,
+  strayTaskError: (task: string, threadId: number, origin: string, cause: string): string =>
+    `WorkerPool: ${task} of the pool had already returned when its code raised an error (${origin === 'unhandledRejection' ? 'a promise rejection nobody handled' : 'thrown from a timer or callback'}) in worker thread ${threadId}: ${cause}. ` +
+    `The worker goes on; no other task is charged with it. Listen to the pool's 'taskError' event to handle it, and await or clear what the task starts.`,
   unhandledWorkerError: (cause: string): string => `WorkerPool: a worker thread reported an error outside any task: ${cause}`,
 } as const;
 

@@ -10,11 +10,26 @@
  * @internal
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
+import type { SerializedError } from './envelope';
 
 export type PoolOp = 'stats' | 'closeAll';
 
+/**
+ * An error a worker raised outside the task it belongs to: thrown from a timer (or an unhandled
+ * rejection) after its task had returned, or outside any task.
+ */
+export interface StrayReport {
+  from: number;
+  origin: 'uncaughtException' | 'unhandledRejection';
+  /** The task whose code raised it (its async context), when known. */
+  taskId: number | undefined;
+  taskName: string | undefined;
+  error: SerializedError;
+}
+
 type Message =
   | { t: 'hello'; from: number }
+  | ({ t: 'stray' } & StrayReport)
   | { t: 'req'; id: number; op: PoolOp }
   | { t: 'res'; id: number; from: number; ok: true; payload: unknown }
   | { t: 'res'; id: number; from: number; ok: false; error: string };
@@ -28,6 +43,8 @@ export class PoolChannel {
 
   /** Called when a worker's end of the channel is listening (its entry has loaded). */
   onHello: ((threadId: number) => void) | undefined;
+  /** Called when a worker reports an error raised outside its task. */
+  onStray: ((report: StrayReport) => void) | undefined;
 
   constructor(readonly name: string) {
     this.channel = new BroadcastChannel(name);
@@ -73,6 +90,11 @@ export class PoolChannel {
 
   private onMessage(msg: Message): void {
     if (msg?.t === 'hello') this.onHello?.(msg.from);
+    if (msg?.t === 'stray') {
+      const { t: _t, ...report } = msg;
+      this.onStray?.(report);
+      return;
+    }
     if (!msg || msg.t !== 'res') return;
     const p = this.pending.get(msg.id);
     if (!p) return;
@@ -105,4 +127,13 @@ export function servePoolChannel(name: string, handlers: Record<PoolOp, () => un
   // Tell the pool this worker can now answer (requests sent before this would be lost).
   channel.postMessage({ t: 'hello', from: threadId } satisfies Message);
   return channel;
+}
+
+/** A worker's end: report an error raised outside its task. */
+export function postStray(channel: BroadcastChannel, report: Omit<StrayReport, 'from'>): void {
+  try {
+    channel.postMessage({ t: 'stray', from: threadId, ...report } satisfies Message);
+  } catch {
+    /* the pool closed the channel */
+  }
 }

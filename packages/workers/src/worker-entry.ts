@@ -13,14 +13,15 @@
  * A task that throws is answered with a `TaskFailure`, so its error keeps its class and fields.
  * @internal
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { threadId, workerData } from 'node:worker_threads';
 import { connections, WorkerRegistry } from '@spool/connections';
 import { transferableSymbol } from 'piscina';
 import { TaskTransferError } from './errors';
-import { failure, isEnvelope } from './envelope';
+import { failure, isEnvelope, serializeError } from './envelope';
 import { messages } from './messages';
-import { servePoolChannel } from './pool-channel';
+import { postStray, servePoolChannel } from './pool-channel';
 import { isTask, runTask, task, type TaskHandler } from './task';
 
 /** What a `WorkerPool` puts in `workerData.spoolPool`. */
@@ -35,6 +36,17 @@ export interface PoolWorkerData {
   readonly aliases: readonly string[];
 }
 
+/** The task a piece of code belongs to, carried across timers and promises. */
+interface RunningTask {
+  readonly id: number;
+  readonly name: string | undefined;
+  /** Settled: its result went back to the pool. */
+  done: boolean;
+  /** Fail the task with an error its own code raised outside its promise chain (while it runs). */
+  fail: (error: unknown) => void;
+}
+const currentTask = new AsyncLocalStorage<RunningTask>();
+
 const pool = (workerData as { spoolPool?: PoolWorkerData } | null | undefined)?.spoolPool;
 if (pool?.kind === 'spool.pool') link(pool);
 
@@ -46,10 +58,25 @@ function link(data: PoolWorkerData): void {
   connections.on('connectionClosed', (e: { alias: string; serverId: number }) => {
     table.remove(threadId, e.alias, e.serverId);
   });
-  servePoolChannel(data.channel, {
+  const channel = servePoolChannel(data.channel, {
     stats: () => connections.stats(),
     closeAll: () => (connections.configured ? connections.closeAll() : 0),
   });
+  // An error thrown from a timer, or a promise rejection nobody handles, would otherwise crash
+  // the worker, and the next task it runs (innocent) would fail with WorkerExitedError. The
+  // async context says which task's code raised it: while that task runs, the task fails with
+  // it; once it has returned, the pool reports it against that task (event 'taskError', or a
+  // warning). The worker and its connections go on serving the next task.
+  const stray = (origin: 'uncaughtException' | 'unhandledRejection') => (error: unknown) => {
+    const t = currentTask.getStore();
+    if (t !== undefined && !t.done) {
+      t.fail(error);
+      return;
+    }
+    postStray(channel, { origin, taskId: t?.id, taskName: t?.name, error: serializeError(error) });
+  };
+  process.on('uncaughtException', stray('uncaughtException'));
+  process.on('unhandledRejection', stray('unhandledRejection'));
 }
 
 const handlers = new Map<string, Promise<TaskHandler<unknown, unknown>>>();
@@ -96,11 +123,18 @@ export default async function runEnvelope(envelope: unknown): Promise<unknown> {
     throw new TypeError('@spool/workers: the worker entry received something that is not a task envelope.');
   }
   let value: unknown;
+  let fail!: (error: unknown) => void;
+  const strayFailure = new Promise<never>((_, reject) => (fail = reject));
+  const running: RunningTask = { id: envelope.id, name: envelope.name, done: false, fail };
   try {
-    const handler = await handlerFor(envelope.handler);
-    value = await runTask(handler, envelope.args, { name: envelope.name, id: envelope.id });
+    value = await currentTask.run(running, async () => {
+      const handler = await handlerFor(envelope.handler);
+      return Promise.race([runTask(handler, envelope.args, { name: envelope.name, id: envelope.id }), strayFailure]);
+    });
   } catch (err) {
     return failure(err);
+  } finally {
+    running.done = true;
   }
   // piscina posts the result after this returns; a result that cannot be cloned would then crash
   // the worker (closing its connections, losing its warm state) for a mistake in one task. Check

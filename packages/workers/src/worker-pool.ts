@@ -43,7 +43,7 @@ import {
   type RunOptions,
   type WorkerPoolOptions,
 } from './options';
-import { PoolChannel } from './pool-channel';
+import { PoolChannel, type StrayReport } from './pool-channel';
 import { ServerAdmin, type CapacityReport } from './server-admin';
 import type { PoolWorkerData } from './worker-entry';
 
@@ -85,6 +85,19 @@ export interface PoolStats {
 }
 
 /** What the `workerExit` event carries. */
+/**
+ * An error raised by a task's code after the task had returned (a timer that threw, a rejection
+ * nobody handled): the task had already settled, so it is reported here instead of failing the
+ * next task on that worker.
+ */
+export interface TaskErrorEvent {
+  taskId: number;
+  taskName: string | undefined;
+  threadId: number;
+  origin: 'uncaughtException' | 'unhandledRejection';
+  error: unknown;
+}
+
 export interface WorkerExitEvent {
   threadId: number;
   exitCode: number;
@@ -151,8 +164,10 @@ let poolSeq = 0;
  * export default task(async ({ id }) => sql`SELECT * FROM author WHERE id = ${id}`);
  * ```
  *
- * Events: `workerCreate` (`{ threadId }`), `workerExit` (`WorkerExitEvent`), `error` (an error a
- * worker raised outside any task; without a listener it is logged, never thrown).
+ * Events: `workerCreate` (`{ threadId }`), `workerExit` (`WorkerExitEvent`), `taskError`
+ * (`TaskErrorEvent`: an error a task's code raised after the task returned, e.g. from a timer;
+ * without a listener it is logged), `error` (an error a worker raised outside any task; without a
+ * listener it is logged, never thrown). Neither crashes the worker or fails another task.
  */
 export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
   readonly #options: ResolvedPoolOptions;
@@ -231,6 +246,7 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
       this.#listening.add(tid);
       this.#hook();
     };
+    this.#channel.onStray = (report) => this.#stray(report);
     this.#admin = new ServerAdmin(workerDatabases, this.#ownBudget ? this.#budget : undefined, o.logger ?? raw.logger);
     const spoolPool: PoolWorkerData = {
       kind: 'spool.pool',
@@ -782,6 +798,31 @@ export class WorkerPool<A = unknown, R = unknown> extends EventEmitter {
     // Counted once, against the pool; the events say what each worker left.
     for (const tid of tids) this.#reaped(tid, this.#exitCodes.get(tid) ?? -1, left.get(tid)?.length ?? 0, 0);
     this.#killed += killed;
+  }
+
+  /**
+   * A worker raised an error outside the task it belongs to (a timer that threw, a rejection
+   * nobody handled, after the task returned). The worker goes on; the error is reported against
+   * the task whose code raised it: event `taskError`, else a warning. Outside any task: `error`.
+   */
+  #stray(report: StrayReport): void {
+    const error = reviveError(report.error);
+    if (report.taskId === undefined) {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else this.#logger.warn(messages.unhandledWorkerError((error as Error)?.stack ?? String(error)));
+      return;
+    }
+    const event: TaskErrorEvent = { taskId: report.taskId, taskName: report.taskName, threadId: report.from, origin: report.origin, error };
+    if (this.listenerCount('taskError') > 0) this.emit('taskError', event);
+    else
+      this.#logger.warn(
+        messages.strayTaskError(
+          messages.describeTask(report.taskName, report.taskId),
+          report.from,
+          report.origin,
+          describeRejection(error),
+        ),
+      );
   }
 
   /** After a worker's clean-up: count, give its budget units back, forget it, tell listeners. */
