@@ -6,6 +6,7 @@
  * Not part of the public API (`@spool/connections/internal` reaches what others need).
  */
 import { BroadcastChannel, threadId } from 'node:worker_threads';
+import type { ConnectionAnnouncement } from './child-threads';
 
 const CHANNEL = 'spool:control:v1';
 
@@ -15,12 +16,15 @@ type Message =
   | { type: 'bye'; from: number }
   | { type: 'request'; id: string; from: number; op: 'stats' | 'closeAll' }
   | { type: 'response'; id: string; from: number; to: number; payload: unknown }
-  | { type: 'pressure'; from: number; alias: string };
+  | { type: 'pressure'; from: number; alias: string }
+  | ({ type: 'conn' } & ConnectionAnnouncement);
 
 export interface ControlHandlers {
   stats(): unknown;
   closeAll(): Promise<unknown>;
   pressure(alias: string): void;
+  /** A worker announced a server connection it opened or closed (see `child-threads.ts`). */
+  announced(announcement: ConnectionAnnouncement): void;
 }
 
 export class ControlChannel {
@@ -72,6 +76,11 @@ export class ControlChannel {
     this.post({ type: 'pressure', from: threadId, alias });
   }
 
+  /** Tell the thread that created this one about a server connection opened or closed here. */
+  announce(announcement: Omit<ConnectionAnnouncement, 'from'>): void {
+    this.post({ type: 'conn', from: threadId, ...announcement });
+  }
+
   close(): void {
     if (this.closed) return;
     this.post({ type: 'bye', from: threadId });
@@ -105,6 +114,11 @@ export class ControlChannel {
       case 'pressure':
         this.handlers.pressure(msg.alias);
         break;
+      case 'conn': {
+        const { type: _type, ...announcement } = msg;
+        this.handlers.announced(announcement);
+        break;
+      }
       case 'request': {
         this.peers.add(msg.from);
         const reply = (payload: unknown) => this.post({ type: 'response', id: msg.id, from: threadId, to: msg.from, payload });

@@ -8,10 +8,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventEmitter } from 'node:events';
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import type { Knex } from 'knex';
 import { AliasPool, type PoolHost } from './alias-pool';
 import { backendFor } from './backends';
+import { ChildThreads, targetOf, type ConnectionTarget } from './child-threads';
 import type { DatabaseConnection } from './connection';
 import type { Context } from './context';
 import { ControlChannel } from './control-channel';
@@ -48,6 +49,10 @@ export class HandlerState implements PoolHost, ScopeHost {
   private exitHook: (() => void) | undefined;
   /** Connections open now (all aliases): the exit listener is there exactly while this is above 0. */
   private openCount = 0;
+  /** The worker threads created in this thread, cleaned up after when they vanish (`child-threads.ts`). */
+  children: ChildThreads | undefined;
+  /** Connection targets announced to the parent, per alias settings (cloned once). */
+  private readonly targets = new WeakMap<ResolvedDatabaseSettings, ConnectionTarget | null>();
 
   constructor(
     /** The handler: events are emitted on it. */
@@ -73,11 +78,19 @@ export class HandlerState implements PoolHost, ScopeHost {
     this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
     this.router = new ConnectionRouter(resolved.routers);
     if (this.useControl) {
+      if (!this.children)
+        this.children = new ChildThreads(
+          (alias) => this.settings?.databases.get(alias),
+          (m) => this.warn(m),
+        );
+      const children = this.children;
+      children.start();
       this.control = new ControlChannel({
         stats: () => threadStats(this),
         closeAll: () => closeIdle(this),
         // Another thread waits for the process-wide budget: give back idle connections of `alias`.
         pressure: (alias) => this.pools.get(alias)?.yieldIdle(),
+        announced: (a) => children.announced(a),
       });
     }
   }
@@ -124,6 +137,7 @@ export class HandlerState implements PoolHost, ScopeHost {
     this.root = undefined;
     this.control?.close();
     this.control = undefined;
+    this.children?.stop();
     this.openCount = 0;
     this.unhookExit();
     this.shuttingDown = false;
@@ -176,6 +190,7 @@ export class HandlerState implements PoolHost, ScopeHost {
 
   opened(conn: DatabaseConnection): void {
     this.registry?.add(threadId, conn.alias, conn.serverId);
+    this.announce('open', conn);
     this.openCount += 1;
     if (this.exitHook !== undefined) return;
     // When the thread exits, close every socket at once (a worker's sockets would otherwise only
@@ -188,8 +203,25 @@ export class HandlerState implements PoolHost, ScopeHost {
 
   closed(conn: DatabaseConnection): void {
     this.registry?.remove(threadId, conn.alias, conn.serverId);
+    this.announce('close', conn);
     this.openCount = Math.max(0, this.openCount - 1);
     if (this.openCount === 0) this.unhookExit();
+  }
+
+  /**
+   * In a worker nobody linked (no registry: a plain piscina pool, a plain `Worker`), tell the
+   * thread that created it about each server connection, so that it can end them on the server
+   * if this worker vanishes mid-query (`child-threads.ts`).
+   */
+  private announce(op: 'open' | 'close', conn: DatabaseConnection): void {
+    if (isMainThread || this.registry !== undefined || this.control === undefined || conn.backend.admin === undefined) return;
+    const settings = conn.pool.settings;
+    let target = this.targets.get(settings);
+    if (target === undefined) {
+      target = targetOf(settings) ?? null;
+      this.targets.set(settings, target);
+    }
+    this.control.announce({ op, alias: conn.alias, serverId: conn.serverId, target: target ?? undefined });
   }
 
   /** Remove the `exit` listener (no connection left open, or the handler shut down). */

@@ -59,6 +59,9 @@ export async function shutdown(state: HandlerState, deadlineMs: number): Promise
   if (forced > 0) state.warn(messages.shutdownForced(forced, deadlineMs));
   state.control?.close();
   state.control = undefined;
+  // Stop following new worker threads; finish ending what vanished workers left on the servers.
+  state.children?.stop();
+  await state.children?.settled();
   state.shared?.releaseSlot();
   state.unhookExit();
   return { closed, forced, forcedScopes };
