@@ -14,7 +14,8 @@ import { threadId } from 'node:worker_threads';
 import type { Backend, QueryOptions, QueryResult, RawConnection } from '../backend';
 import { loadDriver } from '../load-driver';
 import type { SqliteConnectionSettings } from '../../settings';
-import { convertSqliteError, isSqliteFatal } from './sqlite-errors';
+import { RE2JS } from 're2js';
+import { convertSqliteError, INVALID_REGEX, isSqliteFatal } from './sqlite-errors';
 
 interface Statement {
   reader: boolean;
@@ -157,13 +158,22 @@ function run(raw: SqliteRaw, cached: CachedStatement, bindings: readonly unknown
   }
 }
 
-/** Compiled patterns for REGEXP, per thread. */
-const patterns = new Map<string, RegExp>();
+/**
+ * `x REGEXP p` on SQLite, which has no regular expressions of its own. The patterns are users'
+ * (the ORM's `regex` lookups), so they run on RE2 (`re2js`, a JavaScript port of Google's RE2),
+ * whose matching time is linear in the input whatever the pattern: a JavaScript `RegExp` would
+ * backtrack, and a 25-character pattern such as `(a+)+$` could then hold the thread for seconds
+ * with no way to interrupt it. The dialect is RE2's: the usual classes, quantifiers, groups,
+ * anchors and inline flags (`(?i)`, `(?s)`, `(?m)`), but no backreferences and no lookaround;
+ * such a pattern fails with a `DataError` saying so. See the README, "Backends".
+ */
+const patterns = new Map<string, RE2JS>();
 function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null {
   if (pattern === null || pattern === undefined || value === null || value === undefined) return null;
   let source = String(pattern);
-  let f = typeof flags === 'string' ? flags.replace(/[^imsu]/g, '') : '';
-  // Django's SQLite backend writes iregex as REGEXP '(?i)' || pattern: honour that prefix.
+  let f = typeof flags === 'string' ? flags : '';
+  // Django's SQLite backend writes iregex as REGEXP '(?i)' || pattern; RE2 reads that prefix
+  // itself, but as a flag it keeps the cache key the same for both spellings.
   if (source.startsWith('(?i)')) {
     source = source.slice(4);
     if (!f.includes('i')) f += 'i';
@@ -171,11 +181,26 @@ function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null 
   const key = `${f}/${source}`;
   let re = patterns.get(key);
   if (re === undefined) {
-    re = new RegExp(source, f);
+    let bits = 0;
+    if (f.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
+    if (f.includes('m')) bits |= RE2JS.MULTILINE;
+    if (f.includes('s')) bits |= RE2JS.DOTALL;
+    try {
+      re = RE2JS.compile(source, bits);
+    } catch (err) {
+      throw Object.assign(new Error(invalidRegex(source, (err as Error)?.message ?? String(err))), { code: INVALID_REGEX });
+    }
     if (patterns.size >= 256) patterns.delete(patterns.keys().next().value as string);
     patterns.set(key, re);
   }
-  return re.test(String(value)) ? 1 : 0;
+  return re.matcher(String(value)).find() ? 1 : 0;
+}
+
+function invalidRegex(source: string, reason: string): string {
+  return (
+    `Invalid regular expression for REGEXP on SQLite: '${source}' (${reason.replace(/^error parsing regexp: /, '')}). ` +
+    `Spool runs SQLite's REGEXP on RE2, in linear time: its syntax has no backreferences (\\1) and no lookaround ((?=…), (?!…), (?<=…)).`
+  );
 }
 
 export const sqliteBackend: Backend = {
@@ -211,7 +236,8 @@ export const sqliteBackend: Backend = {
       }
       db.pragma(`foreign_keys = ${s.foreignKeys === false ? 'OFF' : 'ON'}`);
       // `x REGEXP p` calls regexp(p, x) (SQLite has no built-in one); spool_regexp(p, x, flags)
-      // takes JavaScript flags ('i' for case-insensitive). NULL in, NULL out.
+      // takes flags 'i' (case-insensitive), 'm' (multi-line), 's' (dot matches newline). NULL
+      // in, NULL out. Both run on RE2: linear time, whatever the pattern.
       db.function('regexp', { deterministic: true }, (p, v) => regexp(p, v, ''));
       db.function('spool_regexp', { deterministic: true }, (p, v, f) => regexp(p, v, f));
     } catch (err) {

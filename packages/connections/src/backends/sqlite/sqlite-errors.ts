@@ -13,6 +13,9 @@ import {
   type DatabaseErrorClass,
 } from '../../errors';
 
+/** The code of the error Spool's REGEXP function throws for a pattern RE2 cannot compile. */
+export const INVALID_REGEX = 'SPOOL_INVALID_REGEX';
+
 const PROGRAMMING =
   /syntax error|no such (table|column|function|index)|has no column|already exists|incomplete input|parameter|no tables specified|ambiguous column|misuse/i;
 
@@ -61,6 +64,8 @@ export function convertSqliteError(error: unknown, alias: string, sql: string | 
     return new ProgrammingError(message, { cause: error, alias, sql });
   }
   const code = typeof e?.code === 'string' ? e.code : undefined;
+  // A bad pattern for REGEXP: invalid data for the statement, as PostgreSQL's 2201B.
+  if (code === INVALID_REGEX) return new DataError(message, { cause: error, alias, sql, vendorCode: code });
   const Cls = classFor(code, message);
   return new Cls(message, { cause: error, alias, sql, vendorCode: code, ...constraintFrom(code, message) });
 }
