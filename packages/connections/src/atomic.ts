@@ -9,7 +9,7 @@
 import type { IsolationLevel } from './backends/backend';
 import type { DatabaseConnection } from './connection';
 import { blockFor, type Context } from './context';
-import { NotSupportedError, TransactionManagementError } from './errors';
+import { NotSupportedError, OperationalError, TransactionManagementError } from './errors';
 import type { HandlerState } from './handler-state';
 import { acquire, giveBack, release } from './lease';
 import { messages } from './messages';
@@ -163,6 +163,12 @@ export async function endBlock(run: ControlRunner, conn: DatabaseConnection, blo
   } catch (err) {
     // A connection that cannot roll back is closed at release rather than reused.
     conn.markBroken(err as Error);
+  }
+  // The block returned normally (a nested failure was caught inside it), but its connection died
+  // meanwhile: resolving would read as a commit. (A rollback asked for with setRollback(true) on
+  // a live connection stays silent, as in Django.)
+  if (!failed && conn.broken) {
+    throw new OperationalError(messages.transactionLost(conn.alias, conn.broken.message), { alias: conn.alias, cause: conn.broken });
   }
   return [];
 }

@@ -98,6 +98,9 @@ export const messages = {
     `shutdown(): ${count} connection(s) were still leased after ${deadlineMs} ms and were closed (open transactions rolled back).`,
   forbiddenInAtomic: (alias: string, statement: string): string =>
     `This is forbidden when an 'atomic' block is active (alias '${alias}'): ${statement} from raw SQL. Let atomic() commit and roll back.`,
+  transactionLost: (alias: string, cause: string): string =>
+    `The atomic block on '${alias}' did not commit: its connection was lost inside it (${cause}), and the server rolled the transaction back. ` +
+    `Its onCommit hooks were dropped. Run the block again in a new scope.`,
   connectionUnusable: (alias: string, cause: string, scope: string): string =>
     `The connection to '${alias}' is unusable (${cause}). ${scope} keeps failing on it until it ends; the connection is then closed and the next scope gets a new one.`,
   detachedFailed: (scope: string, cause: string): string => `Detached work in ${scope} failed: ${cause}`,

@@ -1,0 +1,186 @@
+// The fault matrix, part 1 (issue 13): transaction control itself fails. BEGIN, COMMIT, ROLLBACK,
+// SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT each meet a backend killed by the
+// administrator and a dropped socket (a TCP proxy resets it), the way open bugs of other ORMs
+// report them (Drizzle #6241, Kysely #1990). For each: the caller gets an error (nothing is lost
+// silently), no onCommit hook runs for the rolled-back transaction, the row written is not there,
+// every wait ends within its bound, the broken connection is discarded (the next scope works on a
+// fresh one) and the server-side count returns to 0.
+import { atomic, connections, onCommit, OperationalError, scope, sql, type DatabaseSettings } from '@spool/connections';
+import type { TestDatabase } from '@spool/testing';
+import { faultProxy, type FaultProxy } from '../support/fault-proxy';
+import { backendId, eachDatabase, eventually, useDatabase } from '../support/helpers';
+
+class Boom extends Error {}
+
+/** Every wait ends within its bound: fail the test instead of hanging when it does not. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer));
+}
+
+const settle = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => e,
+  );
+
+type Injector = 'killed backend' | 'dropped socket';
+type Point = 'BEGIN' | 'COMMIT' | 'ROLLBACK' | 'SAVEPOINT' | 'RELEASE SAVEPOINT' | 'ROLLBACK TO SAVEPOINT';
+const POINTS: Point[] = ['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE SAVEPOINT', 'ROLLBACK TO SAVEPOINT'];
+const INJECTORS: Injector[] = ['killed backend', 'dropped socket'];
+
+eachDatabase('fault matrix: transaction control fails', (db) => {
+  if (!db.hasServer) {
+    test('SQLite has no server to lose: its transaction control cannot be cut off', () => {});
+    return;
+  }
+  const counter = useDatabase(db);
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    connections.configure({ databases: { default: db.settings() } });
+    await scope(async () => {
+      await sql`DROP TABLE IF EXISTS fault_tx`;
+      await sql`CREATE TABLE fault_tx (id INTEGER PRIMARY KEY, note VARCHAR(40))`;
+    });
+    await connections.shutdown();
+  });
+  beforeEach(async () => {
+    const c = db.settings().connection as { host: string; port: number };
+    proxy = await faultProxy(c.host, c.port);
+  });
+  afterEach(() => proxy.close());
+
+  /** Settings through the proxy, connections kept between scopes (where a broken one would do harm). */
+  function through(d: TestDatabase): DatabaseSettings {
+    const s = d.settings({ maxAge: null });
+    return { ...s, connection: { ...(s.connection as Record<string, unknown>), host: '127.0.0.1', port: proxy.port } };
+  }
+
+  /** Break this scope's connection now, and wait until the server has let it go. */
+  async function inject(how: Injector): Promise<void> {
+    const pid = await backendId(db);
+    if (how === 'killed backend') await counter.terminate(pid);
+    else await proxy.reset();
+    expect(await eventually(async () => !(await counter.serverIds()).includes(pid), 5000, 10)).toBe(true);
+  }
+
+  for (const how of INJECTORS) {
+    for (const point of POINTS) {
+      test(`${point} fails (${how}): an error, no hook, no row, a fresh connection next, count 0`, async () => {
+        connections.configure({ databases: { default: through(db) } });
+        const id = POINTS.indexOf(point) + 1 + (how === 'killed backend' ? 0 : 10);
+        await scope(() => sql`DELETE FROM fault_tx WHERE id = ${id}`);
+        const hooks: string[] = [];
+        let bodyRan = false;
+        const insert = () => sql`INSERT INTO fault_tx (id, note) VALUES (${id}, ${point})`;
+        const outcome = await within(
+          settle(
+            scope(async () => {
+              await sql`SELECT 1`;
+              switch (point) {
+                case 'BEGIN':
+                  await inject(how);
+                  return atomic(async () => {
+                    bodyRan = true;
+                    await insert();
+                  });
+                case 'COMMIT':
+                  return atomic(async () => {
+                    await insert();
+                    await onCommit(() => void hooks.push('outer'));
+                    await inject(how);
+                  });
+                case 'ROLLBACK':
+                  return atomic(async () => {
+                    await insert();
+                    await onCommit(() => void hooks.push('outer'));
+                    await inject(how);
+                    throw new Boom('the block failed');
+                  });
+                case 'SAVEPOINT':
+                  return atomic(async () => {
+                    await insert();
+                    await onCommit(() => void hooks.push('outer'));
+                    await inject(how);
+                    await atomic(async () => {
+                      bodyRan = true;
+                    });
+                  });
+                case 'RELEASE SAVEPOINT':
+                  return atomic(async () => {
+                    await insert();
+                    await onCommit(() => void hooks.push('outer'));
+                    await atomic(async () => {
+                      await onCommit(() => void hooks.push('inner'));
+                      await inject(how);
+                    });
+                  });
+                case 'ROLLBACK TO SAVEPOINT':
+                  return atomic(async () => {
+                    await insert();
+                    await onCommit(() => void hooks.push('outer'));
+                    await atomic(async () => {
+                      await onCommit(() => void hooks.push('inner'));
+                      await inject(how);
+                      throw new Boom('the inner block failed');
+                    });
+                  });
+              }
+            }),
+          ),
+          10_000,
+          `the scope whose ${point} failed`,
+        );
+        // The caller knows: the block's own error when it threw, else the connection's.
+        expect(outcome).toBeInstanceOf(Error);
+        if (point === 'ROLLBACK' || point === 'ROLLBACK TO SAVEPOINT') expect(outcome).toBeInstanceOf(Boom);
+        else expect((outcome as Error).name).toMatch(/^(OperationalError|InterfaceError)$/);
+        expect(hooks).toEqual([]);
+        expect(bodyRan).toBe(false);
+        // The broken connection was discarded at scope end; the next scope gets a fresh one.
+        expect(connections.stats().aliases.default).toMatchObject({ open: 0, leased: 0 });
+        const rows = await within(
+          scope(() => sql`SELECT id FROM fault_tx WHERE id = ${id}`),
+          10_000,
+          'the next scope',
+        );
+        expect(rows).toEqual([]);
+        await connections.closeAll();
+        expect(await counter.waitForCount(0, 5000)).toBe(0);
+      });
+    }
+  }
+
+  test('an outer block that caught the failure of a nested one, after its connection died, does not resolve as if it committed', async () => {
+    connections.configure({ databases: { default: through(db) } });
+    await scope(() => sql`DELETE FROM fault_tx WHERE id = 99`);
+    const hooks: string[] = [];
+    const outcome = await within(
+      settle(
+        scope(() =>
+          atomic(async () => {
+            await sql`INSERT INTO fault_tx (id, note) VALUES (99, 'outer')`;
+            await onCommit(() => void hooks.push('outer'));
+            await atomic(async () => {
+              await inject('killed backend');
+              throw new Boom('inner');
+            }).catch(() => 'swallowed');
+            return 'done';
+          }),
+        ),
+      ),
+      10_000,
+      'the outer block',
+    );
+    expect(outcome).toBeInstanceOf(OperationalError);
+    expect((outcome as Error).message).toMatch(
+      /^The atomic block on 'default' did not commit: its connection was lost inside it \(.+\), and the server rolled the transaction back\. Its onCommit hooks were dropped\. Run the block again in a new scope\.$/,
+    );
+    expect(hooks).toEqual([]);
+    expect(await scope(() => sql`SELECT id FROM fault_tx WHERE id = 99`)).toEqual([]);
+  });
+});
