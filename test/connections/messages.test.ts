@@ -498,6 +498,23 @@ describe('runtime messages', () => {
   });
 });
 
+test('invalidRegex: a pattern RE2 cannot express, on SQLite', async () => {
+  covered.add('invalidRegex');
+  configure({ databases: { default: sqlite } });
+  const err = await scope(() => sql`SELECT 'aa' REGEXP ${'(a)\\1'} AS m`).catch((e: unknown) => e);
+  expect((err as Error).message).toBe(
+    "Invalid regular expression for REGEXP on SQLite: '(a)\\1' (invalid escape sequence: `\\1`). Spool runs SQLite's REGEXP on RE2, in linear time: its syntax has no backreferences (\\1) and no lookaround ((?=…), (?!…), (?<=…)).",
+  );
+  await shutdown();
+});
+
+test('transactionLost (the scenario: test/faults/transaction-control.test.ts)', () => {
+  covered.add('transactionLost');
+  expect(messages.transactionLost('default', 'Connection terminated unexpectedly')).toBe(
+    "The atomic block on 'default' did not commit: its connection was lost inside it (Connection terminated unexpectedly), and the server rolled the transaction back. Its onCommit hooks were dropped. Run the block again in a new scope.",
+  );
+});
+
 describe('MySQL-only messages', () => {
   const mysql = DATABASES.find((d) => d.name === 'mysql');
   (mysql ? test : test.skip)('autocommitChanged', async () => {

@@ -98,6 +98,9 @@ export const messages = {
     `shutdown(): ${count} connection(s) were still leased after ${deadlineMs} ms and were closed (open transactions rolled back).`,
   forbiddenInAtomic: (alias: string, statement: string): string =>
     `This is forbidden when an 'atomic' block is active (alias '${alias}'): ${statement} from raw SQL. Let atomic() commit and roll back.`,
+  invalidRegex: (pattern: string, reason: string): string =>
+    `Invalid regular expression for REGEXP on SQLite: '${pattern}' (${reason}). ` +
+    `Spool runs SQLite's REGEXP on RE2, in linear time: its syntax has no backreferences (\\1) and no lookaround ((?=…), (?!…), (?<=…)).`,
   transactionLost: (alias: string, cause: string): string =>
     `The atomic block on '${alias}' did not commit: its connection was lost inside it (${cause}), and the server rolled the transaction back. ` +
     `Its onCommit hooks were dropped. Run the block again in a new scope.`,

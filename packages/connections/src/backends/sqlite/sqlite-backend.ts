@@ -13,6 +13,7 @@ import { resolve as resolvePath } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Backend, QueryOptions, QueryResult, RawConnection } from '../backend';
 import { loadDriver } from '../load-driver';
+import { messages } from '../../messages';
 import type { SqliteConnectionSettings } from '../../settings';
 import { RE2JS } from 're2js';
 import { convertSqliteError, INVALID_REGEX, isSqliteFatal } from './sqlite-errors';
@@ -188,19 +189,13 @@ function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null 
     try {
       re = RE2JS.compile(source, bits);
     } catch (err) {
-      throw Object.assign(new Error(invalidRegex(source, (err as Error)?.message ?? String(err))), { code: INVALID_REGEX });
+      const reason = ((err as Error)?.message ?? String(err)).replace(/^error parsing regexp: /, '');
+      throw Object.assign(new Error(messages.invalidRegex(source, reason)), { code: INVALID_REGEX });
     }
     if (patterns.size >= 256) patterns.delete(patterns.keys().next().value as string);
     patterns.set(key, re);
   }
   return re.matcher(String(value)).find() ? 1 : 0;
-}
-
-function invalidRegex(source: string, reason: string): string {
-  return (
-    `Invalid regular expression for REGEXP on SQLite: '${source}' (${reason.replace(/^error parsing regexp: /, '')}). ` +
-    `Spool runs SQLite's REGEXP on RE2, in linear time: its syntax has no backreferences (\\1) and no lookaround ((?=…), (?!…), (?<=…)).`
-  );
 }
 
 export const sqliteBackend: Backend = {
