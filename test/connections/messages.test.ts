@@ -515,6 +515,17 @@ test('transactionLost (the scenario: test/faults/transaction-control.test.ts)', 
   );
 });
 
+test('childCleanupFailed and forcedCleanupFailed (the scenarios: test/workers/plain-pools-mid-query.test.ts, test/faults/sigterm.test.ts)', () => {
+  covered.add('childCleanupFailed');
+  covered.add('forcedCleanupFailed');
+  expect(messages.childCleanupFailed('default', [7, 8], 'connect ECONNREFUSED 127.0.0.1:5432')).toBe(
+    "A worker thread vanished with connections to 'default' open (server ids 7, 8), and they could not be ended on the server (connect ECONNREFUSED 127.0.0.1:5432): the server ends them when it notices the client is gone.",
+  );
+  expect(messages.forcedCleanupFailed('default', [9], 'connect ECONNREFUSED 127.0.0.1:5432')).toBe(
+    "shutdown(): the statements still running on 'default' at the deadline (server ids 9) could not be ended on the server (connect ECONNREFUSED 127.0.0.1:5432): the server ends them when it notices the client is gone.",
+  );
+});
+
 describe('MySQL-only messages', () => {
   const mysql = DATABASES.find((d) => d.name === 'mysql');
   (mysql ? test : test.skip)('autocommitChanged', async () => {

@@ -409,18 +409,25 @@ export class AliasPool {
     return conn;
   }
 
-  /** Close one connection; never rejects. */
-  async close(conn: DatabaseConnection, reason: string): Promise<void> {
+  /**
+   * Close one connection; never rejects. `immediate` destroys the socket at once instead of
+   * saying goodbye (a statement in flight would make MySQL's goodbye wait for its end).
+   */
+  async close(conn: DatabaseConnection, reason: string, immediate = false): Promise<void> {
     if (conn.closing) return;
     conn.closing = true;
     this.all.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     this.counters.closes += 1;
-    // Keep the event loop alive until the goodbye is sent: a close is short and bounded, and
-    // backend.close() never rejects (it falls back to destroying the socket).
-    this.backend.setRef(conn.raw, true);
-    await this.backend.close(conn.raw);
+    if (immediate) {
+      this.backend.destroy(conn.raw);
+    } else {
+      // Keep the event loop alive until the goodbye is sent: a close is short and bounded, and
+      // backend.close() never rejects (it falls back to destroying the socket).
+      this.backend.setRef(conn.raw, true);
+      await this.backend.close(conn.raw);
+    }
     if (this.usesShared) (this.shared as SharedBudget).release(this.alias);
     this.host.closed(conn);
     this.host.emit('connectionClosed', { alias: this.alias, connectionId: conn.id, serverId: conn.serverId, reason });

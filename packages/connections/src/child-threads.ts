@@ -20,7 +20,8 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
-import { backendFor } from './backends';
+import { messages } from './messages';
+import { endOnServer } from './server-cleanup';
 import type { DriverName, ResolvedDatabaseSettings } from './settings';
 
 /** Where a connection lives: enough to reach its server again. */
@@ -136,20 +137,10 @@ export class ChildThreads {
     }
     await Promise.all(
       [...groups.values()].map(async ({ settings, ids }) => {
-        const backend = backendFor(settings.driver);
-        const admin = backend.admin;
-        if (admin === undefined) return;
-        let raw;
         try {
-          raw = await backend.open(settings, () => {});
-          const r = raw;
-          await admin.terminate((sql, bindings) => backend.query(r, sql, bindings), ids);
+          await endOnServer(settings, ids);
         } catch (err) {
-          this.warn(
-            `A worker thread was terminated with connections to '${settings.alias}' (server ids ${ids.join(', ')}) and they could not be ended on the server (${(err as Error)?.message ?? String(err)}): the server ends them when it notices.`,
-          );
-        } finally {
-          if (raw !== undefined) await backend.close(raw);
+          this.warn(messages.childCleanupFailed(settings.alias, ids, (err as Error)?.message ?? String(err)));
         }
       }),
     );

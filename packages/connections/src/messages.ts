@@ -101,6 +101,12 @@ export const messages = {
   invalidRegex: (pattern: string, reason: string): string =>
     `Invalid regular expression for REGEXP on SQLite: '${pattern}' (${reason}). ` +
     `Spool runs SQLite's REGEXP on RE2, in linear time: its syntax has no backreferences (\\1) and no lookaround ((?=…), (?!…), (?<=…)).`,
+  childCleanupFailed: (alias: string, ids: readonly number[], cause: string): string =>
+    `A worker thread vanished with connections to '${alias}' open (server ids ${ids.join(', ')}), and they could not be ended on the server (${cause}): ` +
+    `the server ends them when it notices the client is gone.`,
+  forcedCleanupFailed: (alias: string, ids: readonly number[], cause: string): string =>
+    `shutdown(): the statements still running on '${alias}' at the deadline (server ids ${ids.join(', ')}) could not be ended on the server (${cause}): ` +
+    `the server ends them when it notices the client is gone.`,
   transactionLost: (alias: string, cause: string): string =>
     `The atomic block on '${alias}' did not commit: its connection was lost inside it (${cause}), and the server rolled the transaction back. ` +
     `Its onCommit hooks were dropped. Run the block again in a new scope.`,

@@ -6,6 +6,7 @@
 import type { HandlerState } from './handler-state';
 import { OperationalError } from './errors';
 import { messages } from './messages';
+import { endOnServer } from './server-cleanup';
 
 export interface ShutdownReport {
   /** Connections closed in all. */
@@ -44,17 +45,31 @@ export async function shutdown(state: HandlerState, deadlineMs: number): Promise
   while (Date.now() < deadline && [...state.pools.values()].some((p) => p.leased().length > 0)) {
     await new Promise((r) => setTimeout(r, 10));
   }
+  // The deadline is the deadline: what is still leased is closed now, all at once. A connection
+  // with a statement in flight is cut off (a polite goodbye would wait for the statement) and the
+  // statement is ended on the server, which would otherwise run it on; an idle one in a
+  // transaction says goodbye, and the server rolls the transaction back.
   const forcedScopes: string[] = [];
   let forced = 0;
-  for (const pool of state.pools.values()) {
-    for (const conn of pool.leased()) {
-      forced += 1;
-      if (conn.holder) forcedScopes.push(conn.holder.describe());
-      conn.markBroken(new OperationalError(messages.shuttingDown(conn.alias), { alias: conn.alias }));
-      conn.blocks.forEach((b) => (b.aborted = true));
-      await pool.close(conn, 'shutdown');
-    }
-  }
+  await Promise.all(
+    [...state.pools.values()].map(async (pool) => {
+      const running: number[] = [];
+      const closing = pool.leased().map((conn) => {
+        forced += 1;
+        if (conn.holder) forcedScopes.push(conn.holder.describe());
+        conn.markBroken(new OperationalError(messages.shuttingDown(conn.alias), { alias: conn.alias }));
+        conn.blocks.forEach((b) => (b.aborted = true));
+        if (conn.busy && pool.backend.admin !== undefined) running.push(conn.serverId);
+        return pool.close(conn, 'shutdown', conn.busy);
+      });
+      await Promise.all(closing);
+      if (running.length > 0) {
+        await endOnServer(pool.settings, running).catch((err: unknown) =>
+          state.warn(messages.forcedCleanupFailed(pool.alias, running, (err as Error)?.message ?? String(err))),
+        );
+      }
+    }),
+  );
   const closed = totalCloses(state) - before;
   if (forced > 0) state.warn(messages.shutdownForced(forced, deadlineMs));
   state.control?.close();
