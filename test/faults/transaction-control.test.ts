@@ -4,8 +4,9 @@
 // report them (Drizzle #6241, Kysely #1990). For each: the caller gets an error (nothing is lost
 // silently), no onCommit hook runs for the rolled-back transaction, the row written is not there,
 // every wait ends within its bound, the broken connection is discarded (the next scope works on a
-// fresh one) and the server-side count returns to 0.
-import { atomic, connections, onCommit, OperationalError, scope, sql, type DatabaseSettings } from '@spool/connections';
+// fresh one) and the server-side count returns to 0. A statement timeout (inside the block, or
+// of COMMIT itself) fails the block but not the connection.
+import { atomic, connections, IntegrityError, onCommit, OperationalError, scope, sql, type DatabaseSettings } from '@spool/connections';
 import type { TestDatabase } from '@spool/testing';
 import { faultProxy, type FaultProxy } from '../support/fault-proxy';
 import { backendId, eachDatabase, eventually, useDatabase } from '../support/helpers';
@@ -153,6 +154,97 @@ eachDatabase('fault matrix: transaction control fails', (db) => {
         expect(await counter.waitForCount(0, 5000)).toBe(0);
       });
     }
+  }
+
+  test('a statement timeout inside a block: the block rolls back and rejects, no hook, and the connection (not broken) serves the next scope', async () => {
+    connections.configure({ databases: { default: db.settings({ maxAge: null }) } });
+    await scope(() => sql`DELETE FROM fault_tx WHERE id = 50`);
+    const hooks: string[] = [];
+    const timeoutSql = db.name === 'postgres' ? 'SELECT pg_sleep(3)' : 'SET STATEMENT max_statement_time = 0.2 FOR SELECT SLEEP(3)';
+    const result = await scope(async () => {
+      const pid = await backendId(db);
+      const err = await within(
+        settle(
+          atomic(async () => {
+            await sql`INSERT INTO fault_tx (id, note) VALUES (50, 'timeout')`;
+            await onCommit(() => void hooks.push('outer'));
+            if (db.name === 'postgres') await connections.query('default', 'SET LOCAL statement_timeout = 200', []);
+            await connections.query('default', timeoutSql, []);
+          }),
+        ),
+        5000,
+        'the block with a statement timeout',
+      );
+      return { pid, err };
+    });
+    expect(result.err).toBeInstanceOf(OperationalError);
+    expect((result.err as OperationalError).vendorCode).toBe(db.name === 'postgres' ? '57014' : 1969);
+    expect(hooks).toEqual([]);
+    // Not a connection-level error: the same connection serves the next scope, outside any transaction.
+    const next = await scope(async () => ({ pid: await backendId(db), rows: await sql`SELECT id FROM fault_tx WHERE id = 50` }));
+    expect(next).toEqual({ pid: result.pid, rows: [] });
+  });
+
+  if (db.name === 'postgres') {
+    test('COMMIT itself fails (a deferred constraint): IntegrityError, no hook, no row, the connection goes on', async () => {
+      connections.configure({ databases: { default: db.settings({ maxAge: null }) } });
+      await scope(async () => {
+        await sql`DROP TABLE IF EXISTS fault_deferred`;
+        await connections.query(
+          'default',
+          'CREATE TABLE fault_deferred (id INTEGER PRIMARY KEY, code INTEGER, CONSTRAINT fault_deferred_code UNIQUE (code) DEFERRABLE INITIALLY DEFERRED)',
+          [],
+        );
+      });
+      const hooks: string[] = [];
+      const result = await scope(async () => {
+        const pid = await backendId(db);
+        const err = await within(
+          settle(
+            atomic(async () => {
+              await sql`INSERT INTO fault_deferred (id, code) VALUES (1, 7), (2, 7)`;
+              await onCommit(() => void hooks.push('outer'));
+            }),
+          ),
+          5000,
+          'the block whose COMMIT fails',
+        );
+        return { pid, err };
+      });
+      expect(result.err).toBeInstanceOf(IntegrityError);
+      expect(result.err).toMatchObject({ sqlState: '23505', constraint: 'fault_deferred_code', sql: 'COMMIT' });
+      expect(hooks).toEqual([]);
+      const next = await scope(async () => ({ pid: await backendId(db), rows: await sql`SELECT id FROM fault_deferred` }));
+      expect(next).toEqual({ pid: result.pid, rows: [] });
+    });
+
+    test('the server ends a block idle past idle_in_transaction_session_timeout (FATAL 25P03): COMMIT fails, no hook, the connection is discarded', async () => {
+      connections.configure({ databases: { default: db.settings({ maxAge: null }) } });
+      const hooks: string[] = [];
+      const result = await scope(async () => {
+        const pid = await backendId(db);
+        const err = await within(
+          settle(
+            atomic(async () => {
+              await connections.query('default', 'SET LOCAL idle_in_transaction_session_timeout = 200', []);
+              await sql`INSERT INTO fault_tx (id, note) VALUES (51, 'idle')`;
+              await onCommit(() => void hooks.push('outer'));
+              // The block waits on something else (another service) for longer than the server allows.
+              expect(await eventually(async () => !(await counter.serverIds()).includes(pid), 5000, 25)).toBe(true);
+            }),
+          ),
+          5000,
+          'the block the server ended',
+        );
+        return { pid, err };
+      });
+      expect((result.err as Error).name).toMatch(/^(OperationalError|InterfaceError)$/);
+      expect(hooks).toEqual([]);
+      expect(connections.stats().aliases.default).toMatchObject({ open: 0 });
+      const next = await scope(async () => ({ pid: await backendId(db), rows: await sql`SELECT id FROM fault_tx WHERE id = 51` }));
+      expect(next.pid).not.toBe(result.pid);
+      expect(next.rows).toEqual([]);
+    });
   }
 
   test('an outer block that caught the failure of a nested one, after its connection died, does not resolve as if it committed', async () => {

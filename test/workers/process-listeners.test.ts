@@ -4,7 +4,7 @@
 // MaxListenersExceededWarning at the eleventh).
 import { ConnectionHandler, configure, shutdown } from '@spool/connections';
 import { WorkerPool } from '@spool/workers';
-import { eachDatabase } from '../support/helpers';
+import { DATABASES, eachDatabase } from '../support/helpers';
 import { fixture } from './helpers';
 
 /** Listener counts of every event on `process`. */
@@ -60,19 +60,26 @@ eachDatabase('process listeners', (db) => {
     await h.shutdown();
   });
 
-  test('50 WorkerPools created, used and closed leave process listeners as they were', async () => {
-    configure({ databases: { default: db.settings({ maxAge: null }) } });
-    const before = processListeners();
-    const warnings = await warningsDuring(async () => {
-      for (let i = 0; i < 50; i++) {
-        // The capacity check opens an admin connection in this thread: the case that leaked.
-        const pool = new WorkerPool({ filename: fixture('query-task.js'), workers: 1, checkCapacity: i % 2 === 0 });
-        await pool.checkCapacity();
-        await pool.run({ i, db: db.name });
-        await pool.close({ deadlineMs: 1000 });
-      }
-    });
-    expect(processListeners()).toEqual(before);
-    expect(warnings.filter((w) => /MaxListenersExceeded/.test(w))).toEqual([]);
-  }, 120_000);
+  // 50 pools start 50 threads: on one database of the matrix (a server one when there is one,
+  // whose capacity check opens the pool's admin connection), to keep the file within a minute.
+  const poolsOn = DATABASES.find((d) => d.hasServer) ?? DATABASES[0];
+  (db === poolsOn ? test : test.skip)(
+    '50 WorkerPools created, used and closed leave process listeners as they were',
+    async () => {
+      configure({ databases: { default: db.settings({ maxAge: null }) } });
+      const before = processListeners();
+      const warnings = await warningsDuring(async () => {
+        for (let i = 0; i < 50; i++) {
+          // The capacity check opens an admin connection in this thread: the case that leaked.
+          const pool = new WorkerPool({ filename: fixture('query-task.js'), workers: 1, checkCapacity: true });
+          await pool.checkCapacity();
+          if (i % 5 === 0) await pool.run({ i, db: db.name });
+          await pool.close({ deadlineMs: 1000 });
+        }
+      });
+      expect(processListeners()).toEqual(before);
+      expect(warnings.filter((w) => /MaxListenersExceeded/.test(w))).toEqual([]);
+    },
+    120_000,
+  );
 });
