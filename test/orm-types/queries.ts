@@ -72,6 +72,9 @@ export function lookups(): void {
   Book.objects.filter({ author: { name: 'Ann', publisher: { name__in: ['a'] } } });
   Book.objects.filter({ tags__name: 'x', price__isnull: true, created__date: '2024-01-01', pages__range: [1, 2] });
   Book.objects.filter({ pages__gt: F('price').mul(2) });
+  // A query set is an __in value (its published type has no @internal members).
+  Book.objects.filter({ author__in: Author.objects.filter({ name__startswith: 'A' }) });
+  Author.objects.filter({ id__in: Book.objects.filter({ pages__gt: 3 }).values('author') });
   Book.objects.filter(Q<Book>({ title: 'a' }).or(Q<Book>({ pages: 3 })));
   Author.objects.filter({ books__title: 'x', status: 'retired' });
   Book.objects.orderBy('-pages', 'author__name', '?');

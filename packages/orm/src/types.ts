@@ -239,10 +239,13 @@ export type TimePart = 'hour' | 'minute' | 'second';
 
 /** Something that evaluates to a value inside the database (`F('x')`, `F('x').add(1)`). */
 type Expr = Expression;
-/** A query set (for `__in` subqueries). Declared structurally to avoid a cycle. */
+/**
+ * A query set (for `__in` subqueries). Declared structurally to avoid a cycle, by public members
+ * only: the published types leave out internal ones (`toSubquery`), and a query set must still
+ * be accepted there.
+ */
 interface SubqueryLike {
-  readonly [key: symbol]: unknown;
-  toSubquery(): unknown;
+  toSQL(): { sql: string; bindings: unknown[] };
 }
 
 type PartEntries<P extends string, Part extends string, V> =

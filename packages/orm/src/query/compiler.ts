@@ -302,6 +302,20 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   }
   const annotationsSelected = q.select.kind === 'model' ? q.annotations : [];
   for (const a of annotationsSelected) pushCol(a.node, a.name);
+  if (q.distinct && q.ordering) {
+    // SELECT DISTINCT with ORDER BY a term that is not selected: the term joins the select list
+    // (after the columns the mappers read), as Django does. PostgreSQL refuses the query otherwise,
+    // and SQLite and MariaDB would order the distinct rows by an arbitrary one of their values.
+    const present = new Set<string>(
+      q.select.kind === 'values' ? q.select.columns.map((col) => col.node.k) : modelColumns(q).map((n) => n.k),
+    );
+    for (const a of annotationsSelected) present.add(a.node.k);
+    q.ordering.forEach((o, i) => {
+      if (o.node.kind === 'raw' || present.has(o.node.k)) return;
+      present.add(o.node.k);
+      pushCol(o.node, `__orderbycol${i + 1}`);
+    });
+  }
   if (q.grouped && q.select.kind === 'values' && q.groupByValues) {
     groupBy.length = 0;
     for (const col of q.groupByValues) groupBy.push(renderExpr(col.node, c));
