@@ -93,6 +93,40 @@ const CASES: ReadonlyArray<{ name: string; field: string; value: unknown; messag
     message: /^9007199254740994 is beyond the safe integer range of a JavaScript number/,
   },
   { name: 'a fraction in an IntegerField', field: 'small', value: 42.7, message: /^42\.7 value must be an integer\./ },
+  {
+    name: 'an IntegerField beyond 32 bits',
+    field: 'small',
+    value: 2 ** 31,
+    message: /^Ensure this value is between -2147483648 and 2147483647 \(the column's range\)\.$/,
+    django: 'values.integer_beyond_2_31',
+  },
+  {
+    name: 'a CharField longer than maxLength',
+    field: 'label',
+    value: 'x'.repeat(21),
+    message: /^Ensure this value has at most 20 characters \(it has 21\)\.$/,
+    django: 'values.char_too_long',
+  },
+  {
+    name: 'a DecimalField with more places than the column',
+    field: 'amount',
+    value: '12.3456',
+    message: /^Ensure that there are no more than 3 decimal places\.$/,
+    django: 'values.decimal_too_many_places',
+  },
+  {
+    name: 'a float with more places than a DecimalField',
+    field: 'amount',
+    value: 0.1 + 0.2,
+    message: /^Ensure that there are no more than 3 decimal places\.$/,
+  },
+  {
+    name: 'a DecimalField with more digits than the column',
+    field: 'amount',
+    value: '12345678.9',
+    message: /^Ensure that there are no more than 7 digits before the decimal point and 10 in total\.$/,
+    django: 'values.decimal_too_many_digits',
+  },
 ];
 
 /** Each write path: set up (outside the captured queries), then the write itself. */
@@ -110,6 +144,7 @@ const WRITERS: Record<string, Writer> = {
   'bulkCreate()': async (field, value) => () => Sample.objects.bulkCreate([{ label: 'x' }, { [field]: value } as never]),
   'getOrCreate()': async (field, value) => () => Sample.objects.getOrCreate({ label: 'y' }, { [field]: value } as never),
   'updateOrCreate()': async (field, value) => () => Sample.objects.updateOrCreate({ label: 'y' }, { [field]: value } as never),
+  'update()': async (field, value) => () => Sample.objects.filter({ label: 'x' }).update({ [field]: value } as never),
 };
 
 eachDatabase('values validated at the write boundary', (db) => {

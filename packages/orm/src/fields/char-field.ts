@@ -51,6 +51,11 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
     return this.invalid(`${describeValue(value)} value must be a string.`);
   }
 
+  /** Longer than `maxLength` characters: an error on PostgreSQL and MariaDB, stored whole by SQLite. */
+  protected override storageProblem(value: unknown): ValidationMessage | undefined {
+    return typeof value === 'string' ? this.checkValue(value)[0] : undefined;
+  }
+
   protected override checkValue(value: unknown): ValidationMessage[] {
     if (typeof value !== 'string') return [{ message: `${describeValue(value)} value must be a string.`, code: 'invalid' }];
     const n = [...value].length;

@@ -60,7 +60,18 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     if (typeof value === 'number' && !Number.isFinite(value)) return this.invalid(`${String(value)} value must be a decimal number.`);
-    return this.format(value);
+    // A number as its shortest exact text (12.345 → '12.345'), never rounded to the places here.
+    return this.format(typeof value === 'number' && !/e/i.test(String(value)) ? String(value) : value);
+  }
+
+  /**
+   * More digits or places than the column has: PostgreSQL and MariaDB round the places (or fail on
+   * the digits), SQLite stores the value whole: refused instead.
+   */
+  protected override storageProblem(value: unknown): ValidationMessage | undefined {
+    const problems = this.checkValue(value);
+    // Too many places says more than "too many digits" when both hold (0.1 + 0.2).
+    return problems.find((m) => m.code === 'max_decimal_places') ?? problems[0];
   }
 
   override toDb(value: unknown, ops: BaseOperations): unknown {

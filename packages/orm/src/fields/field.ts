@@ -206,6 +206,28 @@ export abstract class Field<S extends AnySpec = AnySpec> {
     return value;
   }
 
+  /**
+   * Why a value (already through `toJs`) cannot be stored as it is on every database, or
+   * undefined: a length, range or precision the column has, which some databases enforce with an
+   * error and SQLite not at all (Django's save() sends it and lets each database decide).
+   */
+  protected storageProblem(_value: unknown): ValidationMessage | undefined {
+    return undefined;
+  }
+
+  /**
+   * The value a write stores (`create()`, `$save()`, `bulkCreate()`, `update()`): `toJs`, then the
+   * column's limits (`storageProblem`); a ValidationError naming the model and the field otherwise.
+   * @internal
+   */
+  cleanForWrite(value: unknown): unknown {
+    const js = this.toJs(value);
+    if (js === null || js === undefined) return js;
+    const problem = this.storageProblem(js);
+    if (problem !== undefined) throw new ValidationError({ [this.name || '?']: [problem] }, { model: this.model?.name });
+    return js;
+  }
+
   /** The value to bind on the backend of `ops` (never null here: callers handle null). */
   toDb(value: unknown, _ops: BaseOperations): unknown {
     return value;

@@ -65,6 +65,14 @@ export class IntegerField<const O extends IntegerFieldOptions = Empty> extends F
     return toInteger(this, value);
   }
 
+  /** Beyond the column's range: an error on PostgreSQL and MariaDB, stored by SQLite. */
+  protected override storageProblem(value: unknown): ValidationMessage | undefined {
+    const range = RANGES[this.internalType];
+    return range && typeof value === 'number' && (value < range[0] || value > range[1])
+      ? { message: `Ensure this value is between ${range[0]} and ${range[1]} (the column's range).`, code: 'out_of_range' }
+      : undefined;
+  }
+
   protected override checkValue(value: unknown): ValidationMessage[] {
     if (typeof value !== 'number' || !Number.isInteger(value))
       return [{ message: `${describeValue(value)} value must be an integer.`, code: 'invalid' }];

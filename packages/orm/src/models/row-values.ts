@@ -25,8 +25,9 @@ export function bindValues(c: Compiled, values: readonly unknown[]): unknown[] {
 
 /**
  * The values of `fields` an INSERT or UPDATE of `rec` writes (after `preSave`), each checked and
- * normalised by its field (`toJs`, as `update()` does) and put back on the instance, so that the
- * instance holds what the database will return. Null stays null (a NOT NULL column refuses it
+ * normalised by its field (`cleanForWrite`: `toJs` and the column's length, range and places, as
+ * `update()` does) and put back on the instance, so that the instance holds what the database will
+ * return. Null stays null (a NOT NULL column refuses it
  * itself). Throws one ValidationError naming the model and every field whose value is wrong;
  * `label` (`object 3 of 10`) is put before each message.
  */
@@ -44,7 +45,7 @@ export function valuesForWrite(
     let v = f.preSave(rec, add);
     if (v !== null && v !== undefined) {
       try {
-        const js = f.toJs(v);
+        const js = f.cleanForWrite(v);
         if (js !== v) rec[f.attname] = js;
         v = js;
       } catch (err) {

@@ -922,7 +922,8 @@ function updateSets(q: Query, values: Record<string, unknown>): Array<[Field, Ex
       sets.push([f, NULL_NODE]);
       continue;
     }
-    sets.push([f, ParamNode.create(f.toJs(v), fieldPrep(f))]);
+    // Checked as every write is (`cleanForWrite`): a ValidationError naming the model and field.
+    sets.push([f, ParamNode.create(f.cleanForWrite(v), fieldPrep(f))]);
   }
   return sets;
 }
