@@ -23,7 +23,11 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // The examples' spool.config.ts sit beside their tsconfig's rootDir (src), in no project.
+        projectService: { allowDefaultProject: ['examples/*/spool.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -4,18 +4,44 @@
 // background job on a WorkerPool; the server-side connection count is 0 once the app stopped.
 // The example's worker file runs from its build (examples/shop-api/dist/jobs.js).
 // The database comes from @spool/testing as a user's suite would get it: useTestDatabase() creates
-// this worker's test database (schema by the app's ensureSchema) and drops it after; model rules
-// are checked in transactionalTest()s, rolled back, so the HTTP tests only see committed rows.
+// this worker's test database and drops it after; its schema comes from the app's migrations,
+// applied by `spool migrate` (the command line, in a child process, with the app's
+// spool.config.ts and DATABASE_URL), as a deployment would; model rules are checked in
+// transactionalTest()s, rolled back, so the HTTP tests only see committed rows.
+import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { atomic, connections, scope } from '@spool/connections';
+import { join } from 'node:path';
+import { atomic, connections, scope, type DatabaseSettings } from '@spool/connections';
 import { IntegrityError, ValidationError } from '@spool/orm';
 import { assertNumQueries, transactionalTest, useTestDatabase, withAdmin, type ConnectionCounter } from '@spool/testing';
 import { createApp } from '../../examples/shop-api/src/app';
 import { createJobsPool } from '../../examples/shop-api/src/jobs-pool';
 import { Category, Customer, Order, OrderItem, Product } from '../../examples/shop-api/src/models';
-import { ensureSchema } from '../../examples/shop-api/src/schema';
 import { eachDatabase } from '../support/helpers';
+
+const SHOP = join(__dirname, '..', '..', 'examples', 'shop-api');
+const SPOOL = join(__dirname, '..', '..', 'node_modules', '.bin', 'spool');
+
+/** The app's DATABASE_URL for a database's settings (what settings.ts reads back). */
+function databaseUrl(db: DatabaseSettings): string {
+  if (db.client === 'better-sqlite3') return `sqlite:${(db.connection as { filename: string }).filename}`;
+  if (typeof db.connection === 'string') return db.connection;
+  const c = db.connection as { host: string; port: number; user: string; password?: string; database: string };
+  const auth = encodeURIComponent(c.user) + (c.password ? `:${encodeURIComponent(c.password)}` : '');
+  return `${db.client === 'pg' ? 'postgres' : 'mysql'}://${auth}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+}
+
+/** `npx spool migrate --json …` in examples/shop-api, on `url`; throws on a non-zero exit. */
+function spoolMigrate(url: string, ...args: string[]): { steps?: Array<{ migration: string }>; plan?: unknown[] } {
+  const out = execFileSync(SPOOL, ['migrate', '--json', ...args], {
+    cwd: SHOP,
+    env: { ...process.env, DATABASE_URL: url, NO_COLOR: '1' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return JSON.parse(out) as { steps?: Array<{ migration: string }>; plan?: unknown[] };
+}
 
 interface Reply {
   status: number;
@@ -52,14 +78,18 @@ eachDatabase('examples/shop-api', (db) => {
     if (db.name === 'mysql') await withAdmin('mysql', (q) => q(`GRANT ALL ON \`${testDb}\`.* TO '${user}'@'%'`));
   });
 
-  useTestDatabase({
+  let url = '';
+  const testDatabase = useTestDatabase({
     settings: { databases: { default: db.settings({ maxAge: 60 }) } },
     name: (base) => (db.name === 'sqlite' ? `${base}-shop.sqlite3` : testDb),
-    setup: async () => expect(await ensureSchema()).toBe(true),
+    setup: async () => {
+      url = databaseUrl(testDatabase.settings?.databases.default as DatabaseSettings);
+      expect(spoolMigrate(url).steps?.map((s) => s.migration)).toEqual(['shop.0001_initial']);
+    },
   });
 
   beforeAll(async () => {
-    expect(await ensureSchema()).toBe(false); // a second run finds the tables
+    expect(spoolMigrate(url, '--check').plan).toEqual([]); // exit 0: nothing left to apply
     pool = createJobsPool(1);
     server = createApp({ pool, onJobError: (err) => jobErrors.push(err) }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

@@ -1,7 +1,8 @@
 // Requests per second of the shop API with Spool's default connection settings (maxAge: 0, a
 // connection opened per request, as Django's CONN_MAX_AGE = 0) and with the production settings
 // of src/settings.ts (maxAge: 60, healthChecks: true), measured with autocannon on the same
-// machine, one after the other. Needs the build (npm run build at the root).
+// machine, one after the other. Needs the build (npm run build at the root) and a migrated
+// database (`npm run measure` runs spool migrate first).
 //
 //   DATABASE_URL=postgres://user@127.0.0.1/shop node scripts/measure.mjs [--duration 10] [--connections 10]
 import { spawn } from 'node:child_process';
