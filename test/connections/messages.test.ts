@@ -13,6 +13,7 @@ import {
   OperationalError,
   PoolExhaustedError,
   prepareWorker,
+  PrimaryReplicaRouter,
   ProgrammingError,
   scope,
   SharedBudget,
@@ -523,6 +524,13 @@ test('childCleanupFailed and forcedCleanupFailed (the scenarios: test/workers/pl
   );
   expect(messages.forcedCleanupFailed('default', [9], 'connect ECONNREFUSED 127.0.0.1:5432')).toBe(
     "shutdown(): the statements still running on 'default' at the deadline (server ids 9) could not be ended on the server (connect ECONNREFUSED 127.0.0.1:5432): the server ends them when it notices the client is gone.",
+  );
+});
+
+test('badReplicas', () => {
+  covered.add('badReplicas');
+  expect(() => new PrimaryReplicaRouter({ replicas: ['replica', ''] })).toThrow(
+    `new PrimaryReplicaRouter(): option 'replicas' must be a non-empty array of alias names, got ["replica",""].`,
   );
 });
 

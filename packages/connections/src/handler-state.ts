@@ -14,7 +14,7 @@ import { AliasPool, type PoolHost } from './alias-pool';
 import { backendFor } from './backends';
 import { ChildThreads, targetOf, type ConnectionTarget } from './child-threads';
 import type { DatabaseConnection } from './connection';
-import type { Context } from './context';
+import { blockFor, type Context } from './context';
 import { ControlChannel } from './control-channel';
 import { ConfigError, NoScopeError } from './errors';
 import { messages } from './messages';
@@ -76,7 +76,12 @@ export class HandlerState implements PoolHost, ScopeHost {
     this.reset();
     this.settings = resolved;
     this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
-    this.router = new ConnectionRouter(resolved.routers);
+    this.router = new ConnectionRouter(resolved.routers, () => {
+      const ctx = this.als.getStore();
+      if (ctx === undefined) return undefined;
+      const written = ctx.scope.written;
+      return { written, scope: { id: ctx.scope.id, written, inAtomicBlock: (alias) => blockFor(ctx, alias) !== undefined } };
+    });
     if (this.useControl) {
       if (!this.children)
         this.children = new ChildThreads(

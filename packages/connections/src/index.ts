@@ -176,7 +176,8 @@ export {
 } from './errors';
 export type { DatabaseErrorDetail, HolderInfo, SpoolErrorOptions } from './errors';
 export { ConnectionRouter } from './router';
-export type { RouteHints, Router } from './router';
+export type { RouteHints, RouteScope, Router } from './router';
+export { PrimaryReplicaRouter, type PrimaryReplicaOptions } from './primary-replica-router';
 export { CLIENTS, PIN_MODES } from './settings';
 export type {
   ClientName,

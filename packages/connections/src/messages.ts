@@ -107,6 +107,8 @@ export const messages = {
   forcedCleanupFailed: (alias: string, ids: readonly number[], cause: string): string =>
     `shutdown(): the statements still running on '${alias}' at the deadline (server ids ${ids.join(', ')}) could not be ended on the server (${cause}): ` +
     `the server ends them when it notices the client is gone.`,
+  badReplicas: (got: unknown): string =>
+    `new PrimaryReplicaRouter(): option 'replicas' must be a non-empty array of alias names, got ${JSON.stringify(got) ?? String(got)}.`,
   transactionLost: (alias: string, cause: string): string =>
     `The atomic block on '${alias}' did not commit: its connection was lost inside it (${cause}), and the server rolled the transaction back. ` +
     `Its onCommit hooks were dropped. Run the block again in a new scope.`,

@@ -4,12 +4,23 @@
  * passes (its model class), and hints may carry the instance and the alias it was loaded from.
  */
 
+/** What a router may know of the scope a query runs in (for read-your-writes stickiness). */
+export interface RouteScope {
+  readonly id: number;
+  /** Aliases this scope has been routed to for a write (`dbForWrite`) so far. */
+  readonly written: ReadonlySet<string>;
+  /** Does the calling code run inside an `atomic()` block on `alias`? */
+  inAtomicBlock(alias: string): boolean;
+}
+
 /** Hints passed to routers. */
 export interface RouteHints {
   /** The model instance concerned, when there is one. */
   instance?: unknown;
   /** The alias the instance was loaded from or saved to (fallback when no router answers). */
   instanceAlias?: string;
+  /** The scope of the calling code (set by the handler; absent outside any scope). */
+  scope?: RouteScope;
   [key: string]: unknown;
 }
 
@@ -27,14 +38,28 @@ export interface Router {
 
 /** Applies a list of routers with Django's fallbacks. */
 export class ConnectionRouter {
-  constructor(private readonly routers: readonly Router[]) {}
+  constructor(
+    private readonly routers: readonly Router[],
+    /** The calling code's scope and the set of aliases it wrote to (given by the handler). */
+    private readonly scopeOf: () => { scope: RouteScope; written: Set<string> } | undefined = () => undefined,
+  ) {}
 
   dbForRead(model: unknown, hints: RouteHints = {}): string {
-    return this.route('dbForRead', model, hints);
+    return this.route('dbForRead', model, this.withScope(hints)?.hints ?? hints);
   }
 
+  /** Routes a write, and remembers in the scope that it wrote there (read-your-writes routers use it). */
   dbForWrite(model: unknown, hints: RouteHints = {}): string {
-    return this.route('dbForWrite', model, hints);
+    const s = this.withScope(hints);
+    const alias = this.route('dbForWrite', model, s?.hints ?? hints);
+    s?.written.add(alias);
+    return alias;
+  }
+
+  private withScope(hints: RouteHints): { hints: RouteHints; written: Set<string> } | undefined {
+    const s = this.scopeOf();
+    if (s === undefined) return undefined;
+    return { hints: hints.scope === undefined && this.routers.length > 0 ? { ...hints, scope: s.scope } : hints, written: s.written };
   }
 
   allowRelation(a: unknown, b: unknown, hints: RouteHints = {}): boolean {

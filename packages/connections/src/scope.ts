@@ -38,6 +38,8 @@ export class Scope {
   state: 'active' | 'ending' | 'ended' = 'active';
   /** Connections leased by this scope (pin: 'scope'). */
   readonly conns = new Map<string, DatabaseConnection>();
+  /** Aliases the router sent a write of this scope to (read-your-writes routing). */
+  readonly written = new Set<string>();
   /** Leases in flight, so that concurrent first queries share one lease. */
   private readonly leasing = new Map<string, Promise<DatabaseConnection>>();
   /** Pools this scope asked for a lease (its waiters are withdrawn when it refuses what waits). */
