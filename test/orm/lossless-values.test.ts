@@ -2,11 +2,11 @@
 // microseconds (PreciseDate), BigIntegerField values are bigints exact over the 64-bit range, and
 // filters on such values find exactly the row. Django's answers (test/django-reference) are the
 // assertion values, on the reference dataset loaded through Spool.
-import { scope } from '@spool/connections';
+import { connections, scope } from '@spool/connections';
 import { Avg, F, Max, Min, PreciseDate, Sum, ValidationError } from '@spool/orm';
 import { eachDatabase } from '../support/helpers';
 import { djangoAnswer, djangoValue, loadReferenceData } from '../django-reference/reference';
-import { Review, Sample } from './models';
+import { ALL_MODELS, Review, Sample } from './models';
 import { inTx, useTables } from './support';
 
 /** An instant as Django's answers write it: UTC, six fractional digits. */
@@ -17,8 +17,15 @@ const iso6 = (d: unknown): string => {
 /** Django writes integers beyond 2^53 as strings: as bigints. */
 const big = (v: unknown): bigint | null => (v === null ? null : BigInt(v as string | number));
 
+/** A second alias whose sessions are not in UTC (SQLite has no session time zone). */
+const NOT_UTC: Record<string, string[]> = {
+  postgres: [`SET TIME ZONE 'Asia/Kolkata'`],
+  mysql: [`SET time_zone = '+05:30'`],
+  sqlite: [],
+};
+
 eachDatabase('lossless values', (db) => {
-  useTables(db);
+  useTables(db, ALL_MODELS, { tz: db.settings({ initSql: NOT_UTC[db.name] ?? [] }) });
   beforeAll(() => scope(() => loadReferenceData()), 120_000);
 
   describe('instants keep their microseconds', () => {
@@ -86,6 +93,29 @@ eachDatabase('lossless values', (db) => {
         const again = await Sample.objects.get({ pk: plain.id });
         expect(again.at?.toISOString()).toBe('2023-04-05T06:07:08.123Z');
         expect(again.at?.getTime()).toBe(Date.UTC(2023, 3, 5, 6, 7, 8, 123));
+      }));
+
+    test('a session time zone other than UTC changes nothing: instants are read and written as UTC', () =>
+      scope(async () => {
+        // PostgreSQL writes timestamptz text in the session's zone (`…+05:30`); MariaDB's DATETIME has none.
+        const zone: Record<string, [string, unknown]> = {
+          postgres: ['SELECT current_setting($1) AS tz', 'Asia/Kolkata'],
+          mysql: ['SELECT @@session.time_zone AS tz', '+05:30'],
+        };
+        const check = zone[db.name];
+        if (check) {
+          const bindings = db.name === 'postgres' ? ['TimeZone'] : [];
+          expect((await connections.query('tz', check[0], bindings)).rows[0]?.tz).toBe(check[1]);
+        }
+        const r = await Review.objects.using('tz').get({ id: 4 });
+        expect(r.created.toISOString()).toBe('2021-03-04T05:06:07.123456Z');
+        expect(await Review.objects.using('tz').filter({ created: '2021-03-04T05:06:07.123456Z' }).count()).toBe(1);
+        expect(
+          await Review.objects
+            .using('tz')
+            .filter({ created: PreciseDate.from('2021-03-04 10:36:07.123456+05:30') })
+            .count(),
+        ).toBe(1);
       }));
 
     test('digits beyond the microsecond are refused, not cut', () =>
@@ -176,5 +206,34 @@ eachDatabase('lossless values', (db) => {
         );
         expect(await Sample.objects.count()).toBe(before);
       }));
+  });
+});
+
+describe('PreciseDate', () => {
+  test('parses ISO and SQL text with offsets, keeps microseconds, refuses lost digits', () => {
+    const a = PreciseDate.from('2024-05-01 14:00:07.123456+02');
+    expect(a.toISOString()).toBe('2024-05-01T12:00:07.123456Z');
+    expect(PreciseDate.from('2024-05-01T17:30:07.000001+05:30').toISOString()).toBe('2024-05-01T12:00:07.000001Z');
+    expect(PreciseDate.from('2024-05-01 12:00:07').toISOString()).toBe('2024-05-01T12:00:07.000Z'); // no offset: UTC
+    expect(a.microsecond).toBe(123456);
+    expect(a.getMicroseconds()).toBe(456);
+    expect(a.getTime()).toBe(Date.UTC(2024, 4, 1, 12, 0, 7, 123));
+    expect(Number.isNaN(PreciseDate.from('2024-05-01T12:00:07.1234567Z').getTime())).toBe(true);
+    expect(Number.isNaN(PreciseDate.from('2023-02-30T00:00:00Z').getTime())).toBe(true);
+    expect(PreciseDate.from('2024-05-01T12:00:07.123456000Z').microsecond).toBe(123456);
+  });
+
+  test('is a Date: JSON, epoch microseconds, setters', () => {
+    const d = PreciseDate.fromEpochMicroseconds(-1n);
+    expect(d).toBeInstanceOf(Date);
+    expect(d.toISOString()).toBe('1969-12-31T23:59:59.999999Z');
+    expect(d.epochMicroseconds).toBe(-1);
+    const e = new PreciseDate(PreciseDate.from('2024-05-01T12:00:07.123456Z'));
+    expect(JSON.stringify([e])).toBe('["2024-05-01T12:00:07.123456Z"]');
+    e.setUTCHours(13);
+    expect(e.toISOString()).toBe('2024-05-01T13:00:07.123456Z');
+    e.setTime(0);
+    expect(e.toISOString()).toBe('1970-01-01T00:00:00.000Z');
+    expect(() => new PreciseDate(0, 1000)).toThrow(/extraMicroseconds must be an integer from 0 to 999, got 1000/);
   });
 });
