@@ -254,6 +254,10 @@ eachDatabase('Django answers (issue 9)', (db) => {
         expect(() => firstBooks().annotate({ x: F('price').mul(1.5) })).toThrow(
           /Expression contains mixed types: DecimalField, FloatField\. You must set outputField/,
         );
+        // A string literal is text, not a number (Django: CharField): no silent coercion in arithmetic.
+        expect(() => firstBooks().annotate({ x: F('pages').mul(new Value('1.5')) })).toThrow(
+          /Expression contains mixed types: IntegerField, TextField\. You must set outputField/,
+        );
         const rows = await firstBooks()
           .annotate({ x: ExpressionWrapper(F('price').mul(1.5), new DecimalField({ maxDigits: 12, decimalPlaces: 4 })) })
           .valuesList('id', 'price', 'x');

@@ -25,7 +25,9 @@ import { FieldError } from '../errors';
 import { DecimalField } from '../fields/decimal-field';
 import type { Field, FromDb } from '../fields/field';
 import { FloatField } from '../fields/float-field';
+import { BooleanField } from '../fields/boolean-field';
 import { IntegerField, bigintExactFromDb } from '../fields/integer-field';
+import { TextField } from '../fields/text-field';
 
 /** The kinds of value arithmetic distinguishes; `other` is anything else (text, dates, ...). */
 export type ArithmeticKind = 'integer' | 'float' | 'decimal' | 'other';
@@ -43,6 +45,8 @@ export const OUTPUT = Object.freeze({
   integer: new IntegerField({ null: true }),
   float: new FloatField({ null: true }),
   decimal: new ComputedDecimalField(),
+  text: new TextField({ null: true }),
+  boolean: new BooleanField({ null: true }),
 });
 
 /** The arithmetic kind of a field (undefined for no field: `NULL`, a subquery). */
@@ -52,10 +56,14 @@ export function arithmeticKind(field: Field | undefined): ArithmeticKind | undef
   return k === 'integer' || k === 'float' || k === 'decimal' ? k : 'other';
 }
 
-/** The output field of a literal value, from its JavaScript type. */
+/** The output field of a literal value, from its JavaScript type (Django's `Value._resolve_output_field`). */
 export function valueOutput(value: unknown): Field | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? OUTPUT.integer : OUTPUT.float;
   if (typeof value === 'bigint') return OUTPUT.integer;
+  // A string is text, not a number: `F('pages').mul(new Value('1.5'))` is a mix of types (SQLite
+  // would read the text as a number, and the integer result would drop its fraction).
+  if (typeof value === 'string') return OUTPUT.text;
+  if (typeof value === 'boolean') return OUTPUT.boolean;
   return undefined;
 }
 
@@ -80,7 +88,7 @@ export function combinedOutput(lhs: Field | undefined, rhs: Field | undefined): 
   }
   if ((a === 'integer' || a === 'float') && (b === 'integer' || b === 'float')) return OUTPUT.float;
   if ((a === 'integer' || a === 'decimal') && (b === 'integer' || b === 'decimal')) return OUTPUT.decimal;
-  if (a === 'other' && b === 'other' && lhs.internalType === rhs.internalType) return lhs;
+  if (a === 'other' && b === 'other' && lhs.lookupKind === rhs.lookupKind) return lhs;
   throw new FieldError(
     `Expression contains mixed types: ${typeName(lhs)}, ${typeName(rhs)}. You must set outputField (ExpressionWrapper(expression, new FloatField()), or Value(v, { outputField })).`,
   );

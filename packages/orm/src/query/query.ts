@@ -696,7 +696,9 @@ export class Query {
       const output = val.outputField ?? valueOutput(v);
       const kind = arithmeticKind(output);
       const cast = kind === 'integer' || kind === 'float' || kind === 'decimal' ? kind : undefined;
-      return ParamNode.create(v, val.outputField ? fieldPrep(val.outputField) : undefined, cast);
+      const param = ParamNode.create(v, val.outputField ? fieldPrep(val.outputField) : undefined, cast);
+      // Other types (text, booleans) keep their type for arithmetic checks; the SQL is the parameter's.
+      return cast === undefined && output !== undefined ? WrapNode.create(param, output) : param;
     }
     if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
       const c = e as CombinedExpression;
