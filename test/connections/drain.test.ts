@@ -59,6 +59,19 @@ eachDatabase('the end of a scope drains what was issued from it', (db) => {
     expect(await counter.waitForCount(0)).toBe(0);
   });
 
+  test("pin: 'transaction': forgotten statements (each leasing a connection for itself) run too", async () => {
+    const w = captureWarnings();
+    configureFor(db, { pin: 'transaction' }, {}, { logger: w.logger });
+    await scope(async () => {
+      void insert('t1');
+      void insert('t2');
+    });
+    expect(await committed()).toEqual(['t1', 't2']);
+    await sleep(20);
+    expect(unhandled).toEqual([]);
+    expect(await counter.waitForCount(0)).toBe(0);
+  });
+
   test('three forgotten statements queued on the connection all run, in order', async () => {
     const w = captureWarnings();
     configureFor(db, {}, {}, { logger: w.logger });

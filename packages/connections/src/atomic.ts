@@ -199,7 +199,7 @@ export async function runAtomic<T, H>(
   const alias = options.using ?? 'default';
   const ctx = state.context(alias);
   const control = state.statements.control;
-  const conn = await acquire(ctx, state.pool(alias), 'atomic() (BEGIN)');
+  const conn = await acquire(ctx, state.pool(alias), 'atomic() (BEGIN)', 'block');
   let block: AtomicBlock;
   try {
     block = await beginBlock(control, conn, ctx.block, options);

@@ -8,7 +8,7 @@ import type { AliasPool } from './alias-pool';
 import type { Backend, RawConnection } from './backends/backend';
 import type { Context } from './context';
 import type { AtomicBlock, CommitHook } from './atomic';
-import type { Scope } from './scope';
+import type { IssuedStatement, Scope } from './scope';
 import type { ScopeEndedError } from './errors';
 
 interface GateWaiter {
@@ -41,6 +41,8 @@ export class DatabaseConnection {
   busy = false;
   /** The SQL of the statement running now (not transaction control), for the drain warning. */
   current: string | undefined;
+  /** Leased for one use by a statement its scope recorded as issued (`lease.ts`): settled when given back. */
+  issued: { scope: Scope; statement: IssuedStatement } | undefined;
   private readonly waiters: GateWaiter[] = [];
 
   // --- transaction state (Django's in_atomic_block, needs_rollback, savepoint_ids, run_on_commit) ---

@@ -45,7 +45,12 @@ const STATEMENT_LABEL = '(a statement)';
  * statement in the drain warning, should the scope end while it waits. Throws (synchronously)
  * when the scope has ended or `ctx` belongs to an atomic block that has ended; the promise rejects when leasing fails or the scope ends meanwhile.
  */
-export function acquire(ctx: Context, pool: AliasPool, sql = STATEMENT_LABEL): DatabaseConnection | Promise<DatabaseConnection> {
+export function acquire(
+  ctx: Context,
+  pool: AliasPool,
+  sql = STATEMENT_LABEL,
+  kind: 'statement' | 'block' = 'statement',
+): DatabaseConnection | Promise<DatabaseConnection> {
   const got = connectionFor(ctx, pool);
   if (got instanceof DatabaseConnection) {
     const wait = got.enter(ctx);
@@ -54,6 +59,7 @@ export function acquire(ctx: Context, pool: AliasPool, sql = STATEMENT_LABEL): D
       ctx,
       pool.alias,
       sql,
+      kind,
       wait.then(() => got),
     );
   }
@@ -61,6 +67,7 @@ export function acquire(ctx: Context, pool: AliasPool, sql = STATEMENT_LABEL): D
     ctx,
     pool.alias,
     sql,
+    kind,
     got.then((conn) => {
       const wait = conn.enter(ctx);
       return wait === undefined ? conn : wait.then(() => conn);
@@ -71,14 +78,25 @@ export function acquire(ctx: Context, pool: AliasPool, sql = STATEMENT_LABEL): D
 /**
  * Record on the scope that a statement was issued and waits (for a lease or the gate), until it
  * has its connection: the scope's end drains such statements before refusing anything
- * (`Scope.drain`). Only the slow path pays for it.
+ * (`Scope.drain`). A connection the scope holds shows the statement running on it (its gate);
+ * one leased for this use alone (`pin: 'transaction'`) is no connection of the scope's, so the
+ * statement stays recorded until it gives that connection back (`release`, `giveBack`). Only the
+ * slow path pays for it.
  */
-function issued(ctx: Context, alias: string, sql: string, waiting: Promise<DatabaseConnection>): Promise<DatabaseConnection> {
+function issued(
+  ctx: Context,
+  alias: string,
+  sql: string,
+  kind: 'statement' | 'block',
+  waiting: Promise<DatabaseConnection>,
+): Promise<DatabaseConnection> {
   const scope = ctx.scope;
   const statement = scope.issue(alias, sql);
   return waiting.then(
     (conn) => {
-      scope.started(statement);
+      // An atomic() block is not drained (a block its scope abandoned rolls back, see the README).
+      if (kind === 'statement' && leasesPerUse(ctx, conn.pool)) conn.issued = { scope, statement };
+      else scope.started(statement);
       return conn;
     },
     (err: unknown) => {
@@ -95,7 +113,7 @@ function issued(ctx: Context, alias: string, sql: string, waiting: Promise<Datab
  */
 export function release(conn: DatabaseConnection, ctx: Context): Promise<void> | undefined {
   conn.leave();
-  if (leasesPerUse(ctx, conn.pool)) return conn.pool.release(conn, true);
+  if (leasesPerUse(ctx, conn.pool)) return perUseDone(conn);
   if (ctx.scope.kind === 'root') (ctx.scope as RootScope).touch(conn);
   return undefined;
 }
@@ -105,5 +123,14 @@ export function release(conn: DatabaseConnection, ctx: Context): Promise<void> |
  * holds the gate, e.g. an `atomic()` block whose end failed to take it). No-op otherwise.
  */
 export function giveBack(conn: DatabaseConnection, ctx: Context): Promise<void> | undefined {
-  return leasesPerUse(ctx, conn.pool) ? conn.pool.release(conn, true) : undefined;
+  return leasesPerUse(ctx, conn.pool) ? perUseDone(conn) : undefined;
+}
+
+/** A connection leased for one use goes back to its pool; the statement that leased it is done. */
+function perUseDone(conn: DatabaseConnection): Promise<void> {
+  const issued = conn.issued;
+  conn.issued = undefined;
+  const released = conn.pool.release(conn, true);
+  issued?.scope.started(issued.statement);
+  return released;
 }

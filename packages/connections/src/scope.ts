@@ -19,7 +19,7 @@ export interface ScopeHost {
 }
 
 /** A statement issued from a scope that waits for its connection or its turn on it. */
-interface IssuedStatement {
+export interface IssuedStatement {
   readonly alias: string;
   readonly sql: string;
 }
