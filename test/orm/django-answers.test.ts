@@ -265,6 +265,11 @@ eachDatabase('Django answers (issue 9)', (db) => {
         // each database's scale (MariaDB: the double's full binary expansion).
         const expected = djangoValue<unknown[][]>('issue9.arith_price_mul_float_wrapped', 'postgres');
         expect(rows).toEqual(expected.map(([id, price, x]) => [id, price, x === null ? null : Number(x).toFixed(4)]));
+        // A mix nested inside the wrapped expression is allowed too (as Django, which resolves it lazily).
+        const nested = await firstBooks()
+          .annotate({ x: ExpressionWrapper(F('price').mul(1.5).add(1), new DecimalField({ maxDigits: 12, decimalPlaces: 4 })) })
+          .valuesList('id', 'x');
+        expect(nested).toEqual(expected.map(([id, , x]) => [id, x === null ? null : (Number(x) + 1).toFixed(4)]));
       }));
 
     test('decimal ÷ an integer column with zero divisors: NULL on SQLite and MariaDB, DataError on PostgreSQL (as Django)', () =>

@@ -702,8 +702,9 @@ export class Query {
     }
     if (e instanceof CombinedExpression || (e as CombinedExpression).kind === 'combined') {
       const c = e as CombinedExpression;
-      const lhs = this.resolveExpression(c.lhs, ctx);
-      const rhs = this.resolveExpression(c.rhs, ctx);
+      // Inside an ExpressionWrapper, nested operations may mix types too (Django resolves them lazily).
+      const lhs = this.resolveExpression(c.lhs, ctx, declared);
+      const rhs = this.resolveExpression(c.rhs, ctx, declared);
       let output: Field | undefined;
       try {
         output = combinedOutput(this.outputOf(lhs), this.outputOf(rhs));
