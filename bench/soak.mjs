@@ -3,6 +3,7 @@
 //
 //   npm run soak                                   (SOAK_DB=sqlite, SOAK_UNITS=1000000)
 //   SOAK_DB=postgres SOAK_UNITS=100000 npm run soak
+//   SOAK_TASK_SHARE=0 npm run soak                 (scopes only: the per-scope heap question)
 //
 // A unit is a scope in this thread or a task of a 4-worker WorkerPool (a quarter of the units),
 // run as two streams side by side. Faults, from a seeded generator: scopes that throw, atomic blocks that roll back (their
@@ -196,7 +197,7 @@ async function main() {
   }, 1000);
   // Two streams: scopes in this thread (8 at a time) and tasks on the pool (4 at a time), a
   // quarter of the units; a slow fault of one stream does not hold up the other.
-  const TASK_UNITS = Math.floor(UNITS / 4);
+  const TASK_UNITS = Math.floor(UNITS * Number(process.env.SOAK_TASK_SHARE ?? 0.25));
   let scopesLeft = UNITS - TASK_UNITS;
   let tasksLeft = TASK_UNITS;
   const done = async () => {
