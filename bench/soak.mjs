@@ -24,7 +24,7 @@ const file = fileURLToPath(import.meta.url);
 if (isMainThread) await main();
 
 async function main() {
-  const { atomic, configure, onCommit, scope, shutdown, sql } = await import('@spool/connections');
+  const { atomic, configure, connections, onCommit, scope, shutdown, sql } = await import('@spool/connections');
   const { WorkerPool } = await import('@spool/workers');
   const testing = await import('@spool/testing');
   const DB = process.env.SOAK_DB ?? 'sqlite';
@@ -194,6 +194,12 @@ async function main() {
   console.log(`soak: ${UNITS} units on ${DB} (scopes in this thread, tasks on 4 workers; maxAge null; seed ${seed})`);
   const sampler = setInterval(() => {
     void counter.count().then((n) => countOverTime.push(n));
+    if (process.env.SOAK_DEBUG) {
+      const a = connections.stats().aliases.default;
+      console.log(
+        `  [${settled} settled, ${scopesLeft} scopes and ${tasksLeft} tasks left] open ${a?.open} leased ${a?.leased} idle ${a?.idle} opening ${a?.opening} waiting ${a?.waiting}`,
+      );
+    }
   }, 1000);
   // Two streams: scopes in this thread (8 at a time) and tasks on the pool (4 at a time), a
   // quarter of the units; a slow fault of one stream does not hold up the other.
@@ -201,9 +207,9 @@ async function main() {
   let scopesLeft = UNITS - TASK_UNITS;
   let tasksLeft = TASK_UNITS;
   const done = async () => {
-    settled += 1;
-    if (KILL_EVERY > 0 && settled % KILL_EVERY === 0) await kill();
-    if (marks.has(settled)) await report(settled);
+    const n = ++settled;
+    if (KILL_EVERY > 0 && n % KILL_EVERY === 0) await kill();
+    if (marks.has(n)) await report(n);
   };
   const scopeLoop = async () => {
     while (scopesLeft > 0) {
@@ -225,11 +231,19 @@ async function main() {
   };
   await Promise.all([...Array.from({ length: CONCURRENCY }, scopeLoop), ...Array.from({ length: 4 }, taskLoop)]);
   clearInterval(sampler);
+  const step = (what) => process.env.SOAK_DEBUG && console.log(`  [end] ${what}`);
+  step('closing the pool');
   const closeReport = await pool.close({ deadlineMs: 5000 });
+  step('shutting down');
   await shutdown();
+  step('counting');
+  // @spool/testing's monitoring connection does not hold the event loop open while it waits for
+  // an answer (it is made for test runners, which do): this interval does, to the end.
+  const keepAlive = setInterval(() => {}, 1000);
   const after = await counter.waitForCount(0, 5000);
   await counter.close();
   await testing.endTestRun([DB]);
+  clearInterval(keepAlive);
   const lost = UNITS - settled;
   const secs = (performance.now() - t0) / 1000;
   console.log(`done in ${secs.toFixed(1)} s (${Math.round(UNITS / secs)} units/s)`);
