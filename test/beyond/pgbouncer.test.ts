@@ -23,6 +23,8 @@ eachDatabase('behind PgBouncer (transaction mode)', (db) => {
     const c = db.settings().connection as { host: string; port: number; user: string };
     const b = await startPgBouncer({ host: c.host, port: c.port, users: [c.user], poolSize: SERVER_POOL });
     if (typeof b === 'string') {
+      // CI (.ci/run) installs PgBouncer and requires it: there a missing binary is a failure, not a skip.
+      if (process.env.SPOOL_REQUIRE_PGBOUNCER === '1') throw new Error(`PgBouncer is required (SPOOL_REQUIRE_PGBOUNCER=1): ${b}`);
       skipped = b;
       console.log(`PgBouncer tests skipped: ${b}`);
     } else bouncer = b;
