@@ -1,6 +1,6 @@
 // What must not compile: unknown fields, wrong value types, wrong lookups, unknown paths.
 import { Q } from '@spool/orm';
-import { Book, Author } from './models';
+import { Book, Author, Item } from './models';
 
 export function wrong(): void {
   // @ts-expect-error -- typo in a field name
@@ -50,4 +50,20 @@ export function wrong(): void {
   b.pages = 'x';
   // @ts-expect-error -- no such field on instances
   void b.colour;
+}
+
+// Issue 9, types.
+export function wrongRelations(): void {
+  // @ts-expect-error -- selectRelated follows forward single-valued relations only: `books` is multi-valued
+  Book.objects.selectRelated('author__books__author');
+  // @ts-expect-error -- a reverse relation in the middle of the chain
+  Author.objects.selectRelated('books__author');
+  // @ts-expect-error -- a many-to-many at the end
+  Book.objects.selectRelated('author__books__tags');
+  // @ts-expect-error -- inBulk keys by a unique field only (title is not unique)
+  void Book.objects.inBulk(['x'], { fieldName: 'title' });
+  // @ts-expect-error -- the ids have the field's type
+  void Item.objects.inBulk([1], { fieldName: 'code' });
+  // @ts-expect-error -- a Book is not a nested filter of its author
+  Book.objects.filter({ author: new Book({ title: 'y', author: 1 }) });
 }

@@ -1,7 +1,7 @@
 // Row, insert and update types inferred from the definitions; instances and their relations.
 import type { InferInsert, InferRow, InferUpdate, PkOf, RelatedManager } from '@spool/orm';
 import type { Equal, Expect, HasKey, Mutual, Not } from './utils';
-import { Author, Book, Item, type Publisher, type Tag } from './models';
+import { Author, Book, Item, Sku, SkuDetail, type Publisher, type Tag } from './models';
 
 // The row of a model: columns, foreign keys as <name>Id, the implicit id.
 export type T1 = Expect<
@@ -74,4 +74,13 @@ export async function queries(): Promise<void> {
   type T29 = Expect<Equal<typeof created, boolean>>;
   const map = await Item.objects.inBulk(['a']);
   type T30 = Expect<Mutual<typeof map, Map<string, Item>>>;
+  // inBulk by another unique field is keyed by that field's type (issue 9).
+  const bySku = await Sku.objects.inBulk(['a-1'], { fieldName: 'sku' });
+  type T31 = Expect<Mutual<typeof bySku, Map<string, Sku>>>;
+  const byOrdinal = await Sku.objects.inBulk([1, 2], { fieldName: 'ordinal' });
+  type T32 = Expect<Mutual<typeof byOrdinal, Map<number | null, Sku>>>;
+  const byPk = await Sku.objects.inBulk([1], { fieldName: 'pk' });
+  type T33 = Expect<Mutual<typeof byPk, Map<number, Sku>>>;
+  const byDetail = await SkuDetail.objects.inBulk([1], { fieldName: 'sku' });
+  type T34 = Expect<Mutual<typeof byDetail, Map<number, SkuDetail>>>;
 }

@@ -7,6 +7,7 @@ import {
   ForeignKey,
   IntegerField,
   JSONField,
+  OneToOneField,
   type Manager,
   ManyToManyField,
   Model,
@@ -55,4 +56,16 @@ export class Book extends Model.define({
 export class Item extends Model.define({
   code: new UUIDField({ primaryKey: true }),
   qty: new IntegerField(),
+}) {}
+
+// Unique fields for inBulk({ fieldName }).
+export class Sku extends Model.define({
+  sku: new CharField({ maxLength: 20, unique: true }),
+  ordinal: new IntegerField({ unique: true, null: true }),
+  label: new CharField({ maxLength: 20 }),
+}) {}
+
+export class SkuDetail extends Model.define({
+  sku: new OneToOneField(() => Sku, { onDelete: 'cascade' }),
+  note: new CharField({ maxLength: 20 }),
 }) {}

@@ -36,6 +36,8 @@ export interface ScalarSpec {
   /** May the field be omitted on insert (auto, default, nullable)? */
   readonly optional: boolean;
   readonly pk: boolean;
+  /** Is the column unique (`unique: true` or the primary key)? */
+  readonly unique: boolean;
   readonly kind: LookupKind;
 }
 
@@ -101,6 +103,7 @@ export type ScalarSpecOf<T, In, K extends LookupKind, O, Auto extends boolean = 
             ? true
             : false;
   readonly pk: Auto extends true ? true : O extends { primaryKey: true } ? true : false;
+  readonly unique: Auto extends true ? true : O extends { primaryKey: true } ? true : O extends { unique: true } ? true : false;
   readonly kind: K;
 };
 
@@ -177,9 +180,41 @@ export type UpdateOf<F> = Simplify<
 >;
 
 // ---- paths (for lookups, values, ordering) -----------------------------------------------------------
+//
+// Type-checking cost is a design constraint here (bench/typecheck.mjs measures it). The value paths
+// and relation paths below are named aliases of ONE model's field map `F` (never of a prefix or a
+// depth counter), so the compiler builds each once per model and every model reaching it through a
+// relation reuses it: `author__publisher__name` is `author__` prepended to Author's cached
+// `publisher__name`. Key unions are built eagerly (a typo must not compile); the type a key yields
+// is resolved only for the keys a query uses (`ValueAt2`). The lookup keys of `filter()` are still
+// built per path (`PathsOf`): see the README's figures.
 
 /** How many relations flat keys follow (`a__b__c__field`); the nested form has no limit. */
 export type MAX_KEY_DEPTH = 2;
+
+type PkSpecOf<F> = HasPk<F> extends true ? { [K in PkKeys<F>]: SpecOf<F[K]> }[PkKeys<F>] : AutoSpec;
+interface AutoSpec {
+  readonly rel: 'none';
+  readonly value: number;
+  readonly input: number;
+  readonly null: false;
+  readonly optional: true;
+  readonly pk: true;
+  readonly unique: true;
+  readonly kind: 'integer';
+}
+type AsScalarPk<S> = S extends { rel: 'none' } ? S : S extends { rel: 'o2o'; target: infer I } ? PkSpecOf<FieldsOf<I>> : never;
+
+/** Keys of multi-valued (and reverse one-to-one) relations: they make what follows nullable. */
+type MultiKeys<F> = {
+  [K in keyof F & string]: SpecOf<F[K]> extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m' | 'reverse-o2o' } ? K : never;
+}[keyof F & string];
+/** Keys of every relation. */
+type RelKeys<F> = FkKeys<F> | MultiKeys<F>;
+/** The field map of the model a relation `K` of `F` points to. */
+type TargetFields<F, K extends keyof F> = FieldsOf<TargetOf<F[K]>>;
+/** Does following relation `K` make values nullable (a nullable key, or a multi-valued relation)? */
+type Loosens<F, K extends keyof F> = SpecOf<F[K]> extends { rel: 'fk' | 'o2o'; null: false } ? false : true;
 
 /** A path to a value: `name`, `author__name`, `authorId`. */
 export interface ScalarPath<P extends string, S> {
@@ -194,17 +229,6 @@ export interface RelPath<P extends string, S> {
   spec: S;
 }
 
-type PkSpecOf<F> = HasPk<F> extends true ? { [K in PkKeys<F>]: SpecOf<F[K]> }[PkKeys<F>] : AutoSpec;
-type AutoSpec = {
-  readonly rel: 'none';
-  readonly value: number;
-  readonly input: number;
-  readonly null: false;
-  readonly optional: true;
-  readonly pk: true;
-  readonly kind: 'integer';
-};
-type AsScalarPk<S> = S extends { rel: 'none' } ? S : S extends { rel: 'o2o'; target: infer I } ? PkSpecOf<FieldsOf<I>> : never;
 type Relaxed<S, N extends boolean> = N extends true ? Omit<S, 'null'> & { readonly null: true } : S;
 
 type FieldPaths<Fd, P extends string, D extends unknown[], N extends boolean> =
@@ -275,12 +299,17 @@ type RelEntries<P extends string, S> = S extends { target: infer I }
 type EntriesOf<E> =
   E extends ScalarPath<infer P, infer S> ? ScalarEntries<P, S> : E extends RelPath<infer P, infer S> ? RelEntries<P, S> : never;
 
+/** An instance is not a nested filter (without this, a Book would pass where `{ author: {...} }` is expected). */
+interface NotAnInstance {
+  readonly [FIELDS]?: never;
+}
+
 /**
  * The object `filter()`, `exclude()` and `get()` accept for instances `I`: every lookup key with
  * the type of value it takes. Keys not listed (typos, lookups a field does not support) do not
  * compile.
  */
-export type FilterOf<I> = { [E in EntriesOf<PathsOf<FieldsOf<I>>> as E[0]]?: E[1] };
+export type FilterOf<I> = { [E in EntriesOf<PathsOf<FieldsOf<I>>> as E[0]]?: E[1] } & NotAnInstance;
 
 /** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
 export type AnnotationFilter<A> = {
@@ -292,6 +321,9 @@ export type AnnotationFilter<A> = {
   ]?: E[1];
 };
 
+/** The spec of `pk` (and of the implicit `id`) of `F`, as a scalar. */
+type PkScalar<F> = AsScalarPk<PkSpecOf<F>>;
+
 // ---- values and ordering ---------------------------------------------------------------------------
 
 type ValueOfSpec<S> = S extends { rel: 'none'; value: infer V }
@@ -301,11 +333,34 @@ type ValueOfSpec<S> = S extends { rel: 'none'; value: infer V }
     : S extends { target: infer I }
       ? PkOf<I> | null
       : never;
-type ValueEntries<E> =
-  E extends ScalarPath<infer P, infer S> ? [P, ValueOfSpec<S>] : E extends RelPath<infer P, infer S> ? [P, ValueOfSpec<S>] : never;
+
+/** A model's own value paths: fields, `<fk>Id`, relations (their keys), `pk`, `id`. */
+type OwnValues<F> = { [K in keyof F & string]: ValueOfSpec<SpecOf<F[K]>> } & {
+  [K in FkKeys<F> as `${K}Id`]: ValueOfSpec<SpecOf<F[K]>>;
+} & { pk: ValueOfSpec<PkScalar<F>> } & (HasPk<F> extends true ? Empty : { id: number });
+type OwnValueKeys<F> = keyof OwnValues<F> & string;
+type ValueKeys1<F> = OwnValueKeys<F> | { [K in RelKeys<F>]: `${K}__${OwnValueKeys<TargetFields<F, K>>}` }[RelKeys<F>];
+type ValueKeys2<F> = OwnValueKeys<F> | { [K in RelKeys<F>]: `${K}__${ValueKeys1<TargetFields<F, K>>}` }[RelKeys<F>];
+/** The type path `P` of `F` yields (null too once a relation on the way is nullable or multi-valued); one alias per depth, as `LookupValue`. */
+type ValueAt0<F, P, Null extends boolean> = P extends keyof OwnValues<F> ? OwnValues<F>[P] | (Null extends true ? null : never) : never;
+type ValueAt1<F, P, Null extends boolean> = P extends keyof OwnValues<F>
+  ? OwnValues<F>[P] | (Null extends true ? null : never)
+  : P extends `${infer R}__${infer Rest}`
+    ? R extends RelKeys<F>
+      ? ValueAt0<TargetFields<F, R>, Rest, Null extends true ? true : Loosens<F, R>>
+      : never
+    : never;
+type ValueAt2<F, P> = P extends keyof OwnValues<F>
+  ? OwnValues<F>[P]
+  : P extends `${infer R}__${infer Rest}`
+    ? R extends RelKeys<F>
+      ? ValueAt1<TargetFields<F, R>, Rest, Loosens<F, R>>
+      : never
+    : never;
+type Values<F> = { [P in ValueKeys2<F>]: ValueAt2<F, P> };
 
 /** Every path `values()` / `valuesList()` / `orderBy()` accept, with the type it yields. */
-export type ValueMap<I> = { [E in ValueEntries<PathsOf<FieldsOf<I>>> as E[0]]: E[1] };
+export type ValueMap<I> = Values<FieldsOf<I>>;
 
 /** A path usable in `values()`. */
 export type ValuePath<I> = keyof ValueMap<I> & string;
@@ -323,12 +378,35 @@ export type ValuesTuple<I, A, K extends readonly string[]> = {
   -readonly [N in keyof K]: K[N] extends keyof A ? A[K[N]] : K[N] extends keyof ValueMap<I> ? ValueMap<I>[K[N]] : never;
 };
 
-/** Paths of relations (for `selectRelated` / `prefetchRelated`). */
-type RelPathsOf<E> = E extends RelPath<infer P, infer S> ? (S extends { rel: 'fk' | 'o2o' } ? ['single', P] : ['multi', P]) : never;
-/** Forward single-valued relation paths (`selectRelated('author__publisher')`). */
-export type SelectRelatedPath<I> = Extract<RelPathsOf<PathsOf<FieldsOf<I>>>, ['single', string]>[1];
-/** Any relation path (`prefetchRelated('books__tags')`). */
-export type PrefetchPath<I> = RelPathsOf<PathsOf<FieldsOf<I>>>[1];
+// ---- relation paths ----------------------------------------------------------------------------------
+
+/** Forward single-valued chains from `F`, up to three relations (`a`, `a__b`, `a__b__c`). */
+type ForwardPaths0<F> = FkKeys<F>;
+type ForwardPaths1<F> = FkKeys<F> | { [K in FkKeys<F>]: `${K}__${ForwardPaths0<TargetFields<F, K>>}` }[FkKeys<F>];
+type ForwardPaths2<F> = FkKeys<F> | { [K in FkKeys<F>]: `${K}__${ForwardPaths1<TargetFields<F, K>>}` }[FkKeys<F>];
+/**
+ * The paths `selectRelated()` accepts: chains of forward foreign keys and one-to-ones only
+ * (`author`, `author__publisher`). A multi-valued or reverse relation anywhere in the chain
+ * (`author__books__author`) does not compile: it cannot be joined into the same row.
+ */
+export type SelectRelatedPath<I> = ForwardPaths2<FieldsOf<I>>;
+
+type RelPaths0<F> = RelKeys<F>;
+type RelPaths1<F> = RelKeys<F> | { [K in RelKeys<F>]: `${K}__${RelPaths0<TargetFields<F, K>>}` }[RelKeys<F>];
+type RelPaths2<F> = RelKeys<F> | { [K in RelKeys<F>]: `${K}__${RelPaths1<TargetFields<F, K>>}` }[RelKeys<F>];
+/** Any relation path (`prefetchRelated('books__tags')`), up to three relations. */
+export type PrefetchPath<I> = RelPaths2<FieldsOf<I>>;
+
+// ---- in bulk -------------------------------------------------------------------------------------------
+
+/** Fields `inBulk()` may key by: `pk`, the primary key, unique fields and one-to-ones (by name or `<name>Id`). */
+export type UniqueKey<I> = 'pk' | UniqueFieldKeys<FieldsOf<I>>;
+type UniqueFieldKeys<F> =
+  | { [K in keyof F & string]: SpecOf<F[K]> extends { unique: true } | { pk: true } | { rel: 'o2o' } ? K : never }[keyof F & string]
+  | { [K in FkKeys<F>]: SpecOf<F[K]> extends { unique: true } | { pk: true } | { rel: 'o2o' } ? `${K}Id` : never }[FkKeys<F>]
+  | (HasPk<F> extends true ? never : 'id');
+/** The type of a unique key's value (the map key of `inBulk()`). */
+export type UniqueValue<I, K> = K extends keyof ValueMap<I> ? ValueMap<I>[K] : never;
 
 // ---- public helpers ----------------------------------------------------------------------------------
 

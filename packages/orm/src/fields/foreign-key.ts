@@ -49,6 +49,8 @@ export type ForeignKeySpec<I, O, Rel extends 'fk' | 'o2o' = 'fk'> = {
   readonly null: O extends { null: true } ? true : false;
   readonly optional: O extends { null: true } ? true : O extends { default: unknown } ? true : false;
   readonly pk: O extends { primaryKey: true } ? true : false;
+  /** A one-to-one is unique; a foreign key when declared `unique` (or the primary key). */
+  readonly unique: Rel extends 'o2o' ? true : O extends { unique: true } | { primaryKey: true } ? true : false;
 };
 
 /** The base of relation fields: the related model, resolved on first use, and the reverse names. */

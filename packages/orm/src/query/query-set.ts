@@ -33,6 +33,8 @@ import type {
   RowOf,
   SelectRelatedPath,
   Simplify,
+  UniqueKey,
+  UniqueValue,
   UpdateOf,
   ValueMap,
   ValuePath,
@@ -650,8 +652,17 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     );
   }
 
-  /** Instances by primary key (or another unique field): a Map. */
-  async inBulk(ids?: readonly PkOf<I>[], options: { fieldName?: ValuePath<I> } = {}): Promise<Map<PkOf<I>, R>> {
+  /**
+   * Instances by primary key, or by another unique field (`fieldName`): a Map keyed by that
+   * field's value. `inBulk(['a-1'], { fieldName: 'sku' })` is a `Map<string, Product>`; a field
+   * that is not unique does not compile (and is a FieldError at run time).
+   */
+  inBulk(ids?: readonly PkOf<I>[]): Promise<Map<PkOf<I>, R>>;
+  inBulk<K extends UniqueKey<I>>(
+    ids: readonly NonNullable<UniqueValue<I, K>>[] | undefined,
+    options: { fieldName: K },
+  ): Promise<Map<UniqueValue<I, K>, R>>;
+  async inBulk(ids?: readonly unknown[], options: { fieldName?: string } = {}): Promise<Map<unknown, R>> {
     const fieldName = (options.fieldName ?? 'pk') as string;
     const field = fieldName === 'pk' ? this.meta.pk : this.meta.concreteField(fieldName, 'inBulk');
     if (fieldName !== 'pk' && !field.unique)
@@ -660,16 +671,16 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
         field: fieldName,
       });
     if (this.query.isSliced) throw new TypeError("Cannot use 'limit' or 'offset' with inBulk().");
-    const out = new Map<PkOf<I>, R>();
+    const out = new Map<unknown, R>();
     const attname = field.attname;
     if (ids !== undefined) {
       if (ids.length === 0) return out;
       // One statement: the list is one bound parameter whatever its length (`ops.inListSql`).
       const rows = await this.filter({ [`${fieldName}__in`]: ids } as FilterArg<I, A>).fetchAll();
-      for (const r of rows) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
+      for (const r of rows) out.set((r as Record<string, unknown>)[attname], r);
       return out;
     }
-    for (const r of await this.fetchAll()) out.set((r as Record<string, unknown>)[attname] as PkOf<I>, r);
+    for (const r of await this.fetchAll()) out.set((r as Record<string, unknown>)[attname], r);
     return out;
   }
 
