@@ -194,7 +194,7 @@ eachDatabase('writes', (db) => {
       const map = await Book.objects.inBulk([books.alpha.id, books.beta.id, 999999]);
       expect([...map.keys()].sort()).toEqual([books.alpha.id, books.beta.id].sort());
       expect(map.get(books.alpha.id)?.title).toBe('Alpha');
-      const byTitle = await Book.objects.inBulk(['Alpha' as never], { fieldName: 'title' }).catch((e: unknown) => e);
+      const byTitle = await Book.objects.inBulk(['Alpha' as never], { fieldName: 'title' as never }).catch((e: unknown) => e);
       expect(FieldError.is(byTitle)).toBe(true);
       const seen: string[] = [];
       const { queries } = await captureQueries(async () => {
