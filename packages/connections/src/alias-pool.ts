@@ -42,6 +42,8 @@ export interface AliasStats {
   waits: number;
   /** Leases that gave up after `acquireTimeoutMs`. */
   timeouts: number;
+  /** Leases refused at once because `maxWaiting` scopes were already waiting (load shedding). */
+  shed: number;
   leaks: number;
   healthChecks: number;
   healthCheckFailures: number;
@@ -94,6 +96,7 @@ export class AliasPool {
     releases: 0,
     waits: 0,
     timeouts: 0,
+    shed: 0,
     leaks: 0,
     healthChecks: 0,
     healthCheckFailures: 0,
@@ -141,7 +144,16 @@ export class AliasPool {
           return this.assign(conn, scope, site, started);
         }
       }
-      if (first) this.counters.waits += 1;
+      if (first) {
+        // Load shedding: a newcomer that finds the queue full is refused at once (a woken waiter
+        // that lost the race was admitted already and keeps its place).
+        const maxWaiting = this.settings.maxWaiting;
+        if (maxWaiting !== null && this.waiters.length >= maxWaiting) {
+          this.counters.shed += 1;
+          throw this.queueFull();
+        }
+        this.counters.waits += 1;
+      }
       // A waiter woken to retry that lost the race keeps its place at the head of the queue.
       const handed = await this.wait(scope, deadline, started, !first);
       first = false;
@@ -532,6 +544,24 @@ export class AliasPool {
       budget,
       waitedMs,
       holders,
+      waiting: this.waiters.length,
+    });
+  }
+
+  /**
+   * The queue is full: refused without waiting. Cheap on purpose (a burst may shed thousands):
+   * no holders list, whose frames would be formatted for each refused scope.
+   */
+  private queueFull(): SpoolError {
+    const waiting = this.waiters.length;
+    const maxWaiting = this.settings.maxWaiting as number;
+    return new PoolExhaustedError(messages.queueFull(this.alias, waiting, maxWaiting, this.settings.max), {
+      alias: this.alias,
+      budget: this.settings.max,
+      waitedMs: 0,
+      holders: [],
+      queueFull: true,
+      waiting,
     });
   }
 

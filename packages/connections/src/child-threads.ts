@@ -157,6 +157,7 @@ export class ChildThreads {
       maxAge: 0,
       max: 1,
       acquireTimeoutMs: 5000,
+      maxWaiting: null,
       connectTimeoutMs: a.target.connectTimeoutMs,
       healthChecks: false,
       idleTimeoutMs: null,

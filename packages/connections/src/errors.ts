@@ -201,17 +201,40 @@ export interface HolderInfo {
   threadId: number;
 }
 
-/** No connection could be leased within `acquireTimeoutMs`: the budget is used up. */
+/**
+ * No connection could be leased: the budget stayed used up for `acquireTimeoutMs`, or (`queueFull`)
+ * the scope arrived when `maxWaiting` scopes were already waiting and was refused at once (load
+ * shedding). Either way the database is overloaded for now, not broken: `statusCode` is 503, which
+ * `@spool/web` answers with `503 Service Unavailable` and `Retry-After` (as do Express's and
+ * Fastify's default error handlers, which read `statusCode`).
+ */
 export class PoolExhaustedError extends OperationalError {
   static override readonly kind: string = 'PoolExhaustedError';
   readonly budget: number;
   readonly waitedMs: number;
   readonly holders: readonly HolderInfo[];
-  constructor(message: string, options: SpoolErrorOptions & { budget: number; waitedMs: number; holders: readonly HolderInfo[] }) {
+  /** True when the scope was refused at once because the wait queue was full (`maxWaiting`). */
+  readonly queueFull: boolean;
+  /** How many scopes were waiting for a connection when this one gave up or was refused. */
+  readonly waiting: number;
+  /** The HTTP status this error calls for: 503 Service Unavailable (retry later). */
+  readonly statusCode: number = 503;
+  constructor(
+    message: string,
+    options: SpoolErrorOptions & {
+      budget: number;
+      waitedMs: number;
+      holders: readonly HolderInfo[];
+      queueFull?: boolean;
+      waiting?: number;
+    },
+  ) {
     super(message, { ...options, code: 'E_POOL_EXHAUSTED' });
     this.budget = options.budget;
     this.waitedMs = options.waitedMs;
     this.holders = options.holders;
+    this.queueFull = options.queueFull ?? false;
+    this.waiting = options.waiting ?? 0;
   }
 }
 

@@ -68,6 +68,10 @@ export const messages = {
       (lines.length ? `\nHolders:\n${lines.join('\n')}` : '')
     );
   },
+  queueFull: (alias: string, waiting: number, maxWaiting: number, budget: number): string =>
+    `The wait queue for a connection to '${alias}' is full: ${waiting} scopes are already waiting (maxWaiting = ${maxWaiting}) for this thread's budget of ${budget} connections, ` +
+    `so this scope was refused at once rather than queued (load shedding). Retry later (@spool/web answers 503 with Retry-After), ` +
+    `or raise 'maxWaiting' or 'max' if the database can serve more.`,
   connectFailed: (alias: string, cause: string): string => `Could not connect to '${alias}': ${cause}`,
   brokenAtomic: (alias: string): string =>
     `You can't execute queries until the end of the 'atomic' block: an earlier query on '${alias}' failed inside it. ` +

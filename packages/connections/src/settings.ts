@@ -57,6 +57,13 @@ export interface DatabaseSettings {
   max?: number;
   /** How long a scope waits for a connection when the budget is used up, in ms. Default 10000. */
   acquireTimeoutMs?: number;
+  /**
+   * How many scopes may wait for a connection of this alias in this thread (load shedding): a scope
+   * that arrives when this many already wait fails at once with `PoolExhaustedError` (queue full)
+   * instead of holding its request's memory in the queue. Default `100 × max` (1000 in the main
+   * thread, 100 in a worker thread); `null` for no bound.
+   */
+  maxWaiting?: number | null;
   /** How long opening a connection may take, in ms. Default 10000. */
   connectTimeoutMs?: number;
   /** Check a reused idle connection (`SELECT 1` / ping) before its first use in a scope. Default false. */
@@ -102,6 +109,16 @@ export interface Settings {
   drainMs?: number;
 }
 
+/**
+ * The default of `maxWaiting` is this many waiting scopes per connection of `max`. The policy: a
+ * waiter at the back of a queue of `100 × max` waits about 100 hold times, so with the default
+ * `acquireTimeoutMs` of 10 s it would be served while scopes hold a connection for up to ~100 ms
+ * (the usual web request or job); a longer queue mostly holds scopes that would time out anyway,
+ * each with its request's memory. PgBouncer's defaults (`max_client_conn` 100 for a pool of 20)
+ * shed much earlier; a pool that never sheds (pg.Pool, mysql2) grows until the process falls over.
+ */
+export const DEFAULT_WAITING_PER_CONNECTION = 100;
+
 /** The default of `drainMs`. */
 export const DEFAULT_DRAIN_MS = 5000;
 
@@ -127,6 +144,8 @@ export interface ResolvedDatabaseSettings {
   maxAge: number | null;
   max: number;
   acquireTimeoutMs: number;
+  /** Bound of the wait queue (`null`: unbounded). */
+  maxWaiting: number | null;
   connectTimeoutMs: number;
   healthChecks: boolean;
   idleTimeoutMs: number | null;
@@ -158,6 +177,7 @@ const DB_KEYS = [
   'maxAge',
   'max',
   'acquireTimeoutMs',
+  'maxWaiting',
   'connectTimeoutMs',
   'healthChecks',
   'idleTimeoutMs',
@@ -321,6 +341,7 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
     maxAge: num(value, 'maxAge', path, { def: 0, nullable: true }),
     max,
     acquireTimeoutMs: num(value, 'acquireTimeoutMs', path, { def: 10_000, nullable: false, min: 1 }) as number,
+    maxWaiting: num(value, 'maxWaiting', path, { def: DEFAULT_WAITING_PER_CONNECTION * max, nullable: true, integer: true, min: 0 }),
     connectTimeoutMs: num(value, 'connectTimeoutMs', path, { def: 10_000, nullable: false, min: 1 }) as number,
     healthChecks: bool(value, 'healthChecks', path, false),
     idleTimeoutMs: num(value, 'idleTimeoutMs', path, { def: 30_000, nullable: true, min: 1 }),

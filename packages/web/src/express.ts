@@ -19,7 +19,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connections } from '@spool/connections';
 import { routerPublishesErrors, SPOOL_ERRORS, SPOOL_MIDDLEWARE, watchRouterErrors } from './express-error-channel';
-import { beginRequest, commitBeforeEnd, requestScopeOf, resolveOptions, type RequestScopeOptions } from './request-scope';
+import {
+  answerOverloaded,
+  beginRequest,
+  commitBeforeEnd,
+  isOverloadError,
+  requestScopeOf,
+  resolveOptions,
+  type RequestScopeOptions,
+} from './request-scope';
 
 export type NextFunction = (err?: unknown) => void;
 
@@ -56,14 +64,20 @@ export function spoolMiddleware(
  * Express 4 and other connect-style frameworks whose router publishes no diagnostics), and it
  * stops there the errors that only say the client went away (a statement refused because the
  * request's scope ended with the disconnect): no error handler runs for them and nothing is
- * logged, since nobody is left to answer. Every other error is passed on unchanged.
+ * logged, since nobody is left to answer. A `PoolExhaustedError` (the wait queue was full, or no
+ * connection was free within `acquireTimeoutMs`) is answered here with `503 Service Unavailable`
+ * and `Retry-After`. Every other error is passed on unchanged.
  */
 export function spoolErrors(): (err: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
-  const handler = function spoolErrorHandler(err: unknown, req: IncomingMessage, _res: ServerResponse, next: NextFunction): void {
+  const handler = function spoolErrorHandler(err: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const scope = requestScopeOf(req);
     if (scope) {
       scope.fail(err);
       if (scope.isDisconnectError(err)) return;
+    }
+    if (isOverloadError(err)) {
+      answerOverloaded(err, res);
+      return;
     }
     next(err);
   };

@@ -14,10 +14,20 @@
  * ```
  * With `atomicRequests`, the transaction commits in `onSend`, before the reply is sent; a failed
  * COMMIT becomes an error reply. An error from the handler or a hook (Fastify's `onError`) rolls
- * the request back, whatever status your error handler then sends.
+ * the request back, whatever status your error handler then sends. A `PoolExhaustedError` (the
+ * wait queue was full, or no connection was free in time) is answered `503 Service Unavailable`
+ * with `Retry-After` (unless your error handler sets another status).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { beginRequest, commitBeforeEnd, requestScopeOf, resolveOptions, type RequestScopeOptions } from './request-scope';
+import {
+  beginRequest,
+  commitBeforeEnd,
+  isOverloadError,
+  requestScopeOf,
+  resolveOptions,
+  RETRY_AFTER_SECONDS,
+  type RequestScopeOptions,
+} from './request-scope';
 
 interface FastifyRequestLike {
   raw: IncomingMessage;
@@ -26,6 +36,7 @@ interface FastifyReplyLike {
   raw: ServerResponse;
   statusCode: number;
   code(status: number): unknown;
+  header(name: string, value: string): unknown;
 }
 interface FastifyLike {
   addHook(name: 'onRequest', hook: (req: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void): unknown;
@@ -57,6 +68,11 @@ export function spoolPlugin(fastify: FastifyLike, options: RequestScopeOptions, 
     scope.fail(error);
     // The client went away: nobody reads this reply, and it is not a server error.
     if (scope.isDisconnectError(error)) reply.code(CLIENT_CLOSED_REQUEST);
+    // The database is overloaded (queue full, or no connection in time): retry later.
+    else if (isOverloadError(error)) {
+      reply.code(503);
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    }
   });
   if (opts.atomic) {
     fastify.addHook('onSend', async (request, reply, payload) => {

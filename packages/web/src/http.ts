@@ -14,7 +14,14 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { beginRequest, commitBeforeEnd, resolveOptions, type RequestScopeOptions } from './request-scope';
+import {
+  answerOverloaded,
+  beginRequest,
+  commitBeforeEnd,
+  isOverloadError,
+  resolveOptions,
+  type RequestScopeOptions,
+} from './request-scope';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -23,7 +30,8 @@ export interface WithScopeOptions extends RequestScopeOptions {
   /**
    * Answer an error the handler threw or rejected with (the error handler of a plain server). It
    * runs inside the request's scope, after the error was recorded, so an atomic request rolls back
-   * whatever status it sends. Default: a 500, or closing the connection once the response started.
+   * whatever status it sends. Default: a 500 (a 503 with `Retry-After` for a `PoolExhaustedError`),
+   * or closing the connection once the response started.
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => unknown;
 }
@@ -56,7 +64,11 @@ export function withScope(handler: RequestHandler, options: WithScopeOptions = {
   };
 }
 
-function answer500(_error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+function answer500(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (isOverloadError(error)) {
+    answerOverloaded(error, res);
+    return;
+  }
   if (res.headersSent) {
     res.destroy();
     return;

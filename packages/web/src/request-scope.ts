@@ -8,7 +8,16 @@
  * @internal
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { atomic, connections, currentScope, openScope, ScopeEndedError, setRollback, type ScopeHandle } from '@spool/connections';
+import {
+  atomic,
+  connections,
+  currentScope,
+  openScope,
+  PoolExhaustedError,
+  ScopeEndedError,
+  setRollback,
+  type ScopeHandle,
+} from '@spool/connections';
 import { RequestAbortedError } from './request-aborted-error';
 
 /** Options shared by every integration. */
@@ -88,6 +97,33 @@ export interface RequestScope {
    * integrations keep them out of error logs.
    */
   isDisconnectError(error: unknown): boolean;
+}
+
+/**
+ * `Retry-After` (seconds) sent with the 503 that answers a `PoolExhaustedError`. One second: a
+ * shed request found `maxWaiting` scopes ahead of it, which the budget serves in about
+ * `maxWaiting / max` hold times (100 by default: a second at 10 ms a request); clients that honour
+ * it come back once that queue has moved, rather than at once into the same full queue.
+ */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Is `error` the database saying "overloaded, retry later" (queue full, or no connection in time)? */
+export function isOverloadError(error: unknown): error is PoolExhaustedError {
+  return PoolExhaustedError.is(error);
+}
+
+/** Answer an overload error: 503 Service Unavailable with `Retry-After`, unless the response has started. */
+export function answerOverloaded(error: PoolExhaustedError, res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = 503;
+  res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.end(
+    `Service Unavailable: ${error.queueFull ? 'too many requests are waiting for the database' : 'no database connection was free in time'}. Retry later.`,
+  );
 }
 
 const requestScopes = new WeakMap<object, RequestScope>();
@@ -178,6 +214,9 @@ export function beginRequest(
     signal: controller.signal,
     fail(error) {
       if (!failure) failure = { error };
+      // Whoever answers (our integrations, or Express's and Fastify's default error handlers,
+      // which take the status from the error's statusCode, 503) says when to come back.
+      if (isOverloadError(error) && !res.headersSent) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
     },
     settle: (status) => settle(status),
     isDisconnectError: (error) =>
