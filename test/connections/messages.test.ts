@@ -68,6 +68,12 @@ describe('configuration messages', () => {
     expect(configError({ databases: { default: sqlite }, drainMs: -5 }).message).toBe(
       "Option 'drainMs' must be a number >= 0, got number -5.",
     );
+    expect(configError({ databases: { default: { ...sqlite, maxWaiting: -1 } } }).message).toBe(
+      "Option 'databases.default.maxWaiting' must be an integer >= 0 or null, got number -1.",
+    );
+    expect(configError({ databases: { default: { ...sqlite, maxWaiting: 1.5 } } }).message).toBe(
+      "Option 'databases.default.maxWaiting' must be an integer >= 0 or null, got number 1.5.",
+    );
     expect(configError({ databases: { default: { ...sqlite, max: 0 } } }).message).toBe(
       "Option 'databases.default.max' must be an integer >= 1, got number 0.",
     );
@@ -303,6 +309,30 @@ describe('runtime messages', () => {
     );
     release.fire();
     await held;
+  });
+
+  test('queueFull: the wait queue is full (maxWaiting), refused at once', async () => {
+    covered.add('queueFull');
+    await shutdown();
+    configure({ databases: { default: { ...sqlite, max: 1, maxWaiting: 1, acquireTimeoutMs: 30_000 } } });
+    const [has, release] = [latch(), latch()];
+    const held = scope(async () => {
+      await sql`SELECT 1`;
+      has.fire();
+      await release.fired;
+    });
+    await has.fired;
+    const queued = scope(() => sql`SELECT 2`);
+    expect(await eventually(() => connections.stats().aliases.default?.waiting === 1)).toBe(true);
+    const err = (await scope(() => sql`SELECT 3`).catch((e: unknown) => e)) as PoolExhaustedError;
+    expect(err).toBeInstanceOf(PoolExhaustedError);
+    expect(err.message).toBe(
+      "The wait queue for a connection to 'default' is full: 1 scope is already waiting (maxWaiting = 1) for this thread's budget of 1 connections, " +
+        'so this scope was refused at once rather than queued (load shedding). Retry later (@spool/web answers 503 with Retry-After), ' +
+        "or raise 'maxWaiting' or 'max' if the database can serve more.",
+    );
+    release.fire();
+    await Promise.all([held, queued]);
   });
 
   test('poolExhausted (process-wide budget)', async () => {

@@ -69,7 +69,7 @@ export const messages = {
     );
   },
   queueFull: (alias: string, waiting: number, maxWaiting: number, budget: number): string =>
-    `The wait queue for a connection to '${alias}' is full: ${waiting} scopes are already waiting (maxWaiting = ${maxWaiting}) for this thread's budget of ${budget} connections, ` +
+    `The wait queue for a connection to '${alias}' is full: ${waiting === 1 ? '1 scope is' : `${waiting} scopes are`} already waiting (maxWaiting = ${maxWaiting}) for this thread's budget of ${budget} connections, ` +
     `so this scope was refused at once rather than queued (load shedding). Retry later (@spool/web answers 503 with Retry-After), ` +
     `or raise 'maxWaiting' or 'max' if the database can serve more.`,
   connectFailed: (alias: string, cause: string): string => `Could not connect to '${alias}': ${cause}`,
