@@ -113,6 +113,25 @@ eachDatabase('load shedding (maxWaiting)', (db) => {
     if (db.hasServer) expect(await counter.waitForCount(0, 5000)).toBe(0);
   }, 60_000);
 
+  test('a 10,000-scope burst with the default settings: every scope settles (served, or shed at once), 0 connections after shutdown', async () => {
+    configureFor(db, {}); // max 10, maxWaiting 1000, maxAge 0
+    const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => scope(() => sql`SELECT ${i} AS i`)));
+    const shed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as PoolExhaustedError);
+    expect(results.length - shed.length).toBeGreaterThanOrEqual(1010); // the budget and the queue
+    for (const e of shed) expect(e).toMatchObject({ name: 'PoolExhaustedError', queueFull: true, waiting: 1000 });
+    expect(connections.stats().aliases.default).toMatchObject({ leased: 0, waiting: 0, shed: shed.length });
+    await shutdown();
+    if (db.hasServer) expect(await counter.waitForCount(0, 5000)).toBe(0);
+  }, 60_000);
+
+  test('the same burst with maxWaiting: null: every scope is served, 0 connections after shutdown', async () => {
+    configureFor(db, { maxWaiting: null, maxAge: null, acquireTimeoutMs: 60_000 }); // maxAge null: not 10,000 connects
+    const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => scope(() => sql`SELECT ${i} AS i`)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    await shutdown();
+    if (db.hasServer) expect(await counter.waitForCount(0, 5000)).toBe(0);
+  }, 120_000);
+
   test('FIFO under steady 10× oversubscription: no waiter waits more than a small multiple of the median', async () => {
     const MAX = 2;
     const CALLERS = 10 * MAX;
