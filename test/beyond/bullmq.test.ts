@@ -6,8 +6,8 @@
 import { configure, shutdown, sql } from '@spool/connections';
 import { task } from '@spool/workers';
 import { Queue, Worker, type Job } from 'bullmq';
-import { createConnection } from 'node:net';
 import { eachDatabase, eventually, useDatabase } from '../support/helpers';
+import { canConnect } from '../support/local-ports';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 const CONCURRENCY = 4;
@@ -17,25 +17,11 @@ interface JobData {
   failTimes: number;
 }
 
-/** Whether Redis answers on 127.0.0.1:6379 (a TCP connect within a second). */
-function redisReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: REDIS.host, port: REDIS.port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 eachDatabase('BullMQ jobs as scopes', (db) => {
   const counter = useDatabase(db);
   let noRedis = false;
   beforeAll(async () => {
-    if (await redisReachable()) return;
+    if (await canConnect(REDIS.port, REDIS.host)) return;
     // CI (.ci/run) starts Redis and requires it: there an unreachable Redis is a failure, not a skip.
     if (process.env.SPOOL_REQUIRE_REDIS === '1')
       throw new Error('Redis is required (SPOOL_REQUIRE_REDIS=1) but 127.0.0.1:6379 does not answer');

@@ -5,10 +5,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { asUser, canConnect, freePort } from './local-ports';
 
 const run = promisify(execFile);
 
@@ -16,23 +16,6 @@ export interface PgBouncer {
   readonly port: number;
   stop(): Promise<void>;
 }
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
 
 /** Start PgBouncer for `users` (trust) to `host:port`, or say why it cannot. */
 export async function startPgBouncer(options: {
@@ -70,8 +53,7 @@ export async function startPgBouncer(options: {
     ].join('\n'),
   );
   if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres:', dir]);
-  const [cmd, args] =
-    process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, join(dir, 'pgbouncer.ini')]] : [bin, [join(dir, 'pgbouncer.ini')]];
+  const [cmd, args] = asUser('postgres', bin, [join(dir, 'pgbouncer.ini')]);
   const child: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
   const deadline = Date.now() + 15_000;
   while (!(await canConnect(port))) {

@@ -7,11 +7,11 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DatabaseSettings } from '@spool/connections';
+import { asUser, freePort } from './local-ports';
 
 const run = promisify(execFile);
 
@@ -30,15 +30,6 @@ export interface PrivateServer {
   destroy(): Promise<void>;
 }
 
-/** A free local TCP port. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
@@ -53,11 +44,6 @@ async function which(cmd: string): Promise<string | undefined> {
     if (existsSync(join(dir, cmd))) return join(dir, cmd);
   }
   return undefined;
-}
-
-/** Run `cmd` as `user` when this process is root (servers refuse to run as root). */
-function asUser(user: string, cmd: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
 }
 
 /** Copy the cached template of `key`, creating it with `init(dir)` on first use. */
