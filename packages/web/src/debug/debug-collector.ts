@@ -53,14 +53,9 @@ export interface RequestRecord {
   droppedQueries: number;
 }
 
-export interface LeakRecord {
+/** A leak event as the page shows it: the event's fields (copied one by one, so what is sent is chosen here) and when. */
+export interface LeakRecord extends LeakEvent {
   at: number;
-  alias: string;
-  scopeId: number;
-  scopeName: string | undefined;
-  connectionId: number;
-  heldMs: number;
-  stack: string | undefined;
 }
 
 export interface WaitRecord {
