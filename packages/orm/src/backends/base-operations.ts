@@ -11,9 +11,10 @@
  * SQL fragments use knex raw syntax: `%lhs` is replaced by the left-hand side's SQL, `?` is a
  * parameter.
  */
-import type { Vendor } from '@spool/connections';
+import { NotSupportedError, type Vendor } from '@spool/connections';
 import type { Field, FromDb } from '../fields/field';
 import type { ArithmeticKind } from '../query/output-types';
+import type { FuncNode } from '../query/nodes';
 import { dateFromDb } from '../fields/date-field';
 import { dateTimeFromDb } from '../fields/date-time-field';
 import { bigintExactFromDb } from '../fields/integer-field';
@@ -35,6 +36,40 @@ export const DATA_TYPES: Readonly<Record<string, string>> = {
   DateTimeField: 'datetime',
   UUIDField: 'char(32)',
   JSONField: 'text',
+};
+
+/** Templates of the built-in functions shared by most backends (see `BaseOperations.functionTemplate`). */
+export const FUNCTION_TEMPLATES: Readonly<Record<string, string | ((this: BaseOperations, n: FuncNode) => string)>> = {
+  Lower: 'LOWER(%(0)s)',
+  Upper: 'UPPER(%(0)s)',
+  Length: 'LENGTH(%(0)s)',
+  Concat: 'CONCAT(%(expressions)s)',
+  Substr: (n) => (n.args.length === 3 ? 'SUBSTRING(%(0)s, %(1)s, %(2)s)' : 'SUBSTRING(%(0)s, %(1)s)'),
+  Trim: 'TRIM(%(0)s)',
+  LTrim: 'LTRIM(%(0)s)',
+  RTrim: 'RTRIM(%(0)s)',
+  Replace: 'REPLACE(%(0)s, %(1)s, %(2)s)',
+  Left: 'LEFT(%(0)s, %(1)s)',
+  Right: 'RIGHT(%(0)s, %(1)s)',
+  StrIndex: 'INSTR(%(0)s, %(1)s)',
+  Coalesce: 'COALESCE(%(expressions)s)',
+  NullIf: 'NULLIF(%(0)s, %(1)s)',
+  Greatest: 'GREATEST(%(expressions)s)',
+  Least: 'LEAST(%(expressions)s)',
+  Abs: 'ABS(%(0)s)',
+  Round: 'ROUND(%(0)s)',
+  Ceil: 'CEILING(%(0)s)',
+  Floor: 'FLOOR(%(0)s)',
+  Mod: 'MOD(%(0)s, %(1)s)',
+  Power: 'POWER(%(0)s, %(1)s)',
+  Cast(n) {
+    return `CAST(%(0)s AS ${this.castType(n.field as Field)})`;
+  },
+  Trunc(n) {
+    const [unit, kind] = n.option.split(':') as [string, string];
+    return this.truncSql(unit, kind === 'datetime');
+  },
+  Now: 'CURRENT_TIMESTAMP',
 };
 
 /** Makes the converter of a field kind's values read from the driver. */
@@ -144,6 +179,45 @@ export abstract class BaseOperations {
   aggregateNeedsConversion(_fn: string, _kind: string | undefined): boolean {
     return true;
   }
+
+  // ---- functions --------------------------------------------------------------------------------------
+
+  /**
+   * The SQL template of a database function (Django's `Func.as_sql` and its `as_<vendor>`
+   * variants): `%(0)s`, `%(1)s`, ... stand for its arguments, `%(expressions)s` for all of them.
+   * Built-in functions are named by `n.fn` (`Lower`, `Trunc`, ...); a user's `Func` carries its
+   * own template (one, or one per vendor).
+   */
+  functionTemplate(n: FuncNode): string {
+    if (n.template !== undefined) {
+      const t = typeof n.template === 'string' ? n.template : n.template[this.vendor];
+      if (t === undefined)
+        throw new NotSupportedError(
+          `This Func has no template for ${this.displayName} (templates for: ${Object.keys(n.template).join(', ')}).`,
+        );
+      return t;
+    }
+    const t = this.functionTemplates[n.fn];
+    if (typeof t === 'function') return t.call(this, n);
+    if (t === undefined) throw new NotSupportedError(`The database function ${n.fn}() is not supported on ${this.displayName}.`);
+    return t;
+  }
+
+  /** Templates of the built-in functions (see `functionTemplate`); backends override what differs. */
+  protected readonly functionTemplates: Readonly<Record<string, string | ((this: BaseOperations, n: FuncNode) => string)>> =
+    FUNCTION_TEMPLATES;
+
+  /** The type a `Cast` to `field` names (Django's `cast_db_type`). */
+  castType(field: Field): string {
+    const key =
+      field.internalType === 'AutoField' ? 'IntegerField' : field.internalType === 'BigAutoField' ? 'BigIntegerField' : field.internalType;
+    const t = this.columnType(key, field);
+    if (t === undefined) throw new NotSupportedError(`Cast to ${field.internalType} is not supported on ${this.displayName}.`);
+    return t;
+  }
+
+  /** SQL truncating the date (`datetime` false) or instant `%(0)s` to the start of its `unit`, in UTC (Django's `date_trunc_sql`). */
+  abstract truncSql(unit: string, datetime: boolean): string;
 
   // ---- values ---------------------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ export interface DatabaseFeatures {
   readonly createsForeignKeysInline: boolean;
   /** Does adding a foreign key constraint index its column (so no separate index is created)? */
   readonly foreignKeyConstraintsCreateIndexes: boolean;
+  /** Does the database have `FN(x) FILTER (WHERE ...)` (else a conditional aggregate is `FN(CASE WHEN ... THEN x END)`)? */
+  readonly supportsAggregateFilterClause: boolean;
 }
 
 /** The answers shared by most backends; each backend overrides what differs. */
@@ -46,4 +48,5 @@ export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
   canRollbackDdl: true,
   createsForeignKeysInline: false,
   foreignKeyConstraintsCreateIndexes: false,
+  supportsAggregateFilterClause: true,
 });

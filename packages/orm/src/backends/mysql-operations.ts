@@ -9,7 +9,32 @@ import { booleanFromDb } from '../fields/boolean-field';
 import type { ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
 import { uuidFromHex } from '../fields/uuid-field';
-import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
+import type { Field } from '../fields/field';
+import type { FuncNode } from '../query/nodes';
+import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES } from './base-operations';
+
+/** Django's `cast_data_types` of MySQL/MariaDB (CAST does not take the column types). */
+const CAST_TYPES: Readonly<Record<string, string>> = {
+  IntegerField: 'signed integer',
+  BigIntegerField: 'signed integer',
+  AutoField: 'signed integer',
+  BigAutoField: 'signed integer',
+  CharField: 'char(%(maxLength)s)',
+  TextField: 'char',
+  DecimalField: 'decimal(%(maxDigits)s, %(decimalPlaces)s)',
+  DateField: 'date',
+  DateTimeField: 'datetime(6)',
+};
+
+/** DATE_FORMAT patterns of the datetime units (Django's `datetime_trunc_sql`). */
+const TRUNC_FORMATS: Readonly<Record<string, string>> = {
+  year: '%Y-01-01 00:00:00',
+  month: '%Y-%m-01 00:00:00',
+  day: '%Y-%m-%d 00:00:00',
+  hour: '%Y-%m-%d %H:00:00',
+  minute: '%Y-%m-%d %H:%i:00',
+  second: '%Y-%m-%d %H:%i:%s',
+};
 import { DEFAULT_FEATURES } from './database-features';
 
 export class MysqlOperations extends BaseOperations {
@@ -22,6 +47,7 @@ export class MysqlOperations extends BaseOperations {
     updateCanSelfSelect: false,
     canRollbackDdl: false,
     foreignKeyConstraintsCreateIndexes: true,
+    supportsAggregateFilterClause: false,
   });
 
   private readonly byServer = new Map<string, BaseOperations>();
@@ -72,6 +98,41 @@ export class MysqlOperations extends BaseOperations {
   }
 
   readonly dateOfDatetime = 'DATE(%lhs)';
+
+  /** Django's MariaDB functions: CHAR_LENGTH, CONCAT_WS (NULLs skipped), casts to SIGNED/CHAR, floats by `+ 0.0`, UTC_TIMESTAMP. */
+  protected override readonly functionTemplates = Object.freeze({
+    ...FUNCTION_TEMPLATES,
+    Length: 'CHAR_LENGTH(%(0)s)',
+    Concat: "CONCAT_WS('', %(expressions)s)",
+    Cast(this: BaseOperations, n: FuncNode) {
+      const field = n.field as Field;
+      if (field.internalType === 'FloatField') return '(%(0)s + 0.0)';
+      return `CAST(%(0)s AS ${this.castType(field)})`;
+    },
+    // Instants are stored in UTC (DATETIME(6)): the current one too, whatever the session's time zone.
+    Now: 'UTC_TIMESTAMP(6)',
+  });
+
+  override castType(field: Field): string {
+    const t = CAST_TYPES[field.internalType];
+    return t === undefined
+      ? super.castType(field)
+      : t.replace(/%\((\w+)\)s/g, (_, k: string) => String((field as unknown as Record<string, unknown>)[k]));
+  }
+
+  truncSql(unit: string, datetime: boolean): string {
+    if (!datetime) {
+      if (unit === 'year') return "CAST(DATE_FORMAT(%(0)s, '%Y-01-01') AS DATE)";
+      if (unit === 'month') return "CAST(DATE_FORMAT(%(0)s, '%Y-%m-01') AS DATE)";
+      if (unit === 'quarter') return 'MAKEDATE(YEAR(%(0)s), 1) + INTERVAL QUARTER(%(0)s) QUARTER - INTERVAL 1 QUARTER';
+      if (unit === 'week') return 'DATE_SUB(%(0)s, INTERVAL WEEKDAY(%(0)s) DAY)';
+      return 'DATE(%(0)s)';
+    }
+    if (unit === 'quarter')
+      return "CAST(DATE_FORMAT(MAKEDATE(YEAR(%(0)s), 1) + INTERVAL QUARTER(%(0)s) QUARTER - INTERVAL 1 QUARTER, '%Y-%m-01 00:00:00') AS DATETIME)";
+    if (unit === 'week') return "CAST(DATE_FORMAT(DATE_SUB(%(0)s, INTERVAL WEEKDAY(%(0)s) DAY), '%Y-%m-%d 00:00:00') AS DATETIME)";
+    return `CAST(DATE_FORMAT(%(0)s, '${TRUNC_FORMATS[unit]}') AS DATETIME)`;
+  }
 
   /**
    * MariaDB has no `NULLS FIRST/LAST`; NULL sorts as the smallest value (first ascending, last

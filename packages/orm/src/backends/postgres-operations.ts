@@ -7,7 +7,9 @@ import { DataError } from '@spool/connections';
 import { bigintFromDb } from '../fields/integer-field';
 import { dateFromDb } from '../fields/date-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
-import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
+import type { Field } from '../fields/field';
+import type { FuncNode } from '../query/nodes';
+import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES } from './base-operations';
 import { DEFAULT_FEATURES } from './database-features';
 
 export class PostgresOperations extends BaseOperations {
@@ -45,6 +47,30 @@ export class PostgresOperations extends BaseOperations {
   }
 
   readonly dateOfDatetime = `(%lhs AT TIME ZONE 'UTC')::date`;
+
+  /**
+   * Django's PostgreSQL functions: CONCAT of texts (every argument cast, as Django does: a
+   * parameter has no type otherwise), STRPOS, `::` casts, STATEMENT_TIMESTAMP(); lengths and
+   * positions as integers (a literal is bound as a bigint, which SUBSTRING and LEFT do not take).
+   */
+  protected override readonly functionTemplates = Object.freeze({
+    ...FUNCTION_TEMPLATES,
+    Concat: (n: FuncNode) => `CONCAT(${n.args.map((_, i) => `(%(${i})s)::text`).join(', ')})`,
+    Substr: (n: FuncNode) =>
+      n.args.length === 3 ? 'SUBSTRING(%(0)s, (%(1)s)::integer, (%(2)s)::integer)' : 'SUBSTRING(%(0)s, (%(1)s)::integer)',
+    Left: 'LEFT(%(0)s, (%(1)s)::integer)',
+    Right: 'RIGHT(%(0)s, (%(1)s)::integer)',
+    StrIndex: 'STRPOS(%(0)s, %(1)s)',
+    Cast(this: BaseOperations, n: FuncNode) {
+      return `(%(0)s)::${this.castType(n.field as Field)}`;
+    },
+    Now: 'STATEMENT_TIMESTAMP()',
+  });
+
+  /** DATE_TRUNC in UTC; an instant stays one (a timestamptz), a date a date. */
+  truncSql(unit: string, datetime: boolean): string {
+    return datetime ? `(DATE_TRUNC('${unit}', %(0)s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')` : `DATE_TRUNC('${unit}', %(0)s)::date`;
+  }
 
   /** LIKE works on text: other kinds (uuid) are cast, as Django does, unless the template casts already. */
   override lookupCast(lhs: string, kind: string, template: string): string {

@@ -12,7 +12,27 @@ import type { ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { uuidFromHex } from '../fields/uuid-field';
-import { BaseOperations, CONVERTERS, DATA_TYPES } from './base-operations';
+import type { FuncNode } from '../query/nodes';
+import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES } from './base-operations';
+
+/** strftime patterns of the datetime units, in the stored form (`2024-05-01T00:00:00.000000Z`). */
+const TRUNC_FORMATS: Readonly<Record<string, string>> = {
+  year: '%Y-01-01T00:00:00.000000Z',
+  quarter: '%Y-%m-01T00:00:00.000000Z',
+  month: '%Y-%m-01T00:00:00.000000Z',
+  week: '%Y-%m-%dT00:00:00.000000Z',
+  day: '%Y-%m-%dT00:00:00.000000Z',
+  hour: '%Y-%m-%dT%H:00:00.000000Z',
+  minute: '%Y-%m-%dT%H:%M:00.000000Z',
+  second: '%Y-%m-%dT%H:%M:%S.000000Z',
+};
+/** Date modifiers taking a day to the start of the unit (the quarter: to its first month). */
+const TRUNC_MODIFIERS: Readonly<Record<string, string>> = {
+  year: ", 'start of year'",
+  quarter: ", 'start of month', '-' || ((CAST(strftime('%m', %(0)s) AS INTEGER) - 1) % 3) || ' months'",
+  month: ", 'start of month'",
+  week: ", '-6 days', 'weekday 1'",
+};
 import { DEFAULT_FEATURES } from './database-features';
 
 const ESCAPE = ` ESCAPE '\\'`;
@@ -61,6 +81,34 @@ export class SqliteOperations extends BaseOperations {
   }
 
   readonly dateOfDatetime = 'date(%lhs)';
+
+  /**
+   * Django's SQLite functions: `||` for Concat (NULLs as empty text), SUBSTR for Substr, Left and
+   * Right, scalar MAX/MIN for Greatest/Least (NULL when an argument is), casts of dates through
+   * `date()`, the current instant in the stored form.
+   */
+  protected override readonly functionTemplates = Object.freeze({
+    ...FUNCTION_TEMPLATES,
+    Concat: (n: FuncNode) => n.args.map((_, i) => `COALESCE(%(${i})s, '')`).join(' || '),
+    Substr: (n: FuncNode) => (n.args.length === 3 ? 'SUBSTR(%(0)s, %(1)s, %(2)s)' : 'SUBSTR(%(0)s, %(1)s)'),
+    Left: 'SUBSTR(%(0)s, 1, %(1)s)',
+    Right: 'SUBSTR(%(0)s, -(%(1)s))',
+    Greatest: 'MAX(%(expressions)s)',
+    Least: 'MIN(%(expressions)s)',
+    Cast(this: BaseOperations, n: FuncNode) {
+      const t = (n.field as Field).internalType;
+      if (t === 'DateField') return 'date(%(0)s)';
+      if (t === 'DateTimeField') return "strftime('%Y-%m-%dT%H:%M:%f000Z', %(0)s)";
+      return `CAST(%(0)s AS ${this.castType(n.field as Field)})`;
+    },
+    Now: "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')",
+  });
+
+  truncSql(unit: string, datetime: boolean): string {
+    const modifiers = TRUNC_MODIFIERS[unit] ?? '';
+    if (!datetime) return `date(%(0)s${modifiers})`;
+    return `strftime('${TRUNC_FORMATS[unit]}', %(0)s${unit === 'quarter' || unit === 'week' ? modifiers : ''})`;
+  }
 
   /**
    * A decimal column holding a whole value stores an INTEGER (NUMERIC affinity), so `/` on it would

@@ -120,7 +120,26 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
     case 'agg': {
       if (n.arg === '*') return [`${n.fn}(*)`, []];
       const [s, b] = renderExpr(n.arg, c);
-      return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}${s})`, b];
+      if (n.filter === undefined) return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}${s})`, b];
+      // A conditional aggregate: FILTER (WHERE ...) where the database has it, else CASE WHEN (as Django).
+      const [w, wb] = renderCondition(n.filter, c);
+      if (c.ops.features.supportsAggregateFilterClause)
+        return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}${s}) FILTER (WHERE ${w})`, [...b, ...wb]];
+      return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}CASE WHEN ${w} THEN ${s} ELSE NULL END)`, [...wb, ...b]];
+    }
+    case 'func':
+      return fillTemplate(c.ops.functionTemplate(n), n.args, c);
+    case 'case': {
+      let sql = 'CASE';
+      const bind: unknown[] = [];
+      for (const w of n.whens) {
+        const [cs, cb] = renderCondition(w.cond, c);
+        const [ts, tb] = renderExpr(w.then, c);
+        sql += ` WHEN ${cs} THEN ${ts}`;
+        bind.push(...cb, ...tb);
+      }
+      const [es, eb] = renderExpr(n.otherwise, c);
+      return [`${sql} ELSE ${es} END`, [...bind, ...eb]];
     }
     case 'annot': {
       const a = c.q.annotations.find((x) => x.name === n.name);
@@ -134,6 +153,43 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
       return ['?', [sub]];
     }
   }
+}
+
+/**
+ * A function's SQL from its template: `%(0)s`, `%(1)s`, ... are its arguments, `%(expressions)s`
+ * all of them (comma-separated); the bindings follow the order the arguments appear in.
+ */
+function fillTemplate(template: string, args: readonly ExprNode[], c: Ctx): Fragment {
+  const frags = args.map((a) => renderExpr(a, c));
+  const bind: unknown[] = [];
+  const sql = template.replace(/%\((\w+)\)s/g, (_, name: string) => {
+    if (name === 'expressions') {
+      for (const f of frags) bind.push(...f[1]);
+      return frags.map((f) => f[0]).join(', ');
+    }
+    const f = frags[Number(name)];
+    if (!/^\d+$/.test(name) || f === undefined)
+      throw new TypeError(`The function template ${JSON.stringify(template)} has no argument %(${name})s.`);
+    bind.push(...f[1]);
+    return f[0];
+  });
+  return [sql, bind];
+}
+
+/** A condition as SQL (in CASE WHEN, an aggregate's FILTER). */
+function renderCondition(w: WhereChild, c: Ctx): Fragment {
+  if (w.kind === 'lookup') return renderLookup(w, c);
+  if (w.kind === 'nothing') return ['1 = 0', []];
+  if (w.children.length === 0) return [w.negated ? '1 = 0' : '1 = 1', []];
+  const parts: string[] = [];
+  const bind: unknown[] = [];
+  for (const child of w.children) {
+    const [s, b] = renderCondition(child, c);
+    parts.push(child.kind === 'where' ? `(${s})` : s);
+    bind.push(...b);
+  }
+  const sql = parts.join(w.connector === 'AND' ? ' AND ' : ' OR ');
+  return [w.negated ? `NOT (${sql})` : parts.length > 1 ? `(${sql})` : sql, bind];
 }
 
 function repeat(b: unknown[], times: number): unknown[] {
@@ -231,7 +287,15 @@ function havingColumns(w: WhereChild, out: ExprNode[]): void {
       else if (n.kind === 'combined') {
         visit(n.lhs);
         visit(n.rhs);
-      } else if (n.kind === 'part' || n.kind === 'date') visit(n.arg);
+      } else if (n.kind === 'part' || n.kind === 'date' || n.kind === 'wrap') visit(n.arg);
+      else if (n.kind === 'func') n.args.forEach(visit);
+      else if (n.kind === 'case') {
+        for (const w of n.whens) {
+          havingColumns(w.cond, out);
+          visit(w.then);
+        }
+        visit(n.otherwise);
+      }
     };
     visit(w.lhs);
     if (Array.isArray(w.rhs)) for (const r of w.rhs as readonly ExprNode[]) visit(r);

@@ -15,6 +15,7 @@
 import { EXPRESSION_BRAND, hasBrand } from '../brand';
 import type { Field } from '../fields/field';
 import type { ScalarSpec, SpecOf } from '../types';
+import { QNode } from './q';
 
 export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 
@@ -22,7 +23,7 @@ export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 export abstract class Expression<T = unknown> {
   /** Phantom: the type of the value (type-level only; it carries `T` for inference). */
   declare readonly __type: T;
-  abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate' | 'wrapper';
+  abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate' | 'wrapper' | 'func' | 'case';
 
   static is(v: unknown): v is Expression {
     return v instanceof Expression || hasBrand(v, EXPRESSION_BRAND);
@@ -66,17 +67,27 @@ function wrap(v: Expression | number): Expression {
   return new Value(v);
 }
 
+/** The phantom key of `FieldValue` (type only; no runtime property). */
+export declare const FIELD_VALUE: unique symbol;
+/**
+ * The value type of the field at path `P` (type only): `F('pages')` is an `Expression<FieldValue<'pages'>>`,
+ * which `annotate()` resolves against the model (`number`).
+ */
+export interface FieldValue<P extends string> {
+  readonly [FIELD_VALUE]: P;
+}
+
 /** A reference to a field, possibly across relations: `F('author__name')`. */
-export class FieldRef extends Expression {
+export class FieldRef<P extends string = string> extends Expression<FieldValue<P>> {
   readonly kind = 'ref' as const;
-  constructor(readonly name: string) {
+  constructor(readonly name: P) {
     super();
     if (typeof name !== 'string' || name === '') throw new TypeError(`F() takes a field name, got ${JSON.stringify(name)}.`);
   }
 }
 
 /** Refer to a field of the model being queried (Django's `F`). */
-export function F(name: string): FieldRef {
+export function F<const P extends string>(name: P): FieldRef<P> {
   return new FieldRef(name);
 }
 
@@ -151,7 +162,25 @@ export class CombinedExpression extends Expression<number> {
   }
 }
 
-export type AggregateFunction = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX';
+export type AggregateFunction = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX' | 'STDDEV_POP' | 'STDDEV_SAMP' | 'VAR_POP' | 'VAR_SAMP';
+
+/** Options of an aggregate: `distinct` values only, rows matching `filter` only (Django's `filter=Q(...)`). */
+export interface AggregateOptions {
+  readonly distinct?: boolean;
+  /** Aggregate only the rows matching these lookups: `Count('books', { filter: Q({ books__pages__gt: 300 }) })`. */
+  readonly filter?: QNode<never> | QNode<unknown> | Readonly<Record<string, unknown>>;
+}
+
+function aggregateOptions(fn: string, options: AggregateOptions): [boolean, QNode<unknown> | undefined] {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${fn}(): options must be an object.`);
+  for (const key of Object.keys(options))
+    if (key !== 'distinct' && key !== 'filter') throw new TypeError(`${fn}(): unknown option '${key}'. Valid options: distinct, filter.`);
+  const f = options.filter;
+  if (f === undefined || f === null) return [options.distinct ?? false, undefined];
+  if (QNode.is(f)) return [options.distinct ?? false, f as QNode<unknown>];
+  if (typeof f !== 'object') throw new TypeError(`${fn}(): filter must be a Q or an object of lookups.`);
+  return [options.distinct ?? false, new QNode('AND', false, Object.entries(f))];
+}
 
 /** The phantom key of `Inferred` (type only; no runtime property). */
 export declare const INFERRED: unique symbol;
@@ -176,16 +205,21 @@ export class Aggregate<T = unknown, Fn extends AggregateFunction = AggregateFunc
     /** The field path or expression aggregated; `'*'` for `COUNT(*)`. */
     readonly source: P | Expression,
     readonly distinct = false,
+    /** Only the rows matching this condition are aggregated. */
+    readonly filter?: QNode<unknown>,
   ) {
     super();
     if (typeof source === 'string' && source === '') throw new TypeError(`${fn}() takes a field name or an expression.`);
     if (source === '*' && fn !== 'COUNT') throw new TypeError(`Only Count() accepts '*'.`);
+    // Django: "Star cannot be used with filter. Please specify a field."
+    if (source === '*' && filter !== undefined)
+      throw new TypeError(`Count('*') cannot take a filter: count a field (Count('id', { filter })).`);
   }
 }
 
 /** The number of rows (or of distinct values): `Count('books')`, `Count('books', { distinct: true })`, `Count('*')`. */
-export function Count(source: string | Expression, options: { distinct?: boolean } = {}): Aggregate<number, 'COUNT'> {
-  return new Aggregate<number, 'COUNT'>('COUNT', source, options.distinct ?? false);
+export function Count(source: string | Expression, options: AggregateOptions = {}): Aggregate<number, 'COUNT'> {
+  return new Aggregate<number, 'COUNT'>('COUNT', source, ...aggregateOptions('Count', options));
 }
 /**
  * The sum of a numeric field; null over no rows. Typed from the field: a number for integers and
@@ -193,9 +227,9 @@ export function Count(source: string | Expression, options: { distinct?: boolean
  */
 export function Sum<T = Inferred, const P extends string = string>(
   source: P | Expression,
-  options: { distinct?: boolean } = {},
+  options: AggregateOptions = {},
 ): Aggregate<NoInfer<T>, 'SUM', P> {
-  return new Aggregate<T, 'SUM', P>('SUM', source, options.distinct ?? false);
+  return new Aggregate<T, 'SUM', P>('SUM', source, ...aggregateOptions('Sum', options));
 }
 /**
  * The average of a numeric field; null over no rows. A number for integers and floats; for a
@@ -203,17 +237,45 @@ export function Sum<T = Inferred, const P extends string = string>(
  */
 export function Avg<T = Inferred, const P extends string = string>(
   source: P | Expression,
-  options: { distinct?: boolean } = {},
+  options: AggregateOptions = {},
 ): Aggregate<NoInfer<T>, 'AVG', P> {
-  return new Aggregate<T, 'AVG', P>('AVG', source, options.distinct ?? false);
+  return new Aggregate<T, 'AVG', P>('AVG', source, ...aggregateOptions('Avg', options));
 }
 /** The smallest value, typed as the field (`Min('published')`); null over no rows. */
-export function Min<T = Inferred, const P extends string = string>(source: P | Expression): Aggregate<NoInfer<T>, 'MIN', P> {
-  return new Aggregate<T, 'MIN', P>('MIN', source);
+export function Min<T = Inferred, const P extends string = string>(
+  source: P | Expression,
+  options: Pick<AggregateOptions, 'filter'> = {},
+): Aggregate<NoInfer<T>, 'MIN', P> {
+  return new Aggregate<T, 'MIN', P>('MIN', source, false, aggregateOptions('Min', options)[1]);
 }
 /** The largest value, typed as the field (`Max('published')`); null over no rows. */
-export function Max<T = Inferred, const P extends string = string>(source: P | Expression): Aggregate<NoInfer<T>, 'MAX', P> {
-  return new Aggregate<T, 'MAX', P>('MAX', source);
+export function Max<T = Inferred, const P extends string = string>(
+  source: P | Expression,
+  options: Pick<AggregateOptions, 'filter'> = {},
+): Aggregate<NoInfer<T>, 'MAX', P> {
+  return new Aggregate<T, 'MAX', P>('MAX', source, false, aggregateOptions('Max', options)[1]);
+}
+/**
+ * The standard deviation (population; `{ sample: true }` for the sample's); null over no rows. A
+ * number for integers and floats, a decimal string for a `DecimalField`. SQLite has no such
+ * aggregate: Spool registers one on its connections, as Django does.
+ */
+export function StdDev<T = number | null>(
+  source: string | Expression,
+  options: Pick<AggregateOptions, 'filter'> & { readonly sample?: boolean } = {},
+): Aggregate<NoInfer<T>, 'STDDEV_POP' | 'STDDEV_SAMP'> {
+  const { sample, ...rest } = options ?? {};
+  const fn = sample ? 'STDDEV_SAMP' : 'STDDEV_POP';
+  return new Aggregate<T, 'STDDEV_POP' | 'STDDEV_SAMP'>(fn, source, false, aggregateOptions('StdDev', rest)[1]);
+}
+/** The variance (population; `{ sample: true }` for the sample's); null over no rows. See `StdDev`. */
+export function Variance<T = number | null>(
+  source: string | Expression,
+  options: Pick<AggregateOptions, 'filter'> & { readonly sample?: boolean } = {},
+): Aggregate<NoInfer<T>, 'VAR_POP' | 'VAR_SAMP'> {
+  const { sample, ...rest } = options ?? {};
+  const fn = sample ? 'VAR_SAMP' : 'VAR_POP';
+  return new Aggregate<T, 'VAR_POP' | 'VAR_SAMP'>(fn, source, false, aggregateOptions('Variance', rest)[1]);
 }
 
 /** An ordering term built from an expression. */

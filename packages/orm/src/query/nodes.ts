@@ -143,20 +143,77 @@ export const WrapNode = Object.freeze({
   },
 });
 
-/** An aggregate: `COUNT(DISTINCT x)`, `SUM(x)`, `COUNT(*)`. */
+/** An aggregate: `COUNT(DISTINCT x)`, `SUM(x)`, `COUNT(*)`; `filter` counts only the rows matching it (Django's `filter=`). */
 export interface AggNode extends Node {
   readonly kind: 'agg';
   readonly fn: string;
   readonly distinct: boolean;
   readonly arg: ExprNode | '*';
   readonly field: Field | undefined;
+  readonly filter?: WhereChild;
 }
 export const AggNode = Object.freeze({
-  create(fn: string, distinct: boolean, arg: ExprNode | '*', field: Field | undefined): AggNode {
-    return { kind: 'agg', k: `${fn}${distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`, fn, distinct, arg, field };
+  create(fn: string, distinct: boolean, arg: ExprNode | '*', field: Field | undefined, filter?: WhereChild): AggNode {
+    const k = `${fn}${distinct ? 'D' : ''}(${arg === '*' ? '*' : arg.k})`;
+    return filter === undefined
+      ? { kind: 'agg', k, fn, distinct, arg, field }
+      : { kind: 'agg', k: `${k}F[${filter.k}]`, fn, distinct, arg, field, filter };
   },
   is(n: Node): n is AggNode {
     return n.kind === 'agg';
+  },
+});
+
+/**
+ * A database function (Lower, Coalesce, Trunc, a user's `Func`, ...): its SQL is a template the
+ * backend's operations give for `fn` (`ops.functionTemplate`), or the user's own `template`, with
+ * `%(0)s`, `%(1)s`, ... standing for the arguments and `%(expressions)s` for all of them.
+ * `option` is what else shapes the SQL (the unit of a Trunc, the type of a Cast).
+ */
+export interface FuncNode extends Node {
+  readonly kind: 'func';
+  readonly fn: string;
+  readonly args: readonly ExprNode[];
+  readonly field: Field | undefined;
+  readonly option: string;
+  /** A user-defined function's template (one, or one per vendor). */
+  readonly template?: string | Readonly<Record<string, string>>;
+}
+export const FuncNode = Object.freeze({
+  create(
+    fn: string,
+    args: readonly ExprNode[],
+    field: Field | undefined,
+    option = '',
+    template?: string | Readonly<Record<string, string>>,
+  ): FuncNode {
+    let k = `${fn}${option === '' ? '' : `:${option}`}`;
+    if (template !== undefined) k += `{${typeof template === 'string' ? template : JSON.stringify(template)}}`;
+    k += `(${args.map((a) => a.k).join(',')})`;
+    k += field === undefined ? '' : `:${field.internalType}`;
+    return template === undefined ? { kind: 'func', k, fn, args, field, option } : { kind: 'func', k, fn, args, field, option, template };
+  },
+  is(n: Node): n is FuncNode {
+    return n.kind === 'func';
+  },
+});
+
+/** `CASE WHEN cond THEN x ... ELSE d END` (Django's `Case`/`When`). */
+export interface CaseNode extends Node {
+  readonly kind: 'case';
+  readonly whens: ReadonlyArray<{ readonly cond: WhereChild; readonly then: ExprNode }>;
+  readonly otherwise: ExprNode;
+  readonly field: Field | undefined;
+}
+export const CaseNode = Object.freeze({
+  create(whens: CaseNode['whens'], otherwise: ExprNode, field: Field | undefined): CaseNode {
+    let k = 'CASE(';
+    for (const w of whens) k += `W${w.cond.k}T${w.then.k};`;
+    k += `E${otherwise.k})${field === undefined ? '' : `:${field.internalType}`}`;
+    return { kind: 'case', k, whens, otherwise, field };
+  },
+  is(n: Node): n is CaseNode {
+    return n.kind === 'case';
   },
 });
 
@@ -208,7 +265,18 @@ export const SubqueryNode = Object.freeze({
 });
 
 export type ExprNode =
-  ColNode | ParamNode | PartNode | DateNode | CombinedNode | WrapNode | AggNode | AnnotRefNode | RawNode | SubqueryNode;
+  | ColNode
+  | ParamNode
+  | PartNode
+  | DateNode
+  | CombinedNode
+  | WrapNode
+  | AggNode
+  | AnnotRefNode
+  | RawNode
+  | SubqueryNode
+  | FuncNode
+  | CaseNode;
 
 /** `NULL` as a value (in SET lists and `Value(null)`). */
 export const NULL_NODE: RawNode = RawNode.create('NULL');
@@ -362,6 +430,17 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
       return;
     case 'agg':
       if (e.arg !== '*') collectExpr(e.arg, out);
+      if (e.filter !== undefined) collectWhere(e.filter, out);
+      return;
+    case 'func':
+      for (const a of e.args) collectExpr(a, out);
+      return;
+    case 'case':
+      for (const w of e.whens) {
+        collectWhere(w.cond, out);
+        collectExpr(w.then, out);
+      }
+      collectExpr(e.otherwise, out);
       return;
     case 'raw':
       for (const b of e.bindings) if (b instanceof Param) out.push(b);
@@ -412,6 +491,10 @@ export class NodeTransformer {
         return this.transformRaw(n);
       case 'subquery':
         return this.transformSubquery(n);
+      case 'func':
+        return this.transformFunc(n);
+      case 'case':
+        return this.transformCase(n);
     }
   }
 
@@ -486,9 +569,26 @@ export class NodeTransformer {
   }
 
   protected transformAgg(n: AggNode): ExprNode {
-    if (n.arg === '*') return n;
-    const arg = this.transformExpr(n.arg);
-    return arg === n.arg ? n : AggNode.create(n.fn, n.distinct, arg, n.field);
+    const arg = n.arg === '*' ? n.arg : this.transformExpr(n.arg);
+    const filter = n.filter === undefined ? undefined : this.transformWhereChild(n.filter);
+    return arg === n.arg && filter === n.filter ? n : AggNode.create(n.fn, n.distinct, arg, n.field, filter);
+  }
+
+  protected transformFunc(n: FuncNode): ExprNode {
+    const args = n.args.map((a) => this.transformExpr(a));
+    return args.every((a, i) => a === n.args[i]) ? n : FuncNode.create(n.fn, args, n.field, n.option, n.template);
+  }
+
+  protected transformCase(n: CaseNode): ExprNode {
+    let changed = false;
+    const whens = n.whens.map((w) => {
+      const cond = this.transformWhereChild(w.cond);
+      const then = this.transformExpr(w.then);
+      if (cond !== w.cond || then !== w.then) changed = true;
+      return { cond, then };
+    });
+    const otherwise = this.transformExpr(n.otherwise);
+    return changed || otherwise !== n.otherwise ? CaseNode.create(whens, otherwise, n.field) : n;
   }
 
   protected transformAnnotRef(n: AnnotRefNode): ExprNode {

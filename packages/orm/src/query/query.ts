@@ -22,6 +22,8 @@ import { extraMicroseconds } from '../fields/precise-date';
 import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
+import { CaseExpression, Func } from './functions';
+import { resolveCase, resolveFunc, type FunctionResolver } from './resolve-functions';
 import { OUTPUT, aggregateOutput, arithmeticKind, combinedOutput, outputConverter, valueOutput } from './output-types';
 import { QNode } from './q';
 import {
@@ -660,7 +662,8 @@ export class Query {
         field: key,
       });
     const lookup = names[1] ?? 'exact';
-    const allowed = ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
+    // Text annotations (Lower('name'), ...) take the text lookups too.
+    const allowed = ann.field?.lookupKind === 'text' ? lookupsFor('text') : ['exact', 'gt', 'gte', 'lt', 'lte', 'in', 'range', 'isnull'];
     if (!allowed.includes(lookup)) throw unsupportedLookup(this.meta.name, ann.name, lookup, 'integer');
     const lhs: ExprNode = ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node;
     const node = this.makeLookup(lhs, lookup, value, {
@@ -729,9 +732,24 @@ export class Query {
         if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `${a.fn}('${a.source}')`);
         arg = ColNode.create(path.alias, path.field, path.column);
       } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
-      return AggNode.create(a.fn, a.distinct, arg, aggregateOutput(a.fn, arg === '*' ? undefined : this.outputOf(arg)));
+      // A filter (Django's filter=Q(...)) reuses the aggregate's joins.
+      const filter = a.filter === undefined ? undefined : this.buildQ(a.filter, { ...ctx, reuseAll: true, forceOuter: true });
+      return AggNode.create(a.fn, a.distinct, arg, aggregateOutput(a.fn, arg === '*' ? undefined : this.outputOf(arg)), filter);
     }
+    if (e instanceof Func || (e as Func).kind === 'func') return resolveFunc(e as Func, this.functionResolver(ctx, declared));
+    if (e instanceof CaseExpression || (e as CaseExpression).kind === 'case')
+      return resolveCase(e as CaseExpression, this.functionResolver(ctx, declared));
     throw new TypeError(`Unsupported expression ${String(e)}.`);
+  }
+
+  /** What functions and Case resolve their arguments and conditions with. */
+  private functionResolver(ctx: FilterContext, declared: Field | undefined): FunctionResolver {
+    return {
+      model: this.meta.name,
+      expr: (x) => this.resolveExpression(x, ctx, declared),
+      outputOf: (n) => this.outputOf(n),
+      condition: (q) => this.buildQ(q, { ...ctx, reuseAll: true }),
+    };
   }
 
   /** The output field of a resolved expression (an annotation's for a reference to one). */
@@ -1046,6 +1064,8 @@ function fieldOfNode(n: ExprNode): Field | undefined {
     case 'combined':
     case 'agg':
     case 'wrap':
+    case 'func':
+    case 'case':
       return n.field;
     case 'param':
       return n.cast === undefined ? undefined : OUTPUT[n.cast];
@@ -1060,7 +1080,10 @@ function containsAggregate(n: ExprNode): boolean {
   if (n.kind === 'agg') return true;
   if (n.kind === 'annot') return n.aggregate;
   if (n.kind === 'combined') return containsAggregate(n.lhs) || containsAggregate(n.rhs);
-  if (n.kind === 'wrap') return containsAggregate(n.arg);
+  if (n.kind === 'wrap' || n.kind === 'part' || n.kind === 'date') return containsAggregate(n.arg);
+  if (n.kind === 'func') return n.args.some(containsAggregate);
+  if (n.kind === 'case')
+    return n.whens.some((w) => whereHasAggregate(w.cond) || containsAggregate(w.then)) || containsAggregate(n.otherwise);
   return false;
 }
 
@@ -1071,7 +1094,10 @@ function containsAggregate(n: ExprNode): boolean {
  */
 function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
   if (n.kind === 'agg' && n.fn === 'COUNT') return toCount;
-  if (n.kind === 'agg' || n.kind === 'combined' || n.kind === 'wrap') return outputConverter(n.field);
+  if (n.kind === 'agg' || n.kind === 'combined' || n.kind === 'wrap' || n.kind === 'func' || n.kind === 'case')
+    return outputConverter(n.field);
+  // Extract: an integer (MariaDB computes some parts as decimals).
+  if (n.kind === 'part') return outputConverter(OUTPUT.integer);
   return undefined;
 }
 

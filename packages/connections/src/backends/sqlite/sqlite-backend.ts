@@ -33,6 +33,7 @@ interface SqliteDatabase {
   prepare(sql: string): Statement;
   pragma(source: string, options?: { simple?: boolean }): unknown;
   function(name: string, options: { deterministic?: boolean; varargs?: boolean }, fn: (...args: unknown[]) => unknown): void;
+  aggregate<A>(name: string, options: { start: () => A; step: (acc: A, ...args: unknown[]) => A; result: (acc: A) => unknown }): void;
   close(): void;
 }
 type SqliteModule = new (filename: string, options: Record<string, unknown>) => SqliteDatabase;
@@ -168,6 +169,14 @@ function run(raw: SqliteRaw, cached: CachedStatement, bindings: readonly unknown
  * anchors and inline flags (`(?i)`, `(?s)`, `(?m)`), but no backreferences and no lookaround;
  * such a pattern fails with a `DataError` saying so. See the README, "Backends".
  */
+/** The statistical aggregates registered on SQLite connections: name, sample (n - 1), square root. */
+const STATISTICS: ReadonlyArray<readonly [string, boolean, boolean]> = [
+  ['STDDEV_POP', false, true],
+  ['STDDEV_SAMP', true, true],
+  ['VAR_POP', false, false],
+  ['VAR_SAMP', true, false],
+];
+
 const patterns = new Map<string, RE2JS>();
 function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null {
   if (pattern === null || pattern === undefined || value === null || value === undefined) return null;
@@ -235,6 +244,27 @@ export const sqliteBackend: Backend = {
       // in, NULL out. Both run on RE2: linear time, whatever the pattern.
       db.function('regexp', { deterministic: true }, (p, v) => regexp(p, v, ''));
       db.function('spool_regexp', { deterministic: true }, (p, v, f) => regexp(p, v, f));
+      // The ORM's StdDev and Variance: SQLite has no such aggregates (Django registers them too).
+      for (const [name, sample, root] of STATISTICS) {
+        db.aggregate(name, {
+          start: () => [0, 0, 0] as [number, number, number],
+          step: (acc: [number, number, number], v: unknown): [number, number, number] => {
+            if (v === null || v === undefined) return acc;
+            // Welford's online algorithm: count, mean, sum of squared deviations.
+            const x = Number(v);
+            const n = acc[0] + 1;
+            const delta = x - acc[1];
+            const mean = acc[1] + delta / n;
+            return [n, mean, acc[2] + delta * (x - mean)];
+          },
+          result: (acc: [number, number, number]) => {
+            const n = acc[0] - (sample ? 1 : 0);
+            if (acc[0] === 0 || n <= 0) return null;
+            const variance = acc[2] / n;
+            return root ? Math.sqrt(variance) : variance;
+          },
+        });
+      }
     } catch (err) {
       db.close();
       throw err;

@@ -1,0 +1,450 @@
+// Database functions (Django's django.db.models.functions) on three databases: text, null
+// handling, math, Cast, Extract/Trunc on dates and instants (UTC), Now; in annotate, filter (both
+// sides), orderBy, values and update. Expected rows are Django 3.2's answers on the same data.
+import {
+  Abs,
+  Cast,
+  Ceil,
+  CharField,
+  Coalesce,
+  Concat,
+  DateField,
+  ExtractDay,
+  ExtractHour,
+  ExtractIsoWeekDay,
+  ExtractIsoYear,
+  ExtractMinute,
+  ExtractMonth,
+  ExtractQuarter,
+  ExtractSecond,
+  ExtractWeek,
+  ExtractWeekDay,
+  ExtractYear,
+  F,
+  FieldError,
+  FloatField,
+  Floor,
+  Func,
+  Greatest,
+  IntegerField,
+  LTrim,
+  Least,
+  Left,
+  Length,
+  Lower,
+  Mod,
+  Now,
+  NullIf,
+  Power,
+  RTrim,
+  Replace,
+  Right,
+  Round,
+  StrIndex,
+  Substr,
+  Trim,
+  TruncDate,
+  TruncDay,
+  TruncHour,
+  TruncMinute,
+  TruncMonth,
+  TruncQuarter,
+  TruncSecond,
+  TruncWeek,
+  TruncYear,
+  Upper,
+  Value,
+} from '@spool/orm';
+import { captureQueries } from '@spool/testing';
+import { eachDatabase } from '../support/helpers';
+import { Author, Book, Sample } from './models';
+import { inTx, seedLibrary, useTables } from './support';
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d);
+
+async function seedSamples() {
+  await Sample.objects.create({ small: 1, at: new Date('2021-01-03T23:59:58.500Z'), ratio: 2.5 });
+  await Sample.objects.create({ small: 2, at: new Date('2024-02-29T12:34:56.789Z'), ratio: -3.5 });
+  await Sample.objects.create({ small: 3, at: null, ratio: null });
+}
+
+eachDatabase('database functions', (db) => {
+  useTables(db);
+
+  test('text functions (Django 3.2 values); StrIndex follows MariaDB collations there', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const qs = Author.objects
+        .annotate({
+          lower: Lower('name'),
+          upper: Upper('name'),
+          length: Length('name'),
+          idx: StrIndex('name', new Value('a')),
+          left: Left('name', 3),
+          right: Right('name', 3),
+          sub: Substr('name', 2, 3),
+          sub2: Substr('name', 5),
+          rep: Replace('name', new Value('a'), new Value('4')),
+          concat: Concat('name', new Value(' <'), 'email', new Value('>')),
+        })
+        .orderBy('id');
+      const rows = await qs.valuesList('lower', 'upper', 'length', 'idx', 'left', 'right', 'sub', 'sub2', 'rep', 'concat');
+      expect(rows).toEqual([
+        [
+          'ann archer',
+          'ANN ARCHER',
+          10,
+          db.name === 'mysql' ? 1 : 0,
+          'Ann',
+          'her',
+          'nn ',
+          'Archer',
+          'Ann Archer',
+          'Ann Archer <ann@example.com>',
+        ],
+        ['bob brown', 'BOB BROWN', 9, 0, 'Bob', 'own', 'ob ', 'Brown', 'Bob Brown', 'Bob Brown <bob@example.com>'],
+        ['cat carter', 'CAT CARTER', 10, 2, 'cat', 'ter', 'at ', 'carter', 'c4t c4rter', 'cat carter <>'],
+        ['dan drake', 'DAN DRAKE', 9, 2, 'Dan', 'ake', 'an ', 'Drake', 'D4n Dr4ke', 'Dan Drake <dan@example.com>'],
+      ]);
+      const trimmed = await Author.objects
+        .filter({ name: 'Ann Archer' })
+        .annotate({ t: Trim(new Value('  x y  ')), l: LTrim(new Value('  x y  ')), r: RTrim(new Value('  x y  ')) })
+        .valuesList('t', 'l', 'r');
+      expect(trimmed).toEqual([['x y', 'x y  ', '  x y']]);
+      // The annotation's SQL, per dialect.
+      const { queries } = await captureQueries(() =>
+        Author.objects
+          .annotate({ n: Length('name'), c: Concat('name', new Value('!')) })
+          .filter({ n__gt: 9 })
+          .valuesList('c', { flat: true })
+          .fetchAll(),
+      );
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe(
+          'select CONCAT(("orm_author"."name")::text, ($1)::text) as "c" from "orm_author" where LENGTH("orm_author"."name") > $2 order by "orm_author"."name" asc',
+        );
+      else if (db.name === 'mysql')
+        expect(sql).toBe(
+          "select CONCAT_WS('', `orm_author`.`name`, ?) as `c` from `orm_author` where CHAR_LENGTH(`orm_author`.`name`) > ? order by `orm_author`.`name` asc",
+        );
+      else
+        expect(sql).toBe(
+          "select COALESCE(`orm_author`.`name`, '') || COALESCE(?, '') as `c` from `orm_author` where LENGTH(`orm_author`.`name`) > ? order by `orm_author`.`name` asc",
+        );
+    }));
+
+  test('Coalesce, NullIf, Greatest, Least (Greatest/Least with a NULL: PostgreSQL ignores it, MariaDB and SQLite give NULL, as Django)', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const rows = await Author.objects
+        .annotate({
+          e: Coalesce('email', new Value('-')),
+          n: NullIf('name', new Value('Dan Drake')),
+          a: Coalesce('age', 0),
+          g: Greatest('age', 30),
+          l: Least('age', 30),
+        })
+        .orderBy('id')
+        .valuesList('e', 'n', 'a', 'g', 'l');
+      const pg = db.name === 'postgres';
+      expect(rows).toEqual([
+        ['ann@example.com', 'Ann Archer', 34, 34, 30],
+        ['bob@example.com', 'Bob Brown', 51, 51, 30],
+        ['-', 'cat carter', 0, pg ? 30 : null, pg ? 30 : null],
+        ['dan@example.com', null, 28, 30, 28],
+      ]);
+      // Mixed types need an output type, as in Django.
+      expect(() => Book.objects.annotate({ x: Coalesce('price', 'pages') })).toThrow(
+        'Coalesce: expression contains mixed types: DecimalField, IntegerField. You must set outputField.',
+      );
+      expect(() => Coalesce('age')).toThrow('Coalesce must take at least two expressions');
+    }));
+
+  test('math: Abs, Ceil, Floor, Round, Mod, Power on integers, decimals and floats', () =>
+    inTx(async () => {
+      await seedLibrary();
+      await seedSamples();
+      const rows = await Book.objects
+        .annotate({
+          abs: Abs(F('pages').sub(200)),
+          ceil: Ceil('price'),
+          floor: Floor('price'),
+          round: Round('price'),
+          mod: Mod('pages', 7),
+          power: Power('pages', 2),
+        })
+        .orderBy('id')
+        .valuesList('abs', 'ceil', 'floor', 'round', 'mod', 'power');
+      expect(rows).toEqual([
+        [80, '11.00', '10.00', '11.00', 1, 14400],
+        [120, '25.00', '25.00', '25.00', 5, 102400],
+        [120, null, null, null, 3, 6400],
+        [250, '40.00', '40.00', '40.00', 2, 202500],
+        [0, '16.00', '15.00', '15.00', 4, 40000],
+        [110, '5.00', '5.00', '5.00', 6, 8100],
+      ]);
+      // Floats: PostgreSQL and MariaDB round halves to even, SQLite away from zero (as in Django).
+      const floats = await Sample.objects
+        .annotate({ round: Round('ratio'), ceil: Ceil('ratio'), floor: Floor('ratio'), abs: Abs('ratio') })
+        .orderBy('small')
+        .valuesList('round', 'ceil', 'floor', 'abs');
+      expect(floats).toEqual([
+        [db.name === 'sqlite' ? 3 : 2, 3, 2, 2.5],
+        [-4, -3, -4, 3.5],
+        [null, null, null, null],
+      ]);
+      expect(() => Book.objects.annotate({ x: Abs('title') })).toThrow("Book: Abs() takes numbers, got CharField 'Book.title'.");
+    }));
+
+  test('Cast to field types; the date of an instant in UTC', () =>
+    inTx(async () => {
+      await seedLibrary();
+      await seedSamples();
+      const rows = await Book.objects
+        .annotate({
+          f: Cast('pages', new FloatField()),
+          c: Cast('pages', new CharField({ maxLength: 10 })),
+          i: Cast('price', new IntegerField()),
+          v: Cast(new Value('42'), new IntegerField()),
+        })
+        .orderBy('id')
+        .valuesList('f', 'c', 'i', 'v');
+      // A decimal to an integer: rounded on PostgreSQL and MariaDB, truncated on SQLite (as in Django).
+      const ten = db.name === 'sqlite' ? 10 : 11;
+      expect(rows).toEqual([
+        [120, '120', ten, 42],
+        [320, '320', 25, 42],
+        [80, '80', null, 42],
+        [450, '450', 40, 42],
+        [200, '200', 15, 42],
+        [90, '90', 5, 42],
+      ]);
+      const days = await Sample.objects
+        .annotate({ d: Cast('at', new DateField()) })
+        .orderBy('small')
+        .valuesList('d', { flat: true });
+      expect(days).toEqual(['2021-01-03', '2024-02-29', null]);
+    }));
+
+  test('Extract and Trunc on a date field (Django 3.2 values)', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const parts = await Book.objects
+        .annotate({
+          y: ExtractYear('published'),
+          m: ExtractMonth('published'),
+          d: ExtractDay('published'),
+          wd: ExtractWeekDay('published'),
+          iwd: ExtractIsoWeekDay('published'),
+          w: ExtractWeek('published'),
+          q: ExtractQuarter('published'),
+          iy: ExtractIsoYear('published'),
+        })
+        .orderBy('id')
+        .valuesList('y', 'm', 'd', 'wd', 'iwd', 'w', 'q', 'iy');
+      expect(parts).toEqual([
+        [2019, 3, 1, 6, 5, 9, 1, 2019],
+        [2021, 7, 15, 5, 4, 28, 3, 2021],
+        [null, null, null, null, null, null, null, null],
+        [2021, 1, 10, 1, 7, 1, 1, 2021],
+        [2022, 12, 31, 7, 6, 52, 4, 2022],
+        [2020, 6, 30, 3, 2, 27, 2, 2020],
+      ]);
+      const truncs = await Book.objects
+        .annotate({
+          y: TruncYear('published'),
+          q: TruncQuarter('published'),
+          m: TruncMonth('published'),
+          w: TruncWeek('published'),
+          d: TruncDay('published'),
+        })
+        .orderBy('id')
+        .valuesList('y', 'q', 'm', 'w', 'd');
+      expect(truncs).toEqual([
+        ['2019-01-01', '2019-01-01', '2019-03-01', '2019-02-25', '2019-03-01'],
+        ['2021-01-01', '2021-07-01', '2021-07-01', '2021-07-12', '2021-07-15'],
+        [null, null, null, null, null],
+        ['2021-01-01', '2021-01-01', '2021-01-01', '2021-01-04', '2021-01-10'],
+        ['2022-01-01', '2022-10-01', '2022-12-01', '2022-12-26', '2022-12-31'],
+        ['2020-01-01', '2020-04-01', '2020-06-01', '2020-06-29', '2020-06-30'],
+      ]);
+      // Grouping by a truncated date: books per year.
+      const perYear = await Book.objects
+        .annotate({ year: ExtractYear('published') })
+        .filter({ year__isnull: false })
+        .orderBy('year')
+        .valuesList('year', 'title');
+      expect(perYear.map((r) => r[0])).toEqual([2019, 2020, 2021, 2021, 2022]);
+      expect(() => Book.objects.annotate({ h: ExtractHour('published') })).toThrow(
+        "Book: cannot extract time component 'hour' from DateField 'Book.published'.",
+      );
+      expect(() => Book.objects.annotate({ h: TruncHour('published') })).toThrow(
+        "Book: cannot truncate DateField 'Book.published' to DateTimeField ('hour').",
+      );
+      expect(() => Book.objects.annotate({ y: ExtractYear('title' as 'published') })).toThrow(
+        "Book: Extract input expression must be a DateField or a DateTimeField, got CharField 'Book.title' (Extract).",
+      );
+    }));
+
+  test('Extract and Trunc on instants, in UTC (Django 3.2 values); Now', () =>
+    inTx(async () => {
+      await seedSamples();
+      const parts = await Sample.objects
+        .annotate({
+          y: ExtractYear('at'),
+          m: ExtractMonth('at'),
+          d: ExtractDay('at'),
+          wd: ExtractWeekDay('at'),
+          iwd: ExtractIsoWeekDay('at'),
+          w: ExtractWeek('at'),
+          q: ExtractQuarter('at'),
+          iy: ExtractIsoYear('at'),
+          h: ExtractHour('at'),
+          mi: ExtractMinute('at'),
+          s: ExtractSecond('at'),
+        })
+        .orderBy('small')
+        .valuesList('y', 'm', 'd', 'wd', 'iwd', 'w', 'q', 'iy', 'h', 'mi', 's');
+      expect(parts).toEqual([
+        [2021, 1, 3, 1, 7, 53, 1, 2020, 23, 59, 58],
+        [2024, 2, 29, 5, 4, 9, 1, 2024, 12, 34, 56],
+        [null, null, null, null, null, null, null, null, null, null, null],
+      ]);
+      const truncs = await Sample.objects
+        .annotate({
+          y: TruncYear('at'),
+          q: TruncQuarter('at'),
+          m: TruncMonth('at'),
+          w: TruncWeek('at'),
+          d: TruncDay('at'),
+          h: TruncHour('at'),
+          mi: TruncMinute('at'),
+          s: TruncSecond('at'),
+          dd: TruncDate('at'),
+        })
+        .orderBy('small')
+        .valuesList('y', 'q', 'm', 'w', 'd', 'h', 'mi', 's', 'dd');
+      expect(truncs.map((r) => r.map(iso))).toEqual([
+        [
+          '2021-01-01T00:00:00.000Z',
+          '2021-01-01T00:00:00.000Z',
+          '2021-01-01T00:00:00.000Z',
+          '2020-12-28T00:00:00.000Z',
+          '2021-01-03T00:00:00.000Z',
+          '2021-01-03T23:00:00.000Z',
+          '2021-01-03T23:59:00.000Z',
+          '2021-01-03T23:59:58.000Z',
+          '2021-01-03',
+        ],
+        [
+          '2024-01-01T00:00:00.000Z',
+          '2024-01-01T00:00:00.000Z',
+          '2024-02-01T00:00:00.000Z',
+          '2024-02-26T00:00:00.000Z',
+          '2024-02-29T00:00:00.000Z',
+          '2024-02-29T12:00:00.000Z',
+          '2024-02-29T12:34:00.000Z',
+          '2024-02-29T12:34:56.000Z',
+          '2024-02-29',
+        ],
+        [null, null, null, null, null, null, null, null, null],
+      ]);
+      // Truncated instants compare with instants.
+      expect(await Sample.objects.filter({ at__gte: TruncMonth('at') }).count()).toBe(2);
+      expect(await Sample.objects.filter({ at__lt: Now() }).count()).toBe(2);
+      const [now] = await Sample.objects.annotate({ now: Now() }).valuesList('now', { flat: true }).slice(0, 1);
+      expect(Math.abs((now as Date).getTime() - Date.now())).toBeLessThan(60_000);
+      const { queries } = await captureQueries(() =>
+        Sample.objects
+          .annotate({ m: TruncMonth('at') })
+          .valuesList('m', { flat: true })
+          .fetchAll(),
+      );
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe(`select (DATE_TRUNC('month', "orm_sample"."at" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') as "m" from "orm_sample"`);
+      else if (db.name === 'mysql')
+        expect(sql).toBe("select CAST(DATE_FORMAT(`orm_sample`.`at`, '%Y-%m-01 00:00:00') AS DATETIME) as `m` from `orm_sample`");
+      else expect(sql).toBe("select strftime('%Y-%m-01T00:00:00.000000Z', `orm_sample`.`at`) as `m` from `orm_sample`");
+    }));
+
+  test('functions in filter (both sides), orderBy, values and update', () =>
+    inTx(async () => {
+      await seedLibrary();
+      expect(
+        await Author.objects.filter({ name: Concat(new Value('Ann'), new Value(' Archer')) }).valuesList('name', { flat: true }),
+      ).toEqual(['Ann Archer']);
+      expect(
+        await Book.objects
+          .filter({ pages__gt: Length('title').mul(30) })
+          .orderBy('id')
+          .valuesList('title', { flat: true }),
+      ).toEqual(['Beta', 'delta_under']);
+      expect(await Author.objects.orderBy(Lower('name').desc()).valuesList('name', { flat: true })).toEqual([
+        'Dan Drake',
+        'cat carter',
+        'Bob Brown',
+        'Ann Archer',
+      ]);
+      // A text annotation takes the text lookups.
+      expect(
+        await Author.objects
+          .annotate({ l: Lower('name') })
+          .filter({ l__startswith: 'c' })
+          .valuesList('name', { flat: true }),
+      ).toEqual(['cat carter']);
+      expect(
+        await Author.objects
+          .annotate({ initial: Left('name', 1) })
+          .orderBy('id')
+          .values('name', 'initial'),
+      ).toEqual([
+        { name: 'Ann Archer', initial: 'A' },
+        { name: 'Bob Brown', initial: 'B' },
+        { name: 'cat carter', initial: 'c' },
+        { name: 'Dan Drake', initial: 'D' },
+      ]);
+      expect(await Book.objects.filter({ pages__lt: 100 }).update({ title: Upper('title') })).toBe(2);
+      expect(await Book.objects.filter({ pages__lt: 100 }).orderBy('id').valuesList('title', { flat: true })).toEqual([
+        'GAMMA 100%',
+        "ZETA'S",
+      ]);
+      expect(() => Author.objects.annotate({ x: Lower('age') })).toThrow("Author: Lower() takes text, got IntegerField 'Author.age'.");
+      expect(() => Author.objects.annotate({ x: Lower('nope') })).toThrow("Cannot resolve keyword 'nope' into field of Author");
+    }));
+
+  test('a user-defined Func: one template or one per vendor; refused where it has none', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const Reverse = (arg: string) => new Func<string>([arg], { function: 'REVERSE', outputField: new CharField({ maxLength: 100 }) });
+      const Twice = (arg: string) =>
+        new Func<number>([arg], { template: { postgresql: '(%(0)s * 2)', mysql: '(%(0)s * 2)', sqlite: '(%(0)s + %(0)s)' } });
+      const rows = await Author.objects
+        .annotate({ twice: Twice('age') })
+        .filter({ age__isnull: false })
+        .orderBy('id')
+        .valuesList('name', 'twice');
+      expect(rows).toEqual([
+        ['Ann Archer', 68],
+        ['Bob Brown', 102],
+        ['Dan Drake', 56],
+      ]);
+      if (db.name !== 'sqlite') {
+        expect(
+          await Author.objects
+            .annotate({ r: Reverse('name') })
+            .orderBy('id')
+            .valuesList('r', { flat: true }),
+        ).toEqual(['rehcrA nnA', 'nworB boB', 'retrac tac', 'ekarD naD']);
+      }
+      const OnlyPg = new Func<number>(['age'], { template: { postgresql: 'ABS(%(0)s)' } });
+      if (db.name !== 'postgres')
+        await expect(Author.objects.annotate({ x: OnlyPg }).fetchAll()).rejects.toThrow(
+          `This Func has no template for ${db.name === 'mysql' ? 'MariaDB' : 'SQLite'} (templates for: postgresql).`,
+        );
+      expect(() => new Func(['name'], { template: "x = '?'" })).toThrow("contains '?'");
+      expect(() => new Func(['name'], { function: 'DROP TABLE x; --' })).toThrow('is not a SQL function name');
+      expect(() => Book.objects.annotate({ x: new Func(['price', 'pages'], { function: 'F' }) })).toThrow(FieldError);
+    }));
+});
