@@ -1,6 +1,7 @@
-// bench/orm.mjs: @spool/orm against the raw driver (hand-written SQL) and plain knex, on a seeded
-// database (1,000 authors, 10 books each), one connection each, the three interleaved in the
-// same run. Prints ops/s and the ratio to the raw driver per database; writes
+// bench/orm.mjs: @spool/orm against the raw driver (hand-written SQL), plain knex and Kysely
+// (0.28.19, the newest that runs on Node 20; 0.29 needs Node 22), on a seeded database (1,000
+// authors, 10 books each), one connection each, the four interleaved in the same run (rounds
+// rotated, medians). Prints ops/s and the ratio to the raw driver per database; writes
 // bench/results/orm.json.
 //
 //   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
@@ -16,6 +17,7 @@ const { configure, scope, shutdown, connections } = require('@spool/connections'
 const { Model, CharField, IntegerField, ForeignKey, ReverseForeignKey, SchemaEditor, Count, Sum, F } = require('@spool/orm');
 const { compilerStats } = require('@spool/orm/internal');
 const knexFactory = require('knex');
+const { Kysely, SqliteDialect, PostgresDialect, MysqlDialect, sql: ksql } = require('kysely');
 
 const AUTHORS = 1000;
 const BOOKS_PER_AUTHOR = 10;
@@ -85,6 +87,25 @@ async function rawFor(db, file) {
   };
 }
 
+/** Kysely on one connection, as knex and Spool. */
+function kyselyDialect(db, file) {
+  if (db === 'sqlite') {
+    const Database = require('better-sqlite3');
+    return new SqliteDialect({
+      database: async () => {
+        const d = new Database(file);
+        d.pragma('journal_mode = WAL');
+        d.pragma('synchronous = NORMAL');
+        return d;
+      },
+    });
+  }
+  if (db === 'postgres') return new PostgresDialect({ pool: new (require('pg').Pool)({ connectionString: pgUrl, max: 1 }) });
+  return new MysqlDialect({
+    pool: require('mysql2').createPool({ uri: mysqlUrl, connectionLimit: 1, timezone: 'Z', supportBigNumbers: true }),
+  });
+}
+
 function quoteFor(db) {
   return (n) => (db === 'mysql' ? `\`${n}\`` : `"${n}"`);
 }
@@ -107,6 +128,7 @@ async function benchDatabase(db) {
     pool: { min: 1, max: 1 },
     useNullAsDefault: true,
   });
+  const kysely = new Kysely({ dialect: kyselyDialect(db, file) });
   const results = {};
   await scope(async () => {
     const editor = new SchemaEditor();
@@ -138,6 +160,7 @@ async function benchDatabase(db) {
           return rows[0];
         },
         knex: () => knex('bench_author').select('id', 'name', 'age').where('id', pick()).first(),
+        kysely: () => kysely.selectFrom('bench_author').select(['id', 'name', 'age']).where('id', '=', pick()).executeTakeFirst(),
         spool: () => Author.objects.get({ id: pick() }),
       },
       list50: {
@@ -152,6 +175,14 @@ async function benchDatabase(db) {
             .where('pages', '>', (n++ % 400) + 50)
             .orderBy('title')
             .limit(50),
+        kysely: () =>
+          kysely
+            .selectFrom('bench_book')
+            .select(['id', 'title', 'pages', 'author_id'])
+            .where('pages', '>', (n++ % 400) + 50)
+            .orderBy('title')
+            .limit(50)
+            .execute(),
         spool: () =>
           Book.objects
             .filter({ pages__gt: (n++ % 400) + 50 })
@@ -167,6 +198,10 @@ async function benchDatabase(db) {
           db === 'postgres'
             ? knex('bench_note').insert({ title: 'note', pages: 1 }).returning('id')
             : knex('bench_note').insert({ title: 'note', pages: 1 }),
+        kysely: () =>
+          db === 'postgres'
+            ? kysely.insertInto('bench_note').values({ title: 'note', pages: 1 }).returning('id').executeTakeFirst()
+            : kysely.insertInto('bench_note').values({ title: 'note', pages: 1 }).executeTakeFirst(),
         spool: () => Note.objects.create({ title: 'note', pages: 1 }),
       },
       bulkInsert1000: {
@@ -188,6 +223,11 @@ async function benchDatabase(db) {
                 500,
               )
             : knex('bench_note').insert(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i }))),
+        kysely: () =>
+          kysely
+            .insertInto('bench_note')
+            .values(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i })))
+            .execute(),
         spool: () => Note.objects.bulkCreate(Array.from({ length: 1000 }, (_, i) => ({ title: `bulk ${i}`, pages: i }))),
       },
       updateByFilter: {
@@ -197,6 +237,12 @@ async function benchDatabase(db) {
           knex('bench_book')
             .where('author_id', pick())
             .update({ pages: knex.raw('?? + ?', ['pages', 1]) }),
+        kysely: () =>
+          kysely
+            .updateTable('bench_book')
+            .set({ pages: ksql`pages + ${1}` })
+            .where('author_id', '=', pick())
+            .executeTakeFirst(),
         spool: () => Book.objects.filter({ author: pick() }).update({ pages: F('pages').add(1) }),
       },
       prefetch20: {
@@ -223,6 +269,22 @@ async function benchDatabase(db) {
               'author_id',
               as.map((a) => a.id),
             );
+          const by = new Map(as.map((a) => [a.id, (a.books = [])]));
+          for (const b of bs) by.get(b.author_id)?.push(b);
+          return as;
+        },
+        kysely: async () => {
+          const start = (n++ * 20) % (AUTHORS - 20);
+          const as = await kysely.selectFrom('bench_author').select(['id', 'name', 'age']).orderBy('id').limit(20).offset(start).execute();
+          const bs = await kysely
+            .selectFrom('bench_book')
+            .select(['id', 'title', 'pages', 'author_id'])
+            .where(
+              'author_id',
+              'in',
+              as.map((a) => a.id),
+            )
+            .execute();
           const by = new Map(as.map((a) => [a.id, (a.books = [])]));
           for (const b of bs) by.get(b.author_id)?.push(b);
           return as;
@@ -268,6 +330,25 @@ async function benchDatabase(db) {
               })),
             );
         },
+        kysely: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return kysely
+            .selectFrom('bench_book as b')
+            .innerJoin('bench_author as a', 'a.id', 'b.author_id')
+            .select(['b.id', 'b.title', 'b.pages', 'b.author_id', 'a.id as a_id', 'a.name', 'a.age'])
+            .where('b.author_id', '>=', start)
+            .where('b.author_id', '<', start + 20)
+            .execute()
+            .then((rows) =>
+              rows.map((r) => ({
+                id: r.id,
+                title: r.title,
+                pages: r.pages,
+                author_id: r.author_id,
+                author: { id: r.a_id, name: r.name, age: r.age },
+              })),
+            );
+        },
         spool: () => {
           const start = ids[(n++ * 20) % (AUTHORS - 20)];
           return Book.objects.filter({ author__gte: start, author__lt: start + 20 }).selectRelated('author');
@@ -286,6 +367,13 @@ async function benchDatabase(db) {
             .sum({ total: 'pages' })
             .where('author_id', '<', ids[(n++ % 10) * 50 + 100])
             .groupBy('author_id'),
+        kysely: () =>
+          kysely
+            .selectFrom('bench_book')
+            .select((eb) => ['author_id', eb.fn.count('id').as('n'), eb.fn.sum('pages').as('total')])
+            .where('author_id', '<', ids[(n++ % 10) * 50 + 100])
+            .groupBy('author_id')
+            .execute(),
         spool: () =>
           Book.objects
             .filter({ author__lt: ids[(n++ % 10) * 50 + 100] })
@@ -308,6 +396,9 @@ async function benchDatabase(db) {
           knex: async (k) => {
             for (let i = 0; i < k; i++) await c.knex();
           },
+          kysely: async (k) => {
+            for (let i = 0; i < k; i++) await c.kysely();
+          },
           spool: async (k) => {
             for (let i = 0; i < k; i++) await c.spool();
           },
@@ -317,10 +408,13 @@ async function benchDatabase(db) {
       results[op] = {
         raw: r.raw,
         knex: r.knex,
+        kysely: r.kysely,
         spool: r.spool,
         spoolToRaw: r.spool / r.raw,
         knexToRaw: r.knex / r.raw,
+        kyselyToRaw: r.kysely / r.raw,
         spoolToKnex: r.spool / r.knex,
+        spoolToKysely: r.spool / r.kysely,
       };
       if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
     }
@@ -328,6 +422,7 @@ async function benchDatabase(db) {
     await editor.deleteModels([Author, Book, Note], { ifExists: true });
   });
   await knex.destroy();
+  await kysely.destroy();
   await shutdown();
   rmSync(dir, { recursive: true, force: true });
   return results;
@@ -337,15 +432,17 @@ const all = {};
 for (const db of benchDatabases()) {
   all[db] = await benchDatabase(db);
   table(
-    `@spool/orm vs raw driver vs knex: ${db} (ops/s; ratio to raw)`,
+    `@spool/orm vs raw driver vs knex vs Kysely: ${db} (ops/s; ratio to raw)`,
     Object.entries(all[db]).map(([op, r]) => ({
       op,
       raw: fmt(r.raw),
       knex: `${fmt(r.knex)} (${r.knexToRaw.toFixed(2)})`,
+      kysely: `${fmt(r.kysely)} (${r.kyselyToRaw.toFixed(2)})`,
       spool: `${fmt(r.spool)} (${r.spoolToRaw.toFixed(2)})`,
       'spool/knex': r.spoolToKnex.toFixed(2),
+      'spool/kysely': r.spoolToKysely.toFixed(2),
     })),
-    ['op', 'raw', 'knex', 'spool', 'spool/knex'],
+    ['op', 'raw', 'knex', 'kysely', 'spool', 'spool/knex', 'spool/kysely'],
   );
 }
 console.log(`\ncompiled-shape cache: ${JSON.stringify(compilerStats())}`);

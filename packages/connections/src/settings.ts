@@ -77,9 +77,10 @@ export interface DatabaseSettings {
   /** SQL run once on every new connection (session settings), e.g. `["SET TIME ZONE 'UTC'"]`. */
   initSql?: string[];
   /**
-   * PostgreSQL: run a statement text as a named (server-side prepared) statement once it has run
-   * this many times on a connection, as psycopg 3 does; `null` never (e.g. behind PgBouncer in
-   * transaction mode). Default 5 with `pin: 'scope'`, null with `pin: 'transaction'`.
+   * PostgreSQL and MariaDB: run a statement text as a server-side prepared statement once it has
+   * run this many times on a connection, as psycopg 3 does (MariaDB: through mysql2's `execute()`);
+   * `null` never (e.g. behind PgBouncer in transaction mode). Default 5 with `pin: 'scope'`, null
+   * with `pin: 'transaction'`.
    */
   prepareThreshold?: number | null;
   /** Test settings: `mirror` makes this alias read the named alias's test database over its own connection. */

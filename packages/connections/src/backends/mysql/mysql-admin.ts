@@ -37,7 +37,7 @@ export const mysqlAdmin: BackendAdmin = {
   },
 
   async busy(query, id) {
-    const { rows } = await query(`SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query'`, [id]);
+    const { rows } = await query(`SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND IN ('Query', 'Execute')`, [id]);
     return rows.length > 0;
   },
 

@@ -1,7 +1,8 @@
 /**
- * MySQL and MariaDB through `mysql2` (callback API, text protocol, as knex uses it): opening and
- * closing sessions, running statements, transaction SQL. Errors are converted in
- * `mysql-errors.ts`; server administration is in `mysql-admin.ts`.
+ * MySQL and MariaDB through `mysql2` (callback API): opening and closing sessions, running
+ * statements (text protocol, then server-side prepared statements through `execute()` past
+ * `prepareThreshold` runs of a text, as the PostgreSQL backend does), transaction SQL. Errors are
+ * converted in `mysql-errors.ts`; server administration is in `mysql-admin.ts`.
  */
 import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from '../backend';
 import { loadDriver } from '../load-driver';
@@ -11,10 +12,9 @@ import { convertMysqlError, isMysqlConnectionError } from './mysql-errors';
 
 interface MysqlConnection {
   threadId: number | null;
-  query(
-    options: { sql: string; values?: unknown[]; rowsAsArray?: boolean; dateStrings?: boolean },
-    cb: (err: Error | null, results: unknown, fields?: unknown) => void,
-  ): void;
+  query(options: MysqlQueryOptions, cb: (err: Error | null, results: unknown, fields?: unknown) => void): void;
+  execute(options: MysqlQueryOptions, cb: (err: Error | null, results: unknown, fields?: unknown) => void): void;
+  unprepare(options: MysqlQueryOptions): unknown;
   ping(cb: (err: Error | null) => void): void;
   end(cb?: (err?: Error | null) => void): void;
   destroy(): void;
@@ -26,6 +26,13 @@ interface MysqlConnection {
   _closing?: boolean;
   _handshakePacket?: { serverVersion?: string } | null;
 }
+interface MysqlQueryOptions {
+  sql: string;
+  values?: unknown[];
+  rowsAsArray?: boolean;
+  dateStrings?: boolean;
+  typeCast?: unknown;
+}
 interface MysqlModule {
   createConnection(config: Record<string, unknown>): MysqlConnection;
 }
@@ -36,7 +43,120 @@ interface MysqlRaw extends RawConnection {
   inTransaction: boolean;
   /** `SET autocommit = 0` was run: the next scope would silently run in a transaction. */
   autocommitOff?: boolean;
+  /** Run a text as a prepared statement (`execute()`) after this many runs; null never. */
+  readonly prepareThreshold: number | null;
+  /** The text protocol's type cast (exact doubles), or the one given in the settings. */
+  readonly typeCast: unknown;
+  /** Runs of texts not prepared yet; -1: never prepare (the server refused to). */
+  readonly seen: Map<string, number>;
+  /** Texts run as prepared statements (mysql2 keeps the statements, an LRU of `maxPreparedStatements`). */
+  readonly prepared: Set<string>;
 }
+
+/**
+ * At most this many prepared statements per connection (mysql2 closes the least recently used
+ * one past it; the server's `max_prepared_stmt_count` is shared by every session) and texts tracked.
+ */
+const MAX_PREPARED = 256;
+const MAX_SEEN = 4096;
+
+/**
+ * Whether to run `sql` with `execute()`: a text is prepared once it ran `prepareThreshold` times.
+ * Statements whose bindings the binary protocol would read differently stay on the text protocol:
+ * a list (the text protocol expands it into `IN (1, 2, 3)`, a prepared statement would bind its
+ * JSON) and a bigint (sent as a string, compared as a double).
+ */
+function usePrepared(r: MysqlRaw, sql: string, bindings: readonly unknown[]): boolean {
+  if (r.prepareThreshold === null) return false;
+  for (let i = 0; i < bindings.length; i++) {
+    const v = bindings[i];
+    if (v === undefined || typeof v === 'bigint' || Array.isArray(v)) return false;
+  }
+  if (r.prepared.has(sql)) return true;
+  const before = r.seen.get(sql) ?? 0;
+  if (before < 0) return false;
+  const runs = before + 1;
+  if (runs >= r.prepareThreshold && r.prepared.size < MAX_SEEN) {
+    // `??` is the text protocol's identifier placeholder, which a prepared statement does not know.
+    if (sql.includes('??')) {
+      r.seen.set(sql, -1);
+      return false;
+    }
+    r.seen.delete(sql);
+    r.prepared.add(sql);
+    return true;
+  }
+  if (r.seen.size >= MAX_SEEN) r.seen.clear();
+  r.seen.set(sql, runs);
+  return false;
+}
+
+/** A column of a result as mysql2 describes it. */
+interface MysqlField {
+  name: string;
+  columnType: number;
+  decimals: number;
+}
+const FLOAT = 4;
+const TIMESTAMP = 7;
+const TIME = 11;
+const DATETIME = 12;
+/** The decimals of a column whose fractional digits are not fixed (an expression's FLOAT). */
+const NOT_FIXED_DECIMALS = 31;
+
+type Fixup = (v: unknown) => unknown;
+/** FLOAT: the text protocol's form, 6 significant digits (or the column's fixed places). */
+const floatAsText =
+  (decimals: number): Fixup =>
+  (v) =>
+    typeof v === 'number' ? Number(decimals === NOT_FIXED_DECIMALS ? v.toPrecision(6) : v.toFixed(decimals)) : v;
+/** TIME(n) and, as text, DATETIME(n): every fractional digit, as the text protocol writes them. */
+const allPlaces =
+  (decimals: number): Fixup =>
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const dot = v.indexOf('.');
+    const have = dot < 0 ? 0 : v.length - dot - 1;
+    return have >= decimals ? v : `${dot < 0 ? `${v}.` : v}${'0'.repeat(decimals - have)}`;
+  };
+
+/**
+ * What the binary protocol reads differently from the text protocol, per column: a FLOAT as its
+ * single-precision value (0.10000000149011612, where the text says 0.1), and TIME(n) and DATETIME(n)
+ * text without the fractional digits when they are zero. Undefined when every column reads alike.
+ */
+function binaryFixups(fields: readonly MysqlField[] | undefined, dateStrings: boolean): Map<number, Fixup> | undefined {
+  if (fields === undefined) return undefined;
+  let out: Map<number, Fixup> | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as MysqlField;
+    if (f.columnType === FLOAT) (out ??= new Map()).set(i, floatAsText(f.decimals));
+    else if (
+      (f.columnType === TIME || (dateStrings && (f.columnType === DATETIME || f.columnType === TIMESTAMP))) &&
+      f.decimals > 0 &&
+      f.decimals <= 6
+    )
+      (out ??= new Map()).set(i, allPlaces(f.decimals));
+  }
+  return out;
+}
+
+function applyFixups(rows: unknown[], fields: readonly MysqlField[], fixups: Map<number, Fixup>, asArray: boolean): void {
+  for (const row of rows) {
+    for (const [i, fix] of fixups) {
+      if (asArray) (row as unknown[])[i] = fix((row as unknown[])[i]);
+      else {
+        const name = (fields[i] as MysqlField).name;
+        (row as Record<string, unknown>)[name] = fix((row as Record<string, unknown>)[name]);
+      }
+    }
+  }
+}
+
+/** ER_UNKNOWN_STMT_HANDLER, ER_NEED_REPREPARE: the server no longer has (or accepts) the statement. */
+const STALE_PREPARED = new Set([1243, 1615]);
+/** ER_UNSUPPORTED_PS, ER_MAX_PREPARED_STMT_COUNT_REACHED: the server will not prepare it (now). */
+const NOT_PREPARABLE = new Set([1295, 1461]);
 
 /** The driver's lost-connection error, for a loss it reports only as an event (`end`). */
 function connectionLost(message: string): Error {
@@ -54,7 +174,10 @@ function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown
   // BIGINT values beyond 2^53 come back as strings instead of losing digits.
   if (base.supportBigNumbers === undefined) base.supportBigNumbers = true;
   if (base.charset === undefined) base.charset = 'UTF8MB4_UNICODE_CI';
-  if (base.typeCast === undefined) base.typeCast = exactDoubles;
+  // The type cast is given per text query (see `exactDoubles`): prepared statements read doubles
+  // exactly from their binary form, and a type cast there would read them as text.
+  delete base.typeCast;
+  if (base.maxPreparedStatements === undefined) base.maxPreparedStatements = MAX_PREPARED;
   return base;
 }
 
@@ -102,7 +225,22 @@ export const mysqlBackend: Backend = {
         reject(err);
         return;
       }
-      const raw: MysqlRaw = { driver: conn, serverId: 0, dead: false, inTransaction: false };
+      const given = typeof settings.connection === 'object' ? (settings.connection as { typeCast?: unknown }).typeCast : undefined;
+      const raw: MysqlRaw = {
+        driver: conn,
+        serverId: 0,
+        dead: false,
+        inTransaction: false,
+        // A type cast of the settings' own applies to text results only, and several statements
+        // in one text cannot be prepared: then no prepared statements.
+        prepareThreshold:
+          given === undefined && !(settings.connection as { multipleStatements?: boolean }).multipleStatements
+            ? settings.prepareThreshold
+            : null,
+        typeCast: given ?? exactDoubles,
+        seen: new Map(),
+        prepared: new Set(),
+      };
       let connected = false;
       const lost = (err: unknown) => {
         if (raw.dead) return;
@@ -170,16 +308,33 @@ export const mysqlBackend: Backend = {
   query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
     const r = raw as MysqlRaw;
     return new Promise((resolve, reject) => {
-      const q: { sql: string; values: unknown[]; rowsAsArray?: boolean; dateStrings?: boolean } = { sql, values: bindings as unknown[] };
+      const q: MysqlQueryOptions = { sql, values: bindings as unknown[] };
       if (options?.rowMode) q.rowsAsArray = true;
       // DATETIME(6) as its text: a Date would keep milliseconds only.
       if (options?.temporalAsText) q.dateStrings = true;
-      r.driver.query(q, (err, results) => {
+      let prepared = usePrepared(r, sql, bindings);
+      const onResult = (err: Error | null, results: unknown, fields?: unknown) => {
         if (err) {
+          const code = (err as { errno?: number }).errno ?? 0;
+          if (prepared && (STALE_PREPARED.has(code) || NOT_PREPARABLE.has(code))) {
+            prepared = false;
+            // Nothing ran: forget the statement (the next runs count again, or never prepare a
+            // text the server refuses to), and run it as text now.
+            r.driver.unprepare({ sql, rowsAsArray: q.rowsAsArray });
+            r.prepared.delete(sql);
+            if (NOT_PREPARABLE.has(code) && code !== 1461) r.seen.set(sql, -1);
+            q.typeCast = r.typeCast;
+            r.driver.query(q, onResult);
+            return;
+          }
           reject(err);
           return;
         }
         if (Array.isArray(results)) {
+          if (prepared && results.length > 0) {
+            const fixups = binaryFixups(fields as MysqlField[] | undefined, q.dateStrings === true);
+            if (fixups !== undefined) applyFixups(results, fields as MysqlField[], fixups, q.rowsAsArray === true);
+          }
           resolve({ rows: results as Record<string, unknown>[], rowCount: results.length });
           return;
         }
@@ -189,7 +344,12 @@ export const mysqlBackend: Backend = {
           r.autocommitOff = (h.serverStatus & SERVER_STATUS_AUTOCOMMIT) === 0;
         }
         resolve({ rows: [], rowCount: h.affectedRows ?? 0, insertId: h.insertId });
-      });
+      };
+      if (prepared) r.driver.execute(q, onResult);
+      else {
+        q.typeCast = r.typeCast;
+        r.driver.query(q, onResult);
+      }
     });
   },
 
