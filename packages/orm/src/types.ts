@@ -181,13 +181,13 @@ export type UpdateOf<F> = Simplify<
 
 // ---- paths (for lookups, values, ordering) -----------------------------------------------------------
 //
-// Type-checking cost is a design constraint here (bench/typecheck.mjs measures it). The value paths
-// and relation paths below are named aliases of ONE model's field map `F` (never of a prefix or a
-// depth counter), so the compiler builds each once per model and every model reaching it through a
-// relation reuses it: `author__publisher__name` is `author__` prepended to Author's cached
-// `publisher__name`. Key unions are built eagerly (a typo must not compile); the type a key yields
-// is resolved only for the keys a query uses (`ValueAt2`). The lookup keys of `filter()` are still
-// built per path (`PathsOf`): see the README's figures.
+// Type-checking cost is a design constraint here (bench/typecheck.mjs measures it). The value paths,
+// lookup keys and relation paths below are named aliases of ONE model's field map `F` (never of a
+// prefix or a depth counter), so the compiler builds each once per model and every model reaching
+// it through a relation reuses it: `author__publisher__name` is `author__` prepended to Author's
+// cached `publisher__name`. Key unions are built eagerly (a typo must not compile, and editors
+// complete them); the type a key takes or yields is resolved only for the keys a query names
+// (`LookupValue2`, `ValueAt2`).
 
 /** How many relations flat keys follow (`a__b__c__field`); the nested form has no limit. */
 export type MAX_KEY_DEPTH = 2;
@@ -216,40 +216,6 @@ type TargetFields<F, K extends keyof F> = FieldsOf<TargetOf<F[K]>>;
 /** Does following relation `K` make values nullable (a nullable key, or a multi-valued relation)? */
 type Loosens<F, K extends keyof F> = SpecOf<F[K]> extends { rel: 'fk' | 'o2o'; null: false } ? false : true;
 
-/** A path to a value: `name`, `author__name`, `authorId`. */
-export interface ScalarPath<P extends string, S> {
-  kind: 'scalar';
-  path: P;
-  spec: S;
-}
-/** A path to a relation: `author`, `books`, `author__publisher`. */
-export interface RelPath<P extends string, S> {
-  kind: 'rel';
-  path: P;
-  spec: S;
-}
-
-type Relaxed<S, N extends boolean> = N extends true ? Omit<S, 'null'> & { readonly null: true } : S;
-
-type FieldPaths<Fd, P extends string, D extends unknown[], N extends boolean> =
-  SpecOf<Fd> extends infer S
-    ? S extends { rel: 'none' }
-      ? ScalarPath<P, Relaxed<S, N>>
-      : S extends { rel: 'fk' | 'o2o'; target: infer I }
-        ? | RelPath<P, S>
-          | ScalarPath<`${P}Id`, Relaxed<AsScalarPk<PkSpecOf<FieldsOf<I>>>, S extends { null: true } ? true : N>>
-          | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], S extends { null: true } ? true : N>)
-        : S extends { rel: 'm2m' | 'reverse-fk' | 'reverse-m2m' | 'reverse-o2o'; target: infer I }
-          ? RelPath<P, S> | (D['length'] extends MAX_KEY_DEPTH ? never : PathsOf<FieldsOf<I>, `${P}__`, [...D, 1], true>)
-          : never
-    : never;
-
-/** Every path of a field map, `Prefix`ed, with its spec. */
-export type PathsOf<F, Prefix extends string = '', D extends unknown[] = [], N extends boolean = false> =
-  | { [K in keyof F & string]: FieldPaths<F[K], `${Prefix}${K}`, D, N> }[keyof F & string]
-  | ScalarPath<`${Prefix}pk`, Relaxed<AsScalarPk<PkSpecOf<F>>, N>>
-  | (HasPk<F> extends true ? never : ScalarPath<`${Prefix}id`, Relaxed<AutoSpec, N>>);
-
 // ---- lookups ---------------------------------------------------------------------------------------
 
 /** Comparison lookups, valid on every ordered field. */
@@ -272,32 +238,122 @@ interface SubqueryLike {
   toSQL(): { sql: string; bindings: unknown[] };
 }
 
-type PartEntries<P extends string, Part extends string, V> =
-  | [`${P}__${Part}`, V | Expr]
-  | [`${P}__${Part}__${ComparisonLookup}`, V | Expr]
-  | [`${P}__${Part}__in`, readonly V[]]
-  | [`${P}__${Part}__range`, readonly [V, V]];
+/** The lookups (with the comparisons) a value of kind `K` takes, after its field's name. */
+type ScalarLookup<K> =
+  | ComparisonLookup
+  | 'in'
+  | 'range'
+  | 'isnull'
+  | (K extends 'text' | 'uuid' ? TextLookup : never)
+  | (K extends 'date' | 'datetime' ? PartLookup<DatePart> : never)
+  | (K extends 'datetime' ? PartLookup<TimePart | 'date'> : never);
+/** A transform (`year`) alone or followed by a comparison, `in` or `range`. */
+type PartLookup<Part extends string> = Part | `${Part}__${ComparisonLookup | 'in' | 'range'}`;
+/** The lookups of a relation `author`: `author`, `author__exact`, `author__in`, `author__isnull`. */
+type RelLookup = 'exact' | 'in' | 'isnull';
 
-type ScalarEntries<P extends string, S> = S extends { input: infer V; kind: infer K }
-  ? | [P, V | Nullish<S> | Expr]
-    | [`${P}__${ComparisonLookup}`, V | Nullish<S> | Expr]
-    | [`${P}__in`, readonly V[] | SubqueryLike]
-    | [`${P}__range`, readonly [V | Expr, V | Expr]]
-    | [`${P}__isnull`, boolean]
-    | (K extends 'text' | 'uuid' ? [`${P}__${TextLookup}`, string | Expr] : never)
-    | (K extends 'date' | 'datetime' ? PartEntries<P, DatePart, number> : never)
-    | (K extends 'datetime' ? PartEntries<P, TimePart, number> | PartEntries<P, 'date', string | Date> : never)
+type KindOf<S> = S extends { kind: infer K } ? K : never;
+/** The scalar spec of `<fk>Id`: the related model's primary key, nullable when the key is. */
+type FkIdSpec<S> = S extends { target: infer I; null: infer Nl } ? Omit<PkScalar<FieldsOf<I>>, 'null'> & { readonly null: Nl } : never;
+
+/** Every lookup key of a field map's own fields (no relation followed): `title`, `title__icontains`, `authorId__in`, `author__isnull`, `pk`. */
+type OwnLookupKeys<F> =
+  | {
+      [K in keyof F & string]: SpecOf<F[K]> extends infer S
+        ? S extends { rel: 'none'; kind: infer Kd }
+          ? K | `${K}__${ScalarLookup<Kd>}`
+          : S extends { rel: 'fk' | 'o2o' }
+            ? K | `${K}__${RelLookup}` | `${K}Id` | `${K}Id__${ScalarLookup<KindOf<PkScalar<TargetFields<F, K>>>>}`
+            : K | `${K}__${RelLookup}`
+        : never;
+    }[keyof F & string]
+  | 'pk'
+  | `pk__${ScalarLookup<KindOf<PkScalar<F>>>}`
+  | (HasPk<F> extends true ? never : 'id' | `id__${ScalarLookup<'integer'>}`);
+
+/** The value a scalar lookup `L` (`''` for the field itself) takes on a field of spec `S`; `N`: may the path yield null. */
+type ScalarLookupValue<S, L extends string, N extends boolean> = S extends { input: infer V }
+  ? L extends '' | ComparisonLookup
+    ? V | Expr | (N extends true ? null : Nullish<S>)
+    : L extends 'in'
+      ? readonly V[] | SubqueryLike
+      : L extends 'range'
+        ? readonly [V | Expr, V | Expr]
+        : L extends 'isnull'
+          ? boolean
+          : L extends TextLookup
+            ? string | Expr
+            : L extends 'date'
+              ? string | Date | Expr
+              : L extends `date__${infer C}`
+                ? C extends 'in'
+                  ? readonly (string | Date)[]
+                  : C extends 'range'
+                    ? readonly [string | Date, string | Date]
+                    : string | Date | Expr
+                : L extends `${string}__in`
+                  ? readonly number[]
+                  : L extends `${string}__range`
+                    ? readonly [number, number]
+                    : number | Expr
   : never;
 
-type RelEntries<P extends string, S> = S extends { target: infer I }
-  ? | [P, I | PkOf<I> | Nullish<S> | FilterOf<I>]
-    | [`${P}__exact`, I | PkOf<I> | Nullish<S>]
-    | [`${P}__in`, readonly (I | PkOf<I>)[] | SubqueryLike]
-    | [`${P}__isnull`, boolean]
+/** The value of a relation lookup: the instance, its key, or (for the relation itself) a nested filter. */
+type RelLookupValue<S, L extends string> = S extends { target: infer I }
+  ? L extends ''
+    ? I | PkOf<I> | Nullish<S> | FilterOf<I>
+    : L extends 'exact'
+      ? I | PkOf<I> | Nullish<S>
+      : L extends 'in'
+        ? readonly (I | PkOf<I>)[] | SubqueryLike
+        : boolean
   : never;
 
-type EntriesOf<E> =
-  E extends ScalarPath<infer P, infer S> ? ScalarEntries<P, S> : E extends RelPath<infer P, infer S> ? RelEntries<P, S> : never;
+/** The value of the own lookup key `P` of `F` (`N`: a relation on the way made the path nullable). */
+type OwnLookupValue<F, P extends string, N extends boolean> = P extends keyof F
+  ? FieldLookupValue<SpecOf<F[P]>, '', N>
+  : P extends `${infer Fd}__${infer L}`
+    ? Fd extends keyof F
+      ? FieldLookupValue<SpecOf<F[Fd]>, L, N>
+      : IdLookupValue<F, Fd, L, N>
+    : IdLookupValue<F, P, '', N>;
+type FieldLookupValue<S, L extends string, N extends boolean> = S extends { rel: 'none' }
+  ? ScalarLookupValue<S, L, N>
+  : RelLookupValue<S, L>;
+/** `pk`, `id` and `<fk>Id` lookups. */
+type IdLookupValue<F, Fd extends string, L extends string, N extends boolean> = Fd extends 'pk' | 'id'
+  ? ScalarLookupValue<PkScalar<F>, L, N>
+  : Fd extends `${infer K}Id`
+    ? K extends keyof F
+      ? SpecOf<F[K]> extends infer S
+        ? ScalarLookupValue<FkIdSpec<S>, L, S extends { null: true } ? true : N>
+        : never
+      : never
+    : never;
+
+// Lookup keys across relations, built per model and reused (as the value paths below): the keys of
+// `author__publisher__name__startswith` are `author__` prepended to Author's cached depth-1 keys.
+// The value a key takes is resolved only for the keys an object literal names (`LookupValue2`).
+type LookupKeys0<F> = OwnLookupKeys<F>;
+type LookupKeys1<F> = OwnLookupKeys<F> | { [K in RelKeys<F>]: `${K}__${LookupKeys0<TargetFields<F, K>>}` }[RelKeys<F>];
+type LookupKeys2<F> = OwnLookupKeys<F> | { [K in RelKeys<F>]: `${K}__${LookupKeys1<TargetFields<F, K>>}` }[RelKeys<F>];
+type LookupValue0<F, P, N extends boolean> = P extends OwnLookupKeys<F> ? OwnLookupValue<F, P, N> : never;
+type LookupValue1<F, P, N extends boolean> =
+  P extends OwnLookupKeys<F>
+    ? OwnLookupValue<F, P, N>
+    : P extends `${infer R}__${infer Rest}`
+      ? R extends RelKeys<F>
+        ? LookupValue0<TargetFields<F, R>, Rest, N extends true ? true : Loosens<F, R>>
+        : never
+      : never;
+type LookupValue2<F, P> =
+  P extends OwnLookupKeys<F>
+    ? OwnLookupValue<F, P, false>
+    : P extends `${infer R}__${infer Rest}`
+      ? R extends RelKeys<F>
+        ? LookupValue1<TargetFields<F, R>, Rest, Loosens<F, R>>
+        : never
+      : never;
 
 /** An instance is not a nested filter (without this, a Book would pass where `{ author: {...} }` is expected). */
 interface NotAnInstance {
@@ -309,7 +365,8 @@ interface NotAnInstance {
  * the type of value it takes. Keys not listed (typos, lookups a field does not support) do not
  * compile.
  */
-export type FilterOf<I> = { [E in EntriesOf<PathsOf<FieldsOf<I>>> as E[0]]?: E[1] } & NotAnInstance;
+export type FilterOf<I> = Lookups<FieldsOf<I>> & NotAnInstance;
+type Lookups<F> = { [P in LookupKeys2<F>]?: LookupValue2<F, P> };
 
 /** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
 export type AnnotationFilter<A> = {

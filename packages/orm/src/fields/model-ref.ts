@@ -30,10 +30,19 @@ export interface ModelRef<I> {
 /** A model class whose instances are `I`. */
 export type ModelCtor<I> = abstract new (...args: never[]) => I;
 
+/**
+ * A function returning a model class (`() => Book`) whose type is not looked at. Deliberately not
+ * a function type: TypeScript computes the return type of an arrow function as soon as it has a
+ * contextual signature, and the type of a class `X extends Model.define({...})` is its whole
+ * `Model.define` call, relation thunks included; so each thunk typed as a function made the
+ * compiler check the next model inside this one's definition, one model deeper per relation, and
+ * a chain of 50 models overflowed its stack. An `object` parameter gives no contextual signature:
+ * the thunk's return type is never asked for (run-time checks still reject a non-function).
+ */
+export type UntypedThunk = object;
+
 /** Name a related model with an explicit instance type (for `'self'` and cycles). */
-// A thunk may return a class still being defined: its type is not asked for (`unknown` would be a circular reference).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function ref<I>(target: 'self' | (() => any)): ModelRef<I> {
+export function ref<I>(target: 'self' | UntypedThunk): ModelRef<I> {
   if (target !== 'self' && typeof target !== 'function') {
     throw new TypeError(`ref(): pass 'self' or a function returning the model class (() => Book), got ${typeof target}.`);
   }

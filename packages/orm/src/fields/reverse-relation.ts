@@ -20,7 +20,7 @@
  */
 import type { BaseOperations } from '../backends/base-operations';
 import { Field } from './field';
-import { isModelRef, type ModelRef, type Target, targetOf } from './model-ref';
+import { isModelRef, type ModelRef, type Target, type UntypedThunk, targetOf } from './model-ref';
 import type { ReverseSpec } from './many-to-many-field';
 
 /** The base of the reverse relation declarations (they type a relation declared on the other model). */
@@ -34,9 +34,8 @@ export abstract class ReverseRelation<S extends ReverseSpec<unknown, 'reverse-fk
   /** The kind of forward field expected. */
   abstract readonly expects: 'ForeignKey' | 'OneToOneField' | 'ManyToManyField';
 
-  // A thunk may return a class still being defined: its type is not asked for (`unknown` would be a circular reference).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(to: (() => any) | ModelRef<unknown>, fieldName: string) {
+  // The thunk's type is not asked for (see UntypedThunk): the type argument names the model.
+  constructor(to: UntypedThunk | ModelRef<unknown>, fieldName: string) {
     super({});
     this.target = isModelRef(to) ? to.target : targetOf(to, new.target.name);
     if (typeof fieldName !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(fieldName)) {
