@@ -366,16 +366,36 @@ interface NotAnInstance {
  * compile.
  */
 export type FilterOf<I> = Lookups<FieldsOf<I>> & NotAnInstance;
-type Lookups<F> = { [P in LookupKeys2<F>]?: LookupValue2<F, P> };
+type Lookups<in out F> = { [P in LookupKeys2<F>]?: LookupValue2<F, P> };
 
 /** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
-export type AnnotationFilter<A> = {
-  [
-    E in {
-      [K in keyof A & string]:
-        [K, A[K] | Expr] | [`${K}__${ComparisonLookup}`, A[K] | Expr] | [`${K}__in`, readonly A[K][]] | [`${K}__isnull`, boolean];
-    }[keyof A & string] as E[0]
-  ]?: E[1];
+export type AnnotationFilter<A> = { [P in AnnotationKeys<A>]?: AnnotationValue<A, P> };
+type AnnotationKeys<A> = { [K in keyof A & string]: K | `${K}__${ComparisonLookup | 'in' | 'isnull'}` }[keyof A & string];
+type AnnotationValue<A, P> = P extends keyof A
+  ? A[P] | Expr
+  : P extends `${infer K}__${infer L}`
+    ? K extends keyof A
+      ? L extends 'in'
+        ? readonly A[K][]
+        : L extends 'isnull'
+          ? boolean
+          : A[K] | Expr
+      : never
+    : never;
+
+/**
+ * The object `filter()`, `exclude()` and `get()` accept on a query set of `F` annotated with `A`:
+ * `FilterOf` and `AnnotationFilter` as ONE mapped type. Its variance is declared (`in out`) so that
+ * the compiler never measures it: measuring compares two generic instantiations member by member,
+ * which with keys built from `F` cost seconds on every program (and the variance of the query set
+ * and manager classes, measured through it, with it).
+ */
+export type QueryFilter<in out F, in out A> = {
+  [P in LookupKeys2<F> | AnnotationKeys<A> | typeof FIELDS]?: P extends typeof FIELDS
+    ? never
+    : P extends AnnotationKeys<A>
+      ? AnnotationValue<A, P>
+      : LookupValue2<F, P>;
 };
 
 /** The spec of `pk` (and of the implicit `id`) of `F`, as a scalar. */
@@ -414,7 +434,8 @@ type ValueAt2<F, P> = P extends keyof OwnValues<F>
       ? ValueAt1<TargetFields<F, R>, Rest, Loosens<F, R>>
       : never
     : never;
-type Values<F> = { [P in ValueKeys2<F>]: ValueAt2<F, P> };
+// Variance declared, as QueryFilter's.
+type Values<in out F> = { [P in ValueKeys2<F>]: ValueAt2<F, P> };
 
 /** Every path `values()` / `valuesList()` / `orderBy()` accept, with the type it yields. */
 export type ValueMap<I> = Values<FieldsOf<I>>;

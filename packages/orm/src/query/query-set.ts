@@ -22,7 +22,6 @@ import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta } from '../models/model-meta';
 import { QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import type {
-  AnnotationFilter,
   AnyInstance,
   FieldsOf,
   FilterOf,
@@ -30,6 +29,7 @@ import type {
   OrderTerm,
   PkOf,
   PrefetchPath,
+  QueryFilter,
   RowOf,
   SelectRelatedPath,
   Simplify,
@@ -110,7 +110,7 @@ type InferredAggregate<I, E> =
     : number | null;
 
 /** A filter argument: typed lookups, or a Q. */
-export type FilterArg<I, A> = (FilterOf<I> & AnnotationFilter<A>) | QNode<I> | QNode<unknown>;
+export type FilterArg<I, A> = QueryFilter<FieldsOf<I>, A> | QNode<I> | QNode<unknown>;
 
 /** Options of `selectForUpdate()`. */
 export interface SelectForUpdateOptions {
