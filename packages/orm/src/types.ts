@@ -370,7 +370,13 @@ type Lookups<in out F> = { [P in LookupKeys2<F>]?: LookupValue2<F, P> };
 
 /** Lookups on annotations (`annotate({ n: Count('books') }).filter({ n__gt: 2 })`). */
 export type AnnotationFilter<A> = { [P in AnnotationKeys<A>]?: AnnotationValue<A, P> };
-type AnnotationKeys<A> = { [K in keyof A & string]: K | `${K}__${ComparisonLookup | 'in' | 'isnull'}` }[keyof A & string];
+type AnnotationKeys<A> = {
+  [K in keyof A & string]:
+    | K
+    | `${K}__${ComparisonLookup | 'in' | 'isnull'}`
+    // Text annotations (Lower('name'), ...) take the text lookups.
+    | (A[K] extends string | null ? `${K}__${TextLookup}` : never);
+}[keyof A & string];
 type AnnotationValue<A, P> = P extends keyof A
   ? A[P] | Expr
   : P extends `${infer K}__${infer L}`
@@ -379,7 +385,9 @@ type AnnotationValue<A, P> = P extends keyof A
         ? readonly A[K][]
         : L extends 'isnull'
           ? boolean
-          : A[K] | Expr
+          : L extends TextLookup
+            ? string
+            : A[K] | Expr
       : never
     : never;
 
