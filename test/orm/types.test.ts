@@ -45,7 +45,7 @@ export async function wrong(): Promise<void> {
   Book.objects.exclude({ author__nmae: 'x' }); // error: 'author__nmae' does not exist in type 'FilterArg<Book, Empty>'
   Book.objects.values('nope'); // error: 'ValuePath<Book>'
   Book.objects.orderBy('-nope'); // error: OrderTerm<Book, Empty>
-  Book.objects.annotate({ n: Count('id') }).filter({ n__gt: 'x' }); // error: Type 'string' is not assignable to type 'number | Expr'
+  Book.objects.annotate({ n: Count('id') }).filter({ n__gt: 'x' }); // error: Type 'string' is not assignable to type 'number | Expr
   const n1: number = await Book.objects.get({ title: 'x' }); // error: Type 'Book' is not assignable to type 'number'
   const n2: number = (await Book.objects.filter({ pages__gt: 1 }))[0]!; // error: Type 'Book' is not assignable to type 'number'
   const n3: number = new Tag({ name: 'x' }); // error: Type 'Tag' is not assignable to type 'number'
