@@ -48,4 +48,36 @@ eachDatabase('bulkCreate sets primary keys', (db) => {
       const byId = await Tag.objects.inBulk(objs.map((o) => o.id));
       for (const o of objs) expect(byId.get(o.id)?.name).toBe(o.name);
     }));
+
+  test('5,000 tags: batches of 1,000 rows in one statement shape (a multi-row VALUES list, also on SQLite), keys set', () =>
+    inTx(async () => {
+      const { result: objs, queries } = await captureQueries(() =>
+        Tag.objects.bulkCreate(Array.from({ length: 5000 }, (_, i) => ({ name: `five-${String(i).padStart(4, '0')}` }))),
+      );
+      const inserts = queries.filter((q) => /^insert/i.test(q.sql));
+      expect(inserts).toHaveLength(5);
+      expect(new Set(inserts.map((q) => q.sql)).size).toBe(1);
+      const sql = inserts[0]?.sql ?? '';
+      // One VALUES list of 1,000 rows, not knex's SQLite form (SELECT ... UNION ALL SELECT ..., 500 at most).
+      expect(sql).not.toMatch(/union all/i);
+      expect(sql.match(/\(\?\)|\(\$\d+\)/g)).toHaveLength(1000);
+      expect(objs.every((o) => typeof o.id === 'number')).toBe(true);
+      expect(new Set(objs.map((o) => o.id)).size).toBe(5000);
+      const byId = await Tag.objects.inBulk(objs.map((o) => o.id));
+      for (const o of objs) expect(byId.get(o.id)?.name).toBe(o.name);
+    }));
+
+  test('a batch of 10,000 rows is one INSERT where the parameters fit (SQLite: 32,766)', () =>
+    inTx(async () => {
+      const { result: objs, queries } = await captureQueries(() =>
+        Tag.objects.bulkCreate(
+          Array.from({ length: 10_000 }, (_, i) => ({ name: `ten-${String(i).padStart(5, '0')}` })),
+          { batchSize: 10_000 },
+        ),
+      );
+      expect(queries.filter((q) => /^insert/i.test(q.sql))).toHaveLength(1);
+      expect(await Tag.objects.filter({ name__startswith: 'ten-' }).count()).toBe(10_000);
+      const last = objs[9999];
+      expect((await Tag.objects.get({ pk: last?.id })).name).toBe('ten-09999');
+    }));
 });

@@ -286,6 +286,12 @@ export abstract class BaseOperations {
   /** Does the query builder write the RETURNING clause of an INSERT (else the compiler appends it)? */
   readonly insertReturningByBuilder: boolean = true;
 
+  /**
+   * Does the query builder write a multi-row INSERT as one `VALUES (…), (…)` list? Else (SQLite,
+   * where knex writes `SELECT … UNION ALL SELECT …`, at most 500 terms) the compiler writes it.
+   */
+  readonly multiRowValuesByBuilder: boolean = true;
+
   /** Most bound parameters one statement may carry. */
   readonly maxParams: number = 65535;
   /** Most rows one INSERT may carry. */

@@ -179,9 +179,10 @@ export class SqliteOperations extends BaseOperations {
 
   readonly autoPrimaryKeySuffix = ' NOT NULL PRIMARY KEY AUTOINCREMENT';
   override readonly deferrableSql = ' DEFERRABLE INITIALLY DEFERRED';
+  /** SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32 (better-sqlite3 bundles a newer one). */
   override readonly maxParams = 32766;
-  /** knex writes a multi-row INSERT as a compound SELECT, limited to 500 terms. */
-  override readonly maxInsertRows = 500;
+  /** knex writes a multi-row INSERT as a compound SELECT limited to 500 terms: the compiler writes VALUES lists. */
+  override readonly multiRowValuesByBuilder = false;
 
   override insertIgnoringConflicts(sql: string): string {
     return sql.replace(/^insert into/i, 'insert or ignore into');

@@ -29,14 +29,15 @@ export function bindValues(c: Compiled, values: readonly unknown[]): unknown[] {
  * `update()` does) and put back on the instance, so that the instance holds what the database will
  * return. Null stays null (a NOT NULL column refuses it
  * itself). Throws one ValidationError naming the model and every field whose value is wrong;
- * `label` (`object 3 of 10`) is put before each message.
+ * `label` (`object 3 of 10`, or a function writing it, called only when a value is wrong) is put
+ * before each message.
  */
 export function valuesForWrite(
   meta: ModelMeta,
   rec: Record<string, unknown>,
   fields: readonly Field[],
   add: boolean,
-  label?: string,
+  label?: string | (() => string),
 ): unknown[] {
   const out = new Array(fields.length);
   let errors: Record<string, ValidationMessage[]> | undefined;
@@ -52,7 +53,8 @@ export function valuesForWrite(
         if (!ValidationError.is(err)) throw err;
         // A foreign key's value is checked by the target's key field: name the foreign key.
         const messages = Object.values(err.errors).flat();
-        (errors ??= {})[f.name] = label === undefined ? messages : messages.map((m) => ({ ...m, message: `${label}: ${m.message}` }));
+        const prefix = typeof label === 'function' ? label() : label;
+        (errors ??= {})[f.name] = prefix === undefined ? messages : messages.map((m) => ({ ...m, message: `${prefix}: ${m.message}` }));
       }
     }
     out[i] = v;

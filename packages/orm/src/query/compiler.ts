@@ -670,6 +670,7 @@ export function compileInsert(
   const key = `${ops.vendor}|I|${meta.dbTable}|${columns.map((f) => f.column).join(',')}|${rowCount}|${returning ? 'R' : ''}`;
   return cached(key, () => {
     const k = knexFor(alias);
+    if (rowCount > 1 && columns.length > 0 && !ops.multiRowValuesByBuilder) return valuesInsert(k, meta, columns, rowCount, returning);
     const params: Param[] = [];
     const rows: Record<string, unknown>[] = [];
     for (let r = 0; r < rowCount; r++) {
@@ -690,6 +691,21 @@ export function compileInsert(
     if (!returning || ops.insertReturningByBuilder) return compiled;
     return { ...compiled, sql: `${compiled.sql} RETURNING ${k.raw('??', [meta.pk.column]).toQuery()}` };
   });
+}
+
+/**
+ * A multi-row INSERT written as one `VALUES` list with `?` placeholders (SQLite), bound row-major as
+ * `bindValues()` does: binding i is value i.
+ */
+function valuesInsert(k: Knex, meta: ModelMeta, columns: readonly Field[], rowCount: number, returning: boolean): Compiled {
+  const id = (name: string): string => k.raw('??', [name]).toQuery();
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  let sql = `insert into ${id(meta.dbTable)} (${columns.map((f) => id(f.column)).join(', ')}) values ${new Array<string>(rowCount).fill(tuple).join(', ')}`;
+  if (returning) sql += ` returning ${id(meta.pk.column)}`;
+  const n = rowCount * columns.length;
+  const slots = new Int32Array(n);
+  for (let i = 0; i < n; i++) slots[i] = i;
+  return { sql, slots, consts: new Array(n), paramCount: n, map: undefined };
 }
 
 // ---- hydration ------------------------------------------------------------------------------------
@@ -715,6 +731,27 @@ function outputConverter(
 }
 
 type RowMapper = (row: unknown[], offset: number, db: string) => unknown;
+type Fill = (o: Record<string | symbol, unknown>, row: unknown[], offset: number, db: string) => void;
+
+/**
+ * The hydrator of one model and backend: a function written for its fields, which assigns each
+ * column to its attribute in the fields' order with named stores (so every instance of a shape has
+ * one hidden class and V8 keeps the stores monomorphic), converting only the columns whose field
+ * has a converter, and the instance's state last. No closure or property definition per row.
+ * Field names are identifiers (checked when the model is defined), written as JSON string keys.
+ */
+function fillerFor(meta: ModelMeta, convs: ReadonlyArray<((v: unknown) => unknown) | undefined>): Fill {
+  const lines: string[] = [];
+  meta.fields.forEach((f, i) => {
+    const key = JSON.stringify(f.attname);
+    if (convs[i] === undefined) lines.push(`o[${key}] = row[offset + ${i}];`);
+    else lines.push(`v = row[offset + ${i}]; o[${key}] = v === null || v === undefined ? v : c${i}(v);`);
+  });
+  lines.push('o[STATE] = new ModelState(false, db);');
+  const names = convs.map((_, i) => `c${i}`);
+  const body = `return function fill(o, row, offset, db) { let v; ${lines.join(' ')} };`;
+  return new Function('STATE', 'ModelState', ...names, body)(STATE, ModelState, ...convs) as Fill;
+}
 
 /** A mapper from array rows to instances, built once per query shape and backend. */
 function instanceMapper(
@@ -725,8 +762,8 @@ function instanceMapper(
   meta.ensureReverseAccessors();
   const fields = meta.fields;
   const n = fields.length;
-  const names = fields.map((f) => f.attname);
   const convs = fields.map((f) => f.fromDb(ops));
+  const fill = fillerFor(meta, convs);
   const pkIndex = fields.indexOf(meta.pk);
   const Cls = meta.modelClass as unknown as new (v: typeof FROM_DB) => Record<string | symbol, unknown>;
   const children = (related ?? []).map((r) => ({ name: r.field.name, ...instanceMapper(r.meta, ops, r.children) }));
@@ -736,26 +773,26 @@ function instanceMapper(
     offsets.push(width);
     width += ch.width;
   }
-  const map: RowMapper = (row, offset, db) => {
-    if (row[offset + pkIndex] === null) return null;
-    const o = new Cls(FROM_DB);
-    for (let i = 0; i < n; i++) {
-      const v = row[offset + i];
-      const conv = convs[i];
-      o[names[i] as string] = conv === undefined || v === null ? v : conv(v);
-    }
-    const state = new ModelState(false, db);
-    o[STATE] = state;
-    if (children.length > 0) {
-      const cache = new Map<string, unknown>();
-      for (let c = 0; c < children.length; c++) {
-        const ch = children[c] as (typeof children)[number];
-        cache.set(ch.name, ch.map(row, offset + (offsets[c] as number), db));
-      }
-      state.fieldsCache = cache;
-    }
-    return o;
-  };
+  const map: RowMapper =
+    children.length === 0
+      ? (row, offset, db) => {
+          if (row[offset + pkIndex] === null) return null;
+          const o = new Cls(FROM_DB);
+          fill(o, row, offset, db);
+          return o;
+        }
+      : (row, offset, db) => {
+          if (row[offset + pkIndex] === null) return null;
+          const o = new Cls(FROM_DB);
+          fill(o, row, offset, db);
+          const cache = new Map<string, unknown>();
+          for (let c = 0; c < children.length; c++) {
+            const ch = children[c] as (typeof children)[number];
+            cache.set(ch.name, ch.map(row, offset + (offsets[c] as number), db));
+          }
+          (o[STATE] as ModelState).fieldsCache = cache;
+          return o;
+        };
   return { map, width };
 }
 
@@ -769,15 +806,21 @@ function modelMapper(q: Query, ops: BaseOperations): Compiled['map'] {
       return out;
     };
   }
-  return (rows, db) =>
-    rows.map((row) => {
+  const na = anns.length;
+  return (rows, db) => {
+    const out = new Array(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r] as unknown[];
       const o = map(row, 0, db) as Record<string, unknown>;
-      anns.forEach((a, i) => {
+      for (let i = 0; i < na; i++) {
+        const a = anns[i] as (typeof anns)[number];
         const v = row[width + i];
         o[a.name] = a.conv === undefined || v === null ? v : a.conv(v);
-      });
-      return o;
-    });
+      }
+      out[r] = o;
+    }
+    return out;
+  };
 }
 
 function valuesMapper(q: Query, ops: BaseOperations): Compiled['map'] {
