@@ -131,7 +131,8 @@ export abstract class BaseOperations {
   }
 
   /** A literal of an expression, cast to its type (`?` is the parameter). */
-  castParam(kind: 'integer' | 'float' | 'decimal'): string {
+  castParam(kind: 'integer' | 'float' | 'decimal' | 'boolean'): string {
+    if (kind === 'boolean') return 'CAST(? AS boolean)';
     return kind === 'integer' ? 'CAST(? AS bigint)' : kind === 'float' ? 'CAST(? AS double precision)' : 'CAST(? AS numeric)';
   }
 

@@ -151,7 +151,8 @@ export class MysqlOperations extends BaseOperations {
     return `(${lhs} ${op === '/' && kind === 'integer' ? 'DIV' : op} ${rhs})`;
   }
 
-  override castParam(kind: 'integer' | 'float' | 'decimal'): string {
+  override castParam(kind: 'integer' | 'float' | 'decimal' | 'boolean'): string {
+    if (kind === 'boolean') return '?';
     return kind === 'integer' ? 'CAST(? AS SIGNED)' : kind === 'float' ? 'CAST(? AS DOUBLE)' : 'CAST(? AS DECIMAL(65, 30))';
   }
 

@@ -120,7 +120,8 @@ export class SqliteOperations extends BaseOperations {
   }
 
   /** better-sqlite3 binds every number as a double: the cast gives integers their type back. */
-  override castParam(kind: 'integer' | 'float' | 'decimal'): string {
+  override castParam(kind: 'integer' | 'float' | 'decimal' | 'boolean'): string {
+    if (kind === 'boolean') return '?';
     return kind === 'integer' ? 'CAST(? AS INTEGER)' : kind === 'float' ? 'CAST(? AS REAL)' : 'CAST(? AS NUMERIC)';
   }
 

@@ -456,10 +456,15 @@ export class CaseExpression<T = unknown> extends Expression<T> {
   }
 }
 
-/** `Case(When(...), When(...), { default })`: see `CaseExpression`. */
-export function Case<const Ws extends readonly WhenBranch[], const D extends Arg | undefined = undefined>(
-  ...args: [...Ws] | [...Ws, { default?: D; outputField?: Field }]
-): CaseExpression<WhenValues<Ws> | (D extends undefined ? null : ArgValue<D>)> {
+/** `Case(When(...), When(...), { default })`: see `CaseExpression`. Without a default, NULL when no branch holds. */
+export function Case<const Ws extends readonly WhenBranch[]>(...whens: Ws): CaseExpression<WhenValues<Ws> | null>;
+export function Case<const Ws extends readonly WhenBranch[], const D extends Arg>(
+  ...args: [...whens: Ws, options: { default: D; outputField?: Field }]
+): CaseExpression<WhenValues<Ws> | ArgValue<D>>;
+export function Case<const Ws extends readonly WhenBranch[]>(
+  ...args: [...whens: Ws, options: { default?: undefined; outputField?: Field }]
+): CaseExpression<WhenValues<Ws> | null>;
+export function Case(...args: unknown[]): CaseExpression {
   const last = args[args.length - 1];
   const options = last !== undefined && !(last instanceof WhenBranch) ? (last as { default?: Arg; outputField?: Field }) : undefined;
   const whens = (options === undefined ? args : args.slice(0, -1)) as WhenBranch[];

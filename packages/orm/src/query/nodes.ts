@@ -65,10 +65,10 @@ export const ColNode = Object.freeze({
 export interface ParamNode extends Node {
   readonly kind: 'param';
   readonly p: Param;
-  readonly cast?: 'integer' | 'float' | 'decimal';
+  readonly cast?: 'integer' | 'float' | 'decimal' | 'boolean';
 }
 export const ParamNode = Object.freeze({
-  create(value: unknown, prep: Prep | undefined, cast?: 'integer' | 'float' | 'decimal'): ParamNode {
+  create(value: unknown, prep: Prep | undefined, cast?: 'integer' | 'float' | 'decimal' | 'boolean'): ParamNode {
     return cast === undefined
       ? { kind: 'param', k: '?', p: new Param(value, prep) }
       : { kind: 'param', k: `?${cast[0]}`, p: new Param(value, prep), cast };

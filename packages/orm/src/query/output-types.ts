@@ -98,7 +98,9 @@ export function combinedOutput(lhs: Field | undefined, rhs: Field | undefined): 
 export function aggregateOutput(fn: string, source: Field | undefined): Field | undefined {
   if (fn === 'COUNT') return OUTPUT.integer;
   const kind = arithmeticKind(source);
-  if (fn === 'AVG') return kind === 'decimal' ? OUTPUT.decimal : kind === 'integer' || kind === 'float' ? OUTPUT.float : source;
+  // Avg, StdDev, Variance: a float (a decimal of decimals).
+  if (fn === 'AVG' || fn.startsWith('STDDEV') || fn.startsWith('VAR'))
+    return kind === 'decimal' ? OUTPUT.decimal : kind === 'integer' || kind === 'float' ? OUTPUT.float : source;
   return source;
 }
 

@@ -43,6 +43,7 @@ import type {
   Empty,
 } from '../types';
 import { Expression, type Aggregate, type Inferred, type OrderBy } from './expressions';
+import type { ResolveValue } from './functions';
 import { Q, QNode } from './q';
 import { Query, describe, isModelInstance } from './query';
 import {
@@ -94,7 +95,7 @@ function pinsOneRow(meta: ModelMeta, args: readonly unknown[]): boolean {
  * `string | null`, `Avg('pages')` of an integer `number | null`, `Max('published')` the field's type).
  */
 export type AnnotationTypes<N, I = unknown> = {
-  [K in keyof N]: N[K] extends Expression<infer T> ? ([T] extends [Inferred] ? InferredAggregate<I, N[K]> : T) : unknown;
+  [K in keyof N]: N[K] extends Expression<infer T> ? ([T] extends [Inferred] ? InferredAggregate<I, N[K]> : ResolveValue<T, I>) : unknown;
 };
 
 /** The value of an aggregate over the field at path `P` of `I` (a number or null when the path is not a known field). */

@@ -698,8 +698,10 @@ export class Query {
       // A literal is typed (Django's Value output_field): numbers are cast to their type in the SQL.
       const output = val.outputField ?? valueOutput(v);
       const kind = arithmeticKind(output);
-      const cast = kind === 'integer' || kind === 'float' || kind === 'decimal' ? kind : undefined;
-      const param = ParamNode.create(v, val.outputField ? fieldPrep(val.outputField) : undefined, cast);
+      const cast =
+        kind === 'integer' || kind === 'float' || kind === 'decimal' ? kind : output?.lookupKind === 'boolean' ? 'boolean' : undefined;
+      const prep = val.outputField ? fieldPrep(val.outputField) : cast === 'boolean' ? booleanPrep : undefined;
+      const param = ParamNode.create(v, prep, cast);
       // Other types (text, booleans) keep their type for arithmetic checks; the SQL is the parameter's.
       return cast === undefined && output !== undefined ? WrapNode.create(param, output) : param;
     }
@@ -1100,5 +1102,8 @@ function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
   if (n.kind === 'part') return outputConverter(OUTPUT.integer);
   return undefined;
 }
+
+/** A boolean literal as the driver takes it (1/0 where booleans are integers). */
+const booleanPrep: Prep = (v, ops) => ops.adaptBooleanValue(v);
 
 const toCount = (v: unknown): unknown => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
