@@ -208,11 +208,11 @@ export abstract class BaseOperations {
   protected readonly functionTemplates: Readonly<Record<string, string | ((this: BaseOperations, n: FuncNode) => string)>> =
     FUNCTION_TEMPLATES;
 
-  /** The type a `Cast` to `field` names (Django's `cast_db_type`). */
+  /** The type a `Cast` to `field` names (Django's `cast_db_type`): its column type (a foreign key's: its target key's). */
   castType(field: Field): string {
-    const key =
-      field.internalType === 'AutoField' ? 'IntegerField' : field.internalType === 'BigAutoField' ? 'BigIntegerField' : field.internalType;
-    const t = this.columnType(key, field);
+    const auto =
+      field.internalType === 'AutoField' ? 'IntegerField' : field.internalType === 'BigAutoField' ? 'BigIntegerField' : undefined;
+    const t = auto === undefined ? field.dbType(this) : this.columnType(auto, field);
     if (t === undefined) throw new NotSupportedError(`Cast to ${field.internalType} is not supported on ${this.displayName}.`);
     return t;
   }

@@ -35,6 +35,8 @@ export interface DatabaseFeatures {
   readonly foreignKeyConstraintsCreateIndexes: boolean;
   /** Does the database have `FN(x) FILTER (WHERE ...)` (else a conditional aggregate is `FN(CASE WHEN ... THEN x END)`)? */
   readonly supportsAggregateFilterClause: boolean;
+  /** Must a CASE setting a column be cast to the column's type (its branches being parameters of unknown type)? (PostgreSQL) */
+  readonly requiresCastedCaseInUpdates: boolean;
 }
 
 /** The answers shared by most backends; each backend overrides what differs. */
@@ -49,4 +51,5 @@ export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
   createsForeignKeysInline: false,
   foreignKeyConstraintsCreateIndexes: false,
   supportsAggregateFilterClause: true,
+  requiresCastedCaseInUpdates: false,
 });

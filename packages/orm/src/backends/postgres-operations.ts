@@ -15,7 +15,7 @@ import { DEFAULT_FEATURES } from './database-features';
 export class PostgresOperations extends BaseOperations {
   readonly vendor = 'postgresql' as const;
   readonly displayName = 'PostgreSQL';
-  override readonly features = Object.freeze({ ...DEFAULT_FEATURES, hasNativeUuidField: true });
+  override readonly features = Object.freeze({ ...DEFAULT_FEATURES, hasNativeUuidField: true, requiresCastedCaseInUpdates: true });
 
   readonly operators = Object.freeze({
     iexact: `UPPER(%lhs::text) = UPPER(?)`,

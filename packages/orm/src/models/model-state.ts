@@ -13,6 +13,11 @@ export class ModelState {
   prefetched: Map<string, unknown[]> | undefined;
   /** Related managers, by accessor name. */
   managers: Map<string, unknown> | undefined;
+  /**
+   * Fields saved as expressions (`book.pages = F('pages').add(1); await book.$save()`): their new
+   * value is in the database only, until `$refreshFromDb()` or an assignment (attnames).
+   */
+  pendingRefresh: Set<string> | undefined;
 
   constructor(adding: boolean, db: string | undefined) {
     this.adding = adding;
@@ -20,6 +25,7 @@ export class ModelState {
     this.fieldsCache = undefined;
     this.prefetched = undefined;
     this.managers = undefined;
+    this.pendingRefresh = undefined;
   }
 }
 

@@ -38,6 +38,7 @@ export const MANAGER_METHODS = [
   'inBulk',
   'iterator',
   'bulkCreate',
+  'bulkUpdate',
   'getOrCreate',
   'updateOrCreate',
   'toSQL',
