@@ -26,7 +26,7 @@ async function failure(q: PromiseLike<unknown>): Promise<DatabaseError> {
   throw new Error('the statement succeeded');
 }
 
-eachDatabase('error conversion', (db) => {
+eachDatabase('error conversion', { pgbouncer: true }, (db) => {
   beforeAll(async () => {
     await db.setup();
     configureFor(db);

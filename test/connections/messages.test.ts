@@ -10,6 +10,7 @@ import {
   ConnectionHandler,
   connections,
   detach,
+  NotSupportedError,
   OperationalError,
   PoolExhaustedError,
   prepareWorker,
@@ -580,8 +581,61 @@ describe('MySQL-only messages', () => {
   });
 });
 
+describe('pooler messages', () => {
+  const pgConfig = { client: 'pg' as const, connection: { host: '127.0.0.1', port: 5432, user: 'nobody', database: 'none' } };
+
+  test('poolerNotPostgres', () => {
+    covered.add('poolerNotPostgres');
+    const err = configError({ databases: { default: { ...sqlite, pooler: 'transaction' } } });
+    expect(err.message).toBe(
+      "Database 'default' sets 'pooler' (option 'databases.default.pooler'), which is for PostgreSQL behind a pooler in transaction mode (PgBouncer); its client is 'better-sqlite3'. Remove the option.",
+    );
+    expect(err.option).toBe('databases.default.pooler');
+    expect(configError({ databases: { default: { ...pgConfig, pooler: 'session' } } }).message).toBe(
+      `Option 'databases.default.pooler' must be 'transaction' or null, got 'session'.`,
+    );
+  });
+
+  test('poolerPrepared', () => {
+    covered.add('poolerPrepared');
+    const err = configError({ databases: { default: { ...pgConfig, pooler: 'transaction', prepareThreshold: 5 } } });
+    expect(err.message).toBe(
+      "Database 'default' goes through a pooler in transaction mode (pooler: 'transaction'), where a named prepared statement would be prepared on one server connection and run on another: 'prepareThreshold' must be null, got number 5.",
+    );
+    expect(err.option).toBe('databases.default.prepareThreshold');
+  });
+
+  test('poolerInitSql', () => {
+    covered.add('poolerInitSql');
+    const err = configError({ databases: { default: { ...pgConfig, pooler: 'transaction', initSql: ["SET TIME ZONE 'UTC'"] } } });
+    expect(err.message).toBe(
+      "Database 'default' goes through a pooler in transaction mode (pooler: 'transaction'), where 'initSql' runs on whichever server connection answers and stays there for other clients: " +
+        "A session-level SET is refused in option 'databases.default.initSql'. Set session defaults on the server (ALTER ROLE … SET …) or in the pooler's connect_query.",
+    );
+    expect(err.option).toBe('databases.default.initSql');
+    // Statements without session state are fine there, and the pooler settles pin and prepareThreshold.
+    configure({ databases: { default: { ...pgConfig, pooler: 'transaction', initSql: ['SELECT 1'] } } });
+    expect(connections.settingsFor('default')).toMatchObject({ pooler: 'transaction', pin: 'transaction', prepareThreshold: null });
+  });
+
+  const postgres = DATABASES.find((d) => d.name === 'postgres');
+  (postgres ? test : test.skip)('poolerSessionFeature', async () => {
+    covered.add('poolerSessionFeature');
+    await postgres!.setup();
+    configure({ databases: { default: postgres!.settings({ pooler: 'transaction' }) } });
+    const err = await scope(() => sql`SET statement_timeout = 1`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotSupportedError);
+    expect((err as NotSupportedError).message).toBe(
+      "A session-level SET is refused on 'default', which goes through a pooler in transaction mode (pooler: 'transaction'): its effect would stay on a server connection other clients share, and this client's next statement may run on another. " +
+        'Use SET LOCAL inside atomic() (it lasts until the block ends), or set the default for the role on the server (ALTER ROLE … SET …).',
+    );
+    expect((err as NotSupportedError).sql).toBe('SET statement_timeout = 1');
+  });
+});
+
 test('every message of the catalogue is covered above', () => {
-  // Messages that only MySQL can produce are checked when MySQL is in the matrix.
+  // Messages that only MySQL (PostgreSQL) can produce are checked when MySQL (PostgreSQL) is in the matrix.
   const needsMysql = DATABASES.some((d) => d.name === 'mysql') ? [] : ['autocommitChanged'];
-  expect([...covered, ...needsMysql].sort()).toEqual(Object.keys(messages).sort());
+  const needsPostgres = DATABASES.some((d) => d.name === 'postgres') ? [] : ['poolerSessionFeature'];
+  expect([...covered, ...needsMysql, ...needsPostgres].sort()).toEqual(Object.keys(messages).sort());
 });

@@ -4,7 +4,7 @@
 import { connections, scope } from '@spool/connections';
 import { configureFor, eachDatabase, useDatabase } from '../support/helpers';
 
-eachDatabase('query options', (db) => {
+eachDatabase('query options', { pgbouncer: true }, (db) => {
   useDatabase(db);
   beforeEach(() => configureFor(db));
 

@@ -6,7 +6,7 @@ import { eachDatabase } from '../support/helpers';
 import { Author, Book, Publisher } from './models';
 import { inTx, seedLibrary, titles, useTables } from './support';
 
-eachDatabase('Q, F and aggregates', (db) => {
+eachDatabase('Q, F and aggregates', { pgbouncer: true }, (db) => {
   useTables(db);
 
   test('Q combines with AND, OR and NOT, nested, typed by the model', () =>

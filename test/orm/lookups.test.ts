@@ -6,7 +6,7 @@ import { eachDatabase } from '../support/helpers';
 import { Author, Book, Sample } from './models';
 import { inTx, seedLibrary, titles, useTables } from './support';
 
-eachDatabase('lookups', (db) => {
+eachDatabase('lookups', { pgbouncer: true }, (db) => {
   useTables(db);
 
   test('exact, iexact, in, gt/gte/lt/lte, range, isnull', () =>

@@ -28,7 +28,7 @@ const REPRESENTATIVE_SQL: Record<string, string> = {
     'order by `orm_book`.`pages` desc limit ?',
 };
 
-eachDatabase('query sets', (db) => {
+eachDatabase('query sets', { pgbouncer: true }, (db) => {
   useTables(db);
 
   test('a representative query: the SQL per database, then the rows it returns', () =>

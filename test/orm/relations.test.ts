@@ -7,7 +7,7 @@ import { eachDatabase } from '../support/helpers';
 import { Author, Book, Category, Profile, Publisher, Tag } from './models';
 import { inTx, seedLibrary, titles, useTables } from './support';
 
-eachDatabase('relations', (db) => {
+eachDatabase('relations', { pgbouncer: true }, (db) => {
   useTables(db);
 
   test('lookups span forward keys (typed keys and the nested form)', () =>

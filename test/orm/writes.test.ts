@@ -8,7 +8,7 @@ import { eachDatabase } from '../support/helpers';
 import { Author, Book, Profile, Publisher, Review, Tag } from './models';
 import { inTx, seedLibrary, useTables } from './support';
 
-eachDatabase('writes', (db) => {
+eachDatabase('writes', { pgbouncer: true }, (db) => {
   useTables(db);
 
   test('create and save: INSERT sets the key; save again UPDATEs; updateFields limits the UPDATE', () =>

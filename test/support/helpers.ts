@@ -3,16 +3,38 @@
  */
 import { connections, currentScope, shutdown, sql, type DatabaseSettings } from '@spool/connections';
 import { testDatabases, type ConnectionCounter, type TestDatabase } from '@spool/testing';
+import { pgBouncerAvailable, throughPgBouncer } from './pgbouncer';
 
 export const DATABASES: TestDatabase[] = testDatabases();
 
-/** `describe` once per database of the matrix. */
-export function eachDatabase(name: string, fn: (db: TestDatabase) => void): void {
+/**
+ * `describe` once per database of the matrix. With `{ pgbouncer: true }`, PostgreSQL is run a
+ * second time through a private PgBouncer in transaction mode (the `postgres-pgbouncer` entry:
+ * `pooler: 'transaction'`, hence `pin: 'transaction'` and no prepared statements), when PgBouncer
+ * is installed (CI requires it) and `SPOOL_TEST_PGBOUNCER` is not `0`.
+ */
+export function eachDatabase(name: string, fn: (db: TestDatabase) => void): void;
+export function eachDatabase(name: string, options: { pgbouncer?: boolean }, fn: (db: TestDatabase) => void): void;
+export function eachDatabase(
+  name: string,
+  a: { pgbouncer?: boolean } | ((db: TestDatabase) => void),
+  b?: (db: TestDatabase) => void,
+): void {
+  const [options, fn] = typeof a === 'function' ? [{}, a] : [a, b as (db: TestDatabase) => void];
   if (DATABASES.length === 0) {
     test.skip(`${name}: no database in the matrix`, () => {});
     return;
   }
-  for (const db of DATABASES) describe(`${db.name}: ${name}`, () => fn(db));
+  for (const db of DATABASES) {
+    describe(`${db.name}: ${name}`, () => fn(db));
+    if (db.name === 'postgres' && options.pgbouncer && process.env.SPOOL_TEST_PGBOUNCER !== '0' && pgBouncerAvailable()) {
+      // PgBouncer starts before the suite's own hooks and stops after them (outer describe).
+      describe(`postgres-pgbouncer: ${name}`, () => {
+        const through = throughPgBouncer(db);
+        describe('through PgBouncer (pool_mode = transaction)', () => fn(through));
+      });
+    }
+  }
 }
 
 /** The server-side id of this scope's connection to `alias` (SQLite: Spool's connection serial). */

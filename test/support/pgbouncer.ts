@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { shutdown, type DatabaseSettings } from '@spool/connections';
+import type { TestDatabase } from '@spool/testing';
 import { asUser, canConnect, freePort } from './local-ports';
 
 const run = promisify(execFile);
@@ -76,5 +78,48 @@ export async function startPgBouncer(options: {
       }
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Is a PgBouncer binary installed (or required, so that its absence fails the suites)? */
+export function pgBouncerAvailable(): boolean {
+  return process.env.SPOOL_REQUIRE_PGBOUNCER === '1' || ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].some((p) => existsSync(p));
+}
+
+/**
+ * `db` (PostgreSQL) seen through a private PgBouncer in transaction mode, started before the
+ * suite's hooks and stopped after them (call it in an outer describe, the suite in an inner one):
+ * its settings go through the pooler with `pooler: 'transaction'` (so `pin: 'transaction'` and no
+ * prepared statements), the rest (counter, roles, setup) is `db`'s: the counter still counts the
+ * server connections of the worker's role, PgBouncer's included.
+ */
+export function throughPgBouncer(db: TestDatabase, poolSize = 20): TestDatabase & { readonly bouncer: PgBouncer | undefined } {
+  let bouncer: PgBouncer | undefined;
+  beforeAll(async () => {
+    await db.setup();
+    const c = db.settings().connection as { host: string; port: number; user: string };
+    const b = await startPgBouncer({ host: c.host, port: c.port, users: [c.user], poolSize });
+    if (typeof b === 'string') throw new Error(`PgBouncer is needed for the postgres-pgbouncer entry: ${b}`);
+    bouncer = b;
+  }, 30_000);
+  afterAll(async () => {
+    await shutdown();
+    await bouncer?.stop();
+  });
+  return {
+    name: db.name,
+    client: db.client,
+    hasServer: db.hasServer,
+    get bouncer() {
+      return bouncer;
+    },
+    settings(overrides: Partial<DatabaseSettings> = {}): DatabaseSettings {
+      if (bouncer === undefined) throw new Error('throughPgBouncer(): settings() exist once PgBouncer runs (from beforeAll on)');
+      const s = db.settings({ pooler: 'transaction', ...overrides });
+      return { ...s, connection: { ...(s.connection as Record<string, unknown>), port: bouncer.port } };
+    },
+    counter: () => db.counter(),
+    role: (suffix, options) => db.role(suffix, options),
+    setup: () => db.setup(),
   };
 }

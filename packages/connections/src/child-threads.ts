@@ -165,6 +165,7 @@ export class ChildThreads {
       pin: 'scope',
       initSql: [],
       prepareThreshold: null,
+      pooler: null,
       test: {},
       inMemory: false,
     };

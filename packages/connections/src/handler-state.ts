@@ -28,6 +28,20 @@ import { StatementBoundary } from './statement';
 import { threadStats } from './stats';
 import { inheritedWorkerData, settingsFromWorkerData, WorkerRegistry } from './worker-link';
 
+/** `initSql` behind a pooler in transaction mode must not set session state (it would stay on a shared server connection). */
+function checkPoolerInitSql(resolved: ResolvedSettings): void {
+  for (const db of resolved.databases.values()) {
+    if (db.pooler === null) continue;
+    const backend = backendFor(db.driver);
+    for (const sql of db.initSql) {
+      const found = backend.sessionFeature?.(sql);
+      if (found !== undefined) {
+        throw new ConfigError(messages.poolerInitSql(db.alias, found.feature), { option: `databases.${db.alias}.initSql` });
+      }
+    }
+  }
+}
+
 export class HandlerState implements PoolHost, ScopeHost {
   settings: ResolvedSettings | undefined;
   readonly pools = new Map<string, AliasPool>();
@@ -71,6 +85,7 @@ export class HandlerState implements PoolHost, ScopeHost {
       throw new ConfigError(messages.alreadyConfigured());
     }
     const resolved = resolveSettings(input);
+    checkPoolerInitSql(resolved);
     const inherited = inheritedWorkerData();
     this.registry = inherited ? new WorkerRegistry(inherited.registry, inherited.aliases) : undefined;
     this.reset();

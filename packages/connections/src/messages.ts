@@ -72,6 +72,17 @@ export const messages = {
     `The wait queue for a connection to '${alias}' is full: ${waiting === 1 ? '1 scope is' : `${waiting} scopes are`} already waiting (maxWaiting = ${maxWaiting}) for this thread's budget of ${budget} connections, ` +
     `so this scope was refused at once rather than queued (load shedding). Retry later (@spool/web answers 503 with Retry-After), ` +
     `or raise 'maxWaiting' or 'max' if the database can serve more.`,
+  poolerNotPostgres: (alias: string, client: string): string =>
+    `Database '${alias}' sets 'pooler' (option 'databases.${alias}.pooler'), which is for PostgreSQL behind a pooler in transaction mode (PgBouncer); its client is '${client}'. Remove the option.`,
+  poolerPrepared: (alias: string, got: unknown): string =>
+    `Database '${alias}' goes through a pooler in transaction mode (pooler: 'transaction'), where a named prepared statement ` +
+    `would be prepared on one server connection and run on another: 'prepareThreshold' must be null, got ${describe(got)}.`,
+  poolerSessionFeature: (alias: string, feature: string, instead: string): string =>
+    `${feature} is refused on '${alias}', which goes through a pooler in transaction mode (pooler: 'transaction'): ` +
+    `its effect would stay on a server connection other clients share, and this client's next statement may run on another. ${instead}`,
+  poolerInitSql: (alias: string, feature: string): string =>
+    `Database '${alias}' goes through a pooler in transaction mode (pooler: 'transaction'), where 'initSql' runs on whichever server connection answers and stays there for other clients: ` +
+    `${feature} is refused in option 'databases.${alias}.initSql'. Set session defaults on the server (ALTER ROLE … SET …) or in the pooler's connect_query.`,
   connectFailed: (alias: string, cause: string): string => `Could not connect to '${alias}': ${cause}`,
   brokenAtomic: (alias: string): string =>
     `You can't execute queries until the end of the 'atomic' block: an earlier query on '${alias}' failed inside it. ` +

@@ -26,6 +26,10 @@ export type DriverName = (typeof CLIENTS)[ClientName];
 export const PIN_MODES = ['scope', 'transaction'] as const;
 export type PinMode = (typeof PIN_MODES)[number];
 
+/** What sits between Spool and the server: nothing (`null`), or a pooler in transaction mode (PgBouncer). */
+export const POOLER_MODES = ['transaction'] as const;
+export type PoolerMode = (typeof POOLER_MODES)[number];
+
 /** SQLite connection settings. */
 export interface SqliteConnectionSettings {
   /** Path of the database file, or `':memory:'`. */
@@ -83,6 +87,17 @@ export interface DatabaseSettings {
    * with `pin: 'transaction'`.
    */
   prepareThreshold?: number | null;
+  /**
+   * `'transaction'`: the alias reaches PostgreSQL through a pooler in transaction mode (PgBouncer's
+   * `pool_mode = transaction`), where each transaction (or statement outside one) may run on
+   * another server connection. Spool then defaults `pin` to `'transaction'`, never prepares named
+   * statements (`prepareThreshold` must stay null), sends no startup `options`, knows no server
+   * ids, and refuses statements whose effect would outlive their transaction on a server
+   * connection other clients share (session `SET`/`RESET`, session advisory locks, `LISTEN`,
+   * SQL `PREPARE`, `WITH HOLD` cursors, temporary tables…) with a `NotSupportedError` saying
+   * what to use instead. Default `null` (a direct connection).
+   */
+  pooler?: PoolerMode | null;
   /** Test settings: `mirror` makes this alias read the named alias's test database over its own connection. */
   test?: { mirror?: string };
 }
@@ -154,6 +169,8 @@ export interface ResolvedDatabaseSettings {
   pin: PinMode;
   initSql: string[];
   prepareThreshold: number | null;
+  /** The pooler between Spool and the server (`null`: none). */
+  pooler: PoolerMode | null;
   test: { mirror?: string };
   /** For SQLite: true for an in-memory database (never closed at scope end). */
   inMemory: boolean;
@@ -186,6 +203,7 @@ const DB_KEYS = [
   'pin',
   'initSql',
   'prepareThreshold',
+  'pooler',
   'test',
 ] as const;
 const SQLITE_KEYS = ['filename', 'readonly', 'fileMustExist', 'busyTimeoutMs', 'journalMode', 'foreignKeys'] as const;
@@ -320,7 +338,17 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
   const maxDefault = inMemory ? 1 : inWorker ? 1 : 10;
   const max = num(value, 'max', path, { def: maxDefault, nullable: false, integer: true, min: 1 }) as number;
   if (inMemory && max !== 1) throw new ConfigError(messages.memoryMax(alias, max), { option: `${path}max` });
-  const pin = value.pin ?? 'scope';
+  const pooler = value.pooler ?? null;
+  if (pooler !== null && !POOLER_MODES.includes(pooler as PoolerMode)) {
+    throw new ConfigError(messages.badOption(`${path}pooler`, "'transaction' or null", pooler), { option: `${path}pooler` });
+  }
+  if (pooler !== null && driver !== 'pg') {
+    throw new ConfigError(messages.poolerNotPostgres(alias, String(client)), { option: `${path}pooler` });
+  }
+  if (pooler !== null && value.prepareThreshold !== undefined && value.prepareThreshold !== null) {
+    throw new ConfigError(messages.poolerPrepared(alias, value.prepareThreshold), { option: `${path}prepareThreshold` });
+  }
+  const pin = value.pin ?? (pooler === 'transaction' ? 'transaction' : 'scope');
   if (!PIN_MODES.includes(pin as PinMode)) {
     throw new ConfigError(messages.badOption(`${path}pin`, "'scope' or 'transaction'", pin), { option: `${path}pin` });
   }
@@ -350,11 +378,12 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
     pin: pin as PinMode,
     initSql: initSql as string[],
     prepareThreshold: num(value, 'prepareThreshold', path, {
-      def: pin === 'transaction' ? null : 5,
+      def: pin === 'transaction' || pooler !== null ? null : 5,
       nullable: true,
       integer: true,
       min: 1,
     }),
+    pooler: pooler as PoolerMode | null,
     test: test as { mirror?: string },
     inMemory,
   };

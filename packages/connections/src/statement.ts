@@ -13,7 +13,7 @@ import type { EventEmitter } from 'node:events';
 import type { QueryOptions, QueryResult } from './backends/backend';
 import type { DatabaseConnection } from './connection';
 import { assertBlocksOpen, type Context } from './context';
-import { InterfaceError, SpoolError, TransactionManagementError } from './errors';
+import { InterfaceError, NotSupportedError, SpoolError, TransactionManagementError } from './errors';
 import type { QueryEvent } from './events';
 import { release } from './lease';
 import { messages } from './messages';
@@ -57,7 +57,10 @@ export class StatementBoundary {
     let pending: Promise<T>;
     try {
       guard(conn, ctx, mode);
-      if (!mode.control) conn.current = sql;
+      if (!mode.control) {
+        if (conn.pool.settings.pooler !== null) refuseSessionFeature(conn, sql);
+        conn.current = sql;
+      }
       backend.setRef(conn.raw, true);
       if (send !== undefined) {
         pending = backend.wrapForeign !== undefined ? backend.wrapForeign(conn.raw, sql, send) : send();
@@ -163,6 +166,17 @@ function guard(conn: DatabaseConnection, ctx: Context | undefined, mode: Stateme
   if (conn.broken) throw unusable(conn, ctx);
   if (!mode.control && conn.needsRollback && conn.blocks.length > 0) {
     throw new TransactionManagementError(messages.brokenAtomic(conn.alias), { alias: conn.alias, cause: conn.rollbackCause });
+  }
+}
+
+/**
+ * Behind a pooler in transaction mode, refuse a statement whose effect would outlive its
+ * transaction on a shared server connection (session SET, session advisory locks, LISTEN…).
+ */
+function refuseSessionFeature(conn: DatabaseConnection, sql: string): void {
+  const found = conn.backend.sessionFeature?.(sql);
+  if (found !== undefined) {
+    throw new NotSupportedError(messages.poolerSessionFeature(conn.alias, found.feature, found.instead), { alias: conn.alias, sql });
   }
 }
 

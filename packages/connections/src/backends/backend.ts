@@ -165,6 +165,14 @@ export interface Backend {
    */
   wrapForeign?<T>(raw: RawConnection, sql: string, run: () => Promise<T>): Promise<T>;
 
+  /**
+   * The session feature a statement uses (state that outlives its transaction on the server
+   * connection: session `SET`, session advisory locks, `LISTEN`…), for aliases behind a pooler in
+   * transaction mode (`pooler: 'transaction'`); undefined when the statement is safe there.
+   * Backends that support no pooler leave it out.
+   */
+  sessionFeature?(sql: string): { readonly feature: string; readonly instead: string } | undefined;
+
   /** Placeholder for the n-th (0-based) bound value. */
   placeholder(index: number): string;
   /** Quote an identifier that has already been validated. */

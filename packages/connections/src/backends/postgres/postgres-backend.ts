@@ -8,6 +8,7 @@ import { loadDriver } from '../load-driver';
 import type { ResolvedDatabaseSettings } from '../../settings';
 import { postgresAdmin } from './postgres-admin';
 import { convertPostgresError, isPostgresConnectionError } from './postgres-errors';
+import { postgresSessionFeature } from './postgres-session';
 
 /** The part of `pg.Client` Spool uses. */
 interface PgClient {
@@ -101,7 +102,9 @@ function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown
   if (base.application_name === undefined) base.application_name = 'spool';
   // A backend whose client vanished mid-query (a terminated worker) otherwise runs the query to
   // its end before noticing; this makes the server check the socket every second (PostgreSQL 14+).
-  if (base.options === undefined && checkIntervalSupported) base.options = '-c client_connection_check_interval=1000';
+  // A pooler (PgBouncer) refuses startup parameters it does not know, and would pass them to one
+  // server connection only: none are sent through it.
+  if (base.options === undefined && checkIntervalSupported && s.pooler === null) base.options = '-c client_connection_check_interval=1000';
   return base;
 }
 
@@ -174,7 +177,9 @@ export const postgresBackend: Backend = {
       }
       throw err;
     }
-    (raw as { serverId: number }).serverId = client.processID ?? 0;
+    // Behind a pooler the process id is the pooler's token, not a server backend: Spool knows no
+    // server id then (0), so nothing ever signals or terminates a backend by it.
+    (raw as { serverId: number }).serverId = settings.pooler === null ? (client.processID ?? 0) : 0;
     return raw;
   },
 
@@ -256,6 +261,8 @@ export const postgresBackend: Backend = {
     const r = raw as PgRaw;
     return r.dead || r.driver._queryable === false || Boolean(r.driver._ending) || isPostgresConnectionError(error);
   },
+
+  sessionFeature: postgresSessionFeature,
 
   placeholder: (i) => `$${i + 1}`,
   quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
