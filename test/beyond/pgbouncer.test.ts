@@ -36,7 +36,7 @@ eachDatabase('behind PgBouncer (transaction mode)', (db) => {
 
   function configureThrough(): void {
     // pooler: 'transaction' makes pin 'transaction' and prepared statements off the defaults.
-    const s = db.settings({ pooler: 'transaction', maxAge: null, max: 200, acquireTimeoutMs: 60_000 });
+    const s = db.settings({ pooler: 'transaction', maxAge: null, max: 200, acquireTimeoutMs: 60_000, connectTimeoutMs: 30_000 });
     connections.configure({
       databases: { default: { ...s, connection: { ...(s.connection as Record<string, unknown>), port: (bouncer as PgBouncer).port } } },
     });

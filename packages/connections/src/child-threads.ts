@@ -23,6 +23,7 @@ import type { Worker } from 'node:worker_threads';
 import { messages } from './messages';
 import { endOnServer } from './server-cleanup';
 import type { DriverName, ResolvedDatabaseSettings } from './settings';
+import type { SharedBudget } from './shared-budget';
 
 /** Where a connection lives: enough to reach its server again. */
 export interface ConnectionTarget {
@@ -63,6 +64,8 @@ export class ChildThreads {
     /** The parent's own settings of an alias, for announcements without a target. */
     private readonly ownSettings: (alias: string) => ResolvedDatabaseSettings | undefined,
     private readonly warn: (message: string) => void,
+    /** The process-wide budget of this thread, whose units a vanished child gives back. */
+    private readonly budget: () => SharedBudget | undefined = () => undefined,
   ) {}
 
   /** Follow the workers created in this thread from now on. */
@@ -111,6 +114,10 @@ export class ChildThreads {
       this.dead.add(tid);
       if (this.dead.size > REMEMBER_DEAD) this.dead.delete(this.dead.values().next().value as number);
       const timer = setTimeout(() => {
+        // Its budget units, if it died holding some (a thread that closed its connections freed its
+        // slot itself): a sandboxed processor thread of a job queue (BullMQ's useWorkerThreads),
+        // which nobody linked with prepareWorker(), gives them back too.
+        this.budget()?.reclaim(tid);
         const left = [...(this.open.get(tid)?.values() ?? [])];
         this.open.delete(tid);
         if (left.length > 0) this.track(this.end(left));

@@ -91,6 +91,7 @@ export class HandlerState implements PoolHost, ScopeHost {
     this.reset();
     this.settings = resolved;
     this.shared = resolved.sharedBudget ? SharedBudget.from(resolved.sharedBudget) : undefined;
+    this.statements.tracksWrites = resolved.routers.length > 0;
     this.router = new ConnectionRouter(resolved.routers, () => {
       const ctx = this.als.getStore();
       if (ctx === undefined) return undefined;
@@ -102,6 +103,7 @@ export class HandlerState implements PoolHost, ScopeHost {
         this.children = new ChildThreads(
           (alias) => this.settings?.databases.get(alias),
           (m) => this.warn(m),
+          () => this.shared,
         );
       const children = this.children;
       children.start();

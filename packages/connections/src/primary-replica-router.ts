@@ -1,9 +1,11 @@
 /**
  * A router for a primary and its read replicas: writes go to the primary, reads to a replica
  * (round robin), except where a read must see the scope's own writes: once a scope has written
- * to the primary (through the router: the ORM's saves, creates, updates, deletes), its reads go
- * to the primary for the rest of the scope, and so do reads inside an `atomic()` block on the
- * primary. Raw `sql` on an alias does not pass through routers: it runs where it says.
+ * to the primary (the ORM's saves, creates, updates, deletes, and raw `sql` or `builder()`
+ * statements on the primary that write: anything but a plain SELECT, SHOW or EXPLAIN), its reads
+ * go to the primary for the rest of the scope, inside `atomic()` blocks or not, and so do reads
+ * inside an `atomic()` block on the primary. Raw `sql` itself does not pass through routers: it
+ * runs on the alias it names (`sql.using(alias)`, `default` without).
  *
  * ### Examples
  * ```ts

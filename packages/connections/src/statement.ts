@@ -16,6 +16,7 @@ import { assertBlocksOpen, type Context } from './context';
 import { InterfaceError, NotSupportedError, SpoolError, TransactionManagementError } from './errors';
 import type { QueryEvent } from './events';
 import { release } from './lease';
+import { statementWrites } from './statement-kind';
 import { messages } from './messages';
 
 /** How a statement crosses the boundary. */
@@ -36,6 +37,13 @@ export const CONTROL: StatementMode = Object.freeze({ control: true, release: fa
 const NO_BINDINGS: readonly unknown[] = Object.freeze([]);
 
 export class StatementBoundary {
+  /**
+   * Remember in the scope the aliases its statements wrote to (read-your-writes routing): set
+   * while routers are configured, so that raw `sql` and knex writes make a scope sticky to the
+   * primary as the ORM's routed writes do.
+   */
+  tracksWrites = false;
+
   constructor(private readonly events: EventEmitter) {}
 
   /**
@@ -59,6 +67,7 @@ export class StatementBoundary {
       guard(conn, ctx, mode);
       if (!mode.control) {
         if (conn.pool.settings.pooler !== null) refuseSessionFeature(conn, sql);
+        if (this.tracksWrites && ctx !== undefined && ctx.scope.kind !== 'root' && statementWrites(sql)) ctx.scope.written.add(conn.alias);
         conn.current = sql;
       }
       backend.setRef(conn.raw, true);
