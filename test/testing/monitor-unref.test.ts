@@ -28,8 +28,7 @@ const servers = DATABASES.filter((d) => d.hasServer);
   `;
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: __dirname, timeout: 30_000 });
     expect(stdout.trim().split('\n')).toEqual(servers.map((d) => expect.stringMatching(new RegExp(`^${d.name} \\d+$`))));
-    // It exited on its own, well before the 10 s guard (process start and two connections included).
-    expect(Date.now() - started).toBeLessThan(8000);
+    // It exited on its own (code 0): the guard, 10 s after the counting, would have exited with 3 and failed the run.
   },
   60_000,
 );
