@@ -54,6 +54,10 @@ import {
   TruncYear,
   Upper,
   Value,
+  Q,
+  IntegerField as IntegerFieldClass,
+  CharField as CharFieldClass,
+  registerLookup,
 } from '@spool/orm';
 import { captureQueries } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
@@ -446,5 +450,48 @@ eachDatabase('database functions', (db) => {
       expect(() => new Func(['name'], { template: "x = '?'" })).toThrow("contains '?'");
       expect(() => new Func(['name'], { function: 'DROP TABLE x; --' })).toThrow('is not a SQL function name');
       expect(() => Book.objects.annotate({ x: new Func(['price', 'pages'], { function: 'F' }) })).toThrow(FieldError);
+    }));
+
+  test('transforms and lookups registered on a field class (registerLookup)', () =>
+    inTx(async () => {
+      await seedLibrary();
+      registerLookup(CharFieldClass, 'lower', (lhs) => Lower(lhs as never));
+      registerLookup(CharFieldClass, 'length', (lhs) => Length(lhs as never));
+      registerLookup(IntegerFieldClass, 'ne', { sql: '%(lhs)s <> %(rhs)s' });
+      registerLookup(IntegerFieldClass, 'divisible_by', {
+        sql: { postgresql: 'MOD(%(lhs)s, %(rhs)s) = 0', mysql: 'MOD(%(lhs)s, %(rhs)s) = 0', sqlite: '(%(lhs)s % %(rhs)s) = 0' },
+      });
+      expect(await Author.objects.filter(Q({ name__lower: 'cat carter' })).valuesList('name', { flat: true })).toEqual(['cat carter']);
+      expect(await Author.objects.filter(Q({ name__lower__startswith: 'b' })).valuesList('name', { flat: true })).toEqual(['Bob Brown']);
+      // A transform's output (an integer) takes its lookups and the lookups registered on its class.
+      expect(
+        await Author.objects
+          .filter(Q({ name__length__gt: 9 }))
+          .orderBy('id')
+          .valuesList('name', { flat: true }),
+      ).toEqual(['Ann Archer', 'cat carter']);
+      expect(
+        await Author.objects
+          .filter(Q({ name__length__ne: 9 }))
+          .orderBy('id')
+          .valuesList('name', { flat: true }),
+      ).toEqual(['Ann Archer', 'cat carter']);
+      expect(
+        await Book.objects.filter(Q({ pages__ne: 120, author__name__lower: 'ann archer' })).valuesList('title', { flat: true }),
+      ).toEqual(['Beta']);
+      expect(await Book.objects.filter(Q({ pages__ne: F('pages') })).count()).toBe(0);
+      const { result, queries } = await captureQueries(() =>
+        Book.objects
+          .filter(Q({ pages__divisible_by: 40 }))
+          .orderBy('id')
+          .valuesList('title', { flat: true })
+          .fetchAll(),
+      );
+      expect(result).toEqual(['Alpha', 'Beta', 'Gamma 100%', 'Epsilon \\ slash']);
+      if (db.name === 'postgres') expect(queries[0]?.sql).toMatch(/where MOD\("orm_book"\."pages", \$1\) = 0/);
+      // Built-in names stay built-in; bad SQL is refused.
+      expect(() => registerLookup(CharFieldClass, 'contains', (lhs) => lhs)).toThrow("'contains' is a built-in lookup or transform");
+      expect(() => registerLookup(CharFieldClass, 'x', { sql: '%(lhs)s = ?' })).toThrow('the SQL must contain %(lhs)s and %(rhs)s');
+      expect(() => Book.objects.filter(Q({ title__ne: 'x' }))).toThrow("Unsupported lookup 'ne' for CharField 'Book.title'");
     }));
 });

@@ -149,6 +149,7 @@ export {
   type Coalesced,
   type Numeric,
 } from './query/functions';
+export { registerLookup, type TransformDefinition, type LookupDefinition } from './query/custom-lookups';
 
 export { SchemaEditor, schemaEditor } from './schema/schema-editor';
 export type { BaseOperations } from './backends/base-operations';

@@ -19,6 +19,7 @@ import { STATE } from '../brand';
 import { ColNode, Param, collectExpr, type ExprNode, type LookupNode, type WhereChild, type WhereNode } from './nodes';
 import type { Query, RelatedSelection } from './query';
 import { arithmeticKind } from './output-types';
+import { customLookupSql } from './custom-lookups';
 
 /** A compiled statement: SQL plus how to bind a query's parameters into it. */
 export interface Compiled {
@@ -202,6 +203,7 @@ function repeat(b: unknown[], times: number): unknown[] {
 const CMP: Record<string, string> = { exact: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
 function renderLookup(n: LookupNode, c: Ctx): Fragment {
+  if (n.lookup.startsWith('custom:')) return renderCustomLookup(n, c);
   const [lhs, lb] = renderExpr(n.lhs, c);
   const op = CMP[n.lookup];
   if (op) {
@@ -253,6 +255,21 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
       return [sql, [...repeat(lb, pieces.length - 1), ...rb]];
     }
   }
+}
+
+/** A lookup registered on a field class (`registerLookup`): its SQL with `%(lhs)s` and `%(rhs)s`. */
+function renderCustomLookup(n: LookupNode, c: Ctx): Fragment {
+  const custom = customLookupSql(n.lookup, c.ops.vendor);
+  if (custom === undefined) throw new Error(`internal: unknown lookup ${n.lookup}`);
+  if (custom.sql === undefined) throw new NotSupportedError(`The '${custom.name}' lookup has no SQL for ${c.ops.displayName}.`);
+  const frags: Record<string, Fragment> = { lhs: renderExpr(n.lhs, c), rhs: renderExpr(n.rhs as ExprNode, c) };
+  const bind: unknown[] = [];
+  const sql = custom.sql.replace(/%\((lhs|rhs)\)s/g, (_, side: string) => {
+    const f = frags[side] as Fragment;
+    bind.push(...f[1]);
+    return f[0];
+  });
+  return [sql, bind];
 }
 
 function applyWhere(b: QB, node: WhereNode, c: Ctx): void {

@@ -24,6 +24,7 @@ import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
 import { CaseExpression, Func } from './functions';
 import { resolveCase, resolveFunc, type FunctionResolver } from './resolve-functions';
+import { ResolvedExpression, registeredFor } from './custom-lookups';
 import { OUTPUT, aggregateOutput, arithmeticKind, combinedOutput, outputConverter, valueOutput } from './output-types';
 import { QNode } from './q';
 import {
@@ -486,19 +487,40 @@ export class Query {
     const rest = path.rest;
     let lookup = 'exact';
     let prepField: Field | undefined = field;
+    // The type of the left-hand side so far (a registered transform changes it): registered lookups apply to it.
+    let current: Field | undefined = isRelation ? undefined : field;
     for (let i = 0; i < rest.length; i++) {
       const name = rest[i] as string;
       const isLast = i === rest.length - 1;
+      const registered = registeredFor(current, name);
+      if (registered?.kind === 'transform') {
+        lhs = this.resolveExpression(registered.apply(new ResolvedExpression(lhs, current)), ctx);
+        current = this.outputOf(lhs);
+        kind = current?.lookupKind ?? 'text';
+        prepField = current;
+        continue;
+      }
+      if (registered?.kind === 'lookup' && isLast) {
+        const o = { field: current, prepField: current, kind, relTarget: undefined, key, ctx };
+        if (value === null || value === undefined)
+          throw new FieldError(`${model}: '${key}' (the '${name}' lookup) takes a value, got ${String(value)}.`, { model, field: key });
+        const rhs = Expression.is(value)
+          ? this.resolveExpression(value, ctx)
+          : ParamNode.create(this.normalize(value, o, key), this.prepFor(o));
+        return LookupNode.create(registered.id, lhs, rhs);
+      }
       if ((isDatePart(name) && (kind === 'date' || kind === 'datetime')) || (isTimePart(name) && kind === 'datetime')) {
         lhs = PartNode.create(name, kind === 'datetime', lhs);
         kind = 'part';
         prepField = undefined;
+        current = undefined;
         continue;
       }
       if (name === 'date' && kind === 'datetime') {
         lhs = DateNode.create(lhs);
         kind = 'date';
         prepField = undefined;
+        current = undefined;
         continue;
       }
       if (isLast && lookupsFor(kind as never).includes(name)) {
@@ -507,7 +529,15 @@ export class Query {
       }
       throw unsupportedLookup(model, field, name, kind as never);
     }
-    return this.makeLookup(lhs, lookup, value, { field, prepField, kind, relTarget: path.relTarget, key, ctx });
+    const transformed = current !== (isRelation ? undefined : field);
+    return this.makeLookup(lhs, lookup, value, {
+      field: transformed ? current : field,
+      prepField,
+      kind,
+      relTarget: transformed ? undefined : path.relTarget,
+      key,
+      ctx,
+    });
   }
 
   private makeLookup(
@@ -682,6 +712,8 @@ export class Query {
 
   /** Resolve an expression (F, Value, arithmetic, aggregate) against the model. */
   resolveExpression(e: Expression, ctx: FilterContext = DEFAULT_CTX, declared?: Field): ExprNode {
+    // A registered transform's left-hand side, already resolved.
+    if (e instanceof ResolvedExpression) return e.node;
     if (e instanceof FieldRef || (e as FieldRef).kind === 'ref') {
       const name = (e as FieldRef).name;
       const ann = this.annotations.find((a) => a.name === name);
