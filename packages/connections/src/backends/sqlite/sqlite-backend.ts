@@ -15,7 +15,7 @@ import type { Backend, QueryOptions, QueryResult, RawConnection } from '../backe
 import { loadDriver } from '../load-driver';
 import { messages } from '../../messages';
 import type { SqliteConnectionSettings } from '../../settings';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { convertSqliteError, INVALID_REGEX, isSqliteFatal } from './sqlite-errors';
 
 interface Statement {
@@ -178,6 +178,8 @@ const STATISTICS: ReadonlyArray<readonly [string, boolean, boolean]> = [
 ];
 
 const patterns = new Map<string, RE2JS>();
+/** re2js, loaded on the first REGEXP (it is a third of this package's load time). */
+let re2: typeof RE2JS | undefined;
 function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null {
   if (pattern === null || pattern === undefined || value === null || value === undefined) return null;
   let source = String(pattern);
@@ -191,12 +193,14 @@ function regexp(pattern: unknown, value: unknown, flags: unknown): 0 | 1 | null 
   const key = `${f}/${source}`;
   let re = patterns.get(key);
   if (re === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const RE2 = (re2 ??= (require('re2js') as typeof import('re2js')).RE2JS);
     let bits = 0;
-    if (f.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
-    if (f.includes('m')) bits |= RE2JS.MULTILINE;
-    if (f.includes('s')) bits |= RE2JS.DOTALL;
+    if (f.includes('i')) bits |= RE2.CASE_INSENSITIVE;
+    if (f.includes('m')) bits |= RE2.MULTILINE;
+    if (f.includes('s')) bits |= RE2.DOTALL;
     try {
-      re = RE2JS.compile(source, bits);
+      re = RE2.compile(source, bits);
     } catch (err) {
       const reason = ((err as Error)?.message ?? String(err)).replace(/^error parsing regexp: /, '');
       throw Object.assign(new Error(messages.invalidRegex(source, reason)), { code: INVALID_REGEX });
