@@ -58,6 +58,8 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
 
   protected override checkValue(value: unknown): ValidationMessage[] {
     if (typeof value !== 'string') return [{ message: `${describeValue(value)} value must be a string.`, code: 'invalid' }];
+    // Characters are code points: never more than UTF-16 units, so only a long text is counted.
+    if (value.length <= this.maxLength) return [];
     const n = [...value].length;
     if (n > this.maxLength) {
       return [
