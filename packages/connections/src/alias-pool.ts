@@ -64,13 +64,26 @@ export interface PoolHost {
   opened(conn: DatabaseConnection): void;
   /** Called when a connection closed or was destroyed. */
   closed(conn: DatabaseConnection): void;
+  /** A scope gave up waiting (`PoolExhaustedError`): record scope-open sites for the next reports. */
+  starved(): void;
 }
 
-interface LeaseWaiter {
-  scope: Scope;
-  resolve: (conn: DatabaseConnection | null) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+/**
+ * A scope waiting for a connection: a node of the pool's FIFO queue (a doubly linked list: O(1) at
+ * both ends and for a withdrawal). No timer of its own: the pool keeps one timer for the queue's
+ * earliest deadline (`checkDeadlines`), and no closure: the pool settles it.
+ */
+class LeaseWaiter {
+  prev: LeaseWaiter | undefined = undefined;
+  next: LeaseWaiter | undefined = undefined;
+  constructor(
+    readonly scope: Scope,
+    readonly site: { stack?: string } | undefined,
+    readonly started: number,
+    readonly deadline: number,
+    readonly resolve: (conn: DatabaseConnection) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
 }
 
 type Counters = Omit<AliasStats, 'alias' | 'open' | 'leased' | 'idle' | 'opening' | 'waiting' | 'max'>;
@@ -80,7 +93,13 @@ export class AliasPool {
   private readonly all = new Set<DatabaseConnection>();
   private readonly idle: DatabaseConnection[] = [];
   private opening = 0;
-  private readonly waiters: LeaseWaiter[] = [];
+  /** The wait queue: first and last waiter, and its length. */
+  private head: LeaseWaiter | undefined;
+  private tail: LeaseWaiter | undefined;
+  private waiting = 0;
+  /** The one timer of the wait queue (kept, unref'd while the queue is empty), and when it fires. */
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitTimerAt = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleTimerAt = 0;
   /** No new leases (shutdown). */
@@ -120,45 +139,150 @@ export class AliasPool {
 
   /**
    * Lease a connection to `scope`: an idle one (health-checked if configured), else a new one
-   * within the budget, else wait up to `acquireTimeoutMs` for one to be released.
+   * within the budget, else wait in the FIFO queue up to `acquireTimeoutMs` for one to be released
+   * (or refused at once when `maxWaiting` scopes already wait). Written without `async`: the queue
+   * is where a burst's memory sits, so a waiter is one node and one promise. An idle connection
+   * is returned as is (no promise), a new or checked one as a promise.
    */
-  async lease(scope: Scope): Promise<DatabaseConnection> {
-    if (this.closed) throw new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias });
-    // The scope already knows where it was opened; the exact leasing line costs a stack capture
-    // per lease, so it is taken only when leak detection is on.
+  lease(scope: Scope): DatabaseConnection | Promise<DatabaseConnection> {
+    if (this.closed) return Promise.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
+    // The scope already knows where it was opened (when it was recorded); the exact leasing line
+    // costs a stack capture per lease, so it is taken only when leak detection is on.
     const site = this.host.captureStacks && this.settings.leakThresholdMs !== null ? captureSite() : undefined;
     const started = Date.now();
-    const deadline = started + this.settings.acquireTimeoutMs;
-    let first = true;
-    for (;;) {
-      if (this.closed) throw new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias });
-      // Newcomers queue behind waiters (fairness); a woken waiter goes first.
-      if (this.waiters.length === 0 || !first) {
-        const idle = this.takeIdle();
-        if (idle) {
-          if (this.settings.healthChecks && !(await this.check(idle))) continue;
-          return this.assign(idle, scope, site, started);
-        }
-        if (this.all.size + this.opening < this.settings.max) {
-          const conn = await this.openNew(deadline, started);
-          return this.assign(conn, scope, site, started);
-        }
-      }
-      if (first) {
-        // Load shedding: a newcomer that finds the queue full is refused at once (a woken waiter
-        // that lost the race was admitted already and keeps its place).
-        const maxWaiting = this.settings.maxWaiting;
-        if (maxWaiting !== null && this.waiters.length >= maxWaiting) {
-          this.counters.shed += 1;
-          throw this.queueFull();
-        }
-        this.counters.waits += 1;
-      }
-      // A waiter woken to retry that lost the race keeps its place at the head of the queue.
-      const handed = await this.wait(scope, deadline, started, !first);
-      first = false;
-      if (handed) return this.assign(handed, scope, site, started);
+    // Newcomers queue behind waiters (fairness).
+    if (this.waiting === 0) {
+      const now = this.tryNow(scope, site, started, started + this.settings.acquireTimeoutMs);
+      if (now !== undefined) return now;
     }
+    // Load shedding: a newcomer that finds the queue full is refused at once.
+    const maxWaiting = this.settings.maxWaiting;
+    if (maxWaiting !== null && this.waiting >= maxWaiting) {
+      this.counters.shed += 1;
+      return Promise.reject(this.queueFull());
+    }
+    this.counters.waits += 1;
+    return new Promise((resolve, reject) => {
+      this.enqueue(new LeaseWaiter(scope, site, started, started + this.settings.acquireTimeoutMs, resolve, reject), false);
+    });
+  }
+
+  /**
+   * A connection for `scope` now, without waiting for a release: an idle one (a promise when it is
+   * health-checked), or a new one within the budget (a promise); undefined when none is free.
+   */
+  private tryNow(
+    scope: Scope,
+    site: { stack?: string } | undefined,
+    started: number,
+    deadline: number,
+  ): DatabaseConnection | Promise<DatabaseConnection> | undefined {
+    const idle = this.takeIdle();
+    if (idle !== undefined) {
+      if (!this.settings.healthChecks) return this.assign(idle, scope, site, started);
+      return this.check(idle).then((ok) => (ok ? this.assign(idle, scope, site, started) : this.retry(scope, site, started, deadline)));
+    }
+    if (this.all.size + this.opening < this.settings.max) {
+      return this.openNew(deadline, started).then((conn) => this.assign(conn, scope, site, started));
+    }
+    return undefined;
+  }
+
+  /** A health check failed: try again, or wait at the head of the queue (it was admitted already). */
+  private retry(scope: Scope, site: { stack?: string } | undefined, started: number, deadline: number): Promise<DatabaseConnection> {
+    if (this.closed) return Promise.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
+    const now = this.tryNow(scope, site, started, deadline);
+    if (now !== undefined) return now instanceof DatabaseConnection ? Promise.resolve(now) : now;
+    return new Promise((resolve, reject) => this.enqueue(new LeaseWaiter(scope, site, started, deadline, resolve, reject), true));
+  }
+
+  /**
+   * Capacity was freed (a connection closed, a health check or an open failed): serve the first
+   * waiter from it. A waiter that still finds nothing free keeps its place at the head.
+   */
+  private wakeOne(): void {
+    const w = this.head;
+    if (w === undefined || this.closed) return;
+    this.unlink(w);
+    const now = this.tryNow(w.scope, w.site, w.started, w.deadline);
+    if (now === undefined) this.enqueue(w, true);
+    else if (now instanceof DatabaseConnection) w.resolve(now);
+    else now.then(w.resolve, w.reject);
+  }
+
+  // ---- the wait queue --------------------------------------------------------------------------
+
+  private enqueue(w: LeaseWaiter, front: boolean): void {
+    if (front) {
+      w.next = this.head;
+      if (this.head !== undefined) this.head.prev = w;
+      else this.tail = w;
+      this.head = w;
+    } else {
+      w.prev = this.tail;
+      if (this.tail !== undefined) this.tail.next = w;
+      else this.head = w;
+      this.tail = w;
+    }
+    this.waiting += 1;
+    // Deadlines only grow along the queue (one acquireTimeoutMs for all; a waiter put back at the
+    // front was the head), so the head's is the earliest: one timer serves the whole queue. It is
+    // refed while anyone waits: a scope waiting for a connection is work in progress.
+    if (this.waitTimer === undefined) {
+      this.waitTimerAt = w.deadline;
+      this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, w.deadline - Date.now()));
+    } else {
+      if (this.waiting === 1) this.waitTimer.ref();
+      if (w.deadline < this.waitTimerAt) this.rearm(w.deadline);
+    }
+  }
+
+  private unlink(w: LeaseWaiter): void {
+    if (w.prev !== undefined) w.prev.next = w.next;
+    else this.head = w.next;
+    if (w.next !== undefined) w.next.prev = w.prev;
+    else this.tail = w.prev;
+    w.prev = w.next = undefined;
+    this.waiting -= 1;
+    if (this.waiting === 0) this.waitTimer?.unref();
+  }
+
+  /** The first waiter, taken out of the queue. */
+  private dequeue(): LeaseWaiter | undefined {
+    const w = this.head;
+    if (w !== undefined) this.unlink(w);
+    return w;
+  }
+
+  private rearm(at: number): void {
+    this.waitTimerAt = at;
+    clearTimeout(this.waitTimer);
+    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, at - Date.now()));
+    if (this.waiting === 0) this.waitTimer.unref();
+  }
+
+  /**
+   * The queue's timer: waiters whose `acquireTimeoutMs` has passed give up (a timer may fire a few
+   * ms early by the wall clock, so a waiter gives up only once its deadline has passed), then the
+   * timer is set for the new head.
+   */
+  private checkDeadlines(): void {
+    const now = Date.now();
+    let w = this.head;
+    while (w !== undefined && w.deadline <= now) {
+      const next = w.next;
+      this.unlink(w);
+      this.counters.timeouts += 1;
+      w.reject(this.exhausted(this.settings.max, now - w.started, 'thread'));
+      this.host.starved();
+      w = next;
+    }
+    if (this.head === undefined) {
+      this.waitTimer = undefined;
+      return;
+    }
+    this.waitTimerAt = this.head.deadline;
+    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(1, this.head.deadline - now));
   }
 
   /**
@@ -167,7 +291,12 @@ export class AliasPool {
    * hand it to a waiting scope or keep it idle.
    * `perUse` (pin: 'transaction'): the scope is still alive, so `maxAge: 0` does not close it yet.
    */
-  async release(conn: DatabaseConnection, perUse = false): Promise<void> {
+  release(conn: DatabaseConnection, perUse = false): Promise<void> {
+    return this.releaseNow(conn, perUse) ?? RELEASED;
+  }
+
+  /** `release()`, returning undefined when no close was needed (handed on or kept idle: no promise). */
+  releaseNow(conn: DatabaseConnection, perUse = false): Promise<void> | undefined {
     const scope = conn.holder;
     conn.holder = undefined;
     conn.leaseSite = undefined;
@@ -187,19 +316,19 @@ export class AliasPool {
     }
     const reason = this.closeReason(conn, perUse);
     if (reason) {
-      await this.close(conn, reason);
-      if (reason === 'budget pressure') (this.shared as SharedBudget).pressureDone(this.alias);
-      this.wakeOne();
-      return;
+      return this.close(conn, reason).then(() => {
+        if (reason === 'budget pressure') (this.shared as SharedBudget).pressureDone(this.alias);
+        this.wakeOne();
+      });
     }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(conn);
-      return;
+    const waiter = this.dequeue();
+    if (waiter !== undefined) {
+      waiter.resolve(this.assign(conn, waiter.scope, waiter.site, waiter.started));
+      return undefined;
     }
     this.idle.push(conn);
     this.scheduleExpiry();
+    return undefined;
   }
 
   /** Why a released connection must close, or undefined to keep it. */
@@ -211,7 +340,7 @@ export class AliasPool {
     if (maxAge === 0) {
       if (!perUse || this.activeTxScopes <= this.idle.length) return 'maxAge';
     } else if (maxAge !== null && Date.now() - conn.createdAt >= maxAge * 1000) return 'maxAge';
-    if (this.usesShared && this.waiters.length === 0 && (this.shared as SharedBudget).claimPressure(this.alias)) {
+    if (this.usesShared && this.waiting === 0 && (this.shared as SharedBudget).claimPressure(this.alias)) {
       return 'budget pressure';
     }
     return undefined;
@@ -235,10 +364,11 @@ export class AliasPool {
   /** Stop leasing: fail the waiting scopes, close idle connections. Leased ones close when released. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
+    for (let w = this.dequeue(); w !== undefined; w = this.dequeue()) {
       w.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
     }
+    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     await this.closeIdle('shutdown');
   }
@@ -300,7 +430,7 @@ export class AliasPool {
       leased,
       idle: this.idle.length,
       opening: this.opening,
-      waiting: this.waiters.length,
+      waiting: this.waiting,
       max: this.settings.max,
       ...this.counters,
     };
@@ -486,54 +616,19 @@ export class AliasPool {
     this.host.warn(messages.leak(this.alias, scope.describe(), heldMs, stack));
   }
 
-  private wait(scope: Scope, deadline: number, started: number, front: boolean): Promise<DatabaseConnection | null> {
-    return new Promise((resolve, reject) => {
-      const expire = (): void => {
-        // A timer may fire a few ms early by the wall clock (it counts from the event loop's time
-        // of the turn it was set in): a waiter gives up only once `acquireTimeoutMs` has passed.
-        const left = deadline - Date.now();
-        if (left > 0) {
-          waiter.timer = setTimeout(expire, left);
-          return;
-        }
-        this.dropWaiter(waiter);
-        reject(this.exhausted(this.settings.max, Date.now() - started, 'thread'));
-      };
-      // Deliberately not unref'd: a scope waiting for a connection is work in progress.
-      const waiter: LeaseWaiter = { scope, resolve, reject, timer: setTimeout(expire, Math.max(0, deadline - Date.now())) };
-      if (front) this.waiters.unshift(waiter);
-      else this.waiters.push(waiter);
-    });
-  }
-
-  /** A waiter gave up: take it out of the queue and count the timeout. */
-  private dropWaiter(waiter: LeaseWaiter): void {
-    const i = this.waiters.indexOf(waiter);
-    if (i >= 0) this.waiters.splice(i, 1);
-    this.counters.timeouts += 1;
-  }
-
   /**
    * Withdraw the waiters of `scope` from the queue: it has ended and refuses what still waits
    * (`Scope.refuseWaiting`), so it must not take a connection from the scopes behind it. Each
    * rejects with `error()`.
    */
   cancelWaiters(scope: Scope, error: () => Error): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const w = this.waiters[i] as LeaseWaiter;
-      if (w.scope !== scope) continue;
-      this.waiters.splice(i, 1);
-      clearTimeout(w.timer);
-      w.reject(error());
-    }
-  }
-
-  /** Capacity was freed: let the first waiter try again. */
-  private wakeOne(): void {
-    const w = this.waiters.shift();
-    if (w) {
-      clearTimeout(w.timer);
-      w.resolve(null);
+    for (let w = this.head; w !== undefined;) {
+      const next = w.next;
+      if (w.scope === scope) {
+        this.unlink(w);
+        w.reject(error());
+      }
+      w = next;
     }
   }
 
@@ -544,7 +639,7 @@ export class AliasPool {
       budget,
       waitedMs,
       holders,
-      waiting: this.waiters.length,
+      waiting: this.waiting,
     });
   }
 
@@ -553,7 +648,7 @@ export class AliasPool {
    * no holders list, whose frames would be formatted for each refused scope.
    */
   private queueFull(): SpoolError {
-    const waiting = this.waiters.length;
+    const waiting = this.waiting;
     const maxWaiting = this.settings.maxWaiting as number;
     return new PoolExhaustedError(messages.queueFull(this.alias, waiting, maxWaiting, this.settings.max), {
       alias: this.alias,
@@ -590,6 +685,9 @@ export class AliasPool {
     this.idleTimer.unref();
   }
 }
+
+/** What `release()` returns when the connection went back without a close. */
+const RELEASED: Promise<void> = Promise.resolve();
 
 /** Capture where a lease happened; V8 formats the stack only if it is read. */
 function captureSite(): { stack?: string } {

@@ -15,5 +15,5 @@ export function handlerState(handler: ConnectionHandler): HandlerState {
 export type { AliasPool } from './alias-pool';
 export { backendFor } from './backends';
 export type { DatabaseConnection } from './connection';
-export type { HandlerState } from './handler-state';
+export { recordScopeSites, type HandlerState } from './handler-state';
 export { messages } from './messages';

@@ -55,24 +55,9 @@ export function acquire(
   if (got instanceof DatabaseConnection) {
     const wait = got.enter(ctx);
     if (wait === undefined) return got;
-    return issued(
-      ctx,
-      pool.alias,
-      sql,
-      kind,
-      wait.then(() => got),
-    );
+    return issued(ctx, pool.alias, sql, kind, got, wait);
   }
-  return issued(
-    ctx,
-    pool.alias,
-    sql,
-    kind,
-    got.then((conn) => {
-      const wait = conn.enter(ctx);
-      return wait === undefined ? conn : wait.then(() => conn);
-    }),
-  );
+  return issued(ctx, pool.alias, sql, kind, undefined, got);
 }
 
 /**
@@ -81,29 +66,34 @@ export function acquire(
  * (`Scope.drain`). A connection the scope holds shows the statement running on it (its gate);
  * one leased for this use alone (`pin: 'transaction'`) is no connection of the scope's, so the
  * statement stays recorded until it gives that connection back (`release`, `giveBack`). Only the
- * slow path pays for it.
+ * slow path pays for it: `conn` with the promise of its gate, or the promise of a connection
+ * whose gate is then taken.
  */
 function issued(
   ctx: Context,
   alias: string,
   sql: string,
   kind: 'statement' | 'block',
-  waiting: Promise<DatabaseConnection>,
+  conn: DatabaseConnection | undefined,
+  waiting: Promise<DatabaseConnection> | Promise<void>,
 ): Promise<DatabaseConnection> {
   const scope = ctx.scope;
   const statement = scope.issue(alias, sql);
-  return waiting.then(
-    (conn) => {
-      // An atomic() block is not drained (a block its scope abandoned rolls back, see the README).
-      if (kind === 'statement' && leasesPerUse(ctx, conn.pool)) conn.issued = { scope, statement };
-      else scope.started(statement);
-      return conn;
-    },
-    (err: unknown) => {
-      scope.started(statement);
-      throw err;
-    },
-  );
+  const has = (c: DatabaseConnection): DatabaseConnection => {
+    // An atomic() block is not drained (a block its scope abandoned rolls back, see the README).
+    if (kind === 'statement' && leasesPerUse(ctx, c.pool)) c.issued = { scope, statement };
+    else scope.started(statement);
+    return c;
+  };
+  const failed = (err: unknown): never => {
+    scope.started(statement);
+    throw err;
+  };
+  if (conn !== undefined) return (waiting as Promise<void>).then(() => has(conn), failed);
+  return (waiting as Promise<DatabaseConnection>).then((c) => {
+    const wait = c.enter(ctx);
+    return wait === undefined ? has(c) : wait.then(() => has(c), failed);
+  }, failed);
 }
 
 /**

@@ -46,6 +46,23 @@ export async function releaseFromScope(scope: Scope, conn: DatabaseConnection): 
   await conn.pool.release(conn);
 }
 
+/**
+ * `releaseFromScope` without a promise when nothing needs a round trip: no statement running, no
+ * atomic block or transaction left open. Returns undefined when the connection is back in its pool
+ * (handed on or idle), else the promise of the release.
+ */
+export function releaseFromScopeNow(scope: Scope, conn: DatabaseConnection): Promise<void> | undefined {
+  if (conn.busy || conn.blocks.length > 0 || (!conn.broken && conn.backend.inTransaction(conn.raw))) return releaseFromScope(scope, conn);
+  if (conn.waiting > 0) conn.rejectWaiters(scope, () => scope.endedError(conn.alias));
+  // Autocommit left changed: the next scope must not inherit it (Django closes such connections).
+  if (!conn.broken && conn.backend.sessionAltered?.(conn.raw)) {
+    const message = messages.autocommitChanged(scope.describe(), conn.alias);
+    conn.pool.host.warn(message);
+    conn.markBroken(new InterfaceError(message, { alias: conn.alias }));
+  }
+  return conn.pool.releaseNow(conn);
+}
+
 /** Roll back on a connection that is still usable; a failure makes it unusable (closed at release). */
 async function rollbackQuietly(conn: DatabaseConnection): Promise<void> {
   if (conn.broken) return;

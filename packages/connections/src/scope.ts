@@ -4,10 +4,10 @@
  * rules (`release-rules.ts`). See the README, "Scopes".
  */
 import type { AliasPool } from './alias-pool';
-import type { DatabaseConnection } from './connection';
+import { DatabaseConnection } from './connection';
 import { ScopeEndedError } from './errors';
 import { messages } from './messages';
-import { releaseFromScope } from './release-rules';
+import { releaseFromScope, releaseFromScopeNow } from './release-rules';
 
 export type ScopeKind = 'scope' | 'root' | 'detached';
 
@@ -34,16 +34,15 @@ let nextScopeId = 0;
 
 export class Scope {
   readonly id = ++nextScopeId;
-  readonly startedAt = Date.now();
   state: 'active' | 'ending' | 'ended' = 'active';
   /** Connections leased by this scope (pin: 'scope'). */
   readonly conns = new Map<string, DatabaseConnection>();
-  /** Aliases the router sent a write of this scope to (read-your-writes routing). */
-  readonly written = new Set<string>();
-  /** Leases in flight, so that concurrent first queries share one lease. */
-  private readonly leasing = new Map<string, Promise<DatabaseConnection>>();
+  /** Aliases the router sent a write of this scope to (read-your-writes routing); created on first use. */
+  private writtenTo: Set<string> | undefined;
+  /** Leases in flight, so that concurrent first queries share one lease (created on first lease). */
+  private leasing: Map<string, Promise<DatabaseConnection>> | undefined;
   /** Pools this scope asked for a lease (its waiters are withdrawn when it refuses what waits). */
-  private leasedFrom: Set<AliasPool> | undefined;
+  private leasedFrom: AliasPool | Set<AliasPool> | undefined;
   /** Pools used in pin: 'transaction' mode, told when the scope ends. */
   private txPools: Set<AliasPool> | undefined;
   private ended: Promise<void> | undefined;
@@ -53,15 +52,17 @@ export class Scope {
   /**
    * Statements issued from this scope (before its end) that are waiting for a connection or for
    * their turn on it. The end drains them (`drain()`); a running statement is its connection's
-   * (`DatabaseConnection.current`).
+   * (`DatabaseConnection.current`). An array: there is rarely more than one.
    */
-  private issued: Set<IssuedStatement> | undefined;
+  private issued: IssuedStatement[] | undefined;
   private onIdle: (() => void) | undefined;
   /** The drain ran out of time: what is still waiting is refused. */
   private drainExpired = false;
   /**
-   * Where the scope was opened. A lease made from a thenable's `then()` (awaiting sql`…` or a
-   * query set) has no user frame on its stack, so reports fall back to this one.
+   * Where the scope was opened, when the handler records it (`captureStacks`: when leak detection
+   * is on, after a `PoolExhaustedError`, or always with `'always'`): a raw structured stack that V8
+   * formats only if a report reads it. A lease made from a thenable's `then()` (awaiting sql`…` or
+   * a query set) has no user frame on its stack, so reports fall back to this one.
    */
   readonly site: { stack?: string } | undefined;
 
@@ -83,6 +84,11 @@ export class Scope {
       Error.captureStackTrace(site, Scope);
       this.site = site;
     }
+  }
+
+  /** Aliases the router sent a write of this scope to. */
+  get written(): Set<string> {
+    return (this.writtenTo ??= new Set());
   }
 
   /** `scope #12 'name'`, for messages. */
@@ -119,14 +125,17 @@ export class Scope {
   /** A statement on `alias` was issued and waits for a connection or the gate (see `issued`). */
   issue(alias: string, sql: string): IssuedStatement {
     const statement: IssuedStatement = { alias, sql };
-    (this.issued ??= new Set()).add(statement);
+    (this.issued ??= []).push(statement);
     return statement;
   }
 
   /** The statement got its connection and gate (or failed to): it no longer waits. */
   started(statement: IssuedStatement): void {
-    this.issued?.delete(statement);
-    if (this.onIdle !== undefined && this.issued?.size === 0) this.onIdle();
+    const issued = this.issued;
+    if (issued === undefined) return;
+    const i = issued.indexOf(statement);
+    if (i >= 0) issued.splice(i, 1);
+    if (this.onIdle !== undefined && issued.length === 0) this.onIdle();
   }
 
   /**
@@ -143,12 +152,20 @@ export class Scope {
       this.conns.delete(alias);
       void releaseFromScope(this, held);
     }
-    let pending = this.leasing.get(alias);
+    const leasing = this.leasing;
+    let pending = leasing?.get(alias);
     if (pending === undefined) {
-      (this.leasedFrom ??= new Set()).add(pool);
-      pending = pool.lease(this).then(
+      this.noteLeasedFrom(pool);
+      const leased = pool.lease(this);
+      // An idle connection comes back as is: held from now on, no promise.
+      if (leased instanceof DatabaseConnection) {
+        this.conns.set(alias, leased);
+        return leased;
+      }
+      const map = (this.leasing ??= new Map());
+      pending = leased.then(
         (conn) => {
-          this.leasing.delete(alias);
+          map.delete(alias);
           if (this.state === 'ended' || this.drainExpired) {
             // The scope ended (and its drain ran out) while the lease was in flight: give it
             // straight back. A lease that arrives while the end drains is used: the statement
@@ -160,13 +177,21 @@ export class Scope {
           return conn;
         },
         (err: unknown) => {
-          this.leasing.delete(alias);
+          map.delete(alias);
           throw err;
         },
       );
-      this.leasing.set(alias, pending);
+      map.set(alias, pending);
     }
     return pending;
+  }
+
+  /** Remember a pool asked for a lease (one pool, the usual case, is kept without a Set). */
+  private noteLeasedFrom(pool: AliasPool): void {
+    const from = this.leasedFrom;
+    if (from === undefined) this.leasedFrom = pool;
+    else if (from instanceof Set) from.add(pool);
+    else if (from !== pool) this.leasedFrom = new Set([from, pool]);
   }
 
   /** Note that this scope uses `pool` in pin: 'transaction' mode. */
@@ -193,14 +218,46 @@ export class Scope {
    * is carried by the errors of later statements. Idempotent; never rejects.
    */
   end(reason?: unknown): Promise<void> {
-    if (this.ended === undefined) {
-      this.reason = reason;
-      this.state = 'ending';
-      // Tell the code still running first: it may stop before its next statement is refused.
-      this.controller?.abort(this.abortReason());
-      this.ended = this.finish();
-    }
+    if (this.ended === undefined) this.ended = this.endNow(reason) ?? ENDED;
     return this.ended;
+  }
+
+  /**
+   * `end()`, returning undefined when the scope ended at once: nothing issued still waits or runs,
+   * no lease is in flight, and each connection went back to its pool without a round trip (no
+   * transaction left open, not closed by `maxAge`). That is the end of almost every scope, and it
+   * costs no promise. Otherwise the promise of the end. Call once (`end()` remembers it).
+   */
+  endNow(reason?: unknown): Promise<void> | undefined {
+    if (this.ended !== undefined) return this.ended;
+    this.reason = reason;
+    this.state = 'ending';
+    // Tell the code still running first: it may stop before its next statement is refused.
+    this.controller?.abort(this.abortReason());
+    if ((this.issued !== undefined && this.issued.length > 0) || (this.leasing !== undefined && this.leasing.size > 0) || this.txPools) {
+      return (this.ended = this.finish());
+    }
+    for (const c of this.conns.values()) if (c.busy) return (this.ended = this.finish());
+    let pending: Array<Promise<void>> | undefined;
+    for (const c of this.conns.values()) {
+      const released = releaseFromScopeNow(this, c);
+      if (released !== undefined) (pending ??= []).push(released);
+    }
+    this.conns.clear();
+    if (pending === undefined) {
+      this.ended = ENDED;
+      this.done();
+      return undefined;
+    }
+    return (this.ended = Promise.all(pending).then(
+      () => this.done(),
+      () => this.done(),
+    ));
+  }
+
+  private done(): void {
+    this.state = 'ended';
+    if (this.counts) this.counts.active -= 1;
   }
 
   /**
@@ -214,7 +271,7 @@ export class Scope {
    */
   private async drain(): Promise<void> {
     const running = [...this.conns.values()].filter((c) => c.busy && c.current !== undefined);
-    const waiting = this.issued?.size ?? 0;
+    const waiting = this.issued?.length ?? 0;
     if (waiting === 0 && running.length === 0) return;
     if (this.reason !== undefined) {
       this.refuseWaiting();
@@ -226,7 +283,7 @@ export class Scope {
       this.host.warn(messages.drained(this.describe(), sqls, drainMs));
     }
     const idle = async (): Promise<void> => {
-      if ((this.issued?.size ?? 0) > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+      if ((this.issued?.length ?? 0) > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
       this.onIdle = undefined;
       // What was issued now holds the gate or has settled; wait for the statements on the wire.
       for (const conn of this.conns.values()) {
@@ -251,7 +308,9 @@ export class Scope {
     this.drainExpired = true;
     this.onIdle = undefined;
     for (const conn of this.conns.values()) conn.rejectWaiters(this, () => this.refused(conn.alias));
-    for (const pool of [...(this.leasedFrom ?? []), ...(this.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
+    const from = this.leasedFrom;
+    const pools = from === undefined ? [] : from instanceof Set ? [...from] : [from];
+    for (const pool of [...pools, ...(this.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
   }
 
   /** The message for a statement issued before the end and refused while still waiting. */
@@ -264,17 +323,19 @@ export class Scope {
     try {
       await this.drain();
       // Past the drain's bound, a lease still in flight is given back by its own callback.
-      if (this.leasing.size > 0 && !this.drainExpired) await Promise.allSettled([...this.leasing.values()]);
+      if (this.leasing !== undefined && this.leasing.size > 0 && !this.drainExpired) await Promise.allSettled([...this.leasing.values()]);
       const conns = [...this.conns.values()];
       this.conns.clear();
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));
       if (this.txPools) await Promise.all([...this.txPools].map((p) => p.txScopeEnded()));
     } finally {
-      this.state = 'ended';
-      if (this.counts) this.counts.active -= 1;
+      this.done();
     }
   }
 }
+
+/** The end of a scope that ended at once. */
+const ENDED: Promise<void> = Promise.resolve();
 
 /** A reason given to `end(reason)`, for messages. */
 function describeReason(reason: unknown): string | undefined {

@@ -53,16 +53,49 @@ export interface ScopeHandle extends ScopeInfo {
 /** The outcome of detached work. */
 export type DetachedResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-/** Run `fn` in a new scope (a child of the calling one, if any); release its connections when `fn` settles. */
-export async function runScope<T>(state: HandlerState, fn: (scope: ScopeInfo) => T | Promise<T>, options: ScopeOptions): Promise<T> {
+/**
+ * Run `fn` in a new scope (a child of the calling one, if any); release its connections when `fn`
+ * settles. Written with plain promise callbacks: a scope whose connection goes straight back to
+ * its pool ends without a promise of its own (`Scope.endNow`).
+ */
+export function runScope<T>(state: HandlerState, fn: (scope: ScopeInfo) => T | Promise<T>, options: ScopeOptions): Promise<T> {
   const s = state.newScope(options.name, 'scope');
   try {
-    // The async wrapper matters: `fn` may return a lazy thenable (sql`…`), which must be
-    // awaited inside the scope's context, not in the caller's.
-    return await state.als.run({ scope: s, block: undefined }, async () => fn(scopeInfo(s)));
-  } finally {
-    await s.end();
+    return state.als.run({ scope: s, block: undefined }, callInScope, s, fn);
+  } catch (err) {
+    return endedThenReject(s, err);
   }
+}
+
+/**
+ * Call `fn` inside the scope's context and end the scope when it settles. A lazy thenable it
+ * returns (sql`…`) has its `then()` called here, inside the scope: it starts its work when called.
+ * The end is attached to that very `then()`: no promise of the scope's own.
+ */
+function callInScope<T>(s: Scope, fn: (scope: ScopeInfo) => T | Promise<T>): Promise<T> {
+  const value = fn(scopeInfo(s));
+  if (isThenable<T>(value)) {
+    const settled = value.then(
+      (v) => endedThen(s, v),
+      (err: unknown) => endedThenReject(s, err),
+    );
+    return settled instanceof Promise ? settled : Promise.resolve(settled);
+  }
+  const ended = s.endNow();
+  return ended === undefined ? Promise.resolve(value as T) : ended.then(() => value as T);
+}
+
+/** End `s`, then yield `value`. */
+function endedThen<T>(s: Scope, value: T): T | Promise<T> {
+  const ended = s.endNow();
+  return ended === undefined ? value : ended.then(() => value);
+}
+
+/** End `s`, then reject with `err`. */
+function endedThenReject(s: Scope, err: unknown): Promise<never> {
+  const ended = s.endNow();
+  if (ended === undefined) return Promise.reject(err);
+  return ended.then(() => Promise.reject(err));
 }
 
 /** A scope to run code in by hand: `run(fn)` or `enter()`, then `end()`. */
@@ -82,7 +115,7 @@ export function openScope(state: HandlerState, options: ScopeOptions): ScopeHand
   return handle;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return (
     (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
@@ -112,14 +145,29 @@ export function currentScope(state: HandlerState): ScopeInfo | undefined {
 
 /** The public view of a scope. */
 export function scopeInfo(s: Scope): ScopeInfo {
-  return {
-    id: s.id,
-    name: s.name,
-    kind: s.kind,
-    connections: () => [...s.conns.values()].map((c) => ({ alias: c.alias, serverId: c.serverId })),
-    // A getter: the AbortController is only created for scopes whose signal someone reads.
-    get signal() {
-      return s.signal;
-    },
-  };
+  return new ScopeView(s);
+}
+
+/** `ScopeInfo` as a class: its methods live on the prototype, so a view costs one small object. */
+class ScopeView implements ScopeInfo {
+  readonly id: number;
+  readonly name: string | undefined;
+  readonly kind: ScopeKind;
+  readonly #scope: Scope;
+
+  constructor(s: Scope) {
+    this.id = s.id;
+    this.name = s.name;
+    this.kind = s.kind;
+    this.#scope = s;
+  }
+
+  connections(): Array<{ alias: string; serverId: number }> {
+    return [...this.#scope.conns.values()].map((c) => ({ alias: c.alias, serverId: c.serverId }));
+  }
+
+  // A getter: the AbortController is only created for scopes whose signal someone reads.
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
 }

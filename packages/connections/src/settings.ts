@@ -110,8 +110,14 @@ export interface Settings {
   routers?: Router[];
   /** Throw `NoScopeError` for a query outside any scope instead of running it in the root scope. Default false. */
   strict?: boolean;
-  /** Capture the stack of the code that leased each connection (for leak reports and `PoolExhaustedError`). Default true. */
-  captureStacks?: boolean;
+  /**
+   * Remember where scopes were opened (and, with `leakThresholdMs`, where connections were leased),
+   * for leak reports and `PoolExhaustedError`. Default true: recorded when a report can use it,
+   * i.e. while any alias has `leakThresholdMs` set, and for a minute after a scope gave up waiting
+   * for a connection (so that the next `PoolExhaustedError` names the holders' sites). `'always'`
+   * records it for every scope (about 5 µs per scope on Node 20); false never.
+   */
+  captureStacks?: boolean | 'always';
   /** Where warnings go. Default `console.warn` (via `process.emitWarning`-free plain output). */
   logger?: Logger;
   /** A process-wide budget shared with other threads (see `SharedBudget`). Usually passed by `@spool/workers`. */
@@ -180,7 +186,7 @@ export interface ResolvedSettings {
   databases: Map<string, ResolvedDatabaseSettings>;
   routers: Router[];
   strict: boolean;
-  captureStacks: boolean;
+  captureStacks: boolean | 'always';
   logger: Logger;
   sharedBudget: SharedBudget | SharedBudgetHandle | undefined;
   drainMs: number;
@@ -255,6 +261,14 @@ function bool(obj: Record<string, unknown>, key: string, path: string, def: bool
   return v;
 }
 
+function captureStacks(v: unknown): boolean | 'always' {
+  if (v === undefined) return true;
+  if (typeof v !== 'boolean' && v !== 'always') {
+    throw new ConfigError(messages.badOption('captureStacks', "a boolean or 'always'", v), { option: 'captureStacks' });
+  }
+  return v;
+}
+
 /** Validate `configure()`'s argument and apply defaults. Throws `ConfigError` naming the option. */
 export function resolveSettings(input: unknown, opts: { inWorker?: boolean } = {}): ResolvedSettings {
   if (!isPlainObject(input)) throw new ConfigError(messages.notAnObject('configure() settings', input));
@@ -295,7 +309,7 @@ export function resolveSettings(input: unknown, opts: { inWorker?: boolean } = {
     databases,
     routers: routers as Router[],
     strict: bool(input, 'strict', '', false),
-    captureStacks: bool(input, 'captureStacks', '', true),
+    captureStacks: captureStacks(input.captureStacks),
     logger: logger as Logger,
     sharedBudget: input.sharedBudget as SharedBudget | SharedBudgetHandle | undefined,
     drainMs: num(input, 'drainMs', '', { def: DEFAULT_DRAIN_MS, nullable: false }) as number,

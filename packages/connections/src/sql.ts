@@ -182,7 +182,10 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
     onfulfilled?: ((value: Row[]) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.rows().then(onfulfilled, onrejected);
+    // One promise for the rows and the caller's callback (awaiting a query is the hot path).
+    const run = runFragment(this.executor, this.alias, this);
+    if (typeof onfulfilled !== 'function') return run.then(rowsOf, onrejected) as Promise<A | B>;
+    return run.then((r) => onfulfilled(r.rows as Row[]), onrejected);
   }
 
   catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Row[] | B> {
@@ -193,6 +196,8 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
     return this.rows().finally(onfinally);
   }
 }
+
+const rowsOf = (r: QueryResult): unknown[] => r.rows;
 
 /** The `sql` tag, bound to an alias. */
 export interface SqlTag {

@@ -36,7 +36,12 @@ const REGISTRY_SLOTS = 2048;
 export interface WorkerSpoolData {
   readonly kind: 'spool.worker';
   /** The serialisable part of the parent's settings (routers and logger stay behind). */
-  readonly settings: { databases: Record<string, DatabaseSettings>; strict?: boolean; captureStacks?: boolean; drainMs?: number };
+  readonly settings: {
+    databases: Record<string, DatabaseSettings>;
+    strict?: boolean;
+    captureStacks?: boolean | 'always';
+    drainMs?: number;
+  };
   readonly sharedBudget?: SharedBudgetHandle;
   /** Rows (owner threadId + 1, alias index + 1, server id) of the workers' open connections. */
   readonly registry: SharedArrayBuffer;

@@ -3,8 +3,13 @@
  * naming the scopes that do and where they leased, and that the server-side count is zero.
  */
 import { connections as defaultHandler, type ConnectionHandler } from '@spool/connections';
-import { handlerState } from '@spool/connections/internal';
+import { handlerState, recordScopeSites } from '@spool/connections/internal';
 import type { ConnectionCounter } from './connection-counter';
+
+// The teardown check names where each scope still holding a connection was opened: record scope
+// sites in this thread while the test helpers are loaded (production records them only when a
+// report can use them, see `captureStacks`).
+recordScopeSites(true);
 
 export class LeakedConnectionsError extends Error {
   constructor(message: string) {

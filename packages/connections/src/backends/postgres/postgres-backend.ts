@@ -15,6 +15,7 @@ interface PgClient {
   processID: number | null;
   connect(): Promise<void>;
   query(config: PgQueryConfig): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(query: InstanceType<PgQueryClass>): unknown;
   end(): Promise<void>;
   on(event: 'error' | 'end', listener: (err?: Error) => void): void;
   ref(): void;
@@ -35,8 +36,14 @@ interface PgQueryConfig {
   name?: string;
   types?: PgTypes;
 }
+/** A result as pg's query callback gives it (an array of them for several statements in one text). */
+type PgResult = { rows?: unknown[]; rowCount?: number | null };
+type PgCallback = (err: Error | null, res: PgResult) => void;
+/** pg's `Query`: built here and handed to `client.query()`, which then neither copies a config nor makes a promise. */
+type PgQueryClass = new (config: string | PgQueryConfig, values: unknown[] | undefined, callback: PgCallback) => { name?: string };
 interface PgModule {
   Client: new (config: Record<string, unknown>) => PgClient;
+  Query: PgQueryClass;
   types: PgTypes;
 }
 
@@ -56,6 +63,7 @@ function textTemporals(types: PgTypes): PgTypes {
 
 interface PgRaw extends RawConnection {
   readonly driver: PgClient;
+  readonly Query: PgQueryClass;
   /** The driver's type parsers with dates and instants as text (`temporalAsText`). */
   readonly temporalText: PgTypes;
   dead: boolean;
@@ -88,6 +96,46 @@ function statementName(r: PgRaw, sql: string): string | undefined {
   if (r.seen.size >= MAX_SEEN) r.seen.clear();
   r.seen.set(sql, runs);
   return undefined;
+}
+
+/**
+ * Run one statement through a `Query` built here: given a string and a callback, pg neither copies
+ * a config object (`cloneQueryConfig`) nor makes a promise of its own (with its `catch`). A
+ * prepared statement the server no longer accepts is forgotten and run again unnamed, unless the
+ * error aborted a transaction, where nothing more can run until its end.
+ */
+function send(
+  r: PgRaw,
+  sql: string,
+  values: unknown[],
+  options: QueryOptions | undefined,
+  name: string | undefined,
+  resolve: (result: QueryResult) => void,
+  reject: (err: unknown) => void,
+): void {
+  const done: PgCallback = (err, res) => {
+    if (err === null || err === undefined) {
+      const rows = (res.rows ?? []) as Record<string, unknown>[];
+      resolve({ rows, rowCount: res.rowCount ?? rows.length });
+      return;
+    }
+    if (name === undefined || !stalePrepared(err)) return reject(err);
+    r.names.delete(sql);
+    if (r.driver.getTransactionStatus?.() === 'E') return reject(err);
+    send(r, sql, values, options, undefined, resolve, reject);
+  };
+  let query;
+  if (options?.rowMode || options?.temporalAsText) {
+    const config: PgQueryConfig = { text: sql, values };
+    if (options.rowMode) config.rowMode = 'array';
+    if (options.temporalAsText) config.types = r.temporalText;
+    if (name !== undefined) config.name = name;
+    query = new r.Query(config, undefined, done);
+  } else {
+    query = new r.Query(sql, values, done);
+    if (name !== undefined) query.name = name;
+  }
+  r.driver.query(query);
 }
 
 /** A prepared statement the server no longer accepts (DDL changed its result type, DISCARD ALL). */
@@ -139,6 +187,7 @@ export const postgresBackend: Backend = {
     const client = new pg.Client(toConnectionConfig(settings));
     const raw: PgRaw = {
       driver: client,
+      Query: pg.Query,
       temporalText: textTemporals(pg.types),
       serverId: 0,
       dead: false,
@@ -216,27 +265,9 @@ export const postgresBackend: Backend = {
     }
   },
 
-  async query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
+  query(raw, sql, bindings, options?: QueryOptions): Promise<QueryResult> {
     const r = raw as PgRaw;
-    const config: PgQueryConfig = { text: sql, values: bindings as unknown[] };
-    if (options?.rowMode) config.rowMode = 'array';
-    if (options?.temporalAsText) config.types = r.temporalText;
-    const name = statementName(r, sql);
-    if (name !== undefined) config.name = name;
-    let res;
-    try {
-      res = await r.driver.query(config);
-    } catch (err) {
-      if (name === undefined || !stalePrepared(err)) throw err;
-      // Forget the name (the next run prepares a fresh one); run it unnamed now unless the
-      // error aborted a transaction, where nothing more can run until its end.
-      r.names.delete(sql);
-      if (r.driver.getTransactionStatus?.() === 'E') throw err;
-      delete config.name;
-      res = await r.driver.query(config);
-    }
-    const rows = (res.rows ?? []) as Record<string, unknown>[];
-    return { rows, rowCount: res.rowCount ?? rows.length };
+    return new Promise((resolve, reject) => send(r, sql, bindings as unknown[], options, statementName(r, sql), resolve, reject));
   },
 
   async ping(raw) {

@@ -1,0 +1,511 @@
+// Contention (issue 15): many callers, ten connections. For PostgreSQL and MariaDB, at 1, 10, 100,
+// 1,000 and 10,000 concurrent callers each looping one `SELECT 1`, the raw driver's own pool
+// (pg.Pool, mysql2 createPool; max 10) against Spool (`scope(() => sql\`SELECT 1\`)`; max 10,
+// maxAge null, the default captureStacks: true). Reported per case: ops/s, CPU µs per operation
+// (process.cpuUsage: user + system of the whole process, GC threads included), p99 latency of one
+// operation, and the heap held per waiting caller (heapUsed after GC with that many callers queued
+// behind ten held connections, minus before, divided by the callers). The two run alternately in
+// each round (raw first, then Spool first) and the ratios are medians of the per-round ratios.
+//
+// Then the same through @spool/web: a node:http server in a child process (withScope + sql`SELECT
+// 1`, against the same server over pg.Pool / mysql2's pool by hand) under autocannon at 10, 100 and
+// 1,000 connections: requests/s, p99, and the server's CPU µs per request. And a WorkerPool (4
+// workers) with tasks queued at 10× its workers, each task one `SELECT 1` through Spool, against the
+// same WorkerPool whose task uses a raw driver pool of the worker's own.
+//
+//   node bench/contention.mjs                  (all sections, both servers; a few minutes)
+//   node bench/contention.mjs --quick          (0.5 s cases, 2 rounds)
+//   node bench/contention.mjs --section=direct --db=postgres --conc=10,1000 --seconds=1 --rounds=3
+//   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
+//
+// maxWaiting is set to null: its default (100 × max = 1,000 waiting scopes) would shed most of a
+// 10,000-caller burst at once (by design, see the README, "Budgets"), and the raw pools queue
+// without bound; the bench compares the same work.
+import { spawnSync, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { benchDatabases, fmt, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const file = fileURLToPath(import.meta.url);
+const MAX = 10;
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [k, v] = a.slice(2).split('=');
+      return [k, v ?? true];
+    }),
+);
+const quick = Boolean(args.quick);
+const SECONDS = Number(args.seconds ?? (quick ? 0.5 : 1.5));
+const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));
+const CONCURRENCY = String(args.conc ?? '1,10,100,1000,10000')
+  .split(',')
+  .map(Number);
+const WEB_CONNECTIONS = String(args.web ?? '10,100,1000')
+  .split(',')
+  .map(Number);
+const SECTIONS = String(args.section ?? 'direct,web,workers').split(',');
+const DATABASES = (args.db ? String(args.db).split(',') : benchDatabases()).filter((d) => d !== 'sqlite');
+
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const percentile = (xs, p) => {
+  if (xs.length === 0) return NaN;
+  const v = Float64Array.from(xs).sort();
+  return v[Math.min(v.length - 1, Math.floor((v.length * p) / 100))];
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+// ---- the cases: a raw driver pool and Spool, each as { op, hold, close } ---------------------------
+
+function rawPool(db) {
+  if (db === 'postgres') {
+    const pg = require('pg');
+    const pool = new pg.Pool({ connectionString: pgUrl, max: MAX });
+    return {
+      op: () => pool.query('SELECT 1 AS one'),
+      // Take every connection and keep it until release() is called.
+      hold: async () => {
+        const clients = await Promise.all(Array.from({ length: MAX }, () => pool.connect()));
+        return () => clients.forEach((c) => c.release());
+      },
+      close: () => pool.end(),
+    };
+  }
+  const mysql = require('mysql2');
+  const pool = mysql.createPool({ uri: mysqlUrl, connectionLimit: MAX });
+  return {
+    op: () => new Promise((res, rej) => pool.query('SELECT 1 AS one', (e, r) => (e ? rej(e) : res(r)))),
+    hold: async () => {
+      const conns = await Promise.all(
+        Array.from({ length: MAX }, () => new Promise((res, rej) => pool.getConnection((e, c) => (e ? rej(e) : res(c))))),
+      );
+      return () => conns.forEach((c) => c.release());
+    },
+    close: () => new Promise((res) => pool.end(res)),
+  };
+}
+
+function spoolPool(db) {
+  const { ConnectionHandler } = require('@spool/connections');
+  const h = new ConnectionHandler();
+  const client = db === 'postgres' ? 'pg' : 'mysql2';
+  h.configure({
+    databases: { default: { client, connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null, maxWaiting: null } },
+  });
+  return {
+    op: () => h.scope(() => h.sql`SELECT 1 AS one`),
+    hold: async () => {
+      let release;
+      const gate = new Promise((r) => (release = r));
+      let held = 0;
+      let all;
+      const ready = new Promise((r) => (all = r));
+      const holders = Array.from({ length: MAX }, () =>
+        h.scope(async () => {
+          await h.sql`SELECT 1 AS one`;
+          if (++held === MAX) all();
+          await gate;
+        }),
+      );
+      await ready;
+      return () => {
+        release();
+        return Promise.all(holders);
+      };
+    },
+    close: () => h.shutdown(),
+  };
+}
+
+/** `n` callers loop `op` for `seconds` (after a short warm-up): ops/s, CPU µs/op, p99 ms. */
+async function loop(op, n, seconds) {
+  let measuring = false;
+  let stop = false;
+  let ops = 0;
+  const lat = [];
+  const caller = async () => {
+    while (!stop) {
+      const t = performance.now();
+      await op();
+      if (measuring) {
+        lat.push(performance.now() - t);
+        ops += 1;
+      }
+    }
+  };
+  const callers = Array.from({ length: n }, caller);
+  await sleep(Math.min(300, seconds * 300));
+  measuring = true;
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const ms = performance.now() - t0;
+  const cpu = cpuNow() - cpu0;
+  measuring = false;
+  stop = true;
+  await Promise.all(callers);
+  return { opsPerSec: (ops / ms) * 1000, cpuPerOp: cpu / ops, p99: percentile(lat, 99) };
+}
+
+/** Heap per caller queued behind `MAX` held connections (bytes). */
+async function heapPerWaiter(pool, n) {
+  const release = await pool.hold();
+  await sleep(20);
+  const gc = globalThis.gc;
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const waiting = Array.from({ length: n }, () => pool.op());
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  await release();
+  await Promise.all(waiting);
+  return (after - before) / n;
+}
+
+async function direct() {
+  const rows = [];
+  const out = {};
+  for (const db of DATABASES) {
+    const raw = rawPool(db);
+    const spool = spoolPool(db);
+    const cases = { raw, spool };
+    for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3); // open the connections, warm up
+    out[db] = {};
+    for (const n of CONCURRENCY) {
+      const runs = { raw: [], spool: [] };
+      const ratios = { ops: [], cpu: [], p99: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? ['raw', 'spool'] : ['spool', 'raw'];
+        const m = {};
+        for (const k of order) m[k] = await loop(cases[k].op, n, SECONDS);
+        runs.raw.push(m.raw);
+        runs.spool.push(m.spool);
+        ratios.ops.push(m.spool.opsPerSec / m.raw.opsPerSec);
+        ratios.cpu.push(m.spool.cpuPerOp / m.raw.cpuPerOp);
+        ratios.p99.push(m.spool.p99 / m.raw.p99);
+      }
+      const heap = {};
+      if (n > MAX) for (const k of ['raw', 'spool']) heap[k] = await heapPerWaiter(cases[k], n);
+      const summary = {};
+      for (const k of ['raw', 'spool']) {
+        summary[k] = {
+          opsPerSec: median(runs[k].map((x) => x.opsPerSec)),
+          cpuPerOp: median(runs[k].map((x) => x.cpuPerOp)),
+          p99: median(runs[k].map((x) => x.p99)),
+          heapPerWaiter: heap[k],
+        };
+      }
+      summary.ratio = { ops: median(ratios.ops), cpu: median(ratios.cpu), p99: median(ratios.p99) };
+      out[db][n] = summary;
+      for (const k of ['raw', 'spool']) {
+        const s = summary[k];
+        rows.push({
+          db,
+          callers: n.toLocaleString('en-US'),
+          case: k === 'raw' ? (db === 'postgres' ? 'pg.Pool' : 'mysql2 pool') : 'Spool',
+          'ops/s': fmt(s.opsPerSec),
+          'CPU µs/op': s.cpuPerOp.toFixed(1),
+          'p99 ms': s.p99.toFixed(1),
+          'heap B/waiter': s.heapPerWaiter === undefined ? '' : Math.round(s.heapPerWaiter),
+          'ops ÷ raw': k === 'spool' ? summary.ratio.ops.toFixed(2) : '',
+          'CPU ÷ raw': k === 'spool' ? summary.ratio.cpu.toFixed(2) : '',
+          'p99 ÷ raw': k === 'spool' ? summary.ratio.p99.toFixed(2) : '',
+        });
+      }
+      console.log(
+        `${db} ${n}: raw ${fmt(summary.raw.opsPerSec)} ops/s ${summary.raw.cpuPerOp.toFixed(1)} µs/op p99 ${summary.raw.p99.toFixed(1)} ms` +
+          ` | spool ${fmt(summary.spool.opsPerSec)} ops/s ${summary.spool.cpuPerOp.toFixed(1)} µs/op p99 ${summary.spool.p99.toFixed(1)} ms` +
+          (n > MAX ? ` | heap/waiter raw ${Math.round(heap.raw)} B, spool ${Math.round(heap.spool)} B` : ''),
+      );
+    }
+    await raw.close();
+    await spool.close();
+    // Growth of CPU per op from the lowest to each higher concurrency, Spool's against the pool's.
+    const base = CONCURRENCY[0] === 1 && CONCURRENCY.length > 1 ? CONCURRENCY[1] : CONCURRENCY[0];
+    for (const n of CONCURRENCY) {
+      if (n <= base) continue;
+      const g = (k) => out[db][n][k].cpuPerOp / out[db][base][k].cpuPerOp;
+      out[db][n].growth = { from: base, raw: g('raw'), spool: g('spool'), ratio: g('spool') / g('raw') };
+    }
+  }
+  table(
+    `Contention: callers each looping SELECT 1 over max ${MAX} connections (${ROUNDS} rounds of ${SECONDS} s, alternating; medians)`,
+    rows,
+    ['db', 'callers', 'case', 'ops/s', 'CPU µs/op', 'p99 ms', 'heap B/waiter', 'ops ÷ raw', 'CPU ÷ raw', 'p99 ÷ raw'],
+  );
+  const growth = [];
+  for (const db of Object.keys(out))
+    for (const [n, s] of Object.entries(out[db]))
+      if (s.growth)
+        growth.push({
+          db,
+          callers: `${s.growth.from} → ${Number(n).toLocaleString('en-US')}`,
+          'raw CPU/op growth': s.growth.raw.toFixed(2),
+          'Spool CPU/op growth': s.growth.spool.toFixed(2),
+          'Spool ÷ raw growth': s.growth.ratio.toFixed(2),
+        });
+  if (growth.length)
+    table('CPU per operation growth with the callers (target: Spool ÷ raw growth ≤ 1.2)', growth, [
+      'db',
+      'callers',
+      'raw CPU/op growth',
+      'Spool CPU/op growth',
+      'Spool ÷ raw growth',
+    ]);
+  return out;
+}
+
+// ---- through @spool/web: a server in a child process under autocannon ---------------------------
+
+async function serve(db, kind) {
+  const { createServer } = require('node:http');
+  let handler;
+  if (kind === 'spool') {
+    const spool = require('@spool/connections');
+    const { withScope } = require('@spool/web');
+    spool.configure({
+      databases: {
+        default: { client: db === 'postgres' ? 'pg' : 'mysql2', connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null },
+      },
+    });
+    handler = withScope(async (_req, res) => {
+      const rows = await spool.sql`SELECT 1 AS one`;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(rows));
+    });
+  } else {
+    const raw = rawPool(db);
+    handler = (_req, res) => {
+      raw.op().then(
+        (r) => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(r.rows ?? r));
+        },
+        () => {
+          res.statusCode = 500;
+          res.end();
+        },
+      );
+    };
+  }
+  const server = createServer(handler);
+  server.keepAliveTimeout = 60_000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send({ cpu: cpuNow() });
+    if (m === 'exit') process.exit(0);
+  });
+  process.send({ port: server.address().port });
+}
+
+async function web() {
+  const autocannon = require('autocannon');
+  const rows = [];
+  const out = {};
+  const seconds = Math.max(1, Math.round(SECONDS));
+  for (const db of DATABASES) {
+    out[db] = {};
+    const servers = {};
+    for (const kind of ['raw', 'spool']) {
+      const child = fork(file, ['--serve', `--db=${db}`, `--kind=${kind}`], { stdio: 'inherit' });
+      const port = await new Promise((r) => child.once('message', (m) => r(m.port)));
+      const cpu = () =>
+        new Promise((r) => {
+          child.once('message', (m) => r(m.cpu));
+          child.send('cpu');
+        });
+      servers[kind] = { child, url: `http://127.0.0.1:${port}/`, cpu };
+      await autocannon({ url: servers[kind].url, connections: 10, duration: 1 }); // warm up
+    }
+    for (const connections of WEB_CONNECTIONS) {
+      const runs = { raw: [], spool: [] };
+      const ratios = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? ['raw', 'spool'] : ['spool', 'raw'];
+        const m = {};
+        for (const k of order) {
+          const s = servers[k];
+          const cpu0 = await s.cpu();
+          const res = await autocannon({ url: s.url, connections, duration: seconds });
+          const cpu = (await s.cpu()) - cpu0;
+          m[k] = {
+            rps: res.requests.average,
+            p99: res.latency.p99,
+            cpuPerReq: cpu / Math.max(1, res.requests.total),
+            non2xx: res.non2xx + res.errors,
+          };
+        }
+        runs.raw.push(m.raw);
+        runs.spool.push(m.spool);
+        ratios.push(m.spool.rps / m.raw.rps);
+      }
+      const s = {};
+      for (const k of ['raw', 'spool'])
+        s[k] = {
+          rps: median(runs[k].map((x) => x.rps)),
+          p99: median(runs[k].map((x) => x.p99)),
+          cpuPerReq: median(runs[k].map((x) => x.cpuPerReq)),
+          errors: runs[k].reduce((a, x) => a + x.non2xx, 0),
+        };
+      s.ratio = median(ratios);
+      out[db][connections] = s;
+      for (const k of ['raw', 'spool'])
+        rows.push({
+          db,
+          connections,
+          server: k === 'raw' ? `node:http + ${db === 'postgres' ? 'pg.Pool' : 'mysql2 pool'}` : 'withScope + sql',
+          'req/s': fmt(s[k].rps),
+          'p99 ms': s[k].p99,
+          'server CPU µs/req': s[k].cpuPerReq.toFixed(1),
+          'non-2xx': s[k].errors,
+          'req/s ÷ raw': k === 'spool' ? s.ratio.toFixed(2) : '',
+        });
+      console.log(`web ${db} ${connections}: raw ${fmt(s.raw.rps)} req/s, spool ${fmt(s.spool.rps)} req/s (${s.ratio.toFixed(2)})`);
+    }
+    for (const { child } of Object.values(servers)) child.send('exit');
+  }
+  table(`@spool/web under autocannon (${ROUNDS} rounds of ${seconds} s, alternating; medians; max ${MAX}, maxAge null)`, rows, [
+    'db',
+    'connections',
+    'server',
+    'req/s',
+    'p99 ms',
+    'server CPU µs/req',
+    'non-2xx',
+    'req/s ÷ raw',
+  ]);
+  return out;
+}
+
+// ---- through a WorkerPool: tasks queued at 10× its workers ---------------------------------------
+
+let workerTask;
+if (!isMainThread && workerData?.contention) {
+  const { db, kind } = workerData.contention;
+  const { task } = require('@spool/workers');
+  if (kind === 'spool') {
+    const { sql } = require('@spool/connections');
+    workerTask = task(async () => (await sql`SELECT 1 AS one`).length);
+  } else {
+    // The same task() wrapper (its scope is never used, so it leases nothing), the raw pool inside.
+    const raw = rawPool(db);
+    workerTask = task(async () => {
+      await raw.op();
+      return 1;
+    });
+  }
+}
+export default isMainThread ? undefined : workerTask;
+
+async function workers() {
+  const spool = require('@spool/connections');
+  const { WorkerPool } = require('@spool/workers');
+  const WORKERS = 4;
+  const rows = [];
+  const out = {};
+  for (const db of DATABASES) {
+    const pools = {};
+    for (const kind of ['raw', 'spool']) {
+      if (kind === 'spool') {
+        spool.configure({
+          databases: {
+            default: { client: db === 'postgres' ? 'pg' : 'mysql2', connection: db === 'postgres' ? pgUrl : mysqlUrl, maxAge: null },
+          },
+        });
+      }
+      pools[kind] = new WorkerPool({ filename: file, workers: WORKERS, checkCapacity: false, workerData: { contention: { db, kind } } });
+      await Promise.all(Array.from({ length: WORKERS * 10 }, () => pools[kind].run()));
+    }
+    const inFlight = WORKERS * 10;
+    const runs = { raw: [], spool: [] };
+    const ratios = [];
+    const measure = async (pool) => {
+      let stop = false;
+      let done = 0;
+      const lat = [];
+      const cpu0 = cpuNow();
+      const t0 = performance.now();
+      const feeders = Array.from({ length: inFlight }, async () => {
+        while (!stop) {
+          const t = performance.now();
+          await pool.run();
+          lat.push(performance.now() - t);
+          done += 1;
+        }
+      });
+      await sleep(SECONDS * 1000);
+      stop = true;
+      const ms = performance.now() - t0;
+      const cpu = cpuNow() - cpu0;
+      await Promise.all(feeders);
+      return { tasksPerSec: (done / ms) * 1000, p99: percentile(lat, 99), cpuPerTask: cpu / done };
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? ['raw', 'spool'] : ['spool', 'raw'];
+      const m = {};
+      for (const k of order) m[k] = await measure(pools[k]);
+      runs.raw.push(m.raw);
+      runs.spool.push(m.spool);
+      ratios.push(m.spool.tasksPerSec / m.raw.tasksPerSec);
+    }
+    for (const p of Object.values(pools)) await p.close();
+    await spool.shutdown();
+    out[db] = {};
+    for (const k of ['raw', 'spool']) {
+      out[db][k] = {
+        tasksPerSec: median(runs[k].map((x) => x.tasksPerSec)),
+        p99: median(runs[k].map((x) => x.p99)),
+        cpuPerTask: median(runs[k].map((x) => x.cpuPerTask)),
+      };
+      rows.push({
+        db,
+        task: k === 'raw' ? `raw ${db === 'postgres' ? 'pg.Pool' : 'mysql2 pool'} per worker` : 'task() + sql',
+        'tasks/s': fmt(out[db][k].tasksPerSec),
+        'p99 ms': out[db][k].p99.toFixed(1),
+        'main-thread CPU µs/task': out[db][k].cpuPerTask.toFixed(1),
+        'tasks/s ÷ raw': k === 'spool' ? median(ratios).toFixed(2) : '',
+      });
+    }
+    out[db].ratio = median(ratios);
+  }
+  table(
+    `WorkerPool: ${WORKERS} workers, ${WORKERS * 10} tasks in flight (10× the workers), each one SELECT 1 (${ROUNDS} rounds of ${SECONDS} s)`,
+    rows,
+    ['db', 'task', 'tasks/s', 'p99 ms', 'main-thread CPU µs/task', 'tasks/s ÷ raw'],
+  );
+  return out;
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+if (isMainThread && args.serve) {
+  await serve(String(args.db), String(args.kind));
+} else if (isMainThread) {
+  if (typeof globalThis.gc !== 'function') {
+    // The heap figures need a full GC on demand.
+    const r = spawnSync(process.execPath, ['--expose-gc', file, ...process.argv.slice(2)], { stdio: 'inherit', env: process.env });
+    process.exit(r.status ?? 1);
+  }
+  const results = { seconds: SECONDS, rounds: ROUNDS };
+  if (SECTIONS.includes('direct')) results.direct = await direct();
+  if (SECTIONS.includes('web')) results.web = await web();
+  if (SECTIONS.includes('workers')) results.workers = await workers();
+  if (!args.section && !args.db && !args.conc) writeResults('contention', results);
+  else console.log(JSON.stringify(results));
+}
