@@ -78,8 +78,10 @@ class LeaseWaiter {
   next: LeaseWaiter | undefined = undefined;
   constructor(
     readonly scope: Scope,
+    /** For the scope to hold (pin: 'scope'): settled through `Scope.took` / `Scope.lost`. */
+    readonly pinned: boolean,
     readonly site: { stack?: string } | undefined,
-    readonly started: number,
+    /** When it gives up (`acquireTimeoutMs` after the lease began: its start is derived from it). */
     readonly deadline: number,
     readonly resolve: (conn: DatabaseConnection) => void,
     readonly reject: (err: Error) => void,
@@ -142,10 +144,12 @@ export class AliasPool {
    * within the budget, else wait in the FIFO queue up to `acquireTimeoutMs` for one to be released
    * (or refused at once when `maxWaiting` scopes already wait). Written without `async`: the queue
    * is where a burst's memory sits, so a waiter is one node and one promise. An idle connection
-   * is returned as is (no promise), a new or checked one as a promise.
+   * is returned as is (no promise), a new or checked one as a promise. A `pinned` lease is the
+   * scope's own (pin: 'scope'): the scope is told as it settles (`Scope.took`, `Scope.lost`), in
+   * the same step that settles the promise.
    */
-  lease(scope: Scope): DatabaseConnection | Promise<DatabaseConnection> {
-    if (this.closed) return Promise.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
+  lease(scope: Scope, pinned = false): DatabaseConnection | Promise<DatabaseConnection> {
+    if (this.closed) return this.refuse(scope, pinned, new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
     // The scope already knows where it was opened (when it was recorded); the exact leasing line
     // costs a stack capture per lease, so it is taken only when leak detection is on.
     const site = this.host.captureStacks && this.settings.leakThresholdMs !== null ? captureSite() : undefined;
@@ -153,18 +157,63 @@ export class AliasPool {
     // Newcomers queue behind waiters (fairness).
     if (this.waiting === 0) {
       const now = this.tryNow(scope, site, started, started + this.settings.acquireTimeoutMs);
-      if (now !== undefined) return now;
+      if (now !== undefined) return this.settle(scope, pinned, now);
     }
     // Load shedding: a newcomer that finds the queue full is refused at once.
     const maxWaiting = this.settings.maxWaiting;
     if (maxWaiting !== null && this.waiting >= maxWaiting) {
       this.counters.shed += 1;
-      return Promise.reject(this.queueFull());
+      return this.refuse(scope, pinned, this.queueFull());
     }
     this.counters.waits += 1;
     return new Promise((resolve, reject) => {
-      this.enqueue(new LeaseWaiter(scope, site, started, started + this.settings.acquireTimeoutMs, resolve, reject), false);
+      this.enqueue(new LeaseWaiter(scope, pinned, site, started + this.settings.acquireTimeoutMs, resolve, reject), false);
     });
+  }
+
+  /** A lease obtained without waiting in the queue, told to a pinned scope. */
+  private settle(
+    scope: Scope,
+    pinned: boolean,
+    now: DatabaseConnection | Promise<DatabaseConnection>,
+  ): DatabaseConnection | Promise<DatabaseConnection> {
+    if (!pinned) return now;
+    if (now instanceof DatabaseConnection) return scope.took(this, now);
+    return now.then(
+      (conn) => scope.took(this, conn),
+      (err: unknown) => {
+        scope.lost(this.alias);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * A lease refused at once (shutting down, queue full). A pinned scope is told once it has
+   * recorded the lease as in flight, i.e. after `lease()` returned.
+   */
+  private refuse(scope: Scope, pinned: boolean, err: Error): Promise<never> {
+    if (pinned) queueMicrotask(() => scope.lost(this.alias));
+    return Promise.reject(err);
+  }
+
+  /** Give a waiter its connection (a pinned scope holds it from now on, or refuses it). */
+  private grant(w: LeaseWaiter, conn: DatabaseConnection): void {
+    if (!w.pinned) return w.resolve(conn);
+    let held;
+    try {
+      held = w.scope.took(this, conn);
+    } catch (err) {
+      w.reject(err as Error);
+      return;
+    }
+    w.resolve(held);
+  }
+
+  /** Fail a waiter. */
+  private fail(w: LeaseWaiter, err: Error): void {
+    if (w.pinned) w.scope.lost(this.alias);
+    w.reject(err);
   }
 
   /**
@@ -193,7 +242,8 @@ export class AliasPool {
     if (this.closed) return Promise.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
     const now = this.tryNow(scope, site, started, deadline);
     if (now !== undefined) return now instanceof DatabaseConnection ? Promise.resolve(now) : now;
-    return new Promise((resolve, reject) => this.enqueue(new LeaseWaiter(scope, site, started, deadline, resolve, reject), true));
+    // Already counted and admitted: not pinned here, the caller's settle() tells the scope.
+    return new Promise((resolve, reject) => this.enqueue(new LeaseWaiter(scope, false, site, deadline, resolve, reject), true));
   }
 
   /**
@@ -204,10 +254,14 @@ export class AliasPool {
     const w = this.head;
     if (w === undefined || this.closed) return;
     this.unlink(w);
-    const now = this.tryNow(w.scope, w.site, w.started, w.deadline);
+    const now = this.tryNow(w.scope, w.site, w.deadline - this.settings.acquireTimeoutMs, w.deadline);
     if (now === undefined) this.enqueue(w, true);
-    else if (now instanceof DatabaseConnection) w.resolve(now);
-    else now.then(w.resolve, w.reject);
+    else if (now instanceof DatabaseConnection) this.grant(w, now);
+    else
+      now.then(
+        (conn) => this.grant(w, conn),
+        (err: Error) => this.fail(w, err),
+      );
   }
 
   // ---- the wait queue --------------------------------------------------------------------------
@@ -273,7 +327,7 @@ export class AliasPool {
       const next = w.next;
       this.unlink(w);
       this.counters.timeouts += 1;
-      w.reject(this.exhausted(this.settings.max, now - w.started, 'thread'));
+      this.fail(w, this.exhausted(this.settings.max, now - (w.deadline - this.settings.acquireTimeoutMs), 'thread'));
       this.host.starved();
       w = next;
     }
@@ -323,7 +377,7 @@ export class AliasPool {
     }
     const waiter = this.dequeue();
     if (waiter !== undefined) {
-      waiter.resolve(this.assign(conn, waiter.scope, waiter.site, waiter.started));
+      this.grant(waiter, this.assign(conn, waiter.scope, waiter.site, waiter.deadline - this.settings.acquireTimeoutMs));
       return undefined;
     }
     this.idle.push(conn);
@@ -365,7 +419,7 @@ export class AliasPool {
   async shutdown(): Promise<void> {
     this.closed = true;
     for (let w = this.dequeue(); w !== undefined; w = this.dequeue()) {
-      w.reject(new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
+      this.fail(w, new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
     }
     if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
@@ -626,7 +680,7 @@ export class AliasPool {
       const next = w.next;
       if (w.scope === scope) {
         this.unlink(w);
-        w.reject(error());
+        this.fail(w, error());
       }
       w = next;
     }

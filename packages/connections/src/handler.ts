@@ -17,7 +17,7 @@ import { DatabaseConnection } from './connection';
 import type { ConnectionHandlerEvents } from './events';
 import { fanOut, type FanOutOptions } from './fan-out';
 import { HandlerState } from './handler-state';
-import { acquire } from './lease';
+import { acquire, connectionFor, issued } from './lease';
 import type { ConnectionRouter } from './router';
 import {
   currentScope,
@@ -217,9 +217,18 @@ export class ConnectionHandler extends EventEmitter {
     const state = this.state;
     try {
       const ctx = state.context(alias);
-      const got = acquire(ctx, state.pools.get(alias) ?? state.pool(alias), sql);
-      if (got instanceof DatabaseConnection) return state.statements.run(got, ctx, sql, bindings, options, STATEMENT);
-      return got.then((conn) => state.statements.run(conn, ctx, sql, bindings, options, STATEMENT));
+      const pool = state.pools.get(alias) ?? state.pool(alias);
+      // `acquire()` inlined, so that the slow path runs the statement from the callback that has
+      // the connection (no promise of its own).
+      const got = connectionFor(ctx, pool);
+      let wait: Promise<void> | undefined;
+      if (got instanceof DatabaseConnection) {
+        wait = got.enter(ctx);
+        if (wait === undefined) return state.statements.run(got, ctx, sql, bindings, options, STATEMENT);
+      }
+      const run = (conn: DatabaseConnection): Promise<QueryResult> => state.statements.run(conn, ctx, sql, bindings, options, STATEMENT);
+      if (wait !== undefined) return issued(ctx, alias, sql, 'statement', got as DatabaseConnection, wait, run);
+      return issued(ctx, alias, sql, 'statement', undefined, got as Promise<DatabaseConnection>, run);
     } catch (err) {
       return Promise.reject(err);
     }

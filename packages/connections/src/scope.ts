@@ -35,12 +35,17 @@ let nextScopeId = 0;
 export class Scope {
   readonly id = ++nextScopeId;
   state: 'active' | 'ending' | 'ended' = 'active';
-  /** Connections leased by this scope (pin: 'scope'). */
-  readonly conns = new Map<string, DatabaseConnection>();
+  /** Connections leased by this scope (pin: 'scope'); the Map is created by the first lease. */
+  private connMap: Map<string, DatabaseConnection> | undefined;
   /** Aliases the router sent a write of this scope to (read-your-writes routing); created on first use. */
   private writtenTo: Set<string> | undefined;
-  /** Leases in flight, so that concurrent first queries share one lease (created on first lease). */
-  private leasing: Map<string, Promise<DatabaseConnection>> | undefined;
+  /**
+   * Leases in flight, so that concurrent first queries share one lease: the first alias's in two
+   * fields (a scope waiting for a connection is what a burst's memory is made of), others in a Map.
+   */
+  private leasingAlias: string | undefined;
+  private leasingOne: Promise<DatabaseConnection> | undefined;
+  private leasingMore: Map<string, Promise<DatabaseConnection>> | undefined;
   /** Pools this scope asked for a lease (its waiters are withdrawn when it refuses what waits). */
   private leasedFrom: AliasPool | Set<AliasPool> | undefined;
   /** Pools used in pin: 'transaction' mode, told when the scope ends. */
@@ -54,7 +59,7 @@ export class Scope {
    * their turn on it. The end drains them (`drain()`); a running statement is its connection's
    * (`DatabaseConnection.current`). An array: there is rarely more than one.
    */
-  private issued: IssuedStatement[] | undefined;
+  private issued: IssuedStatement | IssuedStatement[] | undefined;
   private onIdle: (() => void) | undefined;
   /** The drain ran out of time: what is still waiting is refused. */
   private drainExpired = false;
@@ -84,6 +89,11 @@ export class Scope {
       Error.captureStackTrace(site, Scope);
       this.site = site;
     }
+  }
+
+  /** Connections leased by this scope (pin: 'scope'), by alias. */
+  get conns(): ReadonlyMap<string, DatabaseConnection> {
+    return this.connMap ?? NO_CONNS;
   }
 
   /** Aliases the router sent a write of this scope to. */
@@ -125,7 +135,10 @@ export class Scope {
   /** A statement on `alias` was issued and waits for a connection or the gate (see `issued`). */
   issue(alias: string, sql: string): IssuedStatement {
     const statement: IssuedStatement = { alias, sql };
-    (this.issued ??= []).push(statement);
+    const issued = this.issued;
+    if (issued === undefined) this.issued = statement;
+    else if (Array.isArray(issued)) issued.push(statement);
+    else this.issued = [issued, statement];
     return statement;
   }
 
@@ -133,9 +146,19 @@ export class Scope {
   started(statement: IssuedStatement): void {
     const issued = this.issued;
     if (issued === undefined) return;
-    const i = issued.indexOf(statement);
-    if (i >= 0) issued.splice(i, 1);
-    if (this.onIdle !== undefined && issued.length === 0) this.onIdle();
+    if (issued === statement) this.issued = undefined;
+    else if (Array.isArray(issued)) {
+      const i = issued.indexOf(statement);
+      if (i >= 0) issued.splice(i, 1);
+      if (issued.length === 0) this.issued = undefined;
+    }
+    if (this.onIdle !== undefined && this.issued === undefined) this.onIdle();
+  }
+
+  /** The statements issued that still wait. */
+  private waitingStatements(): IssuedStatement[] {
+    const issued = this.issued;
+    return issued === undefined ? [] : Array.isArray(issued) ? issued : [issued];
   }
 
   /**
@@ -145,45 +168,70 @@ export class Scope {
   connection(pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
     const alias = pool.alias;
     this.assertActive(alias);
-    const held = this.conns.get(alias);
+    const held = this.connMap?.get(alias);
     if (held !== undefined) {
       if (held.broken === undefined || this.kind !== 'root' || held.inAtomicBlock) return held;
       // The root scope never ends, so a broken connection would poison all unscoped work: replace it.
-      this.conns.delete(alias);
+      this.connMap?.delete(alias);
       void releaseFromScope(this, held);
     }
-    const leasing = this.leasing;
-    let pending = leasing?.get(alias);
+    let pending = this.leaseInFlight(alias);
     if (pending === undefined) {
       this.noteLeasedFrom(pool);
-      const leased = pool.lease(this);
+      // The pool settles the lease through `took()` / `lost()`: no promise of the scope's own.
+      const leased = pool.lease(this, true);
       // An idle connection comes back as is: held from now on, no promise.
-      if (leased instanceof DatabaseConnection) {
-        this.conns.set(alias, leased);
-        return leased;
-      }
-      const map = (this.leasing ??= new Map());
-      pending = leased.then(
-        (conn) => {
-          map.delete(alias);
-          if (this.state === 'ended' || this.drainExpired) {
-            // The scope ended (and its drain ran out) while the lease was in flight: give it
-            // straight back. A lease that arrives while the end drains is used: the statement
-            // that asked for it was issued before the end.
-            void pool.release(conn);
-            throw this.refused(alias);
-          }
-          this.conns.set(alias, conn);
-          return conn;
-        },
-        (err: unknown) => {
-          map.delete(alias);
-          throw err;
-        },
-      );
-      map.set(alias, pending);
+      if (leased instanceof DatabaseConnection) return leased;
+      pending = leased;
+      if (this.leasingAlias === undefined) {
+        this.leasingAlias = alias;
+        this.leasingOne = pending;
+      } else (this.leasingMore ??= new Map()).set(alias, pending);
     }
     return pending;
+  }
+
+  /** The lease of `alias` in flight, if any. */
+  private leaseInFlight(alias: string): Promise<DatabaseConnection> | undefined {
+    if (this.leasingAlias === alias) return this.leasingOne;
+    return this.leasingMore?.get(alias);
+  }
+
+  /** Leases in flight. */
+  private leasesInFlight(): Array<Promise<DatabaseConnection>> {
+    const all = this.leasingMore ? [...this.leasingMore.values()] : [];
+    if (this.leasingOne !== undefined) all.push(this.leasingOne);
+    return all;
+  }
+
+  private leaseSettled(alias: string): void {
+    if (this.leasingAlias === alias) {
+      this.leasingAlias = undefined;
+      this.leasingOne = undefined;
+    } else this.leasingMore?.delete(alias);
+  }
+
+  /**
+   * The pool leased `conn` to this scope (pin: 'scope'): hold it, and return it. Called by the
+   * pool, synchronously (an idle connection) or when a wait or an open ends. When the scope ended
+   * (and its drain ran out) while the lease was in flight, the connection goes straight back and
+   * this throws the refusal. A lease that arrives while the end drains is used: the statement that
+   * asked for it was issued before the end.
+   */
+  took(pool: AliasPool, conn: DatabaseConnection): DatabaseConnection {
+    const alias = pool.alias;
+    this.leaseSettled(alias);
+    if (this.state === 'ended' || this.drainExpired) {
+      void pool.release(conn);
+      throw this.refused(alias);
+    }
+    (this.connMap ??= new Map()).set(alias, conn);
+    return conn;
+  }
+
+  /** The lease of `alias` failed (the pool rejects it with the error). */
+  lost(alias: string): void {
+    this.leaseSettled(alias);
   }
 
   /** Remember a pool asked for a lease (one pool, the usual case, is kept without a Set). */
@@ -205,9 +253,9 @@ export class Scope {
 
   /** Give up the connection of one alias before the scope ends (root scope idle timeout). */
   async releaseOne(alias: string): Promise<void> {
-    const conn = this.conns.get(alias);
+    const conn = this.connMap?.get(alias);
     if (!conn) return;
-    this.conns.delete(alias);
+    this.connMap?.delete(alias);
     await releaseFromScope(this, conn);
   }
 
@@ -234,16 +282,24 @@ export class Scope {
     this.state = 'ending';
     // Tell the code still running first: it may stop before its next statement is refused.
     this.controller?.abort(this.abortReason());
-    if ((this.issued !== undefined && this.issued.length > 0) || (this.leasing !== undefined && this.leasing.size > 0) || this.txPools) {
+    if (
+      this.issued !== undefined ||
+      this.leasingAlias !== undefined ||
+      (this.leasingMore !== undefined && this.leasingMore.size > 0) ||
+      this.txPools
+    ) {
       return (this.ended = this.finish());
     }
-    for (const c of this.conns.values()) if (c.busy) return (this.ended = this.finish());
+    const conns = this.connMap;
     let pending: Array<Promise<void>> | undefined;
-    for (const c of this.conns.values()) {
-      const released = releaseFromScopeNow(this, c);
-      if (released !== undefined) (pending ??= []).push(released);
+    if (conns !== undefined) {
+      for (const c of conns.values()) if (c.busy) return (this.ended = this.finish());
+      for (const c of conns.values()) {
+        const released = releaseFromScopeNow(this, c);
+        if (released !== undefined) (pending ??= []).push(released);
+      }
+      conns.clear();
     }
-    this.conns.clear();
     if (pending === undefined) {
       this.ended = ENDED;
       this.done();
@@ -271,7 +327,7 @@ export class Scope {
    */
   private async drain(): Promise<void> {
     const running = [...this.conns.values()].filter((c) => c.busy && c.current !== undefined);
-    const waiting = this.issued?.length ?? 0;
+    const waiting = this.waitingStatements().length;
     if (waiting === 0 && running.length === 0) return;
     if (this.reason !== undefined) {
       this.refuseWaiting();
@@ -279,11 +335,11 @@ export class Scope {
     }
     const drainMs = this.host?.drainMs ?? 0;
     if (this.host) {
-      const sqls = [...running.map((c) => c.current as string), ...[...(this.issued ?? [])].map((s) => s.sql)];
+      const sqls = [...running.map((c) => c.current as string), ...this.waitingStatements().map((s) => s.sql)];
       this.host.warn(messages.drained(this.describe(), sqls, drainMs));
     }
     const idle = async (): Promise<void> => {
-      if ((this.issued?.length ?? 0) > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+      if (this.issued !== undefined) await new Promise<void>((resolve) => (this.onIdle = resolve));
       this.onIdle = undefined;
       // What was issued now holds the gate or has settled; wait for the statements on the wire.
       for (const conn of this.conns.values()) {
@@ -323,9 +379,10 @@ export class Scope {
     try {
       await this.drain();
       // Past the drain's bound, a lease still in flight is given back by its own callback.
-      if (this.leasing !== undefined && this.leasing.size > 0 && !this.drainExpired) await Promise.allSettled([...this.leasing.values()]);
+      const leases = this.leasesInFlight();
+      if (leases.length > 0 && !this.drainExpired) await Promise.allSettled(leases);
       const conns = [...this.conns.values()];
-      this.conns.clear();
+      this.connMap?.clear();
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));
       if (this.txPools) await Promise.all([...this.txPools].map((p) => p.txScopeEnded()));
     } finally {
@@ -333,6 +390,9 @@ export class Scope {
     }
   }
 }
+
+/** The connections of a scope that leased none. */
+const NO_CONNS: ReadonlyMap<string, DatabaseConnection> = new Map();
 
 /** The end of a scope that ended at once. */
 const ENDED: Promise<void> = Promise.resolve();
