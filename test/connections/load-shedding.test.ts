@@ -116,10 +116,15 @@ eachDatabase('load shedding (maxWaiting)', (db) => {
   test('a 10,000-scope burst with the default settings: every scope settles (served, or shed at once), 0 connections after shutdown', async () => {
     configureFor(db, {}); // max 10, maxWaiting 1000, maxAge 0
     const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => scope(() => sql`SELECT ${i} AS i`)));
-    const shed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as PoolExhaustedError);
-    expect(results.length - shed.length).toBeGreaterThanOrEqual(1010); // the budget and the queue
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as PoolExhaustedError);
+    const shed = failed.filter((e) => e.queueFull);
+    // Admitted: the budget and the queue. On a loaded machine (maxAge 0: a connect per scope) some
+    // admitted scopes may wait past acquireTimeoutMs: they time out, which is settling too.
+    const timedOut = failed.filter((e) => !e.queueFull);
+    for (const e of timedOut) expect(e).toMatchObject({ name: 'PoolExhaustedError', queueFull: false });
+    expect(results.length - shed.length).toBeGreaterThanOrEqual(1010);
     for (const e of shed) expect(e).toMatchObject({ name: 'PoolExhaustedError', queueFull: true, waiting: 1000 });
-    expect(connections.stats().aliases.default).toMatchObject({ leased: 0, waiting: 0, shed: shed.length });
+    expect(connections.stats().aliases.default).toMatchObject({ leased: 0, waiting: 0, shed: shed.length, timeouts: timedOut.length });
     await shutdown();
     if (db.hasServer) expect(await counter.waitForCount(0, 5000)).toBe(0);
   }, 60_000);

@@ -75,6 +75,9 @@ describe('configuration messages', () => {
     expect(configError({ databases: { default: { ...sqlite, maxWaiting: 1.5 } } }).message).toBe(
       "Option 'databases.default.maxWaiting' must be an integer >= 0 or null, got number 1.5.",
     );
+    expect(configError({ databases: { default: sqlite }, captureStacks: 'yes' }).message).toBe(
+      "Option 'captureStacks' must be a boolean or 'always', got 'yes'.",
+    );
     expect(configError({ databases: { default: { ...sqlite, max: 0 } } }).message).toBe(
       "Option 'databases.default.max' must be an integer >= 1, got number 0.",
     );

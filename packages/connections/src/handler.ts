@@ -17,7 +17,7 @@ import { DatabaseConnection } from './connection';
 import type { ConnectionHandlerEvents } from './events';
 import { fanOut, type FanOutOptions } from './fan-out';
 import { HandlerState } from './handler-state';
-import { acquire, connectionFor, issued } from './lease';
+import { connectionFor, issued } from './lease';
 import type { ConnectionRouter } from './router';
 import {
   currentScope,
