@@ -1865,3 +1865,34 @@ def _():
 def _():
     """annotate(owner=KeyTransform('owner', 'doc'))."""
     return docs().filter(doc__has_key='owner').annotate(owner=KeyTransform('owner', 'doc')).values_list('id', 'owner')
+
+
+# =============================================================================================
+# grouping: values() after an aggregate annotate() (rows stay one per object)
+# =============================================================================================
+
+
+@query('grouping.annotate_then_values_list_flat', spool="Author.objects.annotate({ n: Count('books') }).valuesList('n', { flat: true })")
+def _():
+    """Only the aggregate selected after annotate(): one value per author (sorted here: no ordering)."""
+    return sorted(Author.objects.annotate(n=Count('books')).values_list('n', flat=True))
+
+
+@query('grouping.annotate_then_values_shared_value', spool="Author.objects.annotate({ n: Count('books') }).valuesList('age', 'n')")
+def _():
+    """A column many authors share, then the aggregate: still one row per author, not per age."""
+    rows = Author.objects.annotate(n=Count('books')).values_list('age', 'n')
+    return sorted(rows, key=lambda r: (r[0] is not None, r[0] or 0, r[1]))
+
+
+@query('grouping.annotate_then_values_related', spool="Author.objects.annotate({ n: Count('books') }).values('publisher__country', 'n')")
+def _():
+    """A related column, then the aggregate: one row per author."""
+    rows = Author.objects.annotate(n=Count('books')).values_list('publisher__country', 'n')
+    return sorted(rows, key=lambda r: (r[0] is not None, r[0] or '', r[1]))
+
+
+@query('grouping.values_then_annotate', spool="Author.objects.values('age').annotate({ n: Count('books') }).orderBy('age')")
+def _():
+    """values() before annotate() groups by the values (one row per age)."""
+    return Author.objects.values('age').annotate(n=Count('books')).order_by('age').values_list('age', 'n')

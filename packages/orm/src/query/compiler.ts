@@ -339,10 +339,14 @@ function applyJoins(b: QB, q: Query): void {
   }
 }
 
+/** The columns of the query's own model (no select_related). */
+function ownColumns(q: Query): ExprNode[] {
+  return q.meta.fields.map((f) => ColNode.create(q.alias, f));
+}
+
 /** The selected expressions of a model query: base fields, select_related fields, annotations. */
 function modelColumns(q: Query): ExprNode[] {
-  const out: ExprNode[] = [];
-  for (const f of q.meta.fields) out.push(ColNode.create(q.alias, f));
+  const out = ownColumns(q);
   const walk = (nodes: readonly RelatedSelection[]) => {
     for (const n of nodes) {
       for (const f of n.meta.fields) out.push(ColNode.create(n.alias, f));
@@ -375,6 +379,10 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
       if (q.grouped) groupBy.push(renderExpr(n, c));
     }
   } else {
+    // values() after an aggregate annotate(): the rows are still one per object, so the model's
+    // own columns are grouped first, then the selected ones (Django's set_values()/set_group_by()).
+    // Grouping by the selected columns alone would merge distinct objects with equal values.
+    if (q.grouped && !q.groupByValues) for (const n of ownColumns(q)) groupBy.push(renderExpr(n, c));
     for (const col of q.select.columns) {
       const isAnn = q.annotations.some((a) => a.name === col.name);
       pushCol(col.node, isAnn || col.node.kind !== 'col' ? col.name : undefined);
@@ -403,14 +411,17 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   }
   if (q.grouped && groupBy.length > 0) {
     // Ordering terms and the columns HAVING compares must be grouped too (Django adds them to GROUP BY).
-    const seen = new Set(groupBy.map(([sql, bind]) => `${sql}|${bind.map((x) => (typeof x === 'string' ? x : '?')).join(',')}`));
+    const keyOf = ([sql, bind]: Fragment) => `${sql}|${bind.map((x) => (typeof x === 'string' ? x : '?')).join(',')}`;
+    const candidates = [...groupBy];
+    groupBy.length = 0;
     const extra: ExprNode[] = [];
     for (const o of q.ordering ?? []) extra.push(o.node);
     havingColumns(q.having, extra);
-    for (const node of extra) {
-      if (node.kind === 'annot' || node.kind === 'agg' || node.kind === 'raw') continue;
-      const frag = renderExpr(node, c);
-      const key = `${frag[0]}|${frag[1].map((x) => (typeof x === 'string' ? x : '?')).join(',')}`;
+    for (const node of extra)
+      if (!(node.kind === 'annot' || node.kind === 'agg' || node.kind === 'raw')) candidates.push(renderExpr(node, c));
+    const seen = new Set<string>();
+    for (const frag of candidates) {
+      const key = keyOf(frag);
       if (!seen.has(key)) {
         seen.add(key);
         groupBy.push(frag);
