@@ -150,6 +150,36 @@ export {
   type Numeric,
 } from './query/functions';
 export { registerLookup, type TransformDefinition, type LookupDefinition } from './query/custom-lookups';
+export {
+  Subquery,
+  Exists,
+  OuterRef,
+  SubqueryExpression,
+  ExistsExpression,
+  OuterRefExpression,
+  type SubqueryValue,
+} from './query/subquery-expressions';
+export {
+  Window,
+  RowNumber,
+  Rank,
+  DenseRank,
+  PercentRank,
+  CumeDist,
+  Ntile,
+  Lag,
+  Lead,
+  FirstValue,
+  LastValue,
+  NthValue,
+  RowRange,
+  ValueRange,
+  WindowExpression,
+  WindowFunction,
+  WindowFrame,
+  type WindowOptions,
+  type WindowTerm,
+} from './query/window-expressions';
 
 export { SchemaEditor, schemaEditor } from './schema/schema-editor';
 export type { BaseOperations } from './backends/base-operations';
@@ -178,6 +208,8 @@ export type {
   FilterOf,
   ValueMap,
   ValuePath,
+  JsonPath,
+  JSONLike,
   OrderTerm,
   SelectRelatedPath,
   PrefetchPath,

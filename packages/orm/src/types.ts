@@ -246,7 +246,9 @@ type ScalarLookup<K> =
   | 'isnull'
   | (K extends 'text' | 'uuid' ? TextLookup : never)
   | (K extends 'date' | 'datetime' ? PartLookup<DatePart> : never)
-  | (K extends 'datetime' ? PartLookup<TimePart | 'date'> : never);
+  | (K extends 'datetime' ? PartLookup<TimePart | 'date'> : never)
+  // JSON: a key path (`data__owner__name`), JSON lookups (`data__has_key`) and lookups on a key.
+  | (K extends 'json' ? string : never);
 /** A transform (`year`) alone or followed by a comparison, `in` or `range`. */
 type PartLookup<Part extends string> = Part | `${Part}__${ComparisonLookup | 'in' | 'range'}`;
 /** The lookups of a relation `author`: `author`, `author__exact`, `author__in`, `author__isnull`. */
@@ -272,41 +274,61 @@ type OwnLookupKeys<F> =
   | (HasPk<F> extends true ? never : 'id' | `id__${ScalarLookup<'integer'>}`);
 
 /** The value a scalar lookup `L` (`''` for the field itself) takes on a field of spec `S`; `N`: may the path yield null. */
-type ScalarLookupValue<S, L extends string, N extends boolean> = S extends { input: infer V }
-  ? L extends '' | ComparisonLookup
-    ? V | Expr | (N extends true ? null : Nullish<S>)
-    : L extends 'in'
-      ? readonly V[] | SubqueryLike
-      : L extends 'range'
-        ? readonly [V | Expr, V | Expr]
-        : L extends 'isnull'
-          ? boolean
-          : L extends TextLookup
-            ? string | Expr
-            : L extends 'date'
-              ? string | Date | Expr
-              : L extends `date__${infer C}`
-                ? C extends 'in'
-                  ? readonly (string | Date)[]
-                  : C extends 'range'
-                    ? readonly [string | Date, string | Date]
-                    : string | Date | Expr
-                : L extends `${string}__in`
-                  ? readonly number[]
-                  : L extends `${string}__range`
-                    ? readonly [number, number]
-                    : number | Expr
-  : never;
+type ScalarLookupValue<S, L extends string, N extends boolean> = S extends { kind: 'json' }
+  ? JsonLookupValue<S, L, N>
+  : S extends { input: infer V }
+    ? L extends '' | ComparisonLookup
+      ? V | Expr | (N extends true ? null : Nullish<S>)
+      : L extends 'in'
+        ? readonly V[] | SubqueryLike
+        : L extends 'range'
+          ? readonly [V | Expr, V | Expr]
+          : L extends 'isnull'
+            ? boolean
+            : L extends TextLookup
+              ? string | Expr
+              : L extends 'date'
+                ? string | Date | Expr
+                : L extends `date__${infer C}`
+                  ? C extends 'in'
+                    ? readonly (string | Date)[]
+                    : C extends 'range'
+                      ? readonly [string | Date, string | Date]
+                      : string | Date | Expr
+                  : L extends `${string}__in`
+                    ? readonly number[]
+                    : L extends `${string}__range`
+                      ? readonly [number, number]
+                      : number | Expr
+    : never;
 
 /** The value of a relation lookup: the instance, its key, or (for the relation itself) a nested filter. */
 type RelLookupValue<S, L extends string> = S extends { target: infer I }
   ? L extends ''
-    ? I | PkOf<I> | Nullish<S> | FilterOf<I>
+    ? I | PkOf<I> | Nullish<S> | FilterOf<I> | Expr
     : L extends 'exact'
-      ? I | PkOf<I> | Nullish<S>
+      ? I | PkOf<I> | Nullish<S> | Expr
       : L extends 'in'
         ? readonly (I | PkOf<I>)[] | SubqueryLike
         : boolean
+  : never;
+
+/** A JSON value (what a key of a document may hold). */
+export type JSONLike = string | number | boolean | null | readonly JSONLike[] | { readonly [key: string]: JSONLike };
+
+/** The value of a lookup `L` on a JSON field (`''` the document): a lookup of Django's (or its camelCase spelling), else a key path taking a JSON value. */
+type JsonLookupValue<S, L extends string, N extends boolean> = S extends { input: infer V }
+  ? L extends ''
+    ? V | Expr | (N extends true ? null : Nullish<S>) | null
+    : L extends 'isnull' | `${string}__isnull`
+      ? boolean
+      : L extends 'has_key' | 'hasKey' | `${string}__${'has_key' | 'hasKey'}`
+        ? string
+        : L extends `${'' | `${string}__`}${'has_keys' | 'hasKeys' | 'has_any_keys' | 'hasAnyKeys'}`
+          ? readonly string[]
+          : L extends 'in'
+            ? readonly V[] | SubqueryLike
+            : V | JSONLike
   : never;
 
 /** The value of the own lookup key `P` of `F` (`N`: a relation on the way made the path nullable). */
@@ -445,23 +467,37 @@ type ValueAt2<F, P> = P extends keyof OwnValues<F>
 // Variance declared, as QueryFilter's.
 type Values<in out F> = { [P in ValueKeys2<F>]: ValueAt2<F, P> };
 
+/** Key paths into the model's own JSON fields (`data__owner__name`, `data__tags__0`): a JSON value, null when missing. */
+type JsonKeyPaths<F> = {
+  [K in keyof F & string]: SpecOf<F[K]> extends { kind: 'json'; rel: 'none' } ? `${K}__${string}` : never;
+}[keyof F & string];
+
 /** Every path `values()` / `valuesList()` / `orderBy()` accept, with the type it yields. */
 export type ValueMap<I> = Values<FieldsOf<I>>;
 
+/** A key path into a JSON field of `I` (`data__owner__name`): its value is JSON (`JSONLike`), null when missing. */
+export type JsonPath<I> = JsonKeyPaths<FieldsOf<I>>;
+
 /** A path usable in `values()`. */
-export type ValuePath<I> = keyof ValueMap<I> & string;
+export type ValuePath<I> = (keyof ValueMap<I> & string) | JsonPath<I>;
 
 /** An ordering term: a path, `-path` for descending, or `'?'` for random. */
 export type OrderTerm<I, A = Empty> = ValuePath<I> | `-${ValuePath<I>}` | (keyof A & string) | `-${keyof A & string}` | '?';
 
 /** Row type of `values(...keys)`. */
 export type ValuesRow<I, A, K extends string> = Simplify<{
-  [P in K]: P extends keyof A ? A[P] : P extends keyof ValueMap<I> ? ValueMap<I>[P] : never;
+  [P in K]: P extends keyof A ? A[P] : P extends keyof ValueMap<I> ? ValueMap<I>[P] : P extends JsonPath<I> ? JSONLike : never;
 }>;
 
 /** Tuple type of `valuesList(...keys)`. */
 export type ValuesTuple<I, A, K extends readonly string[]> = {
-  -readonly [N in keyof K]: K[N] extends keyof A ? A[K[N]] : K[N] extends keyof ValueMap<I> ? ValueMap<I>[K[N]] : never;
+  -readonly [N in keyof K]: K[N] extends keyof A
+    ? A[K[N]]
+    : K[N] extends keyof ValueMap<I>
+      ? ValueMap<I>[K[N]]
+      : K[N] extends JsonPath<I>
+        ? JSONLike
+        : never;
 };
 
 // ---- relation paths ----------------------------------------------------------------------------------

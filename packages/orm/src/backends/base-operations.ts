@@ -85,6 +85,30 @@ export const CONVERTERS: Readonly<Record<string, ConverterFactory>> = {
   BigIntegerField: () => bigintExactFromDb,
 };
 
+/** The SQL templates of JSON key paths and lookups (see `BaseOperations.json`); no `contains` where the database has none. */
+export interface JsonSql {
+  /** The value at `%path`, as JSON (selected, compared). */
+  readonly key: string;
+  /** The value at `%path` as an SQL scalar where the database has one (ordering). */
+  readonly keySql: string;
+  /** The value at `%path` equals the JSON `%rhs`. */
+  readonly keyExact: string;
+  /** The value at `%path` is JSON null. */
+  readonly keyIsJsonNull: string;
+  /** The document is JSON null. */
+  readonly docIsJsonNull: string;
+  /** The document has no `%path` (or is SQL NULL). */
+  readonly keyMissing: string;
+  /** The document has `%path`. */
+  readonly keyPresent: string;
+  /** `%lhs` contains the JSON `%rhs` (top-level keys and array items, recursively). */
+  readonly contains: string | undefined;
+  /** `%lhs` is contained in the JSON `%rhs`. */
+  readonly containedBy: string | undefined;
+  /** The document has the path `%rhs`. */
+  readonly hasPath: string;
+}
+
 export abstract class BaseOperations {
   abstract readonly vendor: Vendor;
   /** The database's name in messages. */
@@ -142,6 +166,45 @@ export abstract class BaseOperations {
    */
   orderByTemplate(desc: boolean, nulls: 'first' | 'last' | undefined): string {
     return `%lhs${desc ? ' DESC' : ' ASC'}${nulls === undefined ? '' : nulls === 'first' ? ' NULLS FIRST' : ' NULLS LAST'}`;
+  }
+
+  /**
+   * A window frame clause (Django's `window_frame_rows_start_end` / `window_frame_range_start_end`):
+   * `start` ≤ 0 or null (UNBOUNDED PRECEDING), `end` ≥ 0 or null (UNBOUNDED FOLLOWING), validated integers.
+   */
+  windowFrame(type: 'ROWS' | 'RANGE', start: number | null, end: number | null): string {
+    const s = start === null ? 'UNBOUNDED PRECEDING' : start === 0 ? 'CURRENT ROW' : `${-start} PRECEDING`;
+    const e = end === null ? 'UNBOUNDED FOLLOWING' : end === 0 ? 'CURRENT ROW' : `${end} FOLLOWING`;
+    return `${type} BETWEEN ${s} AND ${e}`;
+  }
+
+  /**
+   * SQL of JSON key paths and lookups (Django's `KeyTransform`, `HasKey`, `DataContains`, ...):
+   * `%doc` is the document, `%path` a key path (a parameter in `jsonPath`'s form), `%lhs` the
+   * document or the value at the path, `%rhs` the parameter (JSON text; a path for `hasPath`).
+   * Here MariaDB's (10.7+): JSON is text there; a key's value is selected as its JSON text (the
+   * driver would otherwise parse it once before the field does), and compared with `JSON_EQUALS`
+   * (`JSON_EXTRACT(...) = JSON_EXTRACT(?, '$')`, Django's SQL, never matches a string on MariaDB).
+   */
+  readonly json: JsonSql = Object.freeze({
+    key: 'CAST(JSON_EXTRACT(%doc, %path) AS CHAR)',
+    keySql: 'JSON_EXTRACT(%doc, %path)',
+    // `= 1`: in a WHERE clause, MariaDB 10.11 takes a NULL JSON_EQUALS (a missing key) as true.
+    keyExact: 'JSON_EQUALS(JSON_EXTRACT(%doc, %path), %rhs) = 1',
+    keyIsJsonNull: `JSON_EQUALS(JSON_EXTRACT(%doc, %path), 'null') = 1`,
+    docIsJsonNull: `JSON_EQUALS(%doc, 'null') = 1`,
+    keyMissing: 'JSON_EXTRACT(%doc, %path) IS NULL',
+    keyPresent: 'JSON_EXTRACT(%doc, %path) IS NOT NULL',
+    contains: 'JSON_CONTAINS(%lhs, %rhs)',
+    containedBy: 'JSON_CONTAINS(%rhs, %lhs)',
+    hasPath: `JSON_CONTAINS_PATH(%doc, 'one', %rhs)`,
+  });
+
+  /** A JSON path as bound: `$."owner"."name"`, `$."tags"[0]` (Django's `compile_json_path`). */
+  jsonPath(path: readonly (string | number)[]): unknown {
+    let out = '$';
+    for (const k of path) out += typeof k === 'number' ? `[${k}]` : `.${JSON.stringify(k)}`;
+    return out;
   }
 
   /** The left-hand side of the pattern lookup `template` on a value of `kind` (a cast where the database needs one). */

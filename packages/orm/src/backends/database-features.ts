@@ -37,6 +37,10 @@ export interface DatabaseFeatures {
   readonly supportsAggregateFilterClause: boolean;
   /** Must a CASE setting a column be cast to the column's type (its branches being parameters of unknown type)? (PostgreSQL) */
   readonly requiresCastedCaseInUpdates: boolean;
+  /** `SELECT DISTINCT ON (...)` (Django's `can_distinct_on_fields`): PostgreSQL only. */
+  readonly canDistinctOnFields: boolean;
+  /** Do `LAG` and `LEAD` take a default value (MariaDB's take an expression and an offset only)? */
+  readonly supportsLagLeadDefault: boolean;
 }
 
 /** The answers shared by most backends; each backend overrides what differs. */
@@ -52,4 +56,6 @@ export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
   foreignKeyConstraintsCreateIndexes: false,
   supportsAggregateFilterClause: true,
   requiresCastedCaseInUpdates: false,
+  canDistinctOnFields: false,
+  supportsLagLeadDefault: true,
 });

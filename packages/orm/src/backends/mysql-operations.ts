@@ -48,6 +48,7 @@ export class MysqlOperations extends BaseOperations {
     canRollbackDdl: false,
     foreignKeyConstraintsCreateIndexes: true,
     supportsAggregateFilterClause: false,
+    supportsLagLeadDefault: false,
   });
 
   private readonly byServer = new Map<string, BaseOperations>();

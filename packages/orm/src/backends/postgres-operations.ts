@@ -3,19 +3,24 @@
  * native boolean, uuid, jsonb and timestamptz columns, identity keys, deferrable foreign keys,
  * transactional DDL. pg returns int8 as text and DATE as a local-midnight Date: both converted.
  */
-import { DataError } from '@spool/connections';
+import { DataError, NotSupportedError } from '@spool/connections';
 import { bigintFromDb } from '../fields/integer-field';
 import { dateFromDb } from '../fields/date-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import type { Field } from '../fields/field';
 import type { FuncNode } from '../query/nodes';
-import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES } from './base-operations';
+import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES, type JsonSql } from './base-operations';
 import { DEFAULT_FEATURES } from './database-features';
 
 export class PostgresOperations extends BaseOperations {
   readonly vendor = 'postgresql' as const;
   readonly displayName = 'PostgreSQL';
-  override readonly features = Object.freeze({ ...DEFAULT_FEATURES, hasNativeUuidField: true, requiresCastedCaseInUpdates: true });
+  override readonly features = Object.freeze({
+    ...DEFAULT_FEATURES,
+    hasNativeUuidField: true,
+    requiresCastedCaseInUpdates: true,
+    canDistinctOnFields: true,
+  });
 
   readonly operators = Object.freeze({
     iexact: `UPPER(%lhs::text) = UPPER(?)`,
@@ -70,6 +75,32 @@ export class PostgresOperations extends BaseOperations {
   /** DATE_TRUNC in UTC; an instant stays one (a timestamptz), a date a date. */
   truncSql(unit: string, datetime: boolean): string {
     return datetime ? `(DATE_TRUNC('${unit}', %(0)s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')` : `DATE_TRUNC('${unit}', %(0)s)::date`;
+  }
+
+  /** jsonb operators: `#>` with a text[] path, `@>` / `<@` containment; JSON null is `'null'::jsonb`, never SQL NULL. */
+  override readonly json: JsonSql = Object.freeze({
+    key: '(%doc #> %path::text[])',
+    keySql: '(%doc #> %path::text[])',
+    keyExact: '(%doc #> %path::text[]) = %rhs::jsonb',
+    keyIsJsonNull: `(%doc #> %path::text[]) = 'null'::jsonb`,
+    docIsJsonNull: `%doc = 'null'::jsonb`,
+    keyMissing: '(%doc #> %path::text[]) IS NULL',
+    keyPresent: '(%doc #> %path::text[]) IS NOT NULL',
+    contains: '%lhs @> %rhs::jsonb',
+    containedBy: '%lhs <@ %rhs::jsonb',
+    hasPath: '(%doc #> %rhs::text[]) IS NOT NULL',
+  });
+
+  /** A path as a text[] literal: `{"owner","name"}`, `{"tags","0"}`. */
+  override jsonPath(path: readonly (string | number)[]): unknown {
+    return `{${path.map((k) => `"${String(k).replace(/["\\]/g, (ch) => `\\${ch}`)}"`).join(',')}}`;
+  }
+
+  /** As Django 3.2: a RANGE frame takes no offsets here (only UNBOUNDED and CURRENT ROW). */
+  override windowFrame(type: 'ROWS' | 'RANGE', start: number | null, end: number | null): string {
+    if (type === 'RANGE' && ((start !== null && start < 0) || (end !== null && end > 0)))
+      throw new NotSupportedError('PostgreSQL only supports UNBOUNDED together with PRECEDING and FOLLOWING.');
+    return super.windowFrame(type, start, end);
   }
 
   /** LIKE works on text: other kinds (uuid) are cast, as Django does, unless the template casts already. */

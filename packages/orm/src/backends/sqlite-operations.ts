@@ -13,7 +13,7 @@ import { jsonFromText } from '../fields/json-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { uuidFromHex } from '../fields/uuid-field';
 import type { FuncNode } from '../query/nodes';
-import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES } from './base-operations';
+import { BaseOperations, CONVERTERS, DATA_TYPES, FUNCTION_TEMPLATES, type JsonSql } from './base-operations';
 
 /** strftime patterns of the datetime units, in the stored form (`2024-05-01T00:00:00.000000Z`). */
 const TRUNC_FORMATS: Readonly<Record<string, string>> = {
@@ -109,6 +109,24 @@ export class SqliteOperations extends BaseOperations {
     if (!datetime) return `date(%(0)s${modifiers})`;
     return `strftime('${TRUNC_FORMATS[unit]}', %(0)s${unit === 'quarter' || unit === 'week' ? modifiers : ''})`;
   }
+
+  /**
+   * `->` (SQLite 3.38) gives a key's value as JSON text (a string stays quoted, so it reads back
+   * as a string); `JSON_EXTRACT` its SQL value (ordering, comparisons); `JSON_TYPE` tells JSON null
+   * from a missing key. No containment operators, as in Django (NotSupportedError).
+   */
+  override readonly json: JsonSql = Object.freeze({
+    key: '(%doc -> %path)',
+    keySql: 'JSON_EXTRACT(%doc, %path)',
+    keyExact: `JSON_EXTRACT(%doc, %path) = JSON_EXTRACT(%rhs, '$')`,
+    keyIsJsonNull: `JSON_TYPE(%doc, %path) = 'null'`,
+    docIsJsonNull: `JSON_TYPE(%doc, '$') = 'null'`,
+    keyMissing: 'JSON_TYPE(%doc, %path) IS NULL',
+    keyPresent: 'JSON_TYPE(%doc, %path) IS NOT NULL',
+    contains: undefined,
+    containedBy: undefined,
+    hasPath: 'JSON_TYPE(%doc, %rhs) IS NOT NULL',
+  });
 
   /**
    * A decimal column holding a whole value stores an INTEGER (NUMERIC affinity), so `/` on it would

@@ -151,7 +151,112 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
       return [n.sql.replace('%random', c.ops.random), [...n.bindings]];
     case 'subquery': {
       const sub = buildSelect(n.query, c.k, c.ops, false, c.forUpdateOrDelete);
+      if (n.form === 'exists') return ['EXISTS ?', [sub]];
+      if (n.form === 'notExists') return ['NOT EXISTS ?', [sub]];
       return ['?', [sub]];
+    }
+    case 'jsonkey': {
+      const t = n.mode === 'json' ? c.ops.json.key : c.ops.json.keySql;
+      return fill(t, { doc: renderExpr(n.arg, c), path: renderExpr(n.path, c) });
+    }
+    case 'outer':
+      throw new TypeError(
+        `This query set contains a reference to an outer query (OuterRef('${n.name}')) and may only be used in a subquery (Subquery(...), Exists(...), __in).`,
+      );
+    case 'winfn': {
+      if ((n.fn === 'LAG' || n.fn === 'LEAD') && n.args.length > 1 && !c.ops.features.supportsLagLeadDefault)
+        throw new NotSupportedError(
+          `${n.fn === 'LAG' ? 'Lag' : 'Lead'}() with a default value is not supported on ${c.ops.displayName} (its ${n.fn} takes an expression and an offset only).`,
+        );
+      const parts: string[] = [];
+      const bind: unknown[] = [];
+      const args = n.args.map((a) => renderExpr(a, c));
+      const first = args[0];
+      if (first) {
+        parts.push(first[0]);
+        bind.push(...first[1]);
+      }
+      // Integer arguments (validated integers) follow the expression: LAG(x, 1, default), NTH_VALUE(x, 2), NTILE(4).
+      for (const l of n.literals) parts.push(String(l));
+      for (const [sql, b] of args.slice(1)) {
+        parts.push(sql);
+        bind.push(...b);
+      }
+      return [`${n.fn}(${parts.join(', ')})`, bind];
+    }
+    case 'window': {
+      const [e, eb] = renderExpr(n.expr, c);
+      const bind = [...eb];
+      const clauses: string[] = [];
+      if (n.partition.length > 0) {
+        const ps = n.partition.map((p) => renderExpr(p, c));
+        clauses.push(`PARTITION BY ${ps.map(([sql]) => sql).join(', ')}`);
+        for (const [, b] of ps) bind.push(...b);
+      }
+      if (n.order.length > 0) {
+        const os = n.order.map((o) => [renderExpr(o.node, c), o.desc] as const);
+        clauses.push(`ORDER BY ${os.map(([[sql], desc]) => `${sql}${desc ? ' DESC' : ''}`).join(', ')}`);
+        for (const [[, b]] of os) bind.push(...b);
+      }
+      if (n.frame !== undefined) {
+        const [type, start, end] = n.frame.split(':') as [string, string, string];
+        clauses.push(c.ops.windowFrame(type as 'ROWS' | 'RANGE', start === '' ? null : Number(start), end === '' ? null : Number(end)));
+      }
+      return [`${e} OVER (${clauses.join(' ')})`, bind];
+    }
+  }
+}
+
+/**
+ * Fill a backend's SQL template: `%doc`, `%path`, `%lhs` and `%rhs` are replaced by fragments
+ * (each may appear more than once), bindings in the order they appear.
+ */
+function fill(template: string, parts: Partial<Record<'doc' | 'path' | 'lhs' | 'rhs', Fragment>>): Fragment {
+  let sql = '';
+  const bind: unknown[] = [];
+  const re = /%(doc|path|lhs|rhs)/g;
+  let last = 0;
+  for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+    const part = parts[m[1] as 'doc' | 'path' | 'lhs' | 'rhs'];
+    if (!part) throw new Error(`internal: template part %${m[1]} missing`);
+    sql += template.slice(last, m.index) + part[0];
+    bind.push(...part[1]);
+    last = m.index + m[0].length;
+  }
+  return [sql + template.slice(last), bind];
+}
+
+/** A lookup on a JSON document or a key of it (see `BaseOperations.json`). */
+function renderJsonLookup(n: LookupNode, c: Ctx): Fragment {
+  const j = c.ops.json;
+  const onKey = n.lhs.kind === 'jsonkey';
+  const key = n.lhs.kind === 'jsonkey' ? n.lhs : undefined;
+  const parts = () => {
+    const lhs = renderExpr(n.lhs, c);
+    return key ? { lhs, doc: renderExpr(key.arg, c), path: renderExpr(key.path, c) } : { lhs, doc: lhs };
+  };
+  switch (n.lookup) {
+    case 'json_null':
+      return fill(onKey ? j.keyIsJsonNull : j.docIsJsonNull, parts());
+    case 'json_exact':
+      return fill(j.keyExact, { ...parts(), rhs: renderExpr(n.rhs as ExprNode, c) });
+    case 'json_isnull':
+      return fill(n.isnull ? j.keyMissing : j.keyPresent, parts());
+    case 'json_contains':
+    case 'json_contained_by': {
+      const t = n.lookup === 'json_contains' ? j.contains : j.containedBy;
+      const name = n.lookup === 'json_contains' ? 'contains' : 'contained_by';
+      if (t === undefined)
+        throw new NotSupportedError(`The JSON '${name}' lookup is not supported on ${c.ops.displayName} (as in Django).`);
+      return fill(t, { ...parts(), rhs: renderExpr(n.rhs as ExprNode, c) });
+    }
+    default: {
+      // has_key / has_keys (AND) / has_any_keys (OR): one test per path.
+      const doc = renderExpr(n.lhs, c);
+      const tests = (n.rhs as readonly ExprNode[]).map((p) => fill(j.hasPath, { doc, rhs: renderExpr(p, c) }));
+      if (tests.length === 1) return tests[0] as Fragment;
+      const op = n.lookup === 'json_has_any_keys' ? ' OR ' : ' AND ';
+      return [`(${tests.map(([sql]) => sql).join(op)})`, tests.flatMap(([, b]) => b)];
     }
   }
 }
@@ -205,6 +310,9 @@ const CMP: Record<string, string> = { exact: '=', gt: '>', gte: '>=', lt: '<', l
 function renderLookup(n: LookupNode, c: Ctx): Fragment {
   if (n.lookup.startsWith('custom:')) return renderCustomLookup(n, c);
   const [lhs, lb] = renderExpr(n.lhs, c);
+  // A condition expression on its own (Exists(...)).
+  if (n.lookup === 'expr') return [lhs, lb];
+  if (n.lookup.startsWith('json_')) return renderJsonLookup(n, c);
   const op = CMP[n.lookup];
   if (op) {
     const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
@@ -385,7 +493,8 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
     if (q.grouped && !q.groupByValues) for (const n of ownColumns(q)) groupBy.push(renderExpr(n, c));
     for (const col of q.select.columns) {
       const isAnn = q.annotations.some((a) => a.name === col.name);
-      pushCol(col.node, isAnn || col.node.kind !== 'col' ? col.name : undefined);
+      // Columns an enclosing query reads by name (`__col1` of aggregate()) keep it.
+      pushCol(col.node, isAnn || col.node.kind !== 'col' || col.name.startsWith('__col') ? col.name : undefined);
       if (q.grouped && !(col.node.kind === 'annot' || col.node.kind === 'agg')) groupBy.push(renderExpr(col.node, c));
     }
   }
@@ -428,9 +537,20 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
       }
     }
   }
-  if (plain.length === selected.length) b.select(plain);
+  if (q.distinctFields !== undefined) {
+    // DISTINCT ON (...) written before the first selected column (knex's distinctOn takes column names only).
+    if (!ops.features.canDistinctOnFields)
+      throw new NotSupportedError(`DISTINCT ON fields is not supported by this database backend (${ops.displayName}).`);
+    const on = q.distinctFields.map((n) => renderExpr(n, c));
+    const first = selected[0]?.toSQL();
+    selected[0] = k.raw(`DISTINCT ON (${on.map(([sql]) => sql).join(', ')}) ${first?.sql ?? '1'}`, [
+      ...on.flatMap(([, bind]) => bind),
+      ...(first?.bindings ?? []),
+    ] as never);
+    b.select(selected);
+  } else if (plain.length === selected.length) b.select(plain);
   else b.select(selected);
-  if (q.distinct) b.distinct();
+  if (q.distinct && q.distinctFields === undefined) b.distinct();
   applyJoins(b, q);
   applyWhere(b, q.where, c);
   for (const [s, bind] of groupBy) b.groupByRaw(s, bind as never);
@@ -624,6 +744,52 @@ export function compileAggregate(q: Query, names: readonly string[], ops: BaseOp
       }),
     );
     return withSafeIntegers(compiled, fields, ops);
+  });
+}
+
+/** The parameters of `compileAggregateOver`'s statement, in a fixed order. */
+export function aggregateOverParams(inner: Query, outer: readonly Query['annotations'][number][]): Param[] {
+  const params: Param[] = [];
+  inner.collectParams(params);
+  for (const a of outer) collectExpr(a.node, params);
+  return params;
+}
+
+/** `SELECT SUM("subquery"."__col1") AS total FROM (<inner>) subquery` (see `Query.aggregateOver`). */
+export function compileAggregateOver(
+  inner: Query,
+  outer: readonly Query['annotations'][number][],
+  ops: BaseOperations,
+  alias: string,
+): Compiled {
+  return cached(`${ops.vendor}|AO|${outer.map((a) => `${a.name}=${a.node.k}`).join(',')}|${inner.shapeKey()}`, () => {
+    const params = aggregateOverParams(inner, outer);
+    const k = knexFor(alias);
+    const c: Ctx = { k, ops, q: inner, forUpdateOrDelete: false };
+    const builder = k.from(buildSelect(inner, k, ops, true).as('subquery')) as unknown as QB;
+    builder.select(
+      outer.map((a) => {
+        const [s, bind] = renderExpr(a.node, c);
+        return k.raw(`${s} as ??`, [...bind, a.name] as never);
+      }),
+    );
+    const convs = outer.map((a) => outputConverter(a, ops));
+    const compiled = finish(builder, params, (rows) =>
+      rows.map((r) => {
+        const o: Record<string, unknown> = {};
+        outer.forEach((a, i) => {
+          const v = r[i];
+          const conv = convs[i];
+          o[a.name] = conv === undefined || v === null || v === undefined ? (v === undefined ? null : v) : conv(v);
+        });
+        return o;
+      }),
+    );
+    return withSafeIntegers(
+      compiled,
+      outer.map((a) => a.field),
+      ops,
+    );
   });
 }
 

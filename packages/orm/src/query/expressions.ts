@@ -23,7 +23,21 @@ export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 export abstract class Expression<T = unknown> {
   /** Phantom: the type of the value (type-level only; it carries `T` for inference). */
   declare readonly __type: T;
-  abstract readonly kind: 'ref' | 'value' | 'combined' | 'aggregate' | 'wrapper' | 'func' | 'case';
+  abstract readonly kind:
+    | 'ref'
+    | 'value'
+    | 'combined'
+    | 'aggregate'
+    | 'wrapper'
+    | 'func'
+    | 'case'
+    // subquery-expressions.ts
+    | 'outerref'
+    | 'subquery'
+    | 'exists'
+    // window-expressions.ts
+    | 'window'
+    | 'winfn';
 
   static is(v: unknown): v is Expression {
     return v instanceof Expression || hasBrand(v, EXPRESSION_BRAND);

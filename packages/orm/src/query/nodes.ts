@@ -250,17 +250,116 @@ export const RawNode = Object.freeze({
   },
 });
 
-/** A query used as a value (`x IN (SELECT ...)`); it has its own alias prefix. */
+/**
+ * A query used as a value; it has its own alias prefix. `in`: the rows of `x IN (SELECT ...)`;
+ * `scalar`: its one value (`Subquery`); `exists` / `notExists`: `EXISTS (SELECT 1 ...)`.
+ * `field` is the output type of a scalar subquery (its one column's) or boolean for EXISTS.
+ */
 export interface SubqueryNode extends Node {
   readonly kind: 'subquery';
   readonly query: Query;
+  readonly form: 'in' | 'scalar' | 'exists' | 'notExists';
+  readonly field: Field | undefined;
 }
 export const SubqueryNode = Object.freeze({
-  create(query: Query): SubqueryNode {
-    return { kind: 'subquery', k: `(${query.shapeKey()})`, query };
+  create(query: Query, form: SubqueryNode['form'] = 'in', field?: Field): SubqueryNode {
+    return { kind: 'subquery', k: `${form === 'in' ? '' : form}(${query.shapeKey()})`, query, form, field };
   },
   is(n: Node): n is SubqueryNode {
     return n.kind === 'subquery';
+  },
+});
+
+/**
+ * A reference to a column of an enclosing query (`OuterRef('pk')`), `depth` queries out, not yet
+ * resolved: the enclosing query resolves it when it embeds this one (`Query.embed`).
+ */
+export interface OuterRefNode extends Node {
+  readonly kind: 'outer';
+  readonly name: string;
+  readonly depth: number;
+}
+export const OuterRefNode = Object.freeze({
+  create(name: string, depth: number): OuterRefNode {
+    return { kind: 'outer', k: `^${depth}:${name}`, name, depth };
+  },
+  is(n: Node): n is OuterRefNode {
+    return n.kind === 'outer';
+  },
+});
+
+/** A window function's own call (`ROW_NUMBER()`, `LAG(x, 1)`): only valid under a WindowNode. */
+export interface WinFnNode extends Node {
+  readonly kind: 'winfn';
+  readonly fn: string;
+  readonly args: readonly ExprNode[];
+  /** Integer arguments written into the SQL (offsets, `n` of NTH_VALUE/NTILE): validated integers. */
+  readonly literals: readonly number[];
+  readonly field: Field | undefined;
+}
+export const WinFnNode = Object.freeze({
+  create(fn: string, args: readonly ExprNode[], literals: readonly number[], field: Field | undefined): WinFnNode {
+    return { kind: 'winfn', k: `${fn}(${args.map((a) => a.k).join(',')};${literals.join(',')})`, fn, args, literals, field };
+  },
+  is(n: Node): n is WinFnNode {
+    return n.kind === 'winfn';
+  },
+});
+
+/** One ORDER BY term of a window. */
+export interface WindowOrder {
+  readonly node: ExprNode;
+  readonly desc: boolean;
+}
+
+/**
+ * `expr OVER (PARTITION BY ... ORDER BY ... frame)`. `frame` is SQL written by Spool from
+ * validated integers (`ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`).
+ */
+export interface WindowNode extends Node {
+  readonly kind: 'window';
+  readonly expr: ExprNode;
+  readonly partition: readonly ExprNode[];
+  readonly order: readonly WindowOrder[];
+  readonly frame: string | undefined;
+  readonly field: Field | undefined;
+}
+export const WindowNode = Object.freeze({
+  create(
+    expr: ExprNode,
+    partition: readonly ExprNode[],
+    order: readonly WindowOrder[],
+    frame: string | undefined,
+    field: Field | undefined,
+  ): WindowNode {
+    const k = `over(${expr.k};${partition.map((p) => p.k).join(',')};${order.map((o) => (o.desc ? '-' : '+') + o.node.k).join(',')};${frame ?? ''})`;
+    return { kind: 'window', k, expr, partition, order, frame, field };
+  },
+  is(n: Node): n is WindowNode {
+    return n.kind === 'window';
+  },
+});
+
+/**
+ * A key or index path into a JSON document (Django's `KeyTransform`): `path` is one parameter
+ * holding the path's elements (keys as strings, indexes as numbers), which the backend writes as
+ * its path form (`$."owner"."name"`, a text[] on PostgreSQL). `json`: the value as a JSON document
+ * (selected, compared as JSON); `sql`: as an SQL scalar where the backend has one (ordering).
+ */
+export interface JsonKeyNode extends Node {
+  readonly kind: 'jsonkey';
+  readonly arg: ExprNode;
+  readonly path: ParamNode;
+  readonly depth: number;
+  readonly mode: 'json' | 'sql';
+  readonly field: Field | undefined;
+}
+export const JsonKeyNode = Object.freeze({
+  create(arg: ExprNode, path: ParamNode, depth: number, mode: 'json' | 'sql', field: Field | undefined): JsonKeyNode {
+    return { kind: 'jsonkey', k: `${mode}key${depth}(${arg.k})`, arg, path, depth, mode, field };
+  },
+  is(n: Node): n is JsonKeyNode {
+    return n.kind === 'jsonkey';
   },
 });
 
@@ -276,10 +375,16 @@ export type ExprNode =
   | RawNode
   | SubqueryNode
   | FuncNode
-  | CaseNode;
+  | CaseNode
+  | OuterRefNode
+  | WinFnNode
+  | WindowNode
+  | JsonKeyNode;
 
 /** `NULL` as a value (in SET lists and `Value(null)`). */
 export const NULL_NODE: RawNode = RawNode.create('NULL');
+/** The constant 1 (`SELECT 1 AS a` of EXISTS). */
+export const ONE_NODE: RawNode = RawNode.create('1');
 /** The random ordering (`orderBy('?')`). */
 export const RANDOM_NODE: RawNode = RawNode.create('%random');
 
@@ -448,6 +553,18 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
     case 'subquery':
       e.query.collectParams(out);
       return;
+    case 'winfn':
+      collectExpr(e.args, out);
+      return;
+    case 'window':
+      collectExpr(e.expr, out);
+      collectExpr(e.partition, out);
+      for (const o of e.order) collectExpr(o.node, out);
+      return;
+    case 'jsonkey':
+      collectExpr(e.arg, out);
+      out.push(e.path.p);
+      return;
     default:
       return;
   }
@@ -495,6 +612,26 @@ export class NodeTransformer {
         return this.transformFunc(n);
       case 'case':
         return this.transformCase(n);
+      case 'outer':
+        return this.transformOuterRef(n);
+      case 'winfn': {
+        const args = n.args.map((a) => this.transformExpr(a));
+        return args.every((a, i) => a === n.args[i]) ? n : WinFnNode.create(n.fn, args, n.literals, n.field);
+      }
+      case 'window': {
+        const expr = this.transformExpr(n.expr);
+        const partition = n.partition.map((p) => this.transformExpr(p));
+        const order = n.order.map((o) => {
+          const node = this.transformExpr(o.node);
+          return node === o.node ? o : { node, desc: o.desc };
+        });
+        const same = expr === n.expr && partition.every((p, i) => p === n.partition[i]) && order.every((o, i) => o === n.order[i]);
+        return same ? n : WindowNode.create(expr, partition, order, n.frame, n.field);
+      }
+      case 'jsonkey': {
+        const arg = this.transformExpr(n.arg);
+        return arg === n.arg ? n : JsonKeyNode.create(arg, n.path, n.depth, n.mode, n.field);
+      }
     }
   }
 
@@ -602,16 +739,56 @@ export class NodeTransformer {
   protected transformSubquery(n: SubqueryNode): ExprNode {
     return n;
   }
+
+  protected transformOuterRef(n: OuterRefNode): ExprNode {
+    return n;
+  }
 }
 
 /** Renames table aliases (Django's `change_aliases` / `relabeled_clone` of expressions). */
 export class AliasRelabeler extends NodeTransformer {
-  constructor(private readonly aliases: ReadonlyMap<string, string>) {
+  /**
+   * `prefix` is the prefix of the query being relabeled: its subqueries are relabeled to the next
+   * one, and their references to this query's aliases (correlated columns) follow the renaming.
+   */
+  constructor(
+    private readonly aliases: ReadonlyMap<string, string>,
+    private readonly prefix?: string,
+  ) {
     super();
+  }
+
+  protected override transformSubquery(n: SubqueryNode): ExprNode {
+    if (this.prefix === undefined) return n;
+    return SubqueryNode.create(n.query.relabeledClone(nextPrefix(this.prefix), this.aliases), n.form, n.field);
   }
 
   protected override transformCol(n: ColNode): ExprNode {
     const alias = this.aliases.get(n.alias);
     return alias === undefined ? n : ColNode.create(alias, n.field, n.column);
+  }
+}
+
+/** The alias prefix of a subquery of a query with `prefix` ('T' → 'U' → 'V' ...). */
+export function nextPrefix(prefix: string): string {
+  return prefix === 'T' ? 'U' : String.fromCharCode(prefix.charCodeAt(0) + 1);
+}
+
+/**
+ * Resolves the outer references of an embedded query (Django's `ResolvedOuterRef`): those one
+ * level out become `resolve(name)`, deeper ones move one level closer, inside nested subqueries too.
+ */
+export class OuterRefResolver extends NodeTransformer {
+  constructor(private readonly resolve: (name: string) => ExprNode) {
+    super();
+  }
+
+  protected override transformOuterRef(n: OuterRefNode): ExprNode {
+    return n.depth === 1 ? this.resolve(n.name) : OuterRefNode.create(n.name, n.depth - 1);
+  }
+
+  protected override transformSubquery(n: SubqueryNode): ExprNode {
+    const q = n.query.transformed(this);
+    return q === n.query ? n : SubqueryNode.create(q, n.form, n.field);
   }
 }

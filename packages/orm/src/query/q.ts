@@ -8,13 +8,18 @@
  * ```
  * The generated SQL (PostgreSQL): `... where (("book"."title" LIKE $1 or "book"."pages" < $2) and not ("book"."authorId" = $3))`.
  */
-import { Q_BRAND, hasBrand } from '../brand';
+import { EXPRESSION_BRAND, Q_BRAND, hasBrand } from '../brand';
 import type { FilterOf } from '../types';
+
+/** A condition expression (`Exists(...)`), as a filter of its own: structural, to keep this module free of expressions.ts. */
+export interface ConditionExpression {
+  readonly __type: boolean;
+}
 
 /** The lookups a Q accepts: typed for a model instance `I`, open otherwise. */
 export type QFilter<I> = unknown extends I ? Record<string, unknown> : FilterOf<I>;
 
-export type QChild = QNode<unknown> | readonly [string, unknown];
+export type QChild = QNode<unknown> | readonly [string, unknown] | ConditionExpression;
 
 /** A tree of filters. */
 export class QNode<I = unknown> {
@@ -32,12 +37,12 @@ export class QNode<I = unknown> {
    * `this AND other` (Django's `&`). The arguments are checked when the query is built; for typed
    * keys pass `Q<Model>(...)` objects or use `Q.and<Model>(...)`.
    */
-  and(...others: Array<QNode<unknown> | Record<string, unknown>>): QNode<I> {
+  and(...others: Array<QNode<unknown> | Record<string, unknown> | ConditionExpression>): QNode<I> {
     return combine<I>('AND', [this as QNode<I>, ...others.map((o) => toQ<I>(o as QFilter<I>))]);
   }
 
   /** `this OR other` (Django's `|`); see `and()` about typing. */
-  or(...others: Array<QNode<unknown> | Record<string, unknown>>): QNode<I> {
+  or(...others: Array<QNode<unknown> | Record<string, unknown> | ConditionExpression>): QNode<I> {
     return combine<I>('OR', [this as QNode<I>, ...others.map((o) => toQ<I>(o as QFilter<I>))]);
   }
 
@@ -53,8 +58,9 @@ export class QNode<I = unknown> {
 }
 Object.defineProperty(QNode.prototype, Q_BRAND, { value: true });
 
-function toQ<I>(v: QNode<I> | QFilter<I>): QNode<I> {
+function toQ<I>(v: QNode<I> | QFilter<I> | ConditionExpression): QNode<I> {
   if (QNode.is(v)) return v as QNode<I>;
+  if (hasBrand(v, EXPRESSION_BRAND)) return new QNode<I>('AND', false, [v as ConditionExpression]);
   if (v === null || typeof v !== 'object' || Array.isArray(v))
     throw new TypeError(
       `Q() takes an object of lookups or another Q, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}.`,
@@ -78,13 +84,20 @@ function combine<I>(connector: 'AND' | 'OR', nodes: QNode<I>[]): QNode<I> {
 }
 
 /** Build a Q from lookups: `Q<Book>({ title: 'x' })`. */
-export function Q<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>> = {} as QFilter<I>): QNode<I> {
+export function Q<I = unknown>(filter?: NoInfer<QFilter<I> | QNode<I>>): QNode<I>;
+/** A condition expression as a Q: `Q(Exists(...))`, to combine with others. */
+export function Q<I = unknown>(filter: ConditionExpression): QNode<I>;
+export function Q<I = unknown>(filter: QFilter<I> | QNode<I> | ConditionExpression = {} as QFilter<I>): QNode<I> {
   return toQ<I>(filter);
 }
 /** NOT of lookups: `Q.not({ title: 'x' })`. */
-Q.not = function not<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>>): QNode<I> {
+function not<I = unknown>(filter: NoInfer<QFilter<I> | QNode<I>>): QNode<I>;
+function not<I = unknown>(filter: ConditionExpression): QNode<I>;
+function not<I = unknown>(filter: QFilter<I> | QNode<I> | ConditionExpression): QNode<I> {
   return toQ<I>(filter).not();
-};
+}
+/** NOT of lookups or of a condition: `Q.not({ title: 'x' })`, `Q.not(Exists(...))` (Django's `~`). */
+Q.not = not;
 /** OR of several filters. */
 Q.or = function or<I = unknown>(...filters: Array<NoInfer<QFilter<I> | QNode<I>>>): QNode<I> {
   return combine<I>(

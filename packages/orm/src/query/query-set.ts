@@ -26,6 +26,8 @@ import type {
   FieldsOf,
   FilterOf,
   InsertOf,
+  JsonPath,
+  JSONLike,
   OrderTerm,
   PkOf,
   PrefetchPath,
@@ -44,11 +46,14 @@ import type {
 } from '../types';
 import { Expression, Value, type Aggregate, type Inferred, type OrderBy } from './expressions';
 import { Cast, CaseExpression, WhenBranch, type ResolveValue } from './functions';
-import { Q, QNode } from './q';
+import type { WindowExpression, WindowFunction } from './window-expressions';
+import { Q, QNode, type ConditionExpression } from './q';
 import { Query, describe, isModelInstance } from './query';
 import {
   bind,
   compileAggregate,
+  compileAggregateOver,
+  aggregateOverParams,
   compileCount,
   compileDelete,
   compileExists,
@@ -95,23 +100,31 @@ function pinsOneRow(meta: ModelMeta, args: readonly unknown[]): boolean {
  * `string | null`, `Avg('pages')` of an integer `number | null`, `Max('published')` the field's type).
  */
 export type AnnotationTypes<N, I = unknown> = {
-  [K in keyof N]: N[K] extends Expression<infer T> ? ([T] extends [Inferred] ? InferredAggregate<I, N[K]> : ResolveValue<T, I>) : unknown;
+  [K in keyof N]: N[K] extends Expression<infer T>
+    ? [T] extends [Inferred]
+      ? InferredAggregate<I, N[K] extends WindowExpression<unknown, infer E> ? E : N[K]>
+      : ResolveValue<T, I>
+    : unknown;
 };
 
 /** The value of an aggregate over the field at path `P` of `I` (a number or null when the path is not a known field). */
 type InferredAggregate<I, E> =
-  E extends Aggregate<unknown, infer Fn, infer P>
+  E extends WindowFunction<unknown, infer P>
     ? P extends keyof ValueMap<I>
-      ? Fn extends 'MIN' | 'MAX'
-        ? ValueMap<I>[P] | null
-        : NonNullable<ValueMap<I>[P]> extends string
-          ? string | null
-          : number | null
-      : number | null
-    : number | null;
+      ? ValueMap<I>[P] | null
+      : unknown
+    : E extends Aggregate<unknown, infer Fn, infer P>
+      ? P extends keyof ValueMap<I>
+        ? Fn extends 'MIN' | 'MAX'
+          ? ValueMap<I>[P] | null
+          : NonNullable<ValueMap<I>[P]> extends string
+            ? string | null
+            : number | null
+        : number | null
+      : number | null;
 
 /** A filter argument: typed lookups, or a Q. */
-export type FilterArg<I, A> = QueryFilter<FieldsOf<I>, A> | QNode<I> | QNode<unknown>;
+export type FilterArg<I, A> = QueryFilter<FieldsOf<I>, A> | QNode<I> | QNode<unknown> | ConditionExpression;
 
 /** Options of `selectForUpdate()`. */
 export interface SelectForUpdateOptions {
@@ -240,10 +253,16 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     return this.chain(q);
   }
 
-  /** SELECT DISTINCT. */
-  distinct(): QuerySet<I, R, A> {
+  /**
+   * SELECT DISTINCT; with fields, `SELECT DISTINCT ON (fields)` (PostgreSQL only, as in Django:
+   * NotSupportedError elsewhere): one row per distinct value of the fields, the first by the
+   * ordering, which must start with the same fields (`distinct('author').orderBy('author', '-pages')`).
+   */
+  distinct(...fields: Array<OrderTerm<I, A>>): QuerySet<I, R, A> {
+    if (this.query.isSliced) throw new TypeError('Cannot create distinct fields once a slice has been taken.');
     const q = this.query.clone();
     q.distinct = true;
+    if (fields.length > 0) q.setDistinctFields(fields as string[]);
     return this.chain(q);
   }
 
@@ -356,7 +375,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
   valuesList<K extends ValuePath<I> | (keyof A & string)>(
     key: K,
     options: { flat: true },
-  ): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : never, A>;
+  ): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : K extends JsonPath<I> ? JSONLike : never, A>;
   valuesList<const K extends readonly (ValuePath<I> | (keyof A & string))[]>(...keys: K): QuerySet<I, ValuesTuple<I, A, K>, A>;
   valuesList(...args: unknown[]): QuerySet<I, unknown, A> {
     const last = args[args.length - 1];
@@ -572,13 +591,28 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
   async aggregate<N extends Record<string, Expression>>(aggregates: N): Promise<Simplify<AnnotationTypes<N, I>>> {
     if (aggregates === null || typeof aggregates !== 'object' || Object.keys(aggregates).length === 0)
       throw new TypeError('aggregate() takes an object of aggregates: { total: Sum("pages") }.');
-    const q = this.query.clone();
-    if (q.isSliced || q.distinct || q.grouped) {
-      throw new TypeError(
-        `aggregate() over a sliced, distinct or annotated query set is not supported yet (${this.meta.name}); aggregate the unsliced query.`,
-      );
-    }
     const names = Object.keys(aggregates);
+    const base = this.query;
+    if (base.isSliced || base.distinct || base.annotations.length > 0) {
+      // Over a subquery, as Django: SELECT SUM(__col1) FROM (SELECT ... LIMIT 10) subquery.
+      const { inner, outer } = base.aggregateOver(names.map((n) => [n, aggregates[n] as Expression] as const));
+      if (base.empty) return emptyAggregate(names, aggregates) as Simplify<AnnotationTypes<N, I>>;
+      const alias = this.db;
+      const ops = operationsFor(connections.backend(alias).vendor);
+      const prepared = inner.isSliced ? withDefaultOrdering(inner) : inner;
+      const compiled = compileAggregateOver(prepared, outer, ops, alias);
+      const params = aggregateOverParams(prepared, outer);
+      const res = await connections.query(
+        alias,
+        compiled.sql,
+        bind(compiled, params, ops, limitOf(prepared), prepared.low),
+        compiled.readOptions ?? READ_OPTIONS,
+      );
+      return (compiled.map as NonNullable<Compiled['map']>)(res.rows as unknown as unknown[][], alias)[0] as Simplify<
+        AnnotationTypes<N, I>
+      >;
+    }
+    const q = this.query.clone();
     for (const name of names) {
       const a = aggregates[name];
       if (!Expression.is(a)) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
@@ -588,12 +622,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
         throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max, or an expression over them).`);
     }
     q.ordering = [];
-    if (q.empty) {
-      const out: Record<string, unknown> = {};
-      for (const n of names)
-        out[n] = (aggregates[n] as Aggregate).kind === 'aggregate' && (aggregates[n] as Aggregate).fn === 'COUNT' ? 0 : null;
-      return out as Simplify<AnnotationTypes<N, I>>;
-    }
+    if (q.empty) return emptyAggregate(names, aggregates) as Simplify<AnnotationTypes<N, I>>;
     const alias = this.db;
     const ops = operationsFor(connections.backend(alias).vendor);
     const compiled = compileAggregate(q, names, ops, alias);
@@ -916,13 +945,14 @@ function applyFilters(q: Query, args: readonly unknown[], negate: boolean, metho
   for (const arg of args) {
     if (arg === undefined) continue;
     if (QNode.is(arg)) parts.push(arg);
+    else if (Expression.is(arg)) parts.push(Q(arg as unknown as ConditionExpression));
     else if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) parts.push(Q(arg as Record<string, unknown>));
     else throw new TypeError(`${method}() takes objects of lookups or Q objects, got ${describe(arg)}.`);
   }
   if (parts.length === 0) return;
   if (parts.length === 1) {
     const only = args.find((a) => a !== undefined);
-    if (!negate && !QNode.is(only) && q.addSimpleFilter(only as Record<string, unknown>)) return;
+    if (!negate && !QNode.is(only) && !Expression.is(only) && q.addSimpleFilter(only as Record<string, unknown>)) return;
     q.addFilter(parts[0] as QNode<unknown>, negate);
     return;
   }
@@ -957,6 +987,14 @@ async function runCompiledWrite(compiled: Compiled, q: Query, ops: BaseOperation
   q.collectParams(params);
   const res = await connections.query(alias, compiled.sql, bind(compiled, params, ops, limitOf(q), q.low));
   return res.rowCount;
+}
+
+/** What aggregate() answers over no rows: COUNT 0, the others null. */
+function emptyAggregate(names: readonly string[], aggregates: Record<string, Expression>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of names)
+    out[n] = (aggregates[n] as Aggregate).kind === 'aggregate' && (aggregates[n] as Aggregate).fn === 'COUNT' ? 0 : null;
+  return out;
 }
 
 function withoutOrdering(q: Query): Query {

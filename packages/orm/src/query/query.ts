@@ -21,10 +21,13 @@ import { ForeignObject } from '../fields/foreign-key';
 import { extraMicroseconds } from '../fields/precise-date';
 import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
+import { NotSupportedError } from '@spool/connections';
 import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
 import { CaseExpression, Func } from './functions';
 import { resolveCase, resolveFunc, type FunctionResolver } from './resolve-functions';
 import { ResolvedExpression, registeredFor } from './custom-lookups';
+import type { ExistsExpression, OuterRefExpression, SubqueryExpression } from './subquery-expressions';
+import type { WindowExpression, WindowFunction, WindowTerm } from './window-expressions';
 import { OUTPUT, aggregateOutput, arithmeticKind, combinedOutput, outputConverter, valueOutput } from './output-types';
 import { QNode } from './q';
 import {
@@ -60,6 +63,14 @@ import {
   SubqueryNode,
   WhereNode,
   WrapNode,
+  OuterRefNode,
+  OuterRefResolver,
+  WinFnNode,
+  WindowNode,
+  JsonKeyNode,
+  NodeTransformer,
+  nextPrefix,
+  ONE_NODE,
   collectExpr,
   collectWhere,
   type ExprNode,
@@ -170,6 +181,8 @@ export class Query {
   orderTerms: string[] | undefined;
   /** Has the default ordering been cleared (orderBy() with no term)? */
   distinct = false;
+  /** `distinct(...fields)`: DISTINCT ON these expressions (PostgreSQL). */
+  distinctFields: ExprNode[] | undefined;
   low = 0;
   high: number | undefined;
   forUpdate: ForUpdate | undefined;
@@ -198,6 +211,7 @@ export class Query {
     q.ordering = this.ordering;
     q.orderTerms = this.orderTerms;
     q.distinct = this.distinct;
+    q.distinctFields = this.distinctFields;
     q.low = this.low;
     q.high = this.high;
     q.forUpdate = this.forUpdate;
@@ -213,10 +227,12 @@ export class Query {
    * subquery (Django's `relabeled_clone` / `change_aliases`). What only applies to a top-level
    * query is left out: row locks, select_related, the ordering terms as given.
    */
-  relabeledClone(prefix: string): Query {
-    if (prefix === this.prefix) return this.clone();
+  relabeledClone(prefix: string, outer?: ReadonlyMap<string, string>): Query {
+    if (prefix === this.prefix && outer === undefined) return this.clone();
     const q = new Query(this.meta, prefix);
-    const aliases = new Map<string, string>([[this.alias, q.alias]]);
+    // The enclosing queries' renamings first (correlated columns), this query's own over them.
+    const aliases = new Map<string, string>(outer ?? []);
+    aliases.set(this.alias, q.alias);
     let n = 1;
     for (const j of this.joins) {
       n += 1;
@@ -229,7 +245,7 @@ export class Query {
     }));
     q.aliasCount = n;
     q.calls = this.calls;
-    const t = new AliasRelabeler(aliases);
+    const t = new AliasRelabeler(aliases, prefix);
     q.where = t.transformWhere(this.where);
     q.having = t.transformWhere(this.having);
     q.annotations = this.annotations.map((a) => ({ ...a, node: t.transformExpr(a.node) }));
@@ -240,10 +256,85 @@ export class Query {
     q.groupByValues = this.groupByValues?.map((c) => ({ ...c, node: t.transformExpr(c.node) }));
     q.ordering = this.ordering?.map((o) => ({ ...o, node: t.transformExpr(o.node) }));
     q.distinct = this.distinct;
+    q.distinctFields = this.distinctFields?.map((n) => t.transformExpr(n));
     q.low = this.low;
     q.high = this.high;
     q.empty = this.empty;
     return q;
+  }
+
+  /** A copy with every expression of the tree passed through `t` (this query when nothing changed). */
+  transformed(t: NodeTransformer): Query {
+    const where = t.transformWhere(this.where);
+    const having = t.transformWhere(this.having);
+    const annotations = this.annotations.map((a) => {
+      const node = t.transformExpr(a.node);
+      return node === a.node ? a : { ...a, node };
+    });
+    const col = (c: ValueColumn): ValueColumn => {
+      const node = t.transformExpr(c.node);
+      return node === c.node ? c : { ...c, node };
+    };
+    const select: SelectKind = this.select.kind === 'values' ? { ...this.select, columns: this.select.columns.map(col) } : this.select;
+    const groupByValues = this.groupByValues?.map(col);
+    const ordering = this.ordering?.map((o) => {
+      const node = t.transformExpr(o.node);
+      return node === o.node ? o : { ...o, node };
+    });
+    const same = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined) =>
+      a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
+    if (
+      where === this.where &&
+      having === this.having &&
+      same(annotations, this.annotations) &&
+      (select === this.select ||
+        (select.kind === 'values' && this.select.kind === 'values' && same(select.columns, this.select.columns))) &&
+      same(groupByValues, this.groupByValues) &&
+      same(ordering, this.ordering)
+    )
+      return this;
+    const q = this.clone();
+    q.where = where;
+    q.having = having;
+    q.annotations = annotations;
+    q.select = select;
+    q.groupByValues = groupByValues;
+    q.ordering = ordering;
+    return q;
+  }
+
+  /**
+   * A query set's query embedded in this one as a subquery (`__in`, `Subquery`, `Exists`): relabeled
+   * to this query's subquery prefix, its outer references (`OuterRef`) resolved against this query.
+   */
+  embed(value: unknown, form: SubqueryNode['form'], ctx: FilterContext = DEFAULT_CTX): SubqueryNode {
+    let sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
+    if (form === 'exists' || form === 'notExists') {
+      // EXISTS(SELECT 1 AS a ... LIMIT 1), as Django's Exists.
+      sub.select = { kind: 'values', columns: [{ name: 'a', node: ONE_NODE, field: undefined, convert: undefined }], shape: 'flat' };
+      if (sub.grouped && sub.groupByValues === undefined)
+        sub.groupByValues = [{ name: 'pk', node: ColNode.create(sub.alias, sub.meta.pk), field: sub.meta.pk, convert: undefined }];
+      if (!sub.isSliced) {
+        sub.ordering = [];
+        sub.setLimits(0, 1);
+      }
+    } else if (sub.select.kind === 'values' && sub.select.columns.length !== 1) {
+      throw new FieldError(
+        `${this.meta.name}: a subquery used as a value must select one column (values('x')), got ${sub.select.columns.length}: ${sub.select.columns.map((c) => c.name).join(', ')}.`,
+        { model: this.meta.name },
+      );
+    }
+    const resolver = new OuterRefResolver((name) =>
+      this.resolveExpression(new FieldRef(name), { ...ctx, reuseAll: true, forceOuter: true }),
+    );
+    sub = sub.transformed(resolver);
+    const field =
+      form === 'exists' || form === 'notExists'
+        ? OUTPUT.boolean
+        : sub.select.kind === 'values'
+          ? sub.select.columns[0]?.field
+          : sub.meta.pk;
+    return SubqueryNode.create(sub, form, field);
   }
 
   // ---- joins --------------------------------------------------------------------------------------
@@ -322,6 +413,8 @@ export class Query {
     const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
     const built = this.buildQ(negate ? q.not() : q, ctx);
     if (built.children.length === 0 && !built.negated) return;
+    // Django's check_filterable: a window is computed after WHERE and HAVING.
+    if (whereHas(built, (n) => n.kind === 'window')) throw new NotSupportedError('Window is disallowed in the filter clause.');
     // Conditions on aggregates go to HAVING, with whatever they are ORed with (Django's split_having).
     const [node, having] = splitHaving(built, false);
     if (having) this.having = WhereNode.create('AND', false, flattenAnd([...this.having.children, having]));
@@ -412,6 +505,15 @@ export class Query {
       if (QNode.is(child)) {
         const w = this.buildQ(child, ctx);
         if (w.children.length > 0) children.push(w);
+      } else if (Expression.is(child)) {
+        // A condition expression (Exists(...)): `WHERE EXISTS (...)`.
+        const node = this.resolveExpression(child, ctx);
+        const field = this.outputOf(node);
+        if (field?.lookupKind !== 'boolean')
+          throw new TypeError(
+            `${this.meta.name}: filter() takes a boolean expression (Exists(...)), got one of type ${field?.internalType ?? 'unknown'}.`,
+          );
+        children.push(LookupNode.create('expr', node, undefined));
       } else {
         const [key, value] = child as readonly [string, unknown];
         children.push(this.buildLookup(key, value, ctx));
@@ -464,6 +566,9 @@ export class Query {
     const cond = this.buildCondition(path, value, key, pctx);
     // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
     if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
+      // On a JSON key: the key is present (Django's KeyTransformIsNull), not only the document.
+      if (cond.lhs.kind === 'jsonkey')
+        return WhereNode.create('AND', false, [cond, LookupNode.create('json_isnull', cond.lhs, undefined, false)]);
       return WhereNode.create('AND', false, [
         cond,
         LookupNode.create(
@@ -487,6 +592,7 @@ export class Query {
     const rest = path.rest;
     let lookup = 'exact';
     let prepField: Field | undefined = field;
+    if (kind === 'json' && (rest.length > 0 || value === null)) return this.buildJsonCondition(lhs, field, rest, value, key);
     // The type of the left-hand side so far (a registered transform changes it): registered lookups apply to it.
     let current: Field | undefined = isRelation ? undefined : field;
     for (let i = 0; i < rest.length; i++) {
@@ -540,6 +646,56 @@ export class Query {
     });
   }
 
+  /**
+   * A lookup on a JSON document or on a key path into it (Django's `KeyTransform`): every name that
+   * is not a JSON lookup is a key (an integer is an array index), the last may be a lookup.
+   */
+  private buildJsonCondition(doc: ExprNode, field: Field, rest: readonly string[], value: unknown, key: string): WhereChild {
+    const model = this.meta.name;
+    const last = rest[rest.length - 1] as string;
+    const lookup = JSON_LOOKUPS.get(last);
+    const keys = jsonPath(lookup === undefined ? rest : rest.slice(0, -1));
+    const name = lookup ?? 'exact';
+    const onKey = keys.length > 0;
+    const lhs = onKey ? jsonKeyNode(doc, keys, 'json', field) : doc;
+    switch (name) {
+      case 'exact':
+        if (value === undefined || Expression.is(value))
+          throw new FieldError(`${model}: '${key}' takes a JSON value (null for JSON null).`, { model, field: key });
+        if (!onKey) {
+          // Django: `doc: null` is the JSON null document (SQL NULL is `doc__isnull: true`).
+          if (value === null) return LookupNode.create('json_null', doc, undefined);
+          return LookupNode.create('exact', doc, ParamNode.create(field.toJs(value), fieldPrep(field)));
+        }
+        if (value === null) return LookupNode.create('json_null', lhs, undefined);
+        return LookupNode.create('json_exact', lhs, ParamNode.create(field.toJs(value), fieldPrep(field)));
+      case 'isnull':
+        if (typeof value !== 'boolean')
+          throw new FieldError(`${model}: the value of '${key}' (an isnull lookup) must be true or false, got ${describe(value)}.`, {
+            model,
+            field: key,
+          });
+        // On a key: is the key missing (Django's KeyTransformIsNull); on the document: SQL NULL.
+        return onKey ? LookupNode.create('json_isnull', lhs, undefined, value) : LookupNode.create('isnull', doc, undefined, value);
+      case 'contains':
+      case 'contained_by':
+        if (value === null || value === undefined || Expression.is(value))
+          throw new FieldError(`${model}: '${key}' takes a JSON value.`, { model, field: key });
+        return LookupNode.create(`json_${name}`, lhs, ParamNode.create(field.toJs(value), fieldPrep(field)));
+      default: {
+        // has_key, has_keys, has_any_keys: the paths of the keys, under the key path if any.
+        const list = name === 'has_key' ? [value] : value;
+        if (!Array.isArray(list) || list.length === 0 || list.some((k) => typeof k !== 'string' && typeof k !== 'number'))
+          throw new FieldError(
+            `${model}: the value of '${key}' must be ${name === 'has_key' ? 'a key (a string)' : 'a non-empty list of keys (strings)'}, got ${describe(value)}.`,
+            { model, field: key },
+          );
+        const paths = (list as (string | number)[]).map((k) => ParamNode.create([...keys, ...jsonPath([String(k)])], jsonPathPrep));
+        return LookupNode.create(name === 'has_any_keys' ? 'json_has_any_keys' : 'json_has_keys', doc, paths);
+      }
+    }
+  }
+
   private makeLookup(
     lhs: ExprNode,
     lookup: string,
@@ -577,10 +733,7 @@ export class Query {
       return LookupNode.create(lookup, lhs, rhs);
     }
     if (lookup === 'in') {
-      if (hasBrand(value, QUERYSET_BRAND)) {
-        const sub = (value as { toSubquery(prefix: string): Query }).toSubquery(nextPrefix(this.prefix));
-        return LookupNode.create('in', lhs, SubqueryNode.create(sub));
-      }
+      if (hasBrand(value, QUERYSET_BRAND)) return LookupNode.create('in', lhs, this.embed(value, 'in', o.ctx));
       if (!isIterable(value) || typeof value === 'string')
         throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, {
           model,
@@ -759,7 +912,11 @@ export class Query {
     if (e instanceof Aggregate || (e as Aggregate).kind === 'aggregate') {
       const a = e as Aggregate;
       let arg: ExprNode | '*';
+      // An annotation by name (Avg('nBooks')); a field of that name wins (aggregate() may reuse field names).
+      const annotated =
+        typeof a.source === 'string' && !this.meta.pathElement(a.source) ? this.annotations.find((x) => x.name === a.source) : undefined;
       if (a.source === '*') arg = '*';
+      else if (annotated) arg = annotated.aggregate ? AnnotRefNode.create(annotated.name, true) : annotated.node;
       else if (typeof a.source === 'string') {
         const names = a.source.split('__');
         const path = this.resolvePath(names, { ...ctx, reuseAll: true, forceOuter: true }, a.source);
@@ -773,7 +930,57 @@ export class Query {
     if (e instanceof Func || (e as Func).kind === 'func') return resolveFunc(e as Func, this.functionResolver(ctx, declared));
     if (e instanceof CaseExpression || (e as CaseExpression).kind === 'case')
       return resolveCase(e as CaseExpression, this.functionResolver(ctx, declared));
-    throw new TypeError(`Unsupported expression ${String(e)}.`);
+    switch (e.kind) {
+      case 'outerref': {
+        const { name, depth } = (e as OuterRefExpression).target;
+        return OuterRefNode.create(name, depth);
+      }
+      case 'subquery':
+        return this.embed((e as SubqueryExpression).queryset, 'scalar', ctx);
+      case 'exists': {
+        const x = e as ExistsExpression;
+        return this.embed(x.queryset, x.negated ? 'notExists' : 'exists', ctx);
+      }
+      case 'window':
+        return this.resolveWindow(e as WindowExpression, ctx);
+      case 'winfn':
+        throw new TypeError(`${(e as WindowFunction).fn.toLowerCase()}() is a window function: use it in Window(...).`);
+      default:
+        throw new TypeError(`Unsupported expression ${String(e)}.`);
+    }
+  }
+
+  /** `Window(expression, { partitionBy, orderBy, frame })`. */
+  private resolveWindow(w: WindowExpression, ctx: FilterContext): ExprNode {
+    const octx: FilterContext = { ...ctx, reuseAll: true, forceOuter: true };
+    const e = w.expression;
+    let expr: ExprNode;
+    let field: Field | undefined;
+    if (e.kind === 'winfn') {
+      const f = e as WindowFunction;
+      const args = f.args.map((a) => this.resolveExpression(typeof a === 'string' ? new FieldRef(a) : a, octx));
+      field = f.output === 'integer' ? OUTPUT.integer : f.output === 'float' ? OUTPUT.float : args[0] && this.outputOf(args[0]);
+      expr = WinFnNode.create(f.fn, args, f.literals, field);
+    } else if (e.kind === 'aggregate') {
+      expr = this.resolveExpression(e, octx);
+      field = this.outputOf(expr);
+    } else {
+      throw new TypeError(
+        `Expression '${e.constructor.name}' isn't compatible with OVER clauses: Window() takes a window function (RowNumber(), Lag(...)) or an aggregate (Sum(...)).`,
+      );
+    }
+    const term = (t: WindowTerm, ordering: boolean): { node: ExprNode; desc: boolean } => {
+      if (t instanceof OrderBy) return { node: this.resolveExpression(t.expression, octx), desc: t.descending };
+      if (Expression.is(t)) return { node: this.resolveExpression(t, octx), desc: false };
+      if (typeof t !== 'string' || t === '')
+        throw new TypeError(`Window(): ${ordering ? 'orderBy' : 'partitionBy'} takes field names or expressions, got ${describe(t)}.`);
+      const desc = ordering && t.startsWith('-');
+      return { node: this.resolveExpression(new FieldRef(desc ? t.slice(1) : t), octx), desc };
+    };
+    const partition = w.partitionBy.map((t) => term(t, false).node);
+    const order = w.orderBy.map((t) => term(t, true));
+    const frame = w.frame ? `${w.frame.type}:${w.frame.start ?? ''}:${w.frame.end ?? ''}` : undefined;
+    return WindowNode.create(expr, partition, order, frame, field);
   }
 
   /** What functions and Case resolve their arguments and conditions with. */
@@ -787,7 +994,7 @@ export class Query {
   }
 
   /** The output field of a resolved expression (an annotation's for a reference to one). */
-  private outputOf(n: ExprNode): Field | undefined {
+  outputOf(n: ExprNode): Field | undefined {
     if (n.kind === 'annot') return this.annotations.find((a) => a.name === n.name)?.field;
     return fieldOfNode(n);
   }
@@ -809,6 +1016,66 @@ export class Query {
     const field = this.outputOf(node);
     const convert = converterFor(node) ?? (node.kind === 'annot' ? outputConverter(field) : undefined);
     this.annotations = [...this.annotations, { name, node, aggregate, field, convert }];
+  }
+
+  /**
+   * `aggregate()` over a sliced, distinct or annotated query (Django's `get_aggregation` with an
+   * `AggregateQuery`): this query becomes the subquery `subquery`, selecting what each aggregate
+   * reads as `__colN`; the aggregates read those columns. Returns the inner query and the
+   * aggregates of the outer one.
+   */
+  aggregateOver(aggregates: ReadonlyArray<readonly [string, Expression]>): { inner: Query; outer: Annotation[] } {
+    const inner = this.clone();
+    inner.forUpdate = undefined;
+    inner.related = undefined;
+    if (!inner.isSliced && inner.distinctFields === undefined) inner.ordering = [];
+    const extra: ValueColumn[] = [];
+    const rewriter = new (class extends NodeTransformer {
+      protected override transformAgg(n: AggNode): ExprNode {
+        if (n.filter !== undefined)
+          throw new NotSupportedError(
+            'aggregate() with a filtered aggregate (filter: Q(...)) over a sliced, distinct or annotated query set is not supported: filter the query set instead.',
+          );
+        if (n.arg === '*') return n;
+        const name = `__col${extra.length + 1}`;
+        const field = fieldOfNode(n.arg) ?? (n.arg.kind === 'annot' ? inner.outputOf(n.arg) : undefined) ?? OUTPUT.float;
+        extra.push({ name, node: n.arg, field, convert: undefined });
+        return AggNode.create(n.fn, n.distinct, ColNode.create('subquery', field, name), n.field);
+      }
+    })();
+    const outer: Annotation[] = [];
+    for (const [name, e] of aggregates) {
+      if (!Expression.is(e)) throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max).`);
+      const resolved = inner.resolveExpression(e, { ...DEFAULT_CTX, forceOuter: true });
+      if (!containsAggregate(resolved))
+        throw new TypeError(`aggregate(): '${name}' is not an aggregate (Count, Sum, Avg, Min, Max, or an expression over them).`);
+      const field = inner.outputOf(resolved);
+      const node = rewriter.transformExpr(resolved);
+      outer.push({
+        name,
+        node,
+        aggregate: true,
+        field,
+        convert: converterFor(node) ?? (node.kind === 'annot' ? outputConverter(field) : undefined),
+      });
+    }
+    const grouped = inner.grouped;
+    if (inner.distinct) {
+      // The distinct rows are the query's own: its columns stay, the aggregated ones join them.
+      const columns = inner.select.kind === 'values' ? inner.select.columns : inner.valueColumns([]);
+      inner.select = { kind: 'values', columns: [...columns, ...extra], shape: 'tuple' };
+    } else {
+      const columns =
+        extra.length > 0
+          ? extra
+          : [{ name: 'pk', node: ColNode.create(inner.alias, inner.meta.pk), field: inner.meta.pk, convert: undefined }];
+      const before = inner.select;
+      inner.select = { kind: 'values', columns, shape: 'tuple' };
+      // Rows grouped by instance (annotate(Count(...)) on the model) stay one per instance.
+      if (grouped && inner.groupByValues === undefined && before.kind === 'model')
+        inner.groupByValues = [{ name: 'pk', node: ColNode.create(inner.alias, inner.meta.pk), field: inner.meta.pk, convert: undefined }];
+    }
+    return { inner, outer };
   }
 
   /** Does any annotation aggregate (so rows must be grouped)? */
@@ -837,8 +1104,14 @@ export class Query {
       }
       const names = name.split('__');
       const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
+      const col = ColNode.create(path.alias, path.field, path.column);
+      if (path.rest.length > 0 && path.field.lookupKind === 'json') {
+        // A key path into a JSON document, read as JSON (Django's KeyTransform in values()).
+        out.push({ name, node: jsonKeyNode(col, jsonPath(path.rest), 'json', path.field), field: path.field, convert: undefined });
+        continue;
+      }
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `values('${name}')`);
-      out.push({ name, node: ColNode.create(path.alias, path.field, path.column), field: path.field, convert: undefined });
+      out.push({ name, node: col, field: path.field, convert: undefined });
     }
     return out;
   }
@@ -911,6 +1184,10 @@ export class Query {
     if (ann) return [{ node: ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node, desc, nulls: undefined }];
     const names = name.split('__');
     const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
+    if (path.rest.length > 0 && path.field.lookupKind === 'json') {
+      const col = ColNode.create(path.alias, path.field, path.column);
+      return [{ node: jsonKeyNode(col, jsonPath(path.rest), 'sql', path.field), desc, nulls: undefined }];
+    }
     if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `orderBy('${t}')`);
     if (
       path.relTarget &&
@@ -926,6 +1203,20 @@ export class Query {
       });
     }
     return [{ node: ColNode.create(path.alias, path.field, path.column), desc, nulls: undefined }];
+  }
+
+  /** `distinct('author', 'published')`: DISTINCT ON these paths (or annotations). */
+  setDistinctFields(names: readonly string[]): void {
+    const nodes = (this.distinctFields ?? []).slice();
+    for (const name of names) {
+      if (typeof name !== 'string' || name === '' || name.startsWith('-') || name === '?')
+        throw new FieldError(`${this.meta.name}: distinct() takes field names, got ${describe(name)}.`, { model: this.meta.name });
+      // A relation is its key column here (Django), not the related model's ordering as in orderBy().
+      const path = this.resolvePath(name.split('__'), { ...DEFAULT_CTX, forceOuter: true }, name);
+      if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `distinct('${name}')`);
+      nodes.push(ColNode.create(path.alias, path.field, path.column));
+    }
+    this.distinctFields = nodes;
   }
 
   // ---- slicing --------------------------------------------------------------------------------------
@@ -975,8 +1266,11 @@ export class Query {
       for (const o of ordering) k += `${o.desc ? '-' : '+'}${o.node.k}${o.nulls ?? ''},`;
     } else k += '|Odefault';
     if (this.distinct) k += '|D';
-    if (this.low !== 0) k += '|o';
-    if (this.high !== undefined) k += '|l';
+    if (this.distinctFields) k += `|DO${this.distinctFields.map((n) => n.k).join(',')}`;
+    // A subquery's slice is written into its SQL (only the outermost query binds it).
+    const literalSlice = this.prefix !== 'T';
+    if (this.low !== 0) k += literalSlice ? `|o${this.low}` : '|o';
+    if (this.high !== undefined) k += literalSlice ? `|l${this.high}` : '|l';
     if (this.forUpdate) k += `|F${this.forUpdate.nowait ? 'n' : ''}${this.forUpdate.skipLocked ? 's' : ''}${this.forUpdate.of.join(',')}`;
     return k;
   }
@@ -1002,6 +1296,63 @@ function simplify(children: WhereChild[], connector: 'AND' | 'OR'): WhereChild[]
 /** The children of an AND, with nested non-negated ANDs flattened into it. */
 function flattenAnd(children: readonly WhereChild[]): WhereChild[] {
   return children.flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c]));
+}
+
+/** JSON lookups by name (Django's, and their camelCase spellings), to the canonical name. */
+const JSON_LOOKUPS: ReadonlyMap<string, string> = new Map([
+  ['exact', 'exact'],
+  ['isnull', 'isnull'],
+  ['contains', 'contains'],
+  ['contained_by', 'contained_by'],
+  ['containedBy', 'contained_by'],
+  ['has_key', 'has_key'],
+  ['hasKey', 'has_key'],
+  ['has_keys', 'has_keys'],
+  ['hasKeys', 'has_keys'],
+  ['has_any_keys', 'has_any_keys'],
+  ['hasAnyKeys', 'has_any_keys'],
+]);
+
+/** Key names of a JSON path; integers (`tags__0`) are array indexes, as Django's `compile_json_path`. */
+function jsonPath(names: readonly string[]): (string | number)[] {
+  return names.map((n) => (/^-?\d+$/.test(n) ? Number(n) : n));
+}
+
+/** Bind a JSON path in the backend's form (`$."a"[0]`, a text[] on PostgreSQL). */
+const jsonPathPrep: Prep = (v, ops) => ops.jsonPath(v as readonly (string | number)[]);
+
+function jsonKeyNode(doc: ExprNode, keys: readonly (string | number)[], mode: 'json' | 'sql', field: Field): ExprNode {
+  return JsonKeyNode.create(doc, ParamNode.create(keys, jsonPathPrep), keys.length, mode, field);
+}
+
+/** Does any expression of a condition (not looking into subqueries) match `test`? */
+function whereHas(c: WhereChild, test: (n: ExprNode) => boolean): boolean {
+  if (c.kind === 'where') return c.children.some((x) => whereHas(x, test));
+  if (c.kind !== 'lookup') return false;
+  const visit = (n: ExprNode): boolean => {
+    if (test(n)) return true;
+    switch (n.kind) {
+      case 'combined':
+        return visit(n.lhs) || visit(n.rhs);
+      case 'wrap':
+      case 'part':
+      case 'date':
+      case 'jsonkey':
+        return visit(n.arg);
+      case 'agg':
+        return n.arg !== '*' && visit(n.arg);
+      case 'winfn':
+      case 'func':
+        return n.args.some(visit);
+      case 'case':
+        return n.whens.some((w) => whereHas(w.cond, test) || visit(w.then)) || visit(n.otherwise);
+      default:
+        return false;
+    }
+  };
+  if (visit(c.lhs)) return true;
+  if (Array.isArray(c.rhs)) return (c.rhs as readonly ExprNode[]).some(visit);
+  return c.rhs !== undefined && visit(c.rhs as ExprNode);
 }
 
 /** Does a condition refer to an aggregate (so it can only be evaluated in HAVING)? */
@@ -1061,10 +1412,6 @@ function cloneSelection(n: RelatedSelection): RelatedSelection {
   return { ...n, children: n.children.map(cloneSelection) };
 }
 
-function nextPrefix(prefix: string): string {
-  return prefix === 'T' ? 'U' : String.fromCharCode(prefix.charCodeAt(0) + 1);
-}
-
 function isPlainObject(v: unknown): boolean {
   if (v === null || typeof v !== 'object') return false;
   const p = Object.getPrototypeOf(v);
@@ -1100,6 +1447,10 @@ function fieldOfNode(n: ExprNode): Field | undefined {
     case 'wrap':
     case 'func':
     case 'case':
+    case 'subquery':
+    case 'winfn':
+    case 'window':
+    case 'jsonkey':
       return n.field;
     case 'param':
       return n.cast === undefined ? undefined : OUTPUT[n.cast];
@@ -1128,6 +1479,7 @@ function containsAggregate(n: ExprNode): boolean {
  */
 function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
   if (n.kind === 'agg' && n.fn === 'COUNT') return toCount;
+  if (n.kind === 'window') return n.expr.kind === 'agg' && n.expr.fn === 'COUNT' ? toCount : outputConverter(n.field);
   if (n.kind === 'agg' || n.kind === 'combined' || n.kind === 'wrap' || n.kind === 'func' || n.kind === 'case')
     return outputConverter(n.field);
   // Extract: an integer (MariaDB computes some parts as decimals).
