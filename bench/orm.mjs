@@ -14,7 +14,24 @@ import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, table, writeResults }
 
 const require = createRequire(import.meta.url);
 const { configure, scope, shutdown, connections } = require('@spool/connections');
-const { Model, CharField, IntegerField, ForeignKey, ReverseForeignKey, SchemaEditor, Count, Sum, F } = require('@spool/orm');
+const {
+  Model,
+  CharField,
+  IntegerField,
+  ForeignKey,
+  ReverseForeignKey,
+  SchemaEditor,
+  Count,
+  Sum,
+  F,
+  Case,
+  When,
+  Value,
+  Q,
+  Subquery,
+  Exists,
+  OuterRef,
+} = require('@spool/orm');
 const { compilerStats } = require('@spool/orm/internal');
 const knexFactory = require('knex');
 const { Kysely, SqliteDialect, PostgresDialect, MysqlDialect, sql: ksql } = require('kysely');
@@ -22,7 +39,8 @@ const { Kysely, SqliteDialect, PostgresDialect, MysqlDialect, sql: ksql } = requ
 const AUTHORS = 1000;
 const BOOKS_PER_AUTHOR = 10;
 const OPS = (
-  process.env.BENCH_OPS ?? 'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate'
+  process.env.BENCH_OPS ??
+  'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate,caseSubquery20'
 ).split(',');
 
 // ---- models ---------------------------------------------------------------------------------------
@@ -380,6 +398,79 @@ async function benchDatabase(db) {
             .values('author')
             .annotate({ n: Count('id'), total: Sum('pages') }),
       },
+      // Expression-heavy (issue 10): 20 authors, each with a correlated Subquery (its longest book's
+      // pages) and a Case/When over an Exists (has it a book over 400 pages). knex and Kysely write
+      // the two subqueries as SQL fragments (neither has an expression language for them).
+      caseSubquery20: {
+        raw: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return raw.q(
+            `SELECT a.${q('id')}, (SELECT b.${q('pages')} FROM ${q('bench_book')} b WHERE b.${q('author_id')} = a.${q('id')} ORDER BY b.${q('pages')} DESC LIMIT 1) AS ${q('longest')}, ` +
+              `CASE WHEN EXISTS (SELECT 1 FROM ${q('bench_book')} c WHERE c.${q('author_id')} = a.${q('id')} AND c.${q('pages')} > ${ph(1)}) THEN 'long' ELSE 'short' END AS ${q('kind')} ` +
+              `FROM ${q('bench_author')} a WHERE a.${q('id')} >= ${ph(2)} AND a.${q('id')} < ${ph(3)}`,
+            [400, start, start + 20],
+          );
+        },
+        knex: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return knex('bench_author as a')
+            .select(
+              'a.id',
+              knex.raw('(select b.pages from bench_book as b where b.author_id = a.id order by b.pages desc limit 1) as longest'),
+              knex.raw(
+                "case when exists (select 1 from bench_book as c where c.author_id = a.id and c.pages > ?) then 'long' else 'short' end as kind",
+                [400],
+              ),
+            )
+            .where('a.id', '>=', start)
+            .andWhere('a.id', '<', start + 20);
+        },
+        kysely: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          return kysely
+            .selectFrom('bench_author as a')
+            .select((eb) => [
+              'a.id',
+              eb
+                .selectFrom('bench_book as b')
+                .select('b.pages')
+                .whereRef('b.author_id', '=', 'a.id')
+                .orderBy('b.pages', 'desc')
+                .limit(1)
+                .as('longest'),
+              eb
+                .case()
+                .when(
+                  eb.exists(
+                    eb
+                      .selectFrom('bench_book as c')
+                      .select(ksql.lit(1).as('one'))
+                      .whereRef('c.author_id', '=', 'a.id')
+                      .where('c.pages', '>', 400),
+                  ),
+                )
+                .then('long')
+                .else('short')
+                .end()
+                .as('kind'),
+            ])
+            .where('a.id', '>=', start)
+            .where('a.id', '<', start + 20)
+            .execute();
+        },
+        spool: () => {
+          const start = ids[(n++ * 20) % (AUTHORS - 20)];
+          const books = Book.objects.filter({ author: OuterRef('pk') });
+          return Author.objects
+            .filter({ id__gte: start, id__lt: start + 20 })
+            .orderBy()
+            .annotate({
+              longest: Subquery(books.orderBy('-pages').values('pages').slice(0, 1)),
+              kind: Case(When(Q(Exists(books.filter({ pages__gt: 400 }))), Value('long')), { default: Value('short') }),
+            })
+            .values('id', 'longest', 'kind');
+        },
+      },
     };
 
     // Check that the three agree before measuring.
@@ -403,7 +494,14 @@ async function benchDatabase(db) {
             for (let i = 0; i < k; i++) await c.spool();
           },
         },
-        { batch: op === 'bulkInsert1000' ? 2 : op === 'groupedAggregate' || op === 'prefetch20' || op === 'selectRelated20' ? 5 : 50 },
+        {
+          batch:
+            op === 'bulkInsert1000'
+              ? 2
+              : op === 'groupedAggregate' || op === 'prefetch20' || op === 'selectRelated20' || op === 'caseSubquery20'
+                ? 5
+                : 50,
+        },
       );
       results[op] = {
         raw: r.raw,
