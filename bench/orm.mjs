@@ -466,7 +466,7 @@ async function benchDatabase(db) {
             .orderBy()
             .annotate({
               longest: Subquery(books.orderBy('-pages').values('pages').slice(0, 1)),
-              kind: Case(When(Q(Exists(books.filter({ pages__gt: 400 }))), Value('long')), { default: Value('short') }),
+              kind: Case(When(Q(Exists(books.filter({ pages__gt: 400 }))), new Value('long')), { default: new Value('short') }),
             })
             .values('id', 'longest', 'kind');
         },
