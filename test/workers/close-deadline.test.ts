@@ -12,7 +12,7 @@ import { fixture } from './helpers';
 const DEADLINE_MS = 1000;
 /**
  * What close() may take past its deadline: terminating 4 threads and ending 4 statements. About
- * 100 ms on a quiet machine; 517–542 ms were measured inside the full suite on 2 busy cores, so the
+ * 250–266 ms on a quiet machine (alone); 517–542 ms inside the full suite on 2 busy cores, so the
  * bound is 1 s: still far below the 2 s the bug added (one budget wait per dead worker).
  */
 const GRACE_MS = 1000;
