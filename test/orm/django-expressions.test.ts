@@ -51,6 +51,7 @@ import {
   Case,
   Coalesce,
   Count,
+  DateField,
   DecimalField,
   DenseRank,
   Exists,
@@ -701,6 +702,66 @@ eachDatabase('Django answers (expression language)', (db) => {
           .annotate({ a: Abs('amount'), c: Ceil('amount'), f: Floor('amount'), r: Round('amount') })
           .valuesList('amount', 'a', 'c', 'f', 'r'),
       decimalColumns(0, 1, 2, 3, 4),
+    );
+    (db.name === 'sqlite' ? (_n: string, _r: () => PromiseLike<unknown>, _x?: Normalise): void => undefined : t)('ceil_huge_float', () =>
+      Sample.objects
+        .filter({ ratio__gt: 1e9 })
+        .annotate({ c: Ceil('ratio') })
+        .valuesList('ratio', 'c'),
+    );
+    (db.name === 'sqlite' ? (_n: string, _r: () => PromiseLike<unknown>, _x?: Normalise): void => undefined : t)(
+      'mod_decimal',
+      () =>
+        Sample.objects
+          .orderBy('id')
+          .annotate({ m: Mod('amount', dec('3')) })
+          .valuesList('amount', 'm'),
+      decimalColumns(0, 1),
+    );
+    t(
+      'mod_decimal_by_integer_column',
+      () =>
+        Sample.objects
+          .exclude({ small: 0 })
+          .orderBy('id')
+          .annotate({ m: Mod('amount', 'small') })
+          .valuesList('amount', 'small', 'm'),
+      decimalColumns(0, 2),
+    );
+    (db.name === 'postgres' ? (_n: string, _r: () => PromiseLike<unknown>, _x?: Normalise): void => undefined : t)('mod_float', () =>
+      finiteSamples()
+        .annotate({ m: Mod('ratio', new Value(2, { outputField: new FloatField() })) })
+        .valuesList('ratio', 'm'),
+    );
+    t(
+      'cast_dates',
+      () =>
+        each({
+          created_date: () =>
+            Review.objects
+              .filter({ id__lte: 6 })
+              .orderBy('id')
+              .annotate({ d: Cast('created', new DateField()) })
+              .valuesList('d', { flat: true }),
+          published_text: () =>
+            firstBooks()
+              .annotate({ t: Cast('published', new CharField({ maxLength: 50 })) })
+              .valuesList('t', { flat: true }),
+          age_decimal: () =>
+            firstAuthors()
+              .annotate({ d: Cast('age', new DecimalField({ maxDigits: 5, decimalPlaces: 1 })) })
+              .valuesList('d', { flat: true }),
+          big_text: () =>
+            Sample.objects
+              .orderBy('id')
+              .annotate({ t: Cast('big', new CharField({ maxLength: 50 })) })
+              .valuesList('t', { flat: true })
+              .slice(0, 8),
+        }),
+      (v) => {
+        const o = v as Record<string, unknown[]>;
+        return { ...o, age_decimal: o.age_decimal?.map((x) => (typeof x === 'string' ? normaliseDecimal(x) : x)) };
+      },
     );
     t('abs_integer', () =>
       Sample.objects
