@@ -60,7 +60,11 @@ eachDatabase('JSON fields', (db) => {
       expect(await ids({ data__owner__has_key: 'age' })).toEqual(['d1']);
       expect(await ids({ data__tags__has_key: '1' })).toEqual(['d1']);
       // Negation keeps Django's answer (SQL NULL documents stay out of `data__n: 1`).
-      expect((await Doc.objects.exclude({ data__owner__name: 'Ann' })).length).toBe(db.name === 'mysql' ? 5 : 5);
+      // Django 3.2 writes NOT (key = v AND data IS NOT NULL): a document without the key (or whose
+      // key is JSON null) compares as NULL and stays out; an SQL NULL document is in (json.null_semantics
+      // exclude_key_n_1 in the reference catalogue is Django's own answer to the same shape).
+      const excluded = await Doc.objects.exclude({ data__owner__name: 'Ann' }).orderBy('id');
+      expect(excluded.map((x) => Object.entries(d).find(([, v]) => v.id === x.id)?.[0])).toEqual(['d2', 'd6']);
       const { queries } = await captureQueries(() => Doc.objects.filter({ data__owner__name: 'Ann' }).fetchAll());
       const sql = queries[0]?.sql ?? '';
       if (db.name === 'postgres') expect(sql).toContain('where ("orm_json_doc"."data" #> $1::text[]) = $2::jsonb');

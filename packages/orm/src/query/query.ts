@@ -566,9 +566,10 @@ export class Query {
     const cond = this.buildCondition(path, value, key, pctx);
     // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
     if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
-      // On a JSON key: the key is present (Django's KeyTransformIsNull), not only the document.
+      // On a JSON key: the document IS NOT NULL, as Django 3.2 writes it (so a document without the
+      // key is excluded too: its key compares as NULL inside the NOT).
       if (cond.lhs.kind === 'jsonkey')
-        return WhereNode.create('AND', false, [cond, LookupNode.create('json_isnull', cond.lhs, undefined, false)]);
+        return WhereNode.create('AND', false, [cond, LookupNode.create('isnull', cond.lhs.arg, undefined, false)]);
       return WhereNode.create('AND', false, [
         cond,
         LookupNode.create(
@@ -654,6 +655,12 @@ export class Query {
     const model = this.meta.name;
     const last = rest[rest.length - 1] as string;
     const lookup = JSON_LOOKUPS.get(last);
+    // A lookup Spool does not support on JSON yet (gt, in, icontains, …) must not be read as one
+    // more key: that silently matched nothing. Django applies it to the key's value.
+    if (lookup === undefined && ALL_LOOKUPS.has(last))
+      throw new NotSupportedError(
+        `${model}: the lookup '${last}' in '${key}' is not supported on a JSON field or key yet (supported: exact, isnull, contains, contained_by, has_key, has_keys, has_any_keys).`,
+      );
     const keys = jsonPath(lookup === undefined ? rest : rest.slice(0, -1));
     const name = lookup ?? 'exact';
     const onKey = keys.length > 0;
