@@ -1209,6 +1209,14 @@ def _():
     return finite_samples().annotate(m=Mod('ratio', Value(2.0))).values_list('ratio', 'm')
 
 
+@query('functions.mod_float_mixed')
+def _():
+    """Mod with a float on one side: an integer column by a float, a float by an integer column, a decimal by a float column (PostgreSQL casts the floats to numeric)."""
+    return (finite_samples().exclude(small=0).filter(ratio__gt=0)
+            .annotate(a=Mod('small', Value(2.5)), b=Mod('ratio', 'small'), c=Mod('amount', 'ratio'))
+            .values_list('small', 'ratio', 'a', 'b', 'c'))
+
+
 @query('functions.power')
 def _():
     """Power(pages, 2) (two integers: FloatField), Power(price, 2) (DecimalField), Power(ratio, 0.5)."""

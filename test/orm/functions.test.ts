@@ -199,6 +199,26 @@ eachDatabase('database functions', (db) => {
         [null, null, null, null],
       ]);
       expect(() => Book.objects.annotate({ x: Abs('title') })).toThrow("Book: Abs() takes numbers, got CharField 'Book.title'.");
+      // Mod of a float: PostgreSQL has no MOD(double precision, ...) and casts floats to numeric, as Django.
+      const mods = await Sample.objects
+        .annotate({ m: Mod('ratio', 2), n: Mod('small', new Value(1.5)) })
+        .orderBy('small')
+        .valuesList('m', 'n');
+      expect(mods).toEqual([
+        [0.5, 1],
+        [-1.5, 0.5],
+        [null, 0],
+      ]);
+      const { queries } = await captureQueries(() =>
+        Sample.objects
+          .annotate({ m: Mod('ratio', 'small') })
+          .valuesList('m', { flat: true })
+          .fetchAll(),
+      );
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe('select MOD(CAST("orm_sample"."ratio" AS numeric(1000, 15)), "orm_sample"."small") as "m" from "orm_sample"');
+      else expect(sql).toBe('select MOD(`orm_sample`.`ratio`, `orm_sample`.`small`) as `m` from `orm_sample`');
     }));
 
   test('Cast to field types; the date of an instant in UTC', () =>

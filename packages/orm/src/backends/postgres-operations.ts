@@ -66,6 +66,13 @@ export class PostgresOperations extends BaseOperations {
     Left: 'LEFT(%(0)s, (%(1)s)::integer)',
     Right: 'RIGHT(%(0)s, (%(1)s)::integer)',
     StrIndex: 'STRPOS(%(0)s, %(1)s)',
+    // No MOD(double precision, ...) here: float arguments are cast to numeric (Django's
+    // FixDecimalInputMixin, same precision); the result is read as the float Django gives.
+    Mod: (n: FuncNode) => {
+      const floats = n.option.startsWith('float:') ? n.option.slice(6).split(',') : [];
+      const arg = (i: number) => (floats.includes(String(i)) ? `CAST(%(${i})s AS numeric(1000, 15))` : `%(${i})s`);
+      return `MOD(${arg(0)}, ${arg(1)})`;
+    },
     Cast(this: BaseOperations, n: FuncNode) {
       return `(%(0)s)::${this.castType(n.field as Field)}`;
     },

@@ -102,7 +102,11 @@ export function resolveFunc(f: Func, r: FunctionResolver): ExprNode {
     if (name === 'Mod' || name === 'Power') {
       // Django's NumericOutputFieldMixin: a decimal when an argument is one, else a float.
       const decimal = fields.some((x) => x?.lookupKind === 'decimal');
-      return FuncNode.create(name, args, decimal ? OUTPUT.decimal : OUTPUT.float);
+      // Which arguments are floats (`float:0,1`): PostgreSQL has no MOD of double precision, and
+      // casts them to numeric there (Django's FixDecimalInputMixin); other backends ignore it.
+      const floats = fields.flatMap((x, i) => (x?.lookupKind === 'float' ? [i] : []));
+      const option = name === 'Mod' && floats.length > 0 ? `float:${floats.join(',')}` : '';
+      return FuncNode.create(name, args, decimal ? OUTPUT.decimal : OUTPUT.float, option);
     }
     return FuncNode.create(name, args, fields[0] ?? OUTPUT.float);
   }
