@@ -137,6 +137,18 @@ eachDatabase('debug page', (db) => {
       expect(await page.$eval(`${leak} summary`, (s) => s.textContent)).toMatch(/'GET \/hold' held 'default' for \d+ ms/);
       // The stack of where the scope leased (for a request: where its scope was opened).
       expect(await page.$eval(`${leak} pre`, (p) => p.textContent)).toMatch(/\n\s+at \S/);
+      // What a reader opened stays open while new leaks, requests and samples arrive (the page adds
+      // them one by one; it redrew the whole list per event, which closed it and churned the DOM).
+      const opened = await page.$eval(leak, (d) => {
+        d.setAttribute('open', ''); // as a click on its summary does
+        return d.getAttribute('data-leak-scope');
+      });
+      expect(await (await fetch(`${base}/hold`)).text()).toBe('released');
+      await page.waitForSelector(`details[data-leak-scope]:not([data-leak-scope="${opened}"]):has(summary:has-text("GET /hold"))`, {
+        state: 'attached',
+        timeout: 10_000,
+      });
+      expect(await page.$eval(`details[data-leak-scope="${opened}"]`, (d) => d.hasAttribute('open'))).toBe(true);
 
       loading = false;
       await load;

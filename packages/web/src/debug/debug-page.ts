@@ -113,13 +113,52 @@ const SCRIPT = `
     tr.appendChild(el('td', {}, extra ? [extra] : []));
     return tr;
   }
+  // Drawn from scratch when the aliases or threads change; otherwise updated in place every
+  // sample (figures, chart, sparklines), so that a reader's selection or a script's handle on a
+  // row survives the next sample.
+  var shape = '';
+  function shapeOf(sample) {
+    return aliasesOf(sample).map(function (alias) {
+      return alias + ':' + sample.threads.filter(function (t) { return t.aliases[alias]; }).map(function (t) { return t.threadId; }).join(',');
+    }).join(';');
+  }
+  function updateConnections(latest) {
+    aliasesOf(latest).forEach(function (alias) {
+      var section = $('connections').querySelector('section[data-alias="' + CSS.escape(alias) + '"]');
+      var old = section.querySelector('svg.chart');
+      section.replaceChild(chart(alias), old);
+      var body = section.querySelector('tbody');
+      function fill(tr, figures) {
+        FIGURES.forEach(function (f) {
+          var td = tr.querySelector('td[data-field="' + f + '"]');
+          var text = String(figures[f]);
+          if (td.textContent !== text) td.textContent = text;
+        });
+      }
+      latest.threads.forEach(function (t) {
+        if (!t.aliases[alias]) return;
+        var tr = body.querySelector('tr[data-thread="' + t.threadId + '"]');
+        fill(tr, t.aliases[alias]);
+        var cell = tr.lastChild;
+        cell.replaceChild(spark(t.threadId, alias), cell.firstChild);
+      });
+      var sums = {};
+      FIGURES.forEach(function (f) { sums[f] = total(latest, alias, f); });
+      fill(body.querySelector('tr[data-thread="total"]'), sums);
+    });
+  }
   function renderConnections() {
     var root = $('connections');
     var latest = state.samples[state.samples.length - 1];
+    if (latest) {
+      $('sampled').textContent = 'sample #' + latest.seq + ' at ' + new Date(latest.at).toLocaleTimeString();
+      $('sampled').setAttribute('data-seq', String(latest.seq));
+      var next = shapeOf(latest);
+      if (next === shape && next !== '') { updateConnections(latest); return; }
+      shape = next;
+    } else shape = '';
     root.textContent = '';
     if (!latest) { root.appendChild(el('p', { 'class': 'empty' }, ['Waiting for the first sample…'])); return; }
-    $('sampled').textContent = 'sample #' + latest.seq + ' at ' + new Date(latest.at).toLocaleTimeString();
-    $('sampled').setAttribute('data-seq', String(latest.seq));
     var aliases = aliasesOf(latest);
     if (aliases.length === 0) root.appendChild(el('p', { 'class': 'empty' }, ['No connection used yet.']));
     aliases.forEach(function (alias) {
@@ -141,51 +180,62 @@ const SCRIPT = `
       root.appendChild(section);
     });
   }
-  function renderLeaks() {
-    var root = $('leaks');
-    root.textContent = '';
-    if (state.leaks.length === 0) { root.appendChild(el('p', { 'class': 'empty' }, ['No leak reported.'])); return; }
-    state.leaks.slice().reverse().forEach(function (l) {
-      root.appendChild(el('details', { 'data-leak-scope': String(l.scopeId) }, [
-        el('summary', {}, [new Date(l.at).toLocaleTimeString() + " — scope #" + l.scopeId + (l.scopeName ? " '" + l.scopeName + "'" : '') + " held '" + l.alias + "' for " + l.heldMs + ' ms (connection ' + l.connectionId + ')']),
-        el('pre', {}, [l.stack || '(no stack: captureStacks is off)']),
-      ]));
-    });
+  // Leaks, waits and requests arrive one by one, dozens a second under load: each new one is
+  // added at the top and the oldest dropped, so what is on screen stays put (a <details> the
+  // reader opened stays open, and a burst costs one element per event, not a redraw of all 50).
+  function leakItem(l) {
+    return el('details', { 'data-leak-scope': String(l.scopeId) }, [
+      el('summary', {}, [new Date(l.at).toLocaleTimeString() + " — scope #" + l.scopeId + (l.scopeName ? " '" + l.scopeName + "'" : '') + " held '" + l.alias + "' for " + l.heldMs + ' ms (connection ' + l.connectionId + ')']),
+      el('pre', {}, [l.stack || '(no stack: captureStacks is off)']),
+    ]);
   }
-  function renderWaits() {
-    var root = $('waits');
-    root.textContent = '';
-    if (state.waits.length === 0) { root.appendChild(el('p', { 'class': 'empty' }, ['No scope had to wait for a connection.'])); return; }
+  function waitItem(w) {
+    return el('tr', {}, [el('td', {}, [new Date(w.at).toLocaleTimeString()]), el('td', {}, ["'" + w.alias + "'"]), el('td', {}, ['scope #' + w.scopeId]), el('td', { 'data-field': 'waitedMs' }, [w.waitedMs + ' ms'])]);
+  }
+  function requestItem(r) {
+    var queries = el('table', {}, [el('thead', {}, [el('tr', {}, ['SQL', 'ms', 'alias', 'connection', 'server id'].map(function (h) { return el('th', {}, [h]); }))])]);
     var body = el('tbody');
-    state.waits.slice().reverse().forEach(function (w) {
-      body.appendChild(el('tr', {}, [el('td', {}, [new Date(w.at).toLocaleTimeString()]), el('td', {}, ["'" + w.alias + "'"]), el('td', {}, ['scope #' + w.scopeId]), el('td', { 'data-field': 'waitedMs' }, [w.waitedMs + ' ms'])]));
-    });
-    root.appendChild(el('table', {}, [el('thead', {}, [el('tr', {}, [el('th', {}, ['when']), el('th', {}, ['alias']), el('th', {}, ['scope']), el('th', {}, ['waited'])])]), body]));
-  }
-  function renderRequests() {
-    var root = $('requests');
-    root.textContent = '';
-    if (state.requests.length === 0) { root.appendChild(el('p', { 'class': 'empty' }, ['No request yet.'])); return; }
-    state.requests.slice().reverse().forEach(function (r) {
-      var queries = el('table', {}, [el('thead', {}, [el('tr', {}, ['SQL', 'ms', 'alias', 'connection', 'server id'].map(function (h) { return el('th', {}, [h]); }))])]);
-      var body = el('tbody');
-      r.queries.forEach(function (q) {
-        body.appendChild(el('tr', { 'data-query': '' }, [
-          el('td', { 'class': 'sql' }, [q.sql + (q.error ? '\\n  → ' + q.error : '')]),
-          el('td', {}, [q.durationMs.toFixed(2)]),
-          el('td', {}, [q.alias]),
-          el('td', {}, [String(q.connectionId)]),
-          el('td', {}, [String(q.serverId)]),
-        ]));
-      });
-      queries.appendChild(body);
-      var status = r.clientGone ? el('span', { 'class': 'gone' }, ['client gone']) : el('span', { 'class': 'status-' + String(r.status).charAt(0) }, [String(r.status)]);
-      root.appendChild(el('details', { 'data-request': String(r.id), 'data-scope': String(r.scopeId) }, [
-        el('summary', {}, [r.method + ' ' + r.url + ' — ', status, ' — ' + r.durationMs + ' ms — ' + r.queries.length + (r.droppedQueries ? '+' + r.droppedQueries : '') + ' queries' + (r.error ? ' — ' + r.error : '')]),
-        queries,
+    r.queries.forEach(function (q) {
+      body.appendChild(el('tr', { 'data-query': '' }, [
+        el('td', { 'class': 'sql' }, [q.sql + (q.error ? '\\n  → ' + q.error : '')]),
+        el('td', {}, [q.durationMs.toFixed(2)]),
+        el('td', {}, [q.alias]),
+        el('td', {}, [String(q.connectionId)]),
+        el('td', {}, [String(q.serverId)]),
       ]));
     });
+    queries.appendChild(body);
+    var status = r.clientGone ? el('span', { 'class': 'gone' }, ['client gone']) : el('span', { 'class': 'status-' + String(r.status).charAt(0) }, [String(r.status)]);
+    return el('details', { 'data-request': String(r.id), 'data-scope': String(r.scopeId) }, [
+      el('summary', {}, [r.method + ' ' + r.url + ' — ', status, ' — ' + r.durationMs + ' ms — ' + r.queries.length + (r.droppedQueries ? '+' + r.droppedQueries : '') + ' queries' + (r.error ? ' — ' + r.error : '')]),
+      queries,
+    ]);
   }
+  function waitsTable() {
+    return el('table', {}, [el('thead', {}, [el('tr', {}, [el('th', {}, ['when']), el('th', {}, ['alias']), el('th', {}, ['scope']), el('th', {}, ['waited'])])]), el('tbody')]);
+  }
+  // A list drawn from scratch (the first snapshot, or a reconnect's).
+  function renderList(root, items, item, empty, container) {
+    root.textContent = '';
+    if (items.length === 0) { root.appendChild(el('p', { 'class': 'empty' }, [empty])); return; }
+    var parent = root;
+    if (container) { root.appendChild(container()); parent = root.querySelector('tbody'); }
+    items.slice().reverse().forEach(function (x) { parent.appendChild(item(x)); });
+  }
+  // One more item at the top of a list already drawn; the oldest beyond max leaves.
+  function addToList(root, x, item, max, container) {
+    if (root.querySelector('p.empty')) root.textContent = '';
+    var parent = root;
+    if (container) {
+      parent = root.querySelector('tbody');
+      if (!parent) { root.appendChild(container()); parent = root.querySelector('tbody'); }
+    }
+    parent.insertBefore(item(x), parent.firstChild);
+    while (parent.children.length > max) parent.removeChild(parent.lastChild);
+  }
+  function renderLeaks() { renderList($('leaks'), state.leaks, leakItem, 'No leak reported.'); }
+  function renderWaits() { renderList($('waits'), state.waits, waitItem, 'No scope had to wait for a connection.', waitsTable); }
+  function renderRequests() { renderList($('requests'), state.requests, requestItem, 'No request yet.'); }
   function renderAll() { renderConnections(); renderLeaks(); renderWaits(); renderRequests(); }
   function push(list, item, max) { list.push(item); if (list.length > max) list.splice(0, list.length - max); }
 
@@ -198,9 +248,9 @@ const SCRIPT = `
     renderAll();
   });
   source.addEventListener('sample', function (e) { push(state.samples, JSON.parse(e.data), state.maxSamples); renderConnections(); });
-  source.addEventListener('request', function (e) { push(state.requests, JSON.parse(e.data), 50); renderRequests(); });
-  source.addEventListener('leak', function (e) { push(state.leaks, JSON.parse(e.data), 50); renderLeaks(); });
-  source.addEventListener('wait', function (e) { push(state.waits, JSON.parse(e.data), 50); renderWaits(); });
+  source.addEventListener('request', function (e) { var r = JSON.parse(e.data); push(state.requests, r, 50); addToList($('requests'), r, requestItem, 50); });
+  source.addEventListener('leak', function (e) { var l = JSON.parse(e.data); push(state.leaks, l, 50); addToList($('leaks'), l, leakItem, 50); });
+  source.addEventListener('wait', function (e) { var w = JSON.parse(e.data); push(state.waits, w, 50); addToList($('waits'), w, waitItem, 50, waitsTable); });
 })();
 `;
 
