@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { here } from './lib.mjs';
 
-const all = ['scope-overhead', 'contention', 'orm', 'hydrate', 'cold-start', 'workers', 'typecheck'];
+const all = ['scope-overhead', 'contention', 'orm', 'hydrate', 'cold-start', 'web', 'workers', 'typecheck'];
 const only = process.env.BENCH_ONLY?.split(',');
 let failed = 0;
 for (const name of all) {
