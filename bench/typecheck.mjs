@@ -8,11 +8,14 @@
 // bench/results/typecheck.json.
 //
 //   node bench/typecheck.mjs          BENCH_TYPECHECK_MODELS=0,10,50  BENCH_TYPECHECK_RUNS=3  BENCH_KEEP=1 (keep the generated project)
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { here, table, writeResults } from './lib.mjs';
+
+// The compiler options of a user's project (shared with test/orm/types.test.ts).
+const USER_COMPILER_OPTIONS = JSON.parse(readFileSync(join(here, '..', 'test', 'support', 'user-project-compiler-options.json'), 'utf8'));
 
 const root = join(here, '..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -88,15 +91,7 @@ function generate(dir, n) {
     join(dir, 'tsconfig.json'),
     JSON.stringify(
       {
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'Node16',
-          moduleResolution: 'Node16',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
+        compilerOptions: USER_COMPILER_OPTIONS,
         files: ['schema.ts'],
       },
       null,

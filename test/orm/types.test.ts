@@ -3,7 +3,7 @@
 // The compiler's error messages name the model (issue 9): a small project with deliberate errors
 // is compiled and the text of each error is checked.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -61,15 +61,10 @@ test('compiler errors name the model (Book, not its expanded field map)', () => 
   try {
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     writeFileSync(join(dir, 'models.ts'), SOURCE);
-    const compilerOptions = {
-      target: 'ES2022',
-      module: 'Node16',
-      moduleResolution: 'Node16',
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      types: [],
-    };
+    // The compiler options of a user's project (shared with bench/typecheck.mjs).
+    const compilerOptions: unknown = JSON.parse(
+      readFileSync(join(__dirname, '..', 'support', 'user-project-compiler-options.json'), 'utf8'),
+    );
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['models.ts'] }));
     const res = spawnSync(process.execPath, [tsc, '-p', dir, '--pretty', 'false', '--noErrorTruncation'], { cwd: dir, encoding: 'utf8' });
     // First line of each diagnostic, by line number.
