@@ -1415,6 +1415,37 @@ def _():
     return first_books().values_list('id', 'pages')
 
 
+@query('conditional.when_exists')
+def _():
+    """When(Exists(...)) and When(~Exists(...)) without Q: a boolean expression as the condition."""
+    long_books = Book.objects.filter(author=OuterRef('pk'), pages__gt=500)
+    any_book = Book.objects.filter(author=OuterRef('pk'))
+    return Author.objects.filter(id__lte=20).order_by('id').annotate(
+        kind=Case(When(Exists(long_books), then=Value('long')), When(~Exists(any_book), then=Value('none')), default=Value('short'))
+    ).values_list('id', 'kind')
+
+
+@query('conditional.when_exists_and_lookups')
+def _():
+    """When(Q(Exists(...)) & Q(age__gt=40)): a boolean expression combined with lookups in a Q."""
+    long_books = Book.objects.filter(author=OuterRef('pk'), pages__gt=500)
+    return Author.objects.filter(id__lte=20).order_by('id').annotate(
+        x=Case(When(Q(Exists(long_books)) & Q(age__gt=40), then=Value(1)), default=Value(0))
+    ).values_list('id', 'age', 'x')
+
+
+@query('conditional.when_boolean_case')
+def _():
+    """When(<a Case of boolean output>): any boolean expression is a condition; filter() takes one too."""
+    old = Case(When(age__gt=40, then=Value(True)), default=Value(False))
+    return {
+        'annotate': list(Author.objects.filter(id__lte=20).order_by('id').annotate(
+            x=Case(When(old, then=Value('old')), default=Value('young'))
+        ).values_list('id', 'x')),
+        'filter': list(ids(Author.objects.filter(old))),
+    }
+
+
 @query('conditional.case_count_aggregate')
 def _():
     """Sum(Case(When(..., then=1), default=0)): the pre-filter= idiom."""

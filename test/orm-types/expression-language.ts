@@ -1,5 +1,23 @@
 // Issue 10 (subqueries, windows, JSON): annotation types inferred from the expression; wrong uses rejected.
-import { Count, Exists, F, FirstValue, Lag, OuterRef, Q, Rank, RowNumber, Subquery, Sum, Window, type JSONLike } from '@spool/orm';
+import {
+  Case,
+  Count,
+  Exists,
+  F,
+  FirstValue,
+  Lag,
+  Lower,
+  OuterRef,
+  Q,
+  Rank,
+  RowNumber,
+  Subquery,
+  Sum,
+  Value,
+  When,
+  Window,
+  type JSONLike,
+} from '@spool/orm';
 import type { Equal, Expect } from './utils';
 import { Author, Book } from './models';
 
@@ -25,6 +43,19 @@ export async function subqueries(): Promise<void> {
   void Author.objects.filter(F('age'));
   // @ts-expect-error -- Subquery takes a query set
   void Subquery(['x']);
+  // A boolean expression is a When condition (Django's conditional expressions), without Q.
+  const old = Case(When({ age__gt: 40 }, new Value(true)), { default: new Value(false) });
+  const kinds = await Author.objects.annotate({
+    kind: Case(When(Exists(books), new Value('writer')), When(old, new Value('old')), { default: new Value('-') }),
+    n: Case(When(Exists(books).not(), new Value(0)), { default: new Value(1) }),
+  });
+  type T5 = Expect<Equal<(typeof kinds)[number]['kind'], string>>;
+  type T6 = Expect<Equal<(typeof kinds)[number]['n'], number>>;
+  void Author.objects.filter(old);
+  // @ts-expect-error -- a field reference is not a condition (compare it: { flag: true })
+  void When(F('age'), new Value(1));
+  // @ts-expect-error -- a text expression is not a condition
+  void When(Lower('name'), new Value(1));
 }
 
 export async function windows(): Promise<void> {

@@ -1,7 +1,7 @@
 // Conditional expressions on three databases: Case/When in annotate, filter, orderBy, update and
 // inside aggregates; conditional aggregates (filter: Q), distinct counts, StdDev and Variance.
 // Expected rows are Django 3.2's answers on the same data.
-import { BooleanField, Case, Count, F, Q, StdDev, Sum, Upper, Value, Variance, When } from '@spool/orm';
+import { BooleanField, Case, Count, Exists, F, Lower, OuterRef, Q, StdDev, Sum, Upper, Value, Variance, When } from '@spool/orm';
 import { captureQueries } from '@spool/testing';
 import { eachDatabase } from '../support/helpers';
 import { Author, Book } from './models';
@@ -71,6 +71,59 @@ eachDatabase('conditional expressions', (db) => {
         'Case: expression contains mixed types: CharField, IntegerField. You must set outputField.',
       );
       expect(() => When({}, new Value(1))).toThrow('When() takes a Q or lookups');
+    }));
+
+  test('When takes a boolean expression (Exists, a boolean Case) as its condition, as Django', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const long = Exists(Book.objects.filter({ author: OuterRef('pk'), pages__gt: 300 }));
+      const kind = Case(
+        When(long, new Value('long')),
+        When(Exists(Book.objects.filter({ author: OuterRef('pk') })).not(), new Value('none')),
+        {
+          default: new Value('short'),
+        },
+      );
+      expect(await Author.objects.annotate({ kind }).orderBy('id').valuesList('name', 'kind')).toEqual([
+        ['Ann Archer', 'long'],
+        ['Bob Brown', 'long'],
+        ['cat carter', 'short'],
+        ['Dan Drake', 'none'],
+      ]);
+      // A Case of boolean output is a condition too, in When and in filter().
+      const older = Case(When({ age__gt: 30 }, new Value(true)), { default: new Value(false) });
+      expect(
+        await Author.objects
+          .annotate({ x: Case(When(older, new Value(1)), { default: new Value(0) }) })
+          .orderBy('id')
+          .valuesList('x', { flat: true }),
+      ).toEqual([1, 1, 0, 0]);
+      expect(await Author.objects.filter(older).orderBy('id').valuesList('name', { flat: true })).toEqual(['Ann Archer', 'Bob Brown']);
+      const { queries } = await captureQueries(() =>
+        Author.objects
+          .annotate({ x: Case(When(long, new Value(1)), { default: new Value(0) }) })
+          .valuesList('x', { flat: true })
+          .fetchAll(),
+      );
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe(
+          'select CASE WHEN EXISTS (select 1 as "a" from "orm_book" as "U0" where "U0"."author_id" = "orm_author"."id" and "U0"."pages" > $1 limit $2) THEN CAST($3 AS bigint) ELSE CAST($4 AS bigint) END as "x" from "orm_author" order by "orm_author"."name" asc',
+        );
+      else if (db.name === 'mysql')
+        expect(sql).toBe(
+          'select CASE WHEN EXISTS (select 1 as `a` from `orm_book` as `U0` where `U0`.`author_id` = `orm_author`.`id` and `U0`.`pages` > ? limit ?) THEN CAST(? AS SIGNED) ELSE CAST(? AS SIGNED) END as `x` from `orm_author` order by `orm_author`.`name` asc',
+        );
+      else
+        expect(sql).toBe(
+          'select CASE WHEN EXISTS (select 1 as `a` from `orm_book` as `U0` where `U0`.`author_id` = `orm_author`.`id` and `U0`.`pages` > ? limit ?) THEN CAST(? AS INTEGER) ELSE CAST(? AS INTEGER) END as `x` from `orm_author` order by `orm_author`.`name` asc',
+        );
+      // Not conditions: a field reference (Django: "When() supports a Q object, a boolean expression, or lookups"), text, an empty Q.
+      expect(() => When(F('age') as never, new Value(1))).toThrow(
+        'When() supports a Q object, a boolean expression (Exists(...)), or lookups',
+      );
+      expect(() => When(Lower('name') as never, new Value(1))).toThrow('When() supports a Q object');
+      expect(() => When(Q(), new Value(1))).toThrow("When(): an empty Q() can't be used as a condition");
     }));
 
   test('Case/When in filter, orderBy, update, and inside an aggregate', () =>

@@ -520,6 +520,42 @@ eachDatabase('Django answers (expression language)', (db) => {
         });
         return firstBooks().valuesList('id', 'pages');
       }));
+    test('when_exists', () =>
+      check('conditional.when_exists', () => {
+        const longBooks = Book.objects.filter({ author: OuterRef('pk'), pages__gt: 500 });
+        const anyBook = Book.objects.filter({ author: OuterRef('pk') });
+        return Author.objects
+          .filter({ id__lte: 20 })
+          .orderBy('id')
+          .annotate({
+            kind: Case(When(Exists(longBooks), new Value('long')), When(Exists(anyBook).not(), new Value('none')), {
+              default: new Value('short'),
+            }),
+          })
+          .valuesList('id', 'kind');
+      }));
+    test('when_exists_and_lookups', () =>
+      check('conditional.when_exists_and_lookups', () => {
+        const longBooks = Book.objects.filter({ author: OuterRef('pk'), pages__gt: 500 });
+        return Author.objects
+          .filter({ id__lte: 20 })
+          .orderBy('id')
+          .annotate({ x: Case(When(Q<Author>(Exists(longBooks)).and({ age__gt: 40 }), new Value(1)), { default: new Value(0) }) })
+          .valuesList('id', 'age', 'x');
+      }));
+    test('when_boolean_case', () =>
+      check('conditional.when_boolean_case', () => {
+        const old = Case(When({ age__gt: 40 }, new Value(true)), { default: new Value(false) });
+        return each({
+          annotate: () =>
+            Author.objects
+              .filter({ id__lte: 20 })
+              .orderBy('id')
+              .annotate({ x: Case(When(old, new Value('old')), { default: new Value('young') }) })
+              .valuesList('id', 'x'),
+          filter: () => idsOf(Author.objects.filter(old)),
+        });
+      }));
     test('case_count_aggregate', () =>
       check('conditional.case_count_aggregate', () =>
         Book.objects.aggregate({

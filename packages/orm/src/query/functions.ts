@@ -407,26 +407,83 @@ export function Now(): Func<Date> {
 
 // ---- conditions ----------------------------------------------------------------------------------------------------
 
-/** One branch of a `Case` (see `When()`): when `condition` (a Q, or lookups) holds, `then`. */
+/**
+ * A boolean expression as a condition (Django's `conditional` expressions): `Exists(...)` (or its
+ * `.not()`), a `Case` or `Func` of boolean output, a boolean `Value`. Its type is checked again when
+ * the query resolves it (a `Func` of unknown output type may be anything).
+ */
+export type BooleanExpression = Expression<boolean> | Expression<boolean | null>;
+
+/** What `When()` takes as its condition: a Q, an object of lookups, or a boolean expression. */
+export type WhenCondition = QNode<never> | QNode<unknown> | Readonly<Record<string, unknown>> | BooleanExpression;
+
+/** One branch of a `Case` (see `When()`): when `condition` (a Q, lookups or a boolean expression) holds, `then`. */
 export class WhenBranch<T = unknown> {
   declare readonly __type: T;
   readonly condition: QNode<unknown>;
   readonly then: Expression;
-  constructor(condition: QNode<never> | QNode<unknown> | Readonly<Record<string, unknown>>, then: Arg) {
-    if (QNode.is(condition)) this.condition = condition as QNode<unknown>;
-    else if (condition !== null && typeof condition === 'object' && !Expression.is(condition)) {
+  constructor(condition: WhenCondition, then: Arg) {
+    if (QNode.is(condition)) {
+      // Django: "An empty Q() can't be used as a When() condition."
+      if ((condition as QNode<unknown>).empty)
+        throw new TypeError("When(): an empty Q() can't be used as a condition (it matches every row).");
+      this.condition = condition as QNode<unknown>;
+    } else if (Expression.is(condition)) {
+      // Django's When accepts an expression whose output is a boolean (`conditional`); a field reference is not one.
+      if (!isConditional(condition))
+        throw new TypeError(
+          `When() supports a Q object, a boolean expression (Exists(...)), or lookups as a condition, got ${describeExpression(condition)}.`,
+        );
+      this.condition = new QNode('AND', false, [condition as unknown as BooleanExpression & { readonly __type: boolean }]);
+    } else if (condition !== null && typeof condition === 'object') {
       if (Object.keys(condition).length === 0) throw new TypeError('When() takes a Q or lookups: an empty condition matches every row.');
       this.condition = new QNode('AND', false, Object.entries(condition));
-    } else throw new TypeError('When(condition, then): condition must be a Q or an object of lookups ({ pages__gt: 300 }).');
+    } else
+      throw new TypeError(
+        'When(condition, then): condition must be a Q, an object of lookups ({ pages__gt: 300 }) or a boolean expression (Exists(...)).',
+      );
     this.then = toExpression(then, 'When');
   }
 }
 
-/** A branch of a `Case`: `When({ pages__gt: 300 }, Value('long'))` (a string `then` is a field path, as in Django). */
-export function When<const A extends Arg>(
-  condition: QNode<never> | QNode<unknown> | Readonly<Record<string, unknown>>,
-  then: A,
-): WhenBranch<ArgValue<A>> {
+/** Can `e` be a condition (before resolving: a known non-boolean output is refused)? */
+function isConditional(e: Expression): boolean {
+  const x = e as Expression & { outputField?: Field; options?: FuncOptions; builtin?: string; value?: unknown };
+  switch (e.kind) {
+    case 'exists':
+      return true;
+    case 'ref':
+    case 'outerref':
+    case 'combined':
+    case 'aggregate':
+    case 'window':
+    case 'winfn':
+      return false;
+    case 'value':
+      return x.outputField !== undefined ? x.outputField.lookupKind === 'boolean' : typeof x.value === 'boolean';
+    case 'case':
+    case 'wrapper':
+      return x.outputField === undefined || x.outputField.lookupKind === 'boolean';
+    case 'func': {
+      const out = x.options?.outputField;
+      if (out !== undefined) return out.lookupKind === 'boolean';
+      return x.builtin === '' || x.builtin === 'Coalesce' || x.builtin === 'NullIf' || x.builtin === 'Cast';
+    }
+    default:
+      return true;
+  }
+}
+
+function describeExpression(e: Expression): string {
+  return e.kind === 'ref' ? `F('${(e as FieldRef).name}') (compare it: { ${(e as FieldRef).name}: true })` : `a ${e.constructor.name}`;
+}
+
+/**
+ * A branch of a `Case`: `When({ pages__gt: 300 }, Value('long'))` (a string `then` is a field path,
+ * as in Django). The condition is a `Q`, an object of lookups, or a boolean expression:
+ * `When(Exists(Book.objects.filter({ author: OuterRef('pk') })), Value('author'))`.
+ */
+export function When<const A extends Arg>(condition: WhenCondition, then: A): WhenBranch<ArgValue<A>> {
   return new WhenBranch(condition, then);
 }
 

@@ -511,7 +511,7 @@ export class Query {
         const field = this.outputOf(node);
         if (field?.lookupKind !== 'boolean')
           throw new TypeError(
-            `${this.meta.name}: filter() takes a boolean expression (Exists(...)), got one of type ${field?.internalType ?? 'unknown'}.`,
+            `${this.meta.name}: a condition (filter(), Q, When) takes a boolean expression (Exists(...)), got one of type ${field?.internalType ?? 'unknown'}.`,
           );
         children.push(LookupNode.create('expr', node, undefined));
       } else {
