@@ -8,7 +8,6 @@
 // one bundle, so all entries share one instance of every module (the handler's state, the model
 // registry). The entry's export names are listed for Node's CommonJS lexer, so ESM named imports
 // keep working. Dependencies (knex, drivers, other @spool packages) stay require()s.
-import { build } from 'esbuild';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -25,6 +24,22 @@ const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.pee
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
+
+// Without esbuild (a checkout whose node_modules predate it): entry files that require tsc's
+// output directly, so the package still works, unpacked; loadKnex() then requires knex.
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch {
+  console.warn(`bundle-dist: esbuild is not installed (npm ci): ${pkg.name} left unpacked (slower cold start)`);
+  for (const entry of entries) {
+    writeFileSync(
+      join(out, `${entry.replace(/\//g, '-')}.js`),
+      `'use strict';\n// Unpacked build (no esbuild): scripts/bundle-dist.mjs.\nmodule.exports = require('../${entry}.js');\n`,
+    );
+  }
+  process.exit(0);
+}
 const key = (entry) => entry.replace(/\/index$/, '').replace(/\W/g, '_');
 await build({
   stdin: {
