@@ -1906,6 +1906,105 @@ def _():
     return docs().filter(doc__has_key='owner').annotate(owner=KeyTransform('owner', 'doc')).values_list('id', 'owner')
 
 
+@query('json.key_numeric_lookups', spool="Sample.objects.filter({ doc__n__gt: 2 }) ...")
+def _():
+    """gt/gte/lt/lte on a key holding numbers, a string "3", JSON null and nothing (KeyTransformNumericLookupMixin)."""
+    S = Sample.objects
+    return {
+        'gt_2': list(ids(S.filter(doc__n__gt=2))),
+        'gte_2': list(ids(S.filter(doc__n__gte=2))),
+        'lt_2': list(ids(S.filter(doc__n__lt=2))),
+        'lte_2_5': list(ids(S.filter(doc__n__lte=2.5))),
+        'gt_string_2': list(ids(S.filter(doc__n__gt='2'))),
+        'lt_string_3': list(ids(S.filter(doc__n__lt='3'))),
+        'owner_age_gte_30': list(ids(S.filter(doc__owner__age__gte=30))),
+        'exclude_gt_2': list(ids(S.exclude(doc__n__gt=2))),
+    }
+
+
+@query('json.key_in')
+def _():
+    """__in on a key: numbers, strings, a mix, nested keys (KeyTransformIn)."""
+    S = Sample.objects
+    return {
+        'n_in_0_10': list(ids(S.filter(doc__n__in=[0, 10]))),
+        'n_in_string_3': list(ids(S.filter(doc__n__in=['3']))),
+        'n_in_3_2_5': list(ids(S.filter(doc__n__in=[3, 2.5]))),
+        'name_in': list(ids(S.filter(doc__owner__name__in=['Ann', 'bob']))),
+        'tags_0_in': list(ids(S.filter(doc__tags__0__in=['web', 'rust']))),
+    }
+
+
+@query('json.key_text_lookups_all')
+def _():
+    """Every text lookup on a key (KeyTransformIExact, IContains, StartsWith, ..., Regex, IRegex), on strings and numbers."""
+    S = Sample.objects
+    return {
+        'name_iexact_ANN': list(ids(S.filter(doc__owner__name__iexact='ANN'))),
+        'name_icontains_O': list(ids(S.filter(doc__owner__name__icontains='O'))),
+        'name_istartswith_b': list(ids(S.filter(doc__owner__name__istartswith='B'))),
+        'name_startswith_a': list(ids(S.filter(doc__owner__name__startswith='a'))),
+        'name_endswith_n': list(ids(S.filter(doc__owner__name__endswith='n'))),
+        'name_iendswith_N': list(ids(S.filter(doc__owner__name__iendswith='N'))),
+        'name_regex': list(ids(S.filter(doc__owner__name__regex='^[AZ]'))),
+        'name_iregex': list(ids(S.filter(doc__owner__name__iregex='^(a|b)'))),
+        'tags_0_icontains_PY': list(ids(S.filter(doc__tags__0__icontains='PY'))),
+        'n_startswith_2': list(ids(S.filter(doc__n__startswith='2'))),
+        'n_iexact_3': list(ids(S.filter(doc__n__iexact='3'))),
+        'name_icontains_percent': list(ids(S.filter(doc__owner__name__icontains='%'))),
+        'exclude_name_istartswith_a': list(ids(S.exclude(doc__owner__name__istartswith='a'))),
+    }
+
+
+@query('json.key_contains_string')
+def _():
+    """doc__owner__name__contains='An': JSON containment on the key (not a text lookup), as on the document."""
+    return ids(Sample.objects.filter(doc__owner__name__contains='An'))
+
+
+@query('json.key_contains_value')
+def _():
+    """doc__owner__name__contains='Ann' and doc__tags__contains=['python']: containment on a key."""
+    S = Sample.objects
+    return {'name': list(ids(S.filter(doc__owner__name__contains='Ann'))), 'tags': list(ids(S.filter(doc__tags__contains=['python'])))}
+
+
+@query('json.f_key_annotate')
+def _():
+    """annotate(x=F('doc__owner__name'), n=F('doc__n'), owner=F('doc__owner')): KeyTransform values."""
+    return docs().filter(doc__has_key='owner').annotate(x=F('doc__owner__name'), n=F('doc__n'), owner=F('doc__owner')).values_list('id', 'x', 'n', 'owner')
+
+
+@query('json.f_key_annotate_string_number')
+def _():
+    """annotate(n=F('doc__n')) on the documents with n 2, 2.5 and "3"."""
+    return docs().filter(doc__n__in=[2, 2.5, '3']).annotate(x=F('doc__n')).values_list('id', 'x')
+
+
+@query('json.f_key_order_by')
+def _():
+    """order_by(F('doc__owner__name').desc(), 'id') over the documents with an owner."""
+    return Sample.objects.filter(doc__has_key='owner').order_by(F('doc__owner__name').desc(), 'id').values_list('id', flat=True)
+
+
+@query('json.f_key_filter_rhs')
+def _():
+    """filter(doc__n__lt=F('doc__owner__age')): a key compared with another key of the same row."""
+    return ids(Sample.objects.filter(doc__n__lt=F('doc__owner__age')))
+
+
+@query('json.key_transform_nested')
+def _():
+    """KeyTextTransform('name', KeyTransform('owner', 'doc')) and KeyTransform('0', 'doc__tags')."""
+    return docs().filter(doc__has_key='tags').annotate(name=KeyTextTransform('name', KeyTransform('owner', 'doc')), t0=KeyTransform('0', 'doc__tags')).values_list('id', 'name', 't0')
+
+
+@query('json.key_text_transform_string_number')
+def _():
+    """KeyTextTransform('n', 'doc') on n = 2, 2.5 and "3" (text on PostgreSQL, read through JSONField.from_db_value)."""
+    return docs().filter(doc__n__in=[2, 2.5, '3']).annotate(x=KeyTextTransform('n', 'doc')).values_list('id', 'x')
+
+
 # =============================================================================================
 # grouping: values() after an aggregate annotate() (rows stay one per object)
 # =============================================================================================

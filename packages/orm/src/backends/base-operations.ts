@@ -107,6 +107,23 @@ export interface JsonSql {
   readonly containedBy: string | undefined;
   /** The document has the path `%rhs`. */
   readonly hasPath: string;
+  /** The value at `%path` as text (Django's `KeyTextTransform`, selected: read back through `jsonFromText` as Django's `from_db_value`). */
+  readonly keyText: string;
+  /** The value at `%path` as the left-hand side of a text lookup (`icontains`, `startswith`, `regex`, ...). */
+  readonly keyTextLookup: string;
+  /** The value at `%path` as the left-hand side of `gt`/`gte`/`lt`/`lte`/`in` (Django's `KeyTransform` with the backend's lookup cast). */
+  readonly keyCompare: string;
+  /** The right-hand side `%rhs` of `gt`/`gte`/`lt`/`lte` on a key. */
+  readonly compareRhs: string;
+  /** One item `%rhs` (JSON text) of `in` on a key. */
+  readonly inItem: string;
+  /**
+   * Is the right-hand side of `gt`/`gte`/`lt`/`lte` bound as JSON text (a JSON comparison,
+   * PostgreSQL) rather than as the plain number or string (Django's `KeyTransformNumericLookupMixin`)?
+   */
+  readonly compareJsonText: boolean;
+  /** Do the case-insensitive lookups on a key take `LOWER()` on both sides (Django's `CaseInsensitiveMixin`, MariaDB)? */
+  readonly lowerCaseInsensitive: boolean;
 }
 
 export abstract class BaseOperations {
@@ -198,6 +215,15 @@ export abstract class BaseOperations {
     contains: 'JSON_CONTAINS(%lhs, %rhs)',
     containedBy: 'JSON_CONTAINS(%rhs, %lhs)',
     hasPath: `JSON_CONTAINS_PATH(%doc, 'one', %rhs)`,
+    keyText: 'CAST(JSON_EXTRACT(%doc, %path) AS CHAR)',
+    // Django's lookup_cast for a JSONField on MariaDB: every lookup compares JSON_UNQUOTE(...), so
+    // a number and a string compare loosely (`n__gt: 2` matches "3"; `n__in: [3]` matches "3").
+    keyTextLookup: 'JSON_UNQUOTE(JSON_EXTRACT(%doc, %path))',
+    keyCompare: 'JSON_UNQUOTE(JSON_EXTRACT(%doc, %path))',
+    compareRhs: '%rhs',
+    inItem: `JSON_UNQUOTE(JSON_EXTRACT(%rhs, '$'))`,
+    compareJsonText: false,
+    lowerCaseInsensitive: true,
   });
 
   /** A JSON path as bound: `$."owner"."name"`, `$."tags"[0]` (Django's `compile_json_path`). */

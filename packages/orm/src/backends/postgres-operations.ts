@@ -96,6 +96,14 @@ export class PostgresOperations extends BaseOperations {
     contains: '%lhs @> %rhs::jsonb',
     containedBy: '%lhs <@ %rhs::jsonb',
     hasPath: '(%doc #> %rhs::text[]) IS NOT NULL',
+    keyText: '(%doc #>> %path::text[])',
+    keyTextLookup: '(%doc #>> %path::text[])',
+    // jsonb ordering: null < strings < numbers < booleans < arrays < objects (`n__gt: 2` skips "3").
+    keyCompare: '(%doc #> %path::text[])',
+    compareRhs: '%rhs::jsonb',
+    inItem: '%rhs::jsonb',
+    compareJsonText: true,
+    lowerCaseInsensitive: false,
   });
 
   /** A path as a text[] literal: `{"owner","name"}`, `{"tags","0"}`. */

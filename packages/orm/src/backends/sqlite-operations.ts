@@ -126,6 +126,14 @@ export class SqliteOperations extends BaseOperations {
     contains: undefined,
     containedBy: undefined,
     hasPath: 'JSON_TYPE(%doc, %rhs) IS NOT NULL',
+    keyText: 'JSON_EXTRACT(%doc, %path)',
+    keyTextLookup: 'JSON_EXTRACT(%doc, %path)',
+    // SQL values: a text sorts after every number (`n__gt: 2` matches "3"), JSON null is NULL.
+    keyCompare: 'JSON_EXTRACT(%doc, %path)',
+    compareRhs: '%rhs',
+    inItem: `JSON_EXTRACT(%rhs, '$')`,
+    compareJsonText: false,
+    lowerCaseInsensitive: false,
   });
 
   /**

@@ -156,7 +156,17 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
       return ['?', [sub]];
     }
     case 'jsonkey': {
-      const t = n.mode === 'json' ? c.ops.json.key : c.ops.json.keySql;
+      const j = c.ops.json;
+      const t =
+        n.mode === 'json'
+          ? j.key
+          : n.mode === 'sql'
+            ? j.keySql
+            : n.mode === 'text'
+              ? j.keyText
+              : n.mode === 'lookup'
+                ? j.keyTextLookup
+                : j.keyCompare;
       return fill(t, { doc: renderExpr(n.arg, c), path: renderExpr(n.path, c) });
     }
     case 'outer':
@@ -249,6 +259,27 @@ function renderJsonLookup(n: LookupNode, c: Ctx): Fragment {
       if (t === undefined)
         throw new NotSupportedError(`The JSON '${name}' lookup is not supported on ${c.ops.displayName} (as in Django).`);
       return fill(t, { ...parts(), rhs: renderExpr(n.rhs as ExprNode, c) });
+    }
+    case 'json_gt':
+    case 'json_gte':
+    case 'json_lt':
+    case 'json_lte': {
+      // Django's KeyTransformLt/Lte/Gt/Gte: JSON values compared as jsonb on PostgreSQL, the plain
+      // value against the key's SQL value elsewhere (json.loads of the JSON parameter).
+      const rhsNode = n.rhs as ExprNode;
+      if (rhsNode.kind !== 'param' && !j.compareJsonText)
+        throw new NotSupportedError(
+          `Comparing a JSON key with an expression ('${n.lookup.slice(5)}') is not supported on ${c.ops.displayName} (Django 3.2 fails there too: its numeric key lookups decode the right-hand side as a JSON parameter).`,
+        );
+      const [lhs, lb] = renderExpr(n.lhs, c);
+      const [rhs, rb] = fill(j.compareRhs, { rhs: renderExpr(rhsNode, c) });
+      return [`${lhs} ${CMP[n.lookup.slice(5)] as string} ${rhs}`, [...lb, ...rb]];
+    }
+    case 'json_in': {
+      // Django's KeyTransformIn: each item a JSON value, in the backend's form.
+      const [lhs, lb] = renderExpr(n.lhs, c);
+      const items = (n.rhs as readonly ExprNode[]).map((p) => fill(j.inItem, { rhs: renderExpr(p, c) }));
+      return [`${lhs} IN (${items.map(([sql]) => sql).join(', ')})`, [...lb, ...items.flatMap(([, b]) => b)]];
     }
     default: {
       // has_key / has_keys (AND) / has_any_keys (OR): one test per path.
@@ -355,8 +386,15 @@ function renderLookup(n: LookupNode, c: Ctx): Fragment {
         throw new NotSupportedError(`The '${n.lookup}' lookup (${where}) is not supported on ${c.ops.displayName}.`);
       }
       const kind = n.lhs.kind === 'col' ? n.lhs.field.lookupKind : 'text';
-      const l = c.ops.lookupCast(lhs, kind, template);
-      const [rhs, rb] = renderExpr(n.rhs as ExprNode, c);
+      let l = c.ops.lookupCast(lhs, kind, template);
+      const [rhsSql, rb] = renderExpr(n.rhs as ExprNode, c);
+      let rhs = rhsSql;
+      // A case-insensitive lookup on a JSON key: LOWER() on both sides where JSON text compares
+      // binary (Django's CaseInsensitiveMixin, MariaDB).
+      if (n.lhs.kind === 'jsonkey' && c.ops.json.lowerCaseInsensitive && n.lookup.startsWith('i')) {
+        l = `LOWER(${l})`;
+        rhs = `LOWER(${rhs})`;
+      }
       // Put the rhs in before the lhs: the lhs SQL (`??`) contains question marks.
       const pieces = template.replace('?', '\u0001').split('%lhs');
       const sql = pieces.join(l).replace('\u0001', rhs);

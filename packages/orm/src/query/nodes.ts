@@ -344,18 +344,21 @@ export const WindowNode = Object.freeze({
  * A key or index path into a JSON document (Django's `KeyTransform`): `path` is one parameter
  * holding the path's elements (keys as strings, indexes as numbers), which the backend writes as
  * its path form (`$."owner"."name"`, a text[] on PostgreSQL). `json`: the value as a JSON document
- * (selected, compared as JSON); `sql`: as an SQL scalar where the backend has one (ordering).
+ * (selected, compared as JSON); `sql`: as an SQL scalar where the backend has one (ordering);
+ * `text`: as text (Django's `KeyTextTransform`, selected); `lookup`: the left-hand side of a text
+ * lookup; `cmp`: the left-hand side of `gt`/`lt`/`in` (see `JsonSql`).
  */
+export type JsonKeyMode = 'json' | 'sql' | 'text' | 'lookup' | 'cmp';
 export interface JsonKeyNode extends Node {
   readonly kind: 'jsonkey';
   readonly arg: ExprNode;
   readonly path: ParamNode;
   readonly depth: number;
-  readonly mode: 'json' | 'sql';
+  readonly mode: JsonKeyMode;
   readonly field: Field | undefined;
 }
 export const JsonKeyNode = Object.freeze({
-  create(arg: ExprNode, path: ParamNode, depth: number, mode: 'json' | 'sql', field: Field | undefined): JsonKeyNode {
+  create(arg: ExprNode, path: ParamNode, depth: number, mode: JsonKeyMode, field: Field | undefined): JsonKeyNode {
     return { kind: 'jsonkey', k: `${mode}key${depth}(${arg.k})`, arg, path, depth, mode, field };
   },
   is(n: Node): n is JsonKeyNode {

@@ -68,6 +68,7 @@ import {
   WinFnNode,
   WindowNode,
   JsonKeyNode,
+  type JsonKeyMode,
   NodeTransformer,
   nextPrefix,
   ONE_NODE,
@@ -593,7 +594,7 @@ export class Query {
     const rest = path.rest;
     let lookup = 'exact';
     let prepField: Field | undefined = field;
-    if (kind === 'json' && (rest.length > 0 || value === null)) return this.buildJsonCondition(lhs, field, rest, value, key);
+    if (kind === 'json' && (rest.length > 0 || value === null)) return this.buildJsonCondition(lhs, field, rest, value, key, ctx);
     // The type of the left-hand side so far (a registered transform changes it): registered lookups apply to it.
     let current: Field | undefined = isRelation ? undefined : field;
     for (let i = 0; i < rest.length; i++) {
@@ -651,19 +652,66 @@ export class Query {
    * A lookup on a JSON document or on a key path into it (Django's `KeyTransform`): every name that
    * is not a JSON lookup is a key (an integer is an array index), the last may be a lookup.
    */
-  private buildJsonCondition(doc: ExprNode, field: Field, rest: readonly string[], value: unknown, key: string): WhereChild {
+  private buildJsonCondition(
+    doc: ExprNode,
+    field: Field,
+    rest: readonly string[],
+    value: unknown,
+    key: string,
+    ctx: FilterContext,
+  ): WhereChild {
     const model = this.meta.name;
     const last = rest[rest.length - 1] as string;
     const lookup = JSON_LOOKUPS.get(last);
-    // A lookup Spool does not support on JSON yet (gt, in, icontains, …) must not be read as one
-    // more key: that silently matched nothing. Django applies it to the key's value.
-    if (lookup === undefined && ALL_LOOKUPS.has(last))
-      throw new NotSupportedError(
-        `${model}: the lookup '${last}' in '${key}' is not supported on a JSON field or key yet (supported: exact, isnull, contains, contained_by, has_key, has_keys, has_any_keys).`,
-      );
     const keys = jsonPath(lookup === undefined ? rest : rest.slice(0, -1));
     const name = lookup ?? 'exact';
     const onKey = keys.length > 0;
+    // A lookup Spool does not support on JSON (range; gt, in, icontains, … on the whole document)
+    // must not be read as one more key: that silently matched nothing.
+    if ((lookup === undefined && ALL_LOOKUPS.has(last)) || (!onKey && KEY_ONLY_LOOKUPS.has(name)))
+      throw new NotSupportedError(
+        `${model}: the lookup '${last}' in '${key}' is not supported on a JSON ${onKey ? 'key' : 'field'} (supported: exact, isnull, contains, contained_by, has_key, has_keys, has_any_keys; on a key also ${[...KEY_ONLY_LOOKUPS].join(', ')}).`,
+      );
+    if (isTextLookup(name) && name !== 'contains') {
+      // Django's KeyTransformIExact, IContains, StartsWith, ..., Regex, IRegex: on the key's value as text.
+      const s = checkPatternValue(model, key, name, value);
+      return LookupNode.create(name, jsonKeyNode(doc, keys, 'lookup', field), ParamNode.create(s, patternPrep(name, undefined)));
+    }
+    if (name === 'gt' || name === 'gte' || name === 'lt' || name === 'lte') {
+      // Django's KeyTransformLt/Lte/Gt/Gte (KeyTransformNumericLookupMixin).
+      const cmp = jsonKeyNode(doc, keys, 'cmp', field);
+      if (Expression.is(value)) {
+        const rhs = this.resolveExpression(value, ctx);
+        return LookupNode.create(
+          `json_${name}`,
+          cmp,
+          rhs.kind === 'jsonkey' ? JsonKeyNode.create(rhs.arg, rhs.path, rhs.depth, 'cmp', rhs.field) : rhs,
+        );
+      }
+      if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean')
+        throw new FieldError(`${model}: '${key}' takes a number, a string or a boolean, got ${describe(value)}.`, { model, field: key });
+      return LookupNode.create(`json_${name}`, cmp, ParamNode.create(field.toJs(value), jsonComparePrep));
+    }
+    if (name === 'in') {
+      // Django's KeyTransformIn: each item a JSON value (NULLs dropped; an empty list matches nothing).
+      if (!Array.isArray(value))
+        throw new FieldError(`${model}: the value of '${key}' (an in lookup) must be a list, got ${describe(value)}.`, {
+          model,
+          field: key,
+        });
+      const seen = new Set<string>();
+      const items: ParamNode[] = [];
+      for (const raw of value as unknown[]) {
+        if (raw === null || raw === undefined) continue;
+        const v = field.toJs(raw);
+        const text = JSON.stringify(v);
+        if (seen.has(text)) continue;
+        seen.add(text);
+        items.push(ParamNode.create(v, fieldPrep(field)));
+      }
+      if (items.length === 0) return NOTHING;
+      return LookupNode.create('json_in', jsonKeyNode(doc, keys, 'cmp', field), items);
+    }
     const lhs = onKey ? jsonKeyNode(doc, keys, 'json', field) : doc;
     switch (name) {
       case 'exact':
@@ -1305,6 +1353,29 @@ function flattenAnd(children: readonly WhereChild[]): WhereChild[] {
   return children.flatMap((c) => (c.kind === 'where' && c.connector === 'AND' && !c.negated ? c.children : [c]));
 }
 
+/** Lookups on a JSON key's value (Django's KeyTransform lookups), not on a whole document. */
+const KEY_ONLY_LOOKUPS: ReadonlySet<string> = new Set([
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'iexact',
+  'icontains',
+  'startswith',
+  'istartswith',
+  'endswith',
+  'iendswith',
+  'regex',
+  'iregex',
+]);
+
+/**
+ * The right-hand side of `gt`/`gte`/`lt`/`lte` on a key: JSON text where the database compares
+ * JSON values (PostgreSQL), else the plain value (a boolean as 1/0), as Django binds it.
+ */
+const jsonComparePrep: Prep = (v, ops) => (ops.json.compareJsonText ? JSON.stringify(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
 /** JSON lookups by name (Django's, and their camelCase spellings), to the canonical name. */
 const JSON_LOOKUPS: ReadonlyMap<string, string> = new Map([
   ['exact', 'exact'],
@@ -1318,6 +1389,7 @@ const JSON_LOOKUPS: ReadonlyMap<string, string> = new Map([
   ['hasKeys', 'has_keys'],
   ['has_any_keys', 'has_any_keys'],
   ['hasAnyKeys', 'has_any_keys'],
+  ...[...KEY_ONLY_LOOKUPS].map((n) => [n, n] as [string, string]),
 ]);
 
 /** Key names of a JSON path; integers (`tags__0`) are array indexes, as Django's `compile_json_path`. */
@@ -1328,7 +1400,7 @@ function jsonPath(names: readonly string[]): (string | number)[] {
 /** Bind a JSON path in the backend's form (`$."a"[0]`, a text[] on PostgreSQL). */
 const jsonPathPrep: Prep = (v, ops) => ops.jsonPath(v as readonly (string | number)[]);
 
-function jsonKeyNode(doc: ExprNode, keys: readonly (string | number)[], mode: 'json' | 'sql', field: Field): ExprNode {
+function jsonKeyNode(doc: ExprNode, keys: readonly (string | number)[], mode: JsonKeyMode, field: Field): ExprNode {
   return JsonKeyNode.create(doc, ParamNode.create(keys, jsonPathPrep), keys.length, mode, field);
 }
 
