@@ -68,24 +68,59 @@ export interface PoolHost {
   starved(): void;
 }
 
+/** The pool's clock: ms since the module loaded, a small integer (a deadline stored as a Smi, not a boxed double). */
+const EPOCH = Date.now();
+export function poolClock(): number {
+  return Date.now() - EPOCH;
+}
+
 /**
  * A scope waiting for a connection: a node of the pool's FIFO queue (a doubly linked list: O(1) at
  * both ends and for a withdrawal). No timer of its own: the pool keeps one timer for the queue's
- * earliest deadline (`checkDeadlines`), and no closure: the pool settles it.
+ * earliest deadline (`checkDeadlines`), and no closure: the pool settles it through `granted` /
+ * `failed` (prototype methods). Plain data, as small as it can be: a burst's memory is made of
+ * these. `PromiseWaiter` settles a promise of the connection; a statement that waits for its
+ * scope's first connection is its own waiter (`StatementWaiter`, lease.ts).
  */
-class LeaseWaiter {
+export abstract class LeaseWaiter {
   prev: LeaseWaiter | undefined = undefined;
   next: LeaseWaiter | undefined = undefined;
   constructor(
     readonly scope: Scope,
-    /** For the scope to hold (pin: 'scope'): settled through `Scope.took` / `Scope.lost`. */
+    /** For the scope to hold (pin: 'scope'): the pool tells it first (`Scope.took` / `Scope.lost`). */
     readonly pinned: boolean,
+    /** Where it was leased, when leak detection records it. */
     readonly site: { stack?: string } | undefined,
-    /** When it gives up (`acquireTimeoutMs` after the lease began: its start is derived from it). */
-    readonly deadline: number,
-    readonly resolve: (conn: DatabaseConnection) => void,
-    readonly reject: (err: Error) => void,
+    /** When it gives up, on the pool's clock (`acquireTimeoutMs` after the lease began: its start is derived from it). */
+    public due: number,
   ) {}
+
+  /** The connection is the waiter's (held by a pinned scope already). */
+  abstract granted(conn: DatabaseConnection): void;
+  /** The lease failed (timeout, shutdown, the scope refused it). */
+  abstract failed(err: Error): void;
+}
+
+/** A waiter that settles a promise of the connection (`AliasPool.lease`). */
+class PromiseWaiter extends LeaseWaiter {
+  constructor(
+    scope: Scope,
+    pinned: boolean,
+    site: { stack?: string } | undefined,
+    due: number,
+    private readonly resolve: (conn: DatabaseConnection) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    super(scope, pinned, site, due);
+  }
+
+  granted(conn: DatabaseConnection): void {
+    this.resolve(conn);
+  }
+
+  failed(err: Error): void {
+    this.reject(err);
+  }
 }
 
 type Counters = Omit<AliasStats, 'alias' | 'open' | 'leased' | 'idle' | 'opening' | 'waiting' | 'max'>;
@@ -149,14 +184,22 @@ export class AliasPool {
    * the same step that settles the promise.
    */
   lease(scope: Scope, pinned = false): DatabaseConnection | Promise<DatabaseConnection> {
+    const now = this.tryLease(scope, pinned);
+    if (now !== undefined) return now;
+    return new Promise((resolve, reject) => this.queue(new PromiseWaiter(scope, pinned, this.leaseSite(), this.dueFrom(poolClock()), resolve, reject)));
+  }
+
+  /**
+   * `lease()` up to the queue: a connection now (idle: as is; new or checked: a promise), a
+   * rejected promise when refused at once (shutting down, queue full), or undefined when the
+   * caller must wait: it then puts its waiter in the queue at once (`queue`), in the same turn.
+   */
+  tryLease(scope: Scope, pinned: boolean): DatabaseConnection | Promise<DatabaseConnection> | undefined {
     if (this.closed) return this.refuse(scope, pinned, new OperationalError(messages.shuttingDown(this.alias), { alias: this.alias }));
-    // The scope already knows where it was opened (when it was recorded); the exact leasing line
-    // costs a stack capture per lease, so it is taken only when leak detection is on.
-    const site = this.host.captureStacks && this.settings.leakThresholdMs !== null ? captureSite() : undefined;
-    const started = Date.now();
     // Newcomers queue behind waiters (fairness).
     if (this.waiting === 0) {
-      const now = this.tryNow(scope, site, started, started + this.settings.acquireTimeoutMs);
+      const started = poolClock();
+      const now = this.tryNow(scope, this.leaseSite(), started, this.dueFrom(started));
       if (now !== undefined) return this.settle(scope, pinned, now);
     }
     // Load shedding: a newcomer that finds the queue full is refused at once.
@@ -165,10 +208,31 @@ export class AliasPool {
       this.counters.shed += 1;
       return this.refuse(scope, pinned, this.queueFull());
     }
+    return undefined;
+  }
+
+  /** Put a new waiter at the end of the queue (after `tryLease` said to wait). */
+  queue(w: LeaseWaiter): void {
     this.counters.waits += 1;
-    return new Promise((resolve, reject) => {
-      this.enqueue(new LeaseWaiter(scope, pinned, site, started + this.settings.acquireTimeoutMs, resolve, reject), false);
-    });
+    this.enqueue(w, false);
+  }
+
+  /** The pool's clock (`poolClock`). */
+  clock(): number {
+    return poolClock();
+  }
+
+  /** The deadline of a lease that starts `started` (pool clock). */
+  dueFrom(started: number): number {
+    return started + this.settings.acquireTimeoutMs;
+  }
+
+  /**
+   * Where a lease is made, recorded only with leak detection on: the scope already knows where it
+   * was opened (when it was recorded); the exact leasing line costs a stack capture per lease.
+   */
+  leaseSite(): { stack?: string } | undefined {
+    return this.host.captureStacks && this.settings.leakThresholdMs !== null ? captureSite() : undefined;
   }
 
   /** A lease obtained without waiting in the queue, told to a pinned scope. */
@@ -199,21 +263,21 @@ export class AliasPool {
 
   /** Give a waiter its connection (a pinned scope holds it from now on, or refuses it). */
   private grant(w: LeaseWaiter, conn: DatabaseConnection): void {
-    if (!w.pinned) return w.resolve(conn);
+    if (!w.pinned) return w.granted(conn);
     let held;
     try {
       held = w.scope.took(this, conn);
     } catch (err) {
-      w.reject(err as Error);
+      w.failed(err as Error);
       return;
     }
-    w.resolve(held);
+    w.granted(held);
   }
 
   /** Fail a waiter. */
   private fail(w: LeaseWaiter, err: Error): void {
     if (w.pinned) w.scope.lost(this.alias);
-    w.reject(err);
+    w.failed(err);
   }
 
   /**
@@ -243,7 +307,7 @@ export class AliasPool {
     const now = this.tryNow(scope, site, started, deadline);
     if (now !== undefined) return now instanceof DatabaseConnection ? Promise.resolve(now) : now;
     // Already counted and admitted: not pinned here, the caller's settle() tells the scope.
-    return new Promise((resolve, reject) => this.enqueue(new LeaseWaiter(scope, false, site, deadline, resolve, reject), true));
+    return new Promise((resolve, reject) => this.enqueue(new PromiseWaiter(scope, false, site, deadline, resolve, reject), true));
   }
 
   /**
@@ -254,7 +318,7 @@ export class AliasPool {
     const w = this.head;
     if (w === undefined || this.closed) return;
     this.unlink(w);
-    const now = this.tryNow(w.scope, w.site, w.deadline - this.settings.acquireTimeoutMs, w.deadline);
+    const now = this.tryNow(w.scope, w.site, w.due - this.settings.acquireTimeoutMs, w.due);
     if (now === undefined) this.enqueue(w, true);
     else if (now instanceof DatabaseConnection) this.grant(w, now);
     else
@@ -283,11 +347,11 @@ export class AliasPool {
     // front was the head), so the head's is the earliest: one timer serves the whole queue. It is
     // refed while anyone waits: a scope waiting for a connection is work in progress.
     if (this.waitTimer === undefined) {
-      this.waitTimerAt = w.deadline;
-      this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, w.deadline - Date.now()));
+      this.waitTimerAt = w.due;
+      this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, w.due - poolClock()));
     } else {
       if (this.waiting === 1) this.waitTimer.ref();
-      if (w.deadline < this.waitTimerAt) this.rearm(w.deadline);
+      if (w.due < this.waitTimerAt) this.rearm(w.due);
     }
   }
 
@@ -311,7 +375,7 @@ export class AliasPool {
   private rearm(at: number): void {
     this.waitTimerAt = at;
     clearTimeout(this.waitTimer);
-    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, at - Date.now()));
+    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(0, at - poolClock()));
     if (this.waiting === 0) this.waitTimer.unref();
   }
 
@@ -321,13 +385,13 @@ export class AliasPool {
    * timer is set for the new head.
    */
   private checkDeadlines(): void {
-    const now = Date.now();
+    const now = poolClock();
     let w = this.head;
-    while (w !== undefined && w.deadline <= now) {
+    while (w !== undefined && w.due <= now) {
       const next = w.next;
       this.unlink(w);
       this.counters.timeouts += 1;
-      this.fail(w, this.exhausted(this.settings.max, now - (w.deadline - this.settings.acquireTimeoutMs), 'thread'));
+      this.fail(w, this.exhausted(this.settings.max, now - (w.due - this.settings.acquireTimeoutMs), 'thread'));
       this.host.starved();
       w = next;
     }
@@ -335,8 +399,8 @@ export class AliasPool {
       this.waitTimer = undefined;
       return;
     }
-    this.waitTimerAt = this.head.deadline;
-    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(1, this.head.deadline - now));
+    this.waitTimerAt = this.head.due;
+    this.waitTimer = setTimeout(() => this.checkDeadlines(), Math.max(1, this.head.due - now));
   }
 
   /**
@@ -377,7 +441,7 @@ export class AliasPool {
     }
     const waiter = this.dequeue();
     if (waiter !== undefined) {
-      this.grant(waiter, this.assign(conn, waiter.scope, waiter.site, waiter.deadline - this.settings.acquireTimeoutMs));
+      this.grant(waiter, this.assign(conn, waiter.scope, waiter.site, waiter.due - this.settings.acquireTimeoutMs));
       return undefined;
     }
     this.idle.push(conn);
@@ -554,10 +618,10 @@ export class AliasPool {
     try {
       if (this.usesShared) {
         const shared = this.shared as SharedBudget;
-        unit = await shared.acquire(this.alias, deadline, () => this.host.pressure(this.alias));
+        unit = await shared.acquire(this.alias, deadline + EPOCH, () => this.host.pressure(this.alias));
         if (!unit) {
           this.counters.timeouts += 1;
-          throw this.exhausted(shared.limit(this.alias), Date.now() - started, 'process');
+          throw this.exhausted(shared.limit(this.alias), poolClock() - started, 'process');
         }
       }
       const conn = await this.connect();
@@ -646,7 +710,7 @@ export class AliasPool {
         scopeId: scope.id,
         connectionId: conn.id,
         serverId: conn.serverId,
-        waitedMs: conn.leasedAt - started,
+        waitedMs: poolClock() - started,
       });
     }
     return conn;

@@ -201,7 +201,7 @@ export class HandlerState implements PoolHost, ScopeHost {
   newScope(name: string | undefined, kind: ScopeKind): Scope {
     const settings = this.requireSettings();
     const parent = kind === 'detached' ? undefined : this.als.getStore()?.scope;
-    return new Scope(name, parent, kind, this.recordSites(settings), this.scopeCounts, this);
+    return new Scope(name, parent, kind, this.recordSites(settings), this);
   }
 
   /**

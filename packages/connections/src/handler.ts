@@ -33,7 +33,8 @@ import type { ResolvedDatabaseSettings, Settings } from './settings';
 import type { SharedBudget } from './shared-budget';
 import { closeIdle, shutdown, type ShutdownReport } from './shutdown';
 import { makeSqlTag, type SqlTag } from './sql';
-import { STATEMENT } from './statement';
+import { ROWS, STATEMENT, type StatementMode } from './statement';
+import { StatementWaiter } from './statement-waiter';
 import { gather, processStats, threadStats, type ProcessStats, type StatsOptions, type ThreadStats } from './stats';
 import { prepareWorker, type PrepareWorkerOptions, type WorkerLink } from './worker-link';
 
@@ -213,6 +214,15 @@ export class ConnectionHandler extends EventEmitter {
    * inside its `atomic()` block if the caller is in one. The ORM and `sql` both come here.
    */
   query(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult> {
+    return this.send(alias, sql, bindings, options, STATEMENT);
+  }
+
+  /** @internal `query()` settling with the rows (an awaited sql`…`: no promise to map the result). */
+  queryRows(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<unknown[]> {
+    return this.send(alias, sql, bindings, options, ROWS) as unknown as Promise<unknown[]>;
+  }
+
+  private send(alias: string, sql: string, bindings: readonly unknown[], options: QueryOptions | undefined, mode: StatementMode): Promise<QueryResult> {
     // The hot path: with the connection held and its gate free, one promise and nothing awaited.
     const state = this.state;
     try {
@@ -220,13 +230,20 @@ export class ConnectionHandler extends EventEmitter {
       const pool = state.pools.get(alias) ?? state.pool(alias);
       // `acquire()` inlined, so that the slow path runs the statement from the callback that has
       // the connection (no promise of its own).
-      const got = connectionFor(ctx, pool);
+      const got = connectionFor(ctx, pool, true);
+      if (got === undefined) {
+        // The scope's first connection must wait in the pool's queue: the statement is the queue's
+        // entry (`StatementWaiter`), and its caller's promise the only one.
+        return new Promise((resolve, reject) =>
+          ctx.scope.waitWith(pool, new StatementWaiter(pool, ctx, sql, bindings, options, state.statements, mode, resolve, reject)),
+        );
+      }
       let wait: Promise<void> | undefined;
       if (got instanceof DatabaseConnection) {
         wait = got.enter(ctx);
-        if (wait === undefined) return state.statements.run(got, ctx, sql, bindings, options, STATEMENT);
+        if (wait === undefined) return state.statements.run(got, ctx, sql, bindings, options, mode);
       }
-      const run = (conn: DatabaseConnection): Promise<QueryResult> => state.statements.run(conn, ctx, sql, bindings, options, STATEMENT);
+      const run = (conn: DatabaseConnection): Promise<QueryResult> => state.statements.run(conn, ctx, sql, bindings, options, mode);
       if (wait !== undefined) return issued(ctx, alias, sql, 'statement', got as DatabaseConnection, wait, run);
       return issued(ctx, alias, sql, 'statement', undefined, got as Promise<DatabaseConnection>, run);
     } catch (err) {

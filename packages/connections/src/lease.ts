@@ -22,14 +22,20 @@ function leasesPerUse(ctx: Context, pool: AliasPool): boolean {
   return pool.settings.pin === 'transaction' && blockFor(ctx, pool.alias) === undefined;
 }
 
-/** The connection code in `ctx` uses for `pool`'s alias (gate not taken). */
-export function connectionFor(ctx: Context, pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
+/**
+ * The connection code in `ctx` uses for `pool`'s alias (gate not taken). With `mayQueue`, undefined
+ * when the scope's first lease of the alias must wait in the pool's queue: the caller queues a
+ * waiter of its own (`Scope.waitWith`).
+ */
+export function connectionFor(ctx: Context, pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection>;
+export function connectionFor(ctx: Context, pool: AliasPool, mayQueue: true): DatabaseConnection | Promise<DatabaseConnection> | undefined;
+export function connectionFor(ctx: Context, pool: AliasPool, mayQueue = false): DatabaseConnection | Promise<DatabaseConnection> | undefined {
   if (ctx.block !== undefined) {
     // An ended scope says so first: its blocks were abandoned with it.
     ctx.scope.assertActive(pool.alias);
     assertBlocksOpen(ctx, pool.alias);
   }
-  if (pool.settings.pin === 'scope') return ctx.scope.connection(pool);
+  if (pool.settings.pin === 'scope') return ctx.scope.connection(pool, mayQueue);
   ctx.scope.assertActive(pool.alias);
   const block = blockFor(ctx, pool.alias);
   if (block !== undefined) return block.conn;

@@ -3,7 +3,7 @@
  * one connection per alias, lazily, and releases each exactly once when it ends, by the release
  * rules (`release-rules.ts`). See the README, "Scopes".
  */
-import type { AliasPool } from './alias-pool';
+import type { AliasPool, LeaseWaiter } from './alias-pool';
 import { DatabaseConnection } from './connection';
 import { ScopeEndedError } from './errors';
 import { messages } from './messages';
@@ -11,11 +11,39 @@ import { releaseFromScope, releaseFromScopeNow } from './release-rules';
 
 export type ScopeKind = 'scope' | 'root' | 'detached';
 
-/** What a scope needs from its handler to end: the drain bound and where warnings go. */
+/** What a scope needs from its handler: the drain bound, where warnings go, the gauges it counts in. */
 export interface ScopeHost {
   /** How long the end waits for statements already issued from the scope (`drainMs`). */
   readonly drainMs: number;
   warn(message: string): void;
+  /** Counted there while it runs (the root scope has no host and is not). */
+  readonly scopeCounts: ScopeCounts;
+}
+
+/**
+ * A lease in flight that is not a promise: a statement waiting in the pool's queue for its scope's
+ * first connection (`StatementWaiter`). Other statements of the scope on that alias wait for the
+ * same lease through `promise()`, made on demand.
+ */
+export interface PendingLease extends IssuedStatement {
+  promise(): Promise<DatabaseConnection>;
+}
+
+/** What a scope seldom needs, kept out of the object every scope is (a waiting scope is a burst's memory). */
+interface ScopeExtras {
+  /** Aliases the router sent a write of this scope to (read-your-writes routing). */
+  written?: Set<string>;
+  /** Leases in flight beyond the first alias's. */
+  leasingMore?: Map<string, Promise<DatabaseConnection> | PendingLease>;
+  /** Pools used in pin: 'transaction' mode, told when the scope ends. */
+  txPools?: Set<AliasPool>;
+  /** Why the scope ended, when its ender said. */
+  reason?: unknown;
+  controller?: AbortController;
+  onIdle?: () => void;
+  /** The drain ran out of time: what is still waiting is refused. */
+  drainExpired?: boolean;
+  site?: { stack?: string };
 }
 
 /** A statement issued from a scope that waits for its connection or its turn on it. */
@@ -36,59 +64,78 @@ export class Scope {
   readonly id = ++nextScopeId;
   state: 'active' | 'ending' | 'ended' = 'active';
   /** Connections leased by this scope (pin: 'scope'); the Map is created by the first lease. */
-  private connMap: Map<string, DatabaseConnection> | undefined;
-  /** Aliases the router sent a write of this scope to (read-your-writes routing); created on first use. */
-  private writtenTo: Set<string> | undefined;
+  private connMap: Map<string, DatabaseConnection> | undefined = undefined;
   /**
    * Leases in flight, so that concurrent first queries share one lease: the first alias's in two
-   * fields (a scope waiting for a connection is what a burst's memory is made of), others in a Map.
+   * fields (a scope waiting for a connection is what a burst's memory is made of), others in
+   * `more.leasingMore`.
    */
-  private leasingAlias: string | undefined;
-  private leasingOne: Promise<DatabaseConnection> | undefined;
-  private leasingMore: Map<string, Promise<DatabaseConnection>> | undefined;
+  private leasingAlias: string | undefined = undefined;
+  private leasingOne: Promise<DatabaseConnection> | PendingLease | undefined = undefined;
   /** Pools this scope asked for a lease (its waiters are withdrawn when it refuses what waits). */
-  private leasedFrom: AliasPool | Set<AliasPool> | undefined;
-  /** Pools used in pin: 'transaction' mode, told when the scope ends. */
-  private txPools: Set<AliasPool> | undefined;
-  private ended: Promise<void> | undefined;
-  /** Why the scope ended, when its ender said (`end(reason)`): e.g. the client went away. */
-  reason: unknown;
-  private controller: AbortController | undefined;
+  private leasedFrom: AliasPool | Set<AliasPool> | undefined = undefined;
+  private ended: Promise<void> | undefined = undefined;
   /**
    * Statements issued from this scope (before its end) that are waiting for a connection or for
    * their turn on it. The end drains them (`drain()`); a running statement is its connection's
    * (`DatabaseConnection.current`). An array: there is rarely more than one.
    */
-  private issued: IssuedStatement | IssuedStatement[] | undefined;
-  private onIdle: (() => void) | undefined;
-  /** The drain ran out of time: what is still waiting is refused. */
-  private drainExpired = false;
-  /**
-   * Where the scope was opened, when the handler records it (`captureStacks`: when leak detection
-   * is on, after a `PoolExhaustedError`, or always with `'always'`): a raw structured stack that V8
-   * formats only if a report reads it. A lease made from a thenable's `then()` (awaiting sql`…` or
-   * a query set) has no user frame on its stack, so reports fall back to this one.
-   */
-  readonly site: { stack?: string } | undefined;
+  private issued: IssuedStatement | IssuedStatement[] | undefined = undefined;
+  /** The rest, created on first need (`ScopeExtras`). */
+  private more: ScopeExtras | undefined = undefined;
 
   constructor(
     readonly name: string | undefined,
     readonly parent: Scope | undefined,
     readonly kind: ScopeKind,
     captureSite = false,
-    /** Counted while it runs (the root scope is not). */
-    private readonly counts?: ScopeCounts,
+    /** The handler, for the drain bound, warnings and gauges (the root scope has none). */
     private readonly host?: ScopeHost,
   ) {
-    if (counts) {
-      counts.active += 1;
-      counts.started += 1;
+    if (host !== undefined) {
+      host.scopeCounts.active += 1;
+      host.scopeCounts.started += 1;
     }
     if (captureSite) {
       const site: { stack?: string } = {};
       Error.captureStackTrace(site, Scope);
-      this.site = site;
+      this.extras().site = site;
     }
+  }
+
+  private extras(): ScopeExtras {
+    return (this.more ??= {});
+  }
+
+  /**
+   * A scope is the `AsyncLocalStorage` store of the code that runs in it outside any `atomic()`
+   * block (a `Context` of its own: one object less per scope).
+   */
+  get scope(): Scope {
+    return this;
+  }
+
+  get block(): undefined {
+    return undefined;
+  }
+
+  /**
+   * Where the scope was opened, when the handler records it (`captureStacks`: when leak detection
+   * is on, after a `PoolExhaustedError`, or always with `'always'`): a raw structured stack that V8
+   * formats only if a report reads it. A lease made from a thenable's `then()` (awaiting sql`…` or
+   * a query set) has no user frame on its stack, so reports fall back to this one.
+   */
+  get site(): { stack?: string } | undefined {
+    return this.more?.site;
+  }
+
+  /** Why the scope ended, when its ender said (`end(reason)`): e.g. the client went away. */
+  get reason(): unknown {
+    return this.more?.reason;
+  }
+
+  private get drainExpired(): boolean {
+    return this.more?.drainExpired === true;
   }
 
   /** Connections leased by this scope (pin: 'scope'), by alias. */
@@ -98,7 +145,7 @@ export class Scope {
 
   /** Aliases the router sent a write of this scope to. */
   get written(): Set<string> {
-    return (this.writtenTo ??= new Set());
+    return (this.extras().written ??= new Set());
   }
 
   /** `scope #12 'name'`, for messages. */
@@ -121,11 +168,12 @@ export class Scope {
    * with the reason given to `end(reason)`, else a `ScopeEndedError`. Created on first use.
    */
   get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.state !== 'active') this.controller.abort(this.abortReason());
+    const more = this.extras();
+    if (!more.controller) {
+      more.controller = new AbortController();
+      if (this.state !== 'active') more.controller.abort(this.abortReason());
     }
-    return this.controller.signal;
+    return more.controller.signal;
   }
 
   private abortReason(): unknown {
@@ -135,11 +183,16 @@ export class Scope {
   /** A statement on `alias` was issued and waits for a connection or the gate (see `issued`). */
   issue(alias: string, sql: string): IssuedStatement {
     const statement: IssuedStatement = { alias, sql };
+    this.issueStatement(statement);
+    return statement;
+  }
+
+  /** `issue()` of a statement that is its own record (a `StatementWaiter`). */
+  private issueStatement(statement: IssuedStatement): void {
     const issued = this.issued;
     if (issued === undefined) this.issued = statement;
     else if (Array.isArray(issued)) issued.push(statement);
     else this.issued = [issued, statement];
-    return statement;
   }
 
   /** The statement got its connection and gate (or failed to): it no longer waits. */
@@ -152,7 +205,7 @@ export class Scope {
       if (i >= 0) issued.splice(i, 1);
       if (issued.length === 0) this.issued = undefined;
     }
-    if (this.onIdle !== undefined && this.issued === undefined) this.onIdle();
+    if (this.issued === undefined) this.more?.onIdle?.();
   }
 
   /** The statements issued that still wait. */
@@ -163,9 +216,11 @@ export class Scope {
 
   /**
    * This scope's connection to `pool`'s alias: the one it holds, or a new lease. Returns the
-   * connection itself when held (no promise on the hot path).
+   * connection itself when held (no promise on the hot path). With `mayQueue`, a new lease that
+   * must wait in the pool's queue is not made: undefined says so, and the caller queues a waiter
+   * of its own at once (`waitWith`).
    */
-  connection(pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection> {
+  connection(pool: AliasPool, mayQueue = false): DatabaseConnection | Promise<DatabaseConnection> | undefined {
     const alias = pool.alias;
     this.assertActive(alias);
     const held = this.connMap?.get(alias);
@@ -175,40 +230,53 @@ export class Scope {
       this.connMap?.delete(alias);
       void releaseFromScope(this, held);
     }
-    let pending = this.leaseInFlight(alias);
-    if (pending === undefined) {
-      this.noteLeasedFrom(pool);
-      // The pool settles the lease through `took()` / `lost()`: no promise of the scope's own.
-      const leased = pool.lease(this, true);
-      // An idle connection comes back as is: held from now on, no promise.
-      if (leased instanceof DatabaseConnection) return leased;
-      pending = leased;
-      if (this.leasingAlias === undefined) {
-        this.leasingAlias = alias;
-        this.leasingOne = pending;
-      } else (this.leasingMore ??= new Map()).set(alias, pending);
-    }
-    return pending;
+    const inFlight = this.leaseInFlight(alias);
+    if (inFlight !== undefined) return inFlight instanceof Promise ? inFlight : inFlight.promise();
+    this.noteLeasedFrom(pool);
+    // The pool settles the lease through `took()` / `lost()`: no promise of the scope's own.
+    const leased = mayQueue ? pool.tryLease(this, true) : pool.lease(this, true);
+    // An idle connection comes back as is: held from now on, no promise.
+    if (leased === undefined || leased instanceof DatabaseConnection) return leased;
+    this.leasing(alias, leased);
+    return leased;
+  }
+
+  /**
+   * The lease of `pool`'s alias waits in the pool's queue as `waiter`, a statement issued from
+   * this scope (after `connection(pool, true)` returned undefined, in the same turn).
+   */
+  waitWith(pool: AliasPool, waiter: LeaseWaiter & PendingLease): void {
+    this.leasing(pool.alias, waiter);
+    this.issueStatement(waiter);
+    pool.queue(waiter);
+  }
+
+  private leasing(alias: string, pending: Promise<DatabaseConnection> | PendingLease): void {
+    if (this.leasingAlias === undefined) {
+      this.leasingAlias = alias;
+      this.leasingOne = pending;
+    } else (this.extras().leasingMore ??= new Map()).set(alias, pending);
   }
 
   /** The lease of `alias` in flight, if any. */
-  private leaseInFlight(alias: string): Promise<DatabaseConnection> | undefined {
+  private leaseInFlight(alias: string): Promise<DatabaseConnection> | PendingLease | undefined {
     if (this.leasingAlias === alias) return this.leasingOne;
-    return this.leasingMore?.get(alias);
+    return this.more?.leasingMore?.get(alias);
   }
 
   /** Leases in flight. */
   private leasesInFlight(): Array<Promise<DatabaseConnection>> {
-    const all = this.leasingMore ? [...this.leasingMore.values()] : [];
+    const more = this.more?.leasingMore;
+    const all = more ? [...more.values()] : [];
     if (this.leasingOne !== undefined) all.push(this.leasingOne);
-    return all;
+    return all.map((l) => (l instanceof Promise ? l : l.promise()));
   }
 
   private leaseSettled(alias: string): void {
     if (this.leasingAlias === alias) {
       this.leasingAlias = undefined;
       this.leasingOne = undefined;
-    } else this.leasingMore?.delete(alias);
+    } else this.more?.leasingMore?.delete(alias);
   }
 
   /**
@@ -244,9 +312,9 @@ export class Scope {
 
   /** Note that this scope uses `pool` in pin: 'transaction' mode. */
   usesPerUse(pool: AliasPool): void {
-    if (!this.txPools) this.txPools = new Set();
-    if (!this.txPools.has(pool)) {
-      this.txPools.add(pool);
+    const txPools = (this.extras().txPools ??= new Set());
+    if (!txPools.has(pool)) {
+      txPools.add(pool);
       pool.activeTxScopes += 1;
     }
   }
@@ -278,15 +346,16 @@ export class Scope {
    */
   endNow(reason?: unknown): Promise<void> | undefined {
     if (this.ended !== undefined) return this.ended;
-    this.reason = reason;
+    if (reason !== undefined) this.extras().reason = reason;
     this.state = 'ending';
+    const more = this.more;
     // Tell the code still running first: it may stop before its next statement is refused.
-    this.controller?.abort(this.abortReason());
+    more?.controller?.abort(this.abortReason());
     if (
       this.issued !== undefined ||
       this.leasingAlias !== undefined ||
-      (this.leasingMore !== undefined && this.leasingMore.size > 0) ||
-      this.txPools
+      (more?.leasingMore !== undefined && more.leasingMore.size > 0) ||
+      more?.txPools
     ) {
       return (this.ended = this.finish());
     }
@@ -313,7 +382,7 @@ export class Scope {
 
   private done(): void {
     this.state = 'ended';
-    if (this.counts) this.counts.active -= 1;
+    if (this.host !== undefined) this.host.scopeCounts.active -= 1;
   }
 
   /**
@@ -339,8 +408,8 @@ export class Scope {
       this.host.warn(messages.drained(this.describe(), sqls, drainMs));
     }
     const idle = async (): Promise<void> => {
-      if (this.issued !== undefined) await new Promise<void>((resolve) => (this.onIdle = resolve));
-      this.onIdle = undefined;
+      if (this.issued !== undefined) await new Promise<void>((resolve) => (this.extras().onIdle = resolve));
+      this.extras().onIdle = undefined;
       // What was issued now holds the gate or has settled; wait for the statements on the wire.
       for (const conn of this.conns.values()) {
         const wait = conn.enter(null);
@@ -361,12 +430,13 @@ export class Scope {
 
   /** Refuse what still waits for a connection or its turn (drain over, or not wanted). */
   private refuseWaiting(): void {
-    this.drainExpired = true;
-    this.onIdle = undefined;
+    const more = this.extras();
+    more.drainExpired = true;
+    more.onIdle = undefined;
     for (const conn of this.conns.values()) conn.rejectWaiters(this, () => this.refused(conn.alias));
     const from = this.leasedFrom;
     const pools = from === undefined ? [] : from instanceof Set ? [...from] : [from];
-    for (const pool of [...pools, ...(this.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
+    for (const pool of [...pools, ...(more.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
   }
 
   /** The message for a statement issued before the end and refused while still waiting. */
@@ -384,7 +454,8 @@ export class Scope {
       const conns = [...this.conns.values()];
       this.connMap?.clear();
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));
-      if (this.txPools) await Promise.all([...this.txPools].map((p) => p.txScopeEnded()));
+      const txPools = this.more?.txPools;
+      if (txPools) await Promise.all([...txPools].map((p) => p.txScopeEnded()));
     } finally {
       this.done();
     }

@@ -49,8 +49,11 @@ export class SqlFragment {
     return v instanceof SqlFragment || (typeof v === 'object' && v !== null && (v as { [FRAGMENT]?: true })[FRAGMENT] === true);
   }
 
-  /** The SQL text with the backend's placeholders, and the values to bind. */
-  compile(backend: Backend): { text: string; bindings: unknown[] } {
+  /**
+   * The SQL text with the backend's placeholders, and the values to bind. `shareEmpty`: no values
+   * give one shared frozen array (the statement path, which never changes its bindings).
+   */
+  compile(backend: Backend, shareEmpty = false): { text: string; bindings: unknown[] } {
     const values = this.values;
     let plain = true;
     for (let i = 0; i < values.length; i++) {
@@ -72,7 +75,7 @@ export class SqlFragment {
       textCache.set(this.strings, perBackend);
     }
     let text = perBackend.get(backend);
-    const bindings = new Array<unknown>(values.length);
+    const bindings = values.length === 0 && shareEmpty ? NO_BINDINGS : new Array<unknown>(values.length);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
@@ -88,6 +91,9 @@ export class SqlFragment {
     return { text, bindings };
   }
 }
+
+/** The bindings of a query without values (frozen: shared by every such query). */
+const NO_BINDINGS: unknown[] = Object.freeze([]) as unknown as unknown[];
 
 /** Compiled text per template literal (its strings array is the same object at every call). */
 const textCache = new WeakMap<readonly string[], Map<Backend, string>>();
@@ -120,6 +126,8 @@ function appendValue(v: unknown, index: number, backend: Backend, bindings: unkn
 /** What a raw query runs through: the public side of a `ConnectionHandler`. */
 export interface SqlExecutor {
   query(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
+  /** `query()` settling with the rows. */
+  queryRows(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<unknown[]>;
   backend(alias: string): Backend;
   inAtomicBlock(options?: { using?: string }): boolean;
 }
@@ -131,14 +139,22 @@ const TX_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT
  * Compile `fragment` for `alias` and run it. Transaction control inside an `atomic()` block is
  * refused: the block owns the transaction. Never throws; failures reject.
  */
-function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult> {
+function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult>;
+function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options: QueryOptions | undefined, rows: true): Promise<unknown[]>;
+function runFragment(
+  executor: SqlExecutor,
+  alias: string,
+  fragment: SqlFragment,
+  options?: QueryOptions,
+  rows = false,
+): Promise<QueryResult | unknown[]> {
   try {
-    const { text, bindings } = fragment.compile(executor.backend(alias));
+    const { text, bindings } = fragment.compile(executor.backend(alias), true);
     if (TX_CONTROL.test(text) && executor.inAtomicBlock({ using: alias })) {
       const verb = (text.trim().split(/\s+/)[0] ?? '').toUpperCase();
       throw new TransactionManagementError(messages.forbiddenInAtomic(alias, verb), { alias });
     }
-    return executor.query(alias, text, bindings, options);
+    return rows ? executor.queryRows(alias, text, bindings, options) : executor.query(alias, text, bindings, options);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -160,7 +176,7 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
 
   /** Run and return the rows. */
   rows(): Promise<Row[]> {
-    return runFragment(this.executor, this.alias, this).then((r) => r.rows as Row[]);
+    return runFragment(this.executor, this.alias, this, undefined, true) as Promise<Row[]>;
   }
 
   /** Run and return rows, `rowCount` and `insertId`. */
@@ -182,10 +198,9 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
     onfulfilled?: ((value: Row[]) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    // One promise for the rows and the caller's callback (awaiting a query is the hot path).
-    const run = runFragment(this.executor, this.alias, this);
-    if (typeof onfulfilled !== 'function') return run.then(rowsOf, onrejected) as Promise<A | B>;
-    return run.then((r) => onfulfilled(r.rows as Row[]), onrejected);
+    // The statement settles with the rows: one promise for them, the caller's callbacks on it
+    // (awaiting a query is the hot path).
+    return (runFragment(this.executor, this.alias, this, undefined, true) as Promise<Row[]>).then(onfulfilled, onrejected);
   }
 
   catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Row[] | B> {
@@ -197,7 +212,6 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
   }
 }
 
-const rowsOf = (r: QueryResult): unknown[] => r.rows;
 
 /** The `sql` tag, bound to an alias. */
 export interface SqlTag {
@@ -211,13 +225,15 @@ export interface SqlTag {
 }
 
 const COMMA = new SqlFragment([', '], []);
+/** The values of a query without any (shared: one array less per query). */
+const NO_VALUES: readonly unknown[] = Object.freeze([]);
 
 export function makeSqlTag(executor: () => SqlExecutor, alias = 'default'): SqlTag {
   const tag = function sqlTag<Row>(strings: TemplateStringsArray, ...values: unknown[]): SqlQuery<Row> {
     if (!Array.isArray(strings) || !Array.isArray((strings as TemplateStringsArray).raw)) {
       throw new ProgrammingError(messages.sqlNotTemplate());
     }
-    return new SqlQuery<Row>(strings, values, executor(), alias);
+    return new SqlQuery<Row>(strings, values.length === 0 ? NO_VALUES : values, executor(), alias);
   } as SqlTag;
   tag.using = (other: string) => makeSqlTag(executor, other);
   tag.id = (name: string) => new SqlIdentifier(name);

@@ -25,14 +25,18 @@ export interface StatementMode {
   readonly control: boolean;
   /** Give the gate (and a connection leased for one use) back when the statement settles (`lease.release`). */
   readonly release: boolean;
+  /** Settle with the result's rows rather than the result (`sql` awaited: no promise to map it). */
+  readonly rows: boolean;
 }
 
 /** A statement of `sql` or the ORM: the caller took the gate with `lease.acquire`; it is given back at the end. */
-export const STATEMENT: StatementMode = Object.freeze({ control: false, release: true });
+export const STATEMENT: StatementMode = Object.freeze({ control: false, release: true, rows: false });
+/** `STATEMENT`, settling with the rows. */
+export const ROWS: StatementMode = Object.freeze({ control: false, release: true, rows: true });
 /** A statement another library sends on the driver object (knex): its adapter holds the gate. */
-export const FOREIGN: StatementMode = Object.freeze({ control: false, release: false });
+export const FOREIGN: StatementMode = Object.freeze({ control: false, release: false, rows: false });
 /** Transaction control of an `atomic()` block, which holds the gate. */
-export const CONTROL: StatementMode = Object.freeze({ control: true, release: false });
+export const CONTROL: StatementMode = Object.freeze({ control: true, release: false, rows: false });
 
 const NO_BINDINGS: readonly unknown[] = Object.freeze([]);
 
@@ -76,8 +80,9 @@ export class StatementBoundary {
       } else {
         if (backend.querySync !== undefined) {
           // A synchronous driver (SQLite): one promise for the whole statement.
-          const result = backend.querySync(conn.raw, sql, bindings, options) as T | undefined;
-          if (result !== undefined) {
+          const sync = backend.querySync(conn.raw, sql, bindings, options) as T | undefined;
+          if (sync !== undefined) {
+            const result = mode.rows ? ((sync as QueryResult).rows as T) : sync;
             const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
             return released === undefined ? Promise.resolve(result) : released.then(() => result);
           }
@@ -94,7 +99,8 @@ export class StatementBoundary {
     // The callbacks return the value itself when nothing is left to wait for: a promise returned
     // from them would cost two more turns of the microtask queue on every query.
     return pending.then(
-      (result) => {
+      (value) => {
+        const result = mode.rows ? ((value as QueryResult).rows as T) : value;
         const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
         return released === undefined ? result : released.then(() => result);
       },
