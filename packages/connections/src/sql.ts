@@ -176,7 +176,7 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
 
   /** Run and return the rows. */
   rows(): Promise<Row[]> {
-    return runFragment(this.executor, this.alias, this, undefined, true) as Promise<Row[]>;
+    return runFragment(this.executor, this.alias, this).then(rowsOf) as Promise<Row[]>;
   }
 
   /** Run and return rows, `rowCount` and `insertId`. */
@@ -212,6 +212,8 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
   }
 }
 
+
+const rowsOf = (r: QueryResult): unknown[] => r.rows;
 
 /** The `sql` tag, bound to an alias. */
 export interface SqlTag {
