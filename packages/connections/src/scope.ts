@@ -449,8 +449,10 @@ export class Scope {
     try {
       await this.drain();
       // Past the drain's bound, a lease still in flight is given back by its own callback.
-      const leases = this.leasesInFlight();
-      if (leases.length > 0 && !this.drainExpired) await Promise.allSettled(leases);
+      if (!this.drainExpired) {
+        const leases = this.leasesInFlight();
+        if (leases.length > 0) await Promise.allSettled(leases);
+      }
       const conns = [...this.conns.values()];
       this.connMap?.clear();
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));

@@ -80,6 +80,8 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
         resolve = res;
         reject = rej;
       });
+      // Its rejection is also the waiting statement's, which its caller handles: none unhandled here.
+      promise.catch(() => undefined);
       this.followers = { promise, resolve, reject };
     }
     return this.followers.promise;
