@@ -32,11 +32,7 @@ eachDatabase('statements waiting for their scope’s first connection', (db) => 
     const held = await holdOnly();
     const leasesBefore = connections.stats().aliases.default?.leases ?? 0;
     const answers = scope(async (s) => {
-      const [a, b, c] = await Promise.all([
-        sql`SELECT ${1} AS a`,
-        sql`SELECT ${2} AS b`.result(),
-        sql`SELECT ${3} AS c`.first(),
-      ]);
+      const [a, b, c] = await Promise.all([sql`SELECT ${1} AS a`, sql`SELECT ${2} AS b`.result(), sql`SELECT ${3} AS c`.first()]);
       return { a, rows: b.rows, c, connections: s.connections().length };
     });
     // One waiter in the queue for the scope, not one per statement.

@@ -186,7 +186,9 @@ export class AliasPool {
   lease(scope: Scope, pinned = false): DatabaseConnection | Promise<DatabaseConnection> {
     const now = this.tryLease(scope, pinned);
     if (now !== undefined) return now;
-    return new Promise((resolve, reject) => this.queue(new PromiseWaiter(scope, pinned, this.leaseSite(), this.dueFrom(poolClock()), resolve, reject)));
+    return new Promise((resolve, reject) =>
+      this.queue(new PromiseWaiter(scope, pinned, this.leaseSite(), this.dueFrom(poolClock()), resolve, reject)),
+    );
   }
 
   /**

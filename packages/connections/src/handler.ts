@@ -222,7 +222,13 @@ export class ConnectionHandler extends EventEmitter {
     return this.send(alias, sql, bindings, options, ROWS) as unknown as Promise<unknown[]>;
   }
 
-  private send(alias: string, sql: string, bindings: readonly unknown[], options: QueryOptions | undefined, mode: StatementMode): Promise<QueryResult> {
+  private send(
+    alias: string,
+    sql: string,
+    bindings: readonly unknown[],
+    options: QueryOptions | undefined,
+    mode: StatementMode,
+  ): Promise<QueryResult> {
     // The hot path: with the connection held and its gate free, one promise and nothing awaited.
     const state = this.state;
     try {

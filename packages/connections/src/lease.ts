@@ -29,7 +29,11 @@ function leasesPerUse(ctx: Context, pool: AliasPool): boolean {
  */
 export function connectionFor(ctx: Context, pool: AliasPool): DatabaseConnection | Promise<DatabaseConnection>;
 export function connectionFor(ctx: Context, pool: AliasPool, mayQueue: true): DatabaseConnection | Promise<DatabaseConnection> | undefined;
-export function connectionFor(ctx: Context, pool: AliasPool, mayQueue = false): DatabaseConnection | Promise<DatabaseConnection> | undefined {
+export function connectionFor(
+  ctx: Context,
+  pool: AliasPool,
+  mayQueue = false,
+): DatabaseConnection | Promise<DatabaseConnection> | undefined {
   if (ctx.block !== undefined) {
     // An ended scope says so first: its blocks were abandoned with it.
     ctx.scope.assertActive(pool.alias);

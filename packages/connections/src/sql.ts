@@ -140,7 +140,13 @@ const TX_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT
  * refused: the block owns the transaction. Never throws; failures reject.
  */
 function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options?: QueryOptions): Promise<QueryResult>;
-function runFragment(executor: SqlExecutor, alias: string, fragment: SqlFragment, options: QueryOptions | undefined, rows: true): Promise<unknown[]>;
+function runFragment(
+  executor: SqlExecutor,
+  alias: string,
+  fragment: SqlFragment,
+  options: QueryOptions | undefined,
+  rows: true,
+): Promise<unknown[]>;
 function runFragment(
   executor: SqlExecutor,
   alias: string,
@@ -211,7 +217,6 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
     return this.rows().finally(onfinally);
   }
 }
-
 
 const rowsOf = (r: QueryResult): unknown[] => r.rows;
 
