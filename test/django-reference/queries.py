@@ -1217,6 +1217,30 @@ def _():
             .values_list('small', 'ratio', 'a', 'b', 'c'))
 
 
+@query('functions.values_expressions')
+def _():
+    """values() with expressions as keyword arguments, and a filter on one of them afterwards."""
+    return {
+        'rows': list(first_books().values('id', lower=Lower('title'), double=F('pages') * 2)),
+        'filtered': list(Book.objects.values('id', lower=Lower('title')).filter(lower__startswith='a').order_by('id')),
+    }
+
+
+@query('functions.values_list_expressions')
+def _():
+    """values_list() with expressions as positional arguments (named lower1, length2, ...), flat too."""
+    return {
+        'rows': list(first_books().values_list('id', Lower('title'), Length('title'))),
+        'flat': list(first_books().values_list(Upper('title'), flat=True)),
+    }
+
+
+@query('functions.values_aggregate_expression')
+def _():
+    """values('name', n=Count('books')): the aggregate is annotated first, so rows group by the model (one per author, as annotate().values())."""
+    return list(Author.objects.filter(id__lte=12).order_by('id').values('name', n=Count('books')))
+
+
 @query('functions.power')
 def _():
     """Power(pages, 2) (two integers: FloatField), Power(price, 2) (DecimalField), Power(ratio, 0.5)."""

@@ -16,6 +16,7 @@ import {
   Lower,
   Mod,
   Now,
+  Power,
   NullIf,
   Q,
   StdDev,
@@ -99,6 +100,17 @@ export async function functionTypes(): Promise<void> {
   type T23 = Expect<Equal<C['long'], number>>;
   type T24 = Expect<Equal<C['pages'], number | null>>;
   type T25 = Expect<Equal<C['sd'], number | null>>;
+
+  // values() and valuesList() take expressions directly (Django's values(**expressions), values_list(expr)).
+  const vals = await Book.objects.values('id', 'title', { lower: Lower('title'), n: Length('title'), books: Count('id') });
+  type V = (typeof vals)[number];
+  type T26 = Expect<Equal<V, { id: number; title: string; lower: string; n: number; books: number }>>;
+  const filtered = await Book.objects.values({ lower: Lower('title') }).filter({ lower__startswith: 'a' });
+  type T27 = Expect<Equal<(typeof filtered)[number], { lower: string }>>;
+  const tuples = await Book.objects.valuesList('id', Lower('title'), Power('pages', 2), 'price');
+  type T28 = Expect<Equal<(typeof tuples)[number], [number, string, number, string | null]>>;
+  const flat = await Book.objects.valuesList(Upper('title'), { flat: true });
+  type T29 = Expect<Equal<(typeof flat)[number], string>>;
 }
 
 export function rejected(): void {
@@ -114,4 +126,8 @@ export function rejected(): void {
   TruncMonth(F('pages').add(1));
   // @ts-expect-error: Case takes When branches.
   Case({ pages__gt: 3 });
+  // @ts-expect-error: values() takes an object of expressions, not plain values.
+  void Book.objects.values('id', { lower: 'title' });
+  // @ts-expect-error: an unknown field among the keys.
+  void Book.objects.values('nope', { lower: Lower('title') });
 }

@@ -867,6 +867,28 @@ eachDatabase('Django answers (expression language)', (db) => {
       (rows) =>
         (rows as unknown[][]).map((r) => r.map((v, k) => (k === 4 && typeof v === 'string' ? Number(Number(v).toPrecision(12)) : v))),
     );
+    t('values_expressions', () =>
+      each({
+        rows: () => firstBooks().values('id', { lower: Lower('title'), double: F('pages').mul(2) }),
+        filtered: () =>
+          Book.objects
+            .values('id', { lower: Lower('title') })
+            .filter({ lower__startswith: 'a' })
+            .orderBy('id'),
+      }),
+    );
+    t('values_list_expressions', () =>
+      each({
+        rows: () => firstBooks().valuesList('id', Lower('title'), Length('title')),
+        flat: () => firstBooks().valuesList(Upper('title'), { flat: true }),
+      }),
+    );
+    t('values_aggregate_expression', () =>
+      Author.objects
+        .filter({ id__lte: 12 })
+        .orderBy('id')
+        .values('name', { n: Count('books') }),
+    );
     t(
       'cast_dates',
       () =>

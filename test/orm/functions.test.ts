@@ -8,6 +8,7 @@ import {
   CharField,
   Coalesce,
   Concat,
+  Count,
   DateField,
   ExtractDay,
   ExtractHour,
@@ -436,6 +437,59 @@ eachDatabase('database functions', (db) => {
       ]);
       expect(() => Author.objects.annotate({ x: Lower('age') })).toThrow("Author: Lower() takes text, got IntegerField 'Author.age'.");
       expect(() => Author.objects.annotate({ x: Lower('nope') })).toThrow("Cannot resolve keyword 'nope' into field of Author");
+    }));
+
+  test("values() and valuesList() take expressions directly (Django's values(**expressions), values_list(expression))", () =>
+    inTx(async () => {
+      await seedLibrary();
+      expect(await Author.objects.orderBy('id').values('name', { initial: Left('name', 1), n: Length('name') })).toEqual([
+        { name: 'Ann Archer', initial: 'A', n: 10 },
+        { name: 'Bob Brown', initial: 'B', n: 9 },
+        { name: 'cat carter', initial: 'c', n: 10 },
+        { name: 'Dan Drake', initial: 'D', n: 9 },
+      ]);
+      // The expression is an annotation afterwards: filter and order by it.
+      expect(
+        await Author.objects
+          .values({ lower: Lower('name') })
+          .filter({ lower__startswith: 'c' })
+          .orderBy('lower'),
+      ).toEqual([{ lower: 'cat carter' }]);
+      // An aggregate among them groups by the model (one row per author), as Django.
+      expect(await Author.objects.orderBy('id').values('name', { n: Count('books') })).toEqual([
+        { name: 'Ann Archer', n: 2 },
+        { name: 'Bob Brown', n: 2 },
+        { name: 'cat carter', n: 2 },
+        { name: 'Dan Drake', n: 0 },
+      ]);
+      expect(await Author.objects.orderBy('id').valuesList('id', Upper('name'), Length('name')).slice(0, 2)).toEqual([
+        [expect.any(Number), 'ANN ARCHER', 10],
+        [expect.any(Number), 'BOB BROWN', 9],
+      ]);
+      expect(await Author.objects.orderBy('id').valuesList(Upper('name'), { flat: true })).toEqual([
+        'ANN ARCHER',
+        'BOB BROWN',
+        'CAT CARTER',
+        'DAN DRAKE',
+      ]);
+      // valuesList names the expressions as Django does (the function's name and a counter): the SQL per dialect.
+      const { queries } = await captureQueries(() => Author.objects.valuesList('name', Lower('name'), Length('name')).fetchAll());
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe(
+          'select "orm_author"."name", LOWER("orm_author"."name") as "lower1", LENGTH("orm_author"."name") as "length2" from "orm_author" order by "orm_author"."name" asc',
+        );
+      else if (db.name === 'mysql')
+        expect(sql).toBe(
+          'select `orm_author`.`name`, LOWER(`orm_author`.`name`) as `lower1`, CHAR_LENGTH(`orm_author`.`name`) as `length2` from `orm_author` order by `orm_author`.`name` asc',
+        );
+      else
+        expect(sql).toBe(
+          'select `orm_author`.`name`, LOWER(`orm_author`.`name`) as `lower1`, LENGTH(`orm_author`.`name`) as `length2` from `orm_author` order by `orm_author`.`name` asc',
+        );
+      expect(() => Author.objects.values('name', { x: 'name' } as never)).toThrow("values(): 'x' must be an expression");
+      expect(() => Author.objects.values('name', { name: Lower('name') })).toThrow("the annotation 'name' conflicts with a field");
+      expect(() => Author.objects.valuesList('name', 3 as never)).toThrow('valuesList() takes field names and expressions');
     }));
 
   test('a user-defined Func: one template or one per vendor; refused where it has none', () =>

@@ -43,7 +43,7 @@ export class Tag extends Model.define({ name: new CharField({ maxLength: 50, uni
 export async function wrong(): Promise<void> {
   Book.objects.filter({ titel: 'x' }); // error: 'titel' does not exist in type 'FilterArg<Book, Empty>'
   Book.objects.exclude({ author__nmae: 'x' }); // error: 'author__nmae' does not exist in type 'FilterArg<Book, Empty>'
-  Book.objects.values('nope'); // error: 'ValuePath<Book>'
+  Book.objects.values('nope'); // error: 'ValuesKey<Book, Empty>'
   Book.objects.orderBy('-nope'); // error: OrderTerm<Book, Empty>
   Book.objects.annotate({ n: Count('id') }).filter({ n__gt: 'x' }); // error: Type 'string' is not assignable to type 'number | Expr
   const n1: number = await Book.objects.get({ title: 'x' }); // error: Type 'Book' is not assignable to type 'number'

@@ -16,6 +16,7 @@
  * Relations are followed up to `MAX_KEY_DEPTH` hops in flat keys (the nested form has no limit).
  */
 import type { Expression } from './query/expressions';
+import type { AnnotationTypes } from './query/query-set';
 
 /** The phantom key holding a field's spec (type only; no runtime property). */
 export declare const SPEC: unique symbol;
@@ -490,14 +491,16 @@ export type ValuesRow<I, A, K extends string> = Simplify<{
 }>;
 
 /** Tuple type of `valuesList(...keys)`. */
-export type ValuesTuple<I, A, K extends readonly string[]> = {
-  -readonly [N in keyof K]: K[N] extends keyof A
-    ? A[K[N]]
-    : K[N] extends keyof ValueMap<I>
-      ? ValueMap<I>[K[N]]
-      : K[N] extends JsonPath<I>
-        ? JSONLike
-        : never;
+export type ValuesTuple<I, A, K extends readonly unknown[]> = {
+  -readonly [N in keyof K]: K[N] extends Expression
+    ? AnnotationTypes<{ v: K[N] }, I>['v']
+    : K[N] extends keyof A
+      ? A[K[N]]
+      : K[N] extends keyof ValueMap<I>
+        ? ValueMap<I>[K[N]]
+        : K[N] extends JsonPath<I>
+          ? JSONLike
+          : never;
 };
 
 // ---- relation paths ----------------------------------------------------------------------------------

@@ -123,6 +123,36 @@ type InferredAggregate<I, E> =
         : number | null
       : number | null;
 
+/** A key of `values()`: a field path, an annotation, or (last) an object of expressions. */
+export type ValuesKey<I, A> = ValuePath<I> | (keyof A & string) | Readonly<Record<string, Expression>>;
+/** The object of expressions given last to `values()` (none: `{}`). */
+export type LastExpressions<Ks extends readonly unknown[]> = Ks extends readonly [...unknown[], infer L]
+  ? L extends string
+    ? Record<never, never>
+    : { -readonly [K in keyof L]: L[K] }
+  : Record<never, never>;
+
+/** The value of one `valuesList()` key: an annotation, a field path, a JSON path or an expression. */
+export type ValueOfKey<I, A, K> = K extends Expression
+  ? AnnotationTypes<{ v: K }, I>['v']
+  : K extends keyof A
+    ? A[K]
+    : K extends keyof ValueMap<I>
+      ? ValueMap<I>[K]
+      : K extends JsonPath<I>
+        ? JSONLike
+        : never;
+
+/** Django's prefix of the name an expression in `values_list()` gets: an aggregate's `default_alias` (`books__count`), else its function's name lowercased. */
+function expressionAliasPrefix(e: Expression): string {
+  const x = e as Expression & { fn?: string; source?: unknown; builtin?: string };
+  if (e.kind === 'aggregate' && typeof x.source === 'string' && x.source !== '*')
+    return `${x.source}__${String(x.fn).toLowerCase()}`.replace(/[^A-Za-z0-9_]/g, '_');
+  if (e.kind === 'func' && x.builtin) return x.builtin.toLowerCase();
+  const name = e.constructor.name.replace(/Expression$/, '').toLowerCase();
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : 'expr';
+}
+
 /** A filter argument: typed lookups, or a Q. */
 export type FilterArg<I, A> = QueryFilter<FieldsOf<I>, A> | QNode<I> | QNode<unknown> | ConditionExpression;
 
@@ -364,29 +394,83 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
    * Before an aggregate `annotate()`, groups by these values.
    */
   values(): QuerySet<I, Simplify<RowOf<FieldsOf<I>> & A>, A>;
-  values<K extends ValuePath<I> | (keyof A & string)>(...keys: K[]): QuerySet<I, ValuesRow<I, A, K>, A>;
-  values(...keys: string[]): QuerySet<I, unknown, A> {
+  /**
+   * Rows as plain objects of the given paths, and of expressions given last (Django's
+   * `values(*fields, **expressions)`): `values('id', { lower: Lower('title') })`. The expressions are
+   * annotated first, then selected with the fields (an aggregate among them groups by the model's
+   * columns, as Django: `values().annotate()` groups by the values).
+   */
+  values<const Ks extends readonly ValuesKey<I, A>[]>(
+    ...keys: Ks
+  ): [keyof LastExpressions<Ks>] extends [never]
+    ? QuerySet<I, ValuesRow<I, A, Extract<Ks[number], string>>, A>
+    : QuerySet<
+        I,
+        Simplify<ValuesRow<I, A, Extract<Ks[number], string>> & AnnotationTypes<LastExpressions<Ks>, I>>,
+        Simplify<A & AnnotationTypes<LastExpressions<Ks>, I>>
+      >;
+  // The overloads' annotation types differ (the expressions add theirs): any, for the implementation only.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  values(...args: unknown[]): QuerySet<I, unknown, any> {
     const q = this.query.clone();
-    q.setValues(keys, 'object');
-    return this.chain(q);
+    let keys = args;
+    const last = args[args.length - 1];
+    const misplaced = args.findIndex((a, i) => i < args.length - 1 && a !== null && typeof a === 'object');
+    if (misplaced >= 0) throw new TypeError('values(): the object of expressions comes last, after the field names.');
+    if (last !== null && typeof last === 'object' && !Expression.is(last) && !Array.isArray(last)) {
+      const expressions = Object.entries(last as Record<string, unknown>);
+      for (const [name, e] of expressions) {
+        if (!Expression.is(e)) throw new TypeError(`values(): '${name}' must be an expression (Lower('title'), F('price').mul(2), ...).`);
+        q.addAnnotation(name, e);
+      }
+      keys = [...args.slice(0, -1), ...expressions.map(([name]) => name)];
+    }
+    for (const k of keys)
+      if (typeof k !== 'string')
+        throw new TypeError(
+          `values() takes field names and, last, an object of expressions ({ lower: Lower('title') }), got ${describe(k)}.`,
+        );
+    q.setValues(keys as string[], 'object');
+    return this.chain<unknown, A>(q);
   }
 
-  /** Rows as tuples: `valuesList('id', 'title')`; one column with `{ flat: true }` gives plain values. */
-  valuesList<K extends ValuePath<I> | (keyof A & string)>(
+  /**
+   * Rows as tuples: `valuesList('id', 'title')`; one column with `{ flat: true }` gives plain values.
+   * An expression is a column too (Django's `values_list('id', Lower('title'))`), annotated under a
+   * generated name (`lower1`, as Django: the function's name and a counter).
+   */
+  valuesList<K extends ValuePath<I> | (keyof A & string) | Expression>(
     key: K,
     options: { flat: true },
-  ): QuerySet<I, K extends keyof A ? A[K] : K extends keyof ValueMap<I> ? ValueMap<I>[K] : K extends JsonPath<I> ? JSONLike : never, A>;
-  valuesList<const K extends readonly (ValuePath<I> | (keyof A & string))[]>(...keys: K): QuerySet<I, ValuesTuple<I, A, K>, A>;
+  ): QuerySet<I, ValueOfKey<I, A, K>, A>;
+  valuesList<const K extends readonly (ValuePath<I> | (keyof A & string) | Expression)[]>(...keys: K): QuerySet<I, ValuesTuple<I, A, K>, A>;
   valuesList(...args: unknown[]): QuerySet<I, unknown, A> {
     const last = args[args.length - 1];
     let flat = false;
-    if (last !== null && typeof last === 'object') {
+    if (last !== null && typeof last === 'object' && !Expression.is(last)) {
       const o = last as { flat?: boolean };
       for (const k of Object.keys(o)) if (k !== 'flat') throw new TypeError(`valuesList(): unknown option '${k}'. Valid options: flat.`);
       flat = o.flat === true;
       args = args.slice(0, -1);
     }
     const q = this.query.clone();
+    if (args.some((a) => Expression.is(a))) {
+      const taken = new Set(args.filter((a): a is string => typeof a === 'string'));
+      let counter = 1;
+      args = args.map((a) => {
+        if (!Expression.is(a)) return a;
+        const prefix = expressionAliasPrefix(a);
+        let name: string;
+        do name = `${prefix}${counter++}`;
+        while (taken.has(name) || q.annotations.some((x) => x.name === name));
+        taken.add(name);
+        q.addAnnotation(name, a);
+        return name;
+      });
+    }
+    for (const k of args)
+      if (typeof k !== 'string')
+        throw new TypeError(`valuesList() takes field names and expressions, and last { flat: true }, got ${describe(k)}.`);
     q.setValues(args as string[], flat ? 'flat' : 'tuple');
     return this.chain(q);
   }
