@@ -63,6 +63,43 @@ for (const db of DATABASES.filter((d) => d.name === 'mysql'))
       });
     });
 
+    test('a prepared text run again (by its Execute command) reads as the first run, in both row modes, and refuses a function', async () => {
+      configureFor(db, { maxAge: null, prepareThreshold: 1 });
+      await scope(async () => {
+        await sql`DROP TABLE IF EXISTS spool_prep_again`;
+        await sql`CREATE TABLE spool_prep_again (id INTEGER PRIMARY KEY, at6 DATETIME(6), ratio DOUBLE, label VARCHAR(20))`;
+        await sql`INSERT INTO spool_prep_again VALUES (1, '2021-03-04 05:06:07.123456', ${287 / 3}, 'é ☃'), (2, NULL, 0.1, NULL)`;
+        const text = 'SELECT id, at6, ratio, label FROM spool_prep_again WHERE id >= ? ORDER BY id';
+        const before = await counters();
+        const objects: unknown[] = [];
+        const arrays: unknown[] = [];
+        for (let i = 0; i < 4; i++) {
+          objects.push((await connections.query('default', text, [1])).rows);
+          arrays.push((await connections.query('default', text, [1], { rowMode: 'array', temporalAsText: true })).rows);
+        }
+        const after = await counters();
+        // One statement per row mode (mysql2 keys them apart), every later run an execute.
+        expect(after.prepare - before.prepare).toBe(2);
+        expect(after.execute - before.execute).toBe(8);
+        expect(objects[0]).toEqual([
+          { id: 1, at6: new Date('2021-03-04T05:06:07.123Z'), ratio: 287 / 3, label: 'é ☃' },
+          { id: 2, at6: null, ratio: 0.1, label: null },
+        ]);
+        expect(arrays[0]).toEqual([
+          [1, '2021-03-04 05:06:07.123456', 287 / 3, 'é ☃'],
+          [2, null, 0.1, null],
+        ]);
+        for (let i = 1; i < 4; i++) {
+          expect(objects[i]).toEqual(objects[0]);
+          expect(arrays[i]).toEqual(arrays[0]);
+        }
+        // A function is no value: refused as by mysql2's execute(), nothing sent.
+        await expect(connections.query('default', text, [() => 1])).rejects.toThrow(/function/);
+        expect((await connections.query('default', text, [2])).rows).toEqual([{ id: 2, at6: null, ratio: 0.1, label: null }]);
+        await sql`DROP TABLE spool_prep_again`;
+      });
+    });
+
     test('ALTER TABLE under a prepared statement: the next run reads the new shape', async () => {
       configureFor(db, { maxAge: null, prepareThreshold: 1 });
       await scope(async () => {
