@@ -1612,6 +1612,25 @@ def _():
     return ids(Author.objects.filter(id__in=Author.objects.filter(age__isnull=False).order_by('-age', 'id')[:5]))
 
 
+@query('subqueries.subquery_sliced_default_ordering')
+def _():
+    """Subquery(qs.values('title')[:1]) with no order_by(): the model's Meta.ordering (title) picks the row."""
+    first = Book.objects.filter(author=OuterRef('pk')).values('title')[:1]
+    return Author.objects.filter(id__lte=20).annotate(first=Subquery(first)).order_by('id').values_list('id', 'first')
+
+
+@query('subqueries.in_sliced_default_ordering')
+def _():
+    """filter(id__in=<sliced queryset, default ordering>): the first 5 books by title."""
+    return ids(Book.objects.filter(id__in=Book.objects.values('id')[:5]))
+
+
+@query('distinct.in_distinct_on_keeps_ordering')
+def _():
+    """filter(id__in=<order_by(...).distinct(field)>): the subquery keeps its ordering (the longest book per author)."""
+    return ids(Book.objects.filter(id__in=Book.objects.order_by('author_id', '-pages', 'id').distinct('author_id').values('id')))
+
+
 @query('subqueries.aggregate_over_slice')
 def _():
     """aggregate() over a sliced queryset (the 10 longest books)."""

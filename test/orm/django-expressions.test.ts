@@ -222,6 +222,25 @@ eachDatabase('Django answers (expression language)', (db) => {
       check('subqueries.in_sliced_queryset', () =>
         idsOf(Author.objects.filter({ id__in: Author.objects.filter({ age__isnull: false }).orderBy('-age', 'id').slice(0, 5) })),
       ));
+    // A sliced subquery keeps the model's default ordering (Book: title), as Django's; without
+    // it the "first row per parent" was any row.
+    test('subquery_sliced_default_ordering', () =>
+      check('subqueries.subquery_sliced_default_ordering', () =>
+        Author.objects
+          .filter({ id__lte: 20 })
+          .annotate({
+            first: Subquery(
+              Book.objects
+                .filter({ author: OuterRef('pk') })
+                .values('title')
+                .slice(0, 1),
+            ),
+          })
+          .orderBy('id')
+          .valuesList('id', 'first'),
+      ));
+    test('in_sliced_default_ordering', () =>
+      check('subqueries.in_sliced_default_ordering', () => idsOf(Book.objects.filter({ id__in: Book.objects.values('id').slice(0, 5) }))));
     test('aggregate_over_slice', () =>
       check(
         'subqueries.aggregate_over_slice',
@@ -520,6 +539,11 @@ eachDatabase('Django answers (expression language)', (db) => {
     test('distinct_on_fields', () =>
       check('distinct.distinct_on_fields', () =>
         Book.objects.orderBy('authorId', '-pages', 'id').distinct('authorId').valuesList('authorId', 'id', 'pages'),
+      ));
+    // An __in subquery with DISTINCT ON keeps its ordering (which row of each group it picks).
+    test('in_distinct_on_keeps_ordering', () =>
+      check('distinct.in_distinct_on_keeps_ordering', () =>
+        idsOf(Book.objects.filter({ id__in: Book.objects.orderBy('authorId', '-pages', 'id').distinct('authorId').values('id') })),
       ));
     test('distinct_on_fk_with_related_ordering', () =>
       check('distinct.distinct_on_fk_with_related_ordering', () =>

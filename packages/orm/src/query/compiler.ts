@@ -538,10 +538,12 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   }
   const annotationsSelected = q.select.kind === 'model' ? q.annotations : [];
   for (const a of annotationsSelected) pushCol(a.node, a.name);
-  if (q.distinct && q.ordering) {
+  if (q.distinct && q.distinctFields === undefined && q.ordering) {
     // SELECT DISTINCT with ORDER BY a term that is not selected: the term joins the select list
     // (after the columns the mappers read), as Django does. PostgreSQL refuses the query otherwise,
     // and SQLite and MariaDB would order the distinct rows by an arbitrary one of their values.
+    // (Not for DISTINCT ON, which may order by what it does not select: as a subquery it must
+    // keep its one column.)
     const present = new Set<string>(
       q.select.kind === 'values' ? q.select.columns.map((col) => col.node.k) : modelColumns(q).map((n) => n.k),
     );

@@ -587,7 +587,11 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
   toSubquery(prefix: string): Query {
     const q = this.query.relabeledClone(prefix);
     if (q.select.kind === 'model') q.setValues(['pk'], 'flat');
-    if (!q.isSliced) q.ordering = [];
+    // As Django's Query.resolve_expression: the ordering only matters to a subquery that is sliced
+    // or DISTINCT ON, and there it is kept, the model's default ordering included (without it, a
+    // "first row per parent" subquery picked any row).
+    if (q.isSliced || q.distinctFields !== undefined) return withDefaultOrdering(q);
+    q.ordering = [];
     return q;
   }
 
