@@ -16,12 +16,16 @@
 //   node bench/contention.mjs                  (all sections, both servers; a few minutes)
 //   node bench/contention.mjs --quick          (0.5 s cases, 2 rounds)
 //   node bench/contention.mjs --section=direct --db=postgres --conc=10,1000 --seconds=1 --rounds=3
+//   node bench/contention.mjs --section=direct --baseline=/work/other-checkout
+//                                              (adds that checkout's built Spool as a third case, in
+//                                               the same rounds: an A/B of two builds on a loaded machine)
 //   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
 //
 // maxWaiting is set to null: its default (100 × max = 1,000 waiting scopes) would shed most of a
 // 10,000-caller burst at once (by design, see the README, "Budgets"), and the raw pools queue
 // without bound; the bench compares the same work.
 import { spawnSync, fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
@@ -51,6 +55,9 @@ const WEB_CONNECTIONS = String(args.web ?? '10,100,1000')
   .map(Number);
 const SECTIONS = String(args.section ?? 'direct,web,workers').split(',');
 const DATABASES = (args.db ? String(args.db).split(',') : benchDatabases()).filter((d) => d !== 'sqlite');
+/** Another checkout whose built Spool runs as a third case ('base'), for an A/B of two builds. */
+const BASELINE = typeof args.baseline === 'string' ? args.baseline : undefined;
+const KEYS = BASELINE ? ['raw', 'spool', 'base'] : ['raw', 'spool'];
 
 const median = (xs) => {
   const v = [...xs].sort((a, b) => a - b);
@@ -98,8 +105,8 @@ function rawPool(db) {
   };
 }
 
-function spoolPool(db) {
-  const { ConnectionHandler } = require('@spool/connections');
+function spoolPool(db, from) {
+  const { ConnectionHandler } = from ? require(`${from}/packages/connections`) : require('@spool/connections');
   const h = new ConnectionHandler();
   const client = db === 'postgres' ? 'pg' : 'mysql2';
   h.configure({
@@ -182,28 +189,30 @@ async function direct() {
   const rows = [];
   const out = {};
   for (const db of DATABASES) {
-    const raw = rawPool(db);
-    const spool = spoolPool(db);
-    const cases = { raw, spool };
+    const cases = { raw: rawPool(db), spool: spoolPool(db) };
+    if (BASELINE) cases.base = spoolPool(db, BASELINE);
     for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3); // open the connections, warm up
     out[db] = {};
     for (const n of CONCURRENCY) {
-      const runs = { raw: [], spool: [] };
-      const ratios = { ops: [], cpu: [], p99: [] };
+      const runs = Object.fromEntries(KEYS.map((k) => [k, []]));
+      const ratios = { ops: [], cpu: [], p99: [], baseCpu: [] };
       for (let r = 0; r < ROUNDS; r++) {
-        const order = r % 2 === 0 ? ['raw', 'spool'] : ['spool', 'raw'];
+        // Each round starts with the next case (raw spool base, spool base raw, ...).
+        const order = KEYS.map((_, j) => KEYS[(r + j) % KEYS.length]);
         const m = {};
         for (const k of order) m[k] = await loop(cases[k].op, n, SECONDS);
-        runs.raw.push(m.raw);
-        runs.spool.push(m.spool);
+        for (const k of KEYS) runs[k].push(m[k]);
         ratios.ops.push(m.spool.opsPerSec / m.raw.opsPerSec);
         ratios.cpu.push(m.spool.cpuPerOp / m.raw.cpuPerOp);
         ratios.p99.push(m.spool.p99 / m.raw.p99);
+        if (m.base) ratios.baseCpu.push(m.spool.cpuPerOp / m.base.cpuPerOp);
       }
       const heap = {};
-      if (n > MAX) for (const k of ['raw', 'spool']) heap[k] = await heapPerWaiter(cases[k], n);
+      // Twice, keeping the smaller: the first pass also counts code and feedback the waiting path
+      // allocates once (a fixed cost that weighs on the figure at 1,000 waiters).
+      if (n > MAX) for (const k of KEYS) heap[k] = Math.min(await heapPerWaiter(cases[k], n), await heapPerWaiter(cases[k], n));
       const summary = {};
-      for (const k of ['raw', 'spool']) {
+      for (const k of KEYS) {
         summary[k] = {
           opsPerSec: median(runs[k].map((x) => x.opsPerSec)),
           cpuPerOp: median(runs[k].map((x) => x.cpuPerOp)),
@@ -212,36 +221,41 @@ async function direct() {
         };
       }
       summary.ratio = { ops: median(ratios.ops), cpu: median(ratios.cpu), p99: median(ratios.p99) };
+      if (BASELINE) summary.ratio.cpuVsBase = median(ratios.baseCpu);
       out[db][n] = summary;
-      for (const k of ['raw', 'spool']) {
+      for (const k of KEYS) {
         const s = summary[k];
         rows.push({
           db,
           callers: n.toLocaleString('en-US'),
-          case: k === 'raw' ? (db === 'postgres' ? 'pg.Pool' : 'mysql2 pool') : 'Spool',
+          case: k === 'raw' ? (db === 'postgres' ? 'pg.Pool' : 'mysql2 pool') : k === 'spool' ? 'Spool' : 'Spool (baseline)',
           'ops/s': fmt(s.opsPerSec),
           'CPU µs/op': s.cpuPerOp.toFixed(1),
           'p99 ms': s.p99.toFixed(1),
           'heap B/waiter': s.heapPerWaiter === undefined ? '' : Math.round(s.heapPerWaiter),
           'ops ÷ raw': k === 'spool' ? summary.ratio.ops.toFixed(2) : '',
-          'CPU ÷ raw': k === 'spool' ? summary.ratio.cpu.toFixed(2) : '',
+          'CPU ÷ raw':
+            k === 'spool' ? summary.ratio.cpu.toFixed(2) : k === 'base' ? `(Spool ÷ this: ${summary.ratio.cpuVsBase.toFixed(2)})` : '',
           'p99 ÷ raw': k === 'spool' ? summary.ratio.p99.toFixed(2) : '',
         });
       }
       console.log(
-        `${db} ${n}: raw ${fmt(summary.raw.opsPerSec)} ops/s ${summary.raw.cpuPerOp.toFixed(1)} µs/op p99 ${summary.raw.p99.toFixed(1)} ms` +
-          ` | spool ${fmt(summary.spool.opsPerSec)} ops/s ${summary.spool.cpuPerOp.toFixed(1)} µs/op p99 ${summary.spool.p99.toFixed(1)} ms` +
-          (n > MAX ? ` | heap/waiter raw ${Math.round(heap.raw)} B, spool ${Math.round(heap.spool)} B` : ''),
+        `${db} ${n}: ` +
+          KEYS.map(
+            (k) =>
+              `${k} ${fmt(summary[k].opsPerSec)} ops/s ${summary[k].cpuPerOp.toFixed(1)} µs/op p99 ${summary[k].p99.toFixed(1)} ms` +
+              (n > MAX ? ` heap/waiter ${Math.round(heap[k])} B` : ''),
+          ).join(' | '),
       );
     }
-    await raw.close();
-    await spool.close();
+    for (const c of Object.values(cases)) await c.close();
     // Growth of CPU per op from the lowest to each higher concurrency, Spool's against the pool's.
     const base = CONCURRENCY[0] === 1 && CONCURRENCY.length > 1 ? CONCURRENCY[1] : CONCURRENCY[0];
     for (const n of CONCURRENCY) {
       if (n <= base) continue;
       const g = (k) => out[db][n][k].cpuPerOp / out[db][base][k].cpuPerOp;
       out[db][n].growth = { from: base, raw: g('raw'), spool: g('spool'), ratio: g('spool') / g('raw') };
+      if (BASELINE) out[db][n].growth.baseRatio = g('base') / g('raw');
     }
   }
   table(
@@ -259,6 +273,7 @@ async function direct() {
           'raw CPU/op growth': s.growth.raw.toFixed(2),
           'Spool CPU/op growth': s.growth.spool.toFixed(2),
           'Spool ÷ raw growth': s.growth.ratio.toFixed(2),
+          ...(BASELINE ? { 'baseline ÷ raw growth': s.growth.baseRatio.toFixed(2) } : {}),
         });
   if (growth.length)
     table('CPU per operation growth with the callers (target: Spool ÷ raw growth ≤ 1.2)', growth, [
@@ -267,6 +282,7 @@ async function direct() {
       'raw CPU/op growth',
       'Spool CPU/op growth',
       'Spool ÷ raw growth',
+      ...(BASELINE ? ['baseline ÷ raw growth'] : []),
     ]);
   return out;
 }
@@ -501,10 +517,15 @@ if (isMainThread && args.serve) {
     const r = spawnSync(process.execPath, ['--expose-gc', file, ...process.argv.slice(2)], { stdio: 'inherit', env: process.env });
     process.exit(r.status ?? 1);
   }
-  const results = { seconds: SECONDS, rounds: ROUNDS };
+  // The machine's load, before and after: figures from a loaded machine are A/B ratios, not absolutes.
+  const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+  const results = { seconds: SECONDS, rounds: ROUNDS, load: { start: load() } };
+  console.log(`load average at start: ${results.load.start.join(', ')}`);
   if (SECTIONS.includes('direct')) results.direct = await direct();
   if (SECTIONS.includes('web')) results.web = await web();
   if (SECTIONS.includes('workers')) results.workers = await workers();
+  results.load.end = load();
+  console.log(`load average at end: ${results.load.end.join(', ')}`);
   if (!args.section && !args.db && !args.conc) writeResults('contention', results);
   else console.log(JSON.stringify(results));
 }
