@@ -1037,6 +1037,25 @@ def _():
     return first_authors().annotate(c=Concat('name', Value(' '), 'age', output_field=CharField())).values_list('id', 'c')
 
 
+@query('functions.concat_numbers_output_field')
+def _():
+    """Concat of integer, decimal and float columns (NULLs among them) with output_field=CharField(): no Cast needed."""
+    return {
+        'books': list(first_books().annotate(
+            c=Concat('title', Value(': '), 'pages', Value(' p, '), 'price', output_field=CharField())
+        ).values_list('id', 'c')),
+        'samples': list(finite_samples().annotate(
+            c=Concat('small', Value('|'), 'amount', Value('|'), 'ratio', output_field=CharField())
+        ).values_list('c', flat=True)),
+    }
+
+
+@query('functions.concat_mixed_types_error')
+def _():
+    """Concat('name', 'age') without output_field: Django's FieldError (mixed types)."""
+    return first_authors().annotate(c=Concat('name', 'age')).values_list('id', 'c')
+
+
 @query('functions.substr')
 def _():
     """Substr(name, 2, 3) and Substr(name, 3)."""

@@ -21,6 +21,7 @@ import {
   Q,
   StdDev,
   Sum,
+  TextField,
   TruncDate,
   TruncMonth,
   Upper,
@@ -101,6 +102,10 @@ export async function functionTypes(): Promise<void> {
   type T24 = Expect<Equal<C['pages'], number | null>>;
   type T25 = Expect<Equal<C['sd'], number | null>>;
 
+  // Concat of other types with a text outputField (Django's output_field=CharField()).
+  const concat = await Author.objects.annotate({ c: Concat('name', new Value(' '), 'age', { outputField: new TextField() }) });
+  type T30 = Expect<Equal<(typeof concat)[number]['c'], string>>;
+
   // values() and valuesList() take expressions directly (Django's values(**expressions), values_list(expr)).
   const vals = await Book.objects.values('id', 'title', { lower: Lower('title'), n: Length('title'), books: Count('id') });
   type V = (typeof vals)[number];
@@ -126,6 +131,10 @@ export function rejected(): void {
   TruncMonth(F('pages').add(1));
   // @ts-expect-error: Case takes When branches.
   Case({ pages__gt: 3 });
+  // @ts-expect-error: Concat takes text; a number needs a text outputField.
+  Concat('name', Length('name'));
+  // @ts-expect-error: Concat's outputField is a field.
+  Concat('name', Length('name'), { outputField: 'text' });
   // @ts-expect-error: values() takes an object of expressions, not plain values.
   void Book.objects.values('id', { lower: 'title' });
   // @ts-expect-error: an unknown field among the keys.

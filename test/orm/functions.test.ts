@@ -43,6 +43,7 @@ import {
   Round,
   StrIndex,
   Substr,
+  TextField,
   Trim,
   TruncDate,
   TruncDay,
@@ -137,6 +138,52 @@ eachDatabase('database functions', (db) => {
         expect(sql).toBe(
           "select COALESCE(`orm_author`.`name`, '') || COALESCE(?, '') as `c` from `orm_author` where LENGTH(`orm_author`.`name`) > ? order by `orm_author`.`name` asc",
         );
+    }));
+
+  test("Concat of numbers with a text outputField (Django's output_field=CharField()); without it a FieldError", () =>
+    inTx(async () => {
+      await seedLibrary();
+      expect(
+        await Book.objects
+          .annotate({ c: Concat('title', new Value(' '), 'pages', new Value(' '), 'price', { outputField: new TextField() }) })
+          .orderBy('id')
+          .valuesList('c', { flat: true }),
+      ).toEqual(
+        // SQLite writes the stored number (a decimal is numeric there: 10.5, 25), as with Django (the reference data's 75.4).
+        db.name === 'sqlite'
+          ? ['Alpha 120 10.5', 'Beta 320 25', 'Gamma 100% 80 ', 'delta_under 450 40', 'Epsilon \\ slash 200 15.25', "Zeta's 90 5"]
+          : [
+              'Alpha 120 10.50',
+              'Beta 320 25.00',
+              'Gamma 100% 80 ',
+              'delta_under 450 40.00',
+              'Epsilon \\ slash 200 15.25',
+              "Zeta's 90 5.00",
+            ],
+      );
+      const { queries } = await captureQueries(() =>
+        Author.objects
+          .annotate({ c: Concat('name', 'age', { outputField: new TextField() }) })
+          .valuesList('c', { flat: true })
+          .fetchAll(),
+      );
+      const sql = queries[0]?.sql;
+      if (db.name === 'postgres')
+        expect(sql).toBe(
+          'select CONCAT(("orm_author"."name")::text, ("orm_author"."age")::text) as "c" from "orm_author" order by "orm_author"."name" asc',
+        );
+      else if (db.name === 'mysql')
+        expect(sql).toBe(
+          "select CONCAT_WS('', `orm_author`.`name`, `orm_author`.`age`) as `c` from `orm_author` order by `orm_author`.`name` asc",
+        );
+      else
+        expect(sql).toBe(
+          "select COALESCE(`orm_author`.`name`, '') || COALESCE(`orm_author`.`age`, '') as `c` from `orm_author` order by `orm_author`.`name` asc",
+        );
+      expect(() => Author.objects.annotate({ c: Concat('name', 'age' as never) })).toThrow(
+        "Author: Concat() takes text, got IntegerField 'Author.age'. Expression contains mixed types: set outputField",
+      );
+      expect(() => Concat('name', 'age', { outputField: new IntegerField() })).toThrow('Concat(): outputField must be a text field');
     }));
 
   test('Coalesce, NullIf, Greatest, Least (Greatest/Least with a NULL: PostgreSQL ignores it, MariaDB and SQLite give NULL, as Django)', () =>

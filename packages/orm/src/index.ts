@@ -90,6 +90,7 @@ export {
   Upper,
   Length,
   Concat,
+  type ConcatOptions,
   Substr,
   Trim,
   LTrim,

@@ -202,10 +202,33 @@ export function Upper<const A extends TextArg>(expression: A): Func<NullLike<Arg
 export function Length<const A extends TextArg>(expression: A): Func<NullLike<ArgValue<A>, number>> {
   return Func.builtin('Length', [expression]);
 }
-/** The texts one after the other; a NULL counts as empty text (as Django: never NULL). */
-export function Concat(...expressions: TextArg[]): Func<string> {
-  atLeast('Concat', 2, expressions);
-  return Func.builtin('Concat', expressions);
+/** Options of `Concat`: a text `outputField` lets it take arguments of other types (numbers, dates). */
+export interface ConcatOptions {
+  readonly outputField: Field;
+}
+
+/**
+ * The texts one after the other; a NULL counts as empty text (as Django: never NULL). Arguments of
+ * other types need a text output type, as in Django (`output_field=CharField()`):
+ * `Concat('name', new Value(' '), 'age', { outputField: new TextField() })`; each database writes
+ * the number (or date) as its text, as with Django.
+ */
+export function Concat(...expressions: TextArg[]): Func<string>;
+export function Concat(...args: [...expressions: Arg[], options: ConcatOptions]): Func<string>;
+export function Concat(...args: unknown[]): Func<string> {
+  const last = args[args.length - 1];
+  let outputField: Field | undefined;
+  if (last !== null && typeof last === 'object' && !Expression.is(last)) {
+    const o = last as Partial<ConcatOptions>;
+    for (const key of Object.keys(o))
+      if (key !== 'outputField') throw new TypeError(`Concat(): unknown option '${key}'. Valid options: outputField.`);
+    outputField = o.outputField;
+    if (outputField === undefined || outputField === null || typeof outputField !== 'object' || outputField.lookupKind !== 'text')
+      throw new TypeError('Concat(): outputField must be a text field (new CharField(), new TextField()).');
+    args = args.slice(0, -1);
+  }
+  atLeast('Concat', 2, args);
+  return Func.builtin('Concat', args as Arg[], '', outputField);
 }
 /** `length` characters from `pos` (1-based), or the rest: `Substr('name', 1, 3)`. */
 export function Substr<const A extends TextArg>(expression: A, pos: NumberArg, length?: NumberArg): Func<NullLike<ArgValue<A>, string>> {

@@ -85,11 +85,20 @@ export function resolveFunc(f: Func, r: FunctionResolver): ExprNode {
     return FuncNode.create('Func', args, declared ?? commonOutput(fields, `Func(${fn ?? 'template'})`), '', template);
   }
   if (TEXT_FUNCTIONS.has(name)) {
+    // Concat with a declared text output takes any argument (Django: output_field=CharField()).
+    if (name === 'Concat' && declared !== undefined) return FuncNode.create(name, args, declared);
     const textArgs = name === 'Concat' || name === 'Replace' ? args.length : name === 'StrIndex' ? 2 : 1;
     for (let i = 0; i < textArgs; i++) {
       const field = fields[i];
       if (field !== undefined && field.lookupKind !== 'text')
-        throw new FieldError(`${r.model}: ${name}() takes text, got ${describeArg(args[i] as ExprNode, field)}.`, { model: r.model });
+        throw new FieldError(
+          `${r.model}: ${name}() takes text, got ${describeArg(args[i] as ExprNode, field)}.${
+            name === 'Concat'
+              ? " Expression contains mixed types: set outputField (Concat(..., { outputField: new TextField() })), as Django's output_field."
+              : ''
+          }`,
+          { model: r.model },
+        );
     }
     return FuncNode.create(name, args, name === 'Length' || name === 'StrIndex' ? OUTPUT.integer : OUTPUT.text);
   }
