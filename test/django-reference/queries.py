@@ -2096,3 +2096,62 @@ def _():
 def _():
     """values() before annotate() groups by the values (one row per age)."""
     return Author.objects.values('age').annotate(n=Count('books')).order_by('age').values_list('age', 'n')
+
+
+# =============================================================================================
+# grouping and ordering by expressions that bind values (probe of issue 10, findings 0 and 11)
+# =============================================================================================
+
+
+def first_books_by(expr):
+    return Book.objects.filter(id__lte=12).annotate(k=expr).values('k').annotate(n=Count('id')).order_by('k')
+
+
+@query('grouping.group_by_case_with_values')
+def _():
+    """values(<Case/When with Value>).annotate(Count): one group per label (PostgreSQL sees the literals once)."""
+    return first_books_by(Case(When(pages__gte=300, then=Value('long')), default=Value('short')))
+
+
+@query('grouping.group_by_expressions_with_values')
+def _():
+    """values(<Concat with Value | Substr with ints | F()/100 | Subquery with OuterRef and a slice>).annotate(Count)."""
+    first_name = Author.objects.filter(pk=OuterRef('author')).values('name')[:1]
+    return {
+        'concat': list(first_books_by(Concat('author__name', Value('!')))),
+        'substr': list(first_books_by(Substr(Upper('title'), 1, 1))),
+        'div': list(first_books_by(F('pages') / 100)),
+        'subquery': list(first_books_by(Subquery(first_name))),
+    }
+
+
+@query('grouping.group_by_json_key')
+def _():
+    """values('doc__owner__age' | 'doc__owner__name').annotate(Count): JSON null and a missing key per database, as Django."""
+    S = Sample.objects.filter(doc__has_key='owner')
+    return {
+        'age': list(S.values('doc__owner__age').annotate(c=Count('id')).order_by('doc__owner__age')),
+        'name': list(S.values('doc__owner__name').annotate(c=Count('id')).order_by('doc__owner__name')),
+    }
+
+
+@query('grouping.distinct_expression_with_values')
+def _():
+    """values(<Substr>).distinct().order_by(<it>): ordered by the selected expression."""
+    return Book.objects.filter(id__lte=12).annotate(k=Substr(Upper('title'), 1, 1)).values('k').distinct().order_by('k')
+
+
+@query('subqueries.subquery_of_aggregates')
+def _():
+    """A bare Subquery selecting Sum, Count, Avg of integers and decimals, ExtractYear: read as the inner expression."""
+    def sub(**ann):
+        name = list(ann)[0]
+        return Subquery(Book.objects.filter(author=OuterRef('pk')).values('author').annotate(**ann).values(name))
+    year = Book.objects.filter(author=OuterRef('pk')).annotate(y=ExtractYear('published')).order_by('y', 'id').values('y')[:1]
+    return {
+        'sum': list(first_authors().annotate(t=sub(s=Sum('pages'))).values_list('id', 't')),
+        'count': list(first_authors().annotate(t=sub(c=Count('id'))).values_list('id', 't')),
+        'avg_pages': list(first_authors().annotate(t=sub(a=Avg('pages'))).values_list('id', 't')),
+        'avg_price': list(first_authors().annotate(t=sub(a=Avg('price'))).values_list('id', 't')),
+        'year': list(first_authors().annotate(t=Subquery(year)).values_list('id', 't')),
+    }

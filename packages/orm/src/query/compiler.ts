@@ -16,7 +16,7 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
-import { ColNode, Param, collectExpr, type ExprNode, type LookupNode, type WhereChild, type WhereNode } from './nodes';
+import { ColNode, JsonKeyNode, Param, bindsValues, collectExpr, sameExpr, type ExprNode, type LookupNode, type WhereChild, type WhereNode } from './nodes';
 import type { Query, RelatedSelection } from './query';
 import { arithmeticKind } from './output-types';
 import { customLookupSql } from './custom-lookups';
@@ -510,7 +510,32 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   const selected: Knex.Raw[] = [];
   const plain: string[] = [];
   const groupBy: Fragment[] = [];
+  // The selected expressions by position (1-based): an expression that binds values is grouped and
+  // ordered by its position (GROUP BY 2, ORDER BY 2) where it is selected, since PostgreSQL does
+  // not see `substr(x, $1, $2)` and `substr(x, $5, $6)` as one expression (Django's psycopg2
+  // writes the values into the SQL; Spool binds them).
+  const selNodes: ExprNode[] = [];
+  const resolve = (n: ExprNode): ExprNode => (n.kind === 'annot' ? (q.annotations.find((a) => a.name === n.name)?.node ?? n) : n);
+  const positionOf = (n: ExprNode, anyJsonMode = false): number | undefined => {
+    const r = resolve(n);
+    if (!bindsValues(r)) return undefined;
+    const i = selNodes.findIndex((x) => sameExpr(resolve(x), r, anyJsonMode));
+    return i < 0 ? undefined : i + 1;
+  };
+  // A JSON key is grouped by the database's scalar (Django's KeyTransform: JSON_EXTRACT on SQLite,
+  // where a JSON null and a missing key are one group, and MariaDB, where it compares as JSON), one
+  // group per key whether it is selected (read as JSON) or ordered by; by its position where the
+  // two are one SQL (PostgreSQL).
+  const jsonOrdersAsSelected = ops.json.key === ops.json.keySql;
+  const groupFrag = (n: ExprNode, anyJsonMode = false): Fragment => {
+    const r = resolve(n);
+    if (r.kind === 'jsonkey' && !jsonOrdersAsSelected)
+      return renderExpr(r.mode === 'sql' ? r : JsonKeyNode.create(r.arg, r.path, r.depth, 'sql', r.field), c);
+    const p = positionOf(r, anyJsonMode);
+    return p === undefined ? renderExpr(n, c) : [String(p), []];
+  };
   const pushCol = (n: ExprNode, as?: string) => {
+    selNodes.push(n);
     if (n.kind === 'col' && as === undefined) {
       plain.push(n.k);
       selected.push(k.raw('??', [n.k]));
@@ -533,7 +558,7 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
       const isAnn = q.annotations.some((a) => a.name === col.name);
       // Columns an enclosing query reads by name (`__col1` of aggregate()) keep it.
       pushCol(col.node, isAnn || col.node.kind !== 'col' || col.name.startsWith('__col') ? col.name : undefined);
-      if (q.grouped && !(col.node.kind === 'annot' || col.node.kind === 'agg')) groupBy.push(renderExpr(col.node, c));
+      if (q.grouped && !(col.node.kind === 'annot' || col.node.kind === 'agg')) groupBy.push(groupFrag(col.node));
     }
   }
   const annotationsSelected = q.select.kind === 'model' ? q.annotations : [];
@@ -549,14 +574,14 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
     );
     for (const a of annotationsSelected) present.add(a.node.k);
     q.ordering.forEach((o, i) => {
-      if (o.node.kind === 'raw' || present.has(o.node.k)) return;
+      if (o.node.kind === 'raw' || positionOf(o.node) !== undefined || (present.has(o.node.k) && !bindsValues(resolve(o.node)))) return;
       present.add(o.node.k);
       pushCol(o.node, `__orderbycol${i + 1}`);
     });
   }
   if (q.grouped && q.select.kind === 'values' && q.groupByValues) {
     groupBy.length = 0;
-    for (const col of q.groupByValues) groupBy.push(renderExpr(col.node, c));
+    for (const col of q.groupByValues) groupBy.push(groupFrag(col.node));
   }
   if (q.grouped && groupBy.length > 0) {
     // Ordering terms and the columns HAVING compares must be grouped too (Django adds them to GROUP BY).
@@ -564,8 +589,9 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
     const candidates = [...groupBy];
     groupBy.length = 0;
     const extra: ExprNode[] = [];
-    for (const o of q.ordering ?? []) extra.push(o.node);
     havingColumns(q.having, extra);
+    for (const o of q.ordering ?? [])
+      if (!(o.node.kind === 'annot' || o.node.kind === 'agg' || o.node.kind === 'raw')) candidates.push(groupFrag(o.node, true));
     for (const node of extra)
       if (!(node.kind === 'annot' || node.kind === 'agg' || node.kind === 'raw')) candidates.push(renderExpr(node, c));
     const seen = new Set<string>();
@@ -600,8 +626,13 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
     } as never);
   }
   const ordering = q.ordering ?? [];
+  const byPosition = q.grouped || q.distinct;
   for (const o of ordering) {
-    if (o.node.kind === 'col' && o.nulls === undefined) b.orderBy(o.node.k, o.desc ? 'desc' : 'asc');
+    const position = byPosition ? positionOf(o.node, jsonOrdersAsSelected) : undefined;
+    const nullsTemplate = o.nulls === undefined ? undefined : ops.orderByTemplate(o.desc, o.nulls);
+    if (position !== undefined && (nullsTemplate === undefined || nullsTemplate.split('%lhs').length === 2)) {
+      b.orderByRaw(nullsTemplate === undefined ? `${position}${o.desc ? ' DESC' : ''}` : nullsTemplate.replace('%lhs', String(position)));
+    } else if (o.node.kind === 'col' && o.nulls === undefined) b.orderBy(o.node.k, o.desc ? 'desc' : 'asc');
     else if (o.nulls === undefined) {
       const [s, bind] = renderExpr(o.node, c);
       b.orderByRaw(`${s}${o.desc ? ' DESC' : ''}`, bind as never);

@@ -573,6 +573,42 @@ export function collectExpr(n: ExprNode | readonly ExprNode[] | undefined, out: 
   }
 }
 
+/** Are two bound values equal (a JSON path's array, a Date, a plain value)? */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  return false;
+}
+
+/**
+ * Are two expressions the same SQL with the same values (Django's expression equality)? Used where
+ * the compiler refers to a selected expression by its position (GROUP BY 1, ORDER BY 1), since the
+ * same expression bound twice (`substr(x, $1, $2)`, `substr(x, $5, $6)`) is not the same
+ * expression to PostgreSQL. `anyJsonMode`: a JSON key read as JSON and as a scalar count as one
+ * (Django's KeyTransform is one expression in values() and order_by()).
+ */
+export function sameExpr(a: ExprNode, b: ExprNode, anyJsonMode = false): boolean {
+  if (a === b) return true;
+  if (a.kind === 'jsonkey' && b.kind === 'jsonkey')
+    return a.depth === b.depth && (anyJsonMode || a.mode === b.mode) && sameExpr(a.arg, b.arg) && sameExpr(a.path, b.path);
+  if (a.k !== b.k) return false;
+  const pa: Param[] = [];
+  const pb: Param[] = [];
+  collectExpr(a, pa);
+  collectExpr(b, pb);
+  return pa.length === pb.length && pa.every((p, i) => p === pb[i] || sameValue(p.value, (pb[i] as Param).value));
+}
+
+/** Does the expression bind values (so that a second copy of it is not the same SQL to PostgreSQL)? */
+export function bindsValues(n: ExprNode): boolean {
+  if (n.kind === 'col') return false;
+  if (n.kind === 'subquery' || n.kind === 'jsonkey') return true;
+  const out: Param[] = [];
+  collectExpr(n, out);
+  return out.length > 0;
+}
+
 /** Visit every Param of a where tree in a fixed order. */
 export function collectWhere(w: WhereChild, out: Param[]): void {
   if (w.kind === 'where') {

@@ -79,6 +79,8 @@ import {
   type Prep,
   type JoinSpec,
   type WhereChild,
+  sameExpr,
+  bindsValues,
 } from './nodes';
 import { namesToPath, type ResolvedPath } from './names-to-path';
 
@@ -1302,6 +1304,27 @@ export class Query {
     if (this.ordering) for (const o of this.ordering) collectExpr(o.node, out);
   }
 
+  /**
+   * Which expressions binding values (ordering terms, grouped values, DISTINCT ON terms) are the same
+   * as which selected ones, with their values: the compiler refers to those by their position in
+   * the select list (GROUP BY 1, ORDER BY 1), so equal keys must have equal answers here.
+   */
+  private positionKey(): string {
+    const targets: ExprNode[] = this.annotations.map((a) => a.node);
+    if (this.select.kind === 'values') for (const c of this.select.columns) targets.push(c.node);
+    const probes: ExprNode[] = [];
+    for (const o of this.ordering ?? []) probes.push(o.node);
+    for (const c of this.groupByValues ?? []) probes.push(c.node);
+    for (const n of this.distinctFields ?? []) probes.push(n);
+    let k = '';
+    for (const p of probes) {
+      if (!bindsValues(p)) continue;
+      k += ':';
+      for (const t of targets) k += sameExpr(p, t) ? '2' : sameExpr(p, t, true) ? '1' : '0';
+    }
+    return k;
+  }
+
   /** The structural key: equal keys compile to equal SQL. */
   shapeKey(): string {
     let k = `${this.meta.dbTable}@${this.alias}`;
@@ -1311,7 +1334,7 @@ export class Query {
     for (const a of this.annotations) k += `|A${a.name}=${a.node.k}`;
     if (this.select.kind === 'values') {
       k += `|V${this.select.shape}:`;
-      for (const c of this.select.columns) k += `${c.node.k},`;
+      for (const c of this.select.columns) k += `${c.name}=${c.node.k},`;
     }
     if (this.groupByValues) k += '|G';
     if (this.related) k += `|R${relatedKey(this.related)}`;
@@ -1322,6 +1345,7 @@ export class Query {
     } else k += '|Odefault';
     if (this.distinct) k += '|D';
     if (this.distinctFields) k += `|DO${this.distinctFields.map((n) => n.k).join(',')}`;
+    if (this.grouped || this.distinct || this.distinctFields) k += `|M${this.positionKey()}`;
     // A subquery's slice is written into its SQL (only the outermost query binds it).
     const literalSlice = this.prefix !== 'T';
     if (this.low !== 0) k += literalSlice ? `|o${this.low}` : '|o';
@@ -1563,6 +1587,10 @@ function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
     return outputConverter(n.field);
   // Extract: an integer (MariaDB computes some parts as decimals).
   if (n.kind === 'part') return outputConverter(OUTPUT.integer);
+  // Subquery(...): read as its selected expression is read (Django's Subquery output_field is the
+  // inner one): an aggregate or a computed value keeps its converter (a SUM as a number on
+  // PostgreSQL and MariaDB, an Avg of decimals with its digits on SQLite).
+  if (n.kind === 'subquery' && n.form === 'scalar' && n.query.select.kind === 'values') return n.query.select.columns[0]?.convert;
   return undefined;
 }
 
