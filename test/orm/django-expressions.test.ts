@@ -1140,25 +1140,37 @@ eachDatabase('Django answers (expression language)', (db) => {
         byK(Case(When({ pages__gte: 300 }, new Value('long')), { default: new Value('short') })),
       ));
     test('group_by_expressions_with_values', () =>
-      check('grouping.group_by_expressions_with_values', () => {
-        const firstName = Author.objects
-          .filter({ pk: OuterRef('author') })
-          .values('name')
-          .slice(0, 1);
-        return each({
-          concat: () => byK(Concat('author__name', new Value('!'))),
-          substr: () => byK(Substr(Upper('title'), 1, 1)),
-          div: () => byK(F('pages').div(100)),
-          subquery: () => byK(Subquery(firstName)),
-        });
-        // MariaDB: Django divides integers as decimals there (one group per quotient's digits), Spool as integers (README).
-      }, db.name === 'mysql' ? pick('concat', 'substr', 'subquery') : undefined));
+      check(
+        'grouping.group_by_expressions_with_values',
+        () => {
+          const firstName = Author.objects
+            .filter({ pk: OuterRef('author') })
+            .values('name')
+            .slice(0, 1);
+          return each({
+            concat: () => byK(Concat('author__name', new Value('!'))),
+            substr: () => byK(Substr(Upper('title'), 1, 1)),
+            div: () => byK(F('pages').div(100)),
+            subquery: () => byK(Subquery(firstName)),
+          });
+          // MariaDB: Django divides integers as decimals there (one group per quotient's digits), Spool as integers (README).
+        },
+        db.name === 'mysql' ? pick('concat', 'substr', 'subquery') : undefined,
+      ));
     test('group_by_json_key', () =>
       check('grouping.group_by_json_key', () => {
         const s = () => Sample.objects.filter({ doc__has_key: 'owner' });
         return each({
-          age: () => s().values('doc__owner__age').annotate({ c: Count('id') }).orderBy('doc__owner__age'),
-          name: () => s().values('doc__owner__name').annotate({ c: Count('id') }).orderBy('doc__owner__name'),
+          age: () =>
+            s()
+              .values('doc__owner__age')
+              .annotate({ c: Count('id') })
+              .orderBy('doc__owner__age'),
+          name: () =>
+            s()
+              .values('doc__owner__name')
+              .annotate({ c: Count('id') })
+              .orderBy('doc__owner__name'),
         });
       }));
     test('distinct_expression_with_values', () =>
@@ -1185,11 +1197,50 @@ eachDatabase('Django answers (expression language)', (db) => {
           .values('y')
           .slice(0, 1);
         return each({
-          sum: () => firstAuthors().annotate({ t: Subquery(sub().annotate({ s: Sum('pages') }).values('s')) }).valuesList('id', 't'),
-          count: () => firstAuthors().annotate({ t: Subquery(sub().annotate({ c: Count('id') }).values('c')) }).valuesList('id', 't'),
-          avg_pages: () => firstAuthors().annotate({ t: Subquery(sub().annotate({ a: Avg('pages') }).values('a')) }).valuesList('id', 't'),
-          avg_price: () => firstAuthors().annotate({ t: Subquery(sub().annotate({ a: Avg('price') }).values('a')) }).valuesList('id', 't'),
-          year: () => firstAuthors().annotate({ t: Subquery(year) }).valuesList('id', 't'),
+          sum: () =>
+            firstAuthors()
+              .annotate({
+                t: Subquery(
+                  sub()
+                    .annotate({ s: Sum('pages') })
+                    .values('s'),
+                ),
+              })
+              .valuesList('id', 't'),
+          count: () =>
+            firstAuthors()
+              .annotate({
+                t: Subquery(
+                  sub()
+                    .annotate({ c: Count('id') })
+                    .values('c'),
+                ),
+              })
+              .valuesList('id', 't'),
+          avg_pages: () =>
+            firstAuthors()
+              .annotate({
+                t: Subquery(
+                  sub()
+                    .annotate({ a: Avg('pages') })
+                    .values('a'),
+                ),
+              })
+              .valuesList('id', 't'),
+          avg_price: () =>
+            firstAuthors()
+              .annotate({
+                t: Subquery(
+                  sub()
+                    .annotate({ a: Avg('price') })
+                    .values('a'),
+                ),
+              })
+              .valuesList('id', 't'),
+          year: () =>
+            firstAuthors()
+              .annotate({ t: Subquery(year) })
+              .valuesList('id', 't'),
         });
       },
       (v) => ({ ...(v as Record<string, unknown>), avg_price: decimalColumns(1)((v as Record<string, unknown>).avg_price) }),

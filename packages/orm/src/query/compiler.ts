@@ -16,7 +16,18 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
-import { ColNode, JsonKeyNode, Param, bindsValues, collectExpr, sameExpr, type ExprNode, type LookupNode, type WhereChild, type WhereNode } from './nodes';
+import {
+  ColNode,
+  JsonKeyNode,
+  Param,
+  bindsValues,
+  collectExpr,
+  sameExpr,
+  type ExprNode,
+  type LookupNode,
+  type WhereChild,
+  type WhereNode,
+} from './nodes';
 import type { Query, RelatedSelection } from './query';
 import { arithmeticKind } from './output-types';
 import { customLookupSql } from './custom-lookups';
