@@ -179,6 +179,8 @@ export interface QuerySetState {
 }
 
 const EMPTY_STATE: QuerySetState = { db: undefined, prefetch: [], hints: {}, known: undefined, write: false };
+/** `chain()` without a change of state (compared by identity). */
+const NO_STATE_CHANGE: Partial<QuerySetState> = Object.freeze({});
 
 /**
  * A lazy query over instances `I` (rows typed `R`; `A` are the annotations). Awaiting it yields
@@ -207,10 +209,12 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
   }
 
   /** @internal */
-  protected chain<R2 = R, A2 = A>(query: Query = this.query.clone(), state: Partial<QuerySetState> = {}): QuerySet<I, R2, A2> {
+  protected chain<R2 = R, A2 = A>(query: Query = this.query.clone(), state: Partial<QuerySetState> = NO_STATE_CHANGE): QuerySet<I, R2, A2> {
     const next = Object.create(Object.getPrototypeOf(this)) as QuerySet<I, R2, A2>;
     (next as { query: Query }).query = query;
-    (next as { state: QuerySetState }).state = { ...this.state, known: undefined, ...state };
+    // The state is never mutated: shared when nothing changes (most chained calls), else copied.
+    (next as { state: QuerySetState }).state =
+      this.state.known === undefined && state === NO_STATE_CHANGE ? this.state : { ...this.state, known: undefined, ...state };
     next.resultCache = undefined;
     next.running = undefined;
     return next;
