@@ -2155,3 +2155,31 @@ def _():
         'avg_price': list(first_authors().annotate(t=sub(a=Avg('price'))).values_list('id', 't')),
         'year': list(first_authors().annotate(t=Subquery(year)).values_list('id', 't')),
     }
+
+
+# =============================================================================================
+# literals: Value() without an output field, Case() without When (probe of issue 10, findings 6 and 13)
+# =============================================================================================
+
+
+@query('literals.value_datetime')
+def _():
+    """Value(datetime) without output_field: a DateTimeField (Coalesce, Least, a filter's right-hand side)."""
+    d = at(2000, 1, 1)
+    S = Sample.objects.order_by('id')
+    return {
+        'coalesce': list(S.annotate(c=Coalesce('at', Value(d))).values_list('c', flat=True)),
+        'filter': list(ids(Sample.objects.filter(at__lt=Value(at(2021, 1, 1))))),
+    }
+
+
+@query('literals.case_default_only')
+def _():
+    """Case(default=Value(1)) with no When: every row the default."""
+    return first_authors().annotate(k=Case(default=Value(1))).values_list('id', 'k')
+
+
+@query('literals.value_object')
+def _():
+    """Value({'a': 1}) without output_field: FieldError (unknown output_field)."""
+    return list(first_authors().annotate(r=Value({'a': 1})).values_list('r', flat=True))

@@ -536,7 +536,7 @@ export class CaseExpression<T = unknown> extends Expression<T> {
   }
 }
 
-/** `Case(When(...), When(...), { default })`: see `CaseExpression`. Without a default, NULL when no branch holds. */
+/** `Case(When(...), When(...), { default })`: see `CaseExpression`. Without a default, NULL when no branch holds; without a When, the default (as Django). */
 export function Case<const Ws extends readonly WhenBranch[]>(...whens: Ws): CaseExpression<WhenValues<Ws> | null>;
 export function Case<const Ws extends readonly WhenBranch[], const D extends Arg>(
   ...args: [...whens: Ws, options: { default: D; outputField?: Field }]
@@ -548,6 +548,5 @@ export function Case(...args: unknown[]): CaseExpression {
   const last = args[args.length - 1];
   const options = last !== undefined && !(last instanceof WhenBranch) ? (last as { default?: Arg; outputField?: Field }) : undefined;
   const whens = (options === undefined ? args : args.slice(0, -1)) as WhenBranch[];
-  if (whens.length === 0) throw new TypeError('Case() takes at least one When(...).');
   return new CaseExpression(whens, options ?? {});
 }

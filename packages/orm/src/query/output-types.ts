@@ -28,6 +28,7 @@ import { FloatField } from '../fields/float-field';
 import { BooleanField } from '../fields/boolean-field';
 import { IntegerField, bigintExactFromDb } from '../fields/integer-field';
 import { TextField } from '../fields/text-field';
+import { DateTimeField } from '../fields/date-time-field';
 
 /** The kinds of value arithmetic distinguishes; `other` is anything else (text, dates, ...). */
 export type ArithmeticKind = 'integer' | 'float' | 'decimal' | 'other';
@@ -47,6 +48,7 @@ export const OUTPUT = Object.freeze({
   decimal: new ComputedDecimalField(),
   text: new TextField({ null: true }),
   boolean: new BooleanField({ null: true }),
+  datetime: new DateTimeField({ null: true }),
 });
 
 /** The arithmetic kind of a field (undefined for no field: `NULL`, a subquery). */
@@ -64,6 +66,8 @@ export function valueOutput(value: unknown): Field | undefined {
   // would read the text as a number, and the integer result would drop its fraction).
   if (typeof value === 'string') return OUTPUT.text;
   if (typeof value === 'boolean') return OUTPUT.boolean;
+  // A Date is an instant (Django's datetime): bound as the DateTimeField binds it on each database.
+  if (value instanceof Date) return OUTPUT.datetime;
   return undefined;
 }
 

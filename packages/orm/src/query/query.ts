@@ -942,7 +942,18 @@ export class Query {
       const kind = arithmeticKind(output);
       const cast =
         kind === 'integer' || kind === 'float' || kind === 'decimal' ? kind : output?.lookupKind === 'boolean' ? 'boolean' : undefined;
-      const prep = val.outputField ? fieldPrep(val.outputField) : cast === 'boolean' ? booleanPrep : undefined;
+      if (output === undefined && typeof v === 'object')
+        throw new FieldError(
+          `Cannot resolve expression type, unknown output_field: give new Value(${describe(v)}, { outputField }) (as Django's Value).`,
+          { model: this.meta.name },
+        );
+      const prep = val.outputField
+        ? fieldPrep(val.outputField)
+        : v instanceof Date && output !== undefined
+          ? fieldPrep(output)
+          : cast === 'boolean'
+            ? booleanPrep
+            : undefined;
       const param = ParamNode.create(v, prep, cast);
       // Other types (text, booleans) keep their type for arithmetic checks; the SQL is the parameter's.
       return cast === undefined && output !== undefined ? WrapNode.create(param, output) : param;

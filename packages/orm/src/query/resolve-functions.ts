@@ -183,6 +183,11 @@ function dateKind(name: string, field: Field | undefined, arg: ExprNode, r: Func
 export function resolveCase(c: CaseExpression, r: FunctionResolver): ExprNode {
   const whens = c.whens.map((w) => ({ cond: r.condition(w.condition), then: r.expr(w.then) }));
   const otherwise = c.otherwise === undefined ? NULL_NODE : r.expr(c.otherwise);
+  // No When: the default alone (Django's Case.as_sql compiles only the default then).
+  if (whens.length === 0) {
+    const out = c.outputField ?? r.outputOf(otherwise);
+    return out !== undefined ? WrapNode.create(otherwise, out) : otherwise;
+  }
   const field = c.outputField ?? commonOutput([...whens.map((w) => r.outputOf(w.then)), r.outputOf(otherwise)], 'Case');
   return CaseNode.create(whens, otherwise, field);
 }
