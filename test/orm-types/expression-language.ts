@@ -5,6 +5,9 @@ import {
   Exists,
   F,
   FirstValue,
+  KeyTextTransform,
+  KeyTransform,
+  type JSONKeyValue,
   Lag,
   Lower,
   OuterRef,
@@ -94,4 +97,26 @@ export async function json(): Promise<void> {
   // compiles; it is a FieldError when the query is built.)
   // @ts-expect-error -- key paths only on JSON fields
   void Book.objects.values('title__x');
+  // Lookups on a key's value (Django's KeyTransform lookups).
+  void Book.objects.filter({
+    meta__edition__gt: 2,
+    meta__edition__lte: '3',
+    meta__edition__in: [1, '2', null],
+    meta__owner__name__icontains: 'an',
+    meta__owner__name__iregex: '^a',
+  });
+  // @ts-expect-error -- text lookups on a key take a string
+  void Book.objects.filter({ meta__owner__name__startswith: 1 });
+  // @ts-expect-error -- comparisons on a key take a scalar
+  void Book.objects.filter({ meta__edition__gt: [1] });
+  // @ts-expect-error -- in on a key takes a list
+  void Book.objects.filter({ meta__edition__in: 1 });
+  // @ts-expect-error -- range on a key is not supported
+  void Book.objects.filter({ meta__edition__range: [1, 2] });
+  // Key paths as expressions: a JSON value (KeyTransform), or its text parsed back (KeyTextTransform).
+  const keys = await Book.objects
+    .annotate({ e: F('meta__edition'), k: KeyTransform('owner', 'meta'), t: KeyTextTransform('name', KeyTransform('owner', 'meta')) })
+    .valuesList('e', 'k', 't');
+  type T3 = Expect<Equal<typeof keys, [JSONLike, JSONKeyValue, JSONKeyValue][]>>;
+  void Book.objects.orderBy(F('meta__edition').desc(), KeyTransform('edition', 'meta'));
 }

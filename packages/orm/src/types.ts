@@ -264,7 +264,7 @@ type OwnLookupKeys<F> =
   | {
       [K in keyof F & string]: SpecOf<F[K]> extends infer S
         ? S extends { rel: 'none'; kind: infer Kd }
-          ? K | `${K}__${ScalarLookup<Kd>}`
+          ? K | `${K}__${ScalarLookup<Kd>}` | (Kd extends 'json' ? JsonKeyLookupKeys<K> : never)
           : S extends { rel: 'fk' | 'o2o' }
             ? K | `${K}__${RelLookup}` | `${K}Id` | `${K}Id__${ScalarLookup<KindOf<PkScalar<TargetFields<F, K>>>>}`
             : K | `${K}__${RelLookup}`
@@ -317,7 +317,12 @@ type RelLookupValue<S, L extends string> = S extends { target: infer I }
 /** A JSON value (what a key of a document may hold). */
 export type JSONLike = string | number | boolean | null | readonly JSONLike[] | { readonly [key: string]: JSONLike };
 
-/** The value of a lookup `L` on a JSON field (`''` the document): a lookup of Django's (or its camelCase spelling), else a key path taking a JSON value. */
+/**
+ * The value of a lookup `L` on a JSON field (`''` the document): a lookup of Django's (or its camelCase
+ * spelling), a lookup on a key's value (text lookups take a string, `gt`/`lt` a scalar or an expression,
+ * `in` a list of JSON values; `range` and these lookups on the whole document are refused), else a
+ * key path taking a JSON value.
+ */
 type JsonLookupValue<S, L extends string, N extends boolean> = S extends { input: infer V }
   ? L extends ''
     ? V | Expr | (N extends true ? null : Nullish<S>) | null
@@ -327,10 +332,28 @@ type JsonLookupValue<S, L extends string, N extends boolean> = S extends { input
         ? string
         : L extends `${'' | `${string}__`}${'has_keys' | 'hasKeys' | 'has_any_keys' | 'hasAnyKeys'}`
           ? readonly string[]
-          : L extends 'in'
-            ? readonly V[] | SubqueryLike
-            : V | JSONLike
+          : L extends `${string}__${JsonKeyTextLookup}`
+            ? string
+            : L extends `${string}__${JsonKeyCompare}`
+              ? number | string | boolean
+              : L extends `${string}__in`
+                ? readonly JSONLike[]
+                : L extends JsonKeyTextLookup | JsonKeyCompare | 'in' | 'range' | `${string}__range`
+                  ? never
+                  : V | JSONLike
   : never;
+/**
+ * Lookup keys on a JSON field `K`'s keys, besides `K__<anything>` (a key path): their own patterns,
+ * so that the value of `data__n__gt` is checked as a comparison's (an object key matching several
+ * patterns must satisfy each), and these lookups on the document itself (`data__gt`: never).
+ */
+type JsonKeyLookupKeys<K extends string> =
+  | `${K}__${string}__${JsonKeyTextLookup | JsonKeyCompare | 'in' | 'range'}`
+  | `${K}__${JsonKeyTextLookup | JsonKeyCompare | 'in' | 'range'}`;
+/** The text lookups on a JSON key's value (Django's KeyTransformIExact, ..., KeyTransformIRegex). */
+type JsonKeyTextLookup = 'iexact' | 'icontains' | 'startswith' | 'istartswith' | 'endswith' | 'iendswith' | 'regex' | 'iregex';
+/** The comparisons on a JSON key's value (Django's KeyTransformLt, ..., KeyTransformGte). */
+type JsonKeyCompare = 'gt' | 'gte' | 'lt' | 'lte';
 
 /** The value of the own lookup key `P` of `F` (`N`: a relation on the way made the path nullable). */
 type OwnLookupValue<F, P extends string, N extends boolean> = P extends keyof F

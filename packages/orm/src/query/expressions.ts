@@ -37,7 +37,9 @@ export abstract class Expression<T = unknown> {
     | 'exists'
     // window-expressions.ts
     | 'window'
-    | 'winfn';
+    | 'winfn'
+    // a key of a JSON document (KeyTransform, KeyTextTransform)
+    | 'jsonkey';
 
   static is(v: unknown): v is Expression {
     return v instanceof Expression || hasBrand(v, EXPRESSION_BRAND);
@@ -98,6 +100,50 @@ export class FieldRef<P extends string = string> extends Expression<FieldValue<P
     super();
     if (typeof name !== 'string' || name === '') throw new TypeError(`F() takes a field name, got ${JSON.stringify(name)}.`);
   }
+}
+
+/** A JSON value as a key of a document may hold it (what `KeyTransform` yields). */
+export type JSONKeyValue = string | number | boolean | null | readonly JSONKeyValue[] | { readonly [key: string]: JSONKeyValue };
+
+/**
+ * A key or array index of a JSON document (Django's `KeyTransform` / `KeyTextTransform`): built
+ * by `KeyTransform(key, source)` and `KeyTextTransform(key, source)`, where `source` is a JSON
+ * field's name, a key path (`'data__owner'`), `F(...)` of one, or another key transform.
+ */
+export class KeyTransformExpression<T = JSONKeyValue> extends Expression<T> {
+  readonly kind = 'jsonkey' as const;
+  readonly source: Expression;
+  constructor(
+    readonly key: string,
+    source: string | Expression,
+    /** As text (`KeyTextTransform`: PostgreSQL's `->>`), else as JSON. */
+    readonly text: boolean,
+  ) {
+    super();
+    if ((typeof key !== 'string' && typeof key !== 'number') || key === '')
+      throw new TypeError(`${text ? 'KeyTextTransform' : 'KeyTransform'}() takes a key (a string or an array index), got ${String(key)}.`);
+    this.key = String(key);
+    if (typeof source === 'string') this.source = new FieldRef(source);
+    else if (Expression.is(source)) this.source = source;
+    else throw new TypeError(`${text ? 'KeyTextTransform' : 'KeyTransform'}() takes a JSON field's name or an expression as its source.`);
+  }
+}
+
+/**
+ * The value at `key` of a JSON document, as JSON (Django's `KeyTransform`): `KeyTransform('name',
+ * 'data__owner')` is `F('data__owner__name')`. An integer key is an array index.
+ */
+export function KeyTransform(key: string | number, source: string | Expression): KeyTransformExpression {
+  return new KeyTransformExpression(key as string, source, false);
+}
+
+/**
+ * The value at `key` of a JSON document, as text (Django's `KeyTextTransform`: PostgreSQL's `#>>`),
+ * read back as Django reads it: text that parses as JSON is parsed (`'2'` gives `2`), other text
+ * stays a string.
+ */
+export function KeyTextTransform(key: string | number, source: string | Expression): KeyTransformExpression {
+  return new KeyTransformExpression(key as string, source, true);
 }
 
 /** Refer to a field of the model being queried (Django's `F`). */

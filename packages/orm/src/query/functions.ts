@@ -23,7 +23,7 @@
  */
 import type { Vendor } from '@spool/connections';
 import type { Field } from '../fields/field';
-import type { ValueMap } from '../types';
+import type { JSONLike, JsonPath, ValueMap } from '../types';
 import { Expression, FieldRef, Value, type FieldValue, type Inferred, type OutputValue } from './expressions';
 import { QNode } from './q';
 
@@ -69,7 +69,9 @@ export type ResolveValue<T, I> =
   T extends FieldValue<infer P>
     ? P extends keyof ValueMap<I>
       ? ValueMap<I>[P]
-      : unknown
+      : P extends JsonPath<I>
+        ? JSONLike
+        : unknown
     : T extends NullLike<infer X, infer R>
       ? null extends ResolveValue<X, I>
         ? R | null

@@ -18,11 +18,21 @@
 import { FieldError } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
+import { jsonFromText } from '../fields/json-field';
 import { extraMicroseconds } from '../fields/precise-date';
 import type { ModelMeta } from '../models/model-meta';
 import { MODEL_BRAND, META, QUERYSET_BRAND, STATE, hasBrand } from '../brand';
 import { NotSupportedError } from '@spool/connections';
-import { Aggregate, CombinedExpression, Expression, FieldRef, OrderBy, Value, WrappedExpression } from './expressions';
+import {
+  Aggregate,
+  CombinedExpression,
+  Expression,
+  FieldRef,
+  KeyTransformExpression,
+  OrderBy,
+  Value,
+  WrappedExpression,
+} from './expressions';
 import { CaseExpression, Func } from './functions';
 import { resolveCase, resolveFunc, type FunctionResolver } from './resolve-functions';
 import { ResolvedExpression, registeredFor } from './custom-lookups';
@@ -930,8 +940,25 @@ export class Query {
       if (ann) return ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node;
       const names = name.split('__');
       const path = this.resolvePath(names, ctx, name);
+      const col = ColNode.create(path.alias, path.field, path.column);
+      // A key path into a JSON document: Django's KeyTransform, its value as JSON.
+      if (path.rest.length > 0 && path.field.lookupKind === 'json' && !(path.field instanceof ForeignObject))
+        return jsonKeyNode(col, jsonPath(path.rest), 'json', path.field);
       if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `F('${name}')`);
-      return ColNode.create(path.alias, path.field, path.column);
+      return col;
+    }
+    if (e instanceof KeyTransformExpression || (e as KeyTransformExpression).kind === 'jsonkey') {
+      const t = e as KeyTransformExpression;
+      const source = this.resolveExpression(t.source, ctx, declared);
+      const key = jsonPath([t.key]);
+      const mode = t.text ? 'text' : 'json';
+      if (source.kind === 'jsonkey')
+        return jsonKeyNode(source.arg, [...(source.path.p.value as (string | number)[]), ...key], mode, source.field as Field);
+      if (source.kind === 'col' && source.field.lookupKind === 'json') return jsonKeyNode(source, key, mode, source.field);
+      throw new FieldError(
+        `${this.meta.name}: ${t.text ? 'KeyTextTransform' : 'KeyTransform'}('${t.key}', ...) takes a JSON field or a key of one, got ${this.outputOf(source)?.internalType ?? 'an expression'}.`,
+        { model: this.meta.name },
+      );
     }
     if (e instanceof Value || (e as Value).kind === 'value') {
       const val = e as Value;
@@ -1237,10 +1264,11 @@ export class Query {
 
   private orderItems(t: string | OrderBy | Expression): OrderItem[] {
     if (t instanceof OrderBy) {
-      const node = this.resolveExpression(t.expression, { ...DEFAULT_CTX, forceOuter: true });
+      const node = orderNode(this.resolveExpression(t.expression, { ...DEFAULT_CTX, forceOuter: true }));
       return [{ node, desc: t.descending, nulls: t.options.nullsFirst ? 'first' : t.options.nullsLast ? 'last' : undefined }];
     }
-    if (Expression.is(t)) return [{ node: this.resolveExpression(t, { ...DEFAULT_CTX, forceOuter: true }), desc: false, nulls: undefined }];
+    if (Expression.is(t))
+      return [{ node: orderNode(this.resolveExpression(t, { ...DEFAULT_CTX, forceOuter: true })), desc: false, nulls: undefined }];
     if (typeof t !== 'string' || t === '')
       throw new FieldError(`${this.meta.name}: orderBy() takes field names ('name', '-name'), got ${describe(t)}.`, {
         model: this.meta.name,
@@ -1249,7 +1277,7 @@ export class Query {
     const desc = t.startsWith('-');
     const name = desc ? t.slice(1) : t;
     const ann = this.annotations.find((a) => a.name === name);
-    if (ann) return [{ node: ann.aggregate ? AnnotRefNode.create(ann.name, true) : ann.node, desc, nulls: undefined }];
+    if (ann) return [{ node: ann.aggregate ? AnnotRefNode.create(ann.name, true) : orderNode(ann.node), desc, nulls: undefined }];
     const names = name.split('__');
     const path = this.resolvePath(names, { ...DEFAULT_CTX, forceOuter: true }, name);
     if (path.rest.length > 0 && path.field.lookupKind === 'json') {
@@ -1439,6 +1467,11 @@ function jsonKeyNode(doc: ExprNode, keys: readonly (string | number)[], mode: Js
   return JsonKeyNode.create(doc, ParamNode.create(keys, jsonPathPrep), keys.length, mode, field);
 }
 
+/** An ORDER BY term: a JSON key selected as JSON orders by its SQL value (Django's KeyTransform: JSON_EXTRACT, jsonb). */
+function orderNode(n: ExprNode): ExprNode {
+  return n.kind === 'jsonkey' && n.mode === 'json' ? JsonKeyNode.create(n.arg, n.path, n.depth, 'sql', n.field) : n;
+}
+
 /** Does any expression of a condition (not looking into subqueries) match `test`? */
 function whereHas(c: WhereChild, test: (n: ExprNode) => boolean): boolean {
   if (c.kind === 'where') return c.children.some((x) => whereHas(x, test));
@@ -1592,6 +1625,8 @@ function containsAggregate(n: ExprNode): boolean {
  * its field's own converter (undefined here).
  */
 function converterFor(n: ExprNode): ((v: unknown) => unknown) | undefined {
+  // KeyTextTransform: text parsed as JSON where it parses (Django's JSONField.from_db_value).
+  if (n.kind === 'jsonkey' && n.mode === 'text') return jsonFromText;
   if (n.kind === 'agg' && n.fn === 'COUNT') return toCount;
   if (n.kind === 'window') return n.expr.kind === 'agg' && n.expr.fn === 'COUNT' ? toCount : outputConverter(n.field);
   if (n.kind === 'agg' || n.kind === 'combined' || n.kind === 'wrap' || n.kind === 'func' || n.kind === 'case')
