@@ -2,6 +2,7 @@
 // with partitions, orderings and frames, typed by the expression; filtering on a window is refused
 // as in Django.
 import { NotSupportedError } from '@spool/connections';
+import { FieldError } from '@spool/orm';
 import {
   Coalesce,
   Count,
@@ -147,5 +148,31 @@ eachDatabase('window functions', (db) => {
       expect(() => Window(RowNumber(), { partition: 'x' } as never)).toThrow("Window(): unknown option 'partition'");
       // Ordering by a window annotation is allowed.
       expect((await ranked.orderBy('rank', 'id').valuesList('title', { flat: true })).slice(0, 2)).toEqual(['delta_under', 'Beta']);
+    }));
+
+  // Django's FieldErrors, before any SQL (each reached the database, which refused it in its own words).
+  test('an aggregate of an aggregate, and aggregates or windows in update(), are FieldErrors naming them', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const { queries } = await captureQueries(async () => {
+        expect(() => Book.objects.annotate({ run: Window(Sum(Count('id')), { orderBy: 'id' }) })).toThrow(
+          "Cannot compute SUM(COUNT(...)): 'COUNT' is an aggregate.",
+        );
+        expect(() => Book.objects.annotate({ s: Sum(F('pages').add(Count('id'))) })).toThrow(FieldError);
+        await expect(Book.objects.update({ pages: Window(RowNumber(), { orderBy: 'id' }) })).rejects.toThrow(
+          'Book.update(): window expressions are not allowed in this query (pages=Window(...)).',
+        );
+        await expect(Book.objects.update({ pages: Sum('pages') })).rejects.toThrow(
+          'Book.update(): aggregate functions are not allowed in this query (pages=SUM(...)).',
+        );
+      });
+      expect(queries).toEqual([]);
+      // An aggregate over an annotated aggregate, by name, stays possible (as in Django).
+      const total = await Book.objects
+        .values('author')
+        .annotate({ n: Count('id') })
+        .aggregate({ s: Sum('n') });
+      expect(total).toEqual({ s: 6 });
+      expect(await Book.objects.filter({ title: 'Alpha' }).valuesList('pages', { flat: true })).toHaveLength(1);
     }));
 });

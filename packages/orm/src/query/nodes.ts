@@ -784,6 +784,26 @@ export class NodeTransformer {
   }
 }
 
+/**
+ * The first aggregate or window call in an expression (not inside a subquery, which is a query of
+ * its own, nor behind an annotation reference), or undefined.
+ */
+export function findAggregateOrWindow(n: ExprNode): AggNode | WindowNode | undefined {
+  let found: AggNode | WindowNode | undefined;
+  const finder = new (class extends NodeTransformer {
+    override transformExpr(x: ExprNode): ExprNode {
+      if (found) return x;
+      if (x.kind === 'agg' || x.kind === 'window') {
+        found = x;
+        return x;
+      }
+      return super.transformExpr(x);
+    }
+  })();
+  finder.transformExpr(n);
+  return found;
+}
+
 /** Renames table aliases (Django's `change_aliases` / `relabeled_clone` of expressions). */
 export class AliasRelabeler extends NodeTransformer {
   /**

@@ -63,7 +63,7 @@ import {
   withDefaultOrdering,
   type Compiled,
 } from './compiler';
-import { NULL_NODE, ParamNode, collectExpr, type ExprNode, type Param } from './nodes';
+import { NULL_NODE, ParamNode, collectExpr, findAggregateOrWindow, type ExprNode, type Param } from './nodes';
 import { fieldPrep } from './lookups';
 import { Collector } from './collector';
 import { prefetchRelatedObjects, type Prefetch } from './prefetch';
@@ -1125,6 +1125,13 @@ export function updateSets(q: Query, values: Record<string, unknown>): Array<[Fi
         allowJoins: false,
         forceOuter: false,
       } as never);
+      // As Django's update(): SET cannot compute an aggregate or a window over the rows.
+      const computed = findAggregateOrWindow(node);
+      if (computed)
+        throw new FieldError(
+          `${meta.name}.update(): ${computed.kind === 'agg' ? 'aggregate functions' : 'window expressions'} are not allowed in this query (${key}=${computed.kind === 'agg' ? `${computed.fn}(...)` : 'Window(...)'}).`,
+          { model: meta.name, field: key },
+        );
       sets.push([f, node]);
       continue;
     }

@@ -77,6 +77,7 @@ import {
   OuterRefResolver,
   WinFnNode,
   WindowNode,
+  findAggregateOrWindow,
   JsonKeyNode,
   type JsonKeyMode,
   NodeTransformer,
@@ -1017,7 +1018,17 @@ export class Query {
         const path = this.resolvePath(names, { ...ctx, reuseAll: true, forceOuter: true }, a.source);
         if (path.rest.length > 0) throw this.meta.unknownField(path.rest[0] as string, `${a.fn}('${a.source}')`);
         arg = ColNode.create(path.alias, path.field, path.column);
-      } else arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
+      } else {
+        arg = this.resolveExpression(a.source, { ...ctx, reuseAll: true, forceOuter: true });
+        // Django's "Cannot compute Sum('Count'): 'Count' is an aggregate" (an aggregate of an
+        // annotated aggregate, by name or F(), stays possible: aggregate() wraps the query).
+        const inner = findAggregateOrWindow(arg);
+        if (inner)
+          throw new FieldError(
+            `Cannot compute ${a.fn}(${inner.kind === 'agg' ? inner.fn : 'Window'}(...)): '${inner.kind === 'agg' ? inner.fn : 'Window'}' is ${inner.kind === 'agg' ? 'an aggregate' : 'a window expression'}. Annotate it first and aggregate over the annotation's name.`,
+            { model: this.meta.name },
+          );
+      }
       // A filter (Django's filter=Q(...)) reuses the aggregate's joins.
       const filter = a.filter === undefined ? undefined : this.buildQ(a.filter, { ...ctx, reuseAll: true, forceOuter: true });
       return AggNode.create(a.fn, a.distinct, arg, aggregateOutput(a.fn, arg === '*' ? undefined : this.outputOf(arg)), filter);
