@@ -154,6 +154,7 @@ eachDatabase('window functions', (db) => {
   test('an aggregate of an aggregate, and aggregates or windows in update(), are FieldErrors naming them', () =>
     inTx(async () => {
       await seedLibrary();
+      const pagesBefore = await Book.objects.orderBy('id').valuesList('pages', { flat: true });
       const { queries } = await captureQueries(async () => {
         expect(() => Book.objects.annotate({ run: Window(Sum(Count('id')), { orderBy: 'id' }) })).toThrow(
           "Cannot compute SUM(COUNT(...)): 'COUNT' is an aggregate.",
@@ -173,6 +174,7 @@ eachDatabase('window functions', (db) => {
         .annotate({ n: Count('id') })
         .aggregate({ s: Sum('n') });
       expect(total).toEqual({ s: 6 });
-      expect(await Book.objects.filter({ title: 'Alpha' }).valuesList('pages', { flat: true })).toHaveLength(1);
+      // Nothing was written by the refused updates.
+      expect(await Book.objects.orderBy('id').valuesList('pages', { flat: true })).toEqual(pagesBefore);
     }));
 });
