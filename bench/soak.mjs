@@ -12,8 +12,14 @@
 // backend of the run's role killed every SOAK_KILL_EVERY units. Printed at 10^3, 10^4, 10^5,
 // 10^6 units: units/s since the start, heap used after a full GC (run with --expose-gc, as the
 // npm script does) and RSS, and the server-side connection count; at the end the count over
-// time, the count after shutdown (0), and the tally of faults and outcomes. Exits 1 if anything
-// was lost or a hook ran wrongly.
+// time, the count after shutdown (0), and the tally of faults and outcomes. At the end every
+// block's row is read back: each committed block's row is there and its hook ran once, no row or
+// hook of a rolled-back block, and a block that failed otherwise (its connection killed, COMMIT
+// included) has no hook and its row only if the error said the outcome is unknown. Exits 1 if
+// anything was lost, a row or a hook is wrong, or a connection is left.
+//
+//   SOAK_KILL_EVERY=1000     kill a backend every N settled units (default 2000; 0: never)
+//   SOAK_SEED=13             the fault mix's seed
 //
 // This file is also the pool's worker file (see the bottom): WorkerPool loads it in each worker.
 import { fileURLToPath } from 'node:url';
@@ -57,6 +63,15 @@ async function main() {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
+  // Per unit id, what became of its atomic block (a typed array: the bookkeeping must not show
+  // in the heap figures): 1 committed, 2 rolled back, 3 failed otherwise, 4 failed with its COMMIT's
+  // outcome unknown; bit 8 set when its onCommit hook ran.
+  const COMMITTED = 1;
+  const ROLLED_BACK = 2;
+  const FAILED = 3;
+  const UNKNOWN = 4;
+  const HOOK = 8;
+  const fate = new Uint8Array(UNITS + 2);
   const tally = {
     scopes: 0,
     tasks: 0,
@@ -67,6 +82,8 @@ async function main() {
     committed: 0,
     hooksRun: 0,
     hooksWrong: 0,
+    blocksFailed: 0,
+    commitOutcomeUnknown: 0,
     taskFailed: 0,
     timedOut: 0,
     aborted: 0,
@@ -102,28 +119,34 @@ async function main() {
           await sql`SELECT 1`;
           throw new Planned('scope throws');
         });
-      } else if (r < 0.94) {
-        // Rolled back: its hook must never run.
-        await scope(() =>
-          atomic(async () => {
-            await sql`INSERT INTO soak_row (id, n) VALUES (${id}, 1)`;
-            await onCommit(() => {
-              tally.hooksWrong += 1;
-            });
-            throw new Planned('block rolls back');
-          }),
-        );
       } else if (r < 0.98) {
-        await scope(() =>
-          atomic(async () => {
-            await sql`INSERT INTO soak_row (id, n) VALUES (${id}, 1)`;
-            await onCommit(() => {
-              tally.hooksRun += 1;
-            });
-          }),
-        );
-        tally.committed += 1;
-        if (id % 1000 === 0) await scope(() => sql`DELETE FROM soak_row WHERE id <= ${id}`);
+        // Rolled back (r < 0.94): its hook must never run. Committed: its hook runs once.
+        const rollBack = r < 0.94;
+        try {
+          await scope(() =>
+            atomic(async () => {
+              await sql`INSERT INTO soak_row (id, n) VALUES (${id}, 1)`;
+              await onCommit(() => {
+                if (fate[id] & HOOK) tally.hooksWrong += 1;
+                fate[id] |= HOOK;
+                tally.hooksRun += 1;
+              });
+              if (rollBack) throw new Planned('block rolls back');
+            }),
+          );
+          fate[id] |= COMMITTED;
+          tally.committed += 1;
+        } catch (err) {
+          if (err instanceof Planned) fate[id] |= ROLLED_BACK;
+          else if (err?.commitOutcomeUnknown === true) {
+            fate[id] |= UNKNOWN;
+            tally.commitOutcomeUnknown += 1;
+          } else {
+            fate[id] |= FAILED;
+            tally.blocksFailed += 1;
+          }
+          throw err;
+        }
       } else {
         await scope(() => sql`SELECT * FROM soak_no_such_table`);
       }
@@ -234,6 +257,8 @@ async function main() {
   const step = (what) => process.env.SOAK_DEBUG && console.log(`  [end] ${what}`);
   step('closing the pool');
   const closeReport = await pool.close({ deadlineMs: 5000 });
+  step('reading the rows back');
+  const rows = await scope(() => sql`SELECT id FROM soak_row`);
   step('shutting down');
   await shutdown();
   step('counting');
@@ -241,6 +266,20 @@ async function main() {
   // an answer (it is made for test runners, which do): this interval does, to the end.
   const keepAlive = setInterval(() => {}, 1000);
   const after = await counter.waitForCount(0, 5000);
+  // Read every block's row back and check it against its fate.
+  const present = new Uint8Array(UNITS + 2);
+  for (const row of rows) present[Number(row.id)] = 1;
+  const wrong = { committedRowMissing: 0, rolledBackRowPresent: 0, failedRowPresent: 0, hookWithoutCommit: 0, commitWithoutHook: 0 };
+  for (let id = 1; id < fate.length; id += 1) {
+    const f = fate[id] & 7;
+    const hook = (fate[id] & HOOK) !== 0;
+    if (f === COMMITTED && !present[id]) wrong.committedRowMissing += 1;
+    if (f === ROLLED_BACK && present[id]) wrong.rolledBackRowPresent += 1;
+    if (f === FAILED && present[id]) wrong.failedRowPresent += 1;
+    if (hook && f !== COMMITTED) wrong.hookWithoutCommit += 1;
+    if (f === COMMITTED && !hook) wrong.commitWithoutHook += 1;
+    if (f === 0 && present[id]) wrong.failedRowPresent += 1;
+  }
   await counter.close();
   await testing.endTestRun([DB]);
   clearInterval(keepAlive);
@@ -254,8 +293,12 @@ async function main() {
   console.log('unexpected errors by class', JSON.stringify(errorKinds));
   console.log('pool', JSON.stringify(closeReport.tasks));
   const hooksOk = tally.hooksWrong === 0 && tally.hooksRun === tally.committed;
-  console.log(`lost ${lost}; hooks for rolled-back blocks ${tally.hooksWrong}; hooks run ${tally.hooksRun} for ${tally.committed} commits`);
-  process.exit(lost === 0 && hooksOk && after === 0 ? 0 : 1);
+  const rowsOk = Object.values(wrong).every((n) => n === 0);
+  console.log(`lost ${lost}; hooks run twice ${tally.hooksWrong}; hooks run ${tally.hooksRun} for ${tally.committed} commits`);
+  console.log(
+    `rows read back: ${rows.length} (${tally.committed} committed blocks, ${tally.blocksFailed} blocks failed on a fault, ${tally.commitOutcomeUnknown} with the COMMIT's outcome unknown); wrong ${JSON.stringify(wrong)}`,
+  );
+  process.exit(lost === 0 && hooksOk && rowsOk && after === 0 ? 0 : 1);
 }
 
 // ---- the pool's worker file -------------------------------------------------------------------

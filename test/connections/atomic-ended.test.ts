@@ -16,7 +16,7 @@ import { configureFor, eachDatabase, latch, sleep, useDatabase } from '../suppor
 
 class Boom extends Error {}
 
-eachDatabase('statements from an ended atomic block', (db) => {
+eachDatabase('statements from an ended atomic block', { pgbouncer: true }, (db) => {
   const counter = useDatabase(db);
   const insert = (name: string) => sql`INSERT INTO spool_late (name) VALUES (${name})`;
   /** ~50 ms on the server (SQLite runs statements synchronously: there it is over at once). */

@@ -16,10 +16,11 @@ import {
 } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
 import { captureWarnings, configureFor, eachDatabase, latch } from '../support/helpers';
+import { throughPooler } from '../support/pgbouncer';
 
 class Boom extends Error {}
 
-eachDatabase('atomic()', (db) => {
+eachDatabase('atomic()', { pgbouncer: true }, (db) => {
   let counter: ConnectionCounter;
   const names = async (): Promise<string[]> =>
     (await sql<{ name: string }>`SELECT name FROM spool_atomic ORDER BY name`).map((r) => r.name);
@@ -389,7 +390,12 @@ eachDatabase('atomic()', (db) => {
     test('two blocks started together never interleave their statements', () =>
       scope(async () => {
         const statements: string[] = [];
-        const listener = (e: { sql: string }) => statements.push(e.sql.split(/\s+/)[0]?.toUpperCase() ?? '');
+        const byConnection = new Map<number, string[]>();
+        const listener = (e: { sql: string; connectionId: number }) => {
+          const verb = e.sql.split(/\s+/)[0]?.toUpperCase() ?? '';
+          statements.push(verb);
+          byConnection.set(e.connectionId, [...(byConnection.get(e.connectionId) ?? []), verb]);
+        };
         connections.on('query', listener);
         await Promise.all([
           atomic(async () => {
@@ -404,9 +410,15 @@ eachDatabase('atomic()', (db) => {
         ]);
         connections.off('query', listener);
         expect(await names()).toEqual(['a1', 'a2', 'b1', 'b2']);
-        // Each INSERT pair sits between its own BEGIN and COMMIT.
+        // Each INSERT pair sits between its own BEGIN and COMMIT: on the scope's one connection,
+        // one block after the other; with pin: 'transaction' (the pooler) each block on a
+        // connection of its own, never mixed on one.
         const flow = statements.join(' ');
-        expect(flow).toMatch(/^(BEGIN|START) INSERT INSERT COMMIT (BEGIN|START) INSERT INSERT COMMIT$/);
+        if (!throughPooler(db)) expect(flow).toMatch(/^(BEGIN|START) INSERT INSERT COMMIT (BEGIN|START) INSERT INSERT COMMIT$/);
+        else {
+          const flows = [...byConnection.values()].map((f) => f.join(' ')).filter((f) => /INSERT/.test(f));
+          expect(flows).toEqual(['BEGIN INSERT INSERT COMMIT', 'BEGIN INSERT INSERT COMMIT']);
+        }
       }));
 
     test('a query from outside a running block waits for it instead of slipping in', () =>
@@ -461,7 +473,49 @@ eachDatabase('atomic()', (db) => {
     expect(connections.stats().aliases.default?.leased).toBe(0);
   });
 
-  test('a forgotten raw transaction is rolled back at scope end, with a warning', async () => {
+  test("pin: 'transaction': a raw BEGIN or START TRANSACTION outside atomic() is refused before it is sent; nothing is left open for the next scope", async () => {
+    await shutdown();
+    configureFor(db, { maxAge: null, max: 1, pin: 'transaction' });
+    for (const text of ['BEGIN', '  start transaction']) {
+      const err = await scope(async () => {
+        const e = await connections.query('default', text, []).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        await insert(`after ${text.trim()}`);
+        return e;
+      });
+      expect(err).toBeInstanceOf(TransactionManagementError);
+      expect((err as Error).message).toBe(
+        `A raw ${text.trim().split(' ')[0]?.toUpperCase()} on 'default' outside atomic() is refused with pin: 'transaction': each statement there leases a connection for itself and gives it back, so the transaction would stay open on a pooled connection for the next scope to run in. Use atomic().`,
+      );
+    }
+    // Both inserts committed on their own, and survive the end of every connection.
+    await shutdown();
+    configureFor(db);
+    expect(await scope(() => names())).toEqual(['after BEGIN', 'after start transaction']);
+  });
+
+  test("pin: 'transaction': a statement that leaves a transaction open anyway is rolled back before its connection goes back to the pool, with a warning; the next scope's write commits", async () => {
+    await shutdown();
+    const w = captureWarnings();
+    configureFor(db, { maxAge: null, max: 1, pin: 'transaction' }, {}, { logger: w.logger });
+    // Behind a comment the statement is not recognised: the release catches the open transaction.
+    await scope(async () => {
+      await connections.query('default', '/* hidden */ BEGIN', []);
+    });
+    expect(w.messages).toEqual([
+      "A statement on 'default' with pin: 'transaction' left a transaction open on the connection it leased for itself: it was rolled back before the connection went back to the pool. Use atomic().",
+    ]);
+    // The only connection (max: 1) serves the next scope in autocommit: its row is committed.
+    await scope(() => insert('next scope'));
+    await shutdown();
+    configureFor(db);
+    expect(await scope(() => names())).toEqual(['next scope']);
+  });
+
+  // Through the pooler (pin: 'transaction') a raw BEGIN outside atomic() is refused: the tests above.
+  (throughPooler(db) ? test.skip : test)('a forgotten raw transaction is rolled back at scope end, with a warning', async () => {
     await shutdown();
     const w = captureWarnings();
     configureFor(db, { maxAge: null }, {}, { logger: w.logger });
@@ -492,9 +546,11 @@ eachDatabase('atomic()', (db) => {
     const err = await dangling;
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/has ended/);
+    // With pin: 'scope' the scope's end rolls the block back and says so; with pin: 'transaction'
+    // (through the pooler) the block holds a connection of its own, and fails at its next statement.
     expect(
       w.messages.some((m) => /ended while its atomic block on 'default' was still running: the transaction was rolled back/.test(m)),
-    ).toBe(true);
+    ).toBe(!throughPooler(db));
     expect(await scope(() => names())).toEqual([]);
     expect(await counter.waitForCount(0)).toBe(0);
   });

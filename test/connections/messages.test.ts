@@ -550,6 +550,24 @@ test('transactionLost (the scenario: test/faults/transaction-control.test.ts)', 
   );
 });
 
+test('commitOutcomeUnknown (the scenario: test/faults/transaction-control.test.ts)', () => {
+  covered.add('commitOutcomeUnknown');
+  expect(messages.commitOutcomeUnknown('default', 'read ECONNRESET')).toBe(
+    "The COMMIT of the atomic block on 'default' lost its connection before the server answered (read ECONNRESET): the transaction may have been committed or rolled back, and the client cannot tell which. Its onCommit hooks did not run. Check the data before doing the work again.",
+  );
+});
+
+test('rawTransactionPerUse and transactionLeftOpenPerUse (the scenarios: test/connections/atomic.test.ts)', () => {
+  covered.add('rawTransactionPerUse');
+  covered.add('transactionLeftOpenPerUse');
+  expect(messages.rawTransactionPerUse('default', 'BEGIN')).toBe(
+    "A raw BEGIN on 'default' outside atomic() is refused with pin: 'transaction': each statement there leases a connection for itself and gives it back, so the transaction would stay open on a pooled connection for the next scope to run in. Use atomic().",
+  );
+  expect(messages.transactionLeftOpenPerUse('default')).toBe(
+    "A statement on 'default' with pin: 'transaction' left a transaction open on the connection it leased for itself: it was rolled back before the connection went back to the pool. Use atomic().",
+  );
+});
+
 test('childCleanupFailed and forcedCleanupFailed (the scenarios: test/workers/plain-pools-mid-query.test.ts, test/faults/sigterm.test.ts)', () => {
   covered.add('childCleanupFailed');
   covered.add('forcedCleanupFailed');

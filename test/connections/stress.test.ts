@@ -16,7 +16,7 @@ function rng(seed: number): () => number {
   };
 }
 
-eachDatabase('stress: nothing leaks on failure paths', (db) => {
+eachDatabase('stress: nothing leaks on failure paths', { pgbouncer: true }, (db) => {
   const counter = useDatabase(db);
 
   beforeAll(async () => {

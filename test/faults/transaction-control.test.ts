@@ -5,8 +5,19 @@
 // silently), no onCommit hook runs for the rolled-back transaction, the row written is not there,
 // every wait ends within its bound, the broken connection is discarded (the next scope works on a
 // fresh one) and the server-side count returns to 0. A statement timeout (inside the block, or
-// of COMMIT itself) fails the block but not the connection.
-import { atomic, connections, IntegrityError, onCommit, OperationalError, scope, sql, type DatabaseSettings } from '@spool/connections';
+// of COMMIT itself) fails the block but not the connection. A COMMIT that reached the server
+// and lost its answer is reported as CommitOutcomeUnknownError, never as a rollback.
+import {
+  atomic,
+  CommitOutcomeUnknownError,
+  connections,
+  IntegrityError,
+  onCommit,
+  OperationalError,
+  scope,
+  sql,
+  type DatabaseSettings,
+} from '@spool/connections';
 import type { TestDatabase } from '@spool/testing';
 import { faultProxy, type FaultProxy } from '../support/fault-proxy';
 import { backendId, eachDatabase, eventually, useDatabase } from '../support/helpers';
@@ -139,6 +150,11 @@ eachDatabase('fault matrix: transaction control fails', (db) => {
         // The caller knows: the block's own error when it threw, else the connection's.
         expect(outcome).toBeInstanceOf(Error);
         if (point === 'ROLLBACK' || point === 'ROLLBACK TO SAVEPOINT') expect(outcome).toBeInstanceOf(Boom);
+        // A COMMIT sent before the client read of the loss (the kill's FATAL still unread on the
+        // socket) cannot tell the server's rollback from a commit whose answer was lost: it may say
+        // so (an OperationalError too), never that it committed.
+        else if (point === 'COMMIT')
+          expect((outcome as Error).name).toMatch(/^(OperationalError|InterfaceError|CommitOutcomeUnknownError)$/);
         else expect((outcome as Error).name).toMatch(/^(OperationalError|InterfaceError)$/);
         expect(hooks).toEqual([]);
         expect(bodyRan).toBe(false);
@@ -246,6 +262,45 @@ eachDatabase('fault matrix: transaction control fails', (db) => {
       expect(next.rows).toEqual([]);
     });
   }
+
+  test('COMMIT reaches the server and its answer is lost with the socket: CommitOutcomeUnknownError (not "rolled back"), no hook, the row is there, count 0', async () => {
+    connections.configure({ databases: { default: through(db) } });
+    await scope(() => sql`DELETE FROM fault_tx WHERE id = 98`);
+    const hooks: string[] = [];
+    let lost: Promise<void> | undefined;
+    const outcome = await within(
+      settle(
+        scope(() =>
+          atomic(async () => {
+            await sql`INSERT INTO fault_tx (id, note) VALUES (98, 'committed, answer lost')`;
+            await onCommit(() => void hooks.push('outer'));
+            // The next statement is the COMMIT: the server runs it, its reply is dropped.
+            lost = proxy.loseNextReply();
+          }),
+        ),
+      ),
+      10_000,
+      'the block whose COMMIT answer was lost',
+    );
+    await within(lost as Promise<void>, 5000, 'the lost reply');
+    expect(outcome).toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(outcome).toBeInstanceOf(OperationalError);
+    expect(outcome).toMatchObject({
+      name: 'CommitOutcomeUnknownError',
+      code: 'E_COMMIT_OUTCOME_UNKNOWN',
+      commitOutcomeUnknown: true,
+      alias: 'default',
+      sql: 'COMMIT',
+    });
+    expect((outcome as Error).message).toMatch(
+      /^The COMMIT of the atomic block on 'default' lost its connection before the server answered \(.+\): the transaction may have been committed or rolled back, and the client cannot tell which\. Its onCommit hooks did not run\. Check the data before doing the work again\.$/,
+    );
+    expect(hooks).toEqual([]);
+    // The server did commit: the error must not have said otherwise.
+    expect(await scope(() => sql`SELECT id, note FROM fault_tx WHERE id = 98`)).toEqual([{ id: 98, note: 'committed, answer lost' }]);
+    await connections.closeAll();
+    expect(await counter.waitForCount(0, 5000)).toBe(0);
+  });
 
   test('an outer block that caught the failure of a nested one, after its connection died, does not resolve as if it committed', async () => {
     connections.configure({ databases: { default: through(db) } });

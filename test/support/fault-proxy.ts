@@ -13,6 +13,12 @@ export interface FaultProxy {
   readonly open: number;
   /** Reset every live connection (both sides get a TCP RST). Resolves once they are gone. */
   reset(): Promise<void>;
+  /**
+   * Let the next statement through to the server but lose its answer: the first bytes the server
+   * sends after this call are dropped and that connection is reset (a COMMIT that committed on the
+   * server while its reply was lost on the way back). Resolves once that connection is gone.
+   */
+  loseNextReply(): Promise<void>;
   /** Refuse new connections (true) or accept them again (false). */
   refuse(refuse: boolean): void;
   close(): Promise<void>;
@@ -22,6 +28,7 @@ export interface FaultProxy {
 export async function faultProxy(host: string, port: number): Promise<FaultProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let refusing = false;
+  let losing: (() => void) | undefined;
   const server: Server = createServer((client) => {
     if (refusing) {
       client.resetAndDestroy();
@@ -38,7 +45,23 @@ export async function faultProxy(host: string, port: number): Promise<FaultProxy
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (losing !== undefined) {
+        const lost = losing;
+        losing = undefined;
+        pairs.delete(pair);
+        let left = 2;
+        for (const s of pair) {
+          s.once('close', () => --left === 0 && lost());
+          s.resetAndDestroy();
+        }
+        return;
+      }
+      if (!client.write(chunk)) {
+        upstream.pause();
+        client.once('drain', () => upstream.resume());
+      }
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const local = (server.address() as AddressInfo).port;
@@ -57,6 +80,11 @@ export async function faultProxy(host: string, port: number): Promise<FaultProxy
         }
       }
       await Promise.all(closed);
+    },
+    loseNextReply() {
+      return new Promise<void>((resolve) => {
+        losing = resolve;
+      });
     },
     refuse(value) {
       refusing = value;

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { shutdown, type DatabaseSettings } from '@spool/connections';
-import type { TestDatabase } from '@spool/testing';
+import { ConnectionCounter, type TestDatabase } from '@spool/testing';
+import pg from 'pg';
 import { asUser, canConnect, freePort } from './local-ports';
 
 const run = promisify(execFile);
@@ -41,6 +42,8 @@ export async function startPgBouncer(options: {
       `listen_port = ${port}`,
       `unix_socket_dir = ${dir}`,
       'auth_type = trust',
+      // The tests' roles read SHOW CLIENTS on the admin console (the client-side count).
+      `admin_users = ${options.users.join(',')}`,
       `auth_file = ${join(dir, 'users.txt')}`,
       'pool_mode = transaction',
       `default_pool_size = ${options.poolSize}`,
@@ -81,6 +84,56 @@ export async function startPgBouncer(options: {
   };
 }
 
+/**
+ * Counts Spool's connections to PgBouncer (its clients, from `SHOW CLIENTS` on the admin console)
+ * instead of PostgreSQL's backends: behind a pooler, the server connections are PgBouncer's, kept
+ * open in its pool, and what a leak test asks is whether Spool let go of its own. Ids are the
+ * clients' local ports. `busy` and `terminate` are the server's (not used through the pooler).
+ */
+export class PgBouncerClientCounter extends ConnectionCounter {
+  private admin: Promise<pg.Client> | undefined;
+
+  constructor(
+    private readonly port: () => number,
+    private readonly user: string,
+  ) {
+    super({ kind: 'postgres', user });
+  }
+
+  override async serverIds(): Promise<number[]> {
+    this.admin ??= (async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: this.port(), user: this.user, database: 'pgbouncer' });
+      c.on('error', () => {});
+      await c.connect();
+      (c as unknown as { unref(): void }).unref();
+      return c;
+    })();
+    const c = await this.admin;
+    (c as unknown as { ref(): void }).ref();
+    try {
+      const { rows } = await c.query<{ user: string; database: string; port: number }>('SHOW CLIENTS');
+      return rows.filter((r) => r.user === this.user && r.database !== 'pgbouncer').map((r) => Number(r.port));
+    } finally {
+      (c as unknown as { unref(): void }).unref();
+    }
+  }
+
+  override async close(): Promise<void> {
+    const a = this.admin;
+    this.admin = undefined;
+    if (a) await (await a).end();
+    await super.close();
+  }
+}
+
+/**
+ * Is `db` the `postgres-pgbouncer` entry (pin: 'transaction': a scope holds no connection between
+ * its statements)? For the few shared tests whose subject is a connection held by the scope.
+ */
+export function throughPooler(db: TestDatabase): boolean {
+  return 'bouncer' in db;
+}
+
 /** Is a PgBouncer binary installed (or required, so that its absence fails the suites)? */
 export function pgBouncerAvailable(): boolean {
   return process.env.SPOOL_REQUIRE_PGBOUNCER === '1' || ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].some((p) => existsSync(p));
@@ -90,8 +143,8 @@ export function pgBouncerAvailable(): boolean {
  * `db` (PostgreSQL) seen through a private PgBouncer in transaction mode, started before the
  * suite's hooks and stopped after them (call it in an outer describe, the suite in an inner one):
  * its settings go through the pooler with `pooler: 'transaction'` (so `pin: 'transaction'` and no
- * prepared statements), the rest (counter, roles, setup) is `db`'s: the counter still counts the
- * server connections of the worker's role, PgBouncer's included.
+ * prepared statements); its counter counts Spool's client connections to PgBouncer
+ * (`PgBouncerClientCounter`); roles and setup are `db`'s.
  */
 export function throughPgBouncer(db: TestDatabase, poolSize = 20): TestDatabase & { readonly bouncer: PgBouncer | undefined } {
   let bouncer: PgBouncer | undefined;
@@ -118,7 +171,14 @@ export function throughPgBouncer(db: TestDatabase, poolSize = 20): TestDatabase 
       const s = db.settings({ pooler: 'transaction', ...overrides });
       return { ...s, connection: { ...(s.connection as Record<string, unknown>), port: bouncer.port } };
     },
-    counter: () => db.counter(),
+    // Spool's connections to the pooler (its server connections stay open in PgBouncer's pool).
+    counter: () => {
+      const user = (db.settings().connection as { user: string }).user;
+      return new PgBouncerClientCounter(() => {
+        if (bouncer === undefined) throw new Error('throughPgBouncer(): the counter counts once PgBouncer runs');
+        return bouncer.port;
+      }, user);
+    },
     role: (suffix, options) => db.role(suffix, options),
     setup: () => db.setup(),
   };

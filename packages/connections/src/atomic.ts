@@ -9,7 +9,7 @@
 import type { IsolationLevel } from './backends/backend';
 import type { DatabaseConnection } from './connection';
 import { blockFor, type Context } from './context';
-import { NotSupportedError, OperationalError, TransactionManagementError } from './errors';
+import { CommitOutcomeUnknownError, type DatabaseError, NotSupportedError, OperationalError, TransactionManagementError } from './errors';
 import type { HandlerState } from './handler-state';
 import { acquire, giveBack, release } from './lease';
 import { messages } from './messages';
@@ -122,11 +122,24 @@ export async function endBlock(run: ControlRunner, conn: DatabaseConnection, blo
       }
       return [];
     }
+    // A connection already known to be lost never sends the COMMIT (the server rolls back).
+    const lostBefore = conn.broken !== undefined;
     try {
       await run(conn, b.commitSql);
     } catch (err) {
       block.ended = 'rolled back';
       conn.runOnCommit = [];
+      // Lost while the COMMIT was on its way or its answer was: the server may have committed.
+      if (!lostBefore && conn.broken !== undefined) {
+        const e = err as DatabaseError;
+        throw new CommitOutcomeUnknownError(messages.commitOutcomeUnknown(conn.alias, e.message), {
+          alias: conn.alias,
+          cause: err,
+          sql: b.commitSql,
+          sqlState: e.sqlState,
+          vendorCode: e.vendorCode,
+        });
+      }
       try {
         await run(conn, b.rollbackSql);
       } catch (rollbackError) {

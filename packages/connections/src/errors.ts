@@ -152,6 +152,21 @@ export class DataError extends DatabaseError {
 export class OperationalError extends DatabaseError {
   static override readonly kind: string = 'OperationalError';
 }
+/**
+ * The connection was lost while the outermost block's COMMIT was on its way or its answer was:
+ * the server may have committed the transaction or rolled it back, and the client cannot tell.
+ * The block's `onCommit` hooks did not run. An `OperationalError`, so code that catches those
+ * still does; code that must know looks for this class (or `commitOutcomeUnknown`) and checks
+ * the data before doing the work again.
+ */
+export class CommitOutcomeUnknownError extends OperationalError {
+  static override readonly kind: string = 'CommitOutcomeUnknownError';
+  /** Always true: the transaction may have been committed. */
+  readonly commitOutcomeUnknown = true;
+  constructor(message: string, options: SpoolErrorOptions & DatabaseErrorDetail = {}) {
+    super(message, { code: 'E_COMMIT_OUTCOME_UNKNOWN', ...options });
+  }
+}
 /** A constraint was violated: unique, foreign key, not null, check. `constraint` names it when the server does. */
 export class IntegrityError extends DatabaseError {
   static override readonly kind: string = 'IntegrityError';

@@ -159,6 +159,7 @@ export type {
 export { ISOLATION_LEVELS } from './backends';
 export {
   AtomicBlockEndedError,
+  CommitOutcomeUnknownError,
   ConfigError,
   DataError,
   DatabaseError,

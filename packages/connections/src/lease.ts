@@ -15,6 +15,7 @@
 import type { AliasPool } from './alias-pool';
 import { DatabaseConnection } from './connection';
 import { assertBlocksOpen, blockFor, type Context } from './context';
+import { messages } from './messages';
 import type { RootScope } from './root-scope';
 
 /** Does code in `ctx` lease a connection of `pool` for one use (and so return it at `release`)? */
@@ -128,11 +129,34 @@ export function giveBack(conn: DatabaseConnection, ctx: Context): Promise<void> 
   return leasesPerUse(ctx, conn.pool) ? perUseDone(conn) : undefined;
 }
 
-/** A connection leased for one use goes back to its pool; the statement that leased it is done. */
+/**
+ * A connection leased for one use goes back to its pool; the statement that leased it is done. One
+ * that left a transaction open (a raw BEGIN in a multi-statement text, a procedure) is rolled
+ * back first, with a warning: the next scope to take it must not run inside that transaction.
+ */
 function perUseDone(conn: DatabaseConnection): Promise<void> {
   const issued = conn.issued;
   conn.issued = undefined;
+  if (conn.broken === undefined && conn.blocks.length === 0 && conn.backend.inTransaction(conn.raw) === true) {
+    return rollBackLeftOpen(conn).then(() => {
+      const released = conn.pool.release(conn, true);
+      issued?.scope.started(issued.statement);
+      return released;
+    });
+  }
   const released = conn.pool.release(conn, true);
   issued?.scope.started(issued.statement);
   return released;
+}
+
+async function rollBackLeftOpen(conn: DatabaseConnection): Promise<void> {
+  conn.pool.host.warn(messages.transactionLeftOpenPerUse(conn.alias));
+  try {
+    conn.backend.setRef(conn.raw, true);
+    await conn.backend.query(conn.raw, conn.backend.rollbackSql, []);
+  } catch (err) {
+    conn.markBroken(err as Error);
+  } finally {
+    conn.backend.setRef(conn.raw, false);
+  }
 }

@@ -95,6 +95,11 @@ export const messages = {
     `An isolation level can only be set on the outermost atomic block (alias '${alias}'): this block is nested.`,
   autocommitChanged: (scope: string, alias: string): string =>
     `${scope} turned autocommit off on '${alias}': the connection was closed rather than handed to the next scope. Use atomic() for transactions.`,
+  rawTransactionPerUse: (alias: string, verb: string): string =>
+    `A raw ${verb} on '${alias}' outside atomic() is refused with pin: 'transaction': each statement there leases a connection for itself and gives it back, ` +
+    `so the transaction would stay open on a pooled connection for the next scope to run in. Use atomic().`,
+  transactionLeftOpenPerUse: (alias: string): string =>
+    `A statement on '${alias}' with pin: 'transaction' left a transaction open on the connection it leased for itself: it was rolled back before the connection went back to the pool. Use atomic().`,
   forgottenTransaction: (scope: string, alias: string): string =>
     `${scope} ended with a transaction still open on '${alias}': it was rolled back. Use atomic() rather than raw BEGIN, and await it inside the scope.`,
   leak: (alias: string, scope: string, heldMs: number, stack: string | undefined): string =>
@@ -127,6 +132,9 @@ export const messages = {
   transactionLost: (alias: string, cause: string): string =>
     `The atomic block on '${alias}' did not commit: its connection was lost inside it (${cause}), and the server rolled the transaction back. ` +
     `Its onCommit hooks were dropped. Run the block again in a new scope.`,
+  commitOutcomeUnknown: (alias: string, cause: string): string =>
+    `The COMMIT of the atomic block on '${alias}' lost its connection before the server answered (${cause}): the transaction may have been committed or rolled back, ` +
+    `and the client cannot tell which. Its onCommit hooks did not run. Check the data before doing the work again.`,
   connectionUnusable: (alias: string, cause: string, scope: string): string =>
     `The connection to '${alias}' is unusable (${cause}). ${scope} keeps failing on it until it ends; the connection is then closed and the next scope gets a new one.`,
   detachedFailed: (scope: string, cause: string): string => `Detached work in ${scope} failed: ${cause}`,

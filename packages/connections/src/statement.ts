@@ -71,6 +71,7 @@ export class StatementBoundary {
       guard(conn, ctx, mode);
       if (!mode.control) {
         if (conn.pool.settings.pooler !== null) refuseSessionFeature(conn, sql);
+        if (mode.release && conn.blocks.length === 0 && conn.pool.settings.pin === 'transaction') refuseRawTransaction(conn, sql);
         if (this.tracksWrites && ctx !== undefined && ctx.scope.kind !== 'root' && statementWrites(sql)) ctx.scope.written.add(conn.alias);
         conn.current = sql;
       }
@@ -192,6 +193,21 @@ function refuseSessionFeature(conn: DatabaseConnection, sql: string): void {
   const found = conn.backend.sessionFeature?.(sql);
   if (found !== undefined) {
     throw new NotSupportedError(messages.poolerSessionFeature(conn.alias, found.feature, found.instead), { alias: conn.alias, sql });
+  }
+}
+
+/** A statement that opens a transaction (not MariaDB's `BEGIN NOT ATOMIC` compound statement). */
+const TRANSACTION_START = /^\s*(?:BEGIN(?!\s+NOT\s+ATOMIC\b)\b|START\s+TRANSACTION\b)/i;
+
+/**
+ * With `pin: 'transaction'`, a statement outside `atomic()` leases a connection for itself and
+ * gives it back: a raw `BEGIN` would leave its transaction open on a pooled connection, for the
+ * next scope that takes it to run in (and lose with it). Refused before it is sent.
+ */
+function refuseRawTransaction(conn: DatabaseConnection, sql: string): void {
+  if (TRANSACTION_START.test(sql)) {
+    const verb = (sql.trim().split(/\s+/)[0] ?? '').toUpperCase();
+    throw new TransactionManagementError(messages.rawTransactionPerUse(conn.alias, verb), { alias: conn.alias, sql });
   }
 }
 
