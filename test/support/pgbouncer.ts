@@ -26,11 +26,13 @@ export async function startPgBouncer(options: {
   port: number;
   users: readonly string[];
   poolSize: number;
+  /** Listen here (a restart on the port it had) instead of a spare port. */
+  listenPort?: number;
 }): Promise<PgBouncer | string> {
   const bin = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => existsSync(p));
   if (bin === undefined) return 'no pgbouncer binary (Debian: apt-get install pgbouncer)';
   const dir = mkdtempSync(join(tmpdir(), 'spool-pgbouncer-'));
-  const port = await freePort();
+  const port = options.listenPort ?? (await freePort());
   writeFileSync(join(dir, 'users.txt'), options.users.map((u) => `"${u}" ""`).join('\n') + '\n');
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
