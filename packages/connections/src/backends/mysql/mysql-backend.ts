@@ -257,6 +257,10 @@ function toConnectionConfig(s: ResolvedDatabaseSettings): Record<string, unknown
   // BIGINT values beyond 2^53 come back as strings instead of losing digits.
   if (base.supportBigNumbers === undefined) base.supportBigNumbers = true;
   if (base.charset === undefined) base.charset = 'UTF8MB4_UNICODE_CI';
+  // JSON columns as their text, as the other drivers' text columns: mysql2 otherwise decodes a
+  // column MariaDB marks as JSON, and a reader that decodes JSON text (the ORM's JSONField) would
+  // decode a JSON string whose text is itself JSON ('"123"', '"null"') a second time.
+  if (base.jsonStrings === undefined) base.jsonStrings = true;
   // The type cast is given per text query (see `exactDoubles`): prepared statements read doubles
   // exactly from their binary form, and a type cast there would read them as text.
   delete base.typeCast;
