@@ -17,3 +17,4 @@ export { backendFor } from './backends';
 export type { DatabaseConnection } from './connection';
 export { recordScopeSites, type HandlerState } from './handler-state';
 export { messages } from './messages';
+export { parseJsonExactly } from './backends/json-integers';

@@ -316,6 +316,14 @@ export abstract class BaseOperations {
     return Boolean(value);
   }
 
+  /**
+   * Why a decimal (normalised text, within the field's digits and places) cannot be stored exactly
+   * on this backend, or undefined.
+   */
+  decimalWriteProblem(_value: string): string | undefined {
+    return undefined;
+  }
+
   /** A decimal (a string, or a number given by the user) as the driver takes it: text, so that no digit is lost. */
   adaptDecimalValue(value: unknown): unknown {
     return typeof value === 'number' ? String(value) : value;

@@ -8,7 +8,7 @@
 import { booleanFromDb } from '../fields/boolean-field';
 import type { DecimalField } from '../fields/decimal-field';
 import type { Field } from '../fields/field';
-import type { ArithmeticKind } from '../query/output-types';
+import { placesDecimal, type ArithmeticKind } from '../query/output-types';
 import { jsonFromText } from '../fields/json-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import { uuidFromHex } from '../fields/uuid-field';
@@ -165,6 +165,14 @@ export class SqliteOperations extends BaseOperations {
     return typeof value === 'number' ? value : Number(value);
   }
 
+  /** A REAL keeps 15 significant digits: a decimal with more would be stored rounded. */
+  override decimalWriteProblem(value: string): string | undefined {
+    const digits = value.replace(/^[-+]/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+    return digits.length > 15
+      ? `${value} has ${digits.length} significant digits; SQLite stores a decimal as an 8-byte float, which keeps 15.`
+      : undefined;
+  }
+
   /** The list as one JSON array parameter, read by `json_each` (no 32,766-parameter limit). */
   override readonly inListSql = '%lhs IN (SELECT value FROM json_each(?))';
 
@@ -190,7 +198,18 @@ export class SqliteOperations extends BaseOperations {
   protected override readonly converters = Object.freeze({
     ...CONVERTERS,
     BooleanField: () => booleanFromDb,
-    DecimalField: (field: Field) => (v: unknown) => (v === null || v === undefined ? v : (field as DecimalField).format(v)),
+    // A REAL holds 15 significant digits (SQLite keeps no more from a decimal's text): read to 15
+    // and put at the field's places, as Django reads it (toFixed would show the double's binary
+    // tail: 1234567890.12345 as '1234567890.1234500408').
+    DecimalField: (field: Field) => {
+      const places = placesDecimal((field as DecimalField).decimalPlaces);
+      return (v: unknown) =>
+        v === null || v === undefined
+          ? v
+          : typeof v === 'number'
+            ? places(v)
+            : (field as DecimalField).format(typeof v === 'bigint' ? String(v) : v);
+    },
     UUIDField: () => uuidFromHex,
     JSONField: () => jsonFromText,
   });

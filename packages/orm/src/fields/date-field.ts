@@ -31,7 +31,11 @@ function parseDate(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const m = ISO_DATE.exec(value.trim().slice(0, 10));
   if (!m) return undefined;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  const year = Number(m[1]);
+  if (year < 1) return undefined; // year 1 is the first (Python's date.min, Django's)
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999.
+  const d = new Date(0);
+  d.setUTCFullYear(year, Number(m[2]) - 1, Number(m[3]));
   return formatDate(d) === m[0] ? m[0] : undefined;
 }
 

@@ -4,7 +4,7 @@
  * (as Django does) and the field formats it back to `decimalPlaces` digits.
  */
 import type { BaseOperations } from '../backends/base-operations';
-import type { ValidationMessage } from '../errors';
+import { ValidationError, type ValidationMessage } from '../errors';
 import type { ScalarSpecOf } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
 import { describeValue } from './describe-value';
@@ -76,6 +76,13 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
 
   override toDb(value: unknown, ops: BaseOperations): unknown {
     return ops.adaptDecimalValue(value);
+  }
+
+  override toDbForWrite(value: unknown, ops: BaseOperations): unknown {
+    const problem = ops.decimalWriteProblem(this.format(value));
+    if (problem !== undefined)
+      throw new ValidationError({ [this.name || '?']: [{ message: problem, code: 'max_digits' }] }, { model: this.model?.name });
+    return this.toDb(value, ops);
   }
 
   override fromDb(ops: BaseOperations): FromDb {

@@ -228,6 +228,15 @@ export abstract class Field<S extends AnySpec = AnySpec> {
     return js;
   }
 
+  /**
+   * The value a write binds on the backend of `ops`: `toDb`, after the checks only the backend can
+   * make (a value its column type cannot keep there); a ValidationError naming the model and field.
+   * @internal
+   */
+  toDbForWrite(value: unknown, ops: BaseOperations): unknown {
+    return this.toDb(value, ops);
+  }
+
   /** The value to bind on the backend of `ops` (never null here: callers handle null). */
   toDb(value: unknown, _ops: BaseOperations): unknown {
     return value;

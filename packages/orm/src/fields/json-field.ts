@@ -7,6 +7,7 @@
  * tags: new JSONField<string[]>({ default: () => [] }),
  * ```
  */
+import { parseJsonExactly } from '@spool/connections/internal';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
@@ -73,15 +74,24 @@ function safeStringify(obj: object): string {
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
 export type JSONFieldOptions<T> = FieldOptions<T>;
 
-/** A JSON document read as text, parsed (left as it is when it does not parse). */
+/**
+ * A JSON document read as text, parsed (left as it is when it does not parse). An integer beyond
+ * 2^53 in it (written by another program: Spool refuses to write one) would be rounded by
+ * JSON.parse: a DataError naming where it is, rather than a different number.
+ */
 export const jsonFromText: FromDb = (v) => {
   if (typeof v !== 'string') return v;
+  let parsed: unknown;
   try {
-    return JSON.parse(v);
+    parsed = JSON.parse(v);
   } catch {
     return v;
   }
+  return LONG_DIGITS.test(v) ? parseJsonExactly(v) : parsed;
 };
+
+/** 16 digits in a row: the text may hold an integer beyond 2^53. */
+const LONG_DIGITS = /\d{16}/;
 
 /** The spec of a JSON field: nullable when `T` includes null or `null: true` is given. */
 type JSONSpec<T, O> = ScalarSpecOf<Exclude<T, null>, Exclude<T, null>, 'json', null extends T ? O & { null: true } : O>;

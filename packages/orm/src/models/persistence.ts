@@ -11,7 +11,7 @@ import { ForeignObject } from '../fields/foreign-key';
 import { operationsFor } from '../backends/operations-for';
 import type { AnyInstance } from '../types';
 import { compileInsert, compileUpdate } from '../query/compiler';
-import { fieldPrep } from '../query/lookups';
+import { writePrep } from '../query/lookups';
 import { NULL_NODE, ParamNode, collectExpr, type ExprNode, type Param } from '../query/nodes';
 import { Expression } from '../query/expressions';
 import { Q } from '../query/q';
@@ -72,7 +72,7 @@ export async function saveInstance(obj: AnyInstance, options: SaveOptions): Prom
     const sets: Array<[Field, ExprNode]> = [];
     plain.forEach((f, i) => {
       const v = values[i];
-      sets.push([f, v === null || v === undefined ? NULL_NODE : ParamNode.create(v, fieldPrep(f))]);
+      sets.push([f, v === null || v === undefined ? NULL_NODE : ParamNode.create(v, writePrep(f))]);
     });
     if (sets.length > 0 || expressions.length > 0) {
       const q = new Query(meta);

@@ -65,7 +65,7 @@ export function valuesForWrite(
 
 /** The value of `f` bound on the backend of `ops` (NULL for null and undefined). */
 export function dbValue(f: Field, v: unknown, ops: BaseOperations): unknown {
-  return v === null || v === undefined ? null : f.toDb(v, ops);
+  return v === null || v === undefined ? null : f.toDbForWrite(v, ops);
 }
 
 /** Before saving: take keys from cached related instances, refuse unsaved ones (Django's `_prepare_related_fields_for_save`). */

@@ -95,6 +95,18 @@ export function fieldPrep(field: Field): Prep {
   return p;
 }
 
+const writePreps = new WeakMap<Field, Prep>();
+
+/** The prep of a value `update()` writes to `field` (`toDbForWrite`). */
+export function writePrep(field: Field): Prep {
+  let p = writePreps.get(field);
+  if (!p) {
+    p = (v, ops) => field.toDbForWrite(v, ops);
+    writePreps.set(field, p);
+  }
+  return p;
+}
+
 const listPreps = new WeakMap<Prep, Prep>();
 const plainList: Prep = (v, ops) => ops.adaptInList(v as unknown[]);
 

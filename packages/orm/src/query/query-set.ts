@@ -64,7 +64,7 @@ import {
   type Compiled,
 } from './compiler';
 import { NULL_NODE, ParamNode, collectExpr, findAggregateOrWindow, type ExprNode, type Param } from './nodes';
-import { fieldPrep } from './lookups';
+import { writePrep } from './lookups';
 import { Collector } from './collector';
 import { prefetchRelatedObjects, type Prefetch } from './prefetch';
 import { bulkInsert } from '../models/bulk-insert';
@@ -1150,7 +1150,7 @@ export function updateSets(q: Query, values: Record<string, unknown>): Array<[Fi
       continue;
     }
     // Checked as every write is (`cleanForWrite`): a ValidationError naming the model and field.
-    sets.push([f, ParamNode.create(f.cleanForWrite(v), fieldPrep(f))]);
+    sets.push([f, ParamNode.create(f.cleanForWrite(v), writePrep(f))]);
   }
   return sets;
 }

@@ -3,6 +3,7 @@
  * (named prepared statements past `prepareThreshold` runs), transaction SQL. Errors are converted
  * in `postgres-errors.ts`; server administration is in `postgres-admin.ts`.
  */
+import { parseJsonExactly } from '../json-integers';
 import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from '../backend';
 import { loadDriver } from '../load-driver';
 import type { ResolvedDatabaseSettings } from '../../settings';
@@ -50,12 +51,17 @@ interface PgModule {
 /** `date`, `timestamp` and `timestamptz`: read as the server's text when asked (`temporalAsText`). */
 const TEMPORAL_OIDS = new Set([1082, 1114, 1184]);
 const asText = (value: string): string => value;
+/** `json` and `jsonb`: parsed, refusing integers JSON.parse would round (`parseJsonExactly`). */
+const JSON_OIDS = new Set([114, 3802]);
 /** pg's parsers, except that dates and instants stay text, per driver module (one per `client`). */
 const temporalTextTypes = new WeakMap<PgTypes, PgTypes>();
 function textTemporals(types: PgTypes): PgTypes {
   let t = temporalTextTypes.get(types);
   if (t === undefined) {
-    t = { getTypeParser: (oid, format) => (TEMPORAL_OIDS.has(oid) ? asText : types.getTypeParser(oid, format)) };
+    t = {
+      getTypeParser: (oid, format) =>
+        TEMPORAL_OIDS.has(oid) ? asText : JSON_OIDS.has(oid) && format !== 'binary' ? parseJsonExactly : types.getTypeParser(oid, format),
+    };
     temporalTextTypes.set(types, t);
   }
   return t;
