@@ -92,12 +92,15 @@ eachDatabase('edge values', (db) => {
         f: 1.2345678901234567,
         s: '12345678901234567890',
       });
-      for (const read of [
+      const reads: Array<() => Promise<unknown>> = [
         () => Edge.objects.get({ id: big.id }),
-        () => Edge.objects.filter({ id: big.id }).valuesList('doc', { flat: true }),
-      ]) {
+        async () => Edge.objects.filter({ id: big.id }).valuesList('doc', { flat: true }),
+      ];
+      for (const read of reads) {
         // In a savepoint: an error inside an atomic block marks it failed (PostgreSQL), as Django.
-        const err = await atomic(read).then(
+        const err = await atomic(async () => {
+          await read();
+        }).then(
           () => undefined,
           (e: unknown) => e,
         );
