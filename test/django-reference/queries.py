@@ -2183,3 +2183,156 @@ def _():
 def _():
     """Value({'a': 1}) without output_field: FieldError (unknown output_field)."""
     return list(first_authors().annotate(r=Value({'a': 1})).values_list('r', flat=True))
+
+
+# =============================================================================================
+# joins: which join of a multi-valued relation a later reference reads (probe 9, findings 9, 10, 10b)
+# =============================================================================================
+
+
+@query(
+    'joins.annotate_filter_annotate',
+    spool="Author.objects.annotate({ a0: Min('books__pages') }).filter({ books__price__isnull: true }).annotate({ a1: Min('books__pages') })",
+)
+def _():
+    """An aggregate annotated after filter() on books reads the filter's join (a1 over the books without a price); a0 the first."""
+    return (
+        Author.objects.annotate(a0=Min('books__pages'))
+        .filter(books__price__isnull=True)
+        .annotate(a1=Min('books__pages'))
+        .order_by('id')
+        .values_list('id', 'a0', 'a1')
+    )
+
+
+@query('joins.count_filter_sum')
+def _():
+    """annotate(Count('books')).filter(books__pages__gt=500).annotate(Sum('books__pages')): the sum over the filter's join."""
+    return (
+        Author.objects.annotate(n=Count('books'))
+        .filter(books__pages__gt=500)
+        .annotate(s=Sum('books__pages'), c=Count('books'))
+        .order_by('id')
+        .values_list('id', 'n', 's', 'c')
+    )
+
+
+@query('joins.chained_filters_annotate')
+def _():
+    """filter(books__tags__name).filter(books__pages__gt).annotate(Max('books__pages')): the max over the second filter's join."""
+    return (
+        Author.objects.filter(books__tags__name='python')
+        .filter(books__pages__gt=500)
+        .annotate(t=Max('books__pages'), c=Count('books'))
+        .order_by('id')
+        .values_list('id', 't', 'c')
+    )
+
+
+@query('joins.chained_filters_aggregate')
+def _():
+    """filter(books__pages__lt).filter(books__pages__gt).aggregate(Sum('books__pages')): summed through the last join."""
+    return Author.objects.filter(books__pages__lt=200).filter(books__pages__gt=700).aggregate(
+        t=Sum('books__pages'), c=Count('books'), m=Min('books__pages')
+    )
+
+
+@query('joins.chained_filters_f')
+def _():
+    """F('books__pages') after two filter()s on books: the last join's column."""
+    return (
+        Author.objects.filter(books__pages__lt=200)
+        .filter(books__pages__gt=700)
+        .annotate(t=F('books__pages'))
+        .order_by('id', 't')
+        .values_list('id', 't')
+    )
+
+
+@query('joins.chained_filters_values')
+def _():
+    """values_list('books__pages') after two filter()s on books: the last join's column."""
+    return (
+        Author.objects.filter(books__pages__lt=200)
+        .filter(books__pages__gt=700)
+        .order_by('id', 'books__pages')
+        .values_list('id', 'books__pages')
+    )
+
+
+@query('joins.chained_filters_order_by')
+def _():
+    """order_by('books__pages') after two filter()s on books: ordered by the last join's column."""
+    return (
+        Author.objects.filter(books__pages__lt=200)
+        .filter(books__pages__gt=700)
+        .order_by('-books__pages', 'id')
+        .values_list('id', flat=True)
+    )
+
+
+@query('joins.chained_m2m_count')
+def _():
+    """Book.filter(tags__name='python').filter(tags__name='web').annotate(Count('tags'), Max('tags__name')): the last tags join."""
+    return (
+        Book.objects.filter(tags__name='python')
+        .filter(tags__name__in=['web', 'db'])
+        .annotate(n=Count('tags'), m=Max('tags__name'))
+        .order_by('id')
+        .values_list('id', 'n', 'm')
+    )
+
+
+@query('joins.chained_nested')
+def _():
+    """Publisher: filter(authors__books__pages__gt).filter(authors__age__lt).annotate(Max('authors__books__pages')): books under the last authors join."""
+    return (
+        Publisher.objects.filter(authors__books__pages__gt=800)
+        .filter(authors__age__lt=40)
+        .annotate(m=Max('authors__books__pages'), c=Count('authors__books'))
+        .order_by('id')
+        .values_list('id', 'm', 'c')
+    )
+
+
+@query('joins.chained_annotate_aggregate')
+def _():
+    """aggregate(Sum(<annotation>)) over filter().filter().annotate(Max('books__pages')): the annotation reads the last join."""
+    return (
+        Author.objects.filter(books__pages__lt=200)
+        .filter(books__pages__gt=700)
+        .annotate(m=Max('books__pages'))
+        .aggregate(s=Sum('m'), c=Count('id'))
+    )
+
+
+@query('joins.having_or_multi_valued_column')
+def _():
+    """annotate(Count('books')).filter(Q(n__lt=2) | Q(books__tags__name='python')): HAVING with a column of a joined tag (grouped by it)."""
+    return (
+        Author.objects.annotate(n=Count('books'))
+        .filter(Q(n__lt=2) | Q(books__tags__name='python'))
+        .order_by('id', 'n')
+        .values_list('id', 'n')
+    )
+
+
+@query('joins.having_or_related_name')
+def _():
+    """HAVING ORs an aggregate with publisher.name, named like author.name (grouped too on SQLite and MariaDB); exclude too."""
+    A = Author.objects.annotate(n=Count('books'))
+    return {
+        'filter': list(A.filter(Q(n__gt=5) | Q(publisher__name__startswith='B')).order_by('id').values_list('id', 'n')),
+        'exclude': list(A.exclude(Q(n__gt=5) | Q(publisher__name__startswith='B')).order_by('id').values_list('id', 'n')),
+    }
+
+
+@query('joins.having_or_book_id')
+def _():
+    """HAVING ORs an aggregate with a book's id (grouped): Django raises on MariaDB (T3.id is looked up as author.id)."""
+    return (
+        Author.objects.annotate(n=Count('books'))
+        .filter(Q(n__gt=5) | Q(books__id__in=[3, 4, 5]))
+        .order_by('id', 'n')
+        .values_list('id', 'n')
+    )

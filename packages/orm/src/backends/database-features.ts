@@ -41,6 +41,12 @@ export interface DatabaseFeatures {
   readonly canDistinctOnFields: boolean;
   /** Do `LAG` and `LEAD` take a default value (MariaDB's take an expression and an offset only)? */
   readonly supportsLagLeadDefault: boolean;
+  /**
+   * Does HAVING find a grouped column by its name only? MariaDB looks `t.name` up among the GROUP BY
+   * columns and gives up at the first other table's `name` ("Unknown column 't.name' in 'HAVING'"):
+   * there a grouped column of the condition is read as `MIN(t.name)`, its one value in the group.
+   */
+  readonly havingFindsGroupedColumnsByName: boolean;
 }
 
 /** The answers shared by most backends; each backend overrides what differs. */
@@ -58,4 +64,5 @@ export const DEFAULT_FEATURES: DatabaseFeatures = Object.freeze({
   requiresCastedCaseInUpdates: false,
   canDistinctOnFields: false,
   supportsLagLeadDefault: true,
+  havingFindsGroupedColumnsByName: false,
 });

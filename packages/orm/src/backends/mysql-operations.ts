@@ -49,6 +49,7 @@ export class MysqlOperations extends BaseOperations {
     foreignKeyConstraintsCreateIndexes: true,
     supportsAggregateFilterClause: false,
     supportsLagLeadDefault: false,
+    havingFindsGroupedColumnsByName: true,
   });
 
   private readonly byServer = new Map<string, BaseOperations>();

@@ -102,6 +102,8 @@ interface Ctx {
   readonly ops: BaseOperations;
   readonly q: Query;
   readonly forUpdateOrDelete: boolean;
+  /** In HAVING, outside aggregates: the grouped columns read as `MIN(col)` (see `havingFindsGroupedColumnsByName`). */
+  readonly havingMin?: ReadonlySet<string>;
 }
 
 type Fragment = [string, unknown[]];
@@ -109,7 +111,7 @@ type Fragment = [string, unknown[]];
 function renderExpr(n: ExprNode, c: Ctx): Fragment {
   switch (n.kind) {
     case 'col':
-      return ['??', [n.k]];
+      return c.havingMin?.has(n.k) ? ['MIN(??)', [n.k]] : ['??', [n.k]];
     case 'param':
       return n.cast === undefined ? ['?', [n.p]] : [c.ops.castParam(n.cast), [n.p]];
     case 'part': {
@@ -131,6 +133,7 @@ function renderExpr(n: ExprNode, c: Ctx): Fragment {
       return renderExpr(n.arg, c);
     case 'agg': {
       if (n.arg === '*') return [`${n.fn}(*)`, []];
+      if (c.havingMin !== undefined) c = { ...c, havingMin: undefined };
       const [s, b] = renderExpr(n.arg, c);
       if (n.filter === undefined) return [`${n.fn}(${n.distinct ? 'DISTINCT ' : ''}${s})`, b];
       // A conditional aggregate: FILTER (WHERE ...) where the database has it, else CASE WHEN (as Django).
@@ -477,6 +480,31 @@ function havingColumns(w: WhereChild, out: ExprNode[]): void {
   }
 }
 
+/**
+ * The context HAVING is rendered in. Where the database finds a grouped column by its name only
+ * (MariaDB), a column of the condition that shares its name with another table's grouped column is
+ * read as `MIN(col)`: it is grouped, so that is its value (NULL included).
+ */
+function havingCtx(c: Ctx, groupBy: readonly Fragment[]): Ctx {
+  if (!c.ops.features.havingFindsGroupedColumnsByName) return c;
+  const cols: ExprNode[] = [];
+  havingColumns(c.q.having, cols);
+  if (cols.length === 0) return c;
+  const grouped = new Map<string, Set<string>>();
+  for (const [sql, bind] of groupBy) {
+    if (sql !== '??' || typeof bind[0] !== 'string') continue;
+    const key = bind[0];
+    const dot = key.lastIndexOf('.');
+    const name = key.slice(dot + 1);
+    let tables = grouped.get(name);
+    if (tables === undefined) grouped.set(name, (tables = new Set()));
+    tables.add(key.slice(0, dot));
+  }
+  const wrap = new Set<string>();
+  for (const n of cols) if (n.kind === 'col' && (grouped.get(n.column)?.size ?? 0) > 1) wrap.add(n.k);
+  return wrap.size === 0 ? c : { ...c, havingMin: wrap };
+}
+
 function tableRef(alias: string, table: string): string | Record<string, string> {
   return alias === table ? table : { [alias]: table };
 }
@@ -632,8 +660,9 @@ function buildSelect(q: Query, k: Knex, ops: BaseOperations, topLevel: boolean, 
   applyWhere(b, q.where, c);
   for (const [s, bind] of groupBy) b.groupByRaw(s, bind as never);
   if (q.having.children.length > 0) {
+    const hc = havingCtx(c, groupBy);
     b.having(function (this: QB) {
-      applyWhere(this, q.having, c);
+      applyWhere(this, q.having, hc);
     } as never);
   }
   const ordering = q.ordering ?? [];

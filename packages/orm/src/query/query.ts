@@ -8,7 +8,8 @@
  * (forward foreign keys) are joined once and reused; multi-valued ones (reverse foreign keys,
  * many-to-many) are reused within one `filter()` call but not across calls, so
  * `filter({ a, b })` constrains the same related row and `filter({ a }).filter({ b })` may
- * match different ones. Joins are INNER unless a NULL must survive them (a nullable or
+ * match different ones; any other reference to the relation (annotate(), F(), values(), orderBy(),
+ * aggregate()) reuses its most recent join, so it reads the rows the last filter kept. Joins are INNER unless a NULL must survive them (a nullable or
  * multi-valued relation under OR, NOT, `isnull: true`, ordering, annotation, select_related),
  * then LEFT OUTER. A negated lookup across a multi-valued relation becomes a subquery
  * (`pk NOT IN (SELECT ...)`), and a negated lookup on a nullable column adds `IS NOT NULL`, as
@@ -380,7 +381,10 @@ export class Query {
       );
     }
     const wantOuter = spec.nullableHop && (ctx.forceOuter || ctx.inOr || ctx.negated);
-    for (const j of this.joins) {
+    // The most recent join of the hop (Django's Query.join(): a relation joined by several filter()
+    // calls is read through the last one by annotate(), F(), values(), orderBy() and aggregate()).
+    for (let i = this.joins.length - 1; i >= 0; i--) {
+      const j = this.joins[i] as Join;
       if (j.rel !== spec.rel || j.parentAlias !== parentAlias) continue;
       if (spec.multi && !ctx.reuseAll && j.call !== ctx.call) continue;
       if (wantOuter || this.parentOuter(j.parentAlias)) this.promote(j);
