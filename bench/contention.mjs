@@ -292,9 +292,11 @@ async function direct() {
 async function serve(db, kind) {
   const { createServer } = require('node:http');
   let handler;
-  if (kind === 'spool') {
-    const spool = require('@spool/connections');
-    const { withScope } = require('@spool/web');
+  if (kind === 'spool' || kind === 'base') {
+    // 'base': the --baseline checkout's built Spool, in the same rounds (an A/B of two builds).
+    const from = kind === 'base' ? `${BASELINE}/packages/` : '@spool/';
+    const spool = require(`${from}connections`);
+    const { withScope } = require(`${from}web`);
     spool.configure({
       databases: {
         default: { client: db === 'postgres' ? 'pg' : 'mysql2', connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null },
@@ -338,8 +340,10 @@ async function web() {
   for (const db of DATABASES) {
     out[db] = {};
     const servers = {};
-    for (const kind of ['raw', 'spool']) {
-      const child = fork(file, ['--serve', `--db=${db}`, `--kind=${kind}`], { stdio: 'inherit' });
+    for (const kind of KEYS) {
+      const child = fork(file, ['--serve', `--db=${db}`, `--kind=${kind}`, ...(BASELINE ? [`--baseline=${BASELINE}`] : [])], {
+        stdio: 'inherit',
+      });
       const port = await new Promise((r) => child.once('message', (m) => r(m.port)));
       const cpu = () =>
         new Promise((r) => {
@@ -350,10 +354,12 @@ async function web() {
       await autocannon({ url: servers[kind].url, connections: 10, duration: 1 }); // warm up
     }
     for (const connections of WEB_CONNECTIONS) {
-      const runs = { raw: [], spool: [] };
+      const runs = Object.fromEntries(KEYS.map((k) => [k, []]));
       const ratios = [];
+      const baseRatios = [];
       for (let r = 0; r < ROUNDS; r++) {
-        const order = r % 2 === 0 ? ['raw', 'spool'] : ['spool', 'raw'];
+        // Rotated each round (raw, spool, base / spool, base, raw / …): neither noise nor position favours one.
+        const order = KEYS.map((_, j) => KEYS[(r + j) % KEYS.length]);
         const m = {};
         for (const k of order) {
           const s = servers[k];
@@ -367,36 +373,55 @@ async function web() {
             non2xx: res.non2xx + res.errors,
           };
         }
-        runs.raw.push(m.raw);
-        runs.spool.push(m.spool);
+        for (const k of KEYS) runs[k].push(m[k]);
         ratios.push(m.spool.rps / m.raw.rps);
+        if (BASELINE) baseRatios.push(m.base.rps / m.raw.rps);
       }
       const s = {};
-      for (const k of ['raw', 'spool'])
+      for (const k of KEYS)
         s[k] = {
           rps: median(runs[k].map((x) => x.rps)),
           p99: median(runs[k].map((x) => x.p99)),
           cpuPerReq: median(runs[k].map((x) => x.cpuPerReq)),
           errors: runs[k].reduce((a, x) => a + x.non2xx, 0),
+          // The spread of the rounds: how noisy the machine was.
+          rpsRange: [Math.min(...runs[k].map((x) => x.rps)), Math.max(...runs[k].map((x) => x.rps))],
         };
       s.ratio = median(ratios);
+      s.ratioRange = [Math.min(...ratios), Math.max(...ratios)];
+      if (BASELINE) {
+        s.baseRatio = median(baseRatios);
+        s.baseRatioRange = [Math.min(...baseRatios), Math.max(...baseRatios)];
+      }
       out[db][connections] = s;
-      for (const k of ['raw', 'spool'])
+      for (const k of KEYS)
         rows.push({
           db,
           connections,
-          server: k === 'raw' ? `node:http + ${db === 'postgres' ? 'pg.Pool' : 'mysql2 pool'}` : 'withScope + sql',
+          server:
+            k === 'raw'
+              ? `node:http + ${db === 'postgres' ? 'pg.Pool' : 'mysql2 pool'}`
+              : k === 'spool'
+                ? 'withScope + sql'
+                : 'baseline withScope + sql',
           'req/s': fmt(s[k].rps),
           'p99 ms': s[k].p99,
           'server CPU µs/req': s[k].cpuPerReq.toFixed(1),
           'non-2xx': s[k].errors,
-          'req/s ÷ raw': k === 'spool' ? s.ratio.toFixed(2) : '',
+          'req/s ÷ raw':
+            k === 'spool'
+              ? `${s.ratio.toFixed(2)} (${s.ratioRange.map((x) => x.toFixed(2)).join('–')})`
+              : k === 'base'
+                ? `${s.baseRatio.toFixed(2)} (${s.baseRatioRange.map((x) => x.toFixed(2)).join('–')})`
+                : '',
         });
-      console.log(`web ${db} ${connections}: raw ${fmt(s.raw.rps)} req/s, spool ${fmt(s.spool.rps)} req/s (${s.ratio.toFixed(2)})`);
+      console.log(
+        `web ${db} ${connections}: raw ${fmt(s.raw.rps)} req/s, spool ${fmt(s.spool.rps)} req/s (${s.ratio.toFixed(2)})${BASELINE ? `, baseline ${fmt(s.base.rps)} req/s (${s.baseRatio.toFixed(2)})` : ''}`,
+      );
     }
     for (const { child } of Object.values(servers)) child.send('exit');
   }
-  table(`@spool/web under autocannon (${ROUNDS} rounds of ${seconds} s, alternating; medians; max ${MAX}, maxAge null)`, rows, [
+  table(`@spool/web under autocannon (${ROUNDS} rounds of ${seconds} s, rotated; medians; max ${MAX}, maxAge null)`, rows, [
     'db',
     'connections',
     'server',

@@ -19,15 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connections } from '@spool/connections';
 import { routerPublishesErrors, SPOOL_ERRORS, SPOOL_MIDDLEWARE, watchRouterErrors } from './express-error-channel';
-import {
-  answerOverloaded,
-  beginRequest,
-  commitBeforeEnd,
-  isOverloadError,
-  requestScopeOf,
-  resolveOptions,
-  type RequestScopeOptions,
-} from './request-scope';
+import { answerOverloaded, beginRequest, isOverloadError, requestScopeOf, resolveOptions, type RequestScopeOptions } from './request-scope';
 
 export type NextFunction = (err?: unknown) => void;
 
@@ -51,8 +43,8 @@ export function spoolMiddleware(
       checked = true;
       if (resolved.atomic && !routerPublishesErrors(middleware) && !hasErrorsCompanion(req)) warnNoErrors();
     }
-    const scope = beginRequest(req, res, resolved, () => next());
-    if (resolved.atomic) commitBeforeEnd(res, scope);
+    // `next` runs as is (called with no argument): no function of our own per request.
+    beginRequest(req, res, resolved, next);
   };
   Object.defineProperty(middleware, SPOOL_MIDDLEWARE, { value: true });
   return middleware;

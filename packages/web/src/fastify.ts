@@ -21,7 +21,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   beginRequest,
-  commitBeforeEnd,
   isOverloadError,
   requestScopeOf,
   resolveOptions,
@@ -58,9 +57,9 @@ export function spoolPlugin(fastify: FastifyLike, options: RequestScopeOptions, 
   }
   const opts = resolved;
   fastify.addHook('onRequest', (request, reply, next) => {
-    const scope = beginRequest(request.raw, reply.raw, opts, () => next());
-    // Replies written to reply.raw (hijacked) skip onSend: settle before the raw end too.
-    if (opts.atomic) commitBeforeEnd(reply.raw, scope);
+    // An atomic request's raw end waits for the block too (beginRequest), so replies written to
+    // reply.raw (hijacked), which skip onSend, are settled as well.
+    beginRequest(request.raw, reply.raw, opts, next);
   });
   fastify.addHook('onError', async (request, reply, error) => {
     const scope = requestScopeOf(request.raw);

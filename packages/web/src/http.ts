@@ -17,9 +17,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   answerOverloaded,
   beginRequest,
-  commitBeforeEnd,
   isOverloadError,
+  requestScopeOf,
   resolveOptions,
+  type RequestScope,
   type RequestScopeOptions,
 } from './request-scope';
 
@@ -33,8 +34,10 @@ export interface WithScopeOptions extends RequestScopeOptions {
    * whatever status it sends. Default: a 500 (a 503 with `Retry-After` for a `PoolExhaustedError`),
    * or closing the connection once the response started.
    */
-  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => unknown;
+  onError?: ErrorHandler;
 }
+
+type ErrorHandler = (error: unknown, req: IncomingMessage, res: ServerResponse) => unknown;
 
 /**
  * Wrap `handler`: a scope per request. An error it throws or rejects with rolls back an atomic
@@ -46,22 +49,51 @@ export function withScope(handler: RequestHandler, options: WithScopeOptions = {
   if (typeof onError !== 'function') throw new TypeError(`Option 'onError' must be a function, got ${typeof onError}.`);
   const resolved = resolveOptions(scopeOptions);
   return (req, res) => {
-    const scope = beginRequest(req, res, resolved, () => {
-      Promise.resolve()
-        .then(() => handler(req, res))
-        .catch((err: unknown) => {
-          scope.fail(err);
-          if (scope.isDisconnectError(err) || res.destroyed) return undefined;
-          return onError(err, req, res);
-        })
-        .catch(() => {
-          // onError itself failed: the response cannot be trusted any more.
-          if (!res.headersSent) answer500(undefined, req, res);
-          else res.destroy();
-        });
+    // The handler runs at once, inside the scope; what it throws or rejects with goes to `failed`.
+    // One promise of ours at most (the rejection handler on an async handler's promise).
+    beginRequest(req, res, resolved, () => {
+      let result: unknown;
+      try {
+        result = handler(req, res);
+      } catch (err) {
+        failed(err, req, res, onError);
+        return;
+      }
+      if (isThenable(result)) Promise.resolve(result).then(undefined, (err: unknown) => failed(err, req, res, onError));
     });
-    if (resolved.atomic) commitBeforeEnd(res, scope);
   };
+}
+
+/**
+ * The handler failed: record it (an atomic request rolls back), then answer with `onError`, unless
+ * the error only says the client went away (nobody is left to answer). If `onError` itself fails
+ * (throws or rejects), the response cannot be trusted any more: a 500, or the socket closed.
+ */
+function failed(err: unknown, req: IncomingMessage, res: ServerResponse, onError: ErrorHandler): void {
+  // The request's scope, registered before the handler ran (found here, on the rare failure path,
+  // rather than held by a closure on every request).
+  const scope = requestScopeOf(req) as RequestScope;
+  let answered: unknown;
+  try {
+    scope.fail(err);
+    if (scope.isDisconnectError(err) || res.destroyed) return;
+    answered = onError(err, req, res);
+  } catch {
+    onErrorFailed(req, res);
+    return;
+  }
+  if (isThenable(answered)) Promise.resolve(answered).then(undefined, () => onErrorFailed(req, res));
+}
+
+function onErrorFailed(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent) answer500(undefined, req, res);
+  else res.destroy();
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function answer500(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
