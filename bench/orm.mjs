@@ -6,13 +6,19 @@
 //
 //   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
 //   BENCH_OPS=getByPk,list50 node bench/orm.mjs
+//   BENCH_LIBS=kysely,spool     only these libraries besides raw (an A/B of the changed cases)
+//   BENCH_BASELINE=/path/to/checkout  Spool built in another checkout (an A/B of two builds)
+//   BENCH_KEEP=1                keep the seeded tables (and reuse them in the next run with it)
+//   BENCH_PROFILE=spool:200     no measuring: run one library's operations 200 times each (for
+//                               `valgrind --tool=callgrind` instruction counts, or `node --cpu-prof`)
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
+// BENCH_BASELINE=<checkout>: Spool (and the libraries) from another built checkout, for an A/B.
+const require = createRequire(process.env.BENCH_BASELINE ? join(process.env.BENCH_BASELINE, 'bench', 'orm.mjs') : import.meta.url);
 const { configure, scope, shutdown, connections } = require('@spool/connections');
 const {
   Model,
@@ -42,6 +48,11 @@ const OPS = (
   process.env.BENCH_OPS ??
   'getByPk,list50,insertOne,bulkInsert1000,updateByFilter,prefetch20,selectRelated20,groupedAggregate,caseSubquery20'
 ).split(',');
+const KEEP = process.env.BENCH_KEEP === '1';
+const LIBS = (process.env.BENCH_LIBS ?? 'knex,kysely,spool').split(',');
+const PROFILE = process.env.BENCH_PROFILE
+  ? [process.env.BENCH_PROFILE.split(':')[0], Number(process.env.BENCH_PROFILE.split(':')[1] ?? 200)]
+  : undefined;
 
 // ---- models ---------------------------------------------------------------------------------------
 class Author extends Model.define(
@@ -130,7 +141,7 @@ function quoteFor(db) {
 
 // ---- one database -----------------------------------------------------------------------------------
 async function benchDatabase(db) {
-  const dir = join(tmpdir(), `spool-bench-orm-${process.pid}`);
+  const dir = join(tmpdir(), KEEP ? 'spool-bench-orm-keep' : `spool-bench-orm-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'bench.db');
   const settings =
@@ -150,18 +161,25 @@ async function benchDatabase(db) {
   const results = {};
   await scope(async () => {
     const editor = new SchemaEditor();
-    await editor.deleteModels([Author, Book, Note], { ifExists: true });
-    await editor.createModels([Author, Book, Note]);
-    // Seed.
-    const authors = await Author.objects.bulkCreate(
-      Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
-    );
-    const ids = db === 'mysql' ? await Author.objects.orderBy('id').valuesList('id', { flat: true }) : authors.map((a) => a.id);
-    const books = [];
-    ids.forEach((id, i) => {
-      for (let j = 0; j < BOOKS_PER_AUTHOR; j++) books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
-    });
-    await Book.objects.bulkCreate(books, { batchSize: 1000 });
+    // BENCH_KEEP=1 (for profiles): reuse the tables a previous run seeded and keep them.
+    const seeded = KEEP && (await Book.objects.count().catch(() => 0)) === AUTHORS * BOOKS_PER_AUTHOR;
+    if (!seeded) {
+      await editor.deleteModels([Author, Book, Note], { ifExists: true });
+      await editor.createModels([Author, Book, Note]);
+      // Seed.
+      await Author.objects.bulkCreate(
+        Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
+      );
+    }
+    const ids = await Author.objects.orderBy('id').valuesList('id', { flat: true });
+    if (!seeded) {
+      const books = [];
+      ids.forEach((id, i) => {
+        for (let j = 0; j < BOOKS_PER_AUTHOR; j++)
+          books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
+      });
+      await Book.objects.bulkCreate(books, { batchSize: 1000 });
+    }
     const raw = await rawFor(db, file);
     const q = quoteFor(db);
     const ph = raw.ph;
@@ -479,21 +497,33 @@ async function benchDatabase(db) {
     for (const op of OPS) {
       const c = cases[op];
       if (!c) throw new Error(`bench: unknown op ${op}. Known: ${Object.keys(cases).join(', ')}`);
+      if (PROFILE) {
+        const [lib, times] = PROFILE;
+        if (process.env.BENCH_TRACE === '1') {
+          const show = (e) => console.log(`  ${e.sql} ${JSON.stringify(e.bindings, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+          connections.on('query', show);
+          await c.spool();
+          connections.off('query', show);
+        }
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let i = 0; i < times; i++) await c[lib]();
+        const cpu = process.cpuUsage(cpu0);
+        console.log(
+          `${db} ${op} ${lib}: ${times} runs, ${(((performance.now() - t0) / times) * 1000).toFixed(0)} us wall, ${((cpu.user + cpu.system) / times).toFixed(0)} us CPU per run`,
+        );
+        if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
+        continue;
+      }
       const r = await interleave(
-        {
-          raw: async (k) => {
-            for (let i = 0; i < k; i++) await c.raw();
-          },
-          knex: async (k) => {
-            for (let i = 0; i < k; i++) await c.knex();
-          },
-          kysely: async (k) => {
-            for (let i = 0; i < k; i++) await c.kysely();
-          },
-          spool: async (k) => {
-            for (let i = 0; i < k; i++) await c.spool();
-          },
-        },
+        Object.fromEntries(
+          ['raw', ...LIBS].map((lib) => [
+            lib,
+            async (k) => {
+              for (let i = 0; i < k; i++) await c[lib]();
+            },
+          ]),
+        ),
         {
           batch:
             op === 'bulkInsert1000'
@@ -505,9 +535,9 @@ async function benchDatabase(db) {
       );
       results[op] = {
         raw: r.raw,
-        knex: r.knex,
-        kysely: r.kysely,
-        spool: r.spool,
+        knex: r.knex ?? NaN,
+        kysely: r.kysely ?? NaN,
+        spool: r.spool ?? NaN,
         spoolToRaw: r.spool / r.raw,
         knexToRaw: r.knex / r.raw,
         kyselyToRaw: r.kysely / r.raw,
@@ -517,18 +547,19 @@ async function benchDatabase(db) {
       if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
     }
     await raw.close();
-    await editor.deleteModels([Author, Book, Note], { ifExists: true });
+    if (!KEEP) await editor.deleteModels([Author, Book, Note], { ifExists: true });
   });
   await knex.destroy();
   await kysely.destroy();
   await shutdown();
-  rmSync(dir, { recursive: true, force: true });
+  if (!KEEP) rmSync(dir, { recursive: true, force: true });
   return results;
 }
 
 const all = {};
 for (const db of benchDatabases()) {
   all[db] = await benchDatabase(db);
+  if (PROFILE) continue;
   table(
     `@spool/orm vs raw driver vs knex vs Kysely: ${db} (ops/s; ratio to raw)`,
     Object.entries(all[db]).map(([op, r]) => ({
@@ -544,10 +575,12 @@ for (const db of benchDatabases()) {
   );
 }
 console.log(`\ncompiled-shape cache: ${JSON.stringify(compilerStats())}`);
-writeResults('orm', {
-  seconds: Number(process.env.BENCH_SECONDS ?? 1),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
-  authors: AUTHORS,
-  booksPerAuthor: BOOKS_PER_AUTHOR,
-  results: all,
-});
+// A profile or an A/B of some libraries does not replace the recorded results.
+if (!PROFILE && process.env.BENCH_LIBS === undefined)
+  writeResults('orm', {
+    seconds: Number(process.env.BENCH_SECONDS ?? 1),
+    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    authors: AUTHORS,
+    booksPerAuthor: BOOKS_PER_AUTHOR,
+    results: all,
+  });

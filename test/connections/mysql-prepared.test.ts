@@ -100,6 +100,34 @@ for (const db of DATABASES.filter((d) => d.name === 'mysql'))
       });
     });
 
+    test('noFloatColumns: a text-protocol read without the exact-doubles cast reads every other type as with it; without it a DOUBLE stays exact', async () => {
+      configureFor(db, { maxAge: null });
+      await scope(async () => {
+        await sql`DROP TABLE IF EXISTS spool_no_floats`;
+        await sql`CREATE TABLE spool_no_floats (id INTEGER PRIMARY KEY, big BIGINT, amount DECIMAL(10, 3), at6 DATETIME(6), label VARCHAR(20), ratio DOUBLE)`;
+        await sql`INSERT INTO spool_no_floats VALUES (1, 9007199254740993, 1.250, '2021-03-04 05:06:07.123456', 'é ☃', ${287 / 3}), (2, NULL, NULL, NULL, NULL, NULL)`;
+        // A list keeps the statement on the text protocol.
+        const text = 'SELECT id, big, amount, at6, label FROM spool_no_floats WHERE id IN (?) ORDER BY id';
+        for (const rowMode of [undefined, 'array' as const]) {
+          const plain = await connections.query('default', text, [[1, 2]], { rowMode, temporalAsText: true });
+          const noFloats = await connections.query('default', text, [[1, 2]], { rowMode, temporalAsText: true, noFloatColumns: true });
+          expect(noFloats.rows).toEqual(plain.rows);
+        }
+        const { rows } = await connections.query('default', text, [[1, 2]], {
+          rowMode: 'array',
+          temporalAsText: true,
+          noFloatColumns: true,
+        });
+        expect(rows).toEqual([
+          [1, '9007199254740993', '1.250', '2021-03-04 05:06:07.123456', 'é ☃'],
+          [2, null, null, null, null],
+        ]);
+        const ratio = await connections.query('default', 'SELECT ratio FROM spool_no_floats WHERE id IN (?)', [[1]], { rowMode: 'array' });
+        expect(ratio.rows).toEqual([[287 / 3]]);
+        await sql`DROP TABLE spool_no_floats`;
+      });
+    });
+
     test('ALTER TABLE under a prepared statement: the next run reads the new shape', async () => {
       configureFor(db, { maxAge: null, prepareThreshold: 1 });
       await scope(async () => {

@@ -129,6 +129,28 @@ eachDatabase('lossless values', (db) => {
       }));
   });
 
+  describe('doubles are exact however the statement travels', () => {
+    test('FloatField values read through an __in list (MariaDB: the text protocol), before and after the text is prepared, are the doubles written; columns without a double read alike', () =>
+      inTx(async () => {
+        const ratios = [287 / 3, 0.1, 1 / 3, 1e15 / 7, -2.5e-300];
+        const made = await Sample.objects.bulkCreate(
+          ratios.map((ratio, i) => ({ ratio, small: i, big: 2n ** 53n + BigInt(i), amount: `${i}.125` })),
+        );
+        const ids = made.map((s) => s.id);
+        const one = [];
+        for (const id of ids) one.push(...(await Sample.objects.filter({ pk: id }).valuesList('small', 'big', 'amount')));
+        // More runs than prepareThreshold: a list stays on the text protocol, a single key is prepared.
+        for (let run = 0; run < 6; run++) {
+          const list = Sample.objects.filter({ id__in: ids }).orderBy('small');
+          expect((await list).map((s) => s.ratio)).toEqual(ratios);
+          expect(await list.valuesList('ratio', { flat: true })).toEqual(ratios);
+          expect(await list.valuesList('small', 'big', 'amount')).toEqual(one);
+          expect(one[1]).toEqual([1, 2n ** 53n + 1n, '1.125']);
+          expect((await Sample.objects.get({ pk: ids[0] })).ratio).toBe(287 / 3);
+        }
+      }));
+  });
+
   describe('BigIntegerField values are exact bigints', () => {
     test('filters on values beyond 2^53 find exactly the row (Django: issue9.bigint_*)', () =>
       scope(async () => {

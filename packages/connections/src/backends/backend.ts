@@ -39,6 +39,13 @@ export interface QueryOptions {
    * `DATETIME` and `TIMESTAMP`. SQLite has no such types (its values are text already).
    */
   temporalAsText?: boolean;
+  /**
+   * The caller knows every column of the result and none is floating-point (an ORM reading its
+   * models' own columns). MariaDB then reads a text-protocol result without the per-field type
+   * cast that reads DOUBLE and FLOAT exactly (a function call and a closure for every value of
+   * every row); other backends ignore it. Wrong only if a column is in fact a DOUBLE or FLOAT.
+   */
+  noFloatColumns?: boolean;
 }
 
 /** Capabilities, as questions (Django's `features`). */

@@ -51,6 +51,7 @@ export interface Compiled {
  * keeps milliseconds only; `DateTimeField` parses the text into a PreciseDate).
  */
 export const READ_OPTIONS: QueryOptions = Object.freeze({ rowMode: 'array', temporalAsText: true });
+const READ_NO_FLOATS: QueryOptions = Object.freeze({ rowMode: 'array', temporalAsText: true, noFloatColumns: true });
 const READ_SAFE_INTEGERS: QueryOptions = Object.freeze({ rowMode: 'array', temporalAsText: true, safeIntegers: true });
 
 /**
@@ -774,8 +775,26 @@ export function compileSelect(q: Query, ops: BaseOperations, alias: string): Com
       q.select.kind === 'model'
         ? [...modelColumns(q).map((n) => (n.kind === 'col' ? n.field : undefined)), ...q.annotations.map((a) => a.field)]
         : q.select.columns.map((col) => col.field);
-    return withSafeIntegers(compiled, fields, ops);
+    const nodes =
+      q.select.kind === 'model' ? [...modelColumns(q), ...q.annotations.map((a) => a.node)] : q.select.columns.map((col) => col.node);
+    return withNoFloats(withSafeIntegers(compiled, fields, ops), nodes, ops);
   });
+}
+
+/**
+ * Every selected expression is a model column whose declared type is not floating-point: say so
+ * to the connection (`noFloatColumns`), so that MariaDB reads the text protocol's values without
+ * its exact-doubles type cast (a call per value). An expression's SQL type is the database's to
+ * decide, so any other expression keeps the type cast.
+ */
+function withNoFloats(compiled: Compiled, nodes: readonly ExprNode[], ops: BaseOperations): Compiled {
+  if (compiled.readOptions !== undefined || compiled.map === undefined) return compiled;
+  for (const n of nodes) {
+    if (n.kind !== 'col') return compiled;
+    const t = (n as ColNode).field.dbType(ops);
+    if (t === undefined || /double|float|real/i.test(t)) return compiled;
+  }
+  return { ...compiled, readOptions: READ_NO_FLOATS };
 }
 
 /** COUNT(*) of a query (over a subquery when sliced, distinct or grouped). */

@@ -413,7 +413,7 @@ export const mysqlBackend: Backend = {
             r.statements.delete(statementKey(q));
             r.prepared.delete(sql);
             if (NOT_PREPARABLE.has(code) && code !== 1461) r.seen.set(sql, -1);
-            q.typeCast = r.typeCast;
+            if (options?.noFloatColumns !== true || r.typeCast !== exactDoubles) q.typeCast = r.typeCast;
             r.driver.query(q, onResult);
             return;
           }
@@ -439,7 +439,8 @@ export const mysqlBackend: Backend = {
       if (prepared) {
         if (!executePrepared(r, q, bindings, onResult)) command = r.driver.execute(q, onResult);
       } else {
-        q.typeCast = r.typeCast;
+        // No DOUBLE or FLOAT to read exactly: mysql2's own readers, no call per value.
+        if (options?.noFloatColumns !== true || r.typeCast !== exactDoubles) q.typeCast = r.typeCast;
         r.driver.query(q, onResult);
       }
     });
