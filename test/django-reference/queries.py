@@ -2336,3 +2336,153 @@ def _():
         .order_by('id', 'n')
         .values_list('id', 'n')
     )
+
+
+# =============================================================================================
+# negation: NOT in exclude() and Q (probe of issue 9, findings F1-F3)
+# =============================================================================================
+
+
+@query('negation.exclude_f_nullable_column', spool="Book.objects.exclude({ pages__gt: F('price') })")
+def _():
+    """exclude() against F() of a nullable column: the F() column IS NOT NULL inside the NOT, so rows where it is NULL are kept."""
+    return ids(Book.objects.exclude(pages__gt=F('price')))
+
+
+@query('negation.exclude_f_nullable_column_count')
+def _():
+    """The same, counted."""
+    return Book.objects.exclude(pages__gt=F('price')).count()
+
+
+@query('negation.exclude_f_both_nullable', spool="Book.objects.exclude({ price__lt: F('author__age') })")
+def _():
+    """Both sides nullable (price, author__age): both IS NOT NULL inside the NOT."""
+    return ids(Book.objects.exclude(price__lt=F('author__age')))
+
+
+@query('negation.exclude_f_across_fk', spool="Book.objects.exclude({ pages__gt: F('author__age') })")
+def _():
+    """F() across a foreign key to a nullable column."""
+    return ids(Book.objects.exclude(pages__gt=F('author__age')))
+
+
+@query('negation.exclude_f_across_nullable_fk', spool="Book.objects.exclude({ pages__gt: F('editor__age') })")
+def _():
+    """F() across a nullable foreign key (a LEFT JOIN): books without an editor are kept."""
+    return ids(Book.objects.exclude(pages__gt=F('editor__age')))
+
+
+@query('negation.not_q_f_across_fk', spool="Book.objects.filter(Q.not({ pages__gt: F('author__age') }))")
+def _():
+    """~Q with F() in filter(): as exclude()."""
+    return ids(Book.objects.filter(~Q(pages__gt=F('author__age'))))
+
+
+@query('negation.exclude_f_expression', spool="Book.objects.exclude({ pages__gt: F('author__age').add(100) })")
+def _():
+    """F() + 1 is an expression, not a column: Django adds no IS NOT NULL for it (NULL ages are dropped)."""
+    return ids(Book.objects.exclude(pages__gt=F('author__age') + 100))
+
+
+@query('negation.exclude_f_multi_valued', spool="Author.objects.exclude({ age__gt: F('books__pages') })")
+def _():
+    """F() across a multi-valued relation (a LEFT JOIN, a row per book; pages is not nullable)."""
+    return ids(Author.objects.exclude(age__gt=F('books__pages')))
+
+
+@query('negation.exclude_not_multi', spool="Tag.objects.exclude(Q.not({ books__price__lt: 20 }))")
+def _():
+    """exclude(~Q(multi-valued)): two negations, still a subquery (each tag once)."""
+    return ids(Tag.objects.exclude(~Q(books__price__lt=20)))
+
+
+@query('negation.filter_not_not_multi', spool="Tag.objects.filter(Q.not(Q.not({ books__price__lt: 20 })))")
+def _():
+    """filter(~~Q(multi-valued)): the two negations nest (NOT (NOT (EXISTS ...))), they do not cancel into a join."""
+    return ids(Tag.objects.filter(~~Q(books__price__lt=20)))
+
+
+@query('negation.double_negation_counts')
+def _():
+    """count() of the two above and of the positive filter (which joins: a row per book)."""
+    return {
+        'exclude_not': Tag.objects.exclude(~Q(books__price__lt=20)).count(),
+        'filter_not_not': Tag.objects.filter(~~Q(books__price__lt=20)).count(),
+        'filter': Tag.objects.filter(books__price__lt=20).count(),
+    }
+
+
+@query('negation.exclude_not_reverse_fk', spool="Publisher.objects.exclude(Q.not({ authors__age__gt: 40 }))")
+def _():
+    """exclude(~Q(...)) across a reverse foreign key."""
+    return ids(Publisher.objects.exclude(~Q(authors__age__gt=40)))
+
+
+@query('negation.exclude_not_multi_and_column', spool="Author.objects.exclude(Q.not({ books__pages__lt: 150 }).and({ age__gt: 30 }))")
+def _():
+    """exclude(~Q(multi) & Q(column)): authors without books stay, each author once."""
+    return ids(Author.objects.exclude(~Q(books__pages__lt=150) & Q(age__gt=30)))
+
+
+@query('negation.exclude_not_multi_or_column', spool="Tag.objects.exclude(Q.not({ books__pages__gt: 300 }).or({ name: 'python' }))")
+def _():
+    """exclude(~Q(multi) | Q(column))."""
+    return ids(Tag.objects.exclude(~Q(books__pages__gt=300) | Q(name='python')))
+
+
+@query('negation.exclude_not_m2m_isnull', spool="Book.objects.exclude(Q.not({ tags__isnull: false }))")
+def _():
+    """exclude(~Q(tags__isnull=False)): the books with tags, each once."""
+    return ids(Book.objects.exclude(~Q(tags__isnull=False)))
+
+
+@query('negation.exclude_not_mixed', spool="Book.objects.exclude(Q.not({ price__lt: 20, tags__isnull: false }))")
+def _():
+    """exclude(~Q(column, multi))."""
+    return ids(Book.objects.exclude(~Q(price__lt=20, tags__isnull=False)))
+
+
+@query('negation.exclude_not_multi_and_multi', spool="Author.objects.exclude(Q.not({ books__pages__lt: 150 }).and({ books__price__gt: 10 }))")
+def _():
+    """exclude(~Q(multi) & Q(multi)): each its own subquery."""
+    return ids(Author.objects.exclude(~Q(books__pages__lt=150) & Q(books__price__gt=10)))
+
+
+@query(
+    'negation.exclude_not_join_promotion',
+    spool="Author.objects.exclude(Q.not({ publisher__name: 'Acme', books__pages__lt: 150 }).and({ age__gt: 30 }))",
+)
+def _():
+    """A positive lookup under two NOTs inside an OR-like NOT (a AND b): its nullable join stays LEFT (authors without a publisher)."""
+    return ids(Author.objects.exclude(~Q(publisher__name='Acme', books__pages__lt=150) & Q(age__gt=30)))
+
+
+@query('negation.filter_multi_then_not_same_call', spool="Author.objects.filter(Q({ books__pages__gt: 300 }), Q.not({ books__price__lt: 20 }))")
+def _():
+    """filter(Q(multi), ~Q(multi)) in one call: the negated subquery is tied to the book the first condition joined (a row per such book)."""
+    return ids(Author.objects.filter(Q(books__pages__gt=300), ~Q(books__price__lt=20)))
+
+
+@query('negation.filter_not_then_multi_same_call', spool="Author.objects.filter(Q.not({ books__price__lt: 20 }), Q({ books__pages__gt: 300 }))")
+def _():
+    """The same two conditions in the other order: the subquery comes first and is not tied to the join."""
+    return ids(Author.objects.filter(~Q(books__price__lt=20), Q(books__pages__gt=300)))
+
+
+@query('negation.filter_multi_or_not_same_call', spool="Author.objects.filter(Q({ books__pages__gt: 300 }).or(Q.not({ books__price__lt: 20 })))")
+def _():
+    """Q(multi) | ~Q(multi): the subquery is tied to the (LEFT) joined book."""
+    return ids(Author.objects.filter(Q(books__pages__gt=300) | ~Q(books__price__lt=20)))
+
+
+@query('negation.filter_m2m_then_not_same_call', spool="Book.objects.filter(Q({ tags__name: 'python' }), Q.not({ tags__name: 'web' }))")
+def _():
+    """Across a many-to-many relation: the subquery is tied to the joined link row."""
+    return ids(Book.objects.filter(Q(tags__name='python'), ~Q(tags__name='web')))
+
+
+@query('negation.filter_multi_chained_not', spool="Author.objects.filter({ books__pages__gt: 300 }).filter(Q.not({ books__price__lt: 20 }))")
+def _():
+    """In a second filter() call, the subquery is not tied to the first call's join."""
+    return ids(Author.objects.filter(books__pages__gt=300).filter(~Q(books__price__lt=20)))

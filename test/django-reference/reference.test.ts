@@ -88,7 +88,8 @@ describe("Spool's schema is Django's", () => {
     // Among them the foreign keys, snake_case in both (camelCase "authorId" in Spool before issue 9).
     expect([...(django.get('orm_book') ?? [])]).toEqual(expect.arrayContaining(['author_id', 'editor_id']));
     expect([...(django.get('orm_review') ?? [])]).toEqual(expect.arrayContaining(['book_id', 'reviewer_id']));
-    expect([...(django.get('orm_book_tags') ?? [])].sort()).toEqual(['book_id', 'tag_id']);
+    // (and the link row's id: negation.filter_m2m_then_not_same_call ties a subquery to the joined link row)
+    expect([...(django.get('orm_book_tags') ?? [])]).toEqual(expect.arrayContaining(['book_id', 'tag_id']));
   });
 });
 

@@ -46,9 +46,15 @@ export class QNode<I = unknown> {
     return combine<I>('OR', [this as QNode<I>, ...others.map((o) => toQ<I>(o as QFilter<I>))]);
   }
 
-  /** `NOT this` (Django's `~`). */
+  /**
+   * `NOT this` (Django's `~`). Negating a negated node nests it (`NOT (NOT (...))`) rather than
+   * cancelling the two, as Django's `~~Q(...)` does: a lookup under any negation keeps Django's
+   * negated-branch rules (a multi-valued relation is tested in a subquery, never joined), so
+   * `Q.not(Q.not({ books__pages__gt: 300 }))` is not the same query as `{ books__pages__gt: 300 }`.
+   */
   not(): QNode<I> {
-    return new QNode<I>(this.connector, !this.negated, this.children);
+    if (this.negated) return new QNode<I>('AND', true, [this as QNode<unknown>]);
+    return new QNode<I>(this.connector, true, this.children);
   }
 
   /** Is the tree empty (no condition)? */

@@ -142,8 +142,13 @@ interface FilterContext {
   call: number;
   /** Reuse every existing join (annotate, order, values). */
   reuseAll: boolean;
-  /** Under NOT (odd number of negations). */
+  /** Under NOT (odd number of negations): Django's `current_negated`. */
   negated: boolean;
+  /**
+   * Under at least one NOT, even if an even number of them cancel (Django's `branch_negated`): a
+   * multi-valued relation is then tested in a subquery, never joined.
+   */
+  branchNegated: boolean;
   /** Under an OR branch. */
   inOr: boolean;
   /** May joins be created? (false in update()). */
@@ -175,7 +180,15 @@ interface JoinedPath {
   lastJoin: Join | undefined;
 }
 
-const DEFAULT_CTX: FilterContext = { call: 0, reuseAll: true, negated: false, inOr: false, allowJoins: true, forceOuter: true };
+const DEFAULT_CTX: FilterContext = {
+  call: 0,
+  reuseAll: true,
+  negated: false,
+  branchNegated: false,
+  inOr: false,
+  allowJoins: true,
+  forceOuter: true,
+};
 
 export class Query {
   readonly meta: ModelMeta;
@@ -428,7 +441,15 @@ export class Query {
   addFilter(q: QNode<unknown>, negate: boolean): void {
     if (q.empty && !negate) return;
     this.calls += 1;
-    const ctx: FilterContext = { call: this.calls, reuseAll: false, negated: false, inOr: false, allowJoins: true, forceOuter: false };
+    const ctx: FilterContext = {
+      call: this.calls,
+      reuseAll: false,
+      negated: false,
+      branchNegated: false,
+      inOr: false,
+      allowJoins: true,
+      forceOuter: false,
+    };
     const built = this.buildQ(negate ? q.not() : q, ctx);
     if (built.children.length === 0 && !built.negated) return;
     // Django's check_filterable: a window is computed after WHERE and HAVING.
@@ -513,10 +534,16 @@ export class Query {
   }
 
   private buildQ(q: QNode<unknown>, parent: FilterContext): WhereNode {
+    const negated = parent.negated !== q.negated;
+    // Django's JoinPromoter: under an odd number of NOTs an AND is an OR of negations (and an OR
+    // an AND), so a join that not every branch needs must keep its NULL rows: a positive lookup
+    // in NOT (NOT (publisher__name = x AND ...) AND y) may match a row without a publisher.
+    const effectiveOr = (q.connector === 'OR') !== negated;
     const ctx: FilterContext = {
       ...parent,
-      negated: parent.negated !== q.negated,
-      inOr: parent.inOr || (q.connector === 'OR' && q.children.length > 1),
+      negated,
+      branchNegated: parent.branchNegated || q.negated,
+      inOr: parent.inOr || (effectiveOr && q.children.length > 1),
     };
     const children: WhereChild[] = [];
     for (const child of q.children) {
@@ -563,8 +590,10 @@ export class Query {
     const ann = this.annotations.find((a) => a.name === names[0]);
     if (ann) return this.buildAnnotationLookup(ann, names, key, value, ctx);
 
-    if (ctx.negated && namesToPath(this.meta, names).multi) {
-      // Django's split_exclude: NOT (pk IN (SELECT pk FROM ... WHERE <positive condition>)).
+    if (ctx.branchNegated && namesToPath(this.meta, names).multi) {
+      // Django's split_exclude: pk IN (SELECT pk FROM ... WHERE <positive condition>), under the
+      // NOT(s) above it. Under any negation, even two that cancel (exclude(Q.not(...)),
+      // Q.not(Q.not(...))): a join there would repeat rows and lose the rows without related rows.
       const inner = new Query(this.meta, nextPrefix(this.prefix));
       inner.addFilter(new QNode('AND', false, [[key, value]]), false);
       inner.select = {
@@ -582,23 +611,29 @@ export class Query {
     const pctx: FilterContext = isnullTrue ? { ...ctx, forceOuter: true } : ctx;
     const path = this.resolvePath(names, pctx, key);
     const cond = this.buildCondition(path, value, key, pctx);
-    // Negated comparisons on a nullable column: NOT (x = v AND x IS NOT NULL), so NULL rows stay excluded from the match.
-    if (ctx.negated && cond.kind === 'lookup' && cond.lookup !== 'isnull' && value !== null && (path.nullable || path.lastJoin?.outer)) {
+    // Negated comparisons (Django's build_filter under current_negated): NOT (x = v AND x IS NOT
+    // NULL), so that a row whose x is NULL, which matches neither x = v nor its negation in SQL,
+    // is kept by the NOT as Python's None handling would.
+    if (!ctx.negated || cond.kind !== 'lookup' || cond.lookup === 'isnull' || value === null) return cond;
+    const notNull: WhereChild[] = [];
+    if (path.nullable || path.lastJoin?.outer) {
       // On a JSON key: the document IS NOT NULL, as Django 3.2 writes it (so a document without the
       // key is excluded too: its key compares as NULL inside the NOT).
-      if (cond.lhs.kind === 'jsonkey')
-        return WhereNode.create('AND', false, [cond, LookupNode.create('isnull', cond.lhs.arg, undefined, false)]);
-      return WhereNode.create('AND', false, [
-        cond,
-        LookupNode.create(
-          'isnull',
-          cond.lhs.kind === 'col' ? cond.lhs : ColNode.create(path.alias, path.field, path.column),
-          undefined,
-          false,
-        ),
-      ]);
+      const col =
+        cond.lhs.kind === 'jsonkey'
+          ? cond.lhs.arg
+          : cond.lhs.kind === 'col'
+            ? cond.lhs
+            : ColNode.create(path.alias, path.field, path.column);
+      notNull.push(LookupNode.create('isnull', col, undefined, false));
     }
-    return cond;
+    // The right-hand side a nullable column (F('weight'), F('author__age')): it IS NOT NULL too.
+    // As Django, only a plain column (the field's nullability, not the join's), not an expression
+    // over one (F('weight').add(1) stays NULL inside the NOT, as in Django).
+    const rhs = cond.rhs;
+    if (rhs !== undefined && !Array.isArray(rhs) && (rhs as ExprNode).kind === 'col' && (rhs as ColNode).field.null)
+      notNull.push(LookupNode.create('isnull', rhs as ColNode, undefined, false));
+    return notNull.length === 0 ? cond : WhereNode.create('AND', false, [cond, ...notNull]);
   }
 
   /** The lhs (column plus transforms) and the lookup, then the rhs from the value. */
