@@ -154,6 +154,7 @@ export type {
   QueryOptions,
   QueryResult,
   ServerLimits,
+  TemporalParser,
   Vendor,
 } from './backends';
 export { ISOLATION_LEVELS } from './backends';

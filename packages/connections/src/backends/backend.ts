@@ -46,7 +46,18 @@ export interface QueryOptions {
    * every row); other backends ignore it. Wrong only if a column is in fact a DOUBLE or FLOAT.
    */
   noFloatColumns?: boolean;
+  /**
+   * Convert each date and instant from the server's text (implies `temporalAsText`): `kind` is
+   * `'date'` for PostgreSQL `date` and MariaDB `DATE`, `'instant'` for `timestamp`,
+   * `timestamptz`, `DATETIME` and `TIMESTAMP`. For reads whose columns are not known in advance
+   * (the ORM's `raw()`), so that an instant keeps the server's microseconds. SQLite has no such
+   * types and ignores it.
+   */
+  parseTemporal?: TemporalParser;
 }
+
+/** Converts a date or instant from the server's text (`QueryOptions.parseTemporal`). */
+export type TemporalParser = (text: string, kind: 'date' | 'instant') => unknown;
 
 /** Capabilities, as questions (Django's `features`). */
 export interface Features {

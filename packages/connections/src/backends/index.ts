@@ -26,6 +26,7 @@ export type {
   Features,
   IsolationLevel,
   QueryOptions,
+  TemporalParser,
   QueryResult,
   RawConnection,
   ServerLimits,

@@ -83,6 +83,7 @@ export const CONVERTERS: Readonly<Record<string, ConverterFactory>> = {
   DateTimeField: () => dateTimeFromDb,
   // int8 as text (PostgreSQL), a number or text beyond 2^53 (MariaDB), a bigint (SQLite with safeIntegers).
   BigIntegerField: () => bigintExactFromDb,
+  BigAutoField: () => bigintExactFromDb,
 };
 
 /** The SQL templates of JSON key paths and lookups (see `BaseOperations.json`); no `contains` where the database has none. */

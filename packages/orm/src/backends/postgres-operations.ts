@@ -4,7 +4,6 @@
  * transactional DDL. pg returns int8 as text and DATE as a local-midnight Date: both converted.
  */
 import { DataError, NotSupportedError } from '@spool/connections';
-import { bigintFromDb } from '../fields/integer-field';
 import { dateFromDb } from '../fields/date-field';
 import { extraMicroseconds, formatInstant } from '../fields/precise-date';
 import type { Field } from '../fields/field';
@@ -143,9 +142,8 @@ export class PostgresOperations extends BaseOperations {
 
   protected override readonly converters = Object.freeze({
     ...CONVERTERS,
-    // pg parses DATE into a local-midnight Date, and returns int8 as text.
+    // pg parses DATE into a local-midnight Date (raw SQL without temporalAsText).
     DateField: () => dateFromDb(true),
-    BigAutoField: () => bigintFromDb,
   });
 
   protected override readonly dataTypes = Object.freeze({

@@ -126,7 +126,9 @@ export abstract class Field<S extends AnySpec = AnySpec> {
    * Are the values JavaScript bigints (BigIntegerField)? A statement reading one asks a driver
    * that would round integers beyond 2^53 for bigints (`safeIntegers`).
    */
-  readonly bigint: boolean = false;
+  get bigint(): boolean {
+    return false;
+  }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(options: FieldOptions<any> = {}, extraKeys: readonly string[] = []) {

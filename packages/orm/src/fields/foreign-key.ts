@@ -121,6 +121,11 @@ export abstract class ForeignObject<S extends RelationSpec> extends RelatedField
     return this.relatedMeta.pk;
   }
 
+  /** Are the values bigints (a key to a BigAutoField or BigIntegerField)? */
+  override get bigint(): boolean {
+    return this.targetField.bigint;
+  }
+
   /** The type of the key it references (an auto-increment key's type is a plain integer column of the same width). */
   dbType(ops: BaseOperations): string | undefined {
     return this.targetField.dbType(ops);

@@ -33,15 +33,31 @@ export function toInteger(field: Field, value: unknown): unknown {
   return n;
 }
 
-/** An int8 read as text (pg) or as a bigint, as a number (BigAutoField). */
-export const bigintFromDb: FromDb = (v) => (typeof v === 'string' ? Number(v) : typeof v === 'bigint' ? Number(v) : v);
-
-/** A 64-bit integer read as text, a number or a bigint, as a bigint (BigIntegerField). */
+/** A 64-bit integer read as text, a number or a bigint, as a bigint (BigIntegerField, BigAutoField). */
 export const bigintExactFromDb: FromDb = (v) =>
   typeof v === 'bigint' ? v : typeof v === 'string' || typeof v === 'number' ? BigInt(v) : v;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+
+/** Convert user input to a 64-bit bigint or throw a ValidationError naming the field (BigIntegerField, BigAutoField). @internal */
+export function toBigInt(field: Field, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  let b: bigint | undefined;
+  if (typeof value === 'bigint') b = value;
+  else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return field.invalid(`${describeValue(value)} value must be an integer.`);
+    if (!Number.isSafeInteger(value))
+      return field.invalid(
+        `${describeValue(value)} is beyond 2^53: as a number it may already have lost digits. Pass a bigint (${BigInt(value)}n is what the number holds).`,
+        'out_of_range',
+      );
+    b = BigInt(value);
+  } else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) b = BigInt(value.trim());
+  if (b === undefined) return field.invalid(`${describeValue(value)} value must be an integer.`);
+  if (b < INT64_MIN || b > INT64_MAX) return field.invalid(`Ensure this value is between ${INT64_MIN} and ${INT64_MAX}.`, 'out_of_range');
+  return b;
+}
 
 const RANGES: Record<string, [number, number]> = {
   IntegerField: [-2147483648, 2147483647],
@@ -101,7 +117,9 @@ export class BigIntegerField<const O extends BigIntegerFieldOptions = Empty> ext
 > {
   readonly internalType: string = 'BigIntegerField';
   readonly lookupKind = 'integer' as const;
-  override readonly bigint = true;
+  override get bigint(): boolean {
+    return true;
+  }
 
   constructor(options?: O & BigIntegerFieldOptions) {
     super(options ?? {});
@@ -112,21 +130,7 @@ export class BigIntegerField<const O extends BigIntegerFieldOptions = Empty> ext
   }
 
   override toJs(value: unknown): unknown {
-    if (value === null || value === undefined) return value;
-    let b: bigint | undefined;
-    if (typeof value === 'bigint') b = value;
-    else if (typeof value === 'number') {
-      if (!Number.isInteger(value)) return this.invalid(`${describeValue(value)} value must be an integer.`);
-      if (!Number.isSafeInteger(value))
-        return this.invalid(
-          `${describeValue(value)} is beyond 2^53: as a number it may already have lost digits. Pass a bigint (${BigInt(value)}n is what the number holds).`,
-          'out_of_range',
-        );
-      b = BigInt(value);
-    } else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) b = BigInt(value.trim());
-    if (b === undefined) return this.invalid(`${describeValue(value)} value must be an integer.`);
-    if (b < INT64_MIN || b > INT64_MAX) return this.invalid(`Ensure this value is between ${INT64_MIN} and ${INT64_MAX}.`, 'out_of_range');
-    return b;
+    return toBigInt(this, value);
   }
 
   /** Bound as a bigint: every driver writes it as an exact integer literal or value. */

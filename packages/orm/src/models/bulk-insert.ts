@@ -14,7 +14,7 @@ import { instanceMeta, isModelInstance } from '../query/query';
 import type { AnyInstance } from '../types';
 import type { ModelMeta } from './model-meta';
 import type { ModelState } from './model-state';
-import { bindValues, dbValue, prepareRelated, valuesForWrite } from './row-values';
+import { bindValues, dbValue, generatedKey, INSERT_RETURNING, INSERT_SAFE_INTEGERS, prepareRelated, valuesForWrite } from './row-values';
 
 function stateOf(obj: AnyInstance): ModelState {
   return (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
@@ -88,17 +88,23 @@ export async function bulkInsert(
         const compiled = compileInsert(meta, fields, chunk.length, returning, ops, alias);
         let sql = compiled.sql;
         if (options.ignoreConflicts) sql = ops.insertIgnoringConflicts(sql);
-        const res = await connections.query(alias, sql, bindValues(compiled, values), returning ? { rowMode: 'array' } : undefined);
+        const res = await connections.query(
+          alias,
+          sql,
+          bindValues(compiled, values),
+          returning ? INSERT_RETURNING : fromRowid ? INSERT_SAFE_INTEGERS : undefined,
+        );
         if (returning) {
-          const conv = pk.fromDb(ops);
           (res.rows as unknown as unknown[][]).forEach((row, j) => {
             const o = chunk[j];
-            if (o) (o as unknown as Record<string, unknown>)[pk.attname] = conv ? conv(row[0]) : row[0];
+            if (o) (o as unknown as Record<string, unknown>)[pk.attname] = row[0] === null ? null : generatedKey(meta, pk, row[0], ops);
           });
         } else if (fromRowid && res.insertId !== undefined && res.rowCount === chunk.length) {
-          const last = Number(res.insertId);
+          // Consecutive rowids ending at the last one, counted in bigints (a key may be beyond 2^53).
+          const last = BigInt(res.insertId);
           chunk.forEach((o, j) => {
-            (o as unknown as Record<string, unknown>)[pk.attname] = last - chunk.length + 1 + j;
+            const id = last - BigInt(chunk.length - 1 - j);
+            (o as unknown as Record<string, unknown>)[pk.attname] = generatedKey(meta, pk, id, ops);
           });
         }
       }

@@ -3,11 +3,13 @@
  * adapted by the field for the backend, bindings in the compiled statement's order. Shared by
  * `$save()` (persistence.ts) and `bulkCreate()` (bulk-insert.ts). Internal to the package.
  */
+import { DataError, type QueryOptions } from '@spool/connections';
 import { STATE } from '../brand';
 import type { BaseOperations } from '../backends/base-operations';
 import { FieldError, ValidationError, type ValidationMessage } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
+import { bigintExactFromDb } from '../fields/integer-field';
 import type { Compiled } from '../query/compiler';
 import type { AnyInstance } from '../types';
 import type { ModelMeta } from './model-meta';
@@ -87,4 +89,28 @@ export function prepareRelated(meta: ModelMeta, obj: AnyInstance, operation: str
     }
     if (rec[f.attname] === null || rec[f.attname] === undefined) rec[f.attname] = pk;
   }
+}
+
+/** RETURNING the new key as an array row; else the insert id, as a bigint where the driver would round it (SQLite). @internal */
+export const INSERT_RETURNING: QueryOptions = Object.freeze({ rowMode: 'array', safeIntegers: true });
+export const INSERT_SAFE_INTEGERS: QueryOptions = Object.freeze({ safeIntegers: true });
+
+/**
+ * A key the database generated (RETURNING's value or the driver's insert id), as the key field
+ * holds it: a bigint for a BigAutoField, else a number, and a DataError rather than a rounded
+ * number when an AutoField's key (64-bit on SQLite) is beyond 2^53.
+ * @internal
+ */
+export function generatedKey(meta: ModelMeta, pk: Field, raw: unknown, ops: BaseOperations): unknown {
+  const conv = pk.fromDb(ops);
+  if (pk.bigint) return bigintExactFromDb?.(raw);
+  if (typeof raw === 'bigint' || (typeof raw === 'string' && /^-?\d+$/.test(raw))) {
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n))
+      throw new DataError(
+        `${meta.name}.${pk.name}: the database generated the key ${String(raw)}, beyond 2^53, which a number cannot hold exactly; use a BigAutoField (bigint keys).`,
+      );
+    return n;
+  }
+  return conv ? conv(raw) : raw;
 }

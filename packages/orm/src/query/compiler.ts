@@ -10,8 +10,9 @@
  * between databases comes from the backend's operations (`ops`). Internal to the package (not exported from its index).
  */
 import type { Knex } from 'knex';
-import { connections, NotSupportedError, type QueryOptions } from '@spool/connections';
+import { connections, NotSupportedError, type QueryOptions, type TemporalParser } from '@spool/connections';
 import type { Field } from '../fields/field';
+import { dateTimeFromDb } from '../fields/date-time-field';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
 import { ModelState, FROM_DB } from '../models/model-state';
@@ -1183,6 +1184,21 @@ function valuesMapper(q: Query, ops: BaseOperations): Compiled['map'] {
 }
 
 /** A mapper for raw SQL rows (objects): columns named like fields (column or attname) fill them; others become attributes. */
+/**
+ * How `raw()` reads: dates and instants as the ORM reads them whatever column they come from (an
+ * instant as a PreciseDate with the server's microseconds, a date as its `YYYY-MM-DD` text).
+ */
+const rawTemporal: TemporalParser = (text, kind) =>
+  kind === 'date' ? text.slice(0, 10) : (dateTimeFromDb as (v: unknown) => unknown)(text);
+export const RAW_READ_OPTIONS: QueryOptions = Object.freeze({ temporalAsText: true, parseTemporal: rawTemporal });
+export const RAW_READ_SAFE_INTEGERS: QueryOptions = Object.freeze({ temporalAsText: true, parseTemporal: rawTemporal, safeIntegers: true });
+
+/**
+ * The row mapper of `raw()`: columns named like a field's column or attribute fill that field
+ * (through its converter), others become plain attributes. Under `safeIntegers` (SQLite, a model
+ * with bigint fields) every integer arrives as a bigint: fields that are not bigint fields, and
+ * other columns within 2^53, get numbers back.
+ */
 export function rawMapper(meta: ModelMeta, ops: BaseOperations): (row: Record<string, unknown>, db: string) => unknown {
   meta.ensureReverseAccessors();
   const byColumn = new Map<string, Field>();
@@ -1193,8 +1209,10 @@ export function rawMapper(meta: ModelMeta, ops: BaseOperations): (row: Record<st
   const Cls = meta.modelClass as unknown as new (v: typeof FROM_DB) => Record<string | symbol, unknown>;
   return (row, db) => {
     const o = new Cls(FROM_DB);
-    for (const [k, v] of Object.entries(row)) {
+    for (const [k, raw] of Object.entries(row)) {
       const f = byColumn.get(k);
+      let v = raw;
+      if (typeof v === 'bigint' && f?.bigint !== true && (f !== undefined || Number.isSafeInteger(Number(v)))) v = Number(v);
       if (f) {
         const conv = f.fromDb(ops);
         o[f.attname] = conv === undefined || v === null ? v : conv(v);

@@ -5,7 +5,7 @@
  * converted in `mysql-errors.ts`; server administration is in `mysql-admin.ts`.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from '../backend';
+import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection, TemporalParser } from '../backend';
 import { loadDriver } from '../load-driver';
 import type { ResolvedDatabaseSettings } from '../../settings';
 import { mysqlAdmin } from './mysql-admin';
@@ -182,8 +182,10 @@ interface MysqlField {
 }
 const FLOAT = 4;
 const TIMESTAMP = 7;
+const DATE = 10;
 const TIME = 11;
 const DATETIME = 12;
+const NEWDATE = 14;
 /** The decimals of a column whose fractional digits are not fixed (an expression's FLOAT). */
 const NOT_FIXED_DECIMALS = 31;
 
@@ -222,6 +224,18 @@ function binaryFixups(fields: readonly MysqlField[] | undefined, dateStrings: bo
       (out ??= new Map()).set(i, allPlaces(f.decimals));
   }
   return out;
+}
+
+/** `parseTemporal`: each DATE, DATETIME and TIMESTAMP value (read as text) through `parse`. */
+function parseTemporals(rows: unknown[], fields: readonly MysqlField[] | undefined, parse: TemporalParser, asArray: boolean): void {
+  if (fields === undefined) return;
+  const fixups = new Map<number, Fixup>();
+  for (let i = 0; i < fields.length; i++) {
+    const t = (fields[i] as MysqlField).columnType;
+    if (t === DATE || t === NEWDATE) fixups.set(i, (v) => (typeof v === 'string' ? parse(v, 'date') : v));
+    else if (t === DATETIME || t === TIMESTAMP) fixups.set(i, (v) => (typeof v === 'string' ? parse(v, 'instant') : v));
+  }
+  if (fixups.size > 0) applyFixups(rows, fields, fixups, asArray);
 }
 
 function applyFixups(rows: unknown[], fields: readonly MysqlField[], fixups: Map<number, Fixup>, asArray: boolean): void {
@@ -399,7 +413,7 @@ export const mysqlBackend: Backend = {
       const q: MysqlQueryOptions = { sql, values: bindings as unknown[] };
       if (options?.rowMode) q.rowsAsArray = true;
       // DATETIME(6) as its text: a Date would keep milliseconds only.
-      if (options?.temporalAsText) q.dateStrings = true;
+      if (options?.temporalAsText || options?.parseTemporal) q.dateStrings = true;
       let prepared = usePrepared(r, sql, bindings);
       let command: MysqlCommand | undefined;
       const onResult = (err: Error | null, results: unknown, fields?: unknown) => {
@@ -426,6 +440,8 @@ export const mysqlBackend: Backend = {
             const fixups = binaryFixups(fields as MysqlField[] | undefined, q.dateStrings === true);
             if (fixups !== undefined) applyFixups(results, fields as MysqlField[], fixups, q.rowsAsArray === true);
           }
+          if (options?.parseTemporal && results.length > 0)
+            parseTemporals(results, fields as MysqlField[] | undefined, options.parseTemporal, q.rowsAsArray === true);
           resolve({ rows: results as Record<string, unknown>[], rowCount: results.length });
           return;
         }

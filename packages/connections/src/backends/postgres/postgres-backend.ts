@@ -4,7 +4,7 @@
  * in `postgres-errors.ts`; server administration is in `postgres-admin.ts`.
  */
 import { parseJsonExactly } from '../json-integers';
-import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection } from '../backend';
+import type { Backend, IsolationLevel, QueryOptions, QueryResult, RawConnection, TemporalParser } from '../backend';
 import { loadDriver } from '../load-driver';
 import type { ResolvedDatabaseSettings } from '../../settings';
 import { postgresAdmin } from './postgres-admin';
@@ -67,11 +67,30 @@ function textTemporals(types: PgTypes): PgTypes {
   return t;
 }
 
+/** pg's parsers with dates and instants through `parse` (`parseTemporal`), per driver module and parser. */
+const parsingTypes = new WeakMap<PgTypes, WeakMap<TemporalParser, PgTypes>>();
+function parsedTemporals(types: PgTypes, parse: TemporalParser): PgTypes {
+  let byParser = parsingTypes.get(types);
+  if (byParser === undefined) parsingTypes.set(types, (byParser = new WeakMap()));
+  let t = byParser.get(parse);
+  if (t === undefined) {
+    const date = (v: string): unknown => parse(v, 'date');
+    const instant = (v: string): unknown => parse(v, 'instant');
+    // Other types as `temporalAsText` reads them (JSON through parseJsonExactly).
+    const base = textTemporals(types);
+    t = { getTypeParser: (oid, format) => (oid === 1082 ? date : TEMPORAL_OIDS.has(oid) ? instant : base.getTypeParser(oid, format)) };
+    byParser.set(parse, t);
+  }
+  return t;
+}
+
 interface PgRaw extends RawConnection {
   readonly driver: PgClient;
   readonly Query: PgQueryClass;
   /** The driver's type parsers with dates and instants as text (`temporalAsText`). */
   readonly temporalText: PgTypes;
+  /** The driver's own type parsers (`parseTemporal` builds on them). */
+  readonly pgTypes: PgTypes;
   dead: boolean;
   /** Run a text as a named statement after this many runs; null never. */
   readonly prepareThreshold: number | null;
@@ -131,10 +150,11 @@ function send(
     send(r, sql, values, options, undefined, resolve, reject);
   };
   let query;
-  if (options?.rowMode || options?.temporalAsText) {
+  if (options?.rowMode || options?.temporalAsText || options?.parseTemporal) {
     const config: PgQueryConfig = { text: sql, values };
     if (options.rowMode) config.rowMode = 'array';
-    if (options.temporalAsText) config.types = r.temporalText;
+    if (options.parseTemporal) config.types = parsedTemporals(r.pgTypes, options.parseTemporal);
+    else if (options.temporalAsText) config.types = r.temporalText;
     if (name !== undefined) config.name = name;
     query = new r.Query(config, undefined, done);
   } else {
@@ -195,6 +215,7 @@ export const postgresBackend: Backend = {
       driver: client,
       Query: pg.Query,
       temporalText: textTemporals(pg.types),
+      pgTypes: pg.types,
       serverId: 0,
       dead: false,
       prepareThreshold: settings.prepareThreshold,
