@@ -1,5 +1,5 @@
 // BigAutoField keys are bigints, and so are foreign keys to them (issue 9: no rounding beyond 2^53).
-import { BigAutoField, CharField, ForeignKey, Model, type InferInsert, type InferRow, type PkOf } from '@spool/orm';
+import { Avg, BigAutoField, CharField, F, ForeignKey, Max, Model, Sum, type InferInsert, type InferRow, type PkOf } from '@spool/orm';
 import type { Equal, Expect } from './utils';
 
 class BigK extends Model.define({ id: new BigAutoField(), name: new CharField({ maxLength: 5 }) }) {}
@@ -20,6 +20,13 @@ export async function bigKeyQueries(): Promise<void> {
   const c = await BigC.objects.create({ parent: k });
   const pid: bigint = c.parentId;
   const ids: bigint[] = await BigK.objects.valuesList('id', { flat: true });
+  // Arithmetic and aggregates over a bigint key stay bigints (Avg is a float).
+  const agg = await BigK.objects.aggregate({ next: Max('id'), total: Sum('id'), mean: Avg('id'), plus: Sum(F('id').add(1)) });
+  const check: { next: bigint | null; total: bigint | null; mean: number | null; plus: bigint | null } = agg;
+  const shifted = await BigK.objects.annotate({ s: F('id').add(1) });
+  const s: bigint = shifted[0]!.s;
+  void check;
+  void s;
   void pid;
   void ids;
   // @ts-expect-error a key is not text

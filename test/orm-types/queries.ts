@@ -58,10 +58,61 @@ export async function annotations(): Promise<void> {
         first: string | null;
         most: number | null;
         third: number | null;
-        ratio: number;
+        ratio: number | null;
       }
     >
   >;
+  // Arithmetic is typed as computed (issue 9): over a decimal a decimal string, over integers a
+  // number; nullable when an operand is; aggregates of expressions take the expression's type.
+  const arith = await Book.objects.annotate({
+    double: F('price').mul(2),
+    pagesTwice: F('pages').mul(2),
+    perPage: F('price').div(F('pages')),
+    plusPages: F('pages').add(F('price')),
+    nested: F('price').mul(2).sub(1),
+    revenue: Sum(F('price').mul(3)),
+    avgRevenue: Avg(F('price').mul(3)),
+    pagesSum: Sum(F('pages').mul(2)),
+    avgPages: Avg(F('pages').mul(2)),
+    topDouble: Max(F('price').mul(2)),
+    sumTimes: Sum('price').mul(2),
+    avgPlus: Avg('price').add(1),
+  });
+  type TA = Expect<
+    Equal<
+      Pick<
+        (typeof arith)[number],
+        | 'double'
+        | 'pagesTwice'
+        | 'perPage'
+        | 'plusPages'
+        | 'nested'
+        | 'revenue'
+        | 'avgRevenue'
+        | 'pagesSum'
+        | 'avgPages'
+        | 'topDouble'
+        | 'sumTimes'
+        | 'avgPlus'
+      >,
+      {
+        double: string | null;
+        pagesTwice: number;
+        perPage: string | null;
+        plusPages: string | null;
+        nested: string | null;
+        revenue: string | null;
+        avgRevenue: string | null;
+        pagesSum: number | null;
+        avgPages: number | null;
+        topDouble: string | null;
+        sumTimes: string | null;
+        avgPlus: string | null;
+      }
+    >
+  >;
+  const arithRows = await Book.objects.values('id', { double: F('price').mul(2) });
+  type TB = Expect<Equal<(typeof arithRows)[number]['double'], string | null>>;
   const perAuthor = await Author.objects.annotate({ total: Sum('books__price'), top: Max('books__pages') });
   type T7 = Expect<Equal<(typeof perAuthor)[number]['total'], string | null>>;
   type T8 = Expect<Equal<(typeof perAuthor)[number]['top'], number | null>>;

@@ -87,6 +87,7 @@ export {
   type AggregateFunction,
   type AggregateOptions,
   type FieldValue,
+  type Combined,
 } from './query/expressions';
 export {
   Func,

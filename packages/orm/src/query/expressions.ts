@@ -19,6 +19,19 @@ import { QNode } from './q';
 
 export type ArithmeticOperator = '+' | '-' | '*' | '/' | '%';
 
+/** The phantom key of `Combined` (type only; no runtime property). */
+export declare const COMBINED: unique symbol;
+/**
+ * The value of `l op r` (type only), resolved against the model by `annotate()`, `values()` and
+ * `aggregate()` as the database computes it (`combinedOutput`): a decimal string when either
+ * operand is a decimal (`F('price').mul(2)` over a `DecimalField`), a bigint when either is a
+ * bigint and none is a decimal or float (`F('big').add(1)`), else a number; null when either
+ * operand may be null.
+ */
+export interface Combined<L, R> {
+  readonly [COMBINED]: [L, R];
+}
+
 /** Something the database evaluates. `T` is the (phantom) type of its value. */
 export abstract class Expression<T = unknown> {
   /** Phantom: the type of the value (type-level only; it carries `T` for inference). */
@@ -45,25 +58,25 @@ export abstract class Expression<T = unknown> {
     return v instanceof Expression || hasBrand(v, EXPRESSION_BRAND);
   }
 
-  /** `this + other` */
-  add(other: Expression | number): Expression<number> {
-    return new CombinedExpression(this, '+', wrap(other));
+  /** `this + other`, typed as computed: a decimal string over a decimal, a bigint over a bigint, else a number (`Combined`). */
+  add<const O extends Expression | number>(other: O): Expression<Combined<this, O>> {
+    return new CombinedExpression<Combined<this, O>>(this, '+', wrap(other));
   }
-  /** `this - other` */
-  sub(other: Expression | number): Expression<number> {
-    return new CombinedExpression(this, '-', wrap(other));
+  /** `this - other` (typed as `add()`). */
+  sub<const O extends Expression | number>(other: O): Expression<Combined<this, O>> {
+    return new CombinedExpression<Combined<this, O>>(this, '-', wrap(other));
   }
-  /** `this * other` */
-  mul(other: Expression | number): Expression<number> {
-    return new CombinedExpression(this, '*', wrap(other));
+  /** `this * other` (typed as `add()`). */
+  mul<const O extends Expression | number>(other: O): Expression<Combined<this, O>> {
+    return new CombinedExpression<Combined<this, O>>(this, '*', wrap(other));
   }
-  /** `this / other` */
-  div(other: Expression | number): Expression<number> {
-    return new CombinedExpression(this, '/', wrap(other));
+  /** `this / other` (typed as `add()`; integer ÷ integer is an integer division). */
+  div<const O extends Expression | number>(other: O): Expression<Combined<this, O>> {
+    return new CombinedExpression<Combined<this, O>>(this, '/', wrap(other));
   }
-  /** `this % other` */
-  mod(other: Expression | number): Expression<number> {
-    return new CombinedExpression(this, '%', wrap(other));
+  /** `this % other` (typed as `add()`). */
+  mod<const O extends Expression | number>(other: O): Expression<Combined<this, O>> {
+    return new CombinedExpression<Combined<this, O>>(this, '%', wrap(other));
   }
   /** Ascending order on this expression (`orderBy(F('x').asc())`). */
   asc(options: { nullsFirst?: boolean; nullsLast?: boolean } = {}): OrderBy {
@@ -211,7 +224,7 @@ export function ExpressionWrapper<Fd extends Field>(expression: Expression, outp
 }
 
 /** `lhs op rhs`. */
-export class CombinedExpression extends Expression<number> {
+export class CombinedExpression<T = unknown> extends Expression<T> {
   readonly kind = 'combined' as const;
   constructor(
     readonly lhs: Expression,
@@ -256,10 +269,17 @@ export interface Inferred {
  * An aggregate over the rows of a group. `T` is its value type (`Inferred` when the query set
  * infers it from the field at `P`), `Fn` the function, `P` the aggregated path.
  */
-export class Aggregate<T = unknown, Fn extends AggregateFunction = AggregateFunction, P extends string = string> extends Expression<T> {
+export class Aggregate<
+  T = unknown,
+  Fn extends AggregateFunction = AggregateFunction,
+  P extends string = string,
+  S = never,
+> extends Expression<T> {
   readonly kind = 'aggregate' as const;
   /** Phantom: the aggregated path (type-level only). */
   declare readonly __path: P;
+  /** Phantom: the value type of the aggregated expression, when not a path (type-level only). */
+  declare readonly __source: S;
   constructor(
     readonly fn: Fn,
     /** The field path or expression aggregated; `'*'` for `COUNT(*)`. */
@@ -285,35 +305,35 @@ export function Count(source: string | Expression, options: AggregateOptions = {
  * The sum of a numeric field; null over no rows. Typed from the field: a number for integers and
  * floats, a decimal string at the field's places for a `DecimalField` (`Sum('price')` → `'5765.84'`).
  */
-export function Sum<T = Inferred, const P extends string = string>(
-  source: P | Expression,
+export function Sum<T = Inferred, const P extends string = string, S = never>(
+  source: P | Expression<S>,
   options: AggregateOptions = {},
-): Aggregate<NoInfer<T>, 'SUM', P> {
-  return new Aggregate<T, 'SUM', P>('SUM', source, ...aggregateOptions('Sum', options));
+): Aggregate<NoInfer<T>, 'SUM', P, S> {
+  return new Aggregate<T, 'SUM', P, S>('SUM', source, ...aggregateOptions('Sum', options));
 }
 /**
  * The average of a numeric field; null over no rows. A number for integers and floats; for a
  * `DecimalField` a decimal string at the database's precision (`'48.0486666666666667'` on PostgreSQL).
  */
-export function Avg<T = Inferred, const P extends string = string>(
-  source: P | Expression,
+export function Avg<T = Inferred, const P extends string = string, S = never>(
+  source: P | Expression<S>,
   options: AggregateOptions = {},
-): Aggregate<NoInfer<T>, 'AVG', P> {
-  return new Aggregate<T, 'AVG', P>('AVG', source, ...aggregateOptions('Avg', options));
+): Aggregate<NoInfer<T>, 'AVG', P, S> {
+  return new Aggregate<T, 'AVG', P, S>('AVG', source, ...aggregateOptions('Avg', options));
 }
 /** The smallest value, typed as the field (`Min('published')`); null over no rows. */
-export function Min<T = Inferred, const P extends string = string>(
-  source: P | Expression,
+export function Min<T = Inferred, const P extends string = string, S = never>(
+  source: P | Expression<S>,
   options: Pick<AggregateOptions, 'filter'> = {},
-): Aggregate<NoInfer<T>, 'MIN', P> {
-  return new Aggregate<T, 'MIN', P>('MIN', source, false, aggregateOptions('Min', options)[1]);
+): Aggregate<NoInfer<T>, 'MIN', P, S> {
+  return new Aggregate<T, 'MIN', P, S>('MIN', source, false, aggregateOptions('Min', options)[1]);
 }
 /** The largest value, typed as the field (`Max('published')`); null over no rows. */
-export function Max<T = Inferred, const P extends string = string>(
-  source: P | Expression,
+export function Max<T = Inferred, const P extends string = string, S = never>(
+  source: P | Expression<S>,
   options: Pick<AggregateOptions, 'filter'> = {},
-): Aggregate<NoInfer<T>, 'MAX', P> {
-  return new Aggregate<T, 'MAX', P>('MAX', source, false, aggregateOptions('Max', options)[1]);
+): Aggregate<NoInfer<T>, 'MAX', P, S> {
+  return new Aggregate<T, 'MAX', P, S>('MAX', source, false, aggregateOptions('Max', options)[1]);
 }
 /**
  * The standard deviation (population; `{ sample: true }` for the sample's); null over no rows. A

@@ -24,7 +24,17 @@
 import type { Vendor } from '@spool/connections';
 import type { Field } from '../fields/field';
 import type { JSONLike, JsonPath, ValueMap } from '../types';
-import { Expression, FieldRef, Value, type FieldValue, type Inferred, type OutputValue } from './expressions';
+import {
+  Expression,
+  FieldRef,
+  Value,
+  type Aggregate,
+  type Combined,
+  type FieldValue,
+  type Inferred,
+  type OutputValue,
+} from './expressions';
+import type { WindowExpression, WindowFunction } from './window-expressions';
 import { QNode } from './q';
 
 // ---- types ------------------------------------------------------------------------------------------------
@@ -83,7 +93,59 @@ export type ResolveValue<T, I> =
         : T extends Numeric<infer Xs>
           ? | (string extends NonNullable<ResolveAll<Xs, I>[number]> ? string : number)
             | (null extends ResolveAll<Xs, I>[number] ? null : never)
-          : T;
+          : T extends Combined<infer L, infer R>
+            ? CombinedValue<OperandValue<L, I>, OperandValue<R, I>>
+            : T;
+
+/** The value of an operand of `Combined` on instances `I`: a number literal, or an expression's (an aggregate's inferred from its field). */
+type OperandValue<E, I> = E extends number
+  ? number
+  : E extends Expression<infer T>
+    ? [T] extends [Inferred]
+      ? InferredAggregate<I, E extends WindowExpression<unknown, infer W> ? W : E>
+      : ResolveValue<T, I>
+    : unknown;
+
+/** `a op b` as `combinedOutput` computes it: decimal string, bigint, number (a Date stays a Date); null when either may be. */
+type CombinedValue<A, B> = unknown extends A
+  ? unknown
+  : unknown extends B
+    ? unknown
+    : | (string extends NonNullable<A | B>
+          ? string
+          : bigint extends NonNullable<A | B>
+            ? bigint
+            : Date extends NonNullable<A | B>
+              ? Date
+              : number)
+      | (null extends A | B ? null : never);
+
+/**
+ * The value of an aggregate or window function whose type is not given, over the field at path `P`
+ * of `I` (Django's output fields): `Min`/`Max` the field's type, `Sum` a decimal string over a
+ * decimal and a bigint over a bigint, `Avg` a decimal string over a decimal, else a number; over an
+ * expression (`Sum(F('price').mul(2))`), the expression's type likewise. Null over no rows.
+ */
+export type InferredAggregate<I, E> =
+  E extends WindowFunction<unknown, infer P>
+    ? P extends keyof ValueMap<I>
+      ? ValueMap<I>[P] | null
+      : unknown
+    : E extends Aggregate<unknown, infer Fn, infer P, infer S>
+      ? AggregateOf<Fn, P extends keyof ValueMap<I> ? ValueMap<I>[P] : [S] extends [never] ? unknown : ResolveValue<S, I>>
+      : number | null;
+
+type AggregateOf<Fn, V> = unknown extends V
+  ? number | null
+  : Fn extends 'MIN' | 'MAX'
+    ? NonNullable<V> | null
+    : NonNullable<V> extends string
+      ? string | null
+      : Fn extends 'SUM'
+        ? NonNullable<V> extends bigint
+          ? bigint | null
+          : number | null
+        : number | null;
 
 /** An argument whose value is text (a path: checked by the database). */
 export type TextArg = string | Expression<string | null | FieldValue<string> | Inferred | NullLike<unknown, string> | Coalesced<never>>;
@@ -91,7 +153,17 @@ export type TextArg = string | Expression<string | null | FieldValue<string> | I
 export type NumberArg =
   | string
   | number
-  | Expression<number | string | bigint | null | FieldValue<string> | Inferred | NullLike<unknown, number> | Numeric<never>>;
+  | Expression<
+      | number
+      | string
+      | bigint
+      | null
+      | FieldValue<string>
+      | Inferred
+      | NullLike<unknown, number>
+      | Numeric<never>
+      | Combined<unknown, unknown>
+    >;
 /** An argument whose value is a date or an instant. */
 export type DateArg = string | Expression<string | Date | null | FieldValue<string> | Inferred | NullLike<unknown, Date | string>>;
 

@@ -45,7 +45,7 @@ import type {
   Empty,
 } from '../types';
 import { Expression, Value, type Aggregate, type Inferred, type OrderBy } from './expressions';
-import { Cast, CaseExpression, WhenBranch, type ResolveValue } from './functions';
+import { Cast, CaseExpression, WhenBranch, type InferredAggregate, type ResolveValue } from './functions';
 import type { WindowExpression, WindowFunction } from './window-expressions';
 import { Q, QNode, type ConditionExpression } from './q';
 import { Query, describe, isModelInstance } from './query';
@@ -106,22 +106,6 @@ export type AnnotationTypes<N, I = unknown> = {
       : ResolveValue<T, I>
     : unknown;
 };
-
-/** The value of an aggregate over the field at path `P` of `I` (a number or null when the path is not a known field). */
-type InferredAggregate<I, E> =
-  E extends WindowFunction<unknown, infer P>
-    ? P extends keyof ValueMap<I>
-      ? ValueMap<I>[P] | null
-      : unknown
-    : E extends Aggregate<unknown, infer Fn, infer P>
-      ? P extends keyof ValueMap<I>
-        ? Fn extends 'MIN' | 'MAX'
-          ? ValueMap<I>[P] | null
-          : NonNullable<ValueMap<I>[P]> extends string
-            ? string | null
-            : number | null
-        : number | null
-      : number | null;
 
 /** A key of `values()`: a field path, an annotation, or (last) an object of expressions. */
 export type ValuesKey<I, A> = ValuePath<I> | (keyof A & string) | Readonly<Record<string, Expression>>;
