@@ -127,6 +127,68 @@ const CASES: ReadonlyArray<{ name: string; field: string; value: unknown; messag
     message: /^Ensure that there are no more than 7 digits before the decimal point and 10 in total\.$/,
     django: 'values.decimal_too_many_digits',
   },
+  // Found by probing beyond the catalogue (each stored by one database and refused by another, or
+  // changed silently): refused the same way everywhere.
+  {
+    name: 'a number in exponent notation with more digits than a DecimalField (1e21: SQLite stored the text "1e+21")',
+    field: 'amount',
+    value: 1e21,
+    message: /^Ensure that there are no more than 7 digits before the decimal point and 10 in total\.$/,
+  },
+  {
+    name: 'a small number in exponent notation in a DecimalField (1e-7: was rounded to 0.000 on every database)',
+    field: 'amount',
+    value: 1e-7,
+    message: /^Ensure that there are no more than 3 decimal places\.$/,
+  },
+  {
+    name: 'decimal text in exponent notation beyond the places ("1e-7")',
+    field: 'amount',
+    value: '1e-7',
+    message: /^Ensure that there are no more than 3 decimal places\.$/,
+  },
+  {
+    name: 'a NUL character in a TextField (PostgreSQL cannot store it; MariaDB and SQLite did)',
+    field: 'body',
+    value: 'a\u0000b',
+    message: /^Null characters are not allowed \(U\+0000 at index 1\)/,
+  },
+  {
+    name: 'a lone surrogate in a JSONField string (SQLite stored it, PostgreSQL and MariaDB refused it differently)',
+    field: 'doc',
+    value: { tags: ['ok', 'a\uD800'] },
+    message: /^Value must be valid JSON: \$\.tags\[1\] is a string that cannot be stored: The text has a lone UTF-16 surrogate/,
+  },
+  {
+    name: 'a lone surrogate in a JSONField key',
+    field: 'doc',
+    value: { ['k\uDC00']: 1 },
+    message: /^Value must be valid JSON: \$ has a key that cannot be stored \("k\\udc00"\): The text has a lone UTF-16 surrogate/,
+  },
+  {
+    name: 'a NUL character in a JSONField string (PostgreSQL refuses it in jsonb)',
+    field: 'doc',
+    value: { tags: ['a\u0000'] },
+    message: /^Value must be valid JSON: \$\.tags\[0\] is a string that cannot be stored: Null characters are not allowed/,
+  },
+  {
+    name: 'an instant after the year 9999 (SQLite stored "+010000-…", PostgreSQL and MariaDB refused it)',
+    field: 'at',
+    value: new Date('+010000-01-01T00:00:00Z'),
+    message: /^\+010000-01-01T00:00:00\.000Z value has an invalid format\. .*in the years 1 to 9999\.$/,
+  },
+  {
+    name: 'an instant before the year 1',
+    field: 'at',
+    value: '-000001-01-01T00:00:00Z',
+    message: /^"-000001-01-01T00:00:00Z" value has an invalid format\./,
+  },
+  {
+    name: 'a date after the year 9999',
+    field: 'day',
+    value: new Date('+010000-01-01T00:00:00Z'),
+    message: /^\+010000-01-01T00:00:00\.000Z value has an invalid date format\./,
+  },
 ];
 
 /** Each write path: set up (outside the captured queries), then the write itself. */

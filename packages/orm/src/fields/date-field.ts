@@ -27,7 +27,12 @@ function formatDate(d: Date, local = false): string {
 
 /** Parse a date given by the user into `'YYYY-MM-DD'`, or undefined when it is not one. */
 function parseDate(value: unknown): string | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : formatDate(value);
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return undefined;
+    // Years 1 to 9999, as Django's date (MariaDB refuses others, SQLite's text would not sort).
+    const y = value.getUTCFullYear();
+    return y >= 1 && y <= 9999 ? formatDate(value) : undefined;
+  }
   if (typeof value !== 'string') return undefined;
   const m = ISO_DATE.exec(value.trim().slice(0, 10));
   if (!m) return undefined;

@@ -25,12 +25,23 @@ export interface DateTimeFieldOptions extends FieldOptions<Date | string> {
 
 /** User input as a valid Date (a string as a PreciseDate, keeping its microseconds), or undefined. */
 function parseDateTime(value: unknown): Date | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
-  if (typeof value === 'string') {
+  let d: Date | undefined;
+  if (value instanceof Date) d = Number.isNaN(value.getTime()) ? undefined : value;
+  else if (typeof value === 'string') {
     const p = parseInstant(value);
-    return p === undefined ? undefined : new PreciseDate(p.ms, p.micros);
+    d = p === undefined ? undefined : new PreciseDate(p.ms, p.micros);
   }
-  return undefined;
+  return d !== undefined && inYearRange(d) ? d : undefined;
+}
+
+/**
+ * Years 1 to 9999 (UTC), Django's `datetime` range: beyond it MariaDB refuses the value,
+ * PostgreSQL refuses some (year 10000, BC years) and SQLite stores text that no longer sorts as
+ * time. @internal
+ */
+export function inYearRange(d: Date): boolean {
+  const y = d.getUTCFullYear();
+  return y >= 1 && y <= 9999;
 }
 
 /** An instant read from the driver (the server's text, a Date or epoch milliseconds), as a PreciseDate. */
@@ -45,7 +56,7 @@ export const dateTimeFromDb: FromDb = (v) => {
 };
 
 const INVALID = (value: unknown): string =>
-  `${describeValue(value)} value has an invalid format. It must be a valid Date or an ISO 8601 string (at most 6 fractional digits).`;
+  `${describeValue(value)} value has an invalid format. It must be a valid Date or an ISO 8601 string (at most 6 fractional digits), in the years 1 to 9999.`;
 
 export class DateTimeField<const O extends DateTimeFieldOptions = Empty> extends Field<ScalarSpecOf<Date, Date | string, 'datetime', O>> {
   readonly internalType: string = 'DateTimeField';

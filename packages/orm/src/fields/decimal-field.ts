@@ -18,6 +18,18 @@ export interface DecimalFieldOptions extends FieldOptions<string | number> {
 
 const DECIMAL = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 
+/** `[-]digits[.digits]` of decimal text, exponent notation (`1.5e-7`, `1e+21`) written out exactly. */
+function plainDecimal(text: string): string {
+  const m = /^([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?\d+)$/.exec(text.trim());
+  if (m === null) return text;
+  const [, sign = '', int = '', frac = '', exp = '0'] = m;
+  const digits = `${int}${frac}`;
+  const point = int.length + Number(exp); // where the decimal point falls in `digits`
+  const whole = point <= 0 ? '0' : digits.slice(0, point).padEnd(point, '0');
+  const fraction = point <= 0 ? `${'0'.repeat(-point)}${digits}` : digits.slice(point);
+  return `${sign === '-' ? '-' : ''}${whole.replace(/^0+(?=\d)/, '')}${fraction.length > 0 ? `.${fraction}` : ''}`;
+}
+
 export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOptions> extends Field<
   ScalarSpecOf<string, string | number, 'decimal', O>
 > {
@@ -45,10 +57,12 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
 
   /** Format a number or numeric string with `decimalPlaces` digits. */
   format(value: unknown): string {
-    if (typeof value === 'number') return value.toFixed(this.decimalPlaces);
-    const s = String(value).trim();
+    if (typeof value === 'number') return this.format(plainDecimal(String(value)));
+    let s = String(value).trim();
     if (!DECIMAL.test(s)) return this.invalid(`${describeValue(value)} value must be a decimal number.`);
-    if (/[eE]/.test(s)) return Number(s).toFixed(this.decimalPlaces);
+    // Exponent notation written out digit for digit ('1e-7' is 0.0000001, '1e21' has 22 digits):
+    // through a float, toFixed() would round the first to 0 and leave the second as '1e+21'.
+    if (/[eE]/.test(s)) s = plainDecimal(s);
     const neg = s.startsWith('-');
     const body = s.replace(/^[-+]/, '');
     const [int = '0', frac = ''] = body.split('.');
@@ -60,8 +74,8 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     if (typeof value === 'number' && !Number.isFinite(value)) return this.invalid(`${String(value)} value must be a decimal number.`);
-    // A number as its shortest exact text (12.345 → '12.345'), never rounded to the places here.
-    return this.format(typeof value === 'number' && !/e/i.test(String(value)) ? String(value) : value);
+    // A number as its shortest exact text (12.345 → '12.345', 1e-7 → '0.0000001'), never rounded to the places here.
+    return this.format(typeof value === 'number' ? plainDecimal(String(value)) : value);
   }
 
   /**

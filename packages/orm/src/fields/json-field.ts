@@ -12,6 +12,7 @@ import type { BaseOperations } from '../backends/base-operations';
 import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions, type FromDb } from './field';
+import { textProblem } from './well-formed';
 
 /**
  * Why `value` cannot be stored as JSON unchanged, with the path of the offending part (`$.a[2]`),
@@ -21,7 +22,10 @@ import { Field, type FieldOptions, type FromDb } from './field';
  */
 export function jsonProblem(value: unknown, path = '$', parents: object[] = []): string | undefined {
   switch (typeof value) {
-    case 'string':
+    case 'string': {
+      const problem = textProblem(value);
+      return problem === undefined ? undefined : `${path} is a string that cannot be stored: ${problem}`;
+    }
     case 'boolean':
       return undefined;
     case 'number':
@@ -56,6 +60,8 @@ export function jsonProblem(value: unknown, path = '$', parents: object[] = []):
   parents.push(obj);
   for (const [k, v] of Object.entries(obj)) {
     if (v === undefined) continue; // an absent key, as JSON.stringify leaves it
+    const keyProblem = textProblem(k);
+    if (keyProblem !== undefined) return `${path} has a key that cannot be stored (${JSON.stringify(k)}): ${keyProblem}`;
     const p = jsonProblem(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, parents);
     if (p !== undefined) return p;
   }

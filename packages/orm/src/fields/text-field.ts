@@ -5,7 +5,7 @@ import type { ValidationMessage } from '../errors';
 import type { ScalarSpecOf, Empty } from '../types';
 import { Field, type FieldOptions } from './field';
 import { describeValue } from './describe-value';
-import { loneSurrogateAt, loneSurrogateMessage } from './well-formed';
+import { textProblem } from './well-formed';
 
 export interface TextFieldOptions extends FieldOptions<string> {
   /** The column's collation, per vendor or for all. */
@@ -29,8 +29,8 @@ export class TextField<const O extends TextFieldOptions = Empty> extends Field<S
   override toJs(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     if (typeof value === 'string') {
-      const at = loneSurrogateAt(value);
-      return at < 0 ? value : this.invalid(loneSurrogateMessage(value, at));
+      const problem = textProblem(value);
+      return problem === undefined ? value : this.invalid(problem);
     }
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     return this.invalid(`${describeValue(value)} value must be a string.`);
