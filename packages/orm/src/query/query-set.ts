@@ -46,7 +46,7 @@ import type {
 } from '../types';
 import { Expression, Value, type Aggregate, type Inferred, type OrderBy } from './expressions';
 import { Cast, CaseExpression, WhenBranch, type InferredAggregate, type ResolveValue } from './functions';
-import type { WindowExpression, WindowFunction } from './window-expressions';
+import type { WindowExpression } from './window-expressions';
 import { Q, QNode, type ConditionExpression } from './q';
 import { Query, describe, isModelInstance } from './query';
 import {
