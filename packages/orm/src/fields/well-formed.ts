@@ -1,10 +1,9 @@
 /**
- * Text every database can store as it is: no lone UTF-16 surrogate and no NUL character.
- * PostgreSQL and MariaDB store UTF-8, and a lone surrogate has no UTF-8 form: drivers replace it
- * with U+FFFD, so the text read back would differ from the text written (in JSON, PostgreSQL
- * refuses the `\ud800` escape and MariaDB's JSON check fails, while SQLite stores it). PostgreSQL
- * cannot store NUL in text or jsonb at all (MariaDB and SQLite can): refused everywhere, as
- * Django's `ProhibitNullCharactersValidator` does in forms. Refused at the write boundary instead.
+ * Text every database can store as it is: no lone UTF-16 surrogate. PostgreSQL and MariaDB store
+ * UTF-8, and a lone surrogate has no UTF-8 form: drivers replace it with U+FFFD, so the text read
+ * back would differ from the text written (in JSON, PostgreSQL refuses the `\ud800` escape and
+ * MariaDB's JSON check fails, while SQLite stores it). Refused at the write boundary instead. (NUL
+ * is left to the database, as in Django: PostgreSQL refuses it with a DataError naming the field.)
  */
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -21,12 +20,8 @@ export function loneSurrogateMessage(text: string, index: number): string {
   return `The text has a lone UTF-16 surrogate (U+${code} at index ${index}), which no database can store: it would read back as U+FFFD.`;
 }
 
-/** Why `text` cannot be stored as it is on every database (a lone surrogate, a NUL), or undefined. */
+/** Why `text` cannot be stored as it is on every database (a lone surrogate), or undefined. */
 export function textProblem(text: string): string | undefined {
   const at = loneSurrogateAt(text);
-  if (at >= 0) return loneSurrogateMessage(text, at);
-  const nul = text.indexOf('\u0000');
-  return nul < 0
-    ? undefined
-    : `Null characters are not allowed (U+0000 at index ${nul}): PostgreSQL cannot store them, so no database stores them.`;
+  return at < 0 ? undefined : loneSurrogateMessage(text, at);
 }
