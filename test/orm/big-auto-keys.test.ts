@@ -129,7 +129,7 @@ eachDatabase('BigAutoField keys beyond 2^53', (db) => {
       const p = await BigKeyed.objects.create({ name: 'parent' });
       const q = await BigKeyed.objects.create({ name: 'other' });
       const c1 = await BigChild.objects.create({ parent: p, label: 'one' });
-      const c2 = await BigChild.objects.create({ parentId: p.id, label: 'two' });
+      const c2 = await BigChild.objects.create({ parent: p.id, label: 'two' });
       await BigChild.objects.bulkCreate([new BigChild({ parent: q, label: 'three' })]);
       expect(typeof c1.parentId).toBe('bigint');
       expect(c2.parentId).toBe(p.id);
