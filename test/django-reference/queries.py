@@ -2486,3 +2486,115 @@ def _():
 def _():
     """In a second filter() call, the subquery is not tied to the first call's join."""
     return ids(Author.objects.filter(books__pages__gt=300).filter(~Q(books__price__lt=20)))
+
+
+@query('negation.aggregate_filter_not_multi', spool="Author.objects.annotate({ c: Count('books', { filter: Q.not({ books__price__lt: 20 }) }) })")
+def _():
+    """An aggregate's filter=~Q(multi) is tested on each joined row (no subquery; Django's Q.resolve_expression, split_subq=False)."""
+    return Author.objects.annotate(c=Count('books', filter=~Q(books__price__lt=20))).order_by('id').values_list('id', 'c')
+
+
+@query('negation.aggregate_filter_not_m2m', spool="Author.objects.annotate({ c: Count('books', { filter: Q.not({ books__tags__name: 'python' }) }) })")
+def _():
+    """The same across a many-to-many relation (the tags join multiplies the rows counted, as in Django)."""
+    return Author.objects.annotate(c=Count('books', filter=~Q(books__tags__name='python'))).order_by('id').values_list('id', 'c')
+
+
+@query('negation.aggregate_filter_not_sum', spool="Author.objects.annotate({ s: Sum('books__pages', { filter: Q.not({ books__price__gt: 10 }) }) })")
+def _():
+    """Sum with filter=~Q(multi): the price IS NOT NULL inside the NOT keeps books without a price."""
+    return Author.objects.annotate(s=Sum('books__pages', filter=~Q(books__price__gt=10))).order_by('id').values_list('id', 's')
+
+
+@query('negation.aggregate_filter_not_plain')
+def _():
+    """aggregate() with filter=~Q(...) on a many-to-many lookup and with F() of a nullable column."""
+    return Book.objects.aggregate(
+        tags=Count('id', filter=~Q(tags__name='python')),
+        f=Count('id', filter=~Q(pages__gt=F('price'))),
+    )
+
+
+@query('negation.when_not_multi_sum', spool="Author.objects.annotate({ x: Sum(Case(When(Q.not({ books__price__lt: 20 }), new Value(1)), { default: new Value(0) })) })")
+def _():
+    """Sum(Case(When(~Q(multi), then=1), default=0)): per joined row, as Django."""
+    return (
+        Author.objects.annotate(x=Sum(Case(When(~Q(books__price__lt=20), then=Value(1)), default=Value(0))))
+        .order_by('id')
+        .values_list('id', 'x')
+    )
+
+
+@query('negation.when_not_f_nullable', spool="Book.objects.annotate({ x: Case(When(Q.not({ pages__gt: F('price') }), new Value(1)), { default: new Value(0) }) })")
+def _():
+    """When(~Q(a > F(b))) with b nullable: b IS NOT NULL inside the NOT."""
+    return (
+        Book.objects.annotate(x=Case(When(~Q(pages__gt=F('price')), then=Value(1)), default=Value(0)))
+        .order_by('id')
+        .values_list('id', 'x')
+    )
+
+
+@query('negation.when_not_m2m_rows', spool="Book.objects.annotate({ x: Case(When(Q.not({ tags__name: 'python' }), new Value(1)), { default: new Value(0) }) })")
+def _():
+    """When(~Q(m2m)) in a per-row annotation joins the tags (a row per link, books without tags once)."""
+    return (
+        Book.objects.annotate(x=Case(When(~Q(tags__name='python'), then=Value(1)), default=Value(0)))
+        .order_by('id')
+        .values_list('id', 'x')
+    )
+
+
+@query('negation.update_when_not_f_nullable', spool="Book.objects.update({ pages: Case(When(Q.not({ pages__gt: F('price') }), new Value(1)), { default: new Value(0) }) })")
+def _():
+    """update() with When(~Q(a > F(b))), b nullable: the rows whose b is NULL get 1 (rolled back afterwards)."""
+    n = Book.objects.update(pages=Case(When(~Q(pages__gt=F('price')), then=Value(1)), default=Value(0)))
+    return {'updated': n, 'rows': list(Book.objects.order_by('id').values_list('id', 'pages'))}
+
+
+@query('negation.update_exclude_f_nullable', spool="Book.objects.exclude({ pages__gt: F('price') }).update({ pages: 0 })")
+def _():
+    """update() of an exclude() with F() of a nullable column: the rows whose price is NULL are updated too."""
+    n = Book.objects.exclude(pages__gt=F('price')).update(pages=0)
+    return {'updated': n, 'rows': list(Book.objects.filter(pages=0).order_by('id').values_list('id', flat=True))}
+
+
+@query('negation.latest_join_aggregate', spool="Author.objects.annotate({ a0: Min('books__pages') }).filter({ books__price__isnull: true }).annotate({ a1: Min('books__pages') })")
+def _():
+    """An aggregate after a filter() on the relation an earlier annotate() joined reads the filter's (latest) join."""
+    return (
+        Author.objects.annotate(a0=Min('books__pages'))
+        .filter(books__price__isnull=True)
+        .annotate(a1=Min('books__pages'))
+        .order_by('id')
+        .values_list('id', 'a0', 'a1')
+    )
+
+
+@query('negation.latest_join_chained_filters', spool="Author.objects.filter({ books__tags__name: 'python' }).filter({ books__pages__gt: 100 }).annotate({ t: Max('books__pages') })")
+def _():
+    """After chained filter()s on a multi-valued relation, an aggregate reads the last filter's join."""
+    return (
+        Author.objects.filter(books__tags__name='python')
+        .filter(books__pages__gt=100)
+        .annotate(t=Max('books__pages'))
+        .order_by('id')
+        .values_list('id', 't')
+    )
+
+
+@query('negation.latest_join_aggregate_call', spool="Author.objects.filter({ books__pages__lt: 150 }).filter({ books__pages__gt: 300 }).aggregate({ t: Sum('books__pages') })")
+def _():
+    """aggregate() after chained filter()s: the last join's rows."""
+    return Author.objects.filter(books__pages__lt=150).filter(books__pages__gt=300).aggregate(t=Sum('books__pages'))
+
+
+@query('negation.latest_join_values_order', spool="Author.objects.filter({ books__tags__name: 'python' }).filter({ books__pages__gt: 100 }).orderBy('books__pages', 'id').valuesList('id', 'books__pages')")
+def _():
+    """orderBy() and values_list() of the relation after chained filter()s: the last join."""
+    return (
+        Author.objects.filter(books__tags__name='python')
+        .filter(books__pages__gt=100)
+        .order_by('books__pages', 'id')
+        .values_list('id', 'books__pages')
+    )

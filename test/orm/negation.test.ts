@@ -9,11 +9,11 @@
 //   (rows without related rows lost), and a positive lookup there kept an INNER join on a
 //   nullable relation that Django makes LEFT.
 import { scope } from '@spool/connections';
-import { F, Q, type QuerySet } from '@spool/orm';
+import { Case, Count, F, Max, Min, Q, Sum, Value, When, type QuerySet } from '@spool/orm';
 import { eachDatabase } from '../support/helpers';
 import { djangoAnswer, djangoValue, loadReferenceData } from '../django-reference/reference';
 import { Author, Book, Publisher, Tag } from './models';
-import { useTables } from './support';
+import { inTx, useTables } from './support';
 
 type Listed = QuerySet<Book> | QuerySet<Author> | QuerySet<Tag> | QuerySet<Publisher>;
 
@@ -96,6 +96,89 @@ eachDatabase('negation (Django’s answers)', (db) => {
         // Django's SQL joins the publisher LEFT OUTER; so does Spool's.
         expect(djangoAnswer('negation.exclude_not_join_promotion', db.name).sql?.[0]).toMatch(/LEFT OUTER JOIN `?"?orm_publisher/);
         expect(qs.toSQL().sql).toMatch(/left (outer )?join [`"]orm_publisher/i);
+      }));
+  });
+
+  describe('a condition used as an expression is tested on each joined row: aggregate filter, When (F12, F13)', () => {
+    test('Count/Sum with filter: Q.not(multi) count the joined rows that fail the condition, no subquery', () =>
+      scope(async () => {
+        const rows = (qs: any, name: string): Promise<unknown> => qs.orderBy('id').valuesList('id', name);
+        expect(await rows(Author.objects.annotate({ c: Count('books', { filter: Q.not({ books__price__lt: 20 }) }) }), 'c')).toEqual(
+          django('aggregate_filter_not_multi'),
+        );
+        expect(await rows(Author.objects.annotate({ c: Count('books', { filter: Q.not({ books__tags__name: 'python' }) }) }), 'c')).toEqual(
+          django('aggregate_filter_not_m2m'),
+        );
+        expect(await rows(Author.objects.annotate({ s: Sum('books__pages', { filter: Q.not({ books__price__gt: 10 }) }) }), 's')).toEqual(
+          django('aggregate_filter_not_sum'),
+        );
+        expect(
+          await Book.objects.aggregate({
+            tags: Count('id', { filter: Q.not({ tags__name: 'python' }) }),
+            f: Count('id', { filter: Q.not({ pages__gt: F('price') }) }),
+          }),
+        ).toEqual(django('aggregate_filter_not_plain'));
+      }));
+
+    test('When(Q.not(...)): per joined row in a conditional sum, an annotation and update()', () =>
+      scope(async () => {
+        const x = (when: ReturnType<typeof Q>) => Case(When(when, new Value(1)), { default: new Value(0) });
+        expect(
+          await Author.objects
+            .annotate({ x: Sum(x(Q.not({ books__price__lt: 20 }))) })
+            .orderBy('id')
+            .valuesList('id', 'x'),
+        ).toEqual(django('when_not_multi_sum'));
+        expect(
+          await Book.objects
+            .annotate({ x: x(Q.not({ pages__gt: F('price') })) })
+            .orderBy('id')
+            .valuesList('id', 'x'),
+        ).toEqual(django('when_not_f_nullable'));
+        expect(
+          await Book.objects
+            .annotate({ x: x(Q.not({ tags__name: 'python' })) })
+            .orderBy('id')
+            .valuesList('id', 'x'),
+        ).toEqual(django('when_not_m2m_rows'));
+        await inTx(async () => {
+          const updated = await Book.objects.update({ pages: x(Q.not({ pages__gt: F('price') })) as never });
+          expect({ updated, rows: await Book.objects.orderBy('id').valuesList('id', 'pages') }).toEqual(
+            django('update_when_not_f_nullable'),
+          );
+        });
+        await inTx(async () => {
+          const updated = await Book.objects.exclude({ pages__gt: F('price') }).update({ pages: 0 });
+          expect({ updated, rows: await Book.objects.filter({ pages: 0 }).orderBy('id').valuesList('id', { flat: true }) }).toEqual(
+            django('update_exclude_f_nullable'),
+          );
+        });
+      }));
+
+    test('the latest join of a relation filtered twice (also in the join-reuse catalogue)', () =>
+      scope(async () => {
+        expect(
+          await Author.objects
+            .annotate({ a0: Min('books__pages') })
+            .filter({ books__price__isnull: true })
+            .annotate({ a1: Min('books__pages') })
+            .orderBy('id')
+            .valuesList('id', 'a0', 'a1'),
+        ).toEqual(django('latest_join_aggregate'));
+        expect(
+          await Author.objects
+            .filter({ books__tags__name: 'python' })
+            .filter({ books__pages__gt: 100 })
+            .annotate({ t: Max('books__pages') })
+            .orderBy('id')
+            .valuesList('id', 't'),
+        ).toEqual(django('latest_join_chained_filters'));
+        expect(
+          await Author.objects
+            .filter({ books__pages__lt: 150 })
+            .filter({ books__pages__gt: 300 })
+            .aggregate({ t: Sum('books__pages') }),
+        ).toEqual(django('latest_join_aggregate_call'));
       }));
   });
 });

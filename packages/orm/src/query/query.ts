@@ -149,6 +149,12 @@ interface FilterContext {
    * multi-valued relation is then tested in a subquery, never joined.
    */
   branchNegated: boolean;
+  /**
+   * May a negated multi-valued lookup become a subquery (Django's `split_subq`)? Not in a
+   * condition used as an expression (an aggregate's `filter`, `When`): there it is tested on each
+   * joined row, as Django's `Q.resolve_expression` does.
+   */
+  splitSubq: boolean;
   /** Under an OR branch. */
   inOr: boolean;
   /** May joins be created? (false in update()). */
@@ -185,6 +191,7 @@ const DEFAULT_CTX: FilterContext = {
   reuseAll: true,
   negated: false,
   branchNegated: false,
+  splitSubq: true,
   inOr: false,
   allowJoins: true,
   forceOuter: true,
@@ -446,6 +453,7 @@ export class Query {
       reuseAll: false,
       negated: false,
       branchNegated: false,
+      splitSubq: true,
       inOr: false,
       allowJoins: true,
       forceOuter: false,
@@ -590,7 +598,7 @@ export class Query {
     const ann = this.annotations.find((a) => a.name === names[0]);
     if (ann) return this.buildAnnotationLookup(ann, names, key, value, ctx);
 
-    if (ctx.branchNegated && namesToPath(this.meta, names).multi) {
+    if (ctx.branchNegated && ctx.splitSubq && namesToPath(this.meta, names).multi) {
       // Django's split_exclude: pk IN (SELECT pk FROM ... WHERE <positive condition>), under the
       // NOT(s) above it. Under any negation, even two that cancel (exclude(Q.not(...)),
       // Q.not(Q.not(...))): a join there would repeat rows and lose the rows without related rows.
@@ -1069,7 +1077,8 @@ export class Query {
           );
       }
       // A filter (Django's filter=Q(...)) reuses the aggregate's joins.
-      const filter = a.filter === undefined ? undefined : this.buildQ(a.filter, { ...ctx, reuseAll: true, forceOuter: true });
+      const filter =
+        a.filter === undefined ? undefined : this.buildQ(a.filter, { ...ctx, reuseAll: true, forceOuter: true, splitSubq: false });
       return AggNode.create(a.fn, a.distinct, arg, aggregateOutput(a.fn, arg === '*' ? undefined : this.outputOf(arg)), filter);
     }
     if (e instanceof Func || (e as Func).kind === 'func') return resolveFunc(e as Func, this.functionResolver(ctx, declared));
@@ -1134,7 +1143,7 @@ export class Query {
       model: this.meta.name,
       expr: (x) => this.resolveExpression(x, ctx, declared),
       outputOf: (n) => this.outputOf(n),
-      condition: (q) => this.buildQ(q, { ...ctx, reuseAll: true }),
+      condition: (q) => this.buildQ(q, { ...ctx, reuseAll: true, splitSubq: false }),
     };
   }
 
