@@ -16,6 +16,7 @@ import type { AliasPool } from './alias-pool';
 import { DatabaseConnection } from './connection';
 import { assertBlocksOpen, blockFor, type Context } from './context';
 import { messages } from './messages';
+import { rollbackQuietly } from './release-rules';
 import type { RootScope } from './root-scope';
 
 /** Does code in `ctx` lease a connection of `pool` for one use (and so return it at `release`)? */
@@ -151,12 +152,5 @@ function perUseDone(conn: DatabaseConnection): Promise<void> {
 
 async function rollBackLeftOpen(conn: DatabaseConnection): Promise<void> {
   conn.pool.host.warn(messages.transactionLeftOpenPerUse(conn.alias));
-  try {
-    conn.backend.setRef(conn.raw, true);
-    await conn.backend.query(conn.raw, conn.backend.rollbackSql, []);
-  } catch (err) {
-    conn.markBroken(err as Error);
-  } finally {
-    conn.backend.setRef(conn.raw, false);
-  }
+  await rollbackQuietly(conn);
 }

@@ -64,7 +64,7 @@ export function releaseFromScopeNow(scope: Scope, conn: DatabaseConnection): Pro
 }
 
 /** Roll back on a connection that is still usable; a failure makes it unusable (closed at release). */
-async function rollbackQuietly(conn: DatabaseConnection): Promise<void> {
+export async function rollbackQuietly(conn: DatabaseConnection): Promise<void> {
   if (conn.broken) return;
   try {
     conn.backend.setRef(conn.raw, true);
