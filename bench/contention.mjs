@@ -29,21 +29,13 @@ import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { benchDatabases, fmt, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+import { benchDatabases, cliArgs, fmt, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const file = fileURLToPath(import.meta.url);
 const MAX = 10;
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => {
-      const [k, v] = a.slice(2).split('=');
-      return [k, v ?? true];
-    }),
-);
+const args = cliArgs();
 const quick = Boolean(args.quick);
 const SECONDS = Number(args.seconds ?? (quick ? 0.5 : 1.5));
 const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));

@@ -75,3 +75,16 @@ export function writeResults(name, data) {
 
 export const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 export const ratio = (a, b) => (a / b).toFixed(2);
+
+/** The `--name=value` and `--flag` arguments of the command line, as an object (`{ name: 'value', flag: true }`). */
+export function cliArgs() {
+  return Object.fromEntries(
+    process.argv
+      .slice(2)
+      .filter((a) => a.startsWith('--'))
+      .map((a) => {
+        const [k, v] = a.slice(2).split('=');
+        return [k, v ?? true];
+      }),
+  );
+}

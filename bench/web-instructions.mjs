@@ -25,18 +25,10 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mysqlUrl, pgUrl } from './lib.mjs';
+import { cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
 
 const file = fileURLToPath(import.meta.url);
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => {
-      const [k, v] = a.slice(2).split('=');
-      return [k, v ?? true];
-    }),
-);
+const args = cliArgs();
 const MAX = 10;
 const LIST_TABLE = 'bench_web_instr_book';
 

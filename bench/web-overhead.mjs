@@ -9,16 +9,9 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { cliArgs } from './lib.mjs';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => {
-      const [k, v] = a.slice(2).split('=');
-      return [k, v ?? true];
-    }),
-);
+const args = cliArgs();
 const N = Number(args.n ?? 200_000);
 const ROUNDS = Number(args.rounds ?? 7);
 const here = createRequire(import.meta.url);
