@@ -1,6 +1,10 @@
 // A process-wide budget: 16 workers told to use at most 4 connections between them, under 2,000
-// short tasks: the server-side peak stays ≤ 4, nothing deadlocks or times out, and the
-// throughput is reported (measured properly in bench/workers.mjs, not asserted here).
+// short tasks (600 on PostgreSQL): the server-side peak stays ≤ 4, nothing deadlocks or times out,
+// and the throughput is reported (measured properly in bench/workers.mjs, not asserted here).
+// With 16 workers behind 4 connections and maxAge null nearly every task runs on a worker whose
+// connection was closed to give its budget to another, so each task opens a connection: on
+// PostgreSQL (a process per connection) that is 15-45 ms a task, and 600 tasks still hand the
+// budget between workers about 600 times.
 import { configure, shutdown } from '@spool/connections';
 import type { ConnectionCounter } from '@spool/testing';
 import { WorkerPool } from '@spool/workers';
@@ -16,7 +20,7 @@ eachDatabase('WorkerPool with a process-wide budget', (db) => {
 
   // maxAge null, the harder case: idle connections must be given back to waiting workers (budget pressure).
   test.each([null])(
-    '16 workers, budget { default: 4 }, 2,000 short tasks, maxAge %p: peak ≤ 4, no deadlock',
+    '16 workers, budget { default: 4 }, 2,000 short tasks (600 on PostgreSQL), maxAge %p: peak ≤ 4, no deadlock',
     async (maxAge) => {
       await db.setup();
       const role = await db.role('wkb');
@@ -34,10 +38,11 @@ eachDatabase('WorkerPool with a process-wide budget', (db) => {
       const watch = setInterval(() => (maxInUse = Math.max(maxInUse, pool.budget.inUse('default'))), 1);
       const started = Date.now();
       let done = 0;
+      const tasks = db.name === 'postgres' ? 600 : 2000;
       const c = counter;
       const { peak } = await c.peakDuring(async () => {
         for await (const r of pool.map(
-          Array.from({ length: 2000 }, (_, i) => ({ i, db: db.name })),
+          Array.from({ length: tasks }, (_, i) => ({ i, db: db.name })),
           { concurrency: 32 },
         )) {
           if (typeof r.i === 'number') done += 1;
@@ -47,12 +52,12 @@ eachDatabase('WorkerPool with a process-wide budget', (db) => {
       clearInterval(watch);
       const stats = await pool.stats();
       process.stdout.write(
-        `[budget] ${db.name} maxAge ${String(maxAge)}: 2000 tasks on 16 workers sharing 4 connections in ${ms} ms ` +
-          `(${Math.round((2000 / ms) * 1000)} tasks/s); server peak ${peak}, budget peak ${maxInUse}, ` +
+        `[budget] ${db.name} maxAge ${String(maxAge)}: ${tasks} tasks on 16 workers sharing 4 connections in ${ms} ms ` +
+          `(${Math.round((tasks / ms) * 1000)} tasks/s); server peak ${peak}, budget peak ${maxInUse}, ` +
           `connections opened ${stats.totals.default?.opens ?? '?'}\n`,
       );
-      expect(done).toBe(2000);
-      expect(stats.tasks).toMatchObject({ completed: 2001, failed: 0 });
+      expect(done).toBe(tasks);
+      expect(stats.tasks).toMatchObject({ completed: tasks + 1, failed: 0 });
       expect(stats.totals.default?.timeouts ?? 0).toBe(0);
       expect(maxInUse).toBeLessThanOrEqual(4);
       expect(peak).toBeLessThanOrEqual(4);
