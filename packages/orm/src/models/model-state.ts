@@ -8,7 +8,7 @@ export class ModelState {
   /** The alias the instance was loaded from or saved to. */
   db: string | undefined;
   /** Loaded related instances of forward relations (and reverse one-to-one), by field name. */
-  fieldsCache: Map<string, unknown> | undefined;
+  fieldsCache: FieldsCache | undefined;
   /** Prefetched related lists, by accessor name. */
   prefetched: Map<string, unknown[]> | undefined;
   /** Related managers, by accessor name. */
@@ -26,6 +26,58 @@ export class ModelState {
     this.prefetched = undefined;
     this.managers = undefined;
     this.pendingRefresh = undefined;
+  }
+}
+
+/**
+ * The loaded related instances of one instance, by field name: the part of `Map` the ORM uses.
+ * Most instances hold one (a book's author, from `selectRelated` or `prefetchRelated`), kept in
+ * two slots; a `Map` from the second name on. A `Map` per row was the largest allocation of a
+ * `selectRelated` or `prefetchRelated` of 200 rows (about 170 bytes each, against 40 here).
+ */
+export class FieldsCache {
+  private name: string | undefined;
+  private value: unknown;
+  private map: Map<string, unknown> | undefined;
+
+  constructor() {
+    this.name = undefined;
+    this.value = undefined;
+    this.map = undefined;
+  }
+
+  get(name: string): unknown {
+    if (this.map !== undefined) return this.map.get(name);
+    return this.name === name ? this.value : undefined;
+  }
+
+  has(name: string): boolean {
+    if (this.map !== undefined) return this.map.has(name);
+    return this.name !== undefined && this.name === name;
+  }
+
+  set(name: string, value: unknown): this {
+    if (this.map !== undefined) this.map.set(name, value);
+    else if (this.name === undefined || this.name === name) {
+      this.name = name;
+      this.value = value;
+    } else {
+      this.map = new Map<string, unknown>([
+        [this.name, this.value],
+        [name, value],
+      ]);
+      this.name = undefined;
+      this.value = undefined;
+    }
+    return this;
+  }
+
+  delete(name: string): boolean {
+    if (this.map !== undefined) return this.map.delete(name);
+    if (this.name === undefined || this.name !== name) return false;
+    this.name = undefined;
+    this.value = undefined;
+    return true;
   }
 }
 

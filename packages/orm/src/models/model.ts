@@ -39,7 +39,7 @@ import { ReverseRelation } from '../fields/reverse-relation';
 import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
 import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
-import { ModelState, FROM_DB } from './model-state';
+import { FieldsCache, ModelState, FROM_DB } from './model-state';
 import { deleteInstance, fullClean, refreshFromDb, saveInstance } from './persistence';
 import { fetchRelated, m2mDescriptor, relatedManager, reverseDescriptor } from './relations';
 
@@ -346,7 +346,7 @@ function installAccessors(meta: ModelMeta, proto: object): void {
         const state = this[STATE] as ModelState;
         if (value === null || value === undefined) {
           this[fk.attname] = null;
-          (state.fieldsCache ??= new Map()).set(fk.name, null);
+          (state.fieldsCache ??= new FieldsCache()).set(fk.name, null);
           return;
         }
         if (typeof value !== 'object' || !(value instanceof Model)) {
@@ -363,7 +363,7 @@ function installAccessors(meta: ModelMeta, proto: object): void {
           );
         }
         this[fk.attname] = (value as unknown as Record<string, unknown>)[target.pk.attname] ?? null;
-        (state.fieldsCache ??= new Map()).set(fk.name, value);
+        (state.fieldsCache ??= new FieldsCache()).set(fk.name, value);
       },
     });
   }

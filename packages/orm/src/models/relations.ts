@@ -12,7 +12,7 @@ import { RelatedManager, type RelationDescriptor } from '../query/related-manage
 import { QuerySet } from '../query/query-set';
 import { Q } from '../query/q';
 import type { ModelMeta, RelatedObject } from './model-meta';
-import type { ModelState } from './model-state';
+import { FieldsCache, type ModelState } from './model-state';
 
 /** The descriptor of a many-to-many, seen from `meta` (forward) or from the target (reverse). */
 export function m2mDescriptor(meta: ModelMeta, field: ManyToManyField<unknown>, forward: boolean): RelationDescriptor {
@@ -75,7 +75,7 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
       const alias = connections.router.dbForRead(fk.relatedMeta.modelClass, { instance: obj, instanceAlias: db });
       value = await new QuerySet(fk.relatedMeta).using(alias).get(Q({ pk: id }) as never);
     }
-    (state.fieldsCache ??= new Map()).set(name, value);
+    (state.fieldsCache ??= new FieldsCache()).set(name, value);
     return value;
   }
   const rel = meta.related().byAccessor.get(name);
@@ -83,7 +83,7 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
     const alias = connections.router.dbForRead(rel.model.modelClass, { instance: obj, instanceAlias: db });
     const fk = rel.field as ForeignObject<never>;
     const value = await new QuerySet(rel.model).using(alias).get(Q({ [fk.attname]: rec[fk.targetField.attname] }) as never);
-    (state.fieldsCache ??= new Map()).set(name, value);
+    (state.fieldsCache ??= new FieldsCache()).set(name, value);
     return value;
   }
   if (f instanceof ManyToManyField || rel) {

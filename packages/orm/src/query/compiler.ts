@@ -15,7 +15,7 @@ import type { Field } from '../fields/field';
 import { dateTimeFromDb } from '../fields/date-time-field';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
-import { ModelState, FROM_DB } from '../models/model-state';
+import { FieldsCache, ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
 import {
   ColNode,
@@ -1110,7 +1110,7 @@ function instanceMapper(
           if (row[offset + pkIndex] === null) return null;
           const o = new Cls(FROM_DB);
           fill(o, row, offset, db);
-          const cache = new Map<string, unknown>();
+          const cache = new FieldsCache();
           for (let c = 0; c < children.length; c++) {
             const ch = children[c] as (typeof children)[number];
             cache.set(ch.name, ch.map(row, offset + (offsets[c] as number), db));

@@ -15,7 +15,7 @@ import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
-import type { ModelState } from '../models/model-state';
+import { FieldsCache, type ModelState } from '../models/model-state';
 import { STATE } from '../brand';
 import type { AnyInstance, PrefetchPath } from '../types';
 import { ColNode } from './nodes';
@@ -114,7 +114,7 @@ async function prefetchOne(
       const v = (o as unknown as Record<string, unknown>)[fk.attname];
       const related = v === null || v === undefined ? null : (byKey.get(keyOf(v)) ?? null);
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = related;
-      else (stateOf(o).fieldsCache ??= new Map()).set(fk.name, related);
+      else (stateOf(o).fieldsCache ??= new FieldsCache()).set(fk.name, related);
     }
     return rows;
   }
@@ -123,24 +123,30 @@ async function prefetchOne(
   }
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
-    const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.targetField.attname]));
+    const keyAttr = fk.targetField.attname;
+    const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[keyAttr]));
     const rows = await inBatches(keys, (chunk) =>
       base(rel.model)
         .filter({ [`${fk.attname}__in`]: chunk } as never)
         .fetchAll(),
     );
+    const key = numericKeys(rows, fk.attname) && numericKeys(objs, keyAttr) ? sameKey : keyOf;
     const groups = new Map<unknown, AnyInstance[]>();
     for (const r of rows) {
-      const k = keyOf((r as unknown as Record<string, unknown>)[fk.attname]);
+      const k = key((r as unknown as Record<string, unknown>)[fk.attname]);
       let g = groups.get(k);
       if (!g) groups.set(k, (g = []));
       g.push(r);
     }
+    const fkName = fk.name;
     for (const o of objs) {
-      const list = groups.get(keyOf((o as unknown as Record<string, unknown>)[fk.targetField.attname])) ?? [];
-      for (const r of list) (stateOf(r).fieldsCache ??= new Map()).set(fk.name, o);
+      const list = groups.get(key((o as unknown as Record<string, unknown>)[keyAttr])) ?? [];
+      for (let i = 0; i < list.length; i++) {
+        const state = stateOf(list[i]);
+        (state.fieldsCache ??= new FieldsCache()).set(fkName, o);
+      }
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
-      else if (rel.kind === 'reverse-o2o') (stateOf(o).fieldsCache ??= new Map()).set(rel.accessorName, list[0] ?? null);
+      else if (rel.kind === 'reverse-o2o') (stateOf(o).fieldsCache ??= new FieldsCache()).set(rel.accessorName, list[0] ?? null);
       else (stateOf(o).prefetched ??= new Map()).set(rel.accessorName, list);
     }
     return rows;
@@ -209,12 +215,38 @@ function keyOf(v: unknown): unknown {
   return typeof v === 'number' || typeof v === 'string' ? String(v) : v instanceof Date ? v.toISOString() : String(v);
 }
 
+/** The value itself: a key when every key on both sides is a number (see `numericKeys`). */
+function sameKey(v: unknown): unknown {
+  return v;
+}
+
+/**
+ * Whether every `attname` of `objs` is a number (or null or undefined). When both sides' keys are,
+ * a number can be its own key: `String()` tells numbers apart exactly as a `Map` does (0 and -0
+ * alike, NaN equal to itself), so the groups are `keyOf`'s, without a string per row.
+ */
+function numericKeys(objs: readonly AnyInstance[], attname: string): boolean {
+  for (let i = 0; i < objs.length; i++) {
+    const v = (objs[i] as unknown as Record<string, unknown>)[attname];
+    if (typeof v !== 'number' && v !== null && v !== undefined) return false;
+  }
+  return true;
+}
+
 function unique(values: unknown[]): unknown[] {
+  let key: (v: unknown) => unknown = sameKey;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' && v !== null && v !== undefined) {
+      key = keyOf;
+      break;
+    }
+  }
   const seen = new Set<unknown>();
   const out: unknown[] = [];
   for (const v of values) {
     if (v === null || v === undefined) continue;
-    const k = keyOf(v);
+    const k = key(v);
     if (seen.has(k)) continue;
     seen.add(k);
     out.push(v);
