@@ -1171,8 +1171,29 @@ function valuesMapper(q: Query, ops: BaseOperations): Compiled['map'] {
         return t;
       });
   }
-  return (rows) =>
-    rows.map((r) => {
+  const row = valuesRowFor(names, convs);
+  return (rows) => {
+    const out = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = row(rows[i] as unknown[]);
+    return out;
+  };
+}
+
+/**
+ * One `values()` row as an object: a function written for its names, returning an object literal
+ * (one hidden class of the right size, its stores monomorphic), the values converted in the
+ * columns' order, as the loop of keyed stores it replaces (which grew each object from an empty
+ * one: about 30 KB more per grouped aggregate of 300 rows than the driver's own objects).
+ * Names are written as JSON string keys; `__proto__` keeps the loop (a literal would set the
+ * prototype), as does a very wide row.
+ */
+function valuesRowFor(
+  names: readonly string[],
+  convs: ReadonlyArray<((v: unknown) => unknown) | undefined>,
+): (r: unknown[]) => Record<string, unknown> {
+  const n = names.length;
+  if (n > 64 || names.includes('__proto__'))
+    return (r) => {
       const o: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
         const v = r[i];
@@ -1180,7 +1201,13 @@ function valuesMapper(q: Query, ops: BaseOperations): Compiled['map'] {
         o[names[i] as string] = conv === undefined || v === null ? v : conv(v);
       }
       return o;
-    });
+    };
+  const props = names.map((name, i) =>
+    convs[i] === undefined ? `${JSON.stringify(name)}: r[${i}]` : `${JSON.stringify(name)}: (v = r[${i}]) === null ? v : c${i}(v)`,
+  );
+  const params = convs.map((_, i) => `c${i}`);
+  const body = `return function valuesRow(r) { let v; return { ${props.join(', ')} }; };`;
+  return new Function(...params, body)(...convs) as (r: unknown[]) => Record<string, unknown>;
 }
 
 /** A mapper for raw SQL rows (objects): columns named like fields (column or attname) fill them; others become attributes. */
