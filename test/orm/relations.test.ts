@@ -115,6 +115,25 @@ eachDatabase('relations', { pgbouncer: true }, (db) => {
       );
     }));
 
+  test('the related-instance cache of an instance holds several relations (selectRelated, assignment, prefetch back-references)', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const beta = await Book.objects.selectRelated('author', 'editor').get({ title: 'Beta' });
+      expect([beta.$isLoaded('author'), beta.$isLoaded('editor')]).toEqual([true, true]);
+      await assertNumQueries(0, async () => expect([beta.author.name, beta.editor?.name]).toEqual(['Ann Archer', 'Bob Brown']));
+      // Assigning one relation replaces its entry and keeps the other.
+      beta.author = beta.editor as Author;
+      await assertNumQueries(0, async () => expect([beta.author.name, beta.editor?.name]).toEqual(['Bob Brown', 'Bob Brown']));
+      const alpha = await Book.objects.selectRelated('author').get({ title: 'Alpha' });
+      expect([alpha.$isLoaded('author'), alpha.$isLoaded('editor')]).toEqual([true, false]);
+      // Prefetched books point back to the very author instance they were fetched for.
+      const authors = await Author.objects.prefetchRelated('books').orderBy('name');
+      expect(authors.reduce((n, a) => n + a.books.items.length, 0)).toBe(6);
+      await assertNumQueries(0, async () => {
+        for (const a of authors) for (const b of a.books.items) expect(b.author).toBe(a);
+      });
+    }));
+
   test('prefetchRelated: one extra query per relation, with IN; N+1 avoided', () =>
     inTx(async () => {
       await seedLibrary();
