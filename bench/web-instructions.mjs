@@ -10,6 +10,8 @@
 // bench/web-server.mjs):
 //   raw          node:http + the driver's own pool (pg.Pool, mysql2 createPool), by hand
 //   scope        node:http, the handler calls scope(() => sql`SELECT 1 AS one`)
+//   scope-noprep the same with prepareThreshold: null (PostgreSQL: the simple query protocol, as the raw pool)
+//   scope-async  node:http, scope(async () => send(res, await sql`SELECT 1 AS one`)): withScope's handler, no request scope
 //   open         node:http, a bare openScope() ended on res 'close' (no request scope object)
 //   withScope    @spool/web withScope(async handler)
 //   express-raw  Express + the driver's pool           express   Express + spoolMiddleware()
@@ -53,7 +55,10 @@ async function serve(variant, db, from) {
   const connection = db === 'postgres' ? pgUrl : mysqlUrl;
   const spool = () => {
     const c = require('@spool/connections');
-    c.configure({ databases: { default: { client, connection, max: MAX, maxAge: null } } });
+    // `*-noprep`: PostgreSQL statements never prepared (prepareThreshold null), to see what the
+    // extended protocol of a named statement costs against the raw pool's simple query.
+    const noprep = variant.endsWith('-noprep') ? { prepareThreshold: null } : {};
+    c.configure({ databases: { default: { client, connection, max: MAX, maxAge: null, ...noprep } } });
     return c;
   };
   const send = (res, rows) => {
@@ -73,7 +78,7 @@ async function serve(variant, db, from) {
         () => fail(res),
       ),
     );
-  } else if (variant === 'scope') {
+  } else if (variant === 'scope' || variant === 'scope-noprep') {
     const { scope, sql } = spool();
     server = http.createServer((_req, res) =>
       scope(() => sql`SELECT 1 AS one`).then(
@@ -81,6 +86,10 @@ async function serve(variant, db, from) {
         () => fail(res),
       ),
     );
+  } else if (variant === 'scope-async') {
+    // scope() around an async handler that awaits the sql thenable (withScope's handler shape, no request scope).
+    const { scope, sql } = spool();
+    server = http.createServer((_req, res) => scope(async () => send(res, await sql`SELECT 1 AS one`)).catch(() => fail(res)));
   } else if (variant === 'open') {
     const { openScope, sql } = spool();
     server = http.createServer((_req, res) => {

@@ -1,0 +1,121 @@
+// Instructions per operation of `scope(() => sql\`SELECT 1\`)` against the driver's own pool, counted
+// by callgrind (deterministic on a loaded machine). Run a loop of N operations with C callers in one
+// process; the instruction count per op is (count(N2) - count(N1)) / (N2 - N1), so start-up cancels.
+//   node bench/scope-instructions.mjs --db=postgres,mysql --variants=raw,scope --n1=500 --n2=2500 --c=10 [--from=/checkout]
+//   (child) node bench/scope-instructions.mjs --child --db=postgres --variant=scope --n=500 --c=10
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
+
+const file = fileURLToPath(import.meta.url);
+const args = cliArgs();
+const MAX = 10;
+
+async function child() {
+  const local = createRequire(file);
+  const from = args.from;
+  const require = (m) => (from && m.startsWith('@spool/') ? createRequire(join(from, 'package.json'))(m) : local(m));
+  const db = args.db;
+  const n = Number(args.n);
+  const c = Number(args.c ?? 10);
+  let op;
+  let close;
+  if (args.variant === 'raw') {
+    if (db === 'postgres') {
+      const pg = require('pg');
+      const pool = new pg.Pool({ connectionString: pgUrl, max: MAX });
+      op = () => pool.query('SELECT 1 AS one').then((r) => r.rows);
+      close = () => pool.end();
+    } else {
+      const mysql = require('mysql2');
+      const pool = mysql.createPool({ uri: mysqlUrl, connectionLimit: MAX });
+      op = () => new Promise((res, rej) => pool.query('SELECT 1 AS one', (e, r) => (e ? rej(e) : res(r))));
+      close = () => new Promise((r) => pool.end(r));
+    }
+  } else {
+    const spool = require('@spool/connections');
+    spool.configure({
+      databases: {
+        default: {
+          client: db === 'postgres' ? 'pg' : 'mysql2',
+          connection: db === 'postgres' ? pgUrl : mysqlUrl,
+          max: MAX,
+          maxAge: null,
+          ...(args.variant === 'scope-noprep' ? { prepareThreshold: null } : {}),
+        },
+      },
+    });
+    const { scope, sql } = spool;
+    if (args.variant === 'scope' || args.variant === 'scope-noprep') op = () => scope(() => sql`SELECT 1 AS one`);
+    else if (args.variant === 'scope-await')
+      op = () =>
+        scope(async () => {
+          const rows = await sql`SELECT 1 AS one`;
+          return rows;
+        });
+    else if (args.variant === 'empty') op = () => scope(() => 1);
+    close = () => spool.shutdown();
+  }
+  // Warm: open every connection, JIT.
+  await Promise.all(Array.from({ length: MAX }, () => op()));
+  for (let i = 0; i < 200; i++) await op();
+  let left = n;
+  const worker = async () => {
+    while (left > 0) {
+      left -= 1;
+      await op();
+    }
+  };
+  await Promise.all(Array.from({ length: c }, worker));
+  await close();
+}
+
+function count(db, variant, n, c, from) {
+  const dir = mkdtempSync(join(tmpdir(), 'scope-instr-'));
+  const out = join(dir, 'cg.out');
+  const r = spawnSync(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      file,
+      '--child',
+      `--db=${db}`,
+      `--variant=${variant}`,
+      `--n=${n}`,
+      `--c=${c}`,
+      ...(from ? [`--from=${from}`] : []),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(r.stderr.slice(-2000));
+  let total = 0;
+  for (const f of readdirSync(dir)) {
+    const m = /summary: (\d+)/.exec(readFileSync(join(dir, f), 'utf8'));
+    if (m) total += Number(m[1]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return total;
+}
+
+if (args.child) await child();
+else {
+  const dbs = String(args.db ?? 'postgres,mysql').split(',');
+  const variants = String(args.variants ?? 'raw,scope').split(',');
+  const n1 = Number(args.n1 ?? 500);
+  const n2 = Number(args.n2 ?? 2500);
+  const c = Number(args.c ?? 10);
+  const froms = args.from ? String(args.from).split(',') : [undefined];
+  for (const db of dbs)
+    for (const variant of variants)
+      for (const from of variant === 'raw' ? [undefined] : froms) {
+        const a = count(db, variant, n1, c, from);
+        const b = count(db, variant, n2, c, from);
+        console.log(`${db}\t${variant}${from ? ` (${from})` : ''}\tc=${c}\t${Math.round((b - a) / (n2 - n1))} instr/op`);
+      }
+}
