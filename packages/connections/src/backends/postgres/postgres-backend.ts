@@ -164,6 +164,106 @@ function send(
   r.driver.query(query);
 }
 
+/**
+ * pg's `Query`, except that a run of a statement this connection has prepared, without parameters,
+ * is written as one buffer of the same bytes every time (Bind, Describe portal, Execute, Sync),
+ * built once per statement name: pg writes each message on its own (four `write()`s between
+ * `cork()` and `uncork()`, then one `writev`), which cost about 50,000 instructions per statement,
+ * more than the rest of a Spool scope (bench/web-instructions.mjs, `scope` against `scope-noprep`
+ * on PostgreSQL). Everything else (the first run, which parses; parameters; rows, portals, binary
+ * results) is pg's own `prepare()`. Per driver module; pg's own class when its shape is not the
+ * one this relies on.
+ */
+const preparedRunClasses = new WeakMap<PgQueryClass, PgQueryClass>();
+function preparedRunQuery(Base: PgQueryClass): PgQueryClass {
+  let fast = preparedRunClasses.get(Base);
+  if (fast !== undefined) return fast;
+  const proto = Base.prototype as Partial<PgQueryInternals>;
+  if (typeof proto.prepare !== 'function' || typeof proto.hasBeenParsed !== 'function') {
+    fast = Base;
+  } else {
+    const Pg = Base as unknown as new (...args: ConstructorParameters<PgQueryClass>) => PgQueryInternals;
+    fast = class PreparedRun extends Pg {
+      override prepare(connection: PgConnectionInternals): void {
+        const values = this.values;
+        const name = this.name;
+        if (
+          name &&
+          (values === undefined || values.length === 0) &&
+          !this.rows &&
+          !this.portal &&
+          !this.binary &&
+          this.hasBeenParsed(connection) &&
+          typeof connection.stream?.write === 'function'
+        ) {
+          if (connection.stream.writable) connection.stream.write(runBytes(name));
+          return;
+        }
+        super.prepare(connection);
+      }
+    } as unknown as PgQueryClass;
+  }
+  preparedRunClasses.set(Base, fast);
+  return fast;
+}
+
+/** The part of pg's `Query` that `PreparedRun` relies on. */
+interface PgQueryInternals {
+  name?: string;
+  values?: unknown[];
+  rows?: number;
+  portal?: string;
+  binary?: boolean;
+  hasBeenParsed(connection: PgConnectionInternals): boolean;
+  prepare(connection: PgConnectionInternals): void;
+}
+interface PgConnectionInternals {
+  stream: { writable: boolean; write(chunk: Buffer): boolean };
+}
+
+/** Bind (unnamed portal, statement `name`, no parameters, text results), Describe portal, Execute, Sync. */
+const runBytesByName = new Map<string, Buffer>();
+function runBytes(name: string): Buffer {
+  let bytes = runBytesByName.get(name);
+  if (bytes !== undefined) return bytes;
+  const nameBytes = Buffer.from(name, 'utf8');
+  // Bind: portal '' \0, name \0, 0 parameter formats, 0 parameters, 1 result format: text (0).
+  const bindLength = 4 + 1 + nameBytes.length + 1 + 2 + 2 + 2 + 2;
+  bytes = Buffer.alloc(1 + bindLength + 7 + 10 + 5);
+  let at = 0;
+  bytes[at++] = 0x42; // 'B'
+  bytes.writeInt32BE(bindLength, at);
+  at += 4;
+  bytes[at++] = 0; // portal ''
+  nameBytes.copy(bytes, at);
+  at += nameBytes.length;
+  bytes[at++] = 0;
+  bytes.writeInt16BE(0, at); // parameter format codes
+  bytes.writeInt16BE(0, at + 2); // parameters
+  bytes.writeInt16BE(1, at + 4); // result format codes
+  bytes.writeInt16BE(0, at + 6); // text
+  at += 8;
+  // Describe the unnamed portal: 'D', length 6, 'P', ''.
+  bytes[at++] = 0x44;
+  bytes.writeInt32BE(6, at);
+  at += 4;
+  bytes[at++] = 0x50;
+  bytes[at++] = 0;
+  // Execute the unnamed portal, all rows: 'E', length 9, '', 0.
+  bytes[at++] = 0x45;
+  bytes.writeInt32BE(9, at);
+  at += 4;
+  bytes[at++] = 0;
+  bytes.writeInt32BE(0, at);
+  at += 4;
+  // Sync: 'S', length 4.
+  bytes[at++] = 0x53;
+  bytes.writeInt32BE(4, at);
+  // Statement names are spool_1 … spool_<MAX_PREPARED> on every connection: a bounded map.
+  if (runBytesByName.size < MAX_PREPARED * 2) runBytesByName.set(name, bytes);
+  return bytes;
+}
+
 /** A prepared statement the server no longer accepts (DDL changed its result type, DISCARD ALL). */
 function stalePrepared(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -213,7 +313,7 @@ export const postgresBackend: Backend = {
     const client = new pg.Client(toConnectionConfig(settings));
     const raw: PgRaw = {
       driver: client,
-      Query: pg.Query,
+      Query: preparedRunQuery(pg.Query),
       temporalText: textTemporals(pg.types),
       pgTypes: pg.types,
       serverId: 0,
