@@ -3,7 +3,6 @@
  * function, and `detach(fn)` for fire-and-forget work. The scope runs in `AsyncLocalStorage`;
  * its end releases what it leased (`Scope.end`). See the README, "Scopes".
  */
-import type { Context } from './context';
 import type { HandlerState } from './handler-state';
 import { messages } from './messages';
 import type { Scope, ScopeKind } from './scope';
@@ -108,21 +107,20 @@ function endedThenReject(s: Scope, err: unknown): Promise<never> {
   return ended.then(() => Promise.reject(err));
 }
 
-/** A scope to run code in by hand: `run(fn)` or `enter()`, then `end()`. */
+/**
+ * A scope to run code in by hand: `run(fn)` or `enter()`, then `end()`. The handle is one object
+ * of a class (its methods on the prototype): a web framework opens one per request.
+ */
 export function openScope(state: HandlerState, options: ScopeOptions): ScopeHandle {
-  const s = state.newScope(options.name, 'scope');
-  const ctx: Context = s;
-  const handle = scopeInfo(s) as ScopeHandle & { -readonly [K in keyof ScopeHandle]: ScopeHandle[K] };
-  handle.run = <T>(fn: () => T): RunResult<T> =>
-    state.als.run(ctx, () => {
-      const value = fn();
-      // Call then() here, inside the scope: a lazy thenable starts its work when it is called.
-      if (isThenable(value)) return new Promise((resolve, reject) => value.then(resolve, reject)) as RunResult<T>;
-      return value as RunResult<T>;
-    });
-  handle.enter = () => state.als.enterWith(ctx);
-  handle.end = (reason?: unknown) => s.end(reason);
-  return handle;
+  return new ScopeHandleView(state, state.newScope(options.name, 'scope'));
+}
+
+/** `fn()` inside the scope (`ScopeHandle.run`): a thenable it returns is awaited there too. */
+function runInScope<T>(fn: () => T): RunResult<T> {
+  const value = fn();
+  // Call then() here, inside the scope: a lazy thenable starts its work when it is called.
+  if (isThenable(value)) return new Promise((resolve, reject) => value.then(resolve, reject)) as RunResult<T>;
+  return value as RunResult<T>;
 }
 
 function isThenable<T>(value: unknown): value is PromiseLike<T> {
@@ -179,5 +177,30 @@ class ScopeView implements ScopeInfo {
   // A getter: the AbortController is only created for scopes whose signal someone reads.
   get signal(): AbortSignal {
     return this.#scope.signal;
+  }
+}
+
+/** `ScopeHandle` as a class: `run`, `enter` and `end` on the prototype, no closures per handle. */
+class ScopeHandleView extends ScopeView implements ScopeHandle {
+  readonly #state: HandlerState;
+  readonly #s: Scope;
+
+  constructor(state: HandlerState, s: Scope) {
+    super(s);
+    this.#state = state;
+    this.#s = s;
+  }
+
+  run<T>(fn: () => T): RunResult<T> {
+    // The scope is its own context (`Scope.scope`, `Scope.block`).
+    return this.#state.als.run(this.#s, runInScope, fn) as RunResult<T>;
+  }
+
+  enter(): void {
+    this.#state.als.enterWith(this.#s);
+  }
+
+  end(reason?: unknown): Promise<void> {
+    return this.#s.end(reason);
   }
 }
