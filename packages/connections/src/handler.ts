@@ -33,10 +33,15 @@ import type { ResolvedDatabaseSettings, Settings } from './settings';
 import type { SharedBudget } from './shared-budget';
 import { closeIdle, shutdown, type ShutdownReport } from './shutdown';
 import { makeSqlTag, type SqlTag } from './sql';
-import { ROWS, STATEMENT, type StatementMode } from './statement';
+import { ROWS, STATEMENT, type Continuation, type StatementMode } from './statement';
 import { StatementWaiter } from './statement-waiter';
 import { gather, processStats, threadStats, type ProcessStats, type StatsOptions, type ThreadStats } from './stats';
 import { prepareWorker, type PrepareWorkerOptions, type WorkerLink } from './worker-link';
+
+/** `promise.then(next.onfulfilled, next.onrejected)`, or `promise` when there is no `next`. */
+function then<T>(promise: Promise<T>, next: Continuation<T> | undefined): Promise<T> {
+  return next === undefined ? promise : (promise.then(next.onfulfilled, next.onrejected) as Promise<T>);
+}
 
 /** The handle `atomic(fn)` passes to `fn`, for those who prefer an explicit transaction object. */
 export interface Transaction {
@@ -222,12 +227,29 @@ export class ConnectionHandler extends EventEmitter {
     return this.send(alias, sql, bindings, options, ROWS) as unknown as Promise<unknown[]>;
   }
 
+  /**
+   * @internal `queryRows(…).then(onfulfilled, onrejected)`, the callbacks run by the statement
+   * itself when it runs at once (one promise less: an awaited sql`…`, `SqlQuery.then`).
+   */
+  queryRowsThen<A, B>(
+    alias: string,
+    sql: string,
+    bindings: readonly unknown[],
+    options: QueryOptions | undefined,
+    onfulfilled: ((rows: unknown[]) => A | PromiseLike<A>) | null | undefined,
+    onrejected: ((reason: unknown) => B | PromiseLike<B>) | null | undefined,
+  ): Promise<A | B> {
+    const next: Continuation<unknown[]> = { onfulfilled, onrejected };
+    return this.send(alias, sql, bindings, options, ROWS, next as unknown as Continuation<QueryResult>) as unknown as Promise<A | B>;
+  }
+
   private send(
     alias: string,
     sql: string,
     bindings: readonly unknown[],
     options: QueryOptions | undefined,
     mode: StatementMode,
+    next?: Continuation<QueryResult>,
   ): Promise<QueryResult> {
     // The hot path: with the connection held and its gate free, one promise and nothing awaited.
     const state = this.state;
@@ -240,20 +262,23 @@ export class ConnectionHandler extends EventEmitter {
       if (got === undefined) {
         // The scope's first connection must wait in the pool's queue: the statement is the queue's
         // entry (`StatementWaiter`), and its caller's promise the only one.
-        return new Promise((resolve, reject) =>
-          ctx.scope.waitWith(pool, new StatementWaiter(pool, ctx, sql, bindings, options, state.statements, mode, resolve, reject)),
+        return then(
+          new Promise((resolve, reject) =>
+            ctx.scope.waitWith(pool, new StatementWaiter(pool, ctx, sql, bindings, options, state.statements, mode, resolve, reject)),
+          ),
+          next,
         );
       }
       let wait: Promise<void> | undefined;
       if (got instanceof DatabaseConnection) {
         wait = got.enter(ctx);
-        if (wait === undefined) return state.statements.run(got, ctx, sql, bindings, options, mode);
+        if (wait === undefined) return state.statements.run(got, ctx, sql, bindings, options, mode, undefined, next);
       }
       const run = (conn: DatabaseConnection): Promise<QueryResult> => state.statements.run(conn, ctx, sql, bindings, options, mode);
-      if (wait !== undefined) return issued(ctx, alias, sql, 'statement', got as DatabaseConnection, wait, run);
-      return issued(ctx, alias, sql, 'statement', undefined, got as Promise<DatabaseConnection>, run);
+      if (wait !== undefined) return then(issued(ctx, alias, sql, 'statement', got as DatabaseConnection, wait, run), next);
+      return then(issued(ctx, alias, sql, 'statement', undefined, got as Promise<DatabaseConnection>, run), next);
     } catch (err) {
-      return Promise.reject(err);
+      return then(Promise.reject(err), next);
     }
   }
 

@@ -128,6 +128,15 @@ export interface SqlExecutor {
   query(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
   /** `query()` settling with the rows. */
   queryRows(alias: string, sql: string, bindings: readonly unknown[], options?: QueryOptions): Promise<unknown[]>;
+  /** `queryRows(…).then(onfulfilled, onrejected)` (the statement runs the callbacks: one promise less). */
+  queryRowsThen<A, B>(
+    alias: string,
+    sql: string,
+    bindings: readonly unknown[],
+    options: QueryOptions | undefined,
+    onfulfilled: ((rows: unknown[]) => A | PromiseLike<A>) | null | undefined,
+    onrejected: ((reason: unknown) => B | PromiseLike<B>) | null | undefined,
+  ): Promise<A | B>;
   backend(alias: string): Backend;
   inAtomicBlock(options?: { using?: string }): boolean;
 }
@@ -155,15 +164,22 @@ function runFragment(
   rows = false,
 ): Promise<QueryResult | unknown[]> {
   try {
-    const { text, bindings } = fragment.compile(executor.backend(alias), true);
-    if (TX_CONTROL.test(text) && executor.inAtomicBlock({ using: alias })) {
-      const verb = (text.trim().split(/\s+/)[0] ?? '').toUpperCase();
-      throw new TransactionManagementError(messages.forbiddenInAtomic(alias, verb), { alias });
-    }
+    const { text, bindings } = checkedText(executor, alias, fragment);
     return rows ? executor.queryRows(alias, text, bindings, options) : executor.query(alias, text, bindings, options);
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** Compile `fragment` for `alias`; transaction control inside an `atomic()` block is refused (throws). */
+function checkedText(executor: SqlExecutor, alias: string, fragment: SqlFragment): { text: string; bindings: unknown[] } {
+  const compiled = fragment.compile(executor.backend(alias), true);
+  const text = compiled.text;
+  if (TX_CONTROL.test(text) && executor.inAtomicBlock({ using: alias })) {
+    const verb = (text.trim().split(/\s+/)[0] ?? '').toUpperCase();
+    throw new TransactionManagementError(messages.forbiddenInAtomic(alias, verb), { alias });
+  }
+  return compiled;
 }
 
 /**
@@ -204,9 +220,23 @@ export class SqlQuery<Row = Record<string, unknown>> extends SqlFragment impleme
     onfulfilled?: ((value: Row[]) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    // The statement settles with the rows: one promise for them, the caller's callbacks on it
+    // The statement settles with the rows and runs the caller's callbacks itself: one promise
     // (awaiting a query is the hot path).
-    return (runFragment(this.executor, this.alias, this, undefined, true) as Promise<Row[]>).then(onfulfilled, onrejected);
+    let text: string;
+    let bindings: unknown[];
+    try {
+      ({ text, bindings } = checkedText(this.executor, this.alias, this));
+    } catch (err) {
+      return Promise.reject(err).then(onfulfilled, onrejected);
+    }
+    return this.executor.queryRowsThen(
+      this.alias,
+      text,
+      bindings,
+      undefined,
+      onfulfilled as ((rows: unknown[]) => A | PromiseLike<A>) | null | undefined,
+      onrejected,
+    );
   }
 
   catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Row[] | B> {
