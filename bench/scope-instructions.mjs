@@ -27,7 +27,7 @@ async function child() {
   if (args.variant === 'raw') {
     if (db === 'postgres') {
       const pg = require('pg');
-      const pool = new pg.Pool({ connectionString: pgUrl, max: MAX });
+      const pool = new pg.Pool({ connectionString: pgUrl, max: MAX, connectionTimeoutMillis: 120_000 });
       op = () => pool.query('SELECT 1 AS one').then((r) => r.rows);
       close = () => pool.end();
     } else {
@@ -45,6 +45,8 @@ async function child() {
           connection: db === 'postgres' ? pgUrl : mysqlUrl,
           max: MAX,
           maxAge: null,
+          connectTimeoutMs: 120_000,
+          acquireTimeoutMs: 600_000,
           ...(args.variant === 'scope-noprep' ? { prepareThreshold: null } : {}),
         },
       },

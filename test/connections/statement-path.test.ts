@@ -57,9 +57,13 @@ eachDatabase('sql`…`.then() callbacks run by the statement', (db) => {
       expect(got).toBeInstanceOf(ProgrammingError);
       await expect(sql`SELECT no_such_column FROM no_such_table_spool`.then((r) => r)).rejects.toBeInstanceOf(ProgrammingError);
       await expect(sql`SELECT no_such_column FROM no_such_table_spool`).rejects.toBeInstanceOf(ProgrammingError);
-      // then() without callbacks yields the rows.
+      // then() without callbacks yields the rows; callbacks that are not functions are ignored, as by a promise.
       const rows = await sql<{ one: number }>`SELECT 1 AS one`.then();
       expect(rows.map((r) => Number(r.one))).toEqual([1]);
+      const ignored = (await sql<{ one: number }>`SELECT 1 AS one`.then(null, null)) as Array<{ one: number }>;
+      expect(ignored.map((r) => Number(r.one))).toEqual([1]);
+      const notFunctions = sql`SELECT 1 AS one`.then(42 as never, 'x' as never);
+      expect(((await notFunctions) as Array<{ one: number }>).map((r) => Number(r.one))).toEqual([1]);
     });
     expect(onfulfilled).not.toHaveBeenCalled();
     expect(connections.stats().aliases.default?.leased).toBe(0);

@@ -116,8 +116,9 @@ export class StatementBoundary {
     // as the reaction of the promise returned would have: in a later microtask, in the context
     // this was called in, its value or throw settling the promise returned. One promise less per
     // statement (and, on Node 20, one AsyncLocalStorage promise hook less).
-    const onfulfilled = next?.onfulfilled ?? undefined;
-    const onrejected = next?.onrejected ?? undefined;
+    // As `then()`, a callback that is not a function is ignored.
+    const onfulfilled = typeof next?.onfulfilled === 'function' ? next.onfulfilled : undefined;
+    const onrejected = typeof next?.onrejected === 'function' ? next.onrejected : undefined;
     return pending.then(
       (value) => {
         const result = mode.rows ? ((value as QueryResult).rows as T) : value;
