@@ -1,6 +1,7 @@
 // Instructions per operation of `scope(() => sql\`SELECT 1\`)` against the driver's own pool, counted
 // by callgrind (deterministic on a loaded machine). Run a loop of N operations with C callers in one
 // process; the instruction count per op is (count(N2) - count(N1)) / (N2 - N1), so start-up cancels.
+//   variants: raw, raw-als (the raw pool with an AsyncLocalStorage in use), scope, scope-noprep, scope-await, empty
 //   node bench/scope-instructions.mjs --db=postgres,mysql --variants=raw,scope --n1=500 --n2=2500 --c=10 [--from=/checkout]
 //   (child) node bench/scope-instructions.mjs --child --db=postgres --variant=scope --n=500 --c=10
 import { spawnSync } from 'node:child_process';
@@ -24,7 +25,13 @@ async function child() {
   const c = Number(args.c ?? 10);
   let op;
   let close;
-  if (args.variant === 'raw') {
+  if (args.variant === 'raw-als') {
+    // The raw pool in a process where an AsyncLocalStorage is in use (as in every process running
+    // Spool): on Node 20 each promise then costs a promise hook; what Spool cannot remove.
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    new AsyncLocalStorage().enterWith({});
+  }
+  if (args.variant === 'raw' || args.variant === 'raw-als') {
     if (db === 'postgres') {
       const pg = require('pg');
       const pool = new pg.Pool({ connectionString: pgUrl, max: MAX, connectionTimeoutMillis: 120_000 });
