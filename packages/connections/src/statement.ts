@@ -119,21 +119,53 @@ export class StatementBoundary {
     // As `then()`, a callback that is not a function is ignored.
     const onfulfilled = typeof next?.onfulfilled === 'function' ? next.onfulfilled : undefined;
     const onrejected = typeof next?.onrejected === 'function' ? next.onrejected : undefined;
+    // Whatever fails before `next` runs (the settling itself, the release) goes to its onrejected,
+    // as it would have through the promise: an `await` whose reject function is never called
+    // would wait for ever (it ignores the promise `then()` returns).
+    if (next === undefined) {
+      return pending.then(
+        (value) => {
+          const result = mode.rows ? ((value as QueryResult).rows as T) : value;
+          const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+          return released === undefined ? result : released.then(() => result);
+        },
+        (err: unknown) => {
+          const error = this.failed(conn, err, sql, mode);
+          const released = this.settled(conn, ctx, mode, started, sql, bindings, error);
+          if (released === undefined) throw error;
+          return released.then(() => Promise.reject(error));
+        },
+      );
+    }
     return pending.then(
       (value) => {
-        const result = mode.rows ? ((value as QueryResult).rows as T) : value;
-        const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+        let result: T;
+        let released: Promise<void> | undefined;
+        try {
+          result = mode.rows ? ((value as QueryResult).rows as T) : value;
+          released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+        } catch (err) {
+          if (onrejected === undefined) throw err;
+          return onrejected(err) as T;
+        }
         if (released === undefined) return onfulfilled === undefined ? result : (onfulfilled(result) as T);
-        return released.then(() => (onfulfilled === undefined ? result : (onfulfilled(result) as T)));
+        return released.then(() => (onfulfilled === undefined ? result : (onfulfilled(result) as T)), onrejected) as Promise<T>;
       },
       (err: unknown) => {
-        const error = this.failed(conn, err, sql, mode);
-        const released = this.settled(conn, ctx, mode, started, sql, bindings, error);
+        let error: unknown;
+        let released: Promise<void> | undefined;
+        try {
+          error = this.failed(conn, err, sql, mode);
+          released = this.settled(conn, ctx, mode, started, sql, bindings, error as SpoolError);
+        } catch (failure) {
+          if (onrejected === undefined) throw failure;
+          return onrejected(failure) as T;
+        }
         if (released === undefined) {
           if (onrejected === undefined) throw error;
           return onrejected(error) as T;
         }
-        return released.then(() => (onrejected === undefined ? Promise.reject(error) : (onrejected(error) as T)));
+        return released.then(() => (onrejected === undefined ? Promise.reject(error) : (onrejected(error) as T)), onrejected) as Promise<T>;
       },
     );
   }
