@@ -70,6 +70,29 @@ eachDatabase('sql`…`.then() callbacks run by the statement', (db) => {
     expect(connections.stats().aliases.default?.errors).toBe(3);
   });
 
+  test("a 'query' listener that throws fails the statement (awaited or not) and the scope still ends, its connection back", async () => {
+    configureFor(db, { maxAge: null }, {}, { drainMs: 200 });
+    const boom = new Error('listener failed');
+    const listener = (): void => {
+      throw boom;
+    };
+    connections.on('query', listener);
+    try {
+      const outcome = await Promise.race([
+        scope(async () => {
+          await expect(sql`SELECT 1 AS one`).rejects.toBe(boom);
+          await expect(connections.query('default', 'SELECT 1 AS one', [])).rejects.toBe(boom);
+          return 'ended';
+        }),
+        new Promise((r) => setTimeout(() => r('hung'), 5000)),
+      ]);
+      expect(outcome).toBe('ended');
+    } finally {
+      connections.off('query', listener);
+    }
+    expect(connections.stats().aliases.default?.leased).toBe(0);
+  });
+
   test('a statement that waits for a connection (max: 1, held by another scope) runs the callbacks too', async () => {
     configureFor(db, { maxAge: null, max: 1 });
     let release!: () => void;

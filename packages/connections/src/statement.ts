@@ -190,6 +190,9 @@ export class StatementBoundary {
       conn.pool.counters.queries += 1;
     }
     if (started !== 0) {
+      // The event is built before the gate is given back and emitted after: a listener that
+      // throws fails this statement (as before) but no longer keeps the gate, which left the
+      // scope's end waiting for it for ever.
       const event: QueryEvent = {
         alias: conn.alias,
         sql,
@@ -202,7 +205,9 @@ export class StatementBoundary {
         transactionControl: mode.control,
         error,
       };
+      const released = mode.release ? release(conn, ctx as Context) : undefined;
       this.events.emit('query', event);
+      return released;
     }
     return mode.release ? release(conn, ctx as Context) : undefined;
   }
