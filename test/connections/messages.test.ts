@@ -637,6 +637,14 @@ describe('pooler messages', () => {
     // Statements without session state are fine there, and the pooler settles pin and prepareThreshold.
     configure({ databases: { default: { ...pgConfig, pooler: 'transaction', initSql: ['SELECT 1'] } } });
     expect(connections.settingsFor('default')).toMatchObject({ pooler: 'transaction', pin: 'transaction', prepareThreshold: null });
+    // pin 'transaction' alone: no named statements on PostgreSQL (a pooler may sit there
+    // undeclared), prepared statements on MariaDB/MySQL (mysql2's are the connection's own).
+    configure({ databases: { default: { ...pgConfig, pin: 'transaction' } } });
+    expect(connections.settingsFor('default')).toMatchObject({ pooler: null, pin: 'transaction', prepareThreshold: null });
+    configure({ databases: { default: { client: 'mysql2', connection: 'mysql://nobody@127.0.0.1/none', pin: 'transaction' } } });
+    expect(connections.settingsFor('default')).toMatchObject({ pin: 'transaction', prepareThreshold: 5 });
+    configure({ databases: { default: { ...pgConfig } } });
+    expect(connections.settingsFor('default')).toMatchObject({ pin: 'scope', prepareThreshold: 5 });
   });
 
   const postgres = DATABASES.find((d) => d.name === 'postgres');

@@ -36,17 +36,29 @@ for (const db of DATABASES.filter((d) => d.name === 'mysql'))
       });
     });
 
-    test("prepareThreshold: null and pin: 'transaction' never prepare; lists and bigints stay on the text protocol", async () => {
-      for (const extra of [{ prepareThreshold: null }, { pin: 'transaction' as const }]) {
-        configureFor(db, { maxAge: null, ...extra });
-        await scope(async () => {
-          const before = await counters();
-          for (let i = 0; i < 8; i++) await connections.query('default', 'SELECT ? AS n', [i]);
-          const after = await counters();
-          expect(after.prepare - before.prepare).toBe(0);
-        });
-        await shutdown();
-      }
+    test("prepareThreshold: null never prepares, pin: 'transaction' does (no pooler on MariaDB); lists and bigints stay on the text protocol", async () => {
+      configureFor(db, { maxAge: null, prepareThreshold: null });
+      await scope(async () => {
+        const before = await counters();
+        for (let i = 0; i < 8; i++) await connections.query('default', 'SELECT ? AS n', [i]);
+        const after = await counters();
+        expect(after.prepare - before.prepare).toBe(0);
+      });
+      await shutdown();
+      // pin 'transaction': each statement leases a connection; prepared statements are that
+      // connection's own, so the default threshold (5) applies as with pin 'scope'.
+      configureFor(db, { maxAge: null, pin: 'transaction', max: 1 });
+      await scope(async () => {
+        const before = await counters();
+        for (let i = 0; i < 8; i++) {
+          const { rows } = await connections.query('default', 'SELECT ? + 1 AS n', [i]);
+          expect(Number((rows[0] as { n: number }).n)).toBe(i + 1);
+        }
+        const after = await counters();
+        expect(after.prepare - before.prepare).toBe(1);
+        expect(after.execute - before.execute).toBe(4);
+      });
+      await shutdown();
       configureFor(db, { maxAge: null, prepareThreshold: 1 });
       await scope(async () => {
         const before = await counters();

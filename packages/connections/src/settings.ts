@@ -83,8 +83,8 @@ export interface DatabaseSettings {
   /**
    * PostgreSQL and MariaDB: run a statement text as a server-side prepared statement once it has
    * run this many times on a connection, as psycopg 3 does (MariaDB: through mysql2's `execute()`);
-   * `null` never (e.g. behind PgBouncer in transaction mode). Default 5 with `pin: 'scope'`, null
-   * with `pin: 'transaction'`.
+   * `null` never (e.g. behind PgBouncer in transaction mode). Default 5, except null behind a
+   * `pooler` and with `pin: 'transaction'` on PostgreSQL.
    */
   prepareThreshold?: number | null;
   /**
@@ -392,7 +392,9 @@ function resolveDatabase(alias: string, value: unknown, inWorker: boolean): Reso
     pin: pin as PinMode,
     initSql: initSql as string[],
     prepareThreshold: num(value, 'prepareThreshold', path, {
-      def: pin === 'transaction' || pooler !== null ? null : 5,
+      // pin 'transaction' on PostgreSQL usually means a pooler not declared as one: no named
+      // statements there. mysql2's prepared statements belong to the connection that runs them.
+      def: (pin === 'transaction' && driver === 'pg') || pooler !== null ? null : 5,
       nullable: true,
       integer: true,
       min: 1,
