@@ -28,6 +28,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
+import { knexListHandler, spoolListHandler } from './list-endpoint.mjs';
 
 const file = fileURLToPath(import.meta.url);
 const args = cliArgs();
@@ -144,38 +145,12 @@ async function serve(variant, db, from) {
     app.set('etag', false);
     if (variant === 'list-knex') {
       const knex = require('knex')({ client, connection, pool: { min: 0, max: MAX } });
-      app.get('/', async (req, res, next) => {
-        try {
-          res.json(
-            await knex(LIST_TABLE)
-              .select('id', 'title', 'pages')
-              .where('pages', '>', Number(req.query.min ?? 0))
-              .orderBy('id')
-              .limit(20),
-          );
-        } catch (err) {
-          next(err);
-        }
-      });
+      app.get('/', knexListHandler(knex, LIST_TABLE));
     } else {
       spool();
-      const { Model, CharField, IntegerField } = require('@spool/orm');
       const { spoolMiddleware, spoolErrors } = require('@spool/web');
-      class Book extends Model.define({ title: new CharField({ maxLength: 200 }), pages: new IntegerField() }, { dbTable: LIST_TABLE }) {}
       app.use(spoolMiddleware());
-      app.get('/', async (req, res, next) => {
-        try {
-          res.json(
-            await Book.objects
-              .filter({ pages__gt: Number(req.query.min ?? 0) })
-              .orderBy('id')
-              .slice(0, 20)
-              .values('id', 'title', 'pages'),
-          );
-        } catch (err) {
-          next(err);
-        }
-      });
+      app.get('/', spoolListHandler(require, LIST_TABLE));
       app.use(spoolErrors());
     }
     server = http.createServer(app);

@@ -3,6 +3,7 @@
 // Settings come from the environment: WEB_LIB=spool|knex, WEB_DB=postgres|mysql, WEB_MAX_AGE
 // (seconds or 'null'), WEB_PIN=scope|transaction, WEB_ATOMIC=1, WEB_POOL (connections, default 10).
 import { createRequire } from 'node:module';
+import { knexListHandler, spoolListHandler } from './list-endpoint.mjs';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
@@ -21,24 +22,10 @@ if (env.WEB_LIB === 'knex') {
     connection: db === 'postgres' ? connection : env.WEB_MYSQL_URL,
     pool: { min: 0, max: pool },
   });
-  app.get('/books', async (req, res, next) => {
-    try {
-      res.json(
-        await knex('bench_web_book')
-          .select('id', 'title', 'pages')
-          .where('pages', '>', Number(req.query.min ?? 0))
-          .orderBy('id')
-          .limit(20),
-      );
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.get('/books', knexListHandler(knex, 'bench_web_book'));
 } else {
   const { configure } = require('@spool/connections');
-  const { Model, CharField, IntegerField } = require('@spool/orm');
   const { spoolMiddleware, spoolErrors } = require('@spool/web');
-  class Book extends Model.define({ title: new CharField({ maxLength: 200 }), pages: new IntegerField() }, { dbTable: 'bench_web_book' }) {}
   configure({
     databases: {
       default: {
@@ -51,19 +38,7 @@ if (env.WEB_LIB === 'knex') {
     },
   });
   app.use(spoolMiddleware({ atomicRequests: env.WEB_ATOMIC === '1' }));
-  app.get('/books', async (req, res, next) => {
-    try {
-      res.json(
-        await Book.objects
-          .filter({ pages__gt: Number(req.query.min ?? 0) })
-          .orderBy('id')
-          .slice(0, 20)
-          .values('id', 'title', 'pages'),
-      );
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.get('/books', spoolListHandler(require, 'bench_web_book'));
   app.use(spoolErrors());
 }
 
