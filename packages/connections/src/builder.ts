@@ -41,7 +41,10 @@ export function loadKnex(): KnexFactory {
     let mod: KnexModule | undefined;
     try {
       const built = require('./knex-bundle.json') as { version: string };
-      if (built.version === (require('knex/package.json') as { version: string }).version) mod = require('./knex-bundle.js') as KnexModule;
+      if (built.version === (require('knex/package.json') as { version: string }).version) {
+        // Through its V8 code cache when it applies (scripts/cached-require.cjs).
+        mod = (require('./cached-require.js') as (file: string) => unknown)('knex-bundle.js') as KnexModule;
+      }
     } catch {
       // Not running from the bundle (dist/bundle/): plain knex below.
     }
