@@ -182,6 +182,49 @@ eachDatabase('relations', { pgbouncer: true }, (db) => {
       await expect(Author.objects.prefetchRelated('nope' as never).fetchAll()).rejects.toThrow(/Cannot find 'nope' on Author object/);
     }));
 
+  test('each loaded instance has its own state: several prefetched lists and relations, its alias, refresh clears its lists', () =>
+    inTx(async () => {
+      const { authors } = await seedLibrary();
+      type Edited = { edited: { items: Book[] } };
+      // Two prefetched lists (books and the undeclared 'edited') and a reverse one-to-one per author.
+      const list = await assertNumQueries(4, () => Author.objects.prefetchRelated('books', 'edited' as never, 'profile').fetchAll());
+      const ann = list.find((a) => a.id === authors.ann.id)!;
+      const bob = list.find((a) => a.id === authors.bob.id)!;
+      const dan = list.find((a) => a.id === authors.dan.id)!;
+      await assertNumQueries(0, async () => {
+        expect(titles(ann.books.items)).toEqual(['Alpha', 'Beta']);
+        expect(titles((ann as unknown as Edited).edited.items)).toEqual(["Zeta's"]);
+        expect(titles(bob.books.items)).toEqual(['Gamma 100%', 'delta_under']);
+        expect(titles((bob as unknown as Edited).edited.items)).toEqual(['Beta']);
+        expect(dan.books.items).toEqual([]);
+        expect([ann.profile, bob.profile]).toEqual([null, null]);
+        expect(['books', 'edited', 'profile', 'publisher'].map((n) => ann.$isLoaded(n))).toEqual([true, true, true, false]);
+        // Each related row knows its own parent through the key it was found by.
+        expect(ann.books.items.every((b) => b.author === ann)).toBe(true);
+        expect((ann as unknown as Edited).edited.items[0]!.editor).toBe(ann);
+        expect((bob as unknown as Edited).edited.items[0]!.editor).toBe(bob);
+        expect(ann.books.items.find((b) => b.title === 'Beta')!.$isLoaded('editor')).toBe(false);
+      });
+      expect([ann.$state, ann.books.items[0]!.$state]).toEqual([
+        { adding: false, db: 'default' },
+        { adding: false, db: 'default' },
+      ]);
+      // Refreshing one author drops its prefetched lists, not another's.
+      await ann.$refreshFromDb();
+      expect(() => ann.books.items).toThrow(RelatedNotLoadedError);
+      expect(() => (ann as unknown as Edited).edited.items).toThrow(RelatedNotLoadedError);
+      expect(titles(bob.books.items)).toEqual(['Gamma 100%', 'delta_under']);
+      // An instance from a plain query: its state is made on first use; two relations assigned.
+      const [beta] = await Book.objects.filter({ title: 'Beta' });
+      expect([beta!.$isLoaded('author'), beta!.$isLoaded('editor')]).toEqual([false, false]);
+      beta!.author = bob;
+      beta!.editor = ann;
+      expect([beta!.author, beta!.editor, beta!.authorId, beta!.editorId]).toEqual([bob, ann, bob.id, ann.id]);
+      expect(beta!.$state).toEqual({ adding: false, db: 'default' });
+      const [other] = await Book.objects.filter({ title: 'Beta' });
+      expect(other!.$isLoaded('author')).toBe(false);
+    }));
+
   test('N+1 without prefetch is visible: reading a reverse relation needs a query per instance', () =>
     inTx(async () => {
       await seedLibrary();

@@ -6,19 +6,14 @@
  * `bulk_create`. Internal to the package (not exported from its index).
  */
 import { atomic, connections } from '@spool/connections';
-import { STATE } from '../brand';
 import { serverOperationsFor } from '../backends/operations-for';
 import { FieldError } from '../errors';
 import { compileInsert } from '../query/compiler';
 import { instanceMeta, isModelInstance } from '../query/query';
 import type { AnyInstance } from '../types';
 import type { ModelMeta } from './model-meta';
-import type { ModelState } from './model-state';
+import { stateOf } from './model-state';
 import { bindValues, dbValue, generatedKey, INSERT_RETURNING, INSERT_SAFE_INTEGERS, prepareRelated, valuesForWrite } from './row-values';
-
-function stateOf(obj: AnyInstance): ModelState {
-  return (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
-}
 
 /** `objects.bulkCreate()`. */
 export async function bulkInsert(

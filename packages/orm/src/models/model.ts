@@ -39,7 +39,7 @@ import { ReverseRelation } from '../fields/reverse-relation';
 import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
 import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
-import { FieldsCache, ModelState, FROM_DB } from './model-state';
+import { ModelState, FROM_DB, stateOf as stateOfInstance } from './model-state';
 import { deleteInstance, fullClean, refreshFromDb, saveInstance } from './persistence';
 import { fetchRelated, m2mDescriptor, relatedManager, reverseDescriptor } from './relations';
 
@@ -222,7 +222,7 @@ export abstract class Model {
   /** Is the relation loaded (selectRelated, prefetchRelated, $fetch or assignment)? */
   $isLoaded(name: string): boolean {
     const s = stateOf(this);
-    return (s.fieldsCache?.has(name) ?? false) || (s.prefetched?.has(name) ?? false);
+    return s.hasCached(name) || s.hasPrefetched(name);
   }
 
   /** The row as plain data: column values by attribute (`authorId`), no relations. */
@@ -261,7 +261,7 @@ function metaFor(cls: ModelClassLike): ModelMeta {
 }
 
 function stateOf(obj: object): ModelState {
-  const s = (obj as Record<symbol, ModelState | undefined>)[STATE];
+  const s = stateOfInstance(obj) as ModelState | undefined;
   if (!s) throw new TypeError('Not a model instance.');
   return s;
 }
@@ -328,9 +328,9 @@ function installAccessors(meta: ModelMeta, proto: object): void {
       configurable: true,
       enumerable: false,
       get(this: Record<string | symbol, unknown>) {
-        const state = this[STATE] as ModelState;
+        const state = stateOf(this);
         const id = this[fk.attname];
-        const cached = state.fieldsCache?.get(fk.name);
+        const cached = state.cached(fk.name);
         if (cached !== undefined) {
           if (cached === null) {
             if (id === null || id === undefined) return null;
@@ -343,10 +343,10 @@ function installAccessors(meta: ModelMeta, proto: object): void {
         );
       },
       set(this: Record<string | symbol, unknown>, value: unknown) {
-        const state = this[STATE] as ModelState;
+        const state = stateOf(this);
         if (value === null || value === undefined) {
           this[fk.attname] = null;
-          (state.fieldsCache ??= new FieldsCache()).set(fk.name, null);
+          state.setCached(fk.name, null);
           return;
         }
         if (typeof value !== 'object' || !(value instanceof Model)) {
@@ -363,7 +363,7 @@ function installAccessors(meta: ModelMeta, proto: object): void {
           );
         }
         this[fk.attname] = (value as unknown as Record<string, unknown>)[target.pk.attname] ?? null;
-        (state.fieldsCache ??= new FieldsCache()).set(fk.name, value);
+        state.setCached(fk.name, value);
       },
     });
   }
@@ -384,7 +384,7 @@ function defineManagerAccessor(proto: object, name: string, descriptor: () => un
     configurable: true,
     enumerable: false,
     get(this: Record<string | symbol, unknown>) {
-      const state = this[STATE] as ModelState;
+      const state = stateOf(this);
       const existing = state.managers?.get(name);
       if (existing) return existing;
       const m = relatedManager(this as unknown as AnyInstance, descriptor() as never);
@@ -404,9 +404,9 @@ function defineReverseAccessor(meta: ModelMeta, proto: object, name: string): vo
       const rel = meta.related().byAccessor.get(name);
       if (!rel)
         throw new FieldError(`${meta.name}.${name}: no relation declares this reverse accessor.`, { model: meta.name, field: name });
-      const state = this[STATE] as ModelState;
+      const state = stateOf(this);
       if (rel.kind === 'reverse-o2o') {
-        const cached = state.fieldsCache?.get(name);
+        const cached = state.cached(name);
         if (cached !== undefined) return cached;
         throw new RelatedNotLoadedError(
           `${meta.name}.${name} is not loaded. Use selectRelated/prefetchRelated('${name}') or await obj.$fetch('${name}').`,

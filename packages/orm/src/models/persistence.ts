@@ -4,7 +4,6 @@
  * `bulkCreate` is in bulk-insert.ts. Internal to the package (not exported from its index).
  */
 import { atomic, connections, DatabaseError } from '@spool/connections';
-import { STATE } from '../brand';
 import { FieldError, ValidationError, type ValidationMessage } from '../errors';
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
@@ -19,17 +18,13 @@ import { Query } from '../query/query';
 import { Collector } from '../query/collector';
 import { QuerySet, updateSets } from '../query/query-set';
 import type { ModelMeta } from './model-meta';
-import type { ModelState } from './model-state';
+import { stateOf, type ModelState } from './model-state';
 import { bindValues, dbValue, generatedKey, INSERT_RETURNING, INSERT_SAFE_INTEGERS, prepareRelated, valuesForWrite } from './row-values';
 import type { SaveOptions } from './model';
 
 function metaOf(obj: AnyInstance): ModelMeta {
   return (obj.constructor as unknown as { $meta: ModelMeta }).$meta;
 }
-function stateOf(obj: AnyInstance): ModelState {
-  return (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
-}
-
 /** `obj.$save()`. */
 export async function saveInstance(obj: AnyInstance, options: SaveOptions): Promise<void> {
   const meta = metaOf(obj);
@@ -197,9 +192,9 @@ export async function refreshFromDb(obj: AnyInstance, options: { fields?: readon
   for (const f of fields) {
     const before = state.pendingRefresh?.has(f.attname) ? undefined : rec[f.attname];
     rec[f.attname] = fresh[f.attname];
-    if (f instanceof ForeignObject && before !== fresh[f.attname]) state.fieldsCache?.delete(f.name);
+    if (f instanceof ForeignObject && before !== fresh[f.attname]) state.deleteCached(f.name);
   }
-  if (!options.fields) state.prefetched?.clear();
+  if (!options.fields) state.clearPrefetched();
   state.db = alias;
 }
 

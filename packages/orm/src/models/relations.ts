@@ -6,13 +6,12 @@ import { connections } from '@spool/connections';
 import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
-import { STATE } from '../brand';
 import type { AnyInstance } from '../types';
 import { RelatedManager, type RelationDescriptor } from '../query/related-managers';
 import { QuerySet } from '../query/query-set';
 import { Q } from '../query/q';
 import type { ModelMeta, RelatedObject } from './model-meta';
-import { FieldsCache, type ModelState } from './model-state';
+import { stateOf } from './model-state';
 
 /** The descriptor of a many-to-many, seen from `meta` (forward) or from the target (reverse). */
 export function m2mDescriptor(meta: ModelMeta, field: ManyToManyField<unknown>, forward: boolean): RelationDescriptor {
@@ -62,7 +61,7 @@ export function relatedManager(instance: AnyInstance, d: RelationDescriptor): Re
 /** `$fetch(name)`: load a relation with one query and cache it on the instance. */
 export async function fetchRelated(obj: AnyInstance, name: string): Promise<unknown> {
   const meta = (obj.constructor as unknown as { $meta: ModelMeta }).$meta;
-  const state = (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
+  const state = stateOf(obj as unknown as object);
   const rec = obj as unknown as Record<string, unknown>;
   const db = state.db;
   const declared = meta.field(name);
@@ -75,7 +74,7 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
       const alias = connections.router.dbForRead(fk.relatedMeta.modelClass, { instance: obj, instanceAlias: db });
       value = await new QuerySet(fk.relatedMeta).using(alias).get(Q({ pk: id }) as never);
     }
-    (state.fieldsCache ??= new FieldsCache()).set(name, value);
+    state.setCached(name, value);
     return value;
   }
   const rel = meta.related().byAccessor.get(name);
@@ -83,14 +82,14 @@ export async function fetchRelated(obj: AnyInstance, name: string): Promise<unkn
     const alias = connections.router.dbForRead(rel.model.modelClass, { instance: obj, instanceAlias: db });
     const fk = rel.field as ForeignObject<never>;
     const value = await new QuerySet(rel.model).using(alias).get(Q({ [fk.attname]: rec[fk.targetField.attname] }) as never);
-    (state.fieldsCache ??= new FieldsCache()).set(name, value);
+    state.setCached(name, value);
     return value;
   }
   if (f instanceof ManyToManyField || rel) {
     const manager = rec[name] as RelatedManager<AnyInstance>;
-    state.prefetched?.delete(name);
+    state.deletePrefetched(name);
     const list = await manager.all().fetchAll();
-    (state.prefetched ??= new Map()).set(name, list);
+    state.setPrefetched(name, list);
     return list;
   }
   throw meta.unknownField(name, '$fetch()', [

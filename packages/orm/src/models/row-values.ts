@@ -4,7 +4,6 @@
  * `$save()` (persistence.ts) and `bulkCreate()` (bulk-insert.ts). Internal to the package.
  */
 import { DataError, type QueryOptions } from '@spool/connections';
-import { STATE } from '../brand';
 import type { BaseOperations } from '../backends/base-operations';
 import { FieldError, ValidationError, type ValidationMessage } from '../errors';
 import type { Field } from '../fields/field';
@@ -13,7 +12,7 @@ import { bigintExactFromDb } from '../fields/integer-field';
 import type { Compiled } from '../query/compiler';
 import type { AnyInstance } from '../types';
 import type { ModelMeta } from './model-meta';
-import type { ModelState } from './model-state';
+import { stateOf } from './model-state';
 
 /** Bind values (row-major, columns in order) into a compiled INSERT. */
 export function bindValues(c: Compiled, values: readonly unknown[]): unknown[] {
@@ -72,12 +71,12 @@ export function dbValue(f: Field, v: unknown, ops: BaseOperations): unknown {
 
 /** Before saving: take keys from cached related instances, refuse unsaved ones (Django's `_prepare_related_fields_for_save`). */
 export function prepareRelated(meta: ModelMeta, obj: AnyInstance, operation: string): void {
-  const state = (obj as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
+  const state = stateOf(obj as unknown as object);
   const rec = obj as unknown as Record<string, unknown>;
-  if (!state.fieldsCache) return;
+  if (!state.hasAnyCached()) return;
   for (const f of meta.fields) {
     if (!(f instanceof ForeignObject)) continue;
-    const related = state.fieldsCache.get(f.name);
+    const related = state.cached(f.name);
     if (related === undefined || related === null) continue;
     const target = (f as ForeignObject<never>).relatedMeta;
     const pk = (related as Record<string, unknown>)[target.pk.attname];

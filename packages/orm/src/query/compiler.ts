@@ -15,7 +15,7 @@ import type { Field } from '../fields/field';
 import { dateTimeFromDb } from '../fields/date-time-field';
 import type { BaseOperations } from '../backends/base-operations';
 import type { ModelMeta } from '../models/model-meta';
-import { FieldsCache, ModelState, FROM_DB } from '../models/model-state';
+import { ModelState, FROM_DB } from '../models/model-state';
 import { STATE } from '../brand';
 import {
   ColNode,
@@ -1072,7 +1072,8 @@ function fillerFor(meta: ModelMeta, convs: ReadonlyArray<((v: unknown) => unknow
     if (convs[i] === undefined) lines.push(`o[${key}] = row[offset + ${i}];`);
     else lines.push(`v = row[offset + ${i}]; o[${key}] = v === null || v === undefined ? v : c${i}(v);`);
   });
-  lines.push('o[STATE] = new ModelState(false, db);');
+  // The alias alone: \`stateOf\` makes the state on first use (most loaded instances never need one).
+  lines.push("o[STATE] = typeof db === 'string' ? db : new ModelState(false, db);");
   const names = convs.map((_, i) => `c${i}`);
   const body = `return function fill(o, row, offset, db) { let v; ${lines.join(' ')} };`;
   return new Function('STATE', 'ModelState', ...names, body)(STATE, ModelState, ...convs) as Fill;
@@ -1110,12 +1111,12 @@ function instanceMapper(
           if (row[offset + pkIndex] === null) return null;
           const o = new Cls(FROM_DB);
           fill(o, row, offset, db);
-          const cache = new FieldsCache();
+          const state = new ModelState(false, db);
           for (let c = 0; c < children.length; c++) {
             const ch = children[c] as (typeof children)[number];
-            cache.set(ch.name, ch.map(row, offset + (offsets[c] as number), db));
+            state.setCached(ch.name, ch.map(row, offset + (offsets[c] as number), db));
           }
-          (o[STATE] as ModelState).fieldsCache = cache;
+          o[STATE] = state;
           return o;
         };
   return { map, width };

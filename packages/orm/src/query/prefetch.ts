@@ -15,8 +15,7 @@ import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
-import { FieldsCache, type ModelState } from '../models/model-state';
-import { STATE } from '../brand';
+import { stateOf } from '../models/model-state';
 import type { AnyInstance, PrefetchPath } from '../types';
 import { ColNode } from './nodes';
 import type { QuerySet } from './query-set';
@@ -38,10 +37,6 @@ export class Prefetch<I extends AnyInstance = AnyInstance> {
     if (options.toAttr !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.toAttr))
       throw new TypeError(`Prefetch(): toAttr must be an identifier, got ${JSON.stringify(options.toAttr)}.`);
   }
-}
-
-function stateOf(o: unknown): ModelState {
-  return (o as Record<symbol, ModelState>)[STATE] as ModelState;
 }
 
 function metaOf(o: unknown): ModelMeta {
@@ -89,7 +84,7 @@ async function prefetchOne(
   querySets: typeof QuerySet,
 ): Promise<AnyInstance[]> {
   const meta = metaOf(objs[0]);
-  const db = stateOf(objs[0]).db;
+  const db = stateOf(objs[0] as AnyInstance).db;
   const declared = meta.field(name);
   const f = declared instanceof ReverseRelation ? undefined : declared;
   const rel = f ? undefined : (meta.related().byAccessor.get(name) ?? meta.related().byQuery.get(name));
@@ -114,7 +109,7 @@ async function prefetchOne(
       const v = (o as unknown as Record<string, unknown>)[fk.attname];
       const related = v === null || v === undefined ? null : (byKey.get(keyOf(v)) ?? null);
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = related;
-      else (stateOf(o).fieldsCache ??= new FieldsCache()).set(fk.name, related);
+      else stateOf(o).setCached(fk.name, related);
     }
     return rows;
   }
@@ -142,12 +137,11 @@ async function prefetchOne(
     for (const o of objs) {
       const list = groups.get(key((o as unknown as Record<string, unknown>)[keyAttr])) ?? [];
       for (let i = 0; i < list.length; i++) {
-        const state = stateOf(list[i]);
-        (state.fieldsCache ??= new FieldsCache()).set(fkName, o);
+        stateOf(list[i] as AnyInstance).setCached(fkName, o);
       }
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
-      else if (rel.kind === 'reverse-o2o') (stateOf(o).fieldsCache ??= new FieldsCache()).set(rel.accessorName, list[0] ?? null);
-      else (stateOf(o).prefetched ??= new Map()).set(rel.accessorName, list);
+      else if (rel.kind === 'reverse-o2o') stateOf(o).setCached(rel.accessorName, list[0] ?? null);
+      else stateOf(o).setPrefetched(rel.accessorName, list);
     }
     return rows;
   }
@@ -206,7 +200,7 @@ async function prefetchM2M(
   for (const o of objs) {
     const list = groups.get(keyOf((o as unknown as Record<string, unknown>)[meta.pk.attname])) ?? [];
     if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = list;
-    else (stateOf(o).prefetched ??= new Map()).set(accessor, list);
+    else stateOf(o).setPrefetched(accessor, list);
   }
   return rows;
 }

@@ -20,7 +20,7 @@ import { FieldError, ObjectDoesNotExist, doesNotExistClass, multipleObjectsRetur
 import type { Field } from '../fields/field';
 import { ForeignObject } from '../fields/foreign-key';
 import type { ModelMeta } from '../models/model-meta';
-import { QUERYSET_BRAND, STATE, hasBrand } from '../brand';
+import { QUERYSET_BRAND, hasBrand } from '../brand';
 import type {
   AnyInstance,
   FieldsOf,
@@ -68,7 +68,7 @@ import { writePrep } from './lookups';
 import { Collector } from './collector';
 import { prefetchRelatedObjects, type Prefetch } from './prefetch';
 import { bulkInsert } from '../models/bulk-insert';
-import { FieldsCache, type ModelState } from '../models/model-state';
+import { stateOf } from '../models/model-state';
 
 /** How many rows `get()` fetches to tell "more than one" (Django's MAX_GET_RESULTS + 1). */
 const MAX_GET_RESULTS = 21;
@@ -536,8 +536,7 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
       (res) => {
         const out = map(res.rows as unknown as unknown[][], alias) as R[];
         if (known !== undefined && model) {
-          for (const o of out as unknown as Array<Record<symbol, ModelState>>)
-            ((o[STATE] as ModelState).fieldsCache ??= new FieldsCache()).set(known[0], known[1]);
+          for (const o of out as unknown as object[]) stateOf(o).setCached(known[0], known[1]);
         }
         return withPrefetch ? (out as unknown as T) : then(this, out);
       },

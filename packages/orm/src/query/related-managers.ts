@@ -18,12 +18,11 @@ import { FieldError, RelatedNotLoadedError } from '../errors';
 import type { ForeignObject } from '../fields/foreign-key';
 import type { ManyToManyField } from '../fields/many-to-many-field';
 import type { ModelMeta } from '../models/model-meta';
-import { STATE } from '../brand';
 import type { AnyInstance, FieldsOf, InsertOf, PkOf, Empty } from '../types';
 import { Manager } from './manager';
 import { QuerySet } from './query-set';
 import { isModelInstance, instanceMeta } from './query';
-import type { ModelState } from '../models/model-state';
+import { stateOf, type ModelState } from '../models/model-state';
 
 /** What a related manager works on (built by the ORM: related managers are not constructed by hand). */
 export type RelationDescriptor =
@@ -58,7 +57,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
   }
 
   private get state(): ModelState {
-    return (this.instance as unknown as Record<symbol, ModelState>)[STATE] as ModelState;
+    return stateOf(this.instance as unknown as object);
   }
 
   private get instancePk(): unknown {
@@ -81,7 +80,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
 
   override getQuerySet(): QuerySet<I, I, Empty> {
     const rel = this.rel;
-    const prefetched = this.state.prefetched?.get(rel.accessor);
+    const prefetched = this.state.prefetched(rel.accessor);
     const hints = { instance: this.instance, instanceAlias: this.state.db };
     const base = new QuerySet<I, I, Empty>(rel.model, undefined, { db: undefined, prefetch: [], hints, known: undefined, write: false });
     const filtered = base.filter({ [rel.kind === 'reverse-fk' ? rel.fk.name : rel.queryName]: this.instancePk } as never);
@@ -98,7 +97,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
 
   /** The prefetched (or `$fetch`ed) related instances, without a query; throws when not loaded. */
   get items(): I[] {
-    const list = this.state.prefetched?.get(this.rel.accessor);
+    const list = this.state.prefetched(this.rel.accessor);
     if (!list) {
       const rel = this.rel;
       throw new RelatedNotLoadedError(
@@ -110,7 +109,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
   }
 
   private invalidate(): void {
-    this.state.prefetched?.delete(this.rel.accessor);
+    this.state.deletePrefetched(this.rel.accessor);
   }
 
   private writeAlias(): string {
@@ -162,7 +161,7 @@ export class RelatedManager<I extends AnyInstance> extends Manager<I, Partial<In
             field: rel.accessor,
           });
         const pk = (o as Record<string, unknown>)[rel.model.pk.attname];
-        if (pk === null || pk === undefined || ((o as unknown as Record<symbol, ModelState>)[STATE] as ModelState).adding) {
+        if (pk === null || pk === undefined || stateOf(o as unknown as object).adding) {
           throw new FieldError(`${rel.model.name} instance isn't saved: save it before adding it to ${rel.parent.name}.${rel.accessor}.`, {
             model: rel.model.name,
           });
