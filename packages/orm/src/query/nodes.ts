@@ -785,23 +785,30 @@ export class NodeTransformer {
 }
 
 /**
+ * The walk of `findAggregateOrWindow`: one class for the module, not a class made per call (a class
+ * made on every `update()` with an expression cost a new hidden class and unoptimized code each time).
+ */
+class AggregateOrWindowFinder extends NodeTransformer {
+  found: AggNode | WindowNode | undefined = undefined;
+
+  override transformExpr(x: ExprNode): ExprNode {
+    if (this.found) return x;
+    if (x.kind === 'agg' || x.kind === 'window') {
+      this.found = x;
+      return x;
+    }
+    return super.transformExpr(x);
+  }
+}
+
+/**
  * The first aggregate or window call in an expression (not inside a subquery, which is a query of
  * its own, nor behind an annotation reference), or undefined.
  */
 export function findAggregateOrWindow(n: ExprNode): AggNode | WindowNode | undefined {
-  let found: AggNode | WindowNode | undefined;
-  const finder = new (class extends NodeTransformer {
-    override transformExpr(x: ExprNode): ExprNode {
-      if (found) return x;
-      if (x.kind === 'agg' || x.kind === 'window') {
-        found = x;
-        return x;
-      }
-      return super.transformExpr(x);
-    }
-  })();
+  const finder = new AggregateOrWindowFinder();
   finder.transformExpr(n);
-  return found;
+  return finder.found;
 }
 
 /** Renames table aliases (Django's `change_aliases` / `relabeled_clone` of expressions). */
