@@ -119,23 +119,27 @@ async function prefetchOne(
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
     const keyAttr = fk.targetField.attname;
-    const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[keyAttr]));
+    // Each key read once (a keyed load per row and name): the parents' and the rows'.
+    const parentKeys = valuesOf(objs, keyAttr);
+    const keys = unique(parentKeys);
     const rows = await inBatches(keys, (chunk) =>
       base(rel.model)
         .filter({ [`${fk.attname}__in`]: chunk } as never)
         .fetchAll(),
     );
-    const key = numericKeys(rows, fk.attname) && numericKeys(objs, keyAttr) ? sameKey : keyOf;
+    const rowKeys = valuesOf(rows, fk.attname);
+    const key = numericKeys(rowKeys) && numericKeys(parentKeys) ? sameKey : keyOf;
     const groups = new Map<unknown, AnyInstance[]>();
-    for (const r of rows) {
-      const k = key((r as unknown as Record<string, unknown>)[fk.attname]);
+    for (let i = 0; i < rows.length; i++) {
+      const k = key(rowKeys[i]);
       let g = groups.get(k);
       if (!g) groups.set(k, (g = []));
-      g.push(r);
+      g.push(rows[i] as AnyInstance);
     }
     const fkName = fk.name;
-    for (const o of objs) {
-      const list = groups.get(key((o as unknown as Record<string, unknown>)[keyAttr])) ?? [];
+    for (let j = 0; j < objs.length; j++) {
+      const o = objs[j] as AnyInstance;
+      const list = groups.get(key(parentKeys[j])) ?? [];
       for (let i = 0; i < list.length; i++) {
         stateOf(list[i] as AnyInstance).setCached(fkName, o);
       }
@@ -215,16 +219,42 @@ function sameKey(v: unknown): unknown {
 }
 
 /**
- * Whether every `attname` of `objs` is a number (or null or undefined). When both sides' keys are,
- * a number can be its own key: `String()` tells numbers apart exactly as a `Map` does (0 and -0
- * alike, NaN equal to itself), so the groups are `keyOf`'s, without a string per row.
+ * Whether every value is a number (or null or undefined). When both sides' keys are, a number can
+ * be its own key: `String()` tells numbers apart exactly as a `Map` does (0 and -0 alike, NaN equal
+ * to itself), so the groups are `keyOf`'s, without a string per row.
  */
-function numericKeys(objs: readonly AnyInstance[], attname: string): boolean {
-  for (let i = 0; i < objs.length; i++) {
-    const v = (objs[i] as unknown as Record<string, unknown>)[attname];
+function numericKeys(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (typeof v !== 'number' && v !== null && v !== undefined) return false;
   }
   return true;
+}
+
+/** The `attname` of each of `objs`, in order. */
+function valuesOf(objs: readonly AnyInstance[], attname: string): unknown[] {
+  const get = getterOf(attname);
+  const out = new Array<unknown>(objs.length);
+  for (let i = 0; i < objs.length; i++) out[i] = get(objs[i]);
+  return out;
+}
+
+/**
+ * A function reading one attribute with a named load (`o.author_id`), made once per name: a
+ * load by a name that varies (`o[attname]`) is a generic lookup per row once a second name has
+ * gone through it. Attribute names are identifiers (checked when a model is defined); any other
+ * name is read by key.
+ */
+const getters = new Map<string, (o: unknown) => unknown>();
+function getterOf(attname: string): (o: unknown) => unknown {
+  let get = getters.get(attname);
+  if (get === undefined) {
+    get = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(attname)
+      ? (new Function('o', `return o.${attname};`) as (o: unknown) => unknown)
+      : (o: unknown) => (o as Record<string, unknown>)[attname];
+    getters.set(attname, get);
+  }
+  return get;
 }
 
 function unique(values: unknown[]): unknown[] {
