@@ -3,7 +3,17 @@
 // connection, queue statements behind it, and check what a waiting statement must still do: share
 // the lease with the scope's other statements, run in order, give up after acquireTimeoutMs, be
 // withdrawn when its scope ends, fail at shutdown, and leave nothing leased behind.
-import { connections, OperationalError, openScope, PoolExhaustedError, ScopeEndedError, scope, shutdown, sql } from '@spool/connections';
+import {
+  connections,
+  currentScope,
+  OperationalError,
+  openScope,
+  PoolExhaustedError,
+  ScopeEndedError,
+  scope,
+  shutdown,
+  sql,
+} from '@spool/connections';
 import { configureFor, eachDatabase, eventually, latch, useDatabase } from '../support/helpers';
 
 eachDatabase('statements waiting for their scope’s first connection', (db) => {
@@ -96,6 +106,54 @@ eachDatabase('statements waiting for their scope’s first connection', (db) => 
     expect(await behind).toEqual([{ two: 2 }]);
     expect(connections.stats().aliases.default).toMatchObject({ waiting: 0, leased: 0, open: 1, idle: 1 });
     if (db.hasServer) expect(await counter.waitForCount(1, 5000)).toBe(1);
+  });
+
+  test('the then() callbacks of a waiting sql`…` run in its own scope (not the one that gave the connection back), as then() runs them', async () => {
+    configureFor(db, { max: 1, maxAge: null, acquireTimeoutMs: 30_000 });
+    const held = await holdOnly();
+    const seen = (label: string) => ({ label, scopeId: currentScope()?.id });
+    const runs = [
+      // Fulfilled: the callback sees the rows, in the scope that issued the statement.
+      scope((s) => sql`SELECT 1 AS one`.then((rows) => ({ ...seen('ok'), own: s.id, rows }))),
+      // Rejected by the server: onrejected runs there too, and what it returns fulfils.
+      scope((s) =>
+        sql`SELECT no_such_column FROM no_such_table`.then(undefined, (err: unknown) => ({ ...seen('failed'), own: s.id, err })),
+      ),
+      // A callback that throws rejects the promise then() returned.
+      scope(() =>
+        sql`SELECT 1 AS one`.then(() => {
+          throw new Error('thrown by the callback');
+        }),
+      ).catch((err: unknown) => ({ label: 'threw', err })),
+      // Callbacks that are not functions are ignored: the rows pass through.
+      scope(() => sql`SELECT 2 AS two`.then(null, null)),
+    ];
+    expect(await eventually(() => waiting() === 4)).toBe(true);
+    await held.release();
+    const [ok, failed, threw, passed] = (await Promise.all(runs)) as Array<Record<string, unknown>>;
+    expect(ok).toMatchObject({ label: 'ok', rows: [{ one: 1 }] });
+    expect(ok?.scopeId).toBe(ok?.own);
+    expect(failed).toMatchObject({ label: 'failed' });
+    expect(failed?.scopeId).toBe(failed?.own);
+    expect(failed?.err).toBeInstanceOf(Error);
+    expect(threw).toMatchObject({ label: 'threw' });
+    expect((threw?.err as Error).message).toBe('thrown by the callback');
+    expect(passed).toEqual([{ two: 2 }]);
+    expect(connections.stats().aliases.default).toMatchObject({ waiting: 0, leased: 0 });
+  });
+
+  test('a waiting sql`…` that times out runs its onrejected in its own scope', async () => {
+    configureFor(db, { max: 1, maxAge: null, acquireTimeoutMs: 200 });
+    const held = await holdOnly();
+    const got = await scope((s) =>
+      sql`SELECT 1 AS one`.then(
+        () => 'served',
+        (err: unknown) => ({ err, own: s.id, scopeId: currentScope()?.id }),
+      ),
+    );
+    expect((got as { err: unknown }).err).toBeInstanceOf(PoolExhaustedError);
+    expect((got as { scopeId: number }).scopeId).toBe((got as { own: number }).own);
+    await held.release();
   });
 
   test('shutdown fails waiting statements with OperationalError and leaves 0 connections', async () => {

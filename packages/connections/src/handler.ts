@@ -261,12 +261,25 @@ export class ConnectionHandler extends EventEmitter {
       const got = connectionFor(ctx, pool, true);
       if (got === undefined) {
         // The scope's first connection must wait in the pool's queue: the statement is the queue's
-        // entry (`StatementWaiter`), and its caller's promise the only one.
-        return then(
-          new Promise((resolve, reject) =>
-            ctx.scope.waitWith(pool, new StatementWaiter(pool, ctx, sql, bindings, options, state.statements, mode, resolve, reject)),
+        // entry (`StatementWaiter`), and its caller's promise the only one (`next` runs from the
+        // statement's settle callbacks, as below).
+        return new Promise((resolve, reject) =>
+          ctx.scope.waitWith(
+            pool,
+            new StatementWaiter(
+              pool,
+              ctx,
+              sql,
+              bindings,
+              options,
+              state.statements,
+              mode,
+              next,
+              state.als,
+              resolve as (value: unknown) => void,
+              reject,
+            ),
           ),
-          next,
         );
       }
       let wait: Promise<void> | undefined;

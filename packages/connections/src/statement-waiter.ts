@@ -4,6 +4,12 @@
  * promise its caller holds) and prototype methods the pool calls. No closure, no promise of a
  * connection: in a burst, thousands of these wait, and a waiter's size is the burst's memory.
  * Once granted, it takes the connection's gate and sends the statement from the pool's call.
+ *
+ * Its caller's promise is the only one while it waits, and it settles as the statement's own
+ * would have: with the value (not a promise of it: adopting a promise costs a job, a `then()` and,
+ * with Node 20's promise hooks on, a throwaway promise), and an awaited sql`…`'s `then()`
+ * callbacks (`after`) run from the statement's settle callbacks, in the statement's context, as on
+ * the path that does not wait (`StatementBoundary.run`): no second promise to run them from.
  * Not part of the public API.
  */
 import { LeaseWaiter, type AliasPool } from './alias-pool';
@@ -11,7 +17,8 @@ import type { QueryOptions, QueryResult } from './backends/backend';
 import type { DatabaseConnection } from './connection';
 import type { Context } from './context';
 import type { PendingLease } from './scope';
-import type { StatementBoundary, StatementMode } from './statement';
+import type { Continuation, StatementBoundary, StatementMode } from './statement';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 
 /** The connection promise other statements of the scope wait on (`PendingLease.promise`), made on demand. */
 interface Followers {
@@ -33,7 +40,12 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
     private readonly statements: StatementBoundary,
     /** `STATEMENT`, or `ROWS` for an awaited sql`…`. */
     private readonly mode: StatementMode,
-    private readonly resolve: (result: QueryResult | Promise<QueryResult>) => void,
+    /** The callbacks of the `then()` its caller called (an awaited sql`…`), run as `then()` runs them. */
+    private readonly after: Continuation<QueryResult> | undefined,
+    /** The handler's context storage: the statement is sent, and `after` runs, in `ctx`. */
+    private readonly als: AsyncLocalStorage<Context>,
+    /** The settling functions of its caller's promise. */
+    private readonly resolve: (result: unknown) => void,
     private readonly reject: (err: unknown) => void,
   ) {
     super(ctx.scope, true, pool.leaseSite(), pool.dueFrom(pool.clock()));
@@ -63,12 +75,64 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
       this.followers = undefined;
       followers.reject(err);
     }
-    this.reject(err);
+    const next = this.after;
+    if (next === undefined) this.reject(err);
+    // As then() would: `next` runs in a later microtask, in the statement's context (a rare path:
+    // a timeout, a shutdown, the scope refusing the lease).
+    else this.resolve(this.als.run(this.ctx, rejectedThen, err, next));
   }
 
   private run(conn: DatabaseConnection): void {
     this.ctx.scope.started(this);
-    this.resolve(this.statements.run(conn, this.ctx, this.sql, this.bindings, this.options, this.mode));
+    // In the statement's context (the pool calls from the scope that gave the connection back):
+    // its settle callbacks, and so `after`, run there. The statement's own promise settles with
+    // undefined and never rejects: the continuation settles the caller's.
+    this.als.run(this.ctx, sendWaiting, this, conn);
+  }
+
+  /** @internal Send the statement (`run`), in its context. */
+  send(conn: DatabaseConnection): void {
+    void this.statements.run(conn, this.ctx, this.sql, this.bindings, this.options, this.mode, undefined, this.settling());
+  }
+
+  /**
+   * The continuation the statement runs: settle the caller's promise with the result, or with what
+   * `after`'s callback returns or throws (a callback that is not a function is ignored, as by then()).
+   * Made when the statement is sent, not while it waits.
+   */
+  private settling(): Continuation<QueryResult> {
+    const { resolve, reject, after: next } = this;
+    if (next === undefined) return { onfulfilled: resolve, onrejected: reject };
+    const onfulfilled = typeof next.onfulfilled === 'function' ? next.onfulfilled : undefined;
+    const onrejected = typeof next.onrejected === 'function' ? next.onrejected : undefined;
+    return {
+      onfulfilled:
+        onfulfilled === undefined
+          ? resolve
+          : (value: QueryResult): void => {
+              let out: unknown;
+              try {
+                out = onfulfilled(value);
+              } catch (err) {
+                reject(err);
+                return;
+              }
+              resolve(out);
+            },
+      onrejected:
+        onrejected === undefined
+          ? reject
+          : (reason: unknown): void => {
+              let out: unknown;
+              try {
+                out = onrejected(reason);
+              } catch (err) {
+                reject(err);
+                return;
+              }
+              resolve(out);
+            },
+    };
   }
 
   /** The lease, for another statement of the scope on the same alias. */
@@ -86,4 +150,13 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
     }
     return this.followers.promise;
   }
+}
+
+function sendWaiting(w: StatementWaiter, conn: DatabaseConnection): void {
+  w.send(conn);
+}
+
+/** `Promise.reject(err).then(next's callbacks)`, made in the context it is called in. */
+function rejectedThen(err: Error, next: Continuation<QueryResult>): Promise<unknown> {
+  return Promise.reject(err).then(next.onfulfilled, next.onrejected);
 }
