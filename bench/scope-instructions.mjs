@@ -2,6 +2,13 @@
 // by callgrind (deterministic on a loaded machine). Run a loop of N operations with C callers in one
 // process; the instruction count per op is (count(N2) - count(N1)) / (N2 - N1), so start-up cancels.
 //   variants: raw, raw-als (the raw pool with an AsyncLocalStorage in use), scope, scope-noprep, scope-await, empty
+// --c is the number of concurrent callers (10 by default: one per connection, nobody waits; 100 or
+// 1000: the callers beyond the ten wait in the pool's queue). Before the counted loop, the child
+// warms up at that concurrency (--warm operations, by default 5 per caller and at least 1,000), so
+// that the waiting path is compiled before the N1 and N2 runs diverge: otherwise its JIT work
+// lands in the difference, and varies with the timing of V8's background compiler (without it,
+// PostgreSQL scope: 89k instructions per op at c=10 and 320k at c=100; with it, 60-64k at c=10
+// and at c=1000 alike).
 //   node bench/scope-instructions.mjs --db=postgres,mysql --variants=raw,scope --n1=500 --n2=2500 --c=10 [--from=/checkout]
 //   (child) node bench/scope-instructions.mjs --child --db=postgres --variant=scope --n=500 --c=10
 import { spawnSync } from 'node:child_process';
@@ -69,17 +76,21 @@ async function child() {
     else if (args.variant === 'empty') op = () => scope(() => 1);
     close = () => spool.shutdown();
   }
-  // Warm: open every connection, JIT.
+  // Warm: open every connection, JIT (at the concurrency measured: the waiting path too).
   await Promise.all(Array.from({ length: MAX }, () => op()));
   for (let i = 0; i < 200; i++) await op();
-  let left = n;
-  const worker = async () => {
-    while (left > 0) {
-      left -= 1;
-      await op();
-    }
+  const loop = async (count) => {
+    let left = count;
+    const worker = async () => {
+      while (left > 0) {
+        left -= 1;
+        await op();
+      }
+    };
+    await Promise.all(Array.from({ length: c }, worker));
   };
-  await Promise.all(Array.from({ length: c }, worker));
+  await loop(Number(args.warm ?? Math.max(1000, 5 * c)));
+  await loop(n);
   await close();
 }
 
@@ -98,6 +109,7 @@ function count(db, variant, n, c, from) {
       `--variant=${variant}`,
       `--n=${n}`,
       `--c=${c}`,
+      ...(args.warm !== undefined ? [`--warm=${args.warm}`] : []),
       ...(from ? [`--from=${from}`] : []),
     ],
     { encoding: 'utf8' },
