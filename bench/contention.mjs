@@ -39,6 +39,10 @@ const args = cliArgs();
 const quick = Boolean(args.quick);
 const SECONDS = Number(args.seconds ?? (quick ? 0.5 : 1.5));
 const ROUNDS = Number(args.rounds ?? (quick ? 2 : 4));
+// The direct section's cells are short (1.5 s) and their medians were what moved from run to run
+// (one round of a loaded second could take a cell across its target): six rounds there, even
+// (each case first in as many of them: half, or a third with --baseline). --rounds sets both.
+const DIRECT_ROUNDS = Number(args.rounds ?? (quick ? 2 : 6));
 const CONCURRENCY = String(args.conc ?? '1,10,100,1000,10000')
   .split(',')
   .map(Number);
@@ -194,7 +198,7 @@ async function direct() {
     for (const n of CONCURRENCY) {
       const runs = Object.fromEntries(KEYS.map((k) => [k, []]));
       const ratios = { ops: [], cpu: [], p99: [], baseCpu: [] };
-      for (let r = 0; r < ROUNDS; r++) {
+      for (let r = 0; r < DIRECT_ROUNDS; r++) {
         // Each round starts with the next case (raw spool base, spool base raw, ...).
         const order = KEYS.map((_, j) => KEYS[(r + j) % KEYS.length]);
         const m = {};
@@ -258,7 +262,7 @@ async function direct() {
     }
   }
   table(
-    `Contention: callers each looping SELECT 1 over max ${MAX} connections (${ROUNDS} rounds of ${SECONDS} s, alternating; medians)`,
+    `Contention: callers each looping SELECT 1 over max ${MAX} connections (${DIRECT_ROUNDS} rounds of ${SECONDS} s, alternating; medians)`,
     rows,
     ['db', 'callers', 'case', 'ops/s', 'CPU µs/op', 'p99 ms', 'heap B/waiter', 'ops ÷ raw', 'CPU ÷ raw', 'p99 ÷ raw'],
   );
@@ -544,7 +548,7 @@ if (isMainThread && args.serve) {
   }
   // The machine's load, before and after: figures from a loaded machine are A/B ratios, not absolutes.
   const load = () => loadavg().map((l) => Number(l.toFixed(2)));
-  const results = { seconds: SECONDS, rounds: ROUNDS, load: { start: load() } };
+  const results = { seconds: SECONDS, rounds: ROUNDS, directRounds: DIRECT_ROUNDS, load: { start: load() } };
   console.log(`load average at start: ${results.load.start.join(', ')}`);
   if (SECTIONS.includes('direct')) results.direct = await direct();
   if (SECTIONS.includes('web')) results.web = await web();
