@@ -816,8 +816,11 @@ function captureSite(): { stack?: string } {
   return site;
 }
 
+// Spool's own frames: an install (@spool/...), this repository's built packages, and their sources
+// when a stack is source-mapped (jest maps the bundles' frames to packages/<name>/src/*.ts, so a
+// report's user frames must not depend on whether a stack was mapped).
 const SPOOL_FRAME =
-  /[\\/]@spool[\\/]|[\\/]packages[\\/][a-z]+[\\/]dist[\\/]|node:internal|node:async_hooks|\(<anonymous>\)$|at <anonymous>$/;
+  /[\\/]@spool[\\/]|[\\/]packages[\\/][a-z]+[\\/]dist[\\/]|(?:^|[\\/(\s])packages[\\/](?:connections|orm|web|workers|testing|cli)[\\/]src[\\/][\w./\\-]+\.ts:\d|node:internal|node:async_hooks|\(<anonymous>\)$|at <anonymous>$/;
 
 /** The user's frames of a stack (Spool's own and Node's internals dropped), or undefined. */
 function userFrames(stack: string | undefined): string | undefined {
