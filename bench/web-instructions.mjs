@@ -17,7 +17,7 @@
 //   express-raw  Express + the driver's pool           express   Express + spoolMiddleware()
 //   fastify-raw  Fastify + the driver's pool           fastify   Fastify + spoolPlugin
 //   list-knex    bench/web-server.mjs's list endpoint, plain knex (Express)
-//   list-spool   the same through spoolMiddleware + the ORM, maxAge null
+//   list-spool   the same through spoolMiddleware + the ORM, maxAge null (list-spool-noprep: prepareThreshold null)
 //
 //   node bench/web-instructions.mjs --db=postgres,mysql --variants=raw,withScope --n=2000 --warm=1000
 //        --connections=10 [--from=/other/checkout (its built Spool instead of this one's)] [--repeat=2]
@@ -140,7 +140,7 @@ async function serve(variant, db, from) {
     }
     await app.ready();
     server = app.server;
-  } else if (variant === 'list-knex' || variant === 'list-spool') {
+  } else if (variant === 'list-knex' || variant === 'list-spool' || variant === 'list-spool-noprep') {
     const app = require('express')();
     app.set('etag', false);
     if (variant === 'list-knex') {
