@@ -5,8 +5,8 @@
 // started (performance.now() in the child; Spool's after its scope ended, closing the connection
 // with the default maxAge 0; 'result ms': at the result in hand, inside the scope), wall time from
 // spawn to the result in the parent, and
-// the child's CPU time (user + system) by its first result, which a loaded machine disturbs less.
-// Writes bench/results/cold-start.json.
+// the child's CPU time (user + system) by its first result, which a loaded machine disturbs less;
+// and each library's ratios to knex paired run by run (median of the per-run ratios). Writes bench/results/cold-start.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,8 +66,21 @@ for (const db of benchDatabases()) {
       runs[lib].wall.push(wall);
     }
   }
+  // Beside the medians, each library's ratio to knex paired run by run (the two started within a
+  // second of each other), the median of those ratios: a machine that drifts over the runs moves
+  // both sides of a pair together.
+  const paired = (l, k) => median(runs[l][k].map((v, r) => v / runs.knex[k][r]));
   results[db] = Object.fromEntries(
-    LIBS.map((l) => [l, { ms: median(runs[l].ms), result: median(runs[l].result), cpu: median(runs[l].cpu), wall: median(runs[l].wall) }]),
+    LIBS.map((l) => [
+      l,
+      {
+        ms: median(runs[l].ms),
+        result: median(runs[l].result),
+        cpu: median(runs[l].cpu),
+        wall: median(runs[l].wall),
+        toKnex: { ms: paired(l, 'ms'), result: paired(l, 'result'), cpu: paired(l, 'cpu'), wall: paired(l, 'wall') },
+      },
+    ]),
   );
   await knex.schema.dropTableIfExists('bench_cold');
   await knex.destroy();
@@ -83,10 +96,12 @@ table(
       wall: r[l].wall.toFixed(1),
       'vs knex': (r[l].ms / r.knex.ms).toFixed(2),
       'result ms': r[l].result.toFixed(1),
+      'result vs knex (paired)': r[l].toKnex.result.toFixed(2),
+      'wall vs knex (paired)': r[l].toKnex.wall.toFixed(2),
       'cpu ms': r[l].cpu.toFixed(1),
       'cpu vs knex': (r[l].cpu / r.knex.cpu).toFixed(2),
     })),
   ),
-  ['db', 'library', 'ms', 'wall', 'vs knex', 'result ms', 'cpu ms', 'cpu vs knex'],
+  ['db', 'library', 'ms', 'wall', 'vs knex', 'result ms', 'result vs knex (paired)', 'wall vs knex (paired)', 'cpu ms', 'cpu vs knex'],
 );
 writeResults('cold-start', { runs: RUNS, results });
