@@ -1,6 +1,7 @@
 // Managers and query sets: all, filter, exclude, get, first, last, orderBy, slicing, distinct,
 // values, valuesList, count, exists, laziness and immutability; the SQL of a representative
 // query on each database, then the rows it returns.
+import { inspect } from 'node:util';
 import { connections } from '@spool/connections';
 import { FieldError, Manager, ObjectDoesNotExist, MultipleObjectsReturned, SpoolError } from '@spool/orm';
 import { compilerStats } from '@spool/orm/internal';
@@ -246,6 +247,24 @@ eachDatabase('query sets', { pgbouncer: true }, (db) => {
       expect(a.sql).toBe(b.sql);
       expect(a.bindings).not.toEqual(b.bindings);
       expect(connections.backend('default').vendor).toBeDefined();
+    }));
+  test('util.inspect shows the class and its fields, never the state symbol, loaded or new, touched or not', () =>
+    inTx(async () => {
+      await seedLibrary();
+      const loaded = await Author.objects.get({ name: 'Ann Archer' });
+      const shown = inspect(loaded, { breakLength: Infinity });
+      expect(shown).toMatch(/^Author \{ id: \d+, name: 'Ann Archer', email: 'ann@example.com', age: 34, publisherId: \d+ \}$/);
+      expect(shown).not.toContain('Symbol');
+      // Touched (its state made by a relation read), then saved: the same shape.
+      await loaded.$fetch('publisher');
+      loaded.age = 35;
+      await loaded.$save();
+      expect(inspect(loaded, { breakLength: Infinity })).toBe(shown.replace('age: 34', 'age: 35'));
+      const fresh = new Author({ name: 'New' });
+      expect(inspect(fresh, { breakLength: Infinity })).toBe("Author { id: null, name: 'New', email: null, age: null, publisherId: null }");
+      // Nested past the depth limit: the class name only, as util.inspect prints any object there.
+      expect(inspect({ a: { b: { c: fresh } } }, { depth: 2, breakLength: Infinity })).toBe('{ a: { b: { c: [Author] } } }');
+      expect(inspect({ a: { b: { c: fresh } } }, { depth: 3, breakLength: Infinity })).toContain("c: Author { id: null, name: 'New'");
     }));
 });
 

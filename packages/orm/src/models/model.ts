@@ -130,6 +130,26 @@ export abstract class Model {
 
   // ---- instance API -----------------------------------------------------------------------------
 
+  /**
+   * `console.log(book)` / `util.inspect`: the class name and the instance's own fields (what
+   * `JSON.stringify` shows), not Spool's bookkeeping under its state symbol (an alias string or a
+   * `ModelState`, which differ only in whether the instance was touched). Costs nothing until
+   * something inspects an instance.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    depth: number,
+    options: { depth?: number | null } & Record<string, unknown>,
+    inspect: (value: unknown, options: Record<string, unknown>) => string,
+  ): string {
+    const name = this.constructor.name || 'Model';
+    if (depth < 0) return `[${name}]`;
+    // An object of a throwaway class of the same name, so that inspect prints `Book { … }`.
+    const Shown = { [name]: class {} }[name] as new () => Record<string, unknown>;
+    const shown = new Shown();
+    for (const key of Object.keys(this)) shown[key] = (this as unknown as Record<string, unknown>)[key];
+    return inspect(shown, { ...options, depth: options.depth == null ? options.depth : depth });
+  }
+
   /** The primary key's value. */
   get $pk(): unknown {
     const meta = metaFor(this.constructor as ModelClassLike);
