@@ -225,6 +225,44 @@ eachDatabase('relations', { pgbouncer: true }, (db) => {
       expect(other!.$isLoaded('author')).toBe(false);
     }));
 
+  test('prefetched rows share their back-reference until one is changed: each keeps its own state', () =>
+    inTx(async () => {
+      const { authors } = await seedLibrary();
+      const list = await assertNumQueries(2, () => Author.objects.prefetchRelated('books').fetchAll());
+      const ann = list.find((a) => a.id === authors.ann.id)!;
+      const bob = list.find((a) => a.id === authors.bob.id)!;
+      const [alpha, beta] = [...ann.books.items].sort((x, y) => x.title.localeCompare(y.title)) as [Book, Book];
+      expect(titles([alpha, beta])).toEqual(['Alpha', 'Beta']);
+      await assertNumQueries(0, async () => {
+        // Read (many times, and before any other use of the row's state): the parent, no query.
+        for (let i = 0; i < 3; i++) expect(alpha.author === ann && beta.author === ann).toBe(true);
+        expect([alpha.$isLoaded('author'), alpha.$isLoaded('editor'), beta.$isLoaded('editor')]).toEqual([true, false, false]);
+        expect(() => beta.editor).toThrow(RelatedNotLoadedError);
+        // Changing one row's relations leaves its siblings' alone.
+        alpha.author = bob;
+        beta.editor = bob;
+        expect([alpha.author === bob, alpha.authorId, beta.author === ann, beta.authorId]).toEqual([true, bob.id, true, ann.id]);
+        expect([alpha.$isLoaded('editor'), beta.editor === bob]).toEqual([false, true]);
+        alpha.author = ann;
+        // A key changed under the loaded instance: that instance is no longer the answer.
+        beta.authorId = bob.id;
+        expect(() => beta.author).toThrow(RelatedNotLoadedError);
+        expect(alpha.author).toBe(ann);
+      });
+      expect([alpha.$state, bob.books.items[0]!.$state]).toEqual([
+        { adding: false, db: 'default' },
+        { adding: false, db: 'default' },
+      ]);
+      expect(bob.books.items.every((b) => b.author === bob)).toBe(true);
+      // A row saved and refreshed still answers from its own state.
+      await bob.books.items[0]!.$save();
+      expect(bob.books.items[0]!.author).toBe(bob);
+      // The same relation prefetched again along a path: the rows' cached parents are replaced, once each.
+      const again = await assertNumQueries(3, () => Author.objects.prefetchRelated('books', 'books__author').fetchAll());
+      const cat = again.find((a) => a.id === authors.cat.id)!;
+      expect(cat.books.items.map((b) => b.author.name)).toEqual(['cat carter', 'cat carter']);
+    }));
+
   test('N+1 without prefetch is visible: reading a reverse relation needs a query per instance', () =>
     inTx(async () => {
       await seedLibrary();

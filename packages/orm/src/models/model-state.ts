@@ -157,9 +157,27 @@ export class ModelState {
 }
 
 /**
- * The state of a model instance, made from the alias on first use for an instance loaded from
- * the database (the hydrator stores the alias alone). Undefined for what is not an instance.
- * Every read and write of the state goes through here (never `obj[STATE]` directly).
+ * What a loaded instance holds under the symbol when all its state is its alias and one loaded
+ * related instance: the back-reference `prefetchRelated` gives each related row (a book's
+ * `author`, Django's semantics: `book.author` answers without a query). One is shared by every
+ * row of the same parent and alias (20 for a `prefetchRelated('books')` of 20 authors and 200
+ * books, where a `ModelState` per book was 200, about 8 KB of the 110 allocated per run); never
+ * changed once made, so that sharing it is safe (`stateOf` makes a row's own `ModelState` from
+ * it on first write or other use).
+ */
+export class SharedRelation {
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly value: unknown,
+  ) {}
+}
+
+/**
+ * The state of a model instance, made from the alias (or the alias and its shared relation) on
+ * first use for an instance loaded from the database (the hydrator stores the alias alone).
+ * Undefined for what is not an instance. Every read and write of the state goes through here or
+ * `cachedRelation` (never `obj[STATE]` directly).
  */
 export function stateOf(obj: object): ModelState {
   const s = (obj as Record<symbol, unknown>)[STATE];
@@ -168,7 +186,43 @@ export function stateOf(obj: object): ModelState {
     (obj as Record<symbol, unknown>)[STATE] = state;
     return state;
   }
+  if (s instanceof SharedRelation) {
+    const state = new ModelState(false, s.db);
+    state.setCached(s.name, s.value);
+    (obj as Record<symbol, unknown>)[STATE] = state;
+    return state;
+  }
   return s as ModelState;
+}
+
+/**
+ * The loaded related instance (or null) of `name` on `obj`, undefined when not loaded, as
+ * `stateOf(obj).cached(name)` answers, without making a state for an instance that has none
+ * (reading `book.author` after a prefetch allocates nothing). Throws for what is not an instance.
+ */
+export function cachedRelation(obj: object, name: string): unknown {
+  const s = (obj as Record<symbol, unknown>)[STATE];
+  if (typeof s === 'string') return undefined;
+  if (s === undefined) throw new TypeError('Not a model instance.');
+  if (s instanceof SharedRelation) return s.name === name ? s.value : undefined;
+  return (s as ModelState).cached(name);
+}
+
+/**
+ * Give each of `rows` the loaded related instance `value` of `name`, as
+ * `stateOf(row).setCached(name, value)` does: a row holding its alias alone (nothing loaded on it
+ * yet) shares one `SharedRelation` with the others of its alias instead of a `ModelState` of its own.
+ */
+export function setCachedOnAll(rows: readonly object[], name: string, value: unknown): void {
+  let shared: SharedRelation | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Record<symbol, unknown>;
+    const s = row[STATE];
+    if (typeof s === 'string') {
+      if (shared === undefined || shared.db !== s) shared = new SharedRelation(s, name, value);
+      row[STATE] = shared;
+    } else stateOf(row).setCached(name, value);
+  }
 }
 
 /** The sentinel the hydrator passes to the constructor: skip defaults and values. @internal */

@@ -39,7 +39,7 @@ import { ReverseRelation } from '../fields/reverse-relation';
 import type { AnyInstance, FIELDS, FieldMap, InsertOf, ModelFields, PkValue } from '../types';
 import { Manager } from '../query/manager';
 import { ModelMeta, metaOfClass, setReverseInstaller, setThroughFactory, type MetaOptions, type ModelClassLike } from './model-meta';
-import { ModelState, FROM_DB, stateOf as stateOfInstance } from './model-state';
+import { ModelState, FROM_DB, cachedRelation, stateOf as stateOfInstance } from './model-state';
 import { deleteInstance, fullClean, refreshFromDb, saveInstance } from './persistence';
 import { fetchRelated, m2mDescriptor, relatedManager, reverseDescriptor } from './relations';
 
@@ -348,9 +348,9 @@ function installAccessors(meta: ModelMeta, proto: object): void {
       configurable: true,
       enumerable: false,
       get(this: Record<string | symbol, unknown>) {
-        const state = stateOf(this);
         const id = this[fk.attname];
-        const cached = state.cached(fk.name);
+        // Read without making a state (a prefetched row's back-reference stays shared).
+        const cached = cachedRelation(this, fk.name);
         if (cached !== undefined) {
           if (cached === null) {
             if (id === null || id === undefined) return null;

@@ -15,7 +15,7 @@ import { ForeignObject } from '../fields/foreign-key';
 import { ManyToManyField } from '../fields/many-to-many-field';
 import { ReverseRelation } from '../fields/reverse-relation';
 import type { ModelMeta, RelatedObject } from '../models/model-meta';
-import { stateOf } from '../models/model-state';
+import { setCachedOnAll, stateOf } from '../models/model-state';
 import type { AnyInstance, PrefetchPath } from '../types';
 import { ColNode } from './nodes';
 import type { QuerySet } from './query-set';
@@ -140,9 +140,8 @@ async function prefetchOne(
     for (let j = 0; j < objs.length; j++) {
       const o = objs[j] as AnyInstance;
       const list = groups.get(key(parentKeys[j])) ?? [];
-      for (let i = 0; i < list.length; i++) {
-        stateOf(list[i] as AnyInstance).setCached(fkName, o);
-      }
+      // The back-reference (Django's): each row's `author` is its parent, without a query.
+      setCachedOnAll(list as unknown as object[], fkName, o);
       if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
       else if (rel.kind === 'reverse-o2o') stateOf(o).setCached(rel.accessorName, list[0] ?? null);
       else stateOf(o).setPrefetched(rel.accessorName, list);
