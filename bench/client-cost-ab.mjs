@@ -208,9 +208,11 @@ for (const db of CHILD ? [CHILD[2]] : DATABASES) {
         for (let i = 0; i < 300; i++) await ops[j]();
       });
     if (CHILD) {
+      await globalThis.__startHeap?.();
       await builds[0].c.scope(async () => {
         for (let i = 0; i < Number(CHILD[3]); i++) await ops[0]();
       });
+      await globalThis.__stopHeap?.();
       continue;
     }
     const cpu = builds.map(() => []);

@@ -261,6 +261,14 @@ eachDatabase('relations', { pgbouncer: true }, (db) => {
       const again = await assertNumQueries(3, () => Author.objects.prefetchRelated('books', 'books__author').fetchAll());
       const cat = again.find((a) => a.id === authors.cat.id)!;
       expect(cat.books.items.map((b) => b.author.name)).toEqual(['cat carter', 'cat carter']);
+      // Rows of a related manager's query point back to its instance the same way.
+      const fresh = await Author.objects.get({ id: authors.bob.id });
+      const own = await assertNumQueries(1, () => fresh.books.orderBy('title').fetchAll());
+      await assertNumQueries(0, async () => {
+        expect(own.length === 2 && own.every((b) => b.author === fresh)).toBe(true);
+        own[0]!.author = ann;
+        expect([own[0]!.author === ann, own[1]!.author === fresh]).toEqual([true, true]);
+      });
     }));
 
   test('N+1 without prefetch is visible: reading a reverse relation needs a query per instance', () =>

@@ -57,7 +57,8 @@ export async function prefetchRelatedObjects(
   for (const l of lookups) {
     const p = typeof l === 'string' ? new Prefetch(l) : l;
     const names = p.lookup.split('__');
-    let level: AnyInstance[] = [...instances];
+    // Read only (prefetchOne never changes the list it is given): no copy.
+    let level = instances as AnyInstance[];
     let path = '';
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;

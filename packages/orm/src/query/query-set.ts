@@ -68,7 +68,7 @@ import { writePrep } from './lookups';
 import { Collector } from './collector';
 import { prefetchRelatedObjects, type Prefetch } from './prefetch';
 import { bulkInsert } from '../models/bulk-insert';
-import { stateOf } from '../models/model-state';
+import { setCachedOnAll } from '../models/model-state';
 
 /** How many rows `get()` fetches to tell "more than one" (Django's MAX_GET_RESULTS + 1). */
 const MAX_GET_RESULTS = 21;
@@ -536,7 +536,8 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
       (res) => {
         const out = map(res.rows as unknown as unknown[][], alias) as R[];
         if (known !== undefined && model) {
-          for (const o of out as unknown as object[]) stateOf(o).setCached(known[0], known[1]);
+          // One shared back-reference for the rows (see `SharedRelation`), not a state per row.
+          setCachedOnAll(out as unknown as object[], known[0], known[1]);
         }
         return withPrefetch ? (out as unknown as T) : then(this, out);
       },
