@@ -10,6 +10,8 @@
 //                     build (e.g. a copy of packages/*/{package.json,dist} taken before a change,
 //                     the other node_modules entries linked to this checkout's); without it, the
 //                     build is compared with itself (the noise floor)
+//     BENCH_CANDIDATE the same for the candidate (default: this checkout), e.g. a copy, so that
+//                     the checkout can be rebuilt while callgrind runs
 //     BENCH_DATABASES=mysql,postgres   BENCH_OPS=prefetch20,groupedAggregate,getByPk
 //     BENCH_ROUNDS=8   BENCH_RUNS=300 (operations per CPU round; 0: allocation only)   BENCH_ALLOC_RUNS=40
 //     BENCH_PREPARE=5  the candidate's prepareThreshold ('null': never; default: the default),
@@ -69,7 +71,11 @@ function load(label, req, prepareThreshold) {
 
 const here = createRequire(import.meta.url);
 const allBuilds = [
-  load('candidate', here, prepareOf(process.env.BENCH_PREPARE)),
+  load(
+    'candidate',
+    process.env.BENCH_CANDIDATE ? createRequire(join(process.env.BENCH_CANDIDATE, 'x.mjs')) : here,
+    prepareOf(process.env.BENCH_PREPARE),
+  ),
   load(
     'baseline',
     process.env.BENCH_BASELINE ? createRequire(join(process.env.BENCH_BASELINE, 'x.mjs')) : here,
@@ -208,11 +214,9 @@ for (const db of CHILD ? [CHILD[2]] : DATABASES) {
         for (let i = 0; i < 300; i++) await ops[j]();
       });
     if (CHILD) {
-      await globalThis.__startHeap?.();
       await builds[0].c.scope(async () => {
         for (let i = 0; i < Number(CHILD[3]); i++) await ops[0]();
       });
-      await globalThis.__stopHeap?.();
       continue;
     }
     const cpu = builds.map(() => []);
