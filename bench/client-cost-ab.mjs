@@ -121,7 +121,6 @@ if (INSTR) {
 
 let gcs = 0;
 new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({ entryTypes: ['gc'] });
-const tick = () => new Promise((r) => setImmediate(r));
 
 function operations(b, ids) {
   let n = 0;
