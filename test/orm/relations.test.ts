@@ -269,6 +269,22 @@ eachDatabase('relations', { pgbouncer: true }, (db) => {
         own[0]!.author = ann;
         expect([own[0]!.author === ann, own[1]!.author === fresh]).toEqual([true, true]);
       });
+      // What another copy of @spool/orm leaves under the state symbol after its prefetch is
+      // recognised by its brand (as models and fields are), not by this copy's class.
+      class ForeignShared {
+        constructor(
+          readonly db: string,
+          readonly name: string,
+          readonly value: unknown,
+        ) {}
+      }
+      Object.defineProperty(ForeignShared.prototype, Symbol.for('spool.orm.sharedRelation'), { value: true });
+      const [zeta] = await Book.objects.filter({ title: "Zeta's" });
+      (zeta as unknown as Record<symbol, unknown>)[Symbol.for('spool.orm.state')] = new ForeignShared('default', 'author', cat);
+      expect([zeta!.author === cat, zeta!.$isLoaded('author'), zeta!.$isLoaded('editor')]).toEqual([true, true, false]);
+      zeta!.editor = ann;
+      expect([zeta!.author === cat, zeta!.editor === ann]).toEqual([true, true]);
+      expect(zeta!.$state).toEqual({ adding: false, db: 'default' });
     }));
 
   test('N+1 without prefetch is visible: reading a reverse relation needs a query per instance', () =>

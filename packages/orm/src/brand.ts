@@ -10,6 +10,8 @@ export const Q_BRAND = Symbol.for('spool.orm.q');
 export const QUERYSET_BRAND = Symbol.for('spool.orm.queryset');
 export const META = Symbol.for('spool.orm.meta');
 export const STATE = Symbol.for('spool.orm.state');
+/** On a `SharedRelation` (model-state.ts): what another copy of the package may find under `STATE`. */
+export const SHARED_RELATION_BRAND = Symbol.for('spool.orm.sharedRelation');
 
 /** Is `value` branded with `brand` (own or inherited property set to true)? */
 export function hasBrand(value: unknown, brand: symbol): boolean {

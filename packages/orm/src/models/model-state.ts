@@ -1,4 +1,4 @@
-import { STATE } from '../brand';
+import { SHARED_RELATION_BRAND, STATE } from '../brand';
 
 /** What few instances need: more than one loaded relation or prefetched list, managers, pending refreshes. */
 class StateExtras {
@@ -172,6 +172,12 @@ export class SharedRelation {
     readonly value: unknown,
   ) {}
 }
+// A brand, not `instanceof`: an instance loaded by one copy of the package is read by another.
+Object.defineProperty(SharedRelation.prototype, SHARED_RELATION_BRAND, { value: true });
+
+function isShared(s: unknown): s is SharedRelation {
+  return s !== undefined && s !== null && (s as Record<symbol, unknown>)[SHARED_RELATION_BRAND] === true;
+}
 
 /**
  * The state of a model instance, made from the alias (or the alias and its shared relation) on
@@ -186,7 +192,7 @@ export function stateOf(obj: object): ModelState {
     (obj as Record<symbol, unknown>)[STATE] = state;
     return state;
   }
-  if (s instanceof SharedRelation) {
+  if (isShared(s)) {
     const state = new ModelState(false, s.db);
     state.setCached(s.name, s.value);
     (obj as Record<symbol, unknown>)[STATE] = state;
@@ -204,7 +210,7 @@ export function cachedRelation(obj: object, name: string): unknown {
   const s = (obj as Record<symbol, unknown>)[STATE];
   if (typeof s === 'string') return undefined;
   if (s === undefined) throw new TypeError('Not a model instance.');
-  if (s instanceof SharedRelation) return s.name === name ? s.value : undefined;
+  if (isShared(s)) return s.name === name ? s.value : undefined;
   return (s as ModelState).cached(name);
 }
 
