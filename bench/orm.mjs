@@ -7,6 +7,7 @@
 //   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
 //   BENCH_OPS=getByPk,list50 node bench/orm.mjs
 //   BENCH_LIBS=kysely,spool     only these libraries besides raw (an A/B of the changed cases)
+//   BENCH_SPOOL_PREPARE=null    Spool's prepareThreshold on PostgreSQL and MariaDB (an A/B of the policy)
 //   BENCH_BASELINE=/path/to/checkout  Spool built in another checkout (an A/B of two builds)
 //   BENCH_KEEP=1                keep the seeded tables (and reuse them in the next run with it)
 //   BENCH_PROFILE=spool:200     no measuring: run one library's operations 200 times each (for
@@ -150,7 +151,10 @@ async function benchDatabase(db) {
       : db === 'postgres'
         ? { client: 'pg', connection: pgUrl }
         : { client: 'mysql2', connection: mysqlUrl };
-  configure({ databases: { default: { ...settings, maxAge: null } } });
+  // BENCH_SPOOL_PREPARE=null|N: Spool's prepareThreshold (an A/B of the prepare policy; default: Spool's default).
+  const prepare = process.env.BENCH_SPOOL_PREPARE;
+  const prepareSetting = prepare === undefined ? {} : { prepareThreshold: prepare === 'null' ? null : Number(prepare) };
+  configure({ databases: { default: { ...settings, maxAge: null, ...(db === 'sqlite' ? {} : prepareSetting) } } });
   const knex = knexFactory({
     client: settings.client,
     connection: db === 'sqlite' ? { filename: file } : db === 'postgres' ? pgUrl : { uri: mysqlUrl, timezone: 'Z' },
