@@ -27,7 +27,7 @@ export class RootScope extends Scope {
     const ms = conn.pool.settings.idleTimeoutMs;
     if (ms === null) return;
     const timer = setTimeout(() => {
-      const held = this.conns.get(conn.alias);
+      const held = this.heldConnection(conn.alias);
       if (held && inUse(held)) {
         timer.refresh();
         return;

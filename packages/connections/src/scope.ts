@@ -63,8 +63,12 @@ let nextScopeId = 0;
 export class Scope {
   readonly id = ++nextScopeId;
   state: 'active' | 'ending' | 'ended' = 'active';
-  /** Connections leased by this scope (pin: 'scope'); the Map is created by the first lease. */
-  private connMap: Map<string, DatabaseConnection> | undefined = undefined;
+  /**
+   * Connections leased by this scope (pin: 'scope'): the one connection almost every scope holds
+   * as is (it knows its alias), a Map only once a second alias is leased. A Map per scope was the
+   * largest allocation of a scope's own (with the iterators and the new table of its `clear()`).
+   */
+  private held: DatabaseConnection | Map<string, DatabaseConnection> | undefined = undefined;
   /**
    * Leases in flight, so that concurrent first queries share one lease: the first alias's in two
    * fields (a scope waiting for a connection is what a burst's memory is made of), others in
@@ -138,9 +142,45 @@ export class Scope {
     return this.more?.drainExpired === true;
   }
 
-  /** Connections leased by this scope (pin: 'scope'), by alias. */
+  /** Connections leased by this scope (pin: 'scope'), by alias (made on demand: not the hot path). */
   get conns(): ReadonlyMap<string, DatabaseConnection> {
-    return this.connMap ?? NO_CONNS;
+    const held = this.held;
+    if (held === undefined) return NO_CONNS;
+    return held instanceof Map ? held : new Map([[held.alias, held]]);
+  }
+
+  /** The connection this scope holds to `alias`, if any. */
+  heldConnection(alias: string): DatabaseConnection | undefined {
+    const held = this.held;
+    if (held === undefined) return undefined;
+    if (held instanceof Map) return held.get(alias);
+    return held.alias === alias ? held : undefined;
+  }
+
+  /** Hold `conn` (for its alias). */
+  private hold(conn: DatabaseConnection): void {
+    const held = this.held;
+    if (held === undefined || (!(held instanceof Map) && held.alias === conn.alias)) this.held = conn;
+    else if (held instanceof Map) held.set(conn.alias, conn);
+    else
+      this.held = new Map([
+        [held.alias, held],
+        [conn.alias, conn],
+      ]);
+  }
+
+  /** No longer hold the connection of `alias`. */
+  private unhold(alias: string): void {
+    const held = this.held;
+    if (held instanceof Map) held.delete(alias);
+    else if (held !== undefined && held.alias === alias) this.held = undefined;
+  }
+
+  /** The connections held, in the order they were leased (a new array: the caller may release them meanwhile). */
+  private heldList(): DatabaseConnection[] {
+    const held = this.held;
+    if (held === undefined) return [];
+    return held instanceof Map ? [...held.values()] : [held];
   }
 
   /** Aliases the router sent a write of this scope to. */
@@ -223,11 +263,11 @@ export class Scope {
   connection(pool: AliasPool, mayQueue = false): DatabaseConnection | Promise<DatabaseConnection> | undefined {
     const alias = pool.alias;
     this.assertActive(alias);
-    const held = this.connMap?.get(alias);
+    const held = this.heldConnection(alias);
     if (held !== undefined) {
       if (held.broken === undefined || this.kind !== 'root' || held.inAtomicBlock) return held;
       // The root scope never ends, so a broken connection would poison all unscoped work: replace it.
-      this.connMap?.delete(alias);
+      this.unhold(alias);
       void releaseFromScope(this, held);
     }
     const inFlight = this.leaseInFlight(alias);
@@ -293,7 +333,7 @@ export class Scope {
       void pool.release(conn);
       throw this.refused(alias);
     }
-    (this.connMap ??= new Map()).set(alias, conn);
+    this.hold(conn);
     return conn;
   }
 
@@ -321,9 +361,9 @@ export class Scope {
 
   /** Give up the connection of one alias before the scope ends (root scope idle timeout). */
   async releaseOne(alias: string): Promise<void> {
-    const conn = this.connMap?.get(alias);
+    const conn = this.heldConnection(alias);
     if (!conn) return;
-    this.connMap?.delete(alias);
+    this.unhold(alias);
     await releaseFromScope(this, conn);
   }
 
@@ -359,15 +399,26 @@ export class Scope {
     ) {
       return (this.ended = this.finish());
     }
-    const conns = this.connMap;
+    const held = this.held;
     let pending: Array<Promise<void>> | undefined;
-    if (conns !== undefined) {
-      for (const c of conns.values()) if (c.busy) return (this.ended = this.finish());
-      for (const c of conns.values()) {
+    if (held instanceof Map) {
+      for (const c of held.values()) if (c.busy) return (this.ended = this.finish());
+      for (const c of held.values()) {
         const released = releaseFromScopeNow(this, c);
         if (released !== undefined) (pending ??= []).push(released);
       }
-      conns.clear();
+      held.clear();
+    } else if (held !== undefined) {
+      // The usual end: one connection, no iterator.
+      if (held.busy) return (this.ended = this.finish());
+      this.held = undefined;
+      const released = releaseFromScopeNow(this, held);
+      if (released !== undefined) {
+        return (this.ended = released.then(
+          () => this.done(),
+          () => this.done(),
+        ));
+      }
     }
     if (pending === undefined) {
       this.ended = ENDED;
@@ -395,7 +446,7 @@ export class Scope {
    * at once, with the reason; only statements already on the wire finish (`releaseFromScope`).
    */
   private async drain(): Promise<void> {
-    const running = [...this.conns.values()].filter((c) => c.busy && c.current !== undefined);
+    const running = this.heldList().filter((c) => c.busy && c.current !== undefined);
     const waiting = this.waitingStatements().length;
     if (waiting === 0 && running.length === 0) return;
     if (this.reason !== undefined) {
@@ -411,7 +462,9 @@ export class Scope {
       if (this.issued !== undefined) await new Promise<void>((resolve) => (this.extras().onIdle = resolve));
       this.extras().onIdle = undefined;
       // What was issued now holds the gate or has settled; wait for the statements on the wire.
-      for (const conn of this.conns.values()) {
+      // Connections leased while this waits are waited for too (as a Map's live iteration would).
+      for (let i = 0, list = this.heldList(); i < list.length; i++, list = this.heldList()) {
+        const conn = list[i] as DatabaseConnection;
         const wait = conn.enter(null);
         if (wait) await wait;
         conn.leave();
@@ -433,7 +486,7 @@ export class Scope {
     const more = this.extras();
     more.drainExpired = true;
     more.onIdle = undefined;
-    for (const conn of this.conns.values()) conn.rejectWaiters(this, () => this.refused(conn.alias));
+    for (const conn of this.heldList()) conn.rejectWaiters(this, () => this.refused(conn.alias));
     const from = this.leasedFrom;
     const pools = from === undefined ? [] : from instanceof Set ? [...from] : [from];
     for (const pool of [...pools, ...(more.txPools ?? [])]) pool.cancelWaiters(this, () => this.refused(pool.alias));
@@ -453,8 +506,8 @@ export class Scope {
         const leases = this.leasesInFlight();
         if (leases.length > 0) await Promise.allSettled(leases);
       }
-      const conns = [...this.conns.values()];
-      this.connMap?.clear();
+      const conns = this.heldList();
+      this.held = undefined;
       await Promise.all(conns.map((c) => releaseFromScope(this, c)));
       const txPools = this.more?.txPools;
       if (txPools) await Promise.all([...txPools].map((p) => p.txScopeEnded()));

@@ -27,7 +27,7 @@ interface Followers {
   reject(err: Error): void;
 }
 
-export class StatementWaiter extends LeaseWaiter implements PendingLease {
+export class StatementWaiter extends LeaseWaiter implements PendingLease, Continuation<QueryResult> {
   readonly alias: string;
   private followers: Followers | undefined = undefined;
 
@@ -44,9 +44,12 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
     private readonly after: Continuation<QueryResult> | undefined,
     /** The handler's context storage: the statement is sent, and `after` runs, in `ctx`. */
     private readonly als: AsyncLocalStorage<Context>,
-    /** The settling functions of its caller's promise. */
-    private readonly resolve: (result: unknown) => void,
-    private readonly reject: (err: unknown) => void,
+    /**
+     * The settling functions of its caller's promise, named as a `Continuation`'s callbacks: a
+     * statement without `after` is sent with the waiter itself as its continuation (no object).
+     */
+    readonly onfulfilled: (result: unknown) => void,
+    readonly onrejected: (err: unknown) => void,
   ) {
     super(ctx.scope, true, pool.leaseSite(), pool.dueFrom(pool.clock()));
     this.alias = pool.alias;
@@ -76,10 +79,10 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
       followers.reject(err);
     }
     const next = this.after;
-    if (next === undefined) this.reject(err);
+    if (next === undefined) this.onrejected(err);
     // As then() would: `next` runs in a later microtask, in the statement's context (a rare path:
     // a timeout, a shutdown, the scope refusing the lease).
-    else this.resolve(this.als.run(this.ctx, rejectedThen, err, next));
+    else this.onfulfilled(this.als.run(this.ctx, rejectedThen, err, next));
   }
 
   private run(conn: DatabaseConnection): void {
@@ -98,11 +101,11 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease {
   /**
    * The continuation the statement runs: settle the caller's promise with the result, or with what
    * `after`'s callback returns or throws (a callback that is not a function is ignored, as by then()).
-   * Made when the statement is sent, not while it waits.
+   * Made when the statement is sent, not while it waits; without `after`, the waiter itself.
    */
   private settling(): Continuation<QueryResult> {
-    const { resolve, reject, after: next } = this;
-    if (next === undefined) return { onfulfilled: resolve, onrejected: reject };
+    const { onfulfilled: resolve, onrejected: reject, after: next } = this;
+    if (next === undefined) return this;
     const onfulfilled = typeof next.onfulfilled === 'function' ? next.onfulfilled : undefined;
     const onrejected = typeof next.onrejected === 'function' ? next.onrejected : undefined;
     return {
