@@ -262,25 +262,12 @@ export class ConnectionHandler extends EventEmitter {
       if (got === undefined) {
         // The scope's first connection must wait in the pool's queue: the statement is the queue's
         // entry (`StatementWaiter`), and its caller's promise the only one (`next` runs from the
-        // statement's settle callbacks, as below).
-        return new Promise((resolve, reject) =>
-          ctx.scope.waitWith(
-            pool,
-            new StatementWaiter(
-              pool,
-              ctx,
-              sql,
-              bindings,
-              options,
-              state.statements,
-              mode,
-              next,
-              state.als,
-              resolve as (value: unknown) => void,
-              reject,
-            ),
-          ),
-        );
+        // statement's settle callbacks, as below). Queued once that promise exists, outside its
+        // executor: a throw while queuing reaches `next` (catch below), as on every other path.
+        const waiter = new StatementWaiter(pool, ctx, sql, bindings, options, state.statements, mode, next, state.als);
+        const promise = waiter.callerPromise() as Promise<QueryResult>;
+        ctx.scope.waitWith(pool, waiter);
+        return promise;
       }
       let wait: Promise<void> | undefined;
       if (got instanceof DatabaseConnection) {

@@ -44,15 +44,28 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease, Contin
     private readonly after: Continuation<QueryResult> | undefined,
     /** The handler's context storage: the statement is sent, and `after` runs, in `ctx`. */
     private readonly als: AsyncLocalStorage<Context>,
-    /**
-     * The settling functions of its caller's promise, named as a `Continuation`'s callbacks: a
-     * statement without `after` is sent with the waiter itself as its continuation (no object).
-     */
-    readonly onfulfilled: (result: unknown) => void,
-    readonly onrejected: (err: unknown) => void,
   ) {
     super(ctx.scope, true, pool.leaseSite(), pool.dueFrom(pool.clock()));
     this.alias = pool.alias;
+  }
+
+  /**
+   * The settling functions of its caller's promise (`callerPromise`), named as a `Continuation`'s
+   * callbacks: a statement without `after` is sent with the waiter itself as its continuation.
+   */
+  onfulfilled: (result: unknown) => void = settleLater;
+  onrejected: (err: unknown) => void = settleLater;
+
+  /**
+   * The promise its caller holds, once (before the waiter is queued). Its executor is one shared
+   * function, not a closure per waiting statement: it hands the settling functions to the waiter
+   * being made (`capturing`; the executor runs synchronously, inside the constructor).
+   */
+  callerPromise(): Promise<unknown> {
+    capturing = this;
+    const promise = new Promise(captureSettlers);
+    capturing = undefined;
+    return promise;
   }
 
   /** The scope holds `conn` now: take its gate and send the statement. */
@@ -153,6 +166,21 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease, Contin
     }
     return this.followers.promise;
   }
+}
+
+/** The waiter whose caller's promise is being constructed (`callerPromise`). */
+let capturing: StatementWaiter | undefined;
+
+/** The executor of every waiter's caller promise. */
+function captureSettlers(resolve: (result: unknown) => void, reject: (err: unknown) => void): void {
+  const w = capturing as StatementWaiter;
+  w.onfulfilled = resolve;
+  w.onrejected = reject;
+}
+
+/** What a waiter's settling functions are until its caller's promise is made: never called. */
+function settleLater(): void {
+  throw new Error('StatementWaiter settled before callerPromise()');
 }
 
 function sendWaiting(w: StatementWaiter, conn: DatabaseConnection): void {
