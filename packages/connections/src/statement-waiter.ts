@@ -106,49 +106,25 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease, Contin
     this.als.run(this.ctx, sendWaiting, this, conn);
   }
 
-  /** @internal Send the statement (`run`), in its context. */
-  send(conn: DatabaseConnection): void {
-    void this.statements.run(conn, this.ctx, this.sql, this.bindings, this.options, this.mode, undefined, this.settling());
-  }
-
   /**
-   * The continuation the statement runs: settle the caller's promise with the result, or with what
-   * `after`'s callback returns or throws (a callback that is not a function is ignored, as by then()).
-   * Made when the statement is sent, not while it waits; without `after`, the waiter itself.
+   * @internal Send the statement (`run`), in its context. Without `after`, the waiter is the
+   * statement's continuation (its settling functions); with it, the statement runs `after`'s
+   * callbacks and settles the caller's promise with their outcome (`to`), as `then()` would: no
+   * wrapper functions. The statement's own promise settles with undefined and never rejects.
    */
-  private settling(): Continuation<QueryResult> {
-    const { onfulfilled: resolve, onrejected: reject, after: next } = this;
-    if (next === undefined) return this;
-    const onfulfilled = typeof next.onfulfilled === 'function' ? next.onfulfilled : undefined;
-    const onrejected = typeof next.onrejected === 'function' ? next.onrejected : undefined;
-    return {
-      onfulfilled:
-        onfulfilled === undefined
-          ? resolve
-          : (value: QueryResult): void => {
-              let out: unknown;
-              try {
-                out = onfulfilled(value);
-              } catch (err) {
-                reject(err);
-                return;
-              }
-              resolve(out);
-            },
-      onrejected:
-        onrejected === undefined
-          ? reject
-          : (reason: unknown): void => {
-              let out: unknown;
-              try {
-                out = onrejected(reason);
-              } catch (err) {
-                reject(err);
-                return;
-              }
-              resolve(out);
-            },
-    };
+  send(conn: DatabaseConnection): void {
+    const after = this.after;
+    void this.statements.run(
+      conn,
+      this.ctx,
+      this.sql,
+      this.bindings,
+      this.options,
+      this.mode,
+      undefined,
+      after ?? this,
+      after === undefined ? undefined : this,
+    );
   }
 
   /** The lease, for another statement of the scope on the same alias. */

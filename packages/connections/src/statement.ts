@@ -49,6 +49,12 @@ export interface Continuation<T> {
   readonly onrejected: ((reason: unknown) => unknown) | null | undefined;
 }
 
+/** The settling functions of a promise made elsewhere (a waiting statement's caller's). */
+export interface Settle {
+  readonly onfulfilled: (value: unknown) => void;
+  readonly onrejected: (reason: unknown) => void;
+}
+
 export class StatementBoundary {
   /**
    * Remember in the scope the aliases its statements wrote to (read-your-writes routing): set
@@ -73,6 +79,12 @@ export class StatementBoundary {
     mode: StatementMode,
     send?: () => Promise<T>,
     next?: Continuation<T>,
+    /**
+     * With `next`: settle this promise (a waiting statement's caller's) as the promise returned
+     * would settle, from the statement's own callbacks (no wrapper functions per statement). The
+     * promise returned then settles with undefined and never rejects.
+     */
+    to?: Settle,
   ): Promise<T> {
     const backend = conn.backend;
     const started = this.events.listenerCount('query') > 0 ? performance.now() : 0;
@@ -96,7 +108,7 @@ export class StatementBoundary {
             const result = mode.rows ? ((sync as QueryResult).rows as T) : sync;
             const released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
             const done = released === undefined ? Promise.resolve(result) : released.then(() => result);
-            return next === undefined ? done : (done.then(next.onfulfilled, next.onrejected) as Promise<T>);
+            return next === undefined ? done : settleOrReturn(done.then(next.onfulfilled, next.onrejected) as Promise<T>, to);
           }
         }
         pending = backend.query(conn.raw, sql, bindings, options) as Promise<T>;
@@ -107,7 +119,7 @@ export class StatementBoundary {
       const error = refused ? err : this.failed(conn, err, sql, mode);
       const released = this.settled(conn, ctx, mode, refused ? 0 : started, sql, bindings, error);
       const done = released === undefined ? Promise.reject(error) : released.then(() => Promise.reject(error));
-      return next === undefined ? done : (done.then(next.onfulfilled, next.onrejected) as Promise<T>);
+      return next === undefined ? done : settleOrReturn(done.then(next.onfulfilled, next.onrejected) as Promise<T>, to);
     }
     // The callbacks return the value itself when nothing is left to wait for: a promise returned
     // from them would cost two more turns of the microtask queue on every query.
@@ -134,6 +146,47 @@ export class StatementBoundary {
           const released = this.settled(conn, ctx, mode, started, sql, bindings, error);
           if (released === undefined) throw error;
           return released.then(() => Promise.reject(error));
+        },
+      );
+    }
+    if (to !== undefined) {
+      // As below, each outcome going to `to` through `next`'s callbacks (`settleThrough`).
+      return pending.then(
+        (value) => {
+          let result: T;
+          let released: Promise<void> | undefined;
+          try {
+            result = mode.rows ? ((value as QueryResult).rows as T) : value;
+            released = this.settled(conn, ctx, mode, started, sql, bindings, undefined);
+          } catch (err) {
+            settleThrough(to, onrejected, err, false);
+            return undefined as T;
+          }
+          if (released === undefined) settleThrough(to, onfulfilled, result, true);
+          else
+            released.then(
+              () => settleThrough(to, onfulfilled, result, true),
+              (err: unknown) => settleThrough(to, onrejected, err, false),
+            );
+          return undefined as T;
+        },
+        (err: unknown) => {
+          let error: unknown;
+          let released: Promise<void> | undefined;
+          try {
+            error = this.failed(conn, err, sql, mode);
+            released = this.settled(conn, ctx, mode, started, sql, bindings, error as SpoolError);
+          } catch (failure) {
+            settleThrough(to, onrejected, failure, false);
+            return undefined as T;
+          }
+          if (released === undefined) settleThrough(to, onrejected, error, false);
+          else
+            released.then(
+              () => settleThrough(to, onrejected, error, false),
+              (failure: unknown) => settleThrough(to, onrejected, failure, false),
+            );
+          return undefined as T;
         },
       );
     }
@@ -227,6 +280,34 @@ export class StatementBoundary {
     }
     return converted;
   }
+}
+
+/**
+ * Settle `to` with what `callback` (a `then()` callback) returns or throws for `arg`, or with `arg`
+ * itself (fulfilled if `ok`, else rejected) when there is no callback: as the promise returned by
+ * `then()` would settle.
+ */
+function settleThrough(to: Settle, callback: ((arg: never) => unknown) | undefined, arg: unknown, ok: boolean): void {
+  if (callback === undefined) {
+    if (ok) to.onfulfilled(arg);
+    else to.onrejected(arg);
+    return;
+  }
+  let out: unknown;
+  try {
+    out = callback(arg as never);
+  } catch (err) {
+    to.onrejected(err);
+    return;
+  }
+  to.onfulfilled(out);
+}
+
+/** `done`, or (with `to`) `to` settled as `done` settles and a promise of undefined (a rare path: adoption is fine). */
+function settleOrReturn<T>(done: Promise<T>, to: Settle | undefined): Promise<T> {
+  if (to === undefined) return done;
+  to.onfulfilled(done);
+  return Promise.resolve(undefined as T);
 }
 
 /**
