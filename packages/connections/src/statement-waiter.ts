@@ -62,10 +62,7 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease, Contin
    * being made (`capturing`; the executor runs synchronously, inside the constructor).
    */
   callerPromise(): Promise<unknown> {
-    capturing = this;
-    const promise = new Promise(captureSettlers);
-    capturing = undefined;
-    return promise;
+    return promiseSettledBy(this);
   }
 
   /** The scope holds `conn` now: take its gate and send the statement. */
@@ -146,6 +143,14 @@ export class StatementWaiter extends LeaseWaiter implements PendingLease, Contin
 
 /** The waiter whose caller's promise is being constructed (`callerPromise`). */
 let capturing: StatementWaiter | undefined;
+
+/** A new promise whose settling functions `w` holds. */
+function promiseSettledBy(w: StatementWaiter): Promise<unknown> {
+  capturing = w;
+  const promise = new Promise(captureSettlers);
+  capturing = undefined;
+  return promise;
+}
 
 /** The executor of every waiter's caller promise. */
 function captureSettlers(resolve: (result: unknown) => void, reject: (err: unknown) => void): void {
