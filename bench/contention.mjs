@@ -21,6 +21,12 @@
 //                                               the same rounds: an A/B of two builds on a loaded machine)
 //   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
 //
+// Each measured case of the direct section runs in a process of its own (a child: open, warm up at
+// the measured concurrency, measure, close), so that no case runs on code the other one's JIT
+// feedback shaped (pg's and mysql2's modules are shared by the raw pool and Spool's backends, and
+// V8's inline caches there go polymorphic), nor pays for the other one's garbage. --shared runs
+// them all in this process, as before. --warm sets the warm-up at the measured concurrency (s).
+//
 // maxWaiting is set to null: its default (100 × max = 1,000 waiting scopes) would shed most of a
 // 10,000-caller burst at once (by design, see the README, "Budgets"), and the raw pools queue
 // without bound; the bench compares the same work.
@@ -54,6 +60,10 @@ const DATABASES = (args.db ? String(args.db).split(',') : benchDatabases()).filt
 /** Another checkout whose built Spool runs as a third case ('base'), for an A/B of two builds. */
 const BASELINE = typeof args.baseline === 'string' ? args.baseline : undefined;
 const KEYS = BASELINE ? ['raw', 'spool', 'base'] : ['raw', 'spool'];
+/** The direct section's cases each in a child process (see the header); --shared: all in this one. */
+const ISOLATED = !args.shared;
+/** Warm-up of a child case at the measured concurrency, after opening its connections (seconds). */
+const WARM = Number(args.warm ?? (quick ? 0.3 : 1));
 
 const median = (xs) => {
   const v = [...xs].sort((a, b) => a - b);
@@ -187,32 +197,80 @@ async function heapPerWaiter(pool, n) {
   return (after - before) / n;
 }
 
+/** The case `key` of `db`, as the direct section makes it. */
+function makeCase(db, key) {
+  return key === 'raw' ? rawPool(db) : key === 'spool' ? spoolPool(db) : spoolPool(db, BASELINE);
+}
+
+/**
+ * One measured case in a child process of its own: `loop()`'s figures, with the heap per waiter
+ * (the smaller of two passes, as in this process) when `heap` is set.
+ */
+function caseInChild(db, key, n, heap) {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      file,
+      `--child-case=${key}`,
+      `--db=${db}`,
+      `--n=${n}`,
+      `--seconds=${SECONDS}`,
+      `--warm=${WARM}`,
+      ...(heap ? ['--heap'] : []),
+      ...(BASELINE ? [`--baseline=${BASELINE}`] : []),
+    ],
+    { encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const line = String(r.stdout ?? '')
+    .split('\n')
+    .find((l) => l.startsWith('CASE '));
+  if (r.status !== 0 || line === undefined) throw new Error(`contention child ${db} ${key} ${n} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(line.slice('CASE '.length));
+}
+
+/** The child's side of `caseInChild`: open and warm up (at `MAX`, then at the measured concurrency), measure, close. */
+async function childCase() {
+  const db = String(args.db);
+  const n = Number(args.n);
+  const c = makeCase(db, String(args['child-case']));
+  await loop(c.op, MAX, 0.3);
+  await loop(c.op, n, WARM);
+  const m = await loop(c.op, n, SECONDS);
+  if (args.heap && n > MAX) m.heapPerWaiter = Math.min(await heapPerWaiter(c, n), await heapPerWaiter(c, n));
+  await c.close();
+  console.log(`CASE ${JSON.stringify(m)}`);
+}
+
 async function direct() {
   const rows = [];
   const out = {};
   for (const db of DATABASES) {
-    const cases = { raw: rawPool(db), spool: spoolPool(db) };
-    if (BASELINE) cases.base = spoolPool(db, BASELINE);
-    for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3); // open the connections, warm up
+    const cases = ISOLATED ? undefined : Object.fromEntries(KEYS.map((k) => [k, makeCase(db, k)]));
+    // Open the connections, warm up.
+    if (!ISOLATED) for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3);
     out[db] = {};
     for (const n of CONCURRENCY) {
       const runs = Object.fromEntries(KEYS.map((k) => [k, []]));
       const ratios = { ops: [], cpu: [], p99: [], baseCpu: [] };
+      const heap = {};
       for (let r = 0; r < DIRECT_ROUNDS; r++) {
         // Each round starts with the next case (raw spool base, spool base raw, ...).
         const order = KEYS.map((_, j) => KEYS[(r + j) % KEYS.length]);
         const m = {};
-        for (const k of order) m[k] = await loop(cases[k].op, n, SECONDS);
+        // Isolated: the heap per waiter is measured by the first round's children.
+        for (const k of order) m[k] = ISOLATED ? caseInChild(db, k, n, r === 0) : await loop(cases[k].op, n, SECONDS);
+        if (r === 0 && ISOLATED && n > MAX) for (const k of KEYS) heap[k] = m[k].heapPerWaiter;
         for (const k of KEYS) runs[k].push(m[k]);
         ratios.ops.push(m.spool.opsPerSec / m.raw.opsPerSec);
         ratios.cpu.push(m.spool.cpuPerOp / m.raw.cpuPerOp);
         ratios.p99.push(m.spool.p99 / m.raw.p99);
         if (m.base) ratios.baseCpu.push(m.spool.cpuPerOp / m.base.cpuPerOp);
       }
-      const heap = {};
       // Twice, keeping the smaller: the first pass also counts code and feedback the waiting path
       // allocates once (a fixed cost that weighs on the figure at 1,000 waiters).
-      if (n > MAX) for (const k of KEYS) heap[k] = Math.min(await heapPerWaiter(cases[k], n), await heapPerWaiter(cases[k], n));
+      if (n > MAX && !ISOLATED)
+        for (const k of KEYS) heap[k] = Math.min(await heapPerWaiter(cases[k], n), await heapPerWaiter(cases[k], n));
       const summary = {};
       for (const k of KEYS) {
         summary[k] = {
@@ -251,7 +309,7 @@ async function direct() {
           ).join(' | '),
       );
     }
-    for (const c of Object.values(cases)) await c.close();
+    if (!ISOLATED) for (const c of Object.values(cases)) await c.close();
     // Growth of CPU per op from the lowest to each higher concurrency, Spool's against the pool's.
     const base = CONCURRENCY[0] === 1 && CONCURRENCY.length > 1 ? CONCURRENCY[1] : CONCURRENCY[0];
     for (const n of CONCURRENCY) {
@@ -538,7 +596,9 @@ async function workers() {
 
 // ---- main -------------------------------------------------------------------------------------------
 
-if (isMainThread && args.serve) {
+if (isMainThread && args['child-case']) {
+  await childCase();
+} else if (isMainThread && args.serve) {
   await serve(String(args.db), String(args.kind));
 } else if (isMainThread) {
   if (typeof globalThis.gc !== 'function') {
@@ -548,7 +608,7 @@ if (isMainThread && args.serve) {
   }
   // The machine's load, before and after: figures from a loaded machine are A/B ratios, not absolutes.
   const load = () => loadavg().map((l) => Number(l.toFixed(2)));
-  const results = { seconds: SECONDS, rounds: ROUNDS, directRounds: DIRECT_ROUNDS, load: { start: load() } };
+  const results = { seconds: SECONDS, rounds: ROUNDS, directRounds: DIRECT_ROUNDS, directIsolated: ISOLATED, load: { start: load() } };
   console.log(`load average at start: ${results.load.start.join(', ')}`);
   if (SECTIONS.includes('direct')) results.direct = await direct();
   if (SECTIONS.includes('web')) results.web = await web();
