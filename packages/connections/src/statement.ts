@@ -162,12 +162,7 @@ export class StatementBoundary {
             settleThrough(to, onrejected, err, false);
             return undefined as T;
           }
-          if (released === undefined) settleThrough(to, onfulfilled, result, true);
-          else
-            released.then(
-              () => settleThrough(to, onfulfilled, result, true),
-              (err: unknown) => settleThrough(to, onrejected, err, false),
-            );
+          settleAfter(released, to, onfulfilled, result, true, onrejected);
           return undefined as T;
         },
         (err: unknown) => {
@@ -180,12 +175,7 @@ export class StatementBoundary {
             settleThrough(to, onrejected, failure, false);
             return undefined as T;
           }
-          if (released === undefined) settleThrough(to, onrejected, error, false);
-          else
-            released.then(
-              () => settleThrough(to, onrejected, error, false),
-              (failure: unknown) => settleThrough(to, onrejected, failure, false),
-            );
+          settleAfter(released, to, onrejected, error, false, onrejected);
           return undefined as T;
         },
       );
@@ -301,6 +291,26 @@ function settleThrough(to: Settle, callback: ((arg: never) => unknown) | undefin
     return;
   }
   to.onfulfilled(out);
+}
+
+/**
+ * `settleThrough(to, callback, arg, ok)` once the statement's release (`released`, if it has one to
+ * wait for) is done; a failed release goes to `onrejected` instead, as it would through a promise.
+ */
+function settleAfter(
+  released: Promise<void> | undefined,
+  to: Settle,
+  callback: ((arg: never) => unknown) | undefined,
+  arg: unknown,
+  ok: boolean,
+  onrejected: ((reason: never) => unknown) | undefined,
+): void {
+  if (released === undefined) settleThrough(to, callback, arg, ok);
+  else
+    released.then(
+      () => settleThrough(to, callback, arg, ok),
+      (err: unknown) => settleThrough(to, onrejected, err, false),
+    );
 }
 
 /** `done`, or (with `to`) `to` settled as `done` settles and a promise of undefined (a rare path: adoption is fine). */
