@@ -25,14 +25,11 @@
 // runs (a batch during which a GC ran is measured again: give the young generation room with
 // --min-semi-space-size). CPU: process.cpuUsage() over BENCH_RUNS
 // operations, GC included. Prints the median per build and the candidate's difference.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { mysqlUrl, pgUrl } from './lib.mjs';
+import { callgrindInstructions, mysqlUrl, pgUrl } from './lib.mjs';
 
 const INSTR = process.env.BENCH_INSTR === '1';
 // In a counted child: BENCH_CHILD=<candidate|baseline>:<op>:<db>:<runs>.
@@ -88,20 +85,9 @@ if (!CHILD && builds[0].c === builds[1].c && builds[0].prepareThreshold === buil
 
 /** Instructions of `runs` operations of one build in a child under callgrind (start-up included). */
 function instructions(label, op, db, runs) {
-  const dir = mkdtempSync(join(tmpdir(), 'ab-instr-'));
-  const r = spawnSync(
-    'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, process.execPath, fileURLToPath(import.meta.url)],
-    { encoding: 'utf8', env: { ...process.env, BENCH_INSTR: '', BENCH_CHILD: `${label}:${op}:${db}:${runs}` } },
-  );
-  if (r.status !== 0) throw new Error(r.stderr.slice(-2000));
-  let total = 0;
-  for (const f of readdirSync(dir)) {
-    const m = /summary: (\d+)/.exec(readFileSync(join(dir, f), 'utf8'));
-    if (m) total += Number(m[1]);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return total;
+  return callgrindInstructions([process.execPath, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_INSTR: '', BENCH_CHILD: `${label}:${op}:${db}:${runs}` },
+  });
 }
 
 if (INSTR) {

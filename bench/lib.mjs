@@ -1,5 +1,7 @@
 // Shared benchmark helpers: the database list, interleaved rounds, and a results table.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -87,4 +89,27 @@ export function cliArgs() {
         return [k, v ?? true];
       }),
   );
+}
+
+/**
+ * Instructions callgrind counts for `argv` (a program and its arguments) run under it: the sum of
+ * the summaries of every output file (one per process and thread), start-up included.
+ */
+export function callgrindInstructions(argv, options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-callgrind-'));
+  try {
+    const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, ...argv], {
+      encoding: 'utf8',
+      ...options,
+    });
+    if (r.status !== 0) throw new Error(r.stderr.slice(-2000));
+    let total = 0;
+    for (const f of readdirSync(dir)) {
+      const m = /summary: (\d+)/.exec(readFileSync(join(dir, f), 'utf8'));
+      if (m) total += Number(m[1]);
+    }
+    return total;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

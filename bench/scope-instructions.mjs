@@ -11,13 +11,10 @@
 // and at c=1000 alike).
 //   node bench/scope-instructions.mjs --db=postgres,mysql --variants=raw,scope --n1=500 --n2=2500 --c=10 [--from=/checkout]
 //   (child) node bench/scope-instructions.mjs --child --db=postgres --variant=scope --n=500 --c=10
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
+import { callgrindInstructions, cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
 
 const file = fileURLToPath(import.meta.url);
 const args = cliArgs();
@@ -96,33 +93,17 @@ async function child() {
 }
 
 function count(db, variant, n, c, from) {
-  const dir = mkdtempSync(join(tmpdir(), 'scope-instr-'));
-  const out = join(dir, 'cg.out');
-  const r = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}`,
-      process.execPath,
-      file,
-      '--child',
-      `--db=${db}`,
-      `--variant=${variant}`,
-      `--n=${n}`,
-      `--c=${c}`,
-      ...(args.warm !== undefined ? [`--warm=${args.warm}`] : []),
-      ...(from ? [`--from=${from}`] : []),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(r.stderr.slice(-2000));
-  let total = 0;
-  for (const f of readdirSync(dir)) {
-    const m = /summary: (\d+)/.exec(readFileSync(join(dir, f), 'utf8'));
-    if (m) total += Number(m[1]);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return total;
+  return callgrindInstructions([
+    process.execPath,
+    file,
+    '--child',
+    `--db=${db}`,
+    `--variant=${variant}`,
+    `--n=${n}`,
+    `--c=${c}`,
+    ...(args.warm !== undefined ? [`--warm=${args.warm}`] : []),
+    ...(from ? [`--from=${from}`] : []),
+  ]);
 }
 
 if (args.child) await child();
