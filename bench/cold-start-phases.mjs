@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchDatabases, cliArgs, here, mysqlUrl, pgUrl, table } from './lib.mjs';
+import { benchDatabases, cliArgs, here, median, mysqlUrl, pgUrl, table } from './lib.mjs';
 
 const TABLE = 'bench_cold_phases';
 const args = cliArgs();
@@ -62,11 +62,6 @@ async function child() {
   process.stdout.write(`${JSON.stringify(marks)}\n`);
   process.exit(0);
 }
-
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function parent() {
   const runs = Number(args.runs ?? 15);

@@ -12,7 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { benchDatabases, here, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+import { benchDatabases, here, median, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
@@ -31,11 +31,6 @@ function once(lib, db, file) {
     child.on('exit', (code) => (code === 0 ? resolve({ ...JSON.parse(out), wall }) : reject(new Error(`${lib} ${db}: exit ${code}`))));
   });
 }
-
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const results = {};
 for (const db of benchDatabases()) {

@@ -36,7 +36,7 @@ import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { benchDatabases, cliArgs, fmt, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+import { benchDatabases, cliArgs, fmt, median, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const file = fileURLToPath(import.meta.url);
@@ -66,11 +66,6 @@ const ISOLATED = !args.shared;
 /** Warm-up of a child case at the measured concurrency, after opening its connections (seconds). */
 const WARM = Number(args.warm ?? (quick ? 0.3 : 1));
 
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
 const percentile = (xs, p) => {
   if (xs.length === 0) return NaN;
   const v = Float64Array.from(xs).sort();

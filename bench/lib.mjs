@@ -53,7 +53,8 @@ export async function interleave(
   return Object.fromEntries(names.map((k) => [k, median(perRound[k])]));
 }
 
-function median(values) {
+/** The median (the mean of the two middle values for an even count). */
+export function median(values) {
   const v = [...values].sort((a, b) => a - b);
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;

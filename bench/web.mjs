@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { benchDatabases, here, mysqlUrl, pgUrl, table, writeResults, fmt } from './lib.mjs';
+import { benchDatabases, here, median, mysqlUrl, pgUrl, table, writeResults, fmt } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -29,13 +29,6 @@ const CONFIGS = {
   "spool maxAge 0 pin 'transaction'": { WEB_LIB: 'spool', WEB_MAX_AGE: '0', WEB_PIN: 'transaction' },
   'spool maxAge null atomicRequests': { WEB_LIB: 'spool', WEB_MAX_AGE: 'null', WEB_ATOMIC: '1' },
 };
-
-/** The median (the mean of the two middle values for an even count). */
-function median(values) {
-  const v = [...values].sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 function start(env) {
   return new Promise((resolve, reject) => {
