@@ -65,6 +65,8 @@ const KEYS = BASELINE ? ['raw', 'spool', 'base'] : ['raw', 'spool'];
 const ISOLATED = !args.shared;
 /** Warm-up of a child case at the measured concurrency, after opening its connections (seconds). */
 const WARM = Number(args.warm ?? (quick ? 0.3 : 1));
+/** --prepare=null|N: Spool's prepareThreshold (an A/B of the protocol; default: Spool's default). */
+const PREPARE = args.prepare === undefined ? undefined : args.prepare === 'null' ? null : Number(args.prepare);
 
 const percentile = (xs, p) => {
   if (xs.length === 0) return NaN;
@@ -112,7 +114,7 @@ function spoolPool(db, from) {
   const h = new ConnectionHandler();
   const client = db === 'postgres' ? 'pg' : 'mysql2';
   h.configure({
-    databases: { default: { client, connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null, maxWaiting: null } },
+    databases: { default: { client, connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null, maxWaiting: null, ...(PREPARE === undefined ? {} : { prepareThreshold: PREPARE }) } },
   });
   return {
     op: () => h.scope(() => h.sql`SELECT 1 AS one`),
@@ -215,6 +217,7 @@ function caseInChild(db, key, n, heap) {
       `--warm=${WARM}`,
       ...(heap ? ['--heap'] : []),
       ...(BASELINE ? [`--baseline=${BASELINE}`] : []),
+      ...(PREPARE === undefined ? [] : [`--prepare=${PREPARE}`]),
     ],
     { encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 },
   );
