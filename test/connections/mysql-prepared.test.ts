@@ -2,6 +2,7 @@
 // connection runs through mysql2's execute() (binary protocol) from then on; the statements are
 // re-prepared after DDL and after the per-connection cache evicted them, and values read back
 // through execute() are identical to those read through the text protocol.
+import * as dc from 'node:diagnostics_channel';
 import { connections, scope, shutdown, sql } from '@spool/connections';
 import { configureFor, DATABASES, useDatabase } from '../support/helpers';
 
@@ -178,6 +179,41 @@ for (const db of DATABASES.filter((d) => d.name === 'mysql'))
         const [open] = await sql<{ Value: string }>`SHOW SESSION STATUS LIKE 'Prepared_stmt_count'`;
         expect(open).toBeDefined();
       });
+    });
+
+    test("text queries after a connection's first (the Query command Spool builds) read, format and trace as mysql2's query() does", async () => {
+      // From the second text query of a connection Spool gives mysql2 a Query command it built
+      // (query(options) copies its options with two object spreads per statement): the values are
+      // still formatted by mysql2, mysql2's tracing channel still sees each query, and the row
+      // mode, the exact-doubles cast and the date strings still apply.
+      const traced: string[] = [];
+      const onStart = (m: unknown) => traced.push((m as { query: string }).query);
+      dc.subscribe('tracing:mysql2:query:start', onStart);
+      try {
+        configureFor(db, { maxAge: null, prepareThreshold: null });
+        await scope(async () => {
+          for (let i = 0; i < 3; i++) {
+            const { rows } = await connections.query(
+              'default',
+              "SELECT ? AS s, 287 / 3e0 AS d, CAST('2021-03-04 05:06:07.5' AS DATETIME(1)) AS t",
+              [`x'${i}`],
+            );
+            expect(rows).toEqual([{ s: `x'${i}`, d: 287 / 3, t: new Date('2021-03-04T05:06:07.500Z') }]);
+          }
+          const asArrays = await connections.query('default', 'SELECT ? AS a, 2 AS b', [1], { rowMode: 'array' });
+          expect(asArrays.rows).toEqual([[1, 2]]);
+          const asText = await connections.query('default', "SELECT CAST('2021-03-04 05:06:07.123456' AS DATETIME(6)) AS t", [], {
+            temporalAsText: true,
+          });
+          expect(asText.rows).toEqual([{ t: '2021-03-04 05:06:07.123456' }]);
+        });
+      } finally {
+        dc.unsubscribe('tracing:mysql2:query:start', onStart);
+      }
+      expect(traced.filter((q) => q.startsWith('SELECT ') && q.includes('287 / 3e0'))).toEqual(
+        [0, 1, 2].map((i) => `SELECT 'x\\'${i}' AS s, 287 / 3e0 AS d, CAST('2021-03-04 05:06:07.5' AS DATETIME(1)) AS t`),
+      );
+      expect(traced).toContain('SELECT 1 AS a, 2 AS b');
     });
 
     test('values read back through execute() are identical to the text protocol', async () => {
