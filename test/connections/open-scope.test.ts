@@ -3,6 +3,7 @@
 // max: 1 and the handle holding the only connection, the old behaviour (a bare
 // AsyncLocalStorage.run) waited for a second connection and failed with PoolExhaustedError.
 import { connections, openScope, PoolExhaustedError, sql } from '@spool/connections';
+import { attachToScope, scopeAttachment } from '@spool/connections/internal';
 import { configureFor, eachDatabase, useDatabase } from '../support/helpers';
 import { throughPooler } from '../support/pgbouncer';
 
@@ -49,6 +50,33 @@ eachDatabase('openScope().run()', { pgbouncer: true }, (db) => {
       ).toThrow('sync');
     } finally {
       await handle.end();
+    }
+  });
+
+  // @spool/web finds a request's state from code running in the request's scope this way.
+  test('attachToScope: what is attached to a scope is found from code running in it, not from a child scope or outside', async () => {
+    configureFor(db);
+    const handle = openScope();
+    const other = openScope();
+    const state = { request: 1 };
+    try {
+      attachToScope(handle, state);
+      expect(handle.run(() => scopeAttachment(connections.currentScope()))).toBe(state);
+      // After an await in the scope, and on a query's continuation.
+      await handle.run(async () => {
+        await sql`SELECT 1 AS one`;
+        expect(scopeAttachment(connections.currentScope())).toBe(state);
+      });
+      expect(other.run(() => scopeAttachment(connections.currentScope()))).toBeUndefined();
+      await expect(handle.run(() => connections.scope(() => scopeAttachment(connections.currentScope())))).resolves.toBeUndefined();
+      expect(scopeAttachment(connections.currentScope())).toBeUndefined();
+      expect(scopeAttachment(undefined)).toBeUndefined();
+      expect(() => attachToScope({ id: 1 } as never, state)).toThrow(TypeError);
+      attachToScope(handle, undefined);
+      expect(handle.run(() => scopeAttachment(connections.currentScope()))).toBeUndefined();
+    } finally {
+      await handle.end();
+      await other.end();
     }
   });
 });

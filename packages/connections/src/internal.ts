@@ -16,5 +16,6 @@ export type { AliasPool } from './alias-pool';
 export { backendFor } from './backends';
 export type { DatabaseConnection } from './connection';
 export { recordScopeSites, type HandlerState } from './handler-state';
+export { attachToScope, scopeAttachment } from './scopes';
 export { messages } from './messages';
 export { parseJsonExactly } from './backends/json-integers';

@@ -87,6 +87,12 @@ export class Scope {
   private issued: IssuedStatement | IssuedStatement[] | undefined = undefined;
   /** The rest, created on first need (`ScopeExtras`). */
   private more: ScopeExtras | undefined = undefined;
+  /**
+   * What the code that opened the scope attached to it, for code running in it to find
+   * (`@spool/connections/internal`'s `attachToScope`; `@spool/web`: the request's scope). A field
+   * of the scope rather than an entry of a registry by scope id: see `attachToScope`.
+   */
+  attachment: unknown = undefined;
 
   constructor(
     readonly name: string | undefined,

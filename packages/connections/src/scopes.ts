@@ -178,6 +178,32 @@ class ScopeView implements ScopeInfo {
   get signal(): AbortSignal {
     return this.#scope.signal;
   }
+
+  /** The scope behind a view (`ScopeInfo` or `ScopeHandle`) of this module; undefined for any other object. */
+  static scopeOf(view: object): Scope | undefined {
+    return #scope in view ? view.#scope : undefined;
+  }
+}
+
+/**
+ * Attach `value` to the scope of `view` (a `ScopeHandle` or `ScopeInfo`; undefined detaches), for
+ * code running in it to find again (`scopeAttachment(currentScope())`). `@spool/web` attaches each
+ * request's state to the request's scope this way. Attached to the scope object itself, rather
+ * than kept in a registry by scope id: a `Map` that entries join and leave once per request
+ * rehashes every few requests, and each table it leaves behind still references the entries it
+ * held; once such a table is in the old generation, the young objects it references (the
+ * requests, with everything they reach) survive every scavenge until the next full GC, which made
+ * each request's server CPU grow with the number of requests in flight.
+ */
+export function attachToScope(view: ScopeInfo, value: unknown): void {
+  const s = ScopeView.scopeOf(view);
+  if (s === undefined) throw new TypeError('attachToScope: not a scope of @spool/connections (a ScopeHandle or ScopeInfo).');
+  s.attachment = value;
+}
+
+/** What was attached to the scope of `view` (`attachToScope`); undefined when nothing was, or without a view. */
+export function scopeAttachment(view: ScopeInfo | undefined): unknown {
+  return view === undefined ? undefined : ScopeView.scopeOf(view)?.attachment;
 }
 
 /** `ScopeHandle` as a class: `run`, `enter` and `end` on the prototype, no closures per handle. */
