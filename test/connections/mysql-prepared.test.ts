@@ -76,6 +76,35 @@ for (const db of DATABASES.filter((d) => d.name === 'mysql'))
       });
     });
 
+    test('the text protocol reads the same on the first run (through query(options)) and on later ones (its Query command made by the backend), whatever the options', async () => {
+      const text =
+        "SELECT CAST('2024-05-01 12:00:07.123456' AS DATETIME(6)) AS at, CAST('2020-02-29' AS DATE) AS day, 287 / 3e0 AS d, ? AS s, 2 IN (?) AS hit";
+      const variants: (Parameters<typeof connections.query>[3] | undefined)[] = [
+        undefined,
+        { rowMode: 'array' },
+        { temporalAsText: true },
+        { rowMode: 'array', temporalAsText: true },
+        { rowMode: 'array', temporalAsText: true, noFloatColumns: true },
+      ];
+      for (const options of variants) {
+        // A new connection each time: the first statement of a connection goes through query(options).
+        await shutdown();
+        configureFor(db, { maxAge: null, prepareThreshold: null, max: 1 });
+        const runs = [];
+        for (let i = 0; i < 3; i++) runs.push((await scope(() => connections.query('default', text, ['x', [1, 2]], options))).rows);
+        expect(runs[1]).toEqual(runs[0]);
+        expect(runs[2]).toEqual(runs[0]);
+        const row = runs[0]?.[0] as unknown;
+        const values = Array.isArray(row) ? row : Object.values(row as object);
+        expect(values[3]).toBe('x');
+        expect(Number(values[4])).toBe(1);
+        if (options?.temporalAsText) expect(String(values[0])).toBe('2024-05-01 12:00:07.123456');
+        else expect(values[0]).toBeInstanceOf(Date);
+        // The exact-doubles type cast applies unless the statement says it reads no float.
+        if (!options?.noFloatColumns) expect(values[2]).toBe(287 / 3);
+      }
+    });
+
     test('a prepared text run again (by its Execute command) reads as the first run, in both row modes, and refuses a function', async () => {
       configureFor(db, { maxAge: null, prepareThreshold: 1 });
       await scope(async () => {

@@ -13,10 +13,10 @@ import { convertMysqlError, isMysqlConnectionError } from './mysql-errors';
 
 interface MysqlConnection {
   threadId: number | null;
-  query(options: MysqlQueryOptions, cb: (err: Error | null, results: unknown, fields?: unknown) => void): void;
+  query(options: MysqlQueryOptions | MysqlCommand, cb?: MysqlCallback): MysqlCommand | undefined;
   execute(options: MysqlQueryOptions, cb: MysqlCallback): MysqlCommand;
   addCommand(command: MysqlCommand): unknown;
-  config?: { infileStreamFactory?: unknown };
+  config?: { infileStreamFactory?: unknown; rowsAsArray?: boolean; dateStrings?: unknown; typeCast?: unknown };
   unprepare(options: MysqlQueryOptions): unknown;
   ping(cb: (err: Error | null) => void): void;
   end(cb?: (err?: Error | null) => void): void;
@@ -45,6 +45,18 @@ type MysqlExecuteCommand = new (
     rowsAsArray?: boolean;
     dateStrings?: boolean;
     infileStreamFactory?: unknown;
+  },
+  cb: MysqlCallback,
+) => MysqlCommand;
+/** mysql2's Query command, as `query()` returns it. */
+type MysqlQueryCommand = new (
+  options: {
+    rowsAsArray: boolean | undefined;
+    infileStreamFactory: unknown;
+    sql: string;
+    values: unknown[] | undefined;
+    dateStrings: unknown;
+    typeCast: unknown;
   },
   cb: MysqlCallback,
 ) => MysqlCommand;
@@ -85,6 +97,8 @@ interface MysqlRaw extends RawConnection {
   readonly objectStatements: Map<string, MysqlStatement>;
   /** mysql2's Execute command class, taken from the first `execute()`. */
   executeCommand?: MysqlExecuteCommand;
+  /** mysql2's Query command class, taken from the first `query()`. */
+  queryCommand?: MysqlQueryCommand;
 }
 
 /** mysql2's tracing channel of `execute()`: with a subscriber, statements go through `execute()`. */
@@ -118,6 +132,40 @@ function executePrepared(r: MysqlRaw, q: MysqlQueryOptions, bindings: readonly u
     ),
   );
   return true;
+}
+
+/**
+ * Run `q` on the text protocol. mysql2's `query(options)` front door copies the options with two
+ * object spreads (`{ ...defaults, ...options }`) into a new object per statement: the Query
+ * command is made here instead from one object literal of a fixed shape, with the values that
+ * copy would hold (an option `q` does not set takes the connection's, as there), and given to
+ * `query()`, which takes a Query command as it is (formatting, tracing and queueing unchanged).
+ * About 46,000 instructions less per statement of 200 rows (an `IN` list of a prefetch). The first
+ * statement goes through the front door, which hands back the class.
+ */
+function queryText(r: MysqlRaw, q: MysqlQueryOptions, cb: MysqlCallback): void {
+  const Query = r.queryCommand;
+  const config = r.driver.config;
+  if (Query === undefined || config === undefined) {
+    const command = r.driver.query(q, cb);
+    // Only mysql2's own Query class: `query()` takes an instance of it as the command itself.
+    const Cls = (command as { constructor?: { name?: string } } | undefined)?.constructor;
+    if (config !== undefined && Cls?.name === 'Query') r.queryCommand = Cls as MysqlQueryCommand;
+    return;
+  }
+  r.driver.query(
+    new Query(
+      {
+        rowsAsArray: 'rowsAsArray' in q ? q.rowsAsArray : config.rowsAsArray,
+        infileStreamFactory: config.infileStreamFactory,
+        sql: q.sql,
+        values: q.values,
+        dateStrings: 'dateStrings' in q ? q.dateStrings : config.dateStrings,
+        typeCast: 'typeCast' in q ? q.typeCast : config.typeCast,
+      },
+      cb,
+    ),
+  );
 }
 
 /** The prepared statements of `q`'s row mode. */
@@ -435,7 +483,7 @@ export const mysqlBackend: Backend = {
             r.prepared.delete(sql);
             if (NOT_PREPARABLE.has(code) && code !== 1461) r.seen.set(sql, -1);
             if (options?.noFloatColumns !== true || r.typeCast !== exactDoubles) q.typeCast = r.typeCast;
-            r.driver.query(q, onResult);
+            queryText(r, q, onResult);
             return;
           }
           reject(err);
@@ -464,7 +512,7 @@ export const mysqlBackend: Backend = {
       } else {
         // No DOUBLE or FLOAT to read exactly: mysql2's own readers, no call per value.
         if (options?.noFloatColumns !== true || r.typeCast !== exactDoubles) q.typeCast = r.typeCast;
-        r.driver.query(q, onResult);
+        queryText(r, q, onResult);
       }
     });
   },
