@@ -114,7 +114,16 @@ function spoolPool(db, from) {
   const h = new ConnectionHandler();
   const client = db === 'postgres' ? 'pg' : 'mysql2';
   h.configure({
-    databases: { default: { client, connection: db === 'postgres' ? pgUrl : mysqlUrl, max: MAX, maxAge: null, maxWaiting: null, ...(PREPARE === undefined ? {} : { prepareThreshold: PREPARE }) } },
+    databases: {
+      default: {
+        client,
+        connection: db === 'postgres' ? pgUrl : mysqlUrl,
+        max: MAX,
+        maxAge: null,
+        maxWaiting: null,
+        ...(PREPARE === undefined ? {} : { prepareThreshold: PREPARE }),
+      },
+    },
   });
   return {
     op: () => h.scope(() => h.sql`SELECT 1 AS one`),
