@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { callgrindInstructions, mysqlUrl, pgUrl } from './lib.mjs';
+import { benchModels, callgrindInstructions, mysqlUrl, pgUrl, seedBenchModels } from './lib.mjs';
 
 const INSTR = process.env.BENCH_INSTR === '1';
 // In a counted child: BENCH_CHILD=<candidate|baseline>:<op>:<db>:<runs>.
@@ -47,22 +47,7 @@ const prepareOf = (v) => (v === undefined ? undefined : v === 'null' ? null : Nu
 function load(label, req, prepareThreshold) {
   const c = req('@spool/connections');
   const o = req('@spool/orm');
-  class Author extends o.Model.define(
-    {
-      name: new o.CharField({ maxLength: 100 }),
-      age: new o.IntegerField(),
-      books: new o.ReverseForeignKey(() => Book, 'author'),
-    },
-    { dbTable: 'ab_author' },
-  ) {}
-  class Book extends o.Model.define(
-    {
-      title: new o.CharField({ maxLength: 200 }),
-      pages: new o.IntegerField(),
-      author: new o.ForeignKey(() => Author, { onDelete: 'cascade' }),
-    },
-    { dbTable: 'ab_book' },
-  ) {}
+  const { Author, Book } = benchModels(o, 'ab');
   return { label, c, o, Author, Book, prepareThreshold };
 }
 
@@ -136,22 +121,7 @@ function operations(b, ids) {
   };
 }
 
-async function seed(b) {
-  const { Author, Book } = b;
-  const editor = new b.o.SchemaEditor();
-  if ((await Book.objects.count().catch(() => 0)) === AUTHORS * BOOKS_PER_AUTHOR) return;
-  await editor.deleteModels([Author, Book], { ifExists: true });
-  await editor.createModels([Author, Book]);
-  await Author.objects.bulkCreate(
-    Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
-  );
-  const ids = await Author.objects.orderBy('id').valuesList('id', { flat: true });
-  const books = [];
-  ids.forEach((id, i) => {
-    for (let j = 0; j < BOOKS_PER_AUTHOR; j++) books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
-  });
-  await Book.objects.bulkCreate(books, { batchSize: 1000 });
-}
+const seed = (b) => seedBenchModels(b.o, b, AUTHORS, BOOKS_PER_AUTHOR);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

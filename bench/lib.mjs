@@ -114,3 +114,44 @@ export function callgrindInstructions(argv, options = {}) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * bench/orm.mjs's Author and Book models, on tables of `prefix` (`${prefix}_author`,
+ * `${prefix}_book`), from the `@spool/orm` given (a build of this checkout or of another one).
+ */
+export function benchModels(o, prefix) {
+  class Author extends o.Model.define(
+    {
+      name: new o.CharField({ maxLength: 100 }),
+      age: new o.IntegerField(),
+      books: new o.ReverseForeignKey(() => Book, 'author'),
+    },
+    { dbTable: `${prefix}_author` },
+  ) {}
+  class Book extends o.Model.define(
+    {
+      title: new o.CharField({ maxLength: 200 }),
+      pages: new o.IntegerField(),
+      author: new o.ForeignKey(() => Author, { onDelete: 'cascade' }),
+    },
+    { dbTable: `${prefix}_book` },
+  ) {}
+  return { Author, Book };
+}
+
+/** Create and fill `benchModels()`'s tables (inside a scope), unless they already hold `authors` × `booksPerAuthor` books. */
+export async function seedBenchModels(o, { Author, Book }, authors, booksPerAuthor) {
+  if ((await Book.objects.count().catch(() => 0)) === authors * booksPerAuthor) return;
+  const editor = new o.SchemaEditor();
+  await editor.deleteModels([Author, Book], { ifExists: true });
+  await editor.createModels([Author, Book]);
+  await Author.objects.bulkCreate(
+    Array.from({ length: authors }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
+  );
+  const ids = await Author.objects.orderBy('id').valuesList('id', { flat: true });
+  const books = [];
+  ids.forEach((id, i) => {
+    for (let j = 0; j < booksPerAuthor; j++) books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
+  });
+  await Book.objects.bulkCreate(books, { batchSize: 1000 });
+}

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callgrindInstructions, cliArgs, mysqlUrl, pgUrl } from './lib.mjs';
+import { benchModels, callgrindInstructions, cliArgs, mysqlUrl, pgUrl, seedBenchModels } from './lib.mjs';
 
 const file = fileURLToPath(import.meta.url);
 const args = cliArgs();
@@ -23,21 +23,27 @@ const BOOKS_PER_AUTHOR = 10;
 const local = createRequire(file);
 const requireSpool = (m) => (args.from ? createRequire(join(args.from, 'package.json'))(m) : local(m));
 
+/** The raw driver's and Kysely's prefetch: each author's books in a list of its own (as bench/orm.mjs). */
+function linkBooks(authors, books) {
+  const by = new Map(authors.map((a) => [a.id, (a.books = [])]));
+  for (const b of books) by.get(b.author_id)?.push(b);
+  return authors;
+}
+
+/** The raw driver's and Kysely's selectRelated: each joined row as a book with its author (as bench/orm.mjs). */
+const nestAuthors = (rows) =>
+  rows.map((r) => ({
+    id: r.id,
+    title: r.title,
+    pages: r.pages,
+    author_id: r.author_id,
+    author: { id: r.a_id, name: r.name, age: r.age },
+  }));
+
 async function setup(db, lib) {
   const c = requireSpool('@spool/connections');
   const o = requireSpool('@spool/orm');
-  class Author extends o.Model.define(
-    { name: new o.CharField({ maxLength: 100 }), age: new o.IntegerField(), books: new o.ReverseForeignKey(() => Book, 'author') },
-    { dbTable: 'oi_author' },
-  ) {}
-  class Book extends o.Model.define(
-    {
-      title: new o.CharField({ maxLength: 200 }),
-      pages: new o.IntegerField(),
-      author: new o.ForeignKey(() => Author, { onDelete: 'cascade' }),
-    },
-    { dbTable: 'oi_book' },
-  ) {}
+  const { Author, Book } = benchModels(o, 'oi');
   c.configure({
     databases: {
       default: {
@@ -51,21 +57,7 @@ async function setup(db, lib) {
       },
     },
   });
-  await c.scope(async () => {
-    if ((await Book.objects.count().catch(() => 0)) === AUTHORS * BOOKS_PER_AUTHOR) return;
-    const editor = new o.SchemaEditor();
-    await editor.deleteModels([Author, Book], { ifExists: true });
-    await editor.createModels([Author, Book]);
-    await Author.objects.bulkCreate(
-      Array.from({ length: AUTHORS }, (_, i) => ({ name: `Author ${String(i).padStart(4, '0')}`, age: 20 + (i % 60) })),
-    );
-    const ids = await Author.objects.orderBy('id').valuesList('id', { flat: true });
-    const books = [];
-    ids.forEach((id, i) => {
-      for (let j = 0; j < BOOKS_PER_AUTHOR; j++) books.push({ title: `Book ${i}-${j}`, pages: 50 + ((i * 7 + j * 13) % 500), author: id });
-    });
-    await Book.objects.bulkCreate(books, { batchSize: 1000 });
-  });
+  await c.scope(() => seedBenchModels(o, { Author, Book }, AUTHORS, BOOKS_PER_AUTHOR));
   const ids = await c.scope(() => Author.objects.orderBy('id').valuesList('id', { flat: true }));
   let n = 0;
   const q = (x) => (db === 'mysql' ? `\`${x}\`` : `"${x}"`);
@@ -114,9 +106,7 @@ async function setup(db, lib) {
           `SELECT ${sqlBookCols} FROM ${q('oi_book')} WHERE ${q('author_id')} IN (${as.map((_, i) => ph(i + 1)).join(', ')})`,
           as.map((a) => a.id),
         );
-        const by = new Map(as.map((a) => [a.id, (a.books = [])]));
-        for (const b of bs) by.get(b.author_id)?.push(b);
-        return as;
+        return linkBooks(as, bs);
       },
       selectRelated20: () => {
         const start = ids[(n++ * 20) % (AUTHORS - 20)];
@@ -125,15 +115,7 @@ async function setup(db, lib) {
             `SELECT b.${q('id')}, b.${q('title')}, b.${q('pages')}, b.${q('author_id')}, a.${q('id')} AS a_id, a.${q('name')}, a.${q('age')} FROM ${q('oi_book')} b INNER JOIN ${q('oi_author')} a ON a.${q('id')} = b.${q('author_id')} WHERE b.${q('author_id')} >= ${ph(1)} AND b.${q('author_id')} < ${ph(2)}`,
             [start, start + 20],
           )
-          .then((rows) =>
-            rows.map((r) => ({
-              id: r.id,
-              title: r.title,
-              pages: r.pages,
-              author_id: r.author_id,
-              author: { id: r.a_id, name: r.name, age: r.age },
-            })),
-          );
+          .then(nestAuthors);
       },
     };
     return { ops, run: (fn) => fn(), close: raw.close };
@@ -160,9 +142,7 @@ async function setup(db, lib) {
           as.map((a) => a.id),
         )
         .execute();
-      const by = new Map(as.map((a) => [a.id, (a.books = [])]));
-      for (const b of bs) by.get(b.author_id)?.push(b);
-      return as;
+      return linkBooks(as, bs);
     },
     selectRelated20: () => {
       const start = ids[(n++ * 20) % (AUTHORS - 20)];
@@ -173,15 +153,7 @@ async function setup(db, lib) {
         .where('b.author_id', '>=', start)
         .where('b.author_id', '<', start + 20)
         .execute()
-        .then((rows) =>
-          rows.map((r) => ({
-            id: r.id,
-            title: r.title,
-            pages: r.pages,
-            author_id: r.author_id,
-            author: { id: r.a_id, name: r.name, age: r.age },
-          })),
-        );
+        .then(nestAuthors);
     },
   };
   return { ops, run: (fn) => fn(), close: () => kysely.destroy() };
