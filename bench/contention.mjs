@@ -6,6 +6,9 @@
 // operation, and the heap held per waiting caller (heapUsed after GC with that many callers queued
 // behind ten held connections, minus before, divided by the callers). The two run alternately in
 // each round (raw first, then Spool first) and the ratios are medians of the per-round ratios.
+// The p99 ratio too is that median (each round's Spool p99 ÷ the same round's raw p99), as ops/s
+// and CPU are; the table also prints each case's median p99, which can rank the other way when
+// the rounds drift (the raw rounds slow, the Spool ones fast, or conversely).
 //
 // Then the same through @spool/web: a node:http server in a child process (withScope + sql`SELECT
 // 1`, against the same server over pg.Pool / mysql2's pool by hand) under autocannon at 10, 100 and
@@ -150,8 +153,11 @@ function spoolPool(db, from) {
   };
 }
 
-/** `n` callers loop `op` for `seconds` (after a short warm-up): ops/s, CPU µs/op, p99 ms. */
-async function loop(op, n, seconds) {
+/**
+ * `n` callers loop `op` for `seconds` after `ramp` seconds of the same loop (default: 0.3 s, or
+ * 30 % of a short run): ops/s, CPU µs/op, p50, p99 ms.
+ */
+async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   // Start from a collected heap: the garbage the previous case left (its callers, promises and
   // latency samples) would otherwise be collected during this one, its CPU and pauses charged to
   // this case (to the raw pool, in the rounds where it runs after Spool, and conversely).
@@ -171,7 +177,7 @@ async function loop(op, n, seconds) {
     }
   };
   const callers = Array.from({ length: n }, caller);
-  await sleep(Math.min(300, seconds * 300));
+  await sleep(ramp * 1000);
   measuring = true;
   const cpu0 = cpuNow();
   const t0 = performance.now();
@@ -248,8 +254,13 @@ async function childCase() {
   if (key === 'raw') new AsyncLocalStorage().enterWith({});
   const c = makeCase(db, key);
   await loop(c.op, MAX, 0.3);
-  await loop(c.op, n, WARM);
-  const m = await loop(c.op, n, SECONDS);
+  // The warm-up at the measured concurrency and the measurement are one loop: the callers do not
+  // stop in between. loop() starts with a full GC, after which V8 has shrunk its young generation
+  // and scavenges often until it has grown back: about 300 ms in which both pools run slower
+  // (latency per 50 ms window up to 2× the steady state's). Measured 300 ms after its start, as
+  // before, a loop's p99 was that transient's tail, the same for both cases in kind but not in
+  // length, rather than the steady contention the cell is about.
+  const m = await loop(c.op, n, SECONDS, WARM);
   if (args.heap && n > MAX) m.heapPerWaiter = Math.min(await heapPerWaiter(c, n), await heapPerWaiter(c, n));
   await c.close();
   console.log(`CASE ${JSON.stringify(m)}`);
