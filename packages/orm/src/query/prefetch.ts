@@ -46,38 +46,93 @@ function metaOf(o: unknown): ModelMeta {
 /**
  * Attach the relations of `lookups` to `instances`. `QuerySet.fetchAll()` calls it after the main
  * query and hands it the query set class (this module sits below `QuerySet`: it does not import it).
+ *
+ * Not an async function: one promise per relation level (the `.then` of that level's query),
+ * where `async`/`await` made three more per level (this function's, `prefetchOne`'s and
+ * `inBatches`'s, and a throwaway one per `await`), each with the connection layer's
+ * AsyncLocalStorage hook. Never throws: a failure is a rejection, as it was.
  */
-export async function prefetchRelatedObjects(
+export function prefetchRelatedObjects(
   instances: readonly AnyInstance[],
   lookups: readonly (string | Prefetch)[],
   querySets: typeof QuerySet,
 ): Promise<void> {
-  if (instances.length === 0) return;
-  const done = new Map<string, AnyInstance[]>();
-  for (const l of lookups) {
-    const p = typeof l === 'string' ? new Prefetch(l) : l;
-    const names = p.lookup.split('__');
-    // Read only (prefetchOne never changes the list it is given): no copy.
-    let level = instances as AnyInstance[];
-    let path = '';
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] as string;
-      path = path ? `${path}__${name}` : name;
-      const isLast = i === names.length - 1;
-      const cached = done.get(path);
+  if (instances.length === 0) return RESOLVED;
+  try {
+    return new PrefetchWalk(instances, lookups, querySets).next();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The walk over `lookups` and the levels of each path, as the loop it replaces (`for` over the
+ * lookups, `for` over the levels, an `await` per level), resumed after each level's query.
+ */
+class PrefetchWalk {
+  private readonly done = new Map<string, AnyInstance[]>();
+  /** The lookup being walked (its index), its Prefetch and its path's names. */
+  private li = -1;
+  private p: Prefetch | undefined;
+  private names: string[] = [];
+  /** The next level (index into `names`), the instances at it and the path up to it. */
+  private i = 0;
+  private level: AnyInstance[] = [];
+  private path = '';
+
+  constructor(
+    private readonly instances: readonly AnyInstance[],
+    private readonly lookups: readonly (string | Prefetch)[],
+    private readonly querySets: typeof QuerySet,
+  ) {}
+
+  /** Walk on until a level needs a query: that query's promise, chained to the rest of the walk. */
+  next(): Promise<void> {
+    for (;;) {
+      if (this.p === undefined || this.i >= this.names.length) {
+        if (++this.li >= this.lookups.length) return RESOLVED;
+        const l = this.lookups[this.li] as string | Prefetch;
+        this.p = typeof l === 'string' ? new Prefetch(l) : l;
+        this.names = this.p.lookup.split('__');
+        // Read only (prefetchOne never changes the list it is given): no copy.
+        this.level = this.instances as AnyInstance[];
+        this.path = '';
+        this.i = 0;
+      }
+      const p = this.p;
+      const i = this.i;
+      const name = this.names[i] as string;
+      this.path = this.path ? `${this.path}__${name}` : name;
+      const isLast = i === this.names.length - 1;
+      const cached = this.done.get(this.path);
       if (cached && !(isLast && (p.queryset || p.toAttr))) {
-        level = cached;
+        this.level = cached;
+        this.i = i + 1;
         continue;
       }
-      if (level.length === 0) break;
-      level = await prefetchOne(level, name, isLast ? p : undefined, p.lookup, querySets);
-      if (!(isLast && p.toAttr)) done.set(path, level);
+      if (this.level.length === 0) {
+        // The rest of this path has nothing to attach to: the next lookup.
+        this.i = this.names.length;
+        continue;
+      }
+      const path = this.path;
+      return prefetchOne(this.level, name, isLast ? p : undefined, p.lookup, this.querySets).then((level) => {
+        if (!(isLast && p.toAttr)) this.done.set(path, level);
+        this.level = level;
+        this.i = i + 1;
+        return this.next();
+      });
     }
   }
 }
 
-/** Prefetch one relation `name` for `objs` (all of one model); returns the related instances. */
-async function prefetchOne(
+/**
+ * Prefetch one relation `name` for `objs` (all of one model); returns the related instances.
+ * May throw (an unknown relation): its caller turns that into a rejection.
+ */
+function prefetchOne(
   objs: AnyInstance[],
   name: string,
   custom: Prefetch | undefined,
@@ -99,20 +154,11 @@ async function prefetchOne(
     const fk = f as ForeignObject<never>;
     const target = fk.relatedMeta;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.attname]));
-    const rows = await inBatches(keys, (chunk) =>
+    return inBatches(keys, (chunk) =>
       base(target)
         .filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never)
         .fetchAll(),
-    );
-    const byKey = new Map<unknown, AnyInstance>();
-    for (const r of rows) byKey.set(keyOf((r as unknown as Record<string, unknown>)[fk.targetField.attname]), r);
-    for (const o of objs) {
-      const v = (o as unknown as Record<string, unknown>)[fk.attname];
-      const related = v === null || v === undefined ? null : (byKey.get(keyOf(v)) ?? null);
-      if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = related;
-      else stateOf(o).setCached(fk.name, related);
-    }
-    return rows;
+    ).then((rows) => attachForward(objs, fk, custom, rows));
   }
   if (f instanceof ManyToManyField || (rel && rel.field instanceof ManyToManyField)) {
     return prefetchM2M(objs, meta, name, (f as ManyToManyField<unknown>) ?? (rel as RelatedObject).field, !!f, custom, base, querySets);
@@ -123,33 +169,64 @@ async function prefetchOne(
     // Each key read once (a keyed load per row and name): the parents' and the rows'.
     const parentKeys = valuesOf(objs, keyAttr);
     const keys = unique(parentKeys);
-    const rows = await inBatches(keys, (chunk) =>
+    return inBatches(keys, (chunk) =>
       base(rel.model)
         .filter({ [`${fk.attname}__in`]: chunk } as never)
         .fetchAll(),
-    );
-    const rowKeys = valuesOf(rows, fk.attname);
-    const key = numericKeys(rowKeys) && numericKeys(parentKeys) ? sameKey : keyOf;
-    const groups = new Map<unknown, AnyInstance[]>();
-    for (let i = 0; i < rows.length; i++) {
-      const k = key(rowKeys[i]);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = []));
-      g.push(rows[i] as AnyInstance);
-    }
-    const fkName = fk.name;
-    for (let j = 0; j < objs.length; j++) {
-      const o = objs[j] as AnyInstance;
-      const list = groups.get(key(parentKeys[j])) ?? [];
-      // The back-reference (Django's): each row's `author` is its parent, without a query.
-      setCachedOnAll(list as unknown as object[], fkName, o);
-      if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
-      else if (rel.kind === 'reverse-o2o') stateOf(o).setCached(rel.accessorName, list[0] ?? null);
-      else stateOf(o).setPrefetched(rel.accessorName, list);
-    }
-    return rows;
+    ).then((rows) => attachReverse(objs, rel, fk, parentKeys, custom, rows));
   }
-  throw new FieldError(
+  throw unknownRelation(meta, name, full);
+}
+
+/** A forward key's rows (`rows`) set on `objs` (`obj.author`, or `toAttr`); returns the rows. */
+function attachForward(objs: AnyInstance[], fk: ForeignObject<never>, custom: Prefetch | undefined, rows: AnyInstance[]): AnyInstance[] {
+  const byKey = new Map<unknown, AnyInstance>();
+  for (const r of rows) byKey.set(keyOf((r as unknown as Record<string, unknown>)[fk.targetField.attname]), r);
+  for (const o of objs) {
+    const v = (o as unknown as Record<string, unknown>)[fk.attname];
+    const related = v === null || v === undefined ? null : (byKey.get(keyOf(v)) ?? null);
+    if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = related;
+    else stateOf(o).setCached(fk.name, related);
+  }
+  return rows;
+}
+
+/**
+ * A reverse key's rows (`rows`) grouped by parent and set on `objs` (`obj.books.items`, the
+ * reverse one-to-one's `obj.profile`, or `toAttr`), each row's back-reference set; returns the rows.
+ */
+function attachReverse(
+  objs: AnyInstance[],
+  rel: RelatedObject,
+  fk: ForeignObject<never>,
+  parentKeys: unknown[],
+  custom: Prefetch | undefined,
+  rows: AnyInstance[],
+): AnyInstance[] {
+  const rowKeys = valuesOf(rows, fk.attname);
+  const key = numericKeys(rowKeys) && numericKeys(parentKeys) ? sameKey : keyOf;
+  const groups = new Map<unknown, AnyInstance[]>();
+  for (let i = 0; i < rows.length; i++) {
+    const k = key(rowKeys[i]);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(rows[i] as AnyInstance);
+  }
+  const fkName = fk.name;
+  for (let j = 0; j < objs.length; j++) {
+    const o = objs[j] as AnyInstance;
+    const list = groups.get(key(parentKeys[j])) ?? [];
+    // The back-reference (Django's): each row's `author` is its parent, without a query.
+    setCachedOnAll(list as unknown as object[], fkName, o);
+    if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = rel.kind === 'reverse-o2o' ? (list[0] ?? null) : list;
+    else if (rel.kind === 'reverse-o2o') stateOf(o).setCached(rel.accessorName, list[0] ?? null);
+    else stateOf(o).setPrefetched(rel.accessorName, list);
+  }
+  return rows;
+}
+
+function unknownRelation(meta: ModelMeta, name: string, full: string): FieldError {
+  return new FieldError(
     `Cannot find '${name}' on ${meta.name} object, '${full}' is an invalid parameter to prefetchRelated(). Relations of ${meta.name}: ${[
       ...meta.fields.filter((x) => x instanceof ForeignObject).map((x) => x.name),
       ...meta.manyToMany.map((x) => x.name),
@@ -282,6 +359,6 @@ function unique(values: unknown[]): unknown[] {
  * The related rows of `keys`, in one statement: an `__in` list is one bound parameter whatever its
  * length (`ops.inListSql`), so no parameter limit splits it (as Django's prefetch runs one query).
  */
-async function inBatches<T>(keys: unknown[], run: (chunk: unknown[]) => Promise<T[]>): Promise<T[]> {
-  return keys.length === 0 ? [] : run(keys);
+function inBatches<T>(keys: unknown[], run: (chunk: unknown[]) => Promise<T[]>): Promise<T[]> {
+  return keys.length === 0 ? Promise.resolve([]) : run(keys);
 }

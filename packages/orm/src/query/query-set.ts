@@ -547,13 +547,13 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
       },
     );
     if (!withPrefetch) return rows;
+    // Not an async callback: the prefetch's own promise, chained (an async function's promise
+    // and its await's throwaway one less, each with AsyncLocalStorage's hook).
     return (rows as unknown as Promise<R[]>).then(
-      async (out) => {
-        if (out.length > 0) {
-          await prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch, QuerySet);
-        }
-        return then(this, out);
-      },
+      (out) =>
+        out.length > 0
+          ? prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch, QuerySet).then(() => then(this, out))
+          : then(this, out),
       (err) => {
         then(this, undefined as never);
         throw err;
