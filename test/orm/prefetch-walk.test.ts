@@ -75,6 +75,47 @@ eachDatabase('prefetch walk', (db) => {
       ]);
     }));
 
+  test("a Prefetch's query set with prefetches of its own, and a many-to-many level after it", () =>
+    inTx(async () => {
+      await seedLibrary();
+      // The Prefetch's own tags, then the path's levels: its tags level is not the Prefetch's (not
+      // shared), so tags are read again, then their books.
+      const authors = await assertNumQueries(5, () =>
+        Author.objects
+          .filter({ name__in: ['Ann Archer', 'Bob Brown'] })
+          .prefetchRelated(new Prefetch('books', Book.objects.filter({ pages__gt: 100 }).prefetchRelated('tags')), 'books__tags__books')
+          .fetchAll(),
+      );
+      const shape = authors
+        .map((a) => [
+          a.name,
+          a.books.items.map((b) => [b.title, b.tags.items.map((t) => [t.name, t.books.items.map((x) => x.title).sort()]).sort()]).sort(),
+        ])
+        .sort();
+      expect(shape).toEqual([
+        [
+          'Ann Archer',
+          [
+            [
+              'Alpha',
+              [
+                ['python', ['Alpha', 'Beta']],
+                ['web', ['Alpha', 'Gamma 100%']],
+              ],
+            ],
+            [
+              'Beta',
+              [
+                ['db', ['Beta', 'delta_under']],
+                ['python', ['Alpha', 'Beta']],
+              ],
+            ],
+          ],
+        ],
+        ['Bob Brown', [['delta_under', [['db', ['Beta', 'delta_under']]]]]],
+      ]);
+    }));
+
   test('a failure at a deeper level or a later lookup rejects the query set', () =>
     inTx(async () => {
       await seedLibrary();

@@ -44,34 +44,35 @@ function metaOf(o: unknown): ModelMeta {
 }
 
 /**
- * Attach the relations of `lookups` to `instances`. `QuerySet.fetchAll()` calls it after the main
- * query and hands it the query set class (this module sits below `QuerySet`: it does not import it).
+ * Attach the relations of `lookups` to `instances`, then answer `finish()`. `QuerySet.fetchAll()`
+ * calls it after the main query and hands it the query set class (this module sits below
+ * `QuerySet`: it does not import it).
  *
- * Not an async function: one promise per relation level (the `.then` of that level's query),
- * where `async`/`await` made three more per level (this function's, `prefetchOne`'s and
- * `inBatches`'s, and a throwaway one per `await`), each with the connection layer's
- * AsyncLocalStorage hook. Never throws: a failure is a rejection, as it was.
+ * Not an async function: one promise per relation level (its query's, whose callback attaches
+ * the rows and walks on), where `async`/`await` made five more per level (this function's,
+ * `prefetchOne`'s, `inBatches`'s, `fetchAll()`'s `.then` and a throwaway one per `await`), each
+ * with the connection layer's AsyncLocalStorage hook. Never throws: a failure is a rejection, as
+ * it was.
  */
-export function prefetchRelatedObjects(
+export function prefetchRelatedObjects<T>(
   instances: readonly AnyInstance[],
   lookups: readonly (string | Prefetch)[],
   querySets: typeof QuerySet,
-): Promise<void> {
-  if (instances.length === 0) return RESOLVED;
+  finish: () => T,
+): Promise<T> {
   try {
-    return new PrefetchWalk(instances, lookups, querySets).next();
+    if (instances.length === 0) return Promise.resolve(finish());
+    return Promise.resolve(new PrefetchWalk(instances, lookups, querySets, finish).next());
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
 /**
  * The walk over `lookups` and the levels of each path, as the loop it replaces (`for` over the
  * lookups, `for` over the levels, an `await` per level), resumed after each level's query.
  */
-class PrefetchWalk {
+class PrefetchWalk<T> {
   private readonly done = new Map<string, AnyInstance[]>();
   /** The lookup being walked (its index), its Prefetch and its path's names. */
   private li = -1;
@@ -86,13 +87,17 @@ class PrefetchWalk {
     private readonly instances: readonly AnyInstance[],
     private readonly lookups: readonly (string | Prefetch)[],
     private readonly querySets: typeof QuerySet,
+    private readonly finish: () => T,
   ) {}
 
-  /** Walk on until a level needs a query: that query's promise, chained to the rest of the walk. */
-  next(): Promise<void> {
+  /**
+   * Walk on until a level needs a query: that query's promise, whose callback walks on; at the
+   * end, `finish()`.
+   */
+  next(): T | Promise<T> {
     for (;;) {
       if (this.p === undefined || this.i >= this.names.length) {
-        if (++this.li >= this.lookups.length) return RESOLVED;
+        if (++this.li >= this.lookups.length) return this.finish();
         const l = this.lookups[this.li] as string | Prefetch;
         this.p = typeof l === 'string' ? new Prefetch(l) : l;
         this.names = this.p.lookup.split('__');
@@ -118,7 +123,7 @@ class PrefetchWalk {
         continue;
       }
       const path = this.path;
-      return prefetchOne(this.level, name, isLast ? p : undefined, p.lookup, this.querySets).then((level) => {
+      return prefetchOne(this.level, name, isLast ? p : undefined, p.lookup, this.querySets, (level) => {
         if (!(isLast && p.toAttr)) this.done.set(path, level);
         this.level = level;
         this.i = i + 1;
@@ -129,16 +134,18 @@ class PrefetchWalk {
 }
 
 /**
- * Prefetch one relation `name` for `objs` (all of one model); returns the related instances.
- * May throw (an unknown relation): its caller turns that into a rejection.
+ * Prefetch one relation `name` for `objs` (all of one model), then hand the related instances to
+ * `then` (from the query's own callback). May throw (an unknown relation): its caller turns that
+ * into a rejection.
  */
-function prefetchOne(
+function prefetchOne<T>(
   objs: AnyInstance[],
   name: string,
   custom: Prefetch | undefined,
   full: string,
   querySets: typeof QuerySet,
-): Promise<AnyInstance[]> {
+  then: (related: AnyInstance[]) => T | Promise<T>,
+): T | Promise<T> {
   const meta = metaOf(objs[0]);
   const db = stateOf(objs[0] as AnyInstance).db;
   const declared = meta.field(name);
@@ -154,14 +161,24 @@ function prefetchOne(
     const fk = f as ForeignObject<never>;
     const target = fk.relatedMeta;
     const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[fk.attname]));
-    return inBatches(keys, (chunk) =>
-      base(target)
-        .filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never)
-        .fetchAll(),
-    ).then((rows) => attachForward(objs, fk, custom, rows));
+    return inBatches(
+      keys,
+      (chunk) => base(target).filter({ [`${fk.targetField.name === target.pk.name ? 'pk' : fk.targetField.name}__in`]: chunk } as never),
+      (rows) => then(attachForward(objs, fk, custom, rows)),
+    );
   }
   if (f instanceof ManyToManyField || (rel && rel.field instanceof ManyToManyField)) {
-    return prefetchM2M(objs, meta, name, (f as ManyToManyField<unknown>) ?? (rel as RelatedObject).field, !!f, custom, base, querySets);
+    return prefetchM2M(
+      objs,
+      meta,
+      name,
+      (f as ManyToManyField<unknown>) ?? (rel as RelatedObject).field,
+      !!f,
+      custom,
+      base,
+      querySets,
+      then,
+    );
   }
   if (rel) {
     const fk = rel.field as ForeignObject<never>;
@@ -169,11 +186,11 @@ function prefetchOne(
     // Each key read once (a keyed load per row and name): the parents' and the rows'.
     const parentKeys = valuesOf(objs, keyAttr);
     const keys = unique(parentKeys);
-    return inBatches(keys, (chunk) =>
-      base(rel.model)
-        .filter({ [`${fk.attname}__in`]: chunk } as never)
-        .fetchAll(),
-    ).then((rows) => attachReverse(objs, rel, fk, parentKeys, custom, rows));
+    return inBatches(
+      keys,
+      (chunk) => base(rel.model).filter({ [`${fk.attname}__in`]: chunk } as never),
+      (rows) => then(attachReverse(objs, rel, fk, parentKeys, custom, rows)),
+    );
   }
   throw unknownRelation(meta, name, full);
 }
@@ -239,7 +256,7 @@ function unknownRelation(meta: ModelMeta, name: string, full: string): FieldErro
   );
 }
 
-async function prefetchM2M(
+function prefetchM2M<T>(
   objs: AnyInstance[],
   meta: ModelMeta,
   accessor: string,
@@ -248,7 +265,8 @@ async function prefetchM2M(
   custom: Prefetch | undefined,
   base: (m: ModelMeta) => QuerySet<AnyInstance>,
   querySets: typeof QuerySet,
-): Promise<AnyInstance[]> {
+  then: (related: AnyInstance[]) => T | Promise<T>,
+): T | Promise<T> {
   const owner = field.model;
   const tf = owner.throughFields(field);
   const target = forward ? field.relatedMeta : owner;
@@ -257,33 +275,38 @@ async function prefetchM2M(
   if (!back) throw new FieldError(`${meta.name}.${accessor}: cannot find the reverse of the many-to-many field.`, { model: meta.name });
   const nearFk = forward ? tf.source : tf.target;
   const keys = unique(objs.map((o) => (o as unknown as Record<string, unknown>)[meta.pk.attname]));
-  const rows = await inBatches(keys, async (chunk) => {
-    const qs = base(target).filter({ [`${back}__in`]: chunk } as never);
-    // Select the through table's key to the source alongside each row (Django's _prefetch_related_val).
-    const q = qs.query.clone();
-    const j = q.joins.find((x) => x.table === field.model.throughFor(field).dbTable && x.multi);
-    if (!j) throw new Error('internal: through join not found');
-    q.annotations = [
-      ...q.annotations,
-      { name: PREFETCH_KEY, node: ColNode.create(j.alias, nearFk), aggregate: false, field: nearFk, convert: undefined },
-    ];
-    return new querySets<AnyInstance>(target, q, qs.state).fetchAll();
-  });
-  const groups = new Map<unknown, AnyInstance[]>();
-  for (const r of rows) {
-    const rec = r as unknown as Record<string, unknown>;
-    const k = keyOf(rec[PREFETCH_KEY]);
-    delete rec[PREFETCH_KEY];
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(r);
-  }
-  for (const o of objs) {
-    const list = groups.get(keyOf((o as unknown as Record<string, unknown>)[meta.pk.attname])) ?? [];
-    if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = list;
-    else stateOf(o).setPrefetched(accessor, list);
-  }
-  return rows;
+  return inBatches(
+    keys,
+    (chunk) => {
+      const qs = base(target).filter({ [`${back}__in`]: chunk } as never);
+      // Select the through table's key to the source alongside each row (Django's _prefetch_related_val).
+      const q = qs.query.clone();
+      const j = q.joins.find((x) => x.table === field.model.throughFor(field).dbTable && x.multi);
+      if (!j) throw new Error('internal: through join not found');
+      q.annotations = [
+        ...q.annotations,
+        { name: PREFETCH_KEY, node: ColNode.create(j.alias, nearFk), aggregate: false, field: nearFk, convert: undefined },
+      ];
+      return new querySets<AnyInstance>(target, q, qs.state);
+    },
+    (rows) => {
+      const groups = new Map<unknown, AnyInstance[]>();
+      for (const r of rows) {
+        const rec = r as unknown as Record<string, unknown>;
+        const k = keyOf(rec[PREFETCH_KEY]);
+        delete rec[PREFETCH_KEY];
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = []));
+        g.push(r);
+      }
+      for (const o of objs) {
+        const list = groups.get(keyOf((o as unknown as Record<string, unknown>)[meta.pk.attname])) ?? [];
+        if (custom?.toAttr) (o as unknown as Record<string, unknown>)[custom.toAttr] = list;
+        else stateOf(o).setPrefetched(accessor, list);
+      }
+      return then(rows);
+    },
+  );
 }
 
 function keyOf(v: unknown): unknown {
@@ -359,6 +382,12 @@ function unique(values: unknown[]): unknown[] {
  * The related rows of `keys`, in one statement: an `__in` list is one bound parameter whatever its
  * length (`ops.inListSql`), so no parameter limit splits it (as Django's prefetch runs one query).
  */
-function inBatches<T>(keys: unknown[], run: (chunk: unknown[]) => Promise<T[]>): Promise<T[]> {
-  return keys.length === 0 ? Promise.resolve([]) : run(keys);
+function inBatches<T>(
+  keys: unknown[],
+  query: (chunk: unknown[]) => QuerySet<AnyInstance>,
+  then: (rows: AnyInstance[]) => T | Promise<T>,
+): T | Promise<T> {
+  // The level's query set is made here for this one run: its rows go to `then` from the query's
+  // own callback (`runThen`), not through `fetchAll()`'s cache and a `.then` of its promise.
+  return keys.length === 0 ? then([]) : query(keys).runThen(then);
 }

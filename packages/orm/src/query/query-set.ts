@@ -532,33 +532,59 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     const prefetch = this.state.prefetch;
     const model = q.select.kind === 'model';
     const withPrefetch = prefetch.length > 0 && model;
-    const rows = connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
+    if (!withPrefetch)
+      return connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
+        (res) => {
+          const out = map(res.rows as unknown as unknown[][], alias) as R[];
+          if (known !== undefined && model) {
+            // One shared back-reference for the rows (see `SharedRelation`), not a state per row.
+            setCachedOnAll(out as unknown as object[], known[0], known[1]);
+          }
+          return then(this, out);
+        },
+        (err) => {
+          then(this, undefined as never);
+          throw err;
+        },
+      );
+    // With prefetches: the rows, then the prefetch walk from the same callback, which ends with
+    // `then` (one promise for the rows and one per prefetch level, no promise for the steps
+    // between: each costs AsyncLocalStorage's hook). As before, a failure to read the rows
+    // forgets them (`then(this, undefined)`), and a prefetch's failure rejects.
+    return connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
       (res) => {
-        const out = map(res.rows as unknown as unknown[][], alias) as R[];
-        if (known !== undefined && model) {
-          // One shared back-reference for the rows (see `SharedRelation`), not a state per row.
-          setCachedOnAll(out as unknown as object[], known[0], known[1]);
+        let out: R[];
+        try {
+          out = map(res.rows as unknown as unknown[][], alias) as R[];
+          if (known !== undefined) setCachedOnAll(out as unknown as object[], known[0], known[1]);
+        } catch (err) {
+          then(this, undefined as never);
+          throw err;
         }
-        return withPrefetch ? (out as unknown as T) : then(this, out);
+        return out.length > 0
+          ? prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch, QuerySet, () => then(this, out))
+          : then(this, out);
       },
       (err) => {
         then(this, undefined as never);
         throw err;
       },
-    );
-    if (!withPrefetch) return rows;
-    // Not an async callback: the prefetch's own promise, chained (an async function's promise
-    // and its await's throwaway one less, each with AsyncLocalStorage's hook).
-    return (rows as unknown as Promise<R[]>).then(
-      (out) =>
-        out.length > 0
-          ? prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch, QuerySet).then(() => then(this, out))
-          : then(this, out),
-      (err) => {
-        then(this, undefined as never);
-        throw err;
-      },
-    );
+    ) as Promise<T>;
+  }
+
+  /**
+   * Run and hand the rows to `fn`, without keeping them: for a query set no one else holds (a
+   * prefetch level's, made for that one run), where `fetchAll().then(fn)` would make a promise
+   * more. `fn` is called once, with the rows; a failure is a rejection. @internal
+   */
+  runThen<T>(fn: (rows: R[]) => T | PromiseLike<T>): Promise<T> {
+    // A subclass's own fetchAll() is honoured, as when prefetch called it.
+    if (this.fetchAll !== QuerySet.prototype.fetchAll) return this.fetchAll().then(fn);
+    try {
+      return this.execute((_qs, rows: R[] | undefined) => (rows === undefined ? (undefined as T) : fn(rows))) as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** The SQL and bindings this query set would send (on its alias). */
