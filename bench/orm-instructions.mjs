@@ -10,6 +10,7 @@
 //   node bench/orm-instructions.mjs --trace --db=mysql     commands per operation, no callgrind
 //   node bench/orm-instructions.mjs --server --n=3000 --db=mysql   the server's CPU per operation (a local server: /proc)
 //   --from=/checkout   Spool (@spool/*) from another built checkout (a baseline)
+//   --predictable-gc   children under V8's --predictable-gc-schedule (less run-to-run noise; see below)
 //   lib spool-noprep   Spool with prepareThreshold: null (text protocol only)
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -253,10 +254,15 @@ else {
         }
         // --single-threaded: no concurrent GC or compiler threads, whose share of the work varies
         // from run to run (about ±100,000 instructions per operation without it).
+        // --predictable-gc: V8's fixed GC schedule (fixed heap growing, no memory reducer, no
+        // idle-time GC), whose timer-driven collections otherwise land in the counted window or not
+        // depending on how long the run takes under valgrind (±0.15M instructions per operation seen
+        // on prefetch20 between two runs of one build). Counts are then not comparable with runs without it.
         const count = (k) =>
           callgrindInstructions([
             process.execPath,
             '--single-threaded',
+            ...(args['predictable-gc'] ? ['--predictable-gc-schedule'] : []),
             file,
             '--child',
             `--db=${db}`,
