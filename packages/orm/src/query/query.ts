@@ -1322,6 +1322,14 @@ export class Query {
   }
 
   private orderItems(t: string | OrderBy | Expression): OrderItem[] {
+    // A term that names a column of the base table (no join, no annotation to shadow it) resolves
+    // the same every time: its items are kept on the model, by alias and term (as the default
+    // ordering's are, `withDefaultOrdering`). Order items are never changed once made.
+    const memoKey = typeof t === 'string' && this.annotations.length === 0 ? `order:${this.alias}:${t}` : undefined;
+    if (memoKey !== undefined) {
+      const memo = this.meta.cache.get(memoKey) as OrderItem[] | undefined;
+      if (memo !== undefined) return memo;
+    }
     if (t instanceof OrderBy) {
       const node = orderNode(this.resolveExpression(t.expression, { ...DEFAULT_CTX, forceOuter: true }));
       return [{ node, desc: t.descending, nulls: t.options.nullsFirst ? 'first' : t.options.nullsLast ? 'last' : undefined }];
@@ -1357,7 +1365,9 @@ export class Query {
         return items;
       });
     }
-    return [{ node: ColNode.create(path.alias, path.field, path.column), desc, nulls: undefined }];
+    const items: OrderItem[] = [{ node: ColNode.create(path.alias, path.field, path.column), desc, nulls: undefined }];
+    if (memoKey !== undefined && path.lastJoin === undefined && path.alias === this.alias) this.meta.cache.set(memoKey, items);
+    return items;
   }
 
   /** `distinct('author', 'published')`: DISTINCT ON these paths (or annotations). */
