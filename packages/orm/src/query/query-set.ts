@@ -532,36 +532,23 @@ export class QuerySet<I extends AnyInstance, R = I, A = Empty> implements Promis
     const prefetch = this.state.prefetch;
     const model = q.select.kind === 'model';
     const withPrefetch = prefetch.length > 0 && model;
-    if (!withPrefetch)
-      return connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
-        (res) => {
-          const out = map(res.rows as unknown as unknown[][], alias) as R[];
-          if (known !== undefined && model) {
-            // One shared back-reference for the rows (see `SharedRelation`), not a state per row.
-            setCachedOnAll(out as unknown as object[], known[0], known[1]);
-          }
-          return then(this, out);
-        },
-        (err) => {
-          then(this, undefined as never);
-          throw err;
-        },
-      );
-    // With prefetches: the rows, then the prefetch walk from the same callback, which ends with
+    // The rows, then (with prefetches) the prefetch walk from the same callback, which ends with
     // `then` (one promise for the rows and one per prefetch level, no promise for the steps
-    // between: each costs AsyncLocalStorage's hook). As before, a failure to read the rows
-    // forgets them (`then(this, undefined)`), and a prefetch's failure rejects.
+    // between: each costs AsyncLocalStorage's hook). A failure to read the rows forgets them
+    // (`then(this, undefined)`; when mapping them fails, only with prefetches, as before), and a
+    // prefetch's failure rejects.
     return connections.query(alias, compiled.sql, bindings, compiled.readOptions ?? READ_OPTIONS).then(
       (res) => {
         let out: R[];
         try {
           out = map(res.rows as unknown as unknown[][], alias) as R[];
-          if (known !== undefined) setCachedOnAll(out as unknown as object[], known[0], known[1]);
+          // One shared back-reference for the rows (see `SharedRelation`), not a state per row.
+          if (known !== undefined && model) setCachedOnAll(out as unknown as object[], known[0], known[1]);
         } catch (err) {
-          then(this, undefined as never);
+          if (withPrefetch) then(this, undefined as never);
           throw err;
         }
-        return out.length > 0
+        return withPrefetch && out.length > 0
           ? prefetchRelatedObjects(out as unknown as AnyInstance[], prefetch, QuerySet, () => then(this, out))
           : then(this, out);
       },
