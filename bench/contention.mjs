@@ -36,6 +36,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
@@ -166,6 +167,18 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   let stop = false;
   let ops = 0;
   const lat = [];
+  // Garbage collection in the window: scavenges (minor GCs) and all GC pause time. V8 sizes its
+  // young generation by how much survives a scavenge, so two loops allocating alike can scavenge
+  // at different rates (see the README's contention notes).
+  const gcSeen = { scavenges: 0, ms: 0, from: Infinity, to: Infinity };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.startTime < gcSeen.from || e.startTime > gcSeen.to) continue;
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcSeen.scavenges += 1;
+      gcSeen.ms += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const caller = async () => {
     while (!stop) {
       const t = performance.now();
@@ -181,15 +194,25 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   measuring = true;
   const cpu0 = cpuNow();
   const t0 = performance.now();
+  gcSeen.from = t0;
   await sleep(seconds * 1000);
   const ms = performance.now() - t0;
+  gcSeen.to = t0 + ms;
   const cpu = cpuNow() - cpu0;
   measuring = false;
   stop = true;
   await Promise.all(callers);
+  gcObserver.disconnect();
   // p50 beside p99: with a FIFO queue every caller waits about as long (p99 close to p50), so a
   // p99 above the raw pool's with the same p50 would be unfairness, not throughput.
-  return { opsPerSec: (ops / ms) * 1000, cpuPerOp: cpu / ops, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return {
+    opsPerSec: (ops / ms) * 1000,
+    cpuPerOp: cpu / ops,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    scavengesPerKop: (gcSeen.scavenges / ops) * 1000,
+    gcMsPerKop: (gcSeen.ms / ops) * 1000,
+  };
 }
 
 /** Heap per caller queued behind `MAX` held connections (bytes). */
@@ -302,6 +325,8 @@ async function direct() {
           cpuPerOp: median(runs[k].map((x) => x.cpuPerOp)),
           p50: median(runs[k].map((x) => x.p50)),
           p99: median(runs[k].map((x) => x.p99)),
+          scavengesPerKop: median(runs[k].map((x) => x.scavengesPerKop)),
+          gcMsPerKop: median(runs[k].map((x) => x.gcMsPerKop)),
           heapPerWaiter: heap[k],
         };
       }
@@ -329,6 +354,7 @@ async function direct() {
           KEYS.map(
             (k) =>
               `${k} ${fmt(summary[k].opsPerSec)} ops/s ${summary[k].cpuPerOp.toFixed(1)} µs/op p50 ${summary[k].p50.toFixed(1)} p99 ${summary[k].p99.toFixed(1)} ms` +
+              ` scavenges/1k ${summary[k].scavengesPerKop.toFixed(2)} gc ${summary[k].gcMsPerKop.toFixed(2)} ms/1k` +
               (n > MAX ? ` heap/waiter ${Math.round(heap[k])} B` : ''),
           ).join(' | '),
       );
