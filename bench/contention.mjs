@@ -69,6 +69,11 @@ const KEYS = BASELINE ? ['raw', 'spool', 'base'] : ['raw', 'spool'];
 const ISOLATED = !args.shared;
 /** Warm-up of a child case at the measured concurrency, after opening its connections (seconds). */
 const WARM = Number(args.warm ?? (quick ? 0.3 : 1));
+// --child-flags=--min-semi-space-size=16,--max-semi-space-size=16: Node/V8 flags for each case's
+// child process (both cases alike), e.g. a fixed young generation: V8 sizes it from how much
+// survives its scavenges, so two loops allocating alike can run with young generations of
+// different sizes, and scavenge at different rates.
+const CHILD_FLAGS = args['child-flags'] ? String(args['child-flags']).split(',') : [];
 /** --prepare=null|N: Spool's prepareThreshold (an A/B of the protocol; default: Spool's default). */
 const PREPARE = args.prepare === undefined ? undefined : args.prepare === 'null' ? null : Number(args.prepare);
 
@@ -247,6 +252,7 @@ function caseInChild(db, key, n, heap) {
     process.execPath,
     [
       '--expose-gc',
+      ...CHILD_FLAGS,
       file,
       `--child-case=${key}`,
       `--db=${db}`,

@@ -86,8 +86,9 @@ export function cliArgs() {
       .slice(2)
       .filter((a) => a.startsWith('--'))
       .map((a) => {
-        const [k, v] = a.slice(2).split('=');
-        return [k, v ?? true];
+        // Split at the first '=' only: a value may hold one (--child-flags=--max-semi-space-size=16).
+        const i = a.indexOf('=');
+        return i < 0 ? [a.slice(2), true] : [a.slice(2, i), a.slice(i + 1)];
       }),
   );
 }

@@ -1,5 +1,5 @@
 // bench/orm-instructions.mjs: client instructions (callgrind) per operation of the raw driver, Kysely
-// and Spool on bench/orm.mjs's prefetch20 and selectRelated20 (the same code as there), on tables of
+// and Spool on bench/orm.mjs's prefetch20, selectRelated20 and getByPk (the same code as there), on tables of
 // its own (oi_author, oi_book: 1,000 authors with 10 books each, kept between runs). Each library
 // runs in a child under callgrind, N1 then N2 operations after the same warm-up (300 operations:
 // past Spool's prepare threshold and the optimizing compiler); prints
@@ -75,6 +75,7 @@ async function setup(db, lib) {
         const start = ids[(n++ * 20) % (AUTHORS - 20)];
         return Book.objects.filter({ author__gte: start, author__lt: start + 20 }).selectRelated('author');
       },
+      getByPk: () => Author.objects.get({ id: ids[(n++ * 7919) % ids.length] }),
     };
     return { ops, run: (fn) => c.scope(fn), close: () => c.shutdown() };
   }
@@ -118,6 +119,12 @@ async function setup(db, lib) {
           )
           .then(nestAuthors);
       },
+      getByPk: async () => {
+        const rows = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('oi_author')} WHERE ${q('id')} = ${ph(1)}`, [
+          ids[(n++ * 7919) % ids.length],
+        ]);
+        return rows[0];
+      },
     };
     return { ops, run: (fn) => fn(), close: raw.close };
   }
@@ -156,6 +163,12 @@ async function setup(db, lib) {
         .execute()
         .then(nestAuthors);
     },
+    getByPk: () =>
+      kysely
+        .selectFrom('oi_author')
+        .select(['id', 'name', 'age'])
+        .where('id', '=', ids[(n++ * 7919) % ids.length])
+        .executeTakeFirst(),
   };
   return { ops, run: (fn) => fn(), close: () => kysely.destroy() };
 }
