@@ -61,6 +61,8 @@ async function setup(db, lib) {
   await c.scope(() => seedBenchModels(o, { Author, Book }, AUTHORS, BOOKS_PER_AUTHOR));
   const ids = await c.scope(() => Author.objects.orderBy('id').valuesList('id', { flat: true }));
   let n = 0;
+  /** getByPk's key: the same walk over the ids as bench/orm.mjs. */
+  const pick = () => ids[(n++ * 7919) % ids.length];
   const q = (x) => (db === 'mysql' ? `\`${x}\`` : `"${x}"`);
   const sqlBookCols = `${q('id')}, ${q('title')}, ${q('pages')}, ${q('author_id')}`;
   if (lib === 'spool' || lib === 'spool-noprep') {
@@ -75,7 +77,7 @@ async function setup(db, lib) {
         const start = ids[(n++ * 20) % (AUTHORS - 20)];
         return Book.objects.filter({ author__gte: start, author__lt: start + 20 }).selectRelated('author');
       },
-      getByPk: () => Author.objects.get({ id: ids[(n++ * 7919) % ids.length] }),
+      getByPk: () => Author.objects.get({ id: pick() }),
     };
     return { ops, run: (fn) => c.scope(fn), close: () => c.shutdown() };
   }
@@ -121,7 +123,7 @@ async function setup(db, lib) {
       },
       getByPk: async () => {
         const rows = await raw.q(`SELECT ${q('id')}, ${q('name')}, ${q('age')} FROM ${q('oi_author')} WHERE ${q('id')} = ${ph(1)}`, [
-          ids[(n++ * 7919) % ids.length],
+          pick(),
         ]);
         return rows[0];
       },
@@ -163,12 +165,7 @@ async function setup(db, lib) {
         .execute()
         .then(nestAuthors);
     },
-    getByPk: () =>
-      kysely
-        .selectFrom('oi_author')
-        .select(['id', 'name', 'age'])
-        .where('id', '=', ids[(n++ * 7919) % ids.length])
-        .executeTakeFirst(),
+    getByPk: () => kysely.selectFrom('oi_author').select(['id', 'name', 'age']).where('id', '=', pick()).executeTakeFirst(),
   };
   return { ops, run: (fn) => fn(), close: () => kysely.destroy() };
 }
