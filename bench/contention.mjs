@@ -23,6 +23,7 @@
 //                                              (adds that checkout's built Spool as a third case, in
 //                                               the same rounds: an A/B of two builds on a loaded machine)
 //   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
+//   BENCH_ALLOC_PROFILE=/tmp/alloc  (direct section: each child's allocation profile, see childCase)
 //
 // Each measured case of the direct section runs in a process of its own (a child: open, warm up at
 // the measured concurrency, measure, close), so that no case runs on code the other one's JIT
@@ -36,6 +37,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -275,6 +278,23 @@ function caseInChild(db, key, n, heap) {
   return JSON.parse(line.slice('CASE '.length));
 }
 
+/** Start V8's sampling heap profiler (all allocations) after `afterMs`; returns its stop(). */
+async function allocationProfile(afterMs) {
+  const { Session } = require('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method, params) => new Promise((res, rej) => session.post(method, params, (e, r) => (e ? rej(e) : res(r))));
+  const started = sleep(afterMs).then(() =>
+    post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }),
+  );
+  return async () => {
+    await started;
+    const { profile } = await post('HeapProfiler.stopSampling', {});
+    session.disconnect();
+    return profile;
+  };
+}
+
 /** The child's side of `caseInChild`: open and warm up (at `MAX`, then at the measured concurrency), measure, close. */
 async function childCase() {
   const db = String(args.db);
@@ -292,7 +312,14 @@ async function childCase() {
   // (latency per 50 ms window up to 2× the steady state's). Measured 300 ms after its start, as
   // before, a loop's p99 was that transient's tail, the same for both cases in kind but not in
   // length, rather than the steady contention the cell is about.
+  // BENCH_ALLOC_PROFILE=dir: V8's sampling heap profile of the measured window, every allocation
+  // (objects the next GC collected included), to dir/<db>-<case>-<callers>.heapprofile.
+  const profile = process.env.BENCH_ALLOC_PROFILE ? await allocationProfile(WARM * 1000) : undefined;
   const m = await loop(c.op, n, SECONDS, WARM);
+  if (profile) {
+    mkdirSync(process.env.BENCH_ALLOC_PROFILE, { recursive: true });
+    writeFileSync(join(process.env.BENCH_ALLOC_PROFILE, `${db}-${key}-${n}.heapprofile`), JSON.stringify(await profile()));
+  }
   if (args.heap && n > MAX) m.heapPerWaiter = Math.min(await heapPerWaiter(c, n), await heapPerWaiter(c, n));
   await c.close();
   console.log(`CASE ${JSON.stringify(m)}`);

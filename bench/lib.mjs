@@ -53,6 +53,37 @@ export async function interleave(
   return Object.fromEntries(names.map((k) => [k, median(perRound[k])]));
 }
 
+/**
+ * Wait until the machine is quiet: CPU busy (all cores, from /proc/stat) under `below` in each of
+ * `samples` consecutive windows of `windowMs`, at most `maxMs`. A database server finishing work
+ * a previous case started (MariaDB purging the rows a DELETE marked, flushing pages after a
+ * seed; PostgreSQL's autovacuum) takes a core for seconds after the statement returned, and
+ * whichever library's rounds fall into that time lose them. Returns the ms waited and whether
+ * the machine went quiet (on a machine without /proc/stat: 0, true).
+ */
+export async function quiet({ below = 0.1, windowMs = 400, samples = 4, maxMs = 30_000 } = {}) {
+  const read = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+      return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const t0 = performance.now();
+  if (!read()) return { ms: 0, quiet: true };
+  let calm = 0;
+  while (calm < samples) {
+    if (performance.now() - t0 > maxMs) return { ms: Math.round(performance.now() - t0), quiet: false };
+    const a = read();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = read();
+    const busy = 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    calm = busy < below ? calm + 1 : 0;
+  }
+  return { ms: Math.round(performance.now() - t0), quiet: true };
+}
+
 /** The median (the mean of the two middle values for an even count). */
 export function median(values) {
   const v = [...values].sort((a, b) => a - b);

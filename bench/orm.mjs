@@ -1,7 +1,7 @@
 // bench/orm.mjs: @spool/orm against the raw driver (hand-written SQL), plain knex and Kysely
 // (0.28.19, the newest that runs on Node 20; 0.29 needs Node 22), on a seeded database (1,000
 // authors, 10 books each), one connection each, the four interleaved in the same run (rounds
-// rotated, medians). Prints ops/s and the ratio to the raw driver per database; writes
+// rotated, medians; before each operation the machine is left to go quiet, see settle()). Prints ops/s and the ratio to the raw driver per database; writes
 // bench/results/orm.json.
 //
 //   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
@@ -16,7 +16,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, table, writeResults } from './lib.mjs';
+import { benchDatabases, fmt, interleave, mysqlUrl, pgUrl, quiet, table, writeResults } from './lib.mjs';
 
 // BENCH_BASELINE=<checkout>: Spool (and the libraries) from another built checkout, for an A/B.
 const require = createRequire(process.env.BENCH_BASELINE ? join(process.env.BENCH_BASELINE, 'bench', 'orm.mjs') : import.meta.url);
@@ -495,6 +495,17 @@ async function benchDatabase(db) {
       },
     };
 
+    // The inserts' rows go with TRUNCATE, not DELETE: deleting a few million rows leaves MariaDB
+    // purging them (PostgreSQL: vacuuming) on a core for seconds into the next operation's rounds.
+    const clearNotes = () =>
+      connections.query('default', db === 'sqlite' ? `DELETE FROM ${q('bench_note')}` : `TRUNCATE TABLE ${q('bench_note')}`, []);
+    // Before each operation: PostgreSQL's tables vacuumed and analyzed (so autovacuum does not
+    // start in the middle of one library's rounds), then a quiet machine (bench/lib.mjs quiet()).
+    const settle = async () => {
+      if (db === 'postgres') await raw.run(`VACUUM ANALYZE ${q('bench_author')}, ${q('bench_book')}, ${q('bench_note')}`);
+      return quiet();
+    };
+
     // Check that the three agree before measuring.
     const sample = await cases.getByPk.spool();
     if (!sample || !sample.name) throw new Error('bench: spool get failed');
@@ -516,9 +527,11 @@ async function benchDatabase(db) {
         console.log(
           `${db} ${op} ${lib}: ${times} runs, ${(((performance.now() - t0) / times) * 1000).toFixed(0)} us wall, ${((cpu.user + cpu.system) / times).toFixed(0)} us CPU per run`,
         );
-        if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
+        if (op === 'bulkInsert1000' || op === 'insertOne') await clearNotes();
         continue;
       }
+      const settled = await settle();
+      if (!settled.quiet) console.warn(`bench: ${db} ${op}: the machine was still busy after ${settled.ms} ms; measuring anyway`);
       const r = await interleave(
         Object.fromEntries(
           ['raw', ...LIBS].map((lib) => [
@@ -547,8 +560,9 @@ async function benchDatabase(db) {
         kyselyToRaw: r.kysely / r.raw,
         spoolToKnex: r.spool / r.knex,
         spoolToKysely: r.spool / r.kysely,
+        settleMs: settled.ms,
       };
-      if (op === 'bulkInsert1000' || op === 'insertOne') await connections.query('default', `DELETE FROM ${q('bench_note')}`, []);
+      if (op === 'bulkInsert1000' || op === 'insertOne') await clearNotes();
     }
     await raw.close();
     if (!KEEP) await editor.deleteModels([Author, Book, Note], { ifExists: true });
