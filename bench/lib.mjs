@@ -71,14 +71,16 @@ export async function quiet({ below = 0.1, windowMs = 400, samples = 4, maxMs = 
     }
   };
   const t0 = performance.now();
-  if (!read()) return { ms: 0, quiet: true };
+  let before = read();
+  if (!before) return { ms: 0, quiet: true };
   let calm = 0;
   while (calm < samples) {
     if (performance.now() - t0 > maxMs) return { ms: Math.round(performance.now() - t0), quiet: false };
-    const a = read();
     await new Promise((r) => setTimeout(r, windowMs));
-    const b = read();
-    const busy = 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    // Each window's end is the next one's start: one read per window.
+    const after = read();
+    const busy = 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+    before = after;
     calm = busy < below ? calm + 1 : 0;
   }
   return { ms: Math.round(performance.now() - t0), quiet: true };

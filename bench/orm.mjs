@@ -1,8 +1,8 @@
 // bench/orm.mjs: @spool/orm against the raw driver (hand-written SQL), plain knex and Kysely
 // (0.28.19, the newest that runs on Node 20; 0.29 needs Node 22), on a seeded database (1,000
 // authors, 10 books each), one connection each, the four interleaved in the same run (rounds
-// rotated, medians; before each operation the machine is left to go quiet, see settle()). Prints ops/s and the ratio to the raw driver per database; writes
-// bench/results/orm.json.
+// rotated, medians; before each operation the machine is left to go quiet, see settle()). Prints
+// ops/s and the ratio to the raw driver per database; writes bench/results/orm.json.
 //
 //   node bench/orm.mjs                         BENCH_DATABASES=sqlite,postgres,mysql  BENCH_SECONDS=1 (per round)  BENCH_ROUNDS=3
 //   BENCH_OPS=getByPk,list50 node bench/orm.mjs
