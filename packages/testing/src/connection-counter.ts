@@ -71,22 +71,40 @@ export class ConnectionCounter {
   /**
    * Sample the count every `intervalMs` while `work` runs; resolves with the work's result and the
    * peak seen (the true peak may fall between samples; the budget tests also check `stats()`).
+   *
+   * `confirmAbove: n`: a sample above `n` (a budget, say) is read again at once, and only the ids
+   * present in both reads count. A connection a pool really holds lives for at least a connect and
+   * a statement, so it is in both; one the server lists for a moment only (a thread still tearing
+   * down after its client closed, say) is not. `unconfirmed` holds the samples above `n` whose
+   * confirmation read less, with the ids of both reads, for the test to report.
    */
-  async peakDuring<T>(work: () => Promise<T>, intervalMs = 10): Promise<{ result: T; peak: number; samples: number }> {
+  async peakDuring<T>(
+    work: () => Promise<T>,
+    intervalMs = 10,
+    options: { confirmAbove?: number } = {},
+  ): Promise<{ result: T; peak: number; samples: number; unconfirmed: Array<{ first: number[]; again: number[] }> }> {
     let peak = 0;
     let samples = 0;
     let running = true;
+    const unconfirmed: Array<{ first: number[]; again: number[] }> = [];
     const sampler = (async () => {
       while (running) {
-        const n = await this.count();
+        const ids = await this.serverIds();
+        let n = ids.length;
         samples += 1;
+        if (options.confirmAbove !== undefined && n > options.confirmAbove) {
+          const again = await this.serverIds();
+          const both = ids.filter((id) => again.includes(id)).length;
+          if (both < n) unconfirmed.push({ first: ids, again });
+          n = both;
+        }
         if (n > peak) peak = n;
         await new Promise((r) => setTimeout(r, intervalMs));
       }
     })();
     try {
       const result = await work();
-      return { result, peak, samples };
+      return { result, peak, samples, unconfirmed };
     } finally {
       running = false;
       await sampler;
