@@ -29,7 +29,8 @@
 // the measured concurrency, measure, close), so that no case runs on code the other one's JIT
 // feedback shaped (pg's and mysql2's modules are shared by the raw pool and Spool's backends, and
 // V8's inline caches there go polymorphic), nor pays for the other one's garbage. --shared runs
-// them all in this process, as before. --warm sets the warm-up at the measured concurrency (s).
+// them all in this process, as before. The warm-up at the measured concurrency is 10 s up to 100
+// callers and 1 s above (see warmFor); --warm=S sets it for all.
 //
 // maxWaiting is set to null: its default (100 × max = 1,000 waiting scopes) would shed most of a
 // 10,000-caller burst at once (by design, see the README, "Budgets"), and the raw pools queue
@@ -40,6 +41,7 @@ import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
@@ -70,8 +72,19 @@ const BASELINE = typeof args.baseline === 'string' ? args.baseline : undefined;
 const KEYS = BASELINE ? ['raw', 'spool', 'base'] : ['raw', 'spool'];
 /** The direct section's cases each in a child process (see the header); --shared: all in this one. */
 const ISOLATED = !args.shared;
-/** Warm-up of a child case at the measured concurrency, after opening its connections (seconds). */
-const WARM = Number(args.warm ?? (quick ? 0.3 : 1));
+/**
+ * Warm-up of a child case at the measured concurrency, after opening its connections (seconds):
+ * 10 s up to 100 callers, 1 s above. A fresh process starts with a small young generation, and V8
+ * grows it only as bytes survive its scavenges: the raw pools' processes reach the 16 MB ceiling
+ * in their first second, Spool's (whose scavenges leave less alive) after about 9 s at 10 callers,
+ * scavenging two to four times as often meanwhile, and the p99 of a window in that transient was
+ * the young generation's size more than the pool's (see the README's contention notes). With
+ * 1,000 callers and more, the queued callers' own state grows it in both within the first second.
+ * Each case's young generation at the window's start is printed (young MB), to check this.
+ * --warm=S sets one warm-up for every concurrency.
+ */
+const WARM_ARG = args.warm === undefined ? undefined : Number(args.warm);
+const warmFor = (n) => WARM_ARG ?? (quick ? 0.3 : n <= 100 ? 10 : 1);
 // --child-flags=--min-semi-space-size=16,--max-semi-space-size=16: Node/V8 flags for each case's
 // child process (both cases alike), e.g. a fixed young generation: V8 sizes it from how much
 // survives its scavenges, so two loops allocating alike can run with young generations of
@@ -201,6 +214,7 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   const callers = Array.from({ length: n }, caller);
   await sleep(ramp * 1000);
   measuring = true;
+  const youngMB = youngGenerationMB();
   const cpu0 = cpuNow();
   const t0 = performance.now();
   gcSeen.from = t0;
@@ -223,7 +237,14 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
     p99: percentile(lat, 99),
     scavengesPerKop: (gcSeen.scavenges / ops) * 1000,
     gcMsPerKop: (gcSeen.ms / ops) * 1000,
+    youngMB,
   };
+}
+
+/** The young generation's size now (V8's new space, both semi-spaces), MB. */
+function youngGenerationMB() {
+  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  return s === undefined ? NaN : s.space_size / 2 ** 20;
 }
 
 /** Heap per caller queued behind `MAX` held connections (bytes). */
@@ -264,7 +285,7 @@ function caseInChild(db, key, n, heap) {
       `--db=${db}`,
       `--n=${n}`,
       `--seconds=${SECONDS}`,
-      `--warm=${WARM}`,
+      `--warm=${warmFor(n)}`,
       ...(heap ? ['--heap'] : []),
       ...(BASELINE ? [`--baseline=${BASELINE}`] : []),
       ...(PREPARE === undefined ? [] : [`--prepare=${PREPARE}`]),
@@ -318,8 +339,9 @@ async function childCase() {
   // length, rather than the steady contention the cell is about.
   // BENCH_ALLOC_PROFILE=dir: V8's sampling heap profile of the measured window, every allocation
   // (objects the next GC collected included), to dir/<db>-<case>-<callers>.heapprofile.
-  const profile = process.env.BENCH_ALLOC_PROFILE ? await allocationProfile(WARM * 1000) : undefined;
-  const m = await loop(c.op, n, SECONDS, WARM);
+  const warm = Number(args.warm);
+  const profile = process.env.BENCH_ALLOC_PROFILE ? await allocationProfile(warm * 1000) : undefined;
+  const m = await loop(c.op, n, SECONDS, warm);
   if (profile) {
     mkdirSync(process.env.BENCH_ALLOC_PROFILE, { recursive: true });
     writeFileSync(join(process.env.BENCH_ALLOC_PROFILE, `${db}-${key}-${n}.heapprofile`), JSON.stringify(await profile()));
@@ -367,6 +389,7 @@ async function direct() {
           p99: median(runs[k].map((x) => x.p99)),
           scavengesPerKop: median(runs[k].map((x) => x.scavengesPerKop)),
           gcMsPerKop: median(runs[k].map((x) => x.gcMsPerKop)),
+          youngMB: median(runs[k].map((x) => x.youngMB ?? NaN)),
           heapPerWaiter: heap[k],
         };
       }
@@ -394,7 +417,7 @@ async function direct() {
           KEYS.map(
             (k) =>
               `${k} ${fmt(summary[k].opsPerSec)} ops/s ${summary[k].cpuPerOp.toFixed(1)} µs/op p50 ${summary[k].p50.toFixed(1)} p99 ${summary[k].p99.toFixed(1)} ms` +
-              ` scavenges/1k ${summary[k].scavengesPerKop.toFixed(2)} gc ${summary[k].gcMsPerKop.toFixed(2)} ms/1k` +
+              ` scavenges/1k ${summary[k].scavengesPerKop.toFixed(2)} gc ${summary[k].gcMsPerKop.toFixed(2)} ms/1k young ${summary[k].youngMB.toFixed(1)} MB` +
               (n > MAX ? ` heap/waiter ${Math.round(heap[k])} B` : ''),
           ).join(' | '),
       );
@@ -698,7 +721,14 @@ if (isMainThread && args['child-case']) {
   }
   // The machine's load, before and after: figures from a loaded machine are A/B ratios, not absolutes.
   const load = () => loadavg().map((l) => Number(l.toFixed(2)));
-  const results = { seconds: SECONDS, rounds: ROUNDS, directRounds: DIRECT_ROUNDS, directIsolated: ISOLATED, load: { start: load() } };
+  const results = {
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    directRounds: DIRECT_ROUNDS,
+    directIsolated: ISOLATED,
+    directWarm: WARM_ARG ?? (quick ? 0.3 : 'up to 100 callers 10 s, above 1 s'),
+    load: { start: load() },
+  };
   console.log(`load average at start: ${results.load.start.join(', ')}`);
   if (SECTIONS.includes('direct')) results.direct = await direct();
   if (SECTIONS.includes('web')) results.web = await web();
