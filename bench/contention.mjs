@@ -75,8 +75,8 @@ const ISOLATED = !args.shared;
 /**
  * Warm-up of a child case at the measured concurrency, after opening its connections (seconds):
  * 10 s up to 100 callers, 1 s above. A fresh process starts with a small young generation, and V8
- * grows it only as bytes survive its scavenges: the raw pools' processes reach the 16 MB ceiling
- * in their first second, Spool's (whose scavenges leave less alive) after about 9 s at 10 callers,
+ * grows it only as bytes survive its scavenges: the mysql2 pool's process reaches the 16 MB ceiling
+ * in its first second, Spool's (whose scavenges leave less alive) after about 9 s at 10 callers,
  * scavenging two to four times as often meanwhile, and the p99 of a window in that transient was
  * the young generation's size more than the pool's (see the README's contention notes). With
  * 1,000 callers and more, the queued callers' own state grows it in both within the first second.
@@ -389,7 +389,7 @@ async function direct() {
           p99: median(runs[k].map((x) => x.p99)),
           scavengesPerKop: median(runs[k].map((x) => x.scavengesPerKop)),
           gcMsPerKop: median(runs[k].map((x) => x.gcMsPerKop)),
-          youngMB: median(runs[k].map((x) => x.youngMB ?? NaN)),
+          youngMB: median(runs[k].map((x) => x.youngMB)),
           heapPerWaiter: heap[k],
         };
       }
@@ -726,7 +726,10 @@ if (isMainThread && args['child-case']) {
     rounds: ROUNDS,
     directRounds: DIRECT_ROUNDS,
     directIsolated: ISOLATED,
-    directWarm: WARM_ARG ?? (quick ? 0.3 : 'up to 100 callers 10 s, above 1 s'),
+    // --shared runs every case in this process with loop()'s own 0.3 s ramp, not the children's warm-up.
+    directWarm: ISOLATED
+      ? (WARM_ARG ?? (quick ? 0.3 : 'up to 100 callers 10 s, above 1 s'))
+      : 'shared: loop() ramp (0.3 s, 0.15 s with --quick)',
     load: { start: load() },
   };
   console.log(`load average at start: ${results.load.start.join(', ')}`);

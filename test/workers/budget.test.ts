@@ -42,8 +42,9 @@ eachDatabase('WorkerPool with a process-wide budget', (db) => {
       const c = counter;
       // confirmAbove: a count above the budget must hold for two reads back to back (see peakDuring):
       // once in about ten CI runs a single read on MariaDB listed 5 against a budget peak of 4. The
-      // cause was not found: 25 loaded runs of this test sampling every 2 ms, and a probe of 20,000
-      // closes (with two CPU burners), never listed a connection after its client saw the close.
+      // cause was not found: 21 runs of this test beside two CPU burners, sampling every 2 ms, never
+      // read above 4, and a probe of about 21,000 closes never found a connection still listed
+      // after its client saw the close.
       // A reading the next one does not confirm is printed, so that the next occurrence says more.
       const { peak, unconfirmed } = await c.peakDuring(
         async () => {
