@@ -23,6 +23,7 @@
 //                                              (adds that checkout's built Spool as a third case, in
 //                                               the same rounds: an A/B of two builds on a loaded machine)
 //   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
+//   --verbose                                  (the direct section's figures of each round)
 //   BENCH_ALLOC_PROFILE=/tmp/alloc  (direct section: each child's allocation profile, see childCase)
 //
 // Each measured case of the direct section runs in a process of its own (a child: open, warm up at
@@ -38,7 +39,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -215,6 +216,8 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   await sleep(ramp * 1000);
   measuring = true;
   const youngMB = youngGenerationMB();
+  const ru0 = process.resourceUsage();
+  const th0 = threadCpuMs();
   const cpu0 = cpuNow();
   const t0 = performance.now();
   gcSeen.from = t0;
@@ -222,6 +225,8 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
   const ms = performance.now() - t0;
   gcSeen.to = t0 + ms;
   const cpu = cpuNow() - cpu0;
+  const ru1 = process.resourceUsage();
+  const th1 = threadCpuMs();
   measuring = false;
   stop = true;
   await Promise.all(callers);
@@ -238,7 +243,46 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
     scavengesPerKop: (gcSeen.scavenges / ops) * 1000,
     gcMsPerKop: (gcSeen.ms / ops) * 1000,
     youngMB,
+    // Per 1,000 operations of the window (getrusage: the whole process): minor page faults and
+    // context switches, voluntary (a thread blocked) and involuntary (preempted).
+    faultsPerKop: ((ru1.minorPageFault - ru0.minorPageFault) / ops) * 1000,
+    vcswPerKop: ((ru1.voluntaryContextSwitches - ru0.voluntaryContextSwitches) / ops) * 1000,
+    ivcswPerKop: ((ru1.involuntaryContextSwitches - ru0.involuntaryContextSwitches) / ops) * 1000,
+    // CPU µs per operation by thread name (see threadCpuMs).
+    threadUsPerOp: th0 && th1 ? Object.fromEntries(Object.keys(th1).map((k) => [k, ((th1[k] - (th0[k] ?? 0)) * 1000) / ops])) : undefined,
   };
+}
+
+/**
+ * CPU time of this process's threads by thread name (ms; Linux's /proc/self/task, in clock ticks of
+ * 10 ms), or undefined elsewhere: which threads the CPU per operation went to (the main thread,
+ * V8's workers running GC and compilation, libuv's).
+ */
+function threadCpuMs() {
+  try {
+    const byName = {};
+    for (const tid of readdirSync('/proc/self/task')) {
+      let stat;
+      try {
+        stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended
+      }
+      // Node 20 leaves V8's and libuv's threads named as the process: tell the main thread apart.
+      const name =
+        Number(tid) === process.pid
+          ? 'main'
+          : `${stat
+              .slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+              .replace(/\d+$/, '')
+              .trim()} threads`;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[name] = (byName[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+    }
+    return byName;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The young generation's size now (V8's new space, both semi-spaces), MB. */
@@ -370,6 +414,14 @@ async function direct() {
         // Isolated: the heap per waiter is measured by the first round's children.
         for (const k of order) m[k] = ISOLATED ? caseInChild(db, k, n, r === 0) : await loop(cases[k].op, n, SECONDS);
         if (r === 0 && ISOLATED && n > MAX) for (const k of KEYS) heap[k] = m[k].heapPerWaiter;
+        if (args.verbose)
+          console.log(
+            `  round ${r + 1} (${order.join(' then ')}): ` +
+              KEYS.map(
+                (k) =>
+                  `${k} ${m[k].cpuPerOp.toFixed(1)} µs/op p99 ${(m[k].p99 * 1000).toFixed(0)} µs young ${m[k].youngMB} MB scav/1k ${m[k].scavengesPerKop.toFixed(2)}`,
+              ).join(' | '),
+          );
         for (const k of KEYS) runs[k].push(m[k]);
         ratios.ops.push(m.spool.opsPerSec / m.raw.opsPerSec);
         ratios.cpu.push(m.spool.cpuPerOp / m.raw.cpuPerOp);
@@ -390,6 +442,14 @@ async function direct() {
           scavengesPerKop: median(runs[k].map((x) => x.scavengesPerKop)),
           gcMsPerKop: median(runs[k].map((x) => x.gcMsPerKop)),
           youngMB: median(runs[k].map((x) => x.youngMB)),
+          faultsPerKop: median(runs[k].map((x) => x.faultsPerKop)),
+          vcswPerKop: median(runs[k].map((x) => x.vcswPerKop)),
+          ivcswPerKop: median(runs[k].map((x) => x.ivcswPerKop)),
+          threadUsPerOp: runs[k][0].threadUsPerOp
+            ? Object.fromEntries(
+                Object.keys(runs[k][0].threadUsPerOp).map((t) => [t, median(runs[k].map((x) => x.threadUsPerOp?.[t] ?? 0))]),
+              )
+            : undefined,
           heapPerWaiter: heap[k],
         };
       }
@@ -418,6 +478,12 @@ async function direct() {
             (k) =>
               `${k} ${fmt(summary[k].opsPerSec)} ops/s ${summary[k].cpuPerOp.toFixed(1)} µs/op p50 ${summary[k].p50.toFixed(1)} p99 ${summary[k].p99.toFixed(1)} ms` +
               ` scavenges/1k ${summary[k].scavengesPerKop.toFixed(2)} gc ${summary[k].gcMsPerKop.toFixed(2)} ms/1k young ${summary[k].youngMB.toFixed(1)} MB` +
+              ` faults/1k ${summary[k].faultsPerKop.toFixed(1)} cs/1k ${summary[k].vcswPerKop.toFixed(0)}+${summary[k].ivcswPerKop.toFixed(0)}` +
+              (summary[k].threadUsPerOp
+                ? ` threads µs/op ${Object.entries(summary[k].threadUsPerOp)
+                    .map(([t, v]) => `${t} ${v.toFixed(1)}`)
+                    .join(', ')}`
+                : '') +
               (n > MAX ? ` heap/waiter ${Math.round(heap[k])} B` : ''),
           ).join(' | '),
       );
