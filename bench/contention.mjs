@@ -26,6 +26,9 @@
 //   --verbose                                  (the direct section's figures of each round)
 //   BENCH_ALLOC_PROFILE=/tmp/alloc  (direct section: each child's allocation profile, see childCase)
 //
+// The 'shared' section (in the default run) is the direct section again with every case in this one
+// process, as issue 15 measured it (one process, alternating runs): `--section=shared`.
+//
 // Each measured case of the direct section runs in a process of its own (a child: open, warm up at
 // the measured concurrency, measure, close), so that no case runs on code the other one's JIT
 // feedback shaped (pg's and mysql2's modules are shared by the raw pool and Spool's backends, and
@@ -66,7 +69,9 @@ const CONCURRENCY = String(args.conc ?? '1,10,100,1000,10000')
 const WEB_CONNECTIONS = String(args.web ?? '10,100,1000')
   .split(',')
   .map(Number);
-const SECTIONS = String(args.section ?? 'direct,web,workers').split(',');
+// 'shared': the direct section again with every case in this one process (as --shared does for
+// 'direct'), the way issue 15 measured it.
+const SECTIONS = String(args.section ?? 'direct,shared,web,workers').split(',');
 const DATABASES = (args.db ? String(args.db).split(',') : benchDatabases()).filter((d) => d !== 'sqlite');
 /** Another checkout whose built Spool runs as a third case ('base'), for an A/B of two builds. */
 const BASELINE = typeof args.baseline === 'string' ? args.baseline : undefined;
@@ -245,6 +250,8 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
     youngMB,
     // Per 1,000 operations of the window (getrusage: the whole process): minor page faults and
     // context switches, voluntary (a thread blocked) and involuntary (preempted).
+    // The CPU per operation in the kernel (system time; the rest is user time).
+    systemPerOp: (ru1.systemCPUTime - ru0.systemCPUTime) / ops,
     faultsPerKop: ((ru1.minorPageFault - ru0.minorPageFault) / ops) * 1000,
     vcswPerKop: ((ru1.voluntaryContextSwitches - ru0.voluntaryContextSwitches) / ops) * 1000,
     ivcswPerKop: ((ru1.involuntaryContextSwitches - ru0.involuntaryContextSwitches) / ops) * 1000,
@@ -395,13 +402,13 @@ async function childCase() {
   console.log(`CASE ${JSON.stringify(m)}`);
 }
 
-async function direct() {
+async function direct(isolated = ISOLATED) {
   const rows = [];
   const out = {};
   for (const db of DATABASES) {
-    const cases = ISOLATED ? undefined : Object.fromEntries(KEYS.map((k) => [k, makeCase(db, k)]));
+    const cases = isolated ? undefined : Object.fromEntries(KEYS.map((k) => [k, makeCase(db, k)]));
     // Open the connections, warm up.
-    if (!ISOLATED) for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3);
+    if (!isolated) for (const c of Object.values(cases)) await loop(c.op, MAX, 0.3);
     out[db] = {};
     for (const n of CONCURRENCY) {
       const runs = Object.fromEntries(KEYS.map((k) => [k, []]));
@@ -412,8 +419,8 @@ async function direct() {
         const order = KEYS.map((_, j) => KEYS[(r + j) % KEYS.length]);
         const m = {};
         // Isolated: the heap per waiter is measured by the first round's children.
-        for (const k of order) m[k] = ISOLATED ? caseInChild(db, k, n, r === 0) : await loop(cases[k].op, n, SECONDS);
-        if (r === 0 && ISOLATED && n > MAX) for (const k of KEYS) heap[k] = m[k].heapPerWaiter;
+        for (const k of order) m[k] = isolated ? caseInChild(db, k, n, r === 0) : await loop(cases[k].op, n, SECONDS);
+        if (r === 0 && isolated && n > MAX) for (const k of KEYS) heap[k] = m[k].heapPerWaiter;
         if (args.verbose)
           console.log(
             `  round ${r + 1} (${order.join(' then ')}): ` +
@@ -430,7 +437,7 @@ async function direct() {
       }
       // Twice, keeping the smaller: the first pass also counts code and feedback the waiting path
       // allocates once (a fixed cost that weighs on the figure at 1,000 waiters).
-      if (n > MAX && !ISOLATED)
+      if (n > MAX && !isolated)
         for (const k of KEYS) heap[k] = Math.min(await heapPerWaiter(cases[k], n), await heapPerWaiter(cases[k], n));
       const summary = {};
       for (const k of KEYS) {
@@ -488,7 +495,7 @@ async function direct() {
           ).join(' | '),
       );
     }
-    if (!ISOLATED) for (const c of Object.values(cases)) await c.close();
+    if (!isolated) for (const c of Object.values(cases)) await c.close();
     // Growth of CPU per op from the lowest to each higher concurrency, Spool's against the pool's.
     const base = CONCURRENCY[0] === 1 && CONCURRENCY.length > 1 ? CONCURRENCY[1] : CONCURRENCY[0];
     for (const n of CONCURRENCY) {
@@ -499,7 +506,9 @@ async function direct() {
     }
   }
   table(
-    `Contention: callers each looping SELECT 1 over max ${MAX} connections (${DIRECT_ROUNDS} rounds of ${SECONDS} s, alternating; medians)`,
+    `Contention: callers each looping SELECT 1 over max ${MAX} connections (${DIRECT_ROUNDS} rounds of ${SECONDS} s, alternating; medians; ${
+      isolated ? 'each case in a process of its own' : 'all cases in one process'
+    })`,
     rows,
     ['db', 'callers', 'case', 'ops/s', 'CPU µs/op', 'p99 ms', 'heap B/waiter', 'ops ÷ raw', 'CPU ÷ raw', 'p99 ÷ raw'],
   );
@@ -800,6 +809,7 @@ if (isMainThread && args['child-case']) {
   };
   console.log(`load average at start: ${results.load.start.join(', ')}`);
   if (SECTIONS.includes('direct')) results.direct = await direct();
+  if (SECTIONS.includes('shared') && ISOLATED) results.directShared = await direct(false);
   if (SECTIONS.includes('web')) results.web = await web();
   if (SECTIONS.includes('workers')) results.workers = await workers();
   results.load.end = load();
