@@ -24,6 +24,8 @@
 //                                               the same rounds: an A/B of two builds on a loaded machine)
 //   BENCH_DATABASES=postgres,mysql (sqlite is skipped: it has no wait queue to speak of)
 //   --verbose                                  (the direct section's figures of each round)
+//   --load-spool                               (diagnostic: the raw case's child also loads and
+//                                               configures Spool, unused: code and heap footprint)
 //   BENCH_ALLOC_PROFILE=/tmp/alloc  (direct section: each child's allocation profile, see childCase)
 //
 // The 'shared' section (in the default run) is the direct section again with every case in this one
@@ -380,6 +382,8 @@ async function childCase() {
   // AsyncLocalStorage is in use: on Node 20 every promise then pays a promise hook. Without it the
   // raw pool's figures would change with the isolation, not only lose the JIT cross-talk.
   if (key === 'raw') new AsyncLocalStorage().enterWith({});
+  // Diagnostic (--load-spool): the raw case with Spool loaded and configured beside it, unused.
+  if (key === 'raw' && args['load-spool']) globalThis.__spool = spoolPool(db);
   const c = makeCase(db, key);
   await loop(c.op, MAX, 0.3);
   // The warm-up at the measured concurrency and the measurement are one loop: the callers do not
