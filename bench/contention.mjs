@@ -250,10 +250,10 @@ async function loop(op, n, seconds, ramp = Math.min(0.3, seconds * 0.3)) {
     scavengesPerKop: (gcSeen.scavenges / ops) * 1000,
     gcMsPerKop: (gcSeen.ms / ops) * 1000,
     youngMB,
+    // The CPU per operation in the kernel (system time; the rest of cpuPerOp is user time).
+    systemPerOp: (ru1.systemCPUTime - ru0.systemCPUTime) / ops,
     // Per 1,000 operations of the window (getrusage: the whole process): minor page faults and
     // context switches, voluntary (a thread blocked) and involuntary (preempted).
-    // The CPU per operation in the kernel (system time; the rest is user time).
-    systemPerOp: (ru1.systemCPUTime - ru0.systemCPUTime) / ops,
     faultsPerKop: ((ru1.minorPageFault - ru0.minorPageFault) / ops) * 1000,
     vcswPerKop: ((ru1.voluntaryContextSwitches - ru0.voluntaryContextSwitches) / ops) * 1000,
     ivcswPerKop: ((ru1.involuntaryContextSwitches - ru0.involuntaryContextSwitches) / ops) * 1000,
@@ -453,12 +453,17 @@ async function direct(isolated = ISOLATED) {
           scavengesPerKop: median(runs[k].map((x) => x.scavengesPerKop)),
           gcMsPerKop: median(runs[k].map((x) => x.gcMsPerKop)),
           youngMB: median(runs[k].map((x) => x.youngMB)),
+          systemPerOp: median(runs[k].map((x) => x.systemPerOp)),
           faultsPerKop: median(runs[k].map((x) => x.faultsPerKop)),
           vcswPerKop: median(runs[k].map((x) => x.vcswPerKop)),
           ivcswPerKop: median(runs[k].map((x) => x.ivcswPerKop)),
+          // Every thread group any round saw (a round without one counts 0 for it).
           threadUsPerOp: runs[k][0].threadUsPerOp
             ? Object.fromEntries(
-                Object.keys(runs[k][0].threadUsPerOp).map((t) => [t, median(runs[k].map((x) => x.threadUsPerOp?.[t] ?? 0))]),
+                [...new Set(runs[k].flatMap((x) => Object.keys(x.threadUsPerOp ?? {})))].map((t) => [
+                  t,
+                  median(runs[k].map((x) => x.threadUsPerOp?.[t] ?? 0)),
+                ]),
               )
             : undefined,
           heapPerWaiter: heap[k],
@@ -489,7 +494,7 @@ async function direct(isolated = ISOLATED) {
             (k) =>
               `${k} ${fmt(summary[k].opsPerSec)} ops/s ${summary[k].cpuPerOp.toFixed(1)} µs/op p50 ${summary[k].p50.toFixed(1)} p99 ${summary[k].p99.toFixed(1)} ms` +
               ` scavenges/1k ${summary[k].scavengesPerKop.toFixed(2)} gc ${summary[k].gcMsPerKop.toFixed(2)} ms/1k young ${summary[k].youngMB.toFixed(1)} MB` +
-              ` faults/1k ${summary[k].faultsPerKop.toFixed(1)} cs/1k ${summary[k].vcswPerKop.toFixed(0)}+${summary[k].ivcswPerKop.toFixed(0)}` +
+              ` system ${summary[k].systemPerOp.toFixed(1)} µs/op faults/1k ${summary[k].faultsPerKop.toFixed(1)} cs/1k ${summary[k].vcswPerKop.toFixed(0)}+${summary[k].ivcswPerKop.toFixed(0)}` +
               (summary[k].threadUsPerOp
                 ? ` threads µs/op ${Object.entries(summary[k].threadUsPerOp)
                     .map(([t, v]) => `${t} ${v.toFixed(1)}`)
